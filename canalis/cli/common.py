@@ -1,0 +1,54 @@
+"""Options and helpers shared by the CLI modules: workspace lookup, --json output, errors."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+
+from canalis import layout as _layout
+from canalis.errors import CanalisError
+
+
+def workspace_option(f):
+    """Adds `--workspace DIR` and passes the resolved `Layout` as `layout`."""
+
+    @click.option(
+        "--workspace",
+        "workspace",
+        type=click.Path(file_okay=False),
+        envvar="CANALIS_WORKSPACE",
+        default=None,
+        help="Workspace root (default: found upward from the current folder).",
+    )
+    @functools.wraps(f)
+    def wrapper(*args, workspace=None, **kwargs):
+        try:
+            lay = _layout.at(workspace) if workspace else _layout.find()
+        except CanalisError as e:
+            raise click.ClickException(str(e)) from None
+        return f(*args, layout=lay, **kwargs)
+
+    return wrapper
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def print_json(obj) -> None:
+    json.dump(obj, sys.stdout, indent=2, sort_keys=True, default=str)
+    sys.stdout.write("\n")
+
+
+def fail_on_canalis_errors(f):
+    """Turns canalis's own errors into a one-line message and exit code 1 (no traceback)."""
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except CanalisError as e:
+            raise click.ClickException(str(e)) from None
+
+    return wrapper

@@ -1,0 +1,153 @@
+"""The workspace on disk: where `.canalis/` lives and what it holds.
+
+This module knows paths and the config file, nothing more. Opening the store and
+the ledger goes through here so that every entry point (SDK, CLI, server) checks the
+format versions the same way.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from canalis.errors import WorkspaceError
+
+DIRNAME = ".canalis"
+CONFIG_VERSION = 1
+DEFAULT_DATASTORES = ("workspaceblobstore", "workspacefilestore")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Paths of one workspace. `root` is the folder that contains `.canalis/`."""
+
+    root: Path
+
+    @property
+    def dir(self) -> Path:
+        return self.root / DIRNAME
+
+    @property
+    def config_path(self) -> Path:
+        return self.dir / "config.json"
+
+    @property
+    def objects(self) -> Path:
+        return self.dir / "objects"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.dir / "ledger.db"
+
+    @property
+    def datastores(self) -> Path:
+        return self.dir / "datastores"
+
+    @property
+    def envs(self) -> Path:
+        return self.dir / "envs"
+
+    @property
+    def runs(self) -> Path:
+        """Scratch folders of steps while they run (never a source of truth)."""
+        return self.dir / "runs"
+
+    # -- config -----------------------------------------------------------------
+    def read_config(self) -> dict:
+        try:
+            with open(self.config_path, encoding="utf-8") as f:
+                cfg = json.load(f)
+        except FileNotFoundError:
+            raise WorkspaceError(
+                f"{self.config_path} is missing; run `canalis init {self.root}` to create the workspace"
+            ) from None
+        except json.JSONDecodeError as e:
+            raise WorkspaceError(f"{self.config_path} is not valid JSON ({e}); fix or restore it") from None
+        return cfg
+
+    def write_config(self, cfg: dict) -> None:
+        tmp = self.config_path.with_suffix(".json.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(cfg, f, indent=2, sort_keys=True)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.config_path)
+
+    # -- opening the parts ---------------------------------------------------------
+    def open_store(self):
+        from canalis.store import FORMAT_VERSION, LocalStore
+
+        cfg = self.read_config()
+        version = cfg.get("store", {}).get("format")
+        if version != FORMAT_VERSION:
+            raise WorkspaceError(
+                f"workspace {self.root} has store format {version!r}; this canalis reads format "
+                f"{FORMAT_VERSION}. Use a canalis release that knows format {version!r}."
+            )
+        return LocalStore(self.objects)
+
+    def open_ledger(self):
+        from canalis.ledger import FORMAT_VERSION, Ledger
+
+        cfg = self.read_config()
+        version = cfg.get("ledger", {}).get("format")
+        if version != FORMAT_VERSION:
+            raise WorkspaceError(
+                f"workspace {self.root} has ledger format {version!r}; this canalis reads format "
+                f"{FORMAT_VERSION}. Use a canalis release that knows format {version!r}."
+            )
+        return Ledger(self.ledger_path)
+
+
+def find(start: str | os.PathLike | None = None) -> Layout:
+    """The workspace containing `start` (default: the current folder), searched upward."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / DIRNAME / "config.json").is_file():
+            return Layout(folder)
+    raise WorkspaceError(
+        f"no canalis workspace at or above {here}; run `canalis init` there or pass --workspace DIR"
+    )
+
+
+def at(root: str | os.PathLike) -> Layout:
+    """The workspace whose root is exactly `root` (it must exist)."""
+    layout = Layout(Path(root).resolve())
+    if not layout.config_path.is_file():
+        raise WorkspaceError(
+            f"{layout.root} is not a canalis workspace (no {DIRNAME}/config.json); run `canalis init {layout.root}`"
+        )
+    return layout
+
+
+def init(root: str | os.PathLike, name: str | None = None, exist_ok: bool = True) -> Layout:
+    """Create a workspace at `root` (idempotent when `exist_ok`)."""
+    from canalis.ledger import FORMAT_VERSION as LEDGER_FORMAT
+    from canalis.store import FORMAT_VERSION as STORE_FORMAT
+
+    layout = Layout(Path(root).resolve())
+    if layout.config_path.exists():
+        if not exist_ok:
+            raise WorkspaceError(f"{layout.root} is already a canalis workspace")
+        return layout
+    layout.root.mkdir(parents=True, exist_ok=True)
+    for d in (layout.dir, layout.objects, layout.datastores, layout.envs):
+        d.mkdir(exist_ok=True)
+    for ds in DEFAULT_DATASTORES:
+        (layout.datastores / ds).mkdir(exist_ok=True)
+    layout.write_config(
+        {
+            "version": CONFIG_VERSION,
+            "name": name or layout.root.name,
+            "store": {"format": STORE_FORMAT},
+            "ledger": {"format": LEDGER_FORMAT},
+            "datastores": {
+                ds: {"type": "local", "path": f"{DIRNAME}/datastores/{ds}"} for ds in DEFAULT_DATASTORES
+            },
+            "default_datastore": "workspaceblobstore",
+            "settings": {},
+        }
+    )
+    return layout

@@ -1,0 +1,1 @@
+"""canalis.executor: plan, fingerprint, reuse and run pipeline steps."""
