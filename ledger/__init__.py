@@ -1,3 +1,12 @@
-"""canalis.ledger: the append-only, hash-chained event log and its projections."""
+"""canalis.ledger: the append-only, hash-chained event log and its projections.
 
-FORMAT_VERSION = 1
+    from canalis.ledger import FORMAT_VERSION, Ledger, Recorded
+    from canalis.ledger import events as ev
+    led = Ledger(path); led.append(ev.RunSubmitted(run_id="r1", experiment="demo", ...))
+
+The format (events table, canonical JSON, hash chain) is documented in docs/events.md.
+"""
+from canalis.ledger.log import FORMAT_VERSION, Ledger
+from canalis.ledger.record import Recorded, VerifyResult
+
+__all__ = ["FORMAT_VERSION", "Ledger", "Recorded", "VerifyResult"]

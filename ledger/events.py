@@ -1,0 +1,560 @@
+"""The event catalogue: one small frozen dataclass per event type (docs/events.md).
+
+Each class carries its `type` string and `version`, and a `stream` computed from its
+fields. Fields are keyword-only and checked when the event is built: a value that does
+not fit its annotation raises `EventValidationError` naming the event type and field.
+`from_payload` turns a stored (type, payload) back into an event, refusing unknown types.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from canalis.ledger.canonical import check_json
+from canalis.ledger.errors import CanonicalEncodingError, EventValidationError, UnknownEventType
+
+JSON = Any  # any JSON-compatible value
+
+REGISTRY: dict[str, type["Event"]] = {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of every event. Subclasses are declared with `@event(type, version)`."""
+
+    type: ClassVar[str] = ""
+    # The event version. `@event` also sets it as the class attribute `version`, but datasets,
+    # models and environments have a `version` field of their own that shadows it on
+    # instances, so the ledger always reads `event_version`. (The base class deliberately has
+    # no `version` attribute: a dataclass would take it as the default of such a field.)
+    event_version: ClassVar[int] = 0
+    _checks: ClassVar[tuple] = ()
+    _str_fields: ClassVar[tuple] = ()
+    _names: ClassVar[tuple] = ()
+
+    def __post_init__(self):
+        for name in self._str_fields:  # the common case, checked inline
+            if type(getattr(self, name)) is not str:
+                _checker(str, self.type)(getattr(self, name), name)
+        for name, check in self._checks:
+            value = getattr(self, name)
+            fixed = check(value, name)
+            if fixed is not value:
+                object.__setattr__(self, name, fixed)
+
+    @property
+    def stream(self) -> str:
+        raise NotImplementedError
+
+    def payload(self) -> dict:
+        """The event's fields as a JSON-ready dict (before redaction)."""
+        return {name: getattr(self, name) for name in self._names}
+
+
+# -- field checking ---------------------------------------------------------------------
+
+
+def _fail(cls_type: str, path: str, expected: str, value) -> typing.NoReturn:
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    raise EventValidationError(
+        f"event {cls_type!r}: field {path!r} must be {expected}, got {type(value).__name__} {shown}"
+    )
+
+
+def _checker(tp, etype: str):
+    """A function (value, path) -> value (possibly normalised) that raises on misfit."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any:
+        def check_any(v, path):
+            try:
+                return check_json(v, path)
+            except CanonicalEncodingError as e:
+                raise EventValidationError(f"event {etype!r}: {e}") from None
+        return check_any
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        sub = _checker(inner[0] if len(inner) == 1 else typing.Union[tuple(inner)], etype)
+        return lambda v, path: None if v is None else sub(v, path)
+    if origin is Literal:
+        allowed = args
+        def check_lit(v, path):
+            if v not in allowed or not isinstance(v, str):
+                _fail(etype, path, "one of " + ", ".join(map(repr, allowed)), v)
+            return v
+        return check_lit
+    if tp is str:
+        def check_str(v, path):
+            if not isinstance(v, str):
+                _fail(etype, path, "a string", v)
+            return v
+        return check_str
+    if tp is bool:
+        def check_bool(v, path):
+            if not isinstance(v, bool):
+                _fail(etype, path, "a bool", v)
+            return v
+        return check_bool
+    if tp is int:
+        def check_int(v, path):
+            if not isinstance(v, int) or isinstance(v, bool):
+                _fail(etype, path, "an int", v)
+            return v
+        return check_int
+    if tp is float:
+        any_check = _checker(Any, etype)
+        def check_float(v, path):
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                _fail(etype, path, "a number", v)
+            return any_check(v, path)  # refuses NaN / Infinity
+        return check_float
+    if tp is dict or origin is dict:
+        val = _checker(args[1], etype) if args else _checker(Any, etype)
+        def check_dict(v, path):
+            if not isinstance(v, dict):
+                _fail(etype, path, "a dict", v)
+            out = {}
+            for k, x in v.items():
+                if not isinstance(k, str):
+                    _fail(etype, f"{path} key", "a string", k)
+                out[k] = val(x, f"{path}.{k}")
+            return out
+        return check_dict
+    if tp is list or origin is list:
+        item = _checker(args[0], etype) if args else _checker(Any, etype)
+        def check_list(v, path):
+            if not isinstance(v, (list, tuple)):
+                _fail(etype, path, "a list", v)
+            return [item(x, f"{path}[{i}]") for i, x in enumerate(v)]
+        return check_list
+    raise TypeError(f"event {etype!r}: unsupported field annotation {tp!r}")
+
+
+def event(type_: str, version: int = 1):
+    """Class decorator: make a frozen, keyword-only dataclass and register it under `type_`."""
+
+    def wrap(cls):
+        cls = dataclass(frozen=True, kw_only=True)(cls)
+        cls.type = type_
+        cls.version = version
+        cls.event_version = version
+        hints = typing.get_type_hints(cls)
+        fields = dataclasses.fields(cls)
+        cls._names = tuple(f.name for f in fields)
+        cls._str_fields = tuple(f.name for f in fields if hints[f.name] is str)
+        cls._checks = tuple((f.name, _checker(hints[f.name], type_)) for f in fields if hints[f.name] is not str)
+        if type_ in REGISTRY:
+            raise TypeError(f"event type {type_!r} registered twice")
+        REGISTRY[type_] = cls
+        return cls
+
+    return wrap
+
+
+def event_class(type_: str) -> type[Event]:
+    try:
+        return REGISTRY[type_]
+    except KeyError:
+        raise UnknownEventType(
+            f"unknown event type {type_!r}; known types are listed in docs/events.md ({len(REGISTRY)} types)"
+        ) from None
+
+
+def from_payload(type_: str, payload: dict) -> Event:
+    """Build the current-version event of `type_` from a payload dict (validating it)."""
+    cls = event_class(type_)
+    if not isinstance(payload, dict):
+        raise EventValidationError(f"event {type_!r}: payload must be a dict, got {type(payload).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    extra = sorted(set(payload) - names)
+    if extra:
+        raise EventValidationError(f"event {type_!r}: unknown field {extra[0]!r} (fields: {', '.join(sorted(names))})")
+    missing = [f.name for f in dataclasses.fields(cls)
+               if f.name not in payload and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise EventValidationError(f"event {type_!r}: missing required field {missing[0]!r}")
+    return cls(**payload)
+
+
+# -- runs ----------------------------------------------------------------------------------
+
+
+class _RunEvent(Event):
+    @property
+    def stream(self) -> str:
+        return f"run:{self.run_id}"
+
+
+@event("run.submitted")
+class RunSubmitted(_RunEvent):
+    """A run was submitted: what, with which parameters and plan, by whom. The run is Queued."""
+
+    run_id: str
+    experiment: str
+    kind: Literal["pipeline", "script"] = "pipeline"
+    parameters: dict = field(default_factory=dict)
+    tags: dict = field(default_factory=dict)
+    plan: JSON = field(default_factory=dict)
+    git: dict | None = None
+    host: str = ""
+    pid: int = 0
+    user: str = ""
+    description: str | None = None
+    parent_run_id: str | None = None
+
+
+@event("run.started")
+class RunStarted(_RunEvent):
+    """An executor process began (or, with resumed=true, resumed) working on the run."""
+
+    run_id: str
+    host: str = ""
+    pid: int = 0
+    resumed: bool = False
+
+
+@event("run.completed")
+class RunCompleted(_RunEvent):
+    """Every step of the run completed or was reused."""
+
+    run_id: str
+    duration_s: float = 0.0
+
+
+@event("run.failed")
+class RunFailed(_RunEvent):
+    """The run ended because steps failed; failed_steps names them."""
+
+    run_id: str
+    error: str
+    failed_steps: list[str] = field(default_factory=list)
+
+
+@event("run.canceled")
+class RunCanceled(_RunEvent):
+    """The run was canceled before it finished."""
+
+    run_id: str
+    reason: str | None = None
+
+
+@event("run.tagged")
+class RunTagged(_RunEvent):
+    """Tags were added to the run (step_run_id null) or to one of its step runs; later values win."""
+
+    run_id: str
+    step_run_id: str | None = None
+    tags: dict = field(default_factory=dict)
+
+
+# -- steps ---------------------------------------------------------------------------------
+
+
+@event("step.started")
+class StepStarted(_RunEvent):
+    """A step's process started (attempt counts retries of the same step run)."""
+
+    run_id: str
+    step_run_id: str
+    step_name: str
+    reuse_key: str
+    attempt: int = 1
+    pid: int | None = None
+
+
+@event("step.reused")
+class StepReused(_RunEvent):
+    """A step was not run: the outputs of completed step run reused_from (same reuse_key) were taken."""
+
+    run_id: str
+    step_run_id: str
+    step_name: str
+    reuse_key: str
+    reused_from: str
+    reused_run_id: str
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+@event("step.completed")
+class StepCompleted(_RunEvent):
+    """A step exited successfully; outputs maps each output name to its tree digest, stdout/stderr are blob digests."""
+
+    run_id: str
+    step_run_id: str
+    step_name: str
+    reuse_key: str
+    outputs: dict[str, str] = field(default_factory=dict)
+    stdout: str | None = None
+    stderr: str | None = None
+    exit_code: int = 0
+    duration_s: float = 0.0
+    allow_reuse: bool = True
+
+
+@event("step.failed")
+class StepFailed(_RunEvent):
+    """A step exited with an error (or could not start)."""
+
+    run_id: str
+    step_run_id: str
+    step_name: str
+    reuse_key: str
+    error: str
+    exit_code: int | None = None
+    stdout: str | None = None
+    stderr: str | None = None
+    duration_s: float | None = None
+
+
+@event("step.skipped")
+class StepSkipped(_RunEvent):
+    """A step was not run, e.g. because an upstream step failed."""
+
+    run_id: str
+    step_run_id: str
+    step_name: str
+    reason: str
+
+
+@event("step.abandoned")
+class StepAbandoned(_RunEvent):
+    """A step was left unfinished (its executor died); resume runs it again."""
+
+    run_id: str
+    step_run_id: str
+    step_name: str
+    reason: str
+
+
+# -- metrics, artifacts, outputs -----------------------------------------------------------
+
+
+@event("metric.logged", version=2)
+class MetricLogged(_RunEvent):
+    """A metric was logged by a run or one of its steps (kind says how to read value)."""
+
+    run_id: str
+    step_run_id: str | None = None
+    name: str
+    kind: Literal["scalar", "list", "row", "table", "image"] = "scalar"
+    value: JSON = None
+    description: str | None = None
+
+
+@event("artifact.uploaded")
+class ArtifactUploaded(_RunEvent):
+    """A file was added to the run's files (name is the path inside them)."""
+
+    run_id: str
+    step_run_id: str | None = None
+    name: str
+    digest: str
+    size: int
+
+
+@event("output.published")
+class OutputPublished(_RunEvent):
+    """A step output was copied to a datastore destination."""
+
+    run_id: str
+    step_run_id: str
+    output: str
+    tree: str
+    datastore: str
+    path: str
+
+
+# -- registries ------------------------------------------------------------------------------
+
+
+@event("dataset.registered")
+class DatasetRegistered(Event):
+    """A dataset version was registered (tree is the content digest of its files)."""
+
+    name: str
+    version: int
+    dataset_id: str
+    kind: Literal["file", "tabular"] = "file"
+    tree: str
+    description: str | None = None
+    tags: dict = field(default_factory=dict)
+    source: dict = field(default_factory=dict)
+    run_id: str | None = None
+
+    @property
+    def stream(self) -> str:
+        return f"dataset:{self.name}"
+
+
+@event("model.registered")
+class ModelRegistered(Event):
+    """A model version was registered."""
+
+    name: str
+    version: int
+    model_id: str
+    tree: str
+    tags: dict = field(default_factory=dict)
+    properties: dict = field(default_factory=dict)
+    description: str | None = None
+    run_id: str | None = None
+    datasets: list = field(default_factory=list)
+
+    @property
+    def stream(self) -> str:
+        return f"model:{self.name}"
+
+
+@event("datastore.registered")
+class DatastoreRegistered(Event):
+    """A datastore was registered in the workspace."""
+
+    name: str
+    kind: str
+    path: str
+
+    @property
+    def stream(self) -> str:
+        return f"datastore:{self.name}"
+
+
+@event("environment.registered")
+class EnvironmentRegistered(Event):
+    """An environment version was registered (digest of its canonical definition)."""
+
+    name: str
+    version: int
+    digest: str
+    definition: dict = field(default_factory=dict)
+
+    @property
+    def stream(self) -> str:
+        return f"environment:{self.name}"
+
+
+# -- pipelines and schedules --------------------------------------------------------------
+
+
+class _PipelineEvent(Event):
+    @property
+    def stream(self) -> str:
+        return f"pipeline:{self.pipeline_id}"
+
+
+@event("pipeline.published")
+class PipelinePublished(_PipelineEvent):
+    """A pipeline was published (plan and source snapshots frozen); it starts enabled."""
+
+    pipeline_id: str
+    name: str
+    version: str | None = None
+    description: str | None = None
+    plan: JSON = field(default_factory=dict)
+    snapshots: list[str] = field(default_factory=list)
+    endpoint_id: str | None = None
+
+
+@event("pipeline.disabled")
+class PipelineDisabled(_PipelineEvent):
+    """A published pipeline was disabled."""
+
+    pipeline_id: str
+
+
+@event("pipeline.enabled")
+class PipelineEnabled(_PipelineEvent):
+    """A published pipeline was enabled again."""
+
+    pipeline_id: str
+
+
+class _ScheduleEvent(Event):
+    @property
+    def stream(self) -> str:
+        return f"schedule:{self.schedule_id}"
+
+
+@event("schedule.created")
+class ScheduleCreated(_ScheduleEvent):
+    """A schedule of a published pipeline was created; it starts enabled."""
+
+    schedule_id: str
+    name: str
+    pipeline_id: str
+    experiment: str
+    recurrence: dict | None = None
+    parameters: dict = field(default_factory=dict)
+
+
+@event("schedule.disabled")
+class ScheduleDisabled(_ScheduleEvent):
+    """A schedule was disabled."""
+
+    schedule_id: str
+
+
+@event("schedule.enabled")
+class ScheduleEnabled(_ScheduleEvent):
+    """A schedule was enabled again."""
+
+    schedule_id: str
+
+
+# -- store housekeeping ---------------------------------------------------------------------
+
+
+class _StoreEvent(Event):
+    @property
+    def stream(self) -> str:
+        return "store"
+
+
+@event("store.collected")
+class ObjectsCollected(_StoreEvent):
+    """Garbage collection removed these objects from the store."""
+
+    gc_id: str
+    digests: list[str] = field(default_factory=list)
+    bytes: int = 0
+
+
+@event("gc.started")
+class GcStarted(_StoreEvent):
+    """A garbage collection started with this retention policy."""
+
+    gc_id: str
+    policy: dict = field(default_factory=dict)
+
+
+@event("gc.completed")
+class GcCompleted(_StoreEvent):
+    """A garbage collection finished."""
+
+    gc_id: str
+    removed_objects: int = 0
+    removed_bytes: int = 0
+    kept: dict = field(default_factory=dict)
+
+
+# -- audit -----------------------------------------------------------------------------------
+
+
+@event("annotation.added")
+class AnnotationAdded(Event):
+    """An auditor's note about a stream (`canalis ledger annotate`)."""
+
+    stream_name: str
+    message: str
+    author: str | None = None
+
+    @property
+    def stream(self) -> str:
+        return self.stream_name
+
+
+ArtifactCollected = ObjectsCollected  # the name STYLE.md uses

@@ -1,0 +1,422 @@
+"""The Ledger: an append-only, hash-chained SQLite event log with projections.
+
+Writes take SQLite's write lock up front (`BEGIN IMMEDIATE`), read the chain's tail and
+the highest seq ever assigned inside that transaction (other processes append too),
+insert the events and fold them into the projections, then commit: the events and the
+projections they imply are one atomic change. A per-object lock serialises threads
+sharing one `Ledger`. Busy databases are waited for (busy timeout) and retried.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import threading
+import time as _time
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from blake3 import blake3
+
+from canalis.ledger import queries
+from canalis.ledger.canonical import GENESIS_HASH, canonical_json, hash_message
+from canalis.ledger.chain import verify_rows
+from canalis.ledger.errors import EventValidationError, LedgerBusy, LedgerFormatError
+from canalis.ledger.events import REGISTRY, Event
+from canalis.ledger.projections import SPECS, apply_all
+from canalis.ledger.record import Recorded, VerifyResult
+from canalis.ledger.redact import redact
+from canalis.ledger.sqlite import import_sqlite_utils
+from canalis.ledger.tables import SqliteTables
+
+sqlite_utils = import_sqlite_utils()
+from canalis.ledger.upcast import upcast
+
+FORMAT_VERSION = 1
+EVENT_COLUMNS = "seq, id, time, type, version, stream, payload, prev_hash, hash"
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL,
+        time TEXT NOT NULL,
+        type TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        stream TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS events_stream ON events (stream, seq)",
+    """CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+       BEGIN SELECT RAISE(ABORT, 'ledger events are append-only; record a correcting event instead'); END""",
+    """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+       BEGIN SELECT RAISE(ABORT, 'ledger events are append-only; record a correcting event instead'); END""",
+    "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+
+
+_second_cache: list = [None, ""]
+
+
+def utc_now() -> str:
+    """UTC time, ISO 8601 with microseconds and 'Z' (e.g. 2026-11-23T18:23:28.123456Z)."""
+    s, us = divmod(_time.time_ns() // 1000, 1_000_000)
+    if _second_cache[0] != s:
+        _second_cache[1] = _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(s))
+        _second_cache[0] = s
+    return _second_cache[1] + ".%06dZ" % us
+
+
+def new_event_id() -> str:
+    """A random (version 4) UUID as text, e.g. 0d5e2c1e-6f0e-4d8e-9a4c-2b0f0f3c8a11."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
+
+
+_TAIL_SQL = ("SELECT seq, hash, (SELECT seq FROM sqlite_sequence WHERE name = 'events') "
+             "FROM events ORDER BY seq DESC LIMIT 1")
+_HIGH_SQL = "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
+
+
+def _is_busy(e: sqlite3.OperationalError) -> bool:
+    msg = str(e).lower()
+    return "locked" in msg or "busy" in msg
+
+
+def _prepare(event: Event) -> tuple[str, int, str, dict, str]:
+    """(type, version, stream, redacted payload, canonical payload text) of a typed event."""
+    if not isinstance(event, Event):
+        raise EventValidationError(
+            f"the ledger records events of canalis.ledger.events, not {type(event).__name__}; "
+            "build one with e.g. events.RunSubmitted(...)"
+        )
+    cls = type(event)
+    if REGISTRY.get(cls.type) is not cls:
+        raise EventValidationError(f"event class {cls.__name__} is not registered in the catalogue")
+    payload = redact(event.payload())
+    stream = event.stream
+    if not isinstance(stream, str) or not stream:
+        raise EventValidationError(f"event {cls.type!r}: its stream must be a non-empty string, got {stream!r}")
+    return cls.type, cls.event_version, stream, payload, canonical_json(payload)
+
+
+class Ledger:
+    """The event log of one workspace (`.canalis/ledger.db`)."""
+
+    def __init__(self, path, busy_timeout: float = 30.0, retry_for: float = 120.0):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.retry_for = retry_for
+        self._lock = threading.RLock()
+        conn = sqlite3.connect(str(self.path), timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+        self._conn = conn
+        self._retry(lambda: conn.execute("PRAGMA journal_mode=WAL"))
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA wal_autocheckpoint=10000")
+        conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        self.db = sqlite_utils.Database(conn, execute_plugins=False)
+        self._ensure_schema()
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _retry(self, fn):
+        deadline = _time.monotonic() + self.retry_for
+        delay = 0.001
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as e:
+                if not _is_busy(e) or _time.monotonic() > deadline:
+                    if _is_busy(e):
+                        raise LedgerBusy(f"{self.path} stayed locked for {self.retry_for:.0f} s; "
+                                         "is another process stuck holding it?") from e
+                    raise
+                _time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.05)
+
+    def _write(self, body):
+        """Run body(conn) in one IMMEDIATE transaction, retried while the database is busy."""
+        conn = self._conn
+
+        def attempt():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = body(conn)
+                conn.execute("COMMIT")
+                return result
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+        with self._lock:
+            return self._retry(attempt)
+
+    def _ensure_schema(self) -> None:
+        """Create the events table on a new file, refuse a format we do not read, and create
+        (and fill, by replaying the events) any projection table that is missing."""
+
+        def state():
+            tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            fmt = None
+            if "ledger_meta" in tables:
+                row = self._conn.execute("SELECT value FROM ledger_meta WHERE key = 'format'").fetchone()
+                fmt = row[0] if row else None
+            return fmt, [n for n in SPECS if n not in tables]
+
+        def create(conn):
+            fmt, missing = state()
+            if fmt is None:
+                for stmt in _SCHEMA:
+                    conn.execute(stmt)
+                conn.execute("INSERT OR IGNORE INTO ledger_meta (key, value) VALUES ('format', ?)", (str(FORMAT_VERSION),))
+                fmt = str(FORMAT_VERSION)
+            if fmt == str(FORMAT_VERSION):
+                for name in missing:
+                    SPECS[name].create(self.db)
+            return fmt, missing
+
+        with self._lock:
+            fmt, missing = self._retry(state)
+            if fmt is None or (fmt == str(FORMAT_VERSION) and missing):
+                fmt, missing = self._write(create)
+        if fmt != str(FORMAT_VERSION):
+            self._conn.close()
+            raise LedgerFormatError(
+                f"{self.path} has ledger format {fmt!r}; this canalis reads format {FORMAT_VERSION}. "
+                f"Use a canalis release that knows format {fmt!r}."
+            )
+        if missing and self.count():
+            self.rebuild()  # a projection added since the file was written: fold the history into it
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- writing ------------------------------------------------------------------------------
+    def append(self, event: Event) -> Recorded:
+        """Record one event (validated, redacted, chained) and fold it into the projections."""
+        return self.append_many([event])[0]
+
+    def append_many(self, events: Iterable[Event]) -> list[Recorded]:
+        """Record several events in one transaction: all of them, consecutively, or none."""
+        prepared = [_prepare(e) for e in events]
+        if not prepared:
+            return []
+
+        def body(conn):
+            # The tail and the highest seq ever assigned, read inside the write lock: other
+            # processes append too. After a truncated tail, seq continues above the high-water
+            # mark, so the gap stays visible to verify().
+            tail = conn.execute(_TAIL_SQL).fetchone()
+            if tail is None:
+                high = conn.execute(_HIGH_SQL).fetchone()
+                seq, prev = (high[0] if high else 0), GENESIS_HASH
+            else:
+                seq, prev = max(tail[0], tail[2] or 0), tail[1]
+            tables = SqliteTables(conn, SPECS)
+            out, rows = [], []
+            for type_, version, stream, payload, text in prepared:
+                seq += 1
+                eid, now = new_event_id(), utc_now()
+                h = blake3(hash_message(seq, eid, now, type_, version, stream, text, prev)).hexdigest()
+                rec = Recorded(seq, eid, now, type_, version, stream, payload, prev, h, version)
+                rows.append((seq, eid, now, type_, version, stream, text, prev, h))
+                apply_all(rec, tables)
+                out.append(rec)
+                prev = h
+            conn.executemany(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            tables.flush()
+            return out
+
+        return self._write(body)
+
+    # -- reading --------------------------------------------------------------------------------
+    def head(self) -> tuple[int, str]:
+        """(last seq, its hash); (0, 64 zeros) for an empty ledger."""
+        with self._lock:
+            row = self._conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS_HASH)
+
+    def count(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    def events(self, stream: str | None = None, type: str | None = None, since: int | None = None,
+               chunk: int = 2000) -> Iterator[Recorded]:
+        """Recorded events in seq order, optionally of one stream, of a type (or a type prefix:
+        "step." or "step" match every step.* event), with seq > `since`."""
+        where, params = [], []
+        if stream is not None:
+            where.append("stream = ?")
+            params.append(stream)
+        if type is not None:
+            if type.endswith("."):
+                where.append("substr(type, 1, ?) = ?")
+                params += [len(type), type]
+            else:
+                where.append("(type = ? OR substr(type, 1, ?) = ?)")
+                params += [type, len(type) + 1, type + "."]
+        last = since or 0
+        sql = (f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?"
+               + "".join(f" AND {w}" for w in where) + f" ORDER BY seq LIMIT {int(chunk)}")
+        while True:
+            with self._lock:
+                rows = self._conn.execute(sql, [last, *params]).fetchall()
+            for row in rows:
+                yield self._recorded(row)
+            if len(rows) < chunk:
+                return
+            last = rows[-1][0]
+
+    def raw_rows(self, chunk: int = 5000) -> Iterator[tuple]:
+        """Stored rows exactly as written (payload as canonical text, version as stored), seq order."""
+        last = 0
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT {int(chunk)}", (last,)
+                ).fetchall()
+            yield from rows
+            if len(rows) < chunk:
+                return
+            last = rows[-1][0]
+
+    @staticmethod
+    def _recorded(row) -> Recorded:
+        seq, eid, time, type_, stored, stream, text, prev, h = row
+        cls = REGISTRY.get(type_)
+        version, payload = upcast(type_, stored, json.loads(text), cls.event_version if cls else None)
+        return Recorded(seq, eid, time, type_, version, stream, payload, prev, h, stored)
+
+    # -- integrity ------------------------------------------------------------------------------
+    def verify(self) -> VerifyResult:
+        """Recompute the chain; name the first event that breaks it (see docs/events.md)."""
+        with self._lock:
+            high = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name='events'").fetchone()
+        return verify_rows(self._ordered_rows(), high[0] if high else None)
+
+    def _ordered_rows(self) -> Iterator[tuple]:
+        # Rows in seq order, unfiltered: a tampered table must be seen as it is.
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT 20000", (last,)
+                ).fetchall()
+            yield from rows
+            if len(rows) < 20000:
+                return
+            last = rows[-1][0]
+
+    def rebuild(self, chunk: int = 20000) -> None:
+        """Drop every projection table and fold all events into fresh ones, in one transaction."""
+
+        def body(conn):
+            for name in SPECS:
+                conn.execute(f"DROP TABLE IF EXISTS [{name}]")
+            for spec in SPECS.values():
+                spec.create(self.db, indexes=False)  # indexes are built once, after the load
+            tables = SqliteTables(conn, SPECS, complete=True)
+            last = 0
+            while True:
+                rows = conn.execute(
+                    f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT {int(chunk)}", (last,)
+                ).fetchall()
+                for row in rows:
+                    if row[3] in REGISTRY:
+                        apply_all(self._recorded(row), tables)
+                tables.flush()
+                if len(rows) < chunk:
+                    break
+                last = rows[-1][0]
+            for spec in SPECS.values():
+                spec.create_indexes(self.db)
+
+        self._write(body)
+
+    def export_jsonl(self, fp) -> int:
+        """Write every stored event as one canonical JSON line (see docs/events.md); returns the count."""
+        n = 0
+        for seq, eid, time, type_, version, stream, text, prev, h in self.raw_rows():
+            fp.write(
+                '{"hash":' + json.dumps(h) + ',"id":' + json.dumps(eid, ensure_ascii=False)
+                + ',"payload":' + text + ',"prev_hash":' + json.dumps(prev) + ',"seq":' + str(seq)
+                + ',"stream":' + json.dumps(stream, ensure_ascii=False) + ',"time":' + json.dumps(time)
+                + ',"type":' + json.dumps(type_, ensure_ascii=False) + ',"version":' + str(version) + "}\n"
+            )
+            n += 1
+        return n
+
+    # -- queries over projections (canalis/ledger/queries.py) ------------------------------------
+    def _read(self, fn, *args, **kwargs):
+        with self._lock:
+            return fn(self._conn, *args, **kwargs)
+
+    def run(self, run_id: str) -> dict | None:
+        return self._read(queries.run, run_id)
+
+    def run_plan(self, run_id: str):
+        """The plan the run was submitted with (from its run.submitted event), or None."""
+        for rec in self.events(stream=f"run:{run_id}", type="run.submitted"):
+            return rec.payload["plan"]
+        return None
+
+    def runs(self, experiment: str | None = None, limit: int | None = None) -> list[dict]:
+        return self._read(queries.runs, experiment, limit)
+
+    def step_runs(self, run_id: str) -> list[dict]:
+        return self._read(queries.step_runs, run_id)
+
+    def step_run(self, step_run_id: str) -> dict | None:
+        return self._read(queries.step_run, step_run_id)
+
+    def metrics(self, run_id: str | None = None, step_run_id: str | None = None) -> list[dict]:
+        return self._read(queries.metrics, run_id, step_run_id)
+
+    def reuse_candidates(self, reuse_key: str) -> list[dict]:
+        return self._read(queries.reuse_candidates, reuse_key)
+
+    def datasets(self) -> list[dict]:
+        return self._read(queries.datasets)
+
+    def dataset_versions(self, name: str) -> list[dict]:
+        return self._read(queries.dataset_versions, name)
+
+    def dataset(self, name: str, version: int | None = None) -> dict | None:
+        return self._read(queries.dataset, name, version)
+
+    def models(self) -> list[dict]:
+        return self._read(queries.models)
+
+    def model_versions(self, name: str) -> list[dict]:
+        return self._read(queries.model_versions, name)
+
+    def model(self, name: str, version: int | None = None) -> dict | None:
+        return self._read(queries.model, name, version)
+
+    def pipelines(self) -> list[dict]:
+        return self._read(queries.pipelines)
+
+    def pipeline(self, pipeline_id: str) -> dict | None:
+        return self._read(queries.pipeline, pipeline_id)
+
+    def schedules(self) -> list[dict]:
+        return self._read(queries.schedules)
+
+    def experiments(self) -> list[dict]:
+        return self._read(queries.experiments)
+
+    def projection_rows(self) -> dict[str, list[dict]]:
+        """Every projection table, decoded, ordered by primary key (for comparisons and audits)."""
+        return self._read(queries.all_projections)
+
+
+__all__ = ["FORMAT_VERSION", "Ledger", "utc_now"]

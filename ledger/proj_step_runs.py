@@ -1,0 +1,64 @@
+"""Projection `step_runs`: one row per step run, in plan order (the seq of its first event).
+
+Status: Running (step.started), Completed, Failed, Reused, Skipped, Abandoned.
+A new step.started for the same step_run_id (a retry) resets the outcome and keeps the order.
+"""
+from __future__ import annotations
+
+from canalis.ledger.tables import TableSpec
+
+TABLE = TableSpec(
+    "step_runs",
+    (
+        ("step_run_id", "text"), ("run_id", "text"), ("step_name", "text"), ("status", "text"),
+        ("reuse_key", "text"), ("reused_from", "text"), ("reused_run_id", "text"),
+        ("started_at", "text"), ("finished_at", "text"), ("duration_s", "float"), ("outputs", "json"),
+        ("stdout", "text"), ("stderr", "text"), ("exit_code", "int"), ("error", "text"), ("reason", "text"),
+        ("attempt", "int"), ("pid", "int"), ("allow_reuse", "bool"), ("tags", "json"),
+        ("plan_order", "int"), ("last_seq", "int"),
+    ),
+    pk=("step_run_id",),
+    indexes=(("run_id", "plan_order"),),
+)
+TABLES = {TABLE.name: TABLE}
+TYPES = frozenset({
+    "step.started", "step.reused", "step.completed", "step.failed", "step.skipped", "step.abandoned", "run.tagged",
+})
+_OUTCOME = dict.fromkeys(
+    ("finished_at", "duration_s", "stdout", "stderr", "exit_code", "error", "reason", "reused_from", "reused_run_id")
+)
+
+
+def apply(rec, tables) -> None:
+    p, t = rec.payload, rec.type
+    sid = p.get("step_run_id")
+    if sid is None:  # run.tagged on the run itself
+        return
+    row = tables.get("step_runs", sid)
+    if row is None:
+        if t == "run.tagged":
+            return  # tags for a step run never seen: nothing to attach them to
+        row = TABLE.blank(step_run_id=sid, run_id=p["run_id"], step_name=p["step_name"], plan_order=rec.seq, tags={})
+    row["last_seq"] = rec.seq
+    if t == "run.tagged":
+        row["tags"] = {**(row["tags"] or {}), **p["tags"]}
+    elif t == "step.started":
+        row.update(_OUTCOME)
+        row.update(status="Running", reuse_key=p["reuse_key"], attempt=p["attempt"], pid=p["pid"],
+                   started_at=rec.time, outputs=None)
+    elif t == "step.reused":
+        row.update(status="Reused", reuse_key=p["reuse_key"], reused_from=p["reused_from"],
+                   reused_run_id=p["reused_run_id"], outputs=p["outputs"], finished_at=rec.time,
+                   started_at=row["started_at"] or rec.time)
+    elif t == "step.completed":
+        row.update(status="Completed", reuse_key=p["reuse_key"], outputs=p["outputs"], stdout=p["stdout"],
+                   stderr=p["stderr"], exit_code=p["exit_code"], duration_s=p["duration_s"],
+                   allow_reuse=p["allow_reuse"], finished_at=rec.time, error=None)
+    elif t == "step.failed":
+        row.update(status="Failed", reuse_key=p["reuse_key"], error=p["error"], exit_code=p["exit_code"],
+                   stdout=p["stdout"], stderr=p["stderr"], duration_s=p["duration_s"], finished_at=rec.time)
+    elif t == "step.skipped":
+        row.update(status="Skipped", reason=p["reason"], finished_at=rec.time)
+    elif t == "step.abandoned":
+        row.update(status="Abandoned", reason=p["reason"], finished_at=rec.time)
+    tables.put("step_runs", row)

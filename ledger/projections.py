@@ -1,0 +1,28 @@
+"""The list of projections and the dispatch of one recorded event to those that want it.
+
+Each projection is a module with TABLES (name -> TableSpec), TYPES (the event types it
+folds) and one pure `apply(rec, tables)`. Adding a projection means adding its module here.
+"""
+from __future__ import annotations
+
+from canalis.ledger import (
+    proj_datasets, proj_experiments, proj_metrics, proj_models, proj_pipelines, proj_reuse_index,
+    proj_runs, proj_schedules, proj_step_runs,
+)
+
+PROJECTIONS = (
+    proj_runs, proj_step_runs, proj_metrics, proj_datasets, proj_models, proj_pipelines, proj_schedules,
+    proj_experiments, proj_reuse_index,
+)
+SPECS = {name: spec for m in PROJECTIONS for name, spec in m.TABLES.items()}
+
+_DISPATCH: dict[str, tuple] = {}
+for _m in PROJECTIONS:
+    for _t in _m.TYPES:
+        _DISPATCH[_t] = _DISPATCH.get(_t, ()) + (_m.apply,)
+
+
+def apply_all(rec, tables) -> None:
+    """Fold one recorded event (current-version payload) into every projection that wants it."""
+    for fn in _DISPATCH.get(rec.type, ()):
+        fn(rec, tables)

@@ -1,0 +1,115 @@
+"""Read helpers over the projections: plain dicts with JSON columns decoded.
+
+Every function takes an open sqlite3 connection; `Ledger` exposes them as methods.
+"""
+from __future__ import annotations
+
+from canalis.ledger.projections import SPECS
+from canalis.ledger.tables import TableSpec, read_all
+
+
+def _select(conn, spec: TableSpec, where: str = "", params=(), order: str = "", limit: int | None = None) -> list[dict]:
+    sql = f"SELECT {', '.join(spec.names)} FROM [{spec.name}]"
+    if where:
+        sql += f" WHERE {where}"
+    if order:
+        sql += f" ORDER BY {order}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return [spec.decode(r) for r in conn.execute(sql, tuple(params))]
+
+
+def _one(rows: list[dict]) -> dict | None:
+    return rows[0] if rows else None
+
+
+def run(conn, run_id: str) -> dict | None:
+    return _one(_select(conn, SPECS["runs"], "run_id = ?", (run_id,)))
+
+
+def runs(conn, experiment: str | None = None, limit: int | None = None) -> list[dict]:
+    """Runs, newest submission first."""
+    if experiment is None:
+        return _select(conn, SPECS["runs"], order="submitted_seq DESC, run_id", limit=limit)
+    return _select(conn, SPECS["runs"], "experiment = ?", (experiment,), "submitted_seq DESC, run_id", limit)
+
+
+def step_runs(conn, run_id: str) -> list[dict]:
+    """A run's step runs in plan order (the order their first step.* event was recorded)."""
+    return _select(conn, SPECS["step_runs"], "run_id = ?", (run_id,), "plan_order")
+
+
+def step_run(conn, step_run_id: str) -> dict | None:
+    return _one(_select(conn, SPECS["step_runs"], "step_run_id = ?", (step_run_id,)))
+
+
+def metrics(conn, run_id: str | None = None, step_run_id: str | None = None) -> list[dict]:
+    """Metrics in logged order, of a run and/or a step run."""
+    where, params = [], []
+    if run_id is not None:
+        where.append("run_id = ?")
+        params.append(run_id)
+    if step_run_id is not None:
+        where.append("step_run_id = ?")
+        params.append(step_run_id)
+    return _select(conn, SPECS["metrics"], " AND ".join(where), params, "seq")  # seq is global: logged order
+
+
+def reuse_candidates(conn, reuse_key: str) -> list[dict]:
+    """Completed step runs with this reuse key, newest first."""
+    return _select(conn, SPECS["reuse_index"], "reuse_key = ?", (reuse_key,), "seq DESC")
+
+
+def _latest(conn, spec: TableSpec) -> list[dict]:
+    return _select(conn, spec, f"version = (SELECT max(version) FROM [{spec.name}] AS o WHERE o.name = [{spec.name}].name)",
+                   order="name")
+
+
+def datasets(conn) -> list[dict]:
+    """The latest version of each dataset, by name."""
+    return _latest(conn, SPECS["datasets"])
+
+
+def dataset_versions(conn, name: str) -> list[dict]:
+    return _select(conn, SPECS["datasets"], "name = ?", (name,), "version")
+
+
+def dataset(conn, name: str, version: int | None = None) -> dict | None:
+    if version is None:
+        return _one(_select(conn, SPECS["datasets"], "name = ?", (name,), "version DESC", 1))
+    return _one(_select(conn, SPECS["datasets"], "name = ? AND version = ?", (name, version)))
+
+
+def models(conn) -> list[dict]:
+    return _latest(conn, SPECS["models"])
+
+
+def model_versions(conn, name: str) -> list[dict]:
+    return _select(conn, SPECS["models"], "name = ?", (name,), "version")
+
+
+def model(conn, name: str, version: int | None = None) -> dict | None:
+    if version is None:
+        return _one(_select(conn, SPECS["models"], "name = ?", (name,), "version DESC", 1))
+    return _one(_select(conn, SPECS["models"], "name = ? AND version = ?", (name, version)))
+
+
+def pipelines(conn) -> list[dict]:
+    return _select(conn, SPECS["pipelines"], order="published_at, pipeline_id")
+
+
+def pipeline(conn, pipeline_id: str) -> dict | None:
+    return _one(_select(conn, SPECS["pipelines"], "pipeline_id = ?", (pipeline_id,)))
+
+
+def schedules(conn) -> list[dict]:
+    return _select(conn, SPECS["schedules"], order="created_at, schedule_id")
+
+
+def experiments(conn) -> list[dict]:
+    """Experiments with their run count and last run time, most recently used first."""
+    return _select(conn, SPECS["experiments"], order="last_run_at DESC, name")
+
+
+def all_projections(conn) -> dict[str, list[dict]]:
+    return {name: read_all(conn, spec) for name, spec in SPECS.items()}

@@ -1,0 +1,51 @@
+"""What the ledger hands back: a recorded event, and the result of verifying the chain."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One event as stored, with its payload upcast to the current version of its type.
+
+    `stored_version` is the version the row was written with (the hash covers that one).
+    """
+
+    seq: int
+    id: str
+    time: str
+    type: str
+    version: int
+    stream: str
+    payload: dict
+    prev_hash: str
+    hash: str
+    stored_version: int | None = field(default=None, compare=False)
+
+    def event(self):
+        """The typed event (a frozen dataclass of canalis.ledger.events)."""
+        from canalis.ledger.events import from_payload
+
+        return from_payload(self.type, self.payload)
+
+    def to_dict(self) -> dict:
+        return {
+            "seq": self.seq, "id": self.id, "time": self.time, "type": self.type, "version": self.version,
+            "stream": self.stream, "payload": self.payload, "prev_hash": self.prev_hash, "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+    head_seq: int = 0
+    head_hash: str = "0" * 64
+
+    def to_dict(self) -> dict:
+        return {
+            "ok": self.ok, "checked": self.checked, "first_bad_seq": self.first_bad_seq, "reason": self.reason,
+            "head_seq": self.head_seq, "head_hash": self.head_hash,
+        }

@@ -1,0 +1,179 @@
+"""The narrow table interface projections fold into, with two implementations.
+
+A projection's `apply(rec, tables)` only calls `tables.get(table, key)` (a copy of the
+row, or None) and `tables.put(table, row)` (insert or replace the whole row). Rows are
+plain dicts; columns typed "json" hold any JSON value, "bool" holds True/False.
+
+- `MemoryTables` keeps rows in dicts (the shared projection test suite uses it as the
+  reference, and it documents what a fold means without SQL).
+- `SqliteTables` reads through and writes back to SQLite, caching within one
+  transaction (or one rebuild chunk) so that a fold over many events costs few statements.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+
+from canalis.ledger.canonical import canonical_json
+
+_SQL_TYPES = {"text": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEGER", "json": "TEXT"}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[tuple[str, str], ...]  # (name, kind) with kind in _SQL_TYPES
+    pk: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...] = ()
+    # False for insert-only tables whose rows apply() never reads back (metrics): their rows
+    # are written out at flush and not kept in the SqliteTables cache.
+    recall: bool = True
+
+    @functools.cached_property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c for c, _ in self.columns)
+
+    @functools.cached_property
+    def select_sql(self) -> str:
+        return f"SELECT {', '.join(self.names)} FROM [{self.name}] WHERE " + " AND ".join(f"[{c}] = ?" for c in self.pk)
+
+    @functools.cached_property
+    def insert_sql(self) -> str:
+        # An upsert updates the row in place: indexes whose columns did not change are not touched.
+        cols = ", ".join(self.names)
+        sets = ", ".join(f"[{c}] = excluded.[{c}]" for c in self.names if c not in self.pk)
+        return (f"INSERT INTO [{self.name}] ({cols}) VALUES ({', '.join('?' * len(self.names))}) "
+                f"ON CONFLICT ({', '.join(self.pk)}) DO UPDATE SET {sets}")
+
+    def key(self, row: dict):
+        return row[self.pk[0]] if len(self.pk) == 1 else tuple(row[c] for c in self.pk)
+
+    def blank(self, **values) -> dict:
+        row = dict.fromkeys(self.names)
+        row.update(values)
+        return row
+
+    def encode(self, row: dict) -> tuple:
+        out = []
+        get = row.get
+        for c, kind in self.columns:
+            v = get(c)
+            if v is not None and kind != "text" and kind != "int":
+                if kind == "json":
+                    v = canonical_json(v)
+                elif kind == "bool":
+                    v = 1 if v else 0
+                else:
+                    v = float(v)
+            out.append(v)
+        return tuple(out)
+
+    def decode(self, values) -> dict:
+        row = {}
+        for (c, kind), v in zip(self.columns, values):
+            if v is not None:
+                if kind == "json":
+                    v = json.loads(v)
+                elif kind == "bool":
+                    v = bool(v)
+                elif kind == "float":
+                    v = float(v)
+            row[c] = v
+        return row
+
+    def create(self, db, indexes: bool = True) -> None:
+        """Create the table (and its indexes) if missing. Tables are WITHOUT ROWID: the primary
+        key is the storage order, so an upsert touches one B-tree instead of two."""
+        cols = ", ".join(f"[{c}] {_SQL_TYPES[k]}" + (" NOT NULL" if c in self.pk else "") for c, k in self.columns)
+        pk = ", ".join(f"[{c}]" for c in self.pk)
+        db.execute(f"CREATE TABLE IF NOT EXISTS [{self.name}] ({cols}, PRIMARY KEY ({pk})) WITHOUT ROWID")
+        if indexes:
+            self.create_indexes(db)
+
+    def create_indexes(self, db) -> None:
+        for cols_ in self.indexes:
+            db.execute(f"CREATE INDEX IF NOT EXISTS [idx_{self.name}_{'_'.join(cols_)}] "
+                       f"ON [{self.name}] ({', '.join(f'[{c}]' for c in cols_)})")
+
+
+class MemoryTables:
+    """Rows in dicts: the reference implementation of the table interface."""
+
+    def __init__(self, specs: dict[str, TableSpec]):
+        self.specs = specs
+        self.rows: dict[str, dict] = {name: {} for name in specs}
+
+    def get(self, table: str, key):
+        row = self.rows[table].get(key)
+        return None if row is None else dict(row)
+
+    def put(self, table: str, row: dict) -> None:
+        spec = self.specs[table]
+        self.rows[table][spec.key(row)] = spec.decode(spec.encode(row))
+
+    def dump(self) -> dict[str, list[dict]]:
+        """Every table's rows sorted by key (for comparisons)."""
+        return {t: [rows[k] for k in sorted(rows, key=_sort_key)] for t, rows in self.rows.items()}
+
+
+def _sort_key(k):
+    return tuple(map(str, k)) if isinstance(k, tuple) else (str(k),)
+
+
+class SqliteTables:
+    """Read-through, write-back tables over an open sqlite3 connection (inside a transaction)."""
+
+    def __init__(self, conn, specs: dict[str, TableSpec], max_cached: int = 300_000, complete: bool = False):
+        self.conn = conn
+        self.specs = specs
+        self.max_cached = max_cached
+        self.cache: dict[tuple, dict | None] = {}
+        self.dirty: dict[str, dict] = {}
+        # complete: the tables started empty and every row written since is in the cache, so a
+        # cache miss means "no such row" without asking SQLite (rebuild). Cleared with the cache.
+        self.complete = complete
+
+    def get(self, table: str, key):
+        ck = (table, key)
+        try:
+            row = self.cache[ck]
+        except KeyError:
+            if self.complete:
+                return None
+            spec = self.specs[table]
+            params = key if isinstance(key, tuple) else (key,)
+            found = self.conn.execute(spec.select_sql, params).fetchone()
+            row = None if found is None else spec.decode(found)
+            self.cache[ck] = row
+        return None if row is None else dict(row)
+
+    def put(self, table: str, row: dict) -> None:
+        spec = self.specs[table]
+        key = spec.key(row)
+        if spec.recall:
+            self.cache[(table, key)] = row
+        self.dirty.setdefault(table, {})[key] = row
+
+    def flush(self) -> None:
+        for table, rows in self.dirty.items():
+            spec = self.specs[table]
+            if len(rows) == 1:
+                for r in rows.values():
+                    self.conn.execute(spec.insert_sql, spec.encode(r))
+            else:
+                self.conn.executemany(spec.insert_sql, [spec.encode(r) for r in rows.values()])
+        self.dirty = {}
+        if len(self.cache) > self.max_cached:
+            self.cache = {}
+            self.complete = False
+
+    def discard(self) -> None:
+        self.cache = {}
+        self.dirty = {}
+
+
+def read_all(conn, spec: TableSpec) -> list[dict]:
+    """Every row of a projection table, decoded, ordered by primary key."""
+    order = ", ".join(f"[{c}]" for c in spec.pk)
+    return [spec.decode(r) for r in conn.execute(f"SELECT {', '.join(spec.names)} FROM [{spec.name}] ORDER BY {order}")]

@@ -1,0 +1,63 @@
+"""Upcasters: turn a stored payload of an older event version into the current one.
+
+An upcaster is registered for (type, from_version) and returns the payload of
+from_version + 1. Reading applies them in a chain until the class's current version,
+so a row written years ago is read as today's event. Stored rows are never rewritten
+(their hash covers what was written).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from canalis.ledger.errors import EventValidationError
+
+UPCASTERS: dict[tuple[str, int], Callable[[dict], dict]] = {}
+
+
+def upcaster(type_: str, from_version: int):
+    """Decorator: register `fn(payload) -> payload` lifting `type_` from `from_version` by one."""
+
+    def wrap(fn):
+        key = (type_, from_version)
+        if key in UPCASTERS:
+            raise TypeError(f"two upcasters for {type_!r} v{from_version}")
+        UPCASTERS[key] = fn
+        return fn
+
+    return wrap
+
+
+def upcast(type_: str, version: int, payload: dict, current: int | None) -> tuple[int, dict]:
+    """(current version, payload) for a stored (type, version, payload).
+
+    `current` is the registered class's version, or None for a type no class knows
+    (such rows are passed through untouched, so an old reader can still list them)."""
+    if current is None or version == current:
+        return version, payload
+    if version > current:
+        raise EventValidationError(
+            f"event {type_!r} is stored as version {version} but this canalis knows only up to "
+            f"version {current}; use a newer canalis to read this ledger"
+        )
+    while version < current:
+        fn = UPCASTERS.get((type_, version))
+        if fn is None:
+            raise EventValidationError(
+                f"event {type_!r} version {version} has no upcaster to version {version + 1}; "
+                "register one in canalis/ledger/upcast.py"
+            )
+        payload = fn(dict(payload))
+        version += 1
+    return version, payload
+
+
+# -- the catalogue's history ------------------------------------------------------------------
+
+
+@upcaster("metric.logged", 1)
+def _metric_logged_v1_to_v2(p: dict) -> dict:
+    """v1 logged only scalars and had no `kind`; v2 adds `kind` ("scalar" for every v1 row)."""
+    p.setdefault("kind", "scalar")
+    p.setdefault("step_run_id", None)
+    p.setdefault("description", None)
+    return p

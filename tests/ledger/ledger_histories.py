@@ -1,0 +1,153 @@
+"""Hypothesis strategies for valid event histories over a few runs, steps, datasets, models,
+pipelines and schedules (shared by the projection and rebuild tests)."""
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from canalis.ledger import events as ev
+
+NAMES = st.sampled_from(["a", "b", "train", "score", "naïve", "数据"])
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8)
+SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
+                   st.floats(allow_nan=False, allow_infinity=False, width=64), TEXT)
+JSONV = st.recursive(SCALAR, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                     st.dictionaries(NAMES, inner, max_size=3)), max_leaves=6)
+DICT = st.dictionaries(NAMES, JSONV, max_size=3)
+KEYS = st.sampled_from(["k1", "k2", "k3"])
+DIGEST = st.sampled_from(["d" * 64, "e" * 64, "f" * 64])
+DURATION = st.floats(0, 1e4, allow_nan=False)
+
+
+@st.composite
+def histories(draw, max_events: int = 40) -> list[ev.Event]:
+    runs: dict[str, dict] = {}  # run_id -> {"steps": {step_run_id: status}}
+    completed: list[tuple[str, str, str, dict]] = []  # (run_id, step_run_id, key, outputs)
+    datasets: dict[str, int] = {}
+    models: dict[str, int] = {}
+    pipelines: list[str] = []
+    schedules: list[str] = []
+    out: list[ev.Event] = []
+    n = draw(st.integers(1, max_events))
+    counter = 0
+    while len(out) < n:
+        counter += 1
+        action = draw(st.sampled_from([
+            "submit", "start", "step", "step", "finish_step", "finish_step", "reuse", "skip", "metric", "metric",
+            "tag", "end_run", "dataset", "model", "pipeline", "pipeline_toggle", "schedule", "schedule_toggle",
+            "other",
+        ]))
+        if action == "submit" or not runs:
+            rid = f"run{counter}"
+            runs[rid] = {"steps": {}}
+            out.append(ev.RunSubmitted(
+                run_id=rid, experiment=draw(st.sampled_from(["exp1", "exp2"])),
+                kind=draw(st.sampled_from(["pipeline", "script"])), parameters=draw(DICT), tags=draw(DICT),
+                plan={"steps": ["a", "b"]}, git=draw(st.none() | st.just({"commit": "abc"})), host="h",
+                pid=draw(st.integers(1, 99999)), user="u", description=draw(st.none() | TEXT),
+                parent_run_id=draw(st.none() | st.sampled_from(sorted(runs))),
+            ))
+            continue
+        rid = draw(st.sampled_from(sorted(runs)))
+        steps = runs[rid]["steps"]
+        if action == "start":
+            out.append(ev.RunStarted(run_id=rid, host="h", pid=draw(st.integers(1, 99999)), resumed=draw(st.booleans())))
+        elif action == "step":
+            retry = [s for s, status in steps.items() if status == "Failed"]
+            sid = draw(st.sampled_from(retry)) if retry and draw(st.booleans()) else f"{rid}.s{counter}"
+            steps[sid] = "Running"
+            out.append(ev.StepStarted(run_id=rid, step_run_id=sid, step_name=draw(NAMES), reuse_key=draw(KEYS),
+                                      attempt=draw(st.integers(1, 3)), pid=draw(st.none() | st.integers(1, 9999))))
+        elif action == "finish_step":
+            running = [s for s, status in steps.items() if status == "Running"]
+            if not running:
+                continue
+            sid = draw(st.sampled_from(running))
+            how = draw(st.sampled_from(["completed", "failed", "abandoned"]))
+            name, key = "a", draw(KEYS)
+            if how == "completed":
+                outputs = draw(st.dictionaries(NAMES, DIGEST, max_size=2))
+                steps[sid] = "Completed"
+                completed.append((rid, sid, key, outputs))
+                out.append(ev.StepCompleted(run_id=rid, step_run_id=sid, step_name=name, reuse_key=key, outputs=outputs,
+                                            stdout=draw(st.none() | DIGEST), stderr=None, exit_code=0,
+                                            duration_s=draw(DURATION), allow_reuse=draw(st.booleans())))
+            elif how == "failed":
+                steps[sid] = "Failed"
+                out.append(ev.StepFailed(run_id=rid, step_run_id=sid, step_name=name, reuse_key=key, error=draw(TEXT),
+                                         exit_code=draw(st.none() | st.integers(-9, 255)), duration_s=draw(st.none() | DURATION)))
+            else:
+                steps[sid] = "Abandoned"
+                out.append(ev.StepAbandoned(run_id=rid, step_run_id=sid, step_name=name, reason="executor died"))
+        elif action == "reuse":
+            if not completed:
+                continue
+            frm_run, frm, key, outputs = draw(st.sampled_from(completed))
+            sid = f"{rid}.s{counter}"
+            steps[sid] = "Reused"
+            out.append(ev.StepReused(run_id=rid, step_run_id=sid, step_name="a", reuse_key=key, reused_from=frm,
+                                     reused_run_id=frm_run, outputs=outputs))
+        elif action == "skip":
+            sid = f"{rid}.s{counter}"
+            steps[sid] = "Skipped"
+            out.append(ev.StepSkipped(run_id=rid, step_run_id=sid, step_name="b", reason="upstream failed"))
+        elif action == "metric":
+            kind = draw(st.sampled_from(["scalar", "list", "row", "table", "image"]))
+            value = draw(SCALAR if kind == "scalar" else JSONV)
+            out.append(ev.MetricLogged(run_id=rid, step_run_id=draw(st.none() | st.sampled_from(sorted(steps) or [None])),
+                                       name=draw(NAMES), kind=kind, value=value, description=draw(st.none() | TEXT)))
+        elif action == "tag":
+            target = draw(st.none() | st.sampled_from(sorted(steps) or [None]))
+            out.append(ev.RunTagged(run_id=rid, step_run_id=target, tags=draw(DICT)))
+        elif action == "end_run":
+            how = draw(st.sampled_from(["completed", "failed", "canceled"]))
+            if how == "completed":
+                out.append(ev.RunCompleted(run_id=rid, duration_s=draw(DURATION)))
+            elif how == "failed":
+                out.append(ev.RunFailed(run_id=rid, error=draw(TEXT), failed_steps=sorted(steps)[:2]))
+            else:
+                out.append(ev.RunCanceled(run_id=rid, reason=draw(st.none() | TEXT)))
+        elif action == "dataset":
+            name = draw(st.sampled_from(["iris", "wine"]))
+            datasets[name] = datasets.get(name, 0) + 1
+            out.append(ev.DatasetRegistered(name=name, version=datasets[name], dataset_id=f"ds{counter}",
+                                            kind=draw(st.sampled_from(["file", "tabular"])), tree=draw(DIGEST),
+                                            description=draw(st.none() | TEXT), tags=draw(DICT),
+                                            source={"datastore": "workspaceblobstore", "paths": ["x/*.csv"]},
+                                            run_id=draw(st.none() | st.just(rid))))
+        elif action == "model":
+            name = draw(st.sampled_from(["clf", "reg"]))
+            models[name] = models.get(name, 0) + 1
+            out.append(ev.ModelRegistered(name=name, version=models[name], model_id=f"m{counter}", tree=draw(DIGEST),
+                                          tags=draw(DICT), properties=draw(DICT), run_id=rid, datasets=[["iris", 1]]))
+        elif action == "pipeline":
+            pid = f"p{counter}"
+            pipelines.append(pid)
+            out.append(ev.PipelinePublished(pipeline_id=pid, name=draw(NAMES), version=draw(st.none() | TEXT),
+                                            plan={"steps": []}, snapshots=[draw(DIGEST)]))
+        elif action == "pipeline_toggle":
+            if pipelines:
+                pid = draw(st.sampled_from(pipelines))
+                out.append(draw(st.sampled_from([ev.PipelineDisabled, ev.PipelineEnabled]))(pipeline_id=pid))
+        elif action == "schedule":
+            if pipelines:
+                sid = f"sch{counter}"
+                schedules.append(sid)
+                out.append(ev.ScheduleCreated(schedule_id=sid, name="nightly", pipeline_id=draw(st.sampled_from(pipelines)),
+                                              experiment="exp1", recurrence=draw(st.none() | st.just({"frequency": "Day"})),
+                                              parameters=draw(DICT)))
+        elif action == "schedule_toggle":
+            if schedules:
+                sid = draw(st.sampled_from(schedules))
+                out.append(draw(st.sampled_from([ev.ScheduleDisabled, ev.ScheduleEnabled]))(schedule_id=sid))
+        else:
+            out.append(draw(st.sampled_from([
+                ev.ArtifactUploaded(run_id=rid, name="outputs/model.pkl", digest="d" * 64, size=10),
+                ev.OutputPublished(run_id=rid, step_run_id="x", output="o", tree="d" * 64, datastore="ws", path="p"),
+                ev.GcStarted(gc_id="g1", policy={"keep_last": 3}),
+                ev.ObjectsCollected(gc_id="g1", digests=["d" * 64], bytes=10),
+                ev.GcCompleted(gc_id="g1", removed_objects=1, removed_bytes=10, kept={"runs": 2}),
+                ev.AnnotationAdded(stream_name=f"run:{rid}", message="looked fine", author="auditor"),
+                ev.DatastoreRegistered(name="ws", kind="local", path="/x"),
+                ev.EnvironmentRegistered(name="env", version=1, digest="d" * 64, definition={"python": "3.11"}),
+            ])))
+    return out

@@ -1,0 +1,174 @@
+"""Projections are pure folds: a shared suite runs every projection against random histories,
+and rebuild() reproduces the live tables row for row."""
+from __future__ import annotations
+
+import copy
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from canalis.ledger import Ledger
+from canalis.ledger import events as ev
+from canalis.ledger.projections import PROJECTIONS, SPECS
+from canalis.ledger.tables import MemoryTables, _sort_key
+from .ledger_histories import histories
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                          HealthCheck.function_scoped_fixture])
+
+
+def _record(tmp_path, history, batch_sizes) -> Ledger:
+    """Append `history`, sometimes one by one, sometimes in batches."""
+    path = tmp_path / f"h{uuid.uuid4().hex}.db"  # hypothesis reuses tmp_path across examples
+    led = Ledger(path)
+    i = 0
+    for size in batch_sizes:
+        chunk = history[i:i + size]
+        if len(chunk) == 1:
+            led.append(chunk[0])
+        elif chunk:
+            led.append_many(chunk)
+        i += size
+    if i < len(history):
+        led.append_many(history[i:])
+    return led
+
+
+def _sorted(rows_by_table, spec):
+    return sorted(rows_by_table, key=lambda r: _sort_key(spec.key(r)))
+
+
+@SETTINGS
+@given(history=histories(), batches=st.lists(st.integers(1, 5), max_size=10))
+def test_every_projection_folds_in_memory_as_in_sqlite(tmp_path, history, batches):
+    """The shared suite: each projection, folded alone into MemoryTables holding only its own
+    tables, equals what the ledger wrote live; apply never mutates the event."""
+    led = _record(tmp_path, history, batches)
+    try:
+        recs = list(led.events())
+        live = led.projection_rows()
+        for projection in PROJECTIONS:
+            mem = MemoryTables(projection.TABLES)
+            for rec in recs:
+                if rec.type in projection.TYPES:
+                    before = copy.deepcopy(rec.payload)
+                    projection.apply(rec, mem)
+                    assert rec.payload == before, f"{projection.__name__}.apply mutated the event"
+            again = MemoryTables(projection.TABLES)
+            for rec in recs:
+                if rec.type in projection.TYPES:
+                    projection.apply(rec, again)
+            assert again.dump() == mem.dump(), f"{projection.__name__} is not deterministic"
+            for name, spec in projection.TABLES.items():
+                assert _sorted(live[name], spec) == mem.dump()[name], f"{projection.__name__}: table {name}"
+    finally:
+        led.close()
+
+
+@SETTINGS
+@given(history=histories(max_events=60), batches=st.lists(st.integers(1, 8), max_size=10))
+def test_rebuild_equals_live_projections(tmp_path, history, batches):
+    led = _record(tmp_path, history, batches)
+    try:
+        live = led.projection_rows()
+        led.rebuild()
+        assert led.projection_rows() == live
+        assert led.verify().ok
+    finally:
+        led.close()
+
+
+def test_every_table_is_owned_by_one_projection():
+    names = [n for m in PROJECTIONS for n in m.TABLES]
+    assert len(names) == len(set(names)) == len(SPECS)
+    assert set(SPECS) >= {"runs", "step_runs", "metrics", "datasets", "models", "pipelines", "schedules",
+                          "experiments", "reuse_index"}
+
+
+# -- the queries the executor and the CLI use --------------------------------------------------------
+
+
+def _run(led, rid="r1", experiment="exp"):
+    led.append(ev.RunSubmitted(run_id=rid, experiment=experiment, parameters={"lr": 0.1}, plan={"steps": ["a"]},
+                               host="h", pid=7, user="me"))
+
+
+def test_run_status_moves_queued_running_completed(led):
+    _run(led)
+    assert led.run("r1")["status"] == "Queued"
+    led.append(ev.StepStarted(run_id="r1", step_run_id="s1", step_name="a", reuse_key="k"))
+    run = led.run("r1")
+    assert run["status"] == "Running" and run["started_at"]
+    led.append(ev.RunCompleted(run_id="r1", duration_s=3.5))
+    run = led.run("r1")
+    assert (run["status"], run["duration_s"], run["parameters"]) == ("Completed", 3.5, {"lr": 0.1})
+    assert led.run_plan("r1") == {"steps": ["a"]}
+    assert led.run("nope") is None
+
+
+def test_failed_then_resumed_run_is_running_again(led):
+    _run(led)
+    led.append(ev.RunFailed(run_id="r1", error="step a failed", failed_steps=["a"]))
+    assert led.run("r1")["status"] == "Failed" and led.run("r1")["failed_steps"] == ["a"]
+    led.append(ev.RunStarted(run_id="r1", host="h", pid=8, resumed=True))
+    run = led.run("r1")
+    assert (run["status"], run["error"], run["finished_at"]) == ("Running", None, None)
+
+
+def test_step_runs_in_plan_order_and_reuse_candidates_newest_first(led):
+    _run(led)
+    for sid, name in (("s2", "b"), ("s1", "a")):
+        led.append(ev.StepStarted(run_id="r1", step_run_id=sid, step_name=name, reuse_key="k" + name))
+    led.append(ev.StepCompleted(run_id="r1", step_run_id="s1", step_name="a", reuse_key="ka", outputs={"o": "d1"}))
+    led.append(ev.StepFailed(run_id="r1", step_run_id="s2", step_name="b", reuse_key="kb", error="boom", exit_code=1))
+    assert [s["step_name"] for s in led.step_runs("r1")] == ["b", "a"]
+    assert led.step_run("s2")["status"] == "Failed" and led.step_run("s2")["exit_code"] == 1
+    _run(led, "r2")
+    led.append(ev.StepStarted(run_id="r2", step_run_id="s3", step_name="a", reuse_key="ka"))
+    led.append(ev.StepCompleted(run_id="r2", step_run_id="s3", step_name="a", reuse_key="ka", outputs={"o": "d2"},
+                                allow_reuse=False))
+    led.append(ev.StepReused(run_id="r2", step_run_id="s4", step_name="a", reuse_key="ka", reused_from="s3",
+                             reused_run_id="r2", outputs={"o": "d2"}))
+    cands = led.reuse_candidates("ka")
+    assert [(c["step_run_id"], c["run_id"], c["outputs"]) for c in cands] == [("s3", "r2", {"o": "d2"}),
+                                                                             ("s1", "r1", {"o": "d1"})]
+    assert all(c["completed_at"] for c in cands)
+    assert led.step_run("s4")["status"] == "Reused" and led.step_run("s4")["reused_from"] == "s3"
+    assert [r["run_id"] for r in led.runs()] == ["r2", "r1"]
+    assert [r["run_id"] for r in led.runs(limit=1)] == ["r2"]
+
+
+def test_metrics_in_logged_order_with_kinds(led):
+    _run(led)
+    led.append(ev.MetricLogged(run_id="r1", name="acc", value=0.5))
+    led.append(ev.MetricLogged(run_id="r1", step_run_id="s1", name="curve", kind="list", value=[1, 2, 3]))
+    led.append(ev.MetricLogged(run_id="r1", step_run_id="s1", name="cm", kind="table", value={"a": [1], "b": [2]}))
+    assert [(m["name"], m["kind"]) for m in led.metrics("r1")] == [("acc", "scalar"), ("curve", "list"), ("cm", "table")]
+    assert [m["value"] for m in led.metrics(step_run_id="s1")] == [[1, 2, 3], {"a": [1], "b": [2]}]
+
+
+def test_datasets_models_experiments_pipelines_schedules(led):
+    for v in (1, 2):
+        led.append(ev.DatasetRegistered(name="iris", version=v, dataset_id=f"id{v}", tree=f"t{v}", tags={"v": v}))
+    led.append(ev.DatasetRegistered(name="wine", version=1, dataset_id="w1", kind="tabular", tree="tw"))
+    assert [(d["name"], d["version"]) for d in led.datasets()] == [("iris", 2), ("wine", 1)]
+    assert [d["version"] for d in led.dataset_versions("iris")] == [1, 2]
+    assert led.dataset("iris")["tree"] == "t2" and led.dataset("iris", 1)["tags"] == {"v": 1}
+    assert led.dataset("nope") is None
+    led.append(ev.ModelRegistered(name="clf", version=1, model_id="m1", tree="tm", datasets=[["iris", 2]]))
+    assert led.model("clf")["datasets"] == [["iris", 2]] and [m["name"] for m in led.models()] == ["clf"]
+    _run(led, "r1", "e1")
+    _run(led, "r2", "e1")
+    _run(led, "r3", "e2")
+    exps = {e["name"]: e for e in led.experiments()}
+    assert exps["e1"]["run_count"] == 2 and exps["e2"]["run_count"] == 1 and exps["e1"]["last_run_at"]
+    assert [r["run_id"] for r in led.runs(experiment="e1")] == ["r2", "r1"]
+    led.append(ev.PipelinePublished(pipeline_id="p1", name="train", plan={}, snapshots=["s"]))
+    led.append(ev.PipelineDisabled(pipeline_id="p1"))
+    assert led.pipeline("p1")["enabled"] is False
+    led.append(ev.ScheduleCreated(schedule_id="sc1", name="n", pipeline_id="p1", experiment="e1"))
+    led.append(ev.ScheduleDisabled(schedule_id="sc1"))
+    led.append(ev.ScheduleEnabled(schedule_id="sc1"))
+    assert led.schedules()[0]["enabled"] is True

@@ -1,0 +1,70 @@
+"""Older event versions are read as the current version: metric.logged v1 -> v2."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from canalis.ledger import Ledger
+from canalis.ledger import events as ev
+from canalis.ledger.canonical import canonical_json, event_hash
+from canalis.ledger.errors import EventValidationError
+from canalis.ledger.upcast import UPCASTERS, upcast
+
+
+def _write_v1_metric(led: Ledger, payload: dict) -> int:
+    """Append a metric.logged v1 row straight into SQLite, chained correctly, as an old canalis did."""
+    seq, prev = led.head()
+    seq += 1
+    text = canonical_json(payload)
+    row = (seq, "old-event-id", "2025-01-02T03:04:05.000006Z", "metric.logged", 1, f"run:{payload['run_id']}", text, prev)
+    h = event_hash(*row)
+    conn = sqlite3.connect(str(led.path))
+    conn.execute("INSERT INTO events (seq, id, time, type, version, stream, payload, prev_hash, hash) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (*row, h))
+    conn.commit()
+    conn.close()
+    return seq
+
+
+def test_metric_logged_v1_row_reads_as_v2_scalar(led):
+    led.append(ev.RunSubmitted(run_id="r1", experiment="e"))
+    seq = _write_v1_metric(led, {"run_id": "r1", "step_run_id": None, "name": "acc", "value": 0.75, "description": None})
+    rec = next(led.events(type="metric.logged"))
+    assert (rec.seq, rec.version, rec.stored_version) == (seq, 2, 1)
+    assert rec.payload["kind"] == "scalar" and rec.payload["value"] == 0.75
+    assert rec.event() == ev.MetricLogged(run_id="r1", name="acc", kind="scalar", value=0.75)
+    assert led.verify().ok  # the stored row is untouched; its hash covers version 1
+    led.rebuild()
+    assert [(m["name"], m["kind"], m["value"]) for m in led.metrics("r1")] == [("acc", "scalar", 0.75)]
+    new = led.append(ev.MetricLogged(run_id="r1", name="loss", kind="list", value=[1, 2]))
+    assert new.version == 2 and led.verify().ok
+    export = [json.loads(line) for line in _export(led)]
+    assert [e["version"] for e in export if e["type"] == "metric.logged"] == [1, 2]
+
+
+def test_v1_without_optional_fields_upcasts(led):
+    _write_v1_metric(led, {"run_id": "r1", "name": "acc", "value": 1})
+    rec = next(led.events())
+    assert rec.payload == {"run_id": "r1", "name": "acc", "value": 1, "kind": "scalar", "step_run_id": None,
+                           "description": None}
+
+
+def test_a_version_newer_than_known_is_refused():
+    with pytest.raises(EventValidationError, match="version 3"):
+        upcast("metric.logged", 3, {}, 2)
+
+
+def test_every_registered_type_with_history_has_a_full_upcaster_chain():
+    for type_, cls in ev.REGISTRY.items():
+        for v in range(1, cls.event_version):
+            assert (type_, v) in UPCASTERS, f"{type_} v{v} has no upcaster"
+
+
+def _export(led):
+    import io
+
+    buf = io.StringIO()
+    led.export_jsonl(buf)
+    return buf.getvalue().splitlines()
