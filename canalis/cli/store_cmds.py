@@ -1,0 +1,169 @@
+"""`canalis store ...`: a thin layer over canalis.store.LocalStore."""
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from canalis.cli.common import fail_on_canalis_errors, json_option, print_json, workspace_option
+
+
+def _store_errors(f):
+    """Store errors become a one-line message and exit code 1, like the face's own errors."""
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        from canalis.store.errors import StoreError
+
+        try:
+            return f(*args, **kwargs)
+        except StoreError as e:
+            raise click.ClickException(str(e)) from None
+
+    return wrapper
+
+
+def _common(f):
+    return workspace_option(fail_on_canalis_errors(_store_errors(f)))
+
+
+@click.group()
+def store():
+    """The content-addressed store: blobs, trees, snapshots, checkouts."""
+
+
+@store.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@json_option
+@_common
+def put(file, as_json, layout):
+    """Store FILE's content; print its digest."""
+    st = layout.open_store()
+    digest = st.put_file(file)
+    if as_json:
+        print_json({"digest": digest, "size": st.size(digest), "stored_bytes": st.stored_size(digest)})
+    else:
+        click.echo(digest)
+
+
+@store.command()
+@click.argument("digest")
+@click.option("--verify/--no-verify", default=True, help="Check the digest while reading (default: on).")
+@json_option
+@_common
+def cat(digest, verify, as_json, layout):
+    """Write blob DIGEST's content to standard output."""
+    st = layout.open_store()
+    if as_json:
+        data = st.get_bytes(digest, verify=verify)
+        out = {"digest": digest, "size": len(data)}
+        try:
+            out["text"] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            import base64
+
+            out["base64"] = base64.b64encode(data).decode("ascii")
+        print_json(out)
+        return
+    with st.open(digest, verify=verify) as f:
+        out = sys.stdout.buffer
+        while chunk := f.read(1 << 20):
+            out.write(chunk)
+        out.flush()
+
+
+@store.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--no-ignore", is_flag=True, help="Do not honour .amlignore/.gitignore files.")
+@json_option
+@_common
+def snapshot(directory, no_ignore, as_json, layout):
+    """Store DIRECTORY as a tree; print the tree digest."""
+    st = layout.open_store()
+    r = st.snapshot(directory, ignore=not no_ignore, progress=not as_json)
+    if as_json:
+        print_json(
+            {"tree": r.tree, "files": r.files, "bytes": r.bytes, "ignored": r.ignored,
+             "hashed": r.hashed, "cached": r.cached, "skipped": r.skipped}
+        )
+    else:
+        click.echo(r.tree)
+        click.echo(
+            f"{r.files} files, {r.bytes} bytes, {r.ignored} ignored, {r.hashed} read, {r.cached} from the stat cache",
+            err=True,
+        )
+
+
+@store.command(name="ls")
+@click.argument("tree")
+@json_option
+@_common
+def ls_(tree, as_json, layout):
+    """List the entries of TREE."""
+    entries = layout.open_store().get_tree(tree)
+    if as_json:
+        print_json([
+            {"path": e.path, "type": e.type, "mode": f"{e.mode:o}", "size": e.size, "digest": e.digest}
+            for e in entries
+        ])
+        return
+    for e in entries:
+        click.echo(f"{e.type:7} {e.mode:o} {e.size:>12} {e.digest} {e.path}")
+
+
+@store.command()
+@click.argument("tree")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--writable", is_flag=True, help="Write plain writable copies instead of read-only files.")
+@json_option
+@_common
+def checkout(tree, directory, writable, as_json, layout):
+    """Materialise TREE into DIRECTORY (empty or missing)."""
+    st = layout.open_store()
+    st.checkout(tree, directory, readonly=not writable)
+    if as_json:
+        print_json({"tree": tree, "directory": directory, "files": len(st.get_tree(tree))})
+    else:
+        click.echo(f"checked out {tree} into {directory}")
+
+
+@store.command()
+@click.option("--repair", is_flag=True, help="Remove old temp files, quarantine corrupt blobs.")
+@click.option("--grace", "grace", default=3600.0, show_default=True,
+              help="Seconds a temp file must be old before --repair removes it.")
+@json_option
+@_common
+def verify(repair, grace, as_json, layout):
+    """Re-read every blob and check its digest; exit 1 if anything is wrong."""
+    r = layout.open_store().verify(repair=repair, grace_seconds=grace)
+    if as_json:
+        print_json({
+            "ok": r.ok, "checked": r.checked, "corrupt": r.corrupt, "reasons": r.reasons,
+            "temp_files": r.temp_files, "removed": r.removed, "cache_corrupt": r.cache_corrupt,
+        })
+    else:
+        for d in r.corrupt:
+            click.echo(f"corrupt {d}: {r.reasons[d]}")
+        for p in r.temp_files:
+            click.echo(f"temp file {p}")
+        for p in r.cache_corrupt:
+            click.echo(f"modified checkout-cache file {p}")
+        for p in r.removed:
+            click.echo(f"removed {p}")
+        click.echo(f"{'ok' if r.ok else 'PROBLEMS'}: {r.checked} blobs checked")
+    if not r.ok:
+        sys.exit(1)
+
+
+@store.command()
+@json_option
+@_common
+def stats(as_json, layout):
+    """Objects, logical and stored bytes, compression ratio."""
+    s = layout.open_store().stats()
+    if as_json:
+        print_json(s)
+    else:
+        for k in ("objects", "logical_bytes", "stored_bytes", "ratio"):
+            click.echo(f"{k:14} {s[k]}")

@@ -1,0 +1,215 @@
+"""Snapshots: a folder (or a chosen set of files) becomes a tree.
+
+Cold path: files are read, hashed and compressed by a thread pool (BLAKE3 and zstd release
+the GIL), written as temp files without a per-file fsync, then made durable with one
+`syncfs`, renamed into place, and the renames made durable with a second `syncfs`.
+Warm path: the stat cache answers for every file whose (size, mtime_ns, inode) did not
+change, so an unchanged folder costs one `stat` per file and no read.
+"""
+from __future__ import annotations
+
+import os
+import stat as _stat
+import sys
+import time
+from pathlib import Path
+
+from canalis.store.errors import SnapshotError
+from canalis.store.ignore import ALWAYS_EXCLUDED, Rules
+from canalis.store.statcache import StatCache, trusted
+from canalis.store.tree import FILE, SYMLINK, TreeEntry, encode_rows, file_mode
+
+#: above this many files to hash, a thread pool does the work
+POOL_THRESHOLD = 8
+
+
+def walk(root: str, ignore: bool):
+    """(files, links, ignored, skipped): files as (rel, abs, stat), links as (rel, abs)."""
+    files, links, skipped = [], [], []
+    ignored = 0
+    stack = [("", root, Rules())]
+    while stack:
+        prefix, folder, rules = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as e:
+            raise SnapshotError(folder, f"cannot list it ({e.strerror}); fix its permissions") from None
+        if ignore:
+            rules = rules.child(prefix, {e.name for e in entries}, folder)
+        for e in entries:
+            if e.name in ALWAYS_EXCLUDED:
+                continue
+            rel = prefix + e.name
+            if e.is_symlink():
+                if ignore and rules.stack and rules.ignored(rel, False):
+                    ignored += 1
+                else:
+                    links.append((rel, e.path))
+            elif e.is_dir(follow_symlinks=False):
+                if ignore and rules.stack and rules.ignored(rel, True):
+                    ignored += 1
+                else:
+                    stack.append((rel + "/", e.path, rules))
+            elif e.is_file(follow_symlinks=False):
+                if ignore and rules.stack and rules.ignored(rel, False):
+                    ignored += 1
+                else:
+                    files.append((rel, e.path, e.stat(follow_symlinks=False)))
+            else:
+                skipped.append(rel)  # sockets, fifos, devices: not content
+    return files, links, ignored, skipped
+
+
+#: a progress bar is drawn only for work at least this large (files to read, or bytes)
+PROGRESS_FILES = 500
+PROGRESS_BYTES = 256 << 20
+
+
+def _progress_bar(files: int, total: int, enabled: bool):
+    """A rich progress bar on stderr when enabled, the work is large and stderr is a terminal."""
+    if not enabled or (files < PROGRESS_FILES and total < PROGRESS_BYTES) or not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("snapshot"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=True,
+    )
+    bar.start()
+    bar.add_task("hash", total=total)
+    return bar
+
+
+def _hash_all(store, todo, progress: bool, blobs=()) -> list[str]:
+    """Store every (abs path, size) of `todo`, then every bytes of `blobs`, in one batch;
+    digests in the same order."""
+    pending: dict[str, str] = {}
+    bar = _progress_bar(len(todo), sum(s for _, s in todo), progress)
+    try:
+        if len(todo) < POOL_THRESHOLD:
+            digests = [store._put_path(p, s, False, pending) for p, s in todo]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            workers = min(32, 4 * (os.cpu_count() or 1))
+            digests = []
+            with ThreadPoolExecutor(workers) as pool:
+                for (_, size), d in zip(todo, pool.map(lambda t: store._put_path(t[0], t[1], False, pending), todo)):
+                    digests.append(d)
+                    if bar is not None:
+                        bar.advance(0, size)
+        digests += [store._put_data(b, pending) for b in blobs]
+        store._commit(pending)
+    except FileNotFoundError as e:
+        store._discard(pending)
+        raise SnapshotError(e.filename, "a file disappeared while the folder was read; snapshot it again") from None
+    except PermissionError as e:
+        store._discard(pending)
+        raise SnapshotError(e.filename, "a file cannot be read; fix its permissions or ignore it") from None
+    except BaseException:
+        store._discard(pending)
+        raise
+    finally:
+        if bar is not None:
+            bar.stop()
+    return digests
+
+
+def snapshot(store, folder, *, ignore: bool = True, progress: bool = False):
+    root = os.path.realpath(folder)
+    if not os.path.isdir(root):
+        raise SnapshotError(folder, "it is not a folder")
+    import gc
+
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # tens of thousands of small tuples, no cycles: the collector only costs time here
+    try:
+        return _snapshot(store, root, ignore, progress)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _snapshot(store, root: str, ignore: bool, progress: bool):
+    from canalis.store.local import SnapshotResult
+
+    started = time.time_ns()
+    files, links, ignored, skipped = walk(root, ignore)
+    cache = StatCache(os.path.join(store._root, "statcache.db"))
+    try:
+        known = cache.load(root)
+        digests: dict[str, str] = {}
+        todo = []
+        objects = store._root + os.sep
+        stat = os.stat
+        for rel, path, st in files:
+            hit = known.get(path)
+            if (
+                hit is not None
+                and hit[0] == st.st_size
+                and hit[1] == st.st_mtime_ns
+                and hit[2] == st.st_ino
+                and trusted(hit[1], hit[4])
+            ):
+                d = hit[3]
+                try:  # the cache is a hint: the blob must still be there (gc, quarantine)
+                    stat(f"{objects}{d[:2]}/{d}")
+                    digests[rel] = d
+                    continue
+                except FileNotFoundError:
+                    pass
+            todo.append((rel, path, st))
+        targets = [os.fsencode(os.readlink(p)) for _, p in links]
+        new = _hash_all(store, [(p, st.st_size) for _, p, st in todo], progress, targets)
+        link_digests = new[len(todo):]
+        rows = []
+        for (rel, path, st), d in zip(todo, new):
+            digests[rel] = d
+            rows.append((path, st.st_size, st.st_mtime_ns, st.st_ino, d, started))
+        rows_ = [(rel, FILE, 0o755 if st.st_mode & 0o100 else 0o644, st.st_size, digests[rel]) for rel, _, st in files]
+        rows_ += [(rel, SYMLINK, 0o777, len(t), d) for (rel, _), t, d in zip(links, targets, link_digests)]
+        if all(r[0].isascii() for r in rows_):
+            rows_.sort()  # paths are unique, so this sorts by path; str order == byte order for ASCII
+        else:
+            rows_.sort(key=lambda r: os.fsencode(r[0]))
+        tree = store.put_bytes(encode_rows(rows_))
+        forget = []
+        if len(known) > sum(1 for _, p, _ in files if p in known):  # files gone or now ignored
+            seen = {p for _, p, _ in files}
+            forget = [p for p in known if p not in seen]
+        cache.update(rows, forget)
+    finally:
+        cache.close()
+    return SnapshotResult(
+        tree=tree,
+        files=len(files),
+        bytes=sum(st.st_size for _, _, st in files),
+        ignored=ignored,
+        hashed=len(todo),
+        cached=len(files) - len(todo),
+        skipped=skipped,
+    )
+
+
+def put_files(store, mapping: dict[str, Path]):
+    """A tree of chosen files: {path in the tree: file on disk}. Symlinks on disk are followed
+    here (a dataset picked by glob wants the content), and the stat cache is not used."""
+    from canalis.store.local import SnapshotResult
+    from canalis.store.tree import check_path
+
+    items = []
+    for rel, src in sorted(mapping.items()):
+        check_path(rel)
+        try:
+            st = os.stat(src)
+        except FileNotFoundError:
+            raise SnapshotError(src, f"it does not exist (wanted as {rel!r})") from None
+        if not _stat.S_ISREG(st.st_mode):
+            raise SnapshotError(src, f"it is not a regular file (wanted as {rel!r})")
+        items.append((rel, os.fspath(src), st))
+    digests = _hash_all(store, [(p, st.st_size) for _, p, st in items], False)
+    entries = [TreeEntry(rel, FILE, file_mode(st.st_mode), st.st_size, d) for (rel, _, st), d in zip(items, digests)]
+    tree = store.put_tree(entries)
+    return SnapshotResult(tree=tree, files=len(items), bytes=sum(st.st_size for *_, st in items), hashed=len(items))

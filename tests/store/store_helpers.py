@@ -1,0 +1,29 @@
+"""Helpers shared by the store tests (imported by name: tests/store is on sys.path)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def write(root: Path, files: dict[str, bytes | str]) -> Path:
+    """Create files under root: {relative path: content}."""
+    for rel, content in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(content.encode() if isinstance(content, str) else content)
+    return root
+
+
+def age(path: Path, seconds: float = 10) -> None:
+    """Move a file's mtime into the past, so the stat cache trusts it (no racy mtime)."""
+    st = os.stat(path, follow_symlinks=False)
+    ns = st.st_mtime_ns - int(seconds * 1e9)
+    os.utime(path, ns=(ns, ns), follow_symlinks=False)
+
+
+def age_tree(root: Path, seconds: float = 10) -> None:
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in filenames:
+            p = Path(dirpath) / name
+            if not p.is_symlink():
+                age(p, seconds)
