@@ -10,7 +10,29 @@ import importlib
 __version__ = "0.1.0"
 
 # name -> module that defines it (filled in as the SDK modules land)
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "Workspace": "canalis.core",
+    "Datastore": "canalis.core",
+    "Dataset": "canalis.core",
+    "Experiment": "canalis.core",
+    "Environment": "canalis.core",
+    "Run": "canalis.core",
+    "RunConfiguration": "canalis.core",
+    "ScriptRunConfig": "canalis.core",
+    "Model": "canalis.core",
+    "ComputeTarget": "canalis.core",
+    "CondaDependencies": "canalis.core",
+    "OutputFileDatasetConfig": "canalis.data",
+    "DataReference": "canalis.data",
+    "Pipeline": "canalis.pipeline.core",
+    "PipelineData": "canalis.pipeline.core",
+    "PipelineParameter": "canalis.pipeline.core",
+    "PipelineRun": "canalis.pipeline.core",
+    "StepSequence": "canalis.pipeline.core",
+    "TrainingOutput": "canalis.pipeline.core",
+    "PythonScriptStep": "canalis.pipeline.steps",
+    "CommandStep": "canalis.pipeline.steps",
+}
 
 
 def __getattr__(name: str):

@@ -49,6 +49,11 @@ class Layout:
         return self.dir / "envs"
 
     @property
+    def locks(self) -> Path:
+        """Lock files (single flight per reuse key, the garbage-collection lock)."""
+        return self.dir / "locks"
+
+    @property
     def runs(self) -> Path:
         """Scratch folders of steps while they run (never a source of truth)."""
         return self.dir / "runs"

@@ -12,6 +12,21 @@ COMMANDS = {
     "init": "canalis.cli.init_cmd:init",
     "store": "canalis.cli.store_cmds:store",
     "ledger": "canalis.cli.ledger_cmds:ledger",
+    "submit": "canalis.cli.run_cmds:submit",
+    "runs": "canalis.cli.run_cmds:runs",
+    "show": "canalis.cli.run_cmds:show",
+    "logs": "canalis.cli.run_cmds:logs",
+    "metrics": "canalis.cli.run_cmds:metrics",
+    "experiments": "canalis.cli.run_cmds:experiments",
+    "datasets": "canalis.cli.run_cmds:datasets",
+    "resume": "canalis.cli.run_cmds:resume",
+    "why": "canalis.cli.run_cmds:why",
+    "diff": "canalis.cli.run_cmds:diff",
+    "reproduce": "canalis.cli.run_cmds:reproduce",
+    "verify": "canalis.cli.run_cmds:verify",
+    "gc": "canalis.cli.run_cmds:gc",
+    "lineage": "canalis.cli.run_cmds:lineage",
+    "quickstart": "canalis.cli.quickstart_cmd:quickstart",
 }
 
 

@@ -1,0 +1,4 @@
+"""`python -m canalis` is the `canalis` command."""
+from canalis.cli import main
+
+main()

@@ -1,0 +1,15 @@
+"""`azureml.core` names."""
+from canalis.core.compute import ComputeTarget
+from canalis.core.conda_dependencies import CondaDependencies
+from canalis.core.dataset import Dataset
+from canalis.core.datastore import Datastore
+from canalis.core.environment import Environment
+from canalis.core.experiment import Experiment
+from canalis.core.model import Model
+from canalis.core.run import Run
+from canalis.core.runconfig import RunConfiguration
+from canalis.core.script_run_config import ScriptRunConfig
+from canalis.core.workspace import Workspace
+
+__all__ = ["ComputeTarget", "CondaDependencies", "Dataset", "Datastore", "Environment", "Experiment", "Model", "Run",
+           "RunConfiguration", "ScriptRunConfig", "Workspace"]

@@ -1,0 +1,89 @@
+"""Compute targets. Offline, every name maps to canalis's local runner; SDK v1 code that
+creates an AmlCompute cluster gets a named local target instead, with a note."""
+from __future__ import annotations
+
+from canalis.exceptions import ComputeTargetException, NotSupportedOfflineError
+
+_NOTED = set()
+
+
+class ComputeTarget:
+    def __init__(self, workspace, name):
+        targets = compute_targets(workspace)
+        if name not in targets:
+            raise ComputeTargetException(
+                f"no compute target named {name!r} in workspace {workspace.name!r} (known: {', '.join(sorted(targets))}); "
+                "create it with ComputeTarget.create(ws, name, AmlCompute.provisioning_configuration(...))"
+            )
+        self.workspace = workspace
+        self.name = name
+        self.type = targets[name]["type"]
+        self.provisioning_state = "Succeeded"
+
+    @staticmethod
+    def create(workspace, name, provisioning_configuration):
+        cfg = workspace._layout.read_config()
+        cfg.setdefault("compute_targets", {})[name] = {"type": "local", "requested": provisioning_configuration.as_dict()}
+        workspace._layout.write_config(cfg)
+        if name not in _NOTED:
+            _NOTED.add(name)
+            print(f"note: compute target {name!r} runs steps on this machine with canalis's local runner")
+        return ComputeTarget(workspace, name)
+
+    def wait_for_completion(self, show_output=False, min_node_count=None, timeout_in_minutes=25, is_delete_operation=False):
+        return None
+
+    def get_status(self):
+        return "Succeeded"
+
+    def delete(self):
+        cfg = self.workspace._layout.read_config()
+        cfg.get("compute_targets", {}).pop(self.name, None)
+        self.workspace._layout.write_config(cfg)
+
+
+class AmlCompute(ComputeTarget):
+    @staticmethod
+    def provisioning_configuration(vm_size="", vm_priority="dedicated", min_nodes=0, max_nodes=None, **kwargs):
+        return _Provisioning(vm_size=vm_size, min_nodes=min_nodes, max_nodes=max_nodes)
+
+
+class ComputeInstance(AmlCompute):
+    pass
+
+
+class _Provisioning:
+    def __init__(self, **kwargs):
+        self._values = kwargs
+
+    def as_dict(self):
+        return dict(self._values)
+
+
+def compute_targets(workspace) -> dict:
+    targets = {"local": {"type": "local"}}
+    targets.update(workspace._layout.read_config().get("compute_targets", {}))
+    return targets
+
+
+def _not_offline(kind):
+    def fail(*args, **kwargs):
+        raise NotSupportedOfflineError(f"{kind} is a cloud service and is not supported offline; use the local runner (compute_target='local')")
+
+    return fail
+
+
+class DatabricksCompute:
+    attach_configuration = staticmethod(_not_offline("DatabricksCompute"))
+
+
+class AdlaCompute:
+    attach_configuration = staticmethod(_not_offline("AdlaCompute"))
+
+
+class KustoCompute:
+    attach_configuration = staticmethod(_not_offline("KustoCompute"))
+
+
+class BatchCompute:
+    attach_configuration = staticmethod(_not_offline("BatchCompute"))

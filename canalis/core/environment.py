@@ -1,0 +1,147 @@
+"""`Environment`: what a step runs with. Its definition's digest is part of every reuse key.
+
+On the local runner a step runs with the current interpreter; the Docker runner builds
+an image from the definition. Here the definition is recorded, hashed and registered.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import blake3
+
+from canalis.core.conda_dependencies import CondaDependencies
+from canalis.exceptions import UserErrorException
+
+DEFAULT_CPU_IMAGE = "canalis/base:bookworm-python3"
+DEFAULT_GPU_IMAGE = "canalis/base:bookworm-python3-gpu"
+
+
+class PythonSection:
+    def __init__(self):
+        self.user_managed_dependencies = False
+        self.interpreter_path = "python"
+        self.conda_dependencies = CondaDependencies()
+        self.conda_dependencies_file = None
+
+
+class DockerSection:
+    def __init__(self):
+        self.enabled = False
+        self.base_image = DEFAULT_CPU_IMAGE
+        self.base_dockerfile = None
+        self.shm_size = None
+        self.arguments = []
+
+
+class Environment:
+    def __init__(self, name):
+        self.name = name
+        self.version = None
+        self.python = PythonSection()
+        self.docker = DockerSection()
+        self.environment_variables: dict = {}
+        self.inferencing_stack_version = None
+
+    # -- construction -----------------------------------------------------------------------
+    @staticmethod
+    def from_pip_requirements(name, file_path, pip_version=None):
+        env = Environment(name)
+        lines = Path(file_path).read_text(encoding="utf-8").splitlines()
+        for line in lines:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                env.python.conda_dependencies.add_pip_package(line)
+        return env
+
+    @staticmethod
+    def from_conda_specification(name, file_path):
+        env = Environment(name)
+        env.python.conda_dependencies = CondaDependencies(conda_dependencies_file_path=file_path)
+        return env
+
+    @staticmethod
+    def get(workspace, name, version=None):
+        versions = _registered(workspace).get(name)
+        if not versions:
+            raise UserErrorException(f"no environment named {name!r} is registered; register it with env.register(ws)")
+        if version is None:
+            definition = versions[max(versions)]
+        elif int(version) in versions:
+            definition = versions[int(version)]
+        else:
+            raise UserErrorException(f"environment {name!r} has no version {version!r} (known: {sorted(versions)})")
+        return Environment._from_definition(definition, int(version) if version else max(versions))
+
+    @staticmethod
+    def list(workspace):
+        return {name: Environment.get(workspace, name) for name in _registered(workspace)}
+
+    def register(self, workspace):
+        from canalis.ledger import events as ev
+
+        versions = _registered(workspace).get(self.name, {})
+        for v, d in versions.items():
+            if d == self.definition():
+                self.version = v
+                return self
+        self.version = max(versions, default=0) + 1
+        workspace.ledger.append(
+            ev.EnvironmentRegistered(name=self.name, version=self.version, digest=self.digest(), definition=self.definition())
+        )
+        return self
+
+    # -- identity ---------------------------------------------------------------------------
+    def definition(self) -> dict:
+        cd = self.python.conda_dependencies
+        return {
+            "name": self.name,
+            "python": {
+                "user_managed_dependencies": bool(self.python.user_managed_dependencies),
+                "interpreter_path": self.python.interpreter_path,
+                "conda_dependencies": cd.as_dict() if cd is not None else None,
+            },
+            "docker": {"enabled": bool(self.docker.enabled), "base_image": self.docker.base_image,
+                       "base_dockerfile": self.docker.base_dockerfile},
+            "environment_variables": dict(sorted(self.environment_variables.items())),
+        }
+
+    def digest(self) -> str:
+        return blake3.blake3(json.dumps(self.definition(), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    @staticmethod
+    def _from_definition(d: dict, version=None):
+        env = Environment(d["name"])
+        env.version = version
+        py = d.get("python", {})
+        env.python.user_managed_dependencies = py.get("user_managed_dependencies", False)
+        env.python.interpreter_path = py.get("interpreter_path", "python")
+        if py.get("conda_dependencies") is not None:
+            env.python.conda_dependencies = CondaDependencies.from_dict(py["conda_dependencies"])
+        dk = d.get("docker", {})
+        env.docker.enabled = dk.get("enabled", False)
+        env.docker.base_image = dk.get("base_image", DEFAULT_CPU_IMAGE)
+        env.docker.base_dockerfile = dk.get("base_dockerfile")
+        env.environment_variables = dict(d.get("environment_variables", {}))
+        return env
+
+    def __repr__(self):
+        return f"Environment(name={self.name!r}, version={self.version!r})"
+
+
+def _registered(workspace) -> dict[str, dict[int, dict]]:
+    found: dict[str, dict[int, dict]] = {}
+    for rec in workspace.ledger.events(type="environment.registered"):
+        found.setdefault(rec.payload["name"], {})[int(rec.payload["version"])] = rec.payload["definition"]
+    return found
+
+
+def default_environment() -> Environment:
+    env = Environment("canalis-default")
+    env.python.user_managed_dependencies = True
+    return env
+
+
+def environment_of(runconfig) -> Environment:
+    env = getattr(runconfig, "environment", None) if runconfig is not None else None
+    return env if env is not None else default_environment()

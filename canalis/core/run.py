@@ -1,0 +1,368 @@
+"""`Run`: a run recorded in the ledger, the in-step context run, and the offline run.
+
+Inside a step, `Run.get_context()` returns the step's run: what it logs is written to the
+step's channel and reaches the ledger through the executor. Outside canalis it returns
+an offline run that prints what it is given, as SDK v1 did.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+
+from canalis.core import metrics as _metrics
+from canalis.exceptions import UserErrorException
+
+TERMINAL = ("Completed", "Failed", "Canceled")
+
+
+class Run:
+    """A top-level run (a submitted pipeline or script) as the ledger knows it."""
+
+    def __init__(self, experiment, run_id, _executor_thread=None):
+        self.experiment = experiment
+        self._run_id = run_id
+        self._thread = _executor_thread
+
+    # -- factory -----------------------------------------------------------------------
+    @staticmethod
+    def get_context(allow_offline=True, used_for_context_manager=False, **kwargs):
+        from canalis.executor.channel import ENV_VAR
+
+        path = os.environ.get(ENV_VAR)
+        if path:
+            return _StepContextRun(json.loads(Path(path).read_text(encoding="utf-8")))
+        if not allow_offline:
+            raise UserErrorException("Run.get_context(allow_offline=False) called outside a canalis step")
+        return _OfflineRun()
+
+    # -- identity and state -----------------------------------------------------------------
+    @property
+    def id(self):
+        return self._run_id
+
+    @property
+    def _ledger(self):
+        return self.experiment.workspace.ledger
+
+    def _row(self) -> dict:
+        row = self._ledger.run(self._run_id)
+        if row is None:
+            raise UserErrorException(f"run {self._run_id!r} is not in the ledger of workspace {self.experiment.workspace.name!r}")
+        return row
+
+    @property
+    def parent(self):
+        return None
+
+    @property
+    def status(self):
+        return self.get_status()
+
+    def get_status(self) -> str:
+        return self._row()["status"]
+
+    def get_details(self) -> dict:
+        row = self._row()
+        return {
+            "runId": self._run_id, "status": row["status"], "startTimeUtc": row.get("started_at"),
+            "endTimeUtc": row.get("finished_at"), "properties": {"kind": row.get("kind")},
+            "tags": row.get("tags") or {}, "parameters": row.get("parameters") or {}, "git": row.get("git"),
+            "error": row.get("error"), "experiment": self.experiment.name,
+        }
+
+    def get_tags(self) -> dict:
+        return dict(self._row().get("tags") or {})
+
+    @property
+    def tags(self):
+        return self.get_tags()
+
+    def tag(self, key, value=None):
+        self.set_tags({key: value})
+
+    def set_tags(self, tags):
+        from canalis.ledger import events as ev
+
+        self._ledger.append(ev.RunTagged(run_id=self._run_id, step_run_id=None, tags={str(k): v for k, v in tags.items()}))
+
+    def log(self, name, value, description=""):
+        self._log(name, "scalar", value, description)
+
+    def log_list(self, name, value, description=""):
+        self._log(name, "list", list(value), description)
+
+    def log_row(self, name, description=None, **kwargs):
+        self._log(name, "row", kwargs, description)
+
+    def log_table(self, name, value, description=""):
+        self._log(name, "table", {k: list(v) for k, v in value.items()}, description)
+
+    def _log(self, name, kind, value, description):
+        from canalis.ledger import events as ev
+
+        self._ledger.append(ev.MetricLogged(run_id=self._run_id, step_run_id=None, name=str(name), kind=kind,
+                                            value=_plain(value), description=description or None))
+
+    def get_metrics(self, name=None, recursive=False, run_type=None, populate=False):
+        rows = [r for r in self._ledger.metrics(run_id=self._run_id) if r.get("step_run_id") is None]
+        if not rows and self._row().get("kind") == "script":
+            rows = self._ledger.metrics(run_id=self._run_id)
+        folded = _metrics.fold(rows)
+        if recursive:
+            out = {self._run_id: folded}
+            for child in self.get_children():
+                out[child.id] = child.get_metrics()
+            return out
+        return {name: folded[name]} if name else folded
+
+    def get_children(self, recursive=False, tags=None, properties=None, type=None, status=None, _rehydrate_runs=True):
+        from canalis.pipeline.core.run import StepRun
+
+        return [StepRun(self, row["step_run_id"]) for row in self._ledger.step_runs(self._run_id)]
+
+    def get_file_names(self):
+        names = []
+        for child in self.get_children():
+            names += [f"{child.name}/{n}" for n in child.get_file_names()]
+        return names
+
+    # -- waiting ------------------------------------------------------------------------------
+    def wait_for_completion(self, show_output=False, wait_post_processing=False, raise_on_error=True, timeout_seconds=None):
+        import time
+
+        deadline = None if timeout_seconds is None else time.time() + timeout_seconds
+        if self._thread is not None:
+            if show_output:
+                self._show_output = True
+                self._flush_output()
+            while self._thread.is_alive():
+                self._thread.join(0.2)
+                self._flush_output()
+                if deadline and time.time() > deadline:
+                    break
+            self._flush_output()
+        else:
+            while self.get_status() not in TERMINAL:
+                if deadline and time.time() > deadline:
+                    break
+                time.sleep(0.2)
+        status = self.get_status()
+        if show_output:
+            self._print_summary()
+        if raise_on_error and status == "Failed":
+            from canalis.exceptions import ActivityFailedException
+
+            raise ActivityFailedException(f"run {self._run_id} failed: {self._row().get('error')}")
+        return status
+
+    def _flush_output(self):
+        pass_through = getattr(self, "_show_output", False)
+        queue = getattr(self, "_lines", None)
+        while queue is not None and not queue.empty():
+            step, stream, text = queue.get_nowait()
+            if pass_through:
+                (sys.stderr if stream == "stderr" else sys.stdout).write(f"[{step}] {text}")
+
+    def _print_summary(self):
+        print(f"Run {self._run_id}: {self.get_status()}")
+        for child in self.get_children():
+            row = child._row()
+            extra = f" (reused from {row['reused_from']})" if row.get("reused_from") else ""
+            print(f"  {row['step_name']}: {row['status']}{extra}")
+            if row["status"] == "Failed" and row.get("error"):
+                print("    " + row["error"].replace("\n", "\n    "))
+
+    def cancel(self):
+        executor = getattr(self, "_executor", None)
+        if executor is None:
+            raise UserErrorException(f"run {self._run_id} is not executing in this process; it cannot be canceled from here")
+        executor.cancel()
+
+    def register_model(self, model_name, model_path=None, tags=None, properties=None, description=None, datasets=None, **kwargs):
+        from canalis.core.model import Model
+
+        return Model._register_from_run(self, model_name, model_path, tags, properties, description, datasets)
+
+    def __repr__(self):
+        return f"Run(experiment={self.experiment.name!r}, id={self._run_id!r})"
+
+
+def _plain(value):
+    """Numbers from numpy and friends become plain JSON values."""
+    if hasattr(value, "item") and callable(value.item):
+        try:
+            return value.item()
+        except (TypeError, ValueError):
+            pass
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _StepContextRun:
+    """The run of the step this process is running, as `Run.get_context()` sees it."""
+
+    def __init__(self, context: dict, _target="step"):
+        from canalis.executor.channel import ChannelWriter
+
+        self._ctx = context
+        self._channel = ChannelWriter(context["channel"])
+        self._target = _target
+
+    @property
+    def id(self):
+        return self._ctx["step_run_id"] if self._target == "step" else self._ctx["run_id"]
+
+    @property
+    def name(self):
+        return self._ctx["step_name"]
+
+    @property
+    def parent(self):
+        return _StepContextRun(self._ctx, _target="parent") if self._target == "step" else None
+
+    @property
+    def experiment(self):
+        return _ContextExperiment(self._ctx)
+
+    @property
+    def input_datasets(self) -> dict:
+        from canalis.data.file_dataset import FileDataset
+        from canalis.data.tabular_dataset import TabularDataset
+
+        out = {}
+        for name, spec in self._ctx["inputs"].items():
+            if spec.get("mode", "download") in ("download", "mount") and spec["kind"] == "file":
+                out[name] = spec["path"]
+            elif spec["kind"] == "tabular":
+                out[name] = TabularDataset(options=spec["options"], local_root=spec["path"])
+            else:
+                out[name] = FileDataset(local_root=spec["path"])
+        return out
+
+    @property
+    def output_datasets(self) -> dict:
+        return dict(self._ctx["outputs"])
+
+    def _send(self, msg):
+        msg["target"] = self._target
+        self._channel.send(msg)
+
+    def log(self, name, value, description=""):
+        self._send({"op": "metric", "name": str(name), "kind": "scalar", "value": _plain(value), "description": description or None})
+
+    def log_list(self, name, value, description=""):
+        self._send({"op": "metric", "name": str(name), "kind": "list", "value": _plain(list(value)), "description": description or None})
+
+    def log_row(self, name, description=None, **kwargs):
+        self._send({"op": "metric", "name": str(name), "kind": "row", "value": _plain(kwargs), "description": description})
+
+    def log_table(self, name, value, description=""):
+        self._send({"op": "metric", "name": str(name), "kind": "table", "value": _plain(dict(value)), "description": description or None})
+
+    def log_image(self, name, path=None, plot=None, description=""):
+        if plot is not None:
+            import io
+
+            buf = io.BytesIO()
+            plot.savefig(buf, format="png")
+            data = buf.getvalue()
+        elif path is not None:
+            data = Path(path).read_bytes()
+        else:
+            raise UserErrorException("log_image needs a path or a plot")
+        digest = self._store().put_bytes(data)
+        self._send({"op": "artifact", "name": f"images/{name}.png", "digest": digest, "size": len(data)})
+        self._send({"op": "metric", "name": str(name), "kind": "image", "value": {"image": digest}, "description": description or None})
+
+    def _store(self):
+        from canalis.store import LocalStore
+
+        return LocalStore(self._ctx["objects"])
+
+    def upload_file(self, name, path_or_stream):
+        if hasattr(path_or_stream, "read"):
+            data = path_or_stream.read()
+            digest, size = self._store().put_bytes(data), len(data)
+        else:
+            digest, size = self._store().put_file(path_or_stream), os.path.getsize(path_or_stream)
+        self._send({"op": "artifact", "name": str(name), "digest": digest, "size": size})
+
+    def upload_folder(self, name, path):
+        root = Path(path)
+        for f in sorted(root.rglob("*")):
+            if f.is_file():
+                self.upload_file(f"{name}/{f.relative_to(root).as_posix()}", str(f))
+
+    def tag(self, key, value=None):
+        self._send({"op": "tag", "tags": {str(key): value}})
+
+    def set_tags(self, tags):
+        self._send({"op": "tag", "tags": {str(k): v for k, v in tags.items()}})
+
+    def get_status(self):
+        return "Running"
+
+    def __repr__(self):
+        return f"Run(id={self.id!r}, step={self.name!r})"
+
+
+class _ContextExperiment:
+    def __init__(self, ctx):
+        self._ctx = ctx
+        self.name = ctx["experiment"]
+
+    @property
+    def workspace(self):
+        from canalis.core.workspace import Workspace
+
+        return Workspace(path=self._ctx["workspace"])
+
+
+class _OfflineRun:
+    """What `Run.get_context()` returns outside canalis: metrics are printed, not stored."""
+
+    def __init__(self):
+        self.id = f"OfflineRun_{uuid.uuid4()}"
+        self.parent = None
+        self.input_datasets = {}
+        self.output_datasets = {}
+
+    def _print(self, what, name, value):
+        print(f"[offline run] {what} {name} = {value!r}")
+
+    def log(self, name, value, description=""):
+        self._print("metric", name, value)
+
+    def log_list(self, name, value, description=""):
+        self._print("list", name, list(value))
+
+    def log_row(self, name, description=None, **kwargs):
+        self._print("row", name, kwargs)
+
+    def log_table(self, name, value, description=""):
+        self._print("table", name, value)
+
+    def log_image(self, name, path=None, plot=None, description=""):
+        self._print("image", name, path)
+
+    def upload_file(self, name, path_or_stream):
+        self._print("file", name, str(path_or_stream))
+
+    def tag(self, key, value=None):
+        self._print("tag", key, value)
+
+    def set_tags(self, tags):
+        self._print("tags", "", tags)
+
+    def get_status(self):
+        return "Running"
+
+    @property
+    def experiment(self):
+        raise UserErrorException("an offline run has no experiment; submit the script with canalis to get one")

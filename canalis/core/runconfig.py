@@ -1,0 +1,22 @@
+"""`RunConfiguration`: the compute target and environment of a step."""
+from canalis.core.environment import DEFAULT_CPU_IMAGE, DEFAULT_GPU_IMAGE, DockerSection, Environment, PythonSection
+
+
+class RunConfiguration:
+    def __init__(self, script=None, arguments=None, framework=None, communicator=None, conda_dependencies=None, _history_enabled=None, _path=None, _name=None, command=None):
+        self.script = script
+        self.arguments = list(arguments or [])
+        self.target = "local"
+        self.environment = Environment("canalis-runconfig")
+        self.environment.python.user_managed_dependencies = True
+        if conda_dependencies is not None:
+            self.environment.python.conda_dependencies = conda_dependencies
+            self.environment.python.user_managed_dependencies = False
+        self.node_count = 1
+
+    @property
+    def environment_variables(self):
+        return self.environment.environment_variables
+
+
+__all__ = ["RunConfiguration", "DEFAULT_CPU_IMAGE", "DEFAULT_GPU_IMAGE", "DockerSection", "PythonSection"]

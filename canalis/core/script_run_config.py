@@ -1,0 +1,27 @@
+"""`ScriptRunConfig`: one script submitted as a one-step run."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ScriptRunConfig:
+    def __init__(self, source_directory=".", script=None, arguments=None, run_config=None, _telemetry_values=None,
+                 compute_target=None, environment=None, distributed_job_config=None, resume_from=None,
+                 max_run_duration_seconds=None, command=None, docker_runtime_config=None):
+        self.source_directory = source_directory
+        self.script = script
+        self.arguments = list(arguments or [])
+        self.run_config = run_config
+        self.compute_target = compute_target
+        self.environment = environment
+
+    def _as_step(self):
+        from canalis.core.runconfig import RunConfiguration
+        from canalis.pipeline.steps import PythonScriptStep
+
+        rc = self.run_config
+        if self.environment is not None:
+            rc = rc or RunConfiguration()
+            rc.environment = self.environment
+        return PythonScriptStep(script_name=self.script, name=Path(self.script).stem, arguments=self.arguments,
+                                source_directory=self.source_directory, runconfig=rc, compute_target=self.compute_target)

@@ -1,0 +1,150 @@
+"""`Workspace`: the folder holding `.canalis/` (config, ledger, store, datastores)."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from canalis import layout as _layout
+from canalis.exceptions import UserErrorException, WorkspaceException
+from canalis.errors import WorkspaceError
+
+_NOTE_PRINTED = False
+
+
+class Workspace:
+    """A canalis workspace. Cloud arguments of SDK v1 (subscription, resource group,
+    auth ...) are accepted and ignored."""
+
+    def __init__(self, subscription_id=None, resource_group=None, workspace_name=None, auth=None, _location=None, path=None, **_cloud):
+        try:
+            self._layout = _layout.at(path) if path else _layout.find()
+        except WorkspaceError as e:
+            raise WorkspaceException(str(e)) from None
+        cfg = self._layout.read_config()
+        self.name = cfg["name"]
+        if workspace_name and workspace_name != self.name:
+            raise WorkspaceException(
+                f"the workspace at {self._layout.root} is named {self.name!r}, not {workspace_name!r}"
+            )
+        self._ledger = None
+        self._store = None
+        self._lock = threading.Lock()
+
+    # -- SDK constructors -----------------------------------------------------------
+    @classmethod
+    def from_config(cls, path=None, auth=None, _logger=None, _file_name=None):
+        """The workspace at or above `path` (a folder or a config file; default: the current folder)."""
+        if path is None and os.environ.get("CANALIS_WORKSPACE"):
+            return cls(path=os.environ["CANALIS_WORKSPACE"])
+        start = Path(path) if path else None
+        if start is not None and start.is_file():
+            start = start.parent
+        try:
+            lay = _layout.find(start)
+        except WorkspaceError as e:
+            raise UserErrorException(str(e)) from None
+        return cls(path=lay.root)
+
+    @classmethod
+    def create(cls, name, auth=None, subscription_id=None, resource_group=None, location=None, exist_ok=False, path=None, show_output=False, **_cloud):
+        """Create a workspace named `name` in `path` (default: the current folder)."""
+        root = Path(path) if path else Path.cwd()
+        try:
+            lay = _layout.init(root, name=name, exist_ok=exist_ok)
+        except WorkspaceError as e:
+            raise WorkspaceException(f"{e}; pass exist_ok=True to use it") from None
+        return cls(path=lay.root)
+
+    @classmethod
+    def get(cls, name, auth=None, subscription_id=None, resource_group=None, location=None, path=None, **_cloud):
+        return cls(path=path or _layout.find().root, workspace_name=name)
+
+    def write_config(self, path=None, file_name=None):
+        """SDK v1 wrote .azureml/config.json; a canalis workspace already is its config."""
+        return str(self._layout.config_path)
+
+    # -- the parts ----------------------------------------------------------------------
+    @property
+    def root(self) -> Path:
+        return self._layout.root
+
+    @property
+    def ledger(self):
+        with self._lock:
+            if self._ledger is None:
+                self._ledger = self._layout.open_ledger()
+            return self._ledger
+
+    @property
+    def store(self):
+        with self._lock:
+            if self._store is None:
+                self._store = self._layout.open_store()
+            return self._store
+
+    @property
+    def settings(self) -> dict:
+        return self._layout.read_config().get("settings", {})
+
+    # -- SDK properties ------------------------------------------------------------------
+    def get_default_datastore(self):
+        from canalis.core.datastore import Datastore
+
+        return Datastore(self, self._layout.read_config().get("default_datastore", "workspaceblobstore"))
+
+    def set_default_datastore(self, name):
+        cfg = self._layout.read_config()
+        if name not in cfg.get("datastores", {}):
+            raise UserErrorException(f"no datastore named {name!r}; register it with Datastore.register_local first")
+        cfg["default_datastore"] = name
+        self._layout.write_config(cfg)
+
+    @property
+    def datastores(self) -> dict:
+        from canalis.core.datastore import Datastore
+
+        return {name: Datastore(self, name) for name in sorted(self._layout.read_config().get("datastores", {}))}
+
+    @property
+    def datasets(self) -> dict:
+        from canalis.core.dataset import Dataset
+
+        return {d["name"]: Dataset.get_by_name(self, d["name"]) for d in self.ledger.datasets()}
+
+    @property
+    def experiments(self) -> dict:
+        from canalis.core.experiment import Experiment
+
+        return {e["name"]: Experiment(self, e["name"]) for e in self.ledger.experiments()}
+
+    @property
+    def compute_targets(self) -> dict:
+        from canalis.core.compute import compute_targets
+
+        return compute_targets(self)
+
+    @property
+    def environments(self) -> dict:
+        from canalis.core.environment import Environment
+
+        return Environment.list(self)
+
+    @property
+    def models(self) -> dict:
+        from canalis.core.model import Model
+
+        return {m["name"]: Model(self, m["name"]) for m in self.ledger.models()}
+
+    def get_details(self) -> dict:
+        cfg = self._layout.read_config()
+        return {"name": self.name, "root": str(self.root), "datastores": sorted(cfg.get("datastores", {}))}
+
+    def __repr__(self):
+        return f"Workspace.create(name={self.name!r}, path={str(self.root)!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, Workspace) and other.root == self.root
+
+    def __hash__(self):
+        return hash(self.root)

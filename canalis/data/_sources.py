@@ -1,0 +1,84 @@
+"""Where dataset files come from: datastore paths, globs and local paths, turned into
+a {relative path in the dataset: file on disk} mapping at the moment of use."""
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+from canalis.exceptions import UserErrorException
+
+_GLOB = set("*?[")
+
+
+def normalise(workspace, path) -> list[dict]:
+    """Source descriptors for the `path` argument of the SDK's from_files / from_*_files."""
+    items = path if isinstance(path, list) else [path]
+    out = []
+    for item in items:
+        if isinstance(item, tuple):
+            store, rel = item
+            out.append({"datastore": store.name, "path": str(rel)})
+        elif hasattr(item, "datastore") and hasattr(item, "path_on_datastore"):
+            out.append({"datastore": item.datastore.name, "path": item.path_on_datastore or ""})
+        elif isinstance(item, (str, os.PathLike)):
+            out.append({"local": str(Path(item).expanduser().absolute())})
+        else:
+            raise UserErrorException(
+                f"cannot read a dataset path from {item!r}; pass a (datastore, 'path') tuple, a DataPath, or a local path"
+            )
+    return out
+
+
+def _base_and_matches(pattern: str) -> tuple[Path, list[Path]]:
+    parts = Path(pattern).parts
+    fixed = []
+    for p in parts:
+        if set(p) & _GLOB:
+            break
+        fixed.append(p)
+    if len(fixed) == len(parts):  # no glob
+        p = Path(pattern)
+        if p.is_dir():
+            return p, sorted(x for x in p.rglob("*") if x.is_file() or x.is_symlink())
+        if p.is_file():
+            return p.parent, [p]
+        return p.parent, []
+    base = Path(*fixed) if fixed else Path(".")
+    matches = []
+    for m in sorted(glob.glob(pattern, recursive=True)):
+        mp = Path(m)
+        if mp.is_dir():
+            matches.extend(sorted(x for x in mp.rglob("*") if x.is_file()))
+        elif mp.is_file():
+            matches.append(mp)
+    return base, matches
+
+
+def resolve(workspace, sources: list[dict]) -> dict[str, Path]:
+    """Files of `sources` now, keyed by their path relative to each pattern's fixed part."""
+    from canalis.core.datastore import Datastore
+
+    mapping: dict[str, Path] = {}
+    for src in sources:
+        if "datastore" in src:
+            if workspace is None:
+                raise UserErrorException(f"dataset path on datastore {src['datastore']!r} needs a workspace; pass (datastore, path)")
+            root = Datastore(workspace, src["datastore"]).root
+            pattern = str(root / src["path"]) if src["path"] else str(root)
+            label = f"{src['datastore']}/{src['path']}"
+        else:
+            pattern, label = src["local"], src["local"]
+        base, files = _base_and_matches(pattern)
+        if not files:
+            raise UserErrorException(
+                f"dataset path {label!r} matches no file; check the path and that the data was uploaded"
+            )
+        for f in files:
+            rel = f.relative_to(base).as_posix() if f != base else f.name
+            if rel in mapping and mapping[rel] != f:
+                raise UserErrorException(
+                    f"two dataset files would both appear as {rel!r} ({mapping[rel]} and {f}); use paths that do not collide"
+                )
+            mapping[rel] = f
+    return mapping

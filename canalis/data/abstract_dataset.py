@@ -1,0 +1,147 @@
+"""What File and Tabular datasets share: sources, content (a tree in the store), registration.
+
+An unregistered dataset reads its files when it is used (so a file changed in place is
+seen); a registered version is fixed by its tree digest and can never change.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import blake3
+
+from canalis.data import _sources
+from canalis.data.dataset_consumption_config import DatasetConsumptionConfig
+from canalis.exceptions import UserErrorException
+
+
+class AbstractDataset:
+    kind = "file"
+
+    def __init__(self, workspace=None, sources=None, tree=None, registration=None, options=None, local_root=None):
+        self._workspace = workspace
+        self._sources = list(sources or [])
+        self._tree = tree
+        self._registration = registration  # {"name", "version", "id", "description", "tags"}
+        self._options = dict(options or {})
+        self._local_root = local_root  # a checked-out folder inside a step
+
+    # -- identity ------------------------------------------------------------------------
+    @property
+    def name(self):
+        return self._registration["name"] if self._registration else None
+
+    @property
+    def version(self):
+        return self._registration["version"] if self._registration else None
+
+    @property
+    def id(self):
+        return self._registration["id"] if self._registration else None
+
+    @property
+    def description(self):
+        return self._registration.get("description") if self._registration else None
+
+    @property
+    def tags(self):
+        return dict(self._registration.get("tags") or {}) if self._registration else {}
+
+    def _default_input_name(self) -> str:
+        if self.name:
+            return self.name
+        ident = json.dumps({"s": self._sources, "t": self._tree, "o": self._options}, sort_keys=True)
+        return "input_" + blake3.blake3(ident.encode()).hexdigest()[:8]
+
+    def _copy(self, **changes):
+        args = dict(workspace=self._workspace, sources=self._sources, tree=self._tree, registration=self._registration,
+                    options=self._options, local_root=self._local_root)
+        args.update(changes)
+        return type(self)(**args)
+
+    # -- content -------------------------------------------------------------------------
+    def _files(self) -> dict[str, Path]:
+        """Current files (relative path -> file on disk), for unregistered datasets."""
+        if self._local_root is not None:
+            root = Path(self._local_root)
+            return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file()}
+        return _sources.resolve(self._workspace, self._sources)
+
+    def _snapshot(self, store) -> str:
+        """The dataset's tree digest, storing the files' current bytes if needed."""
+        if self._tree is not None:
+            return self._tree
+        return store.put_files(self._files()).tree
+
+    def _open_files(self):
+        """[(relative path, binary file object)] in path order."""
+        if self._tree is not None:
+            store = self._workspace.store
+            return [(e.path, store.open(e.digest)) for e in store.get_tree(self._tree) if e.type == "file"]
+        return [(rel, open(p, "rb")) for rel, p in sorted(self._files().items())]
+
+    def to_path(self) -> list[str]:
+        if self._tree is not None:
+            return ["/" + e.path for e in self._workspace.store.get_tree(self._tree)]
+        return ["/" + rel for rel in sorted(self._files())]
+
+    def download(self, target_path=None, overwrite=False, ignore_not_found=False):
+        target = Path(target_path) if target_path else Path(tempfile.mkdtemp(prefix="canalis-dataset-"))
+        target.mkdir(parents=True, exist_ok=True)
+        written = []
+        for rel, f in self._open_files():
+            dst = target / rel
+            if dst.exists() and not overwrite:
+                raise UserErrorException(f"{dst} exists; pass overwrite=True to replace it")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            with f, open(dst, "wb") as out:
+                shutil.copyfileobj(f, out)
+            written.append(str(dst))
+        return written
+
+    # -- registration ----------------------------------------------------------------------
+    def register(self, workspace, name, description=None, tags=None, create_new_version=False):
+        """Snapshot the data into the store and record it as a version of `name`."""
+        from canalis.executor.errors import DatasetVersionError
+        from canalis.executor.registry import register_dataset
+
+        from canalis.executor.locks import writing
+
+        try:
+            with writing(workspace._layout.locks):
+                tree = self._snapshot(workspace.store)
+                row = register_dataset(
+                    workspace.ledger, name=name, tree=tree, kind=self.kind, description=description, tags=tags,
+                    source={"sources": self._sources, "options": self._options}, create_new_version=create_new_version,
+                )
+        except DatasetVersionError as e:
+            raise UserErrorException(str(e)) from None
+        return self._from_row(workspace, row)
+
+    @classmethod
+    def _from_row(cls, workspace, row):
+        from canalis.data.file_dataset import FileDataset
+        from canalis.data.tabular_dataset import TabularDataset
+
+        klass = TabularDataset if row["kind"] == "tabular" else FileDataset
+        source = row.get("source") or {}
+        reg = {k: row.get(k) for k in ("name", "version", "description", "tags")}
+        reg["id"] = row["dataset_id"]
+        return klass(workspace=workspace, sources=source.get("sources", []), tree=row["tree"], registration=reg,
+                     options=source.get("options", {}))
+
+    # -- consumption ---------------------------------------------------------------------------
+    def as_named_input(self, name):
+        return DatasetConsumptionConfig(name, self)
+
+    def as_download(self, path_on_compute=None):
+        return DatasetConsumptionConfig(self._default_input_name(), self, "download", path_on_compute)
+
+    def as_mount(self, path_on_compute=None):
+        return DatasetConsumptionConfig(self._default_input_name(), self, "mount", path_on_compute)
+
+    def __repr__(self):
+        what = f"name={self.name!r}, version={self.version}" if self._registration else f"sources={self._sources}"
+        return f"{type(self).__name__}({what})"

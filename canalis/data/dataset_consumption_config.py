@@ -1,0 +1,19 @@
+"""`DatasetConsumptionConfig`: how a step consumes a dataset (name and mode)."""
+from __future__ import annotations
+
+
+class DatasetConsumptionConfig:
+    def __init__(self, name, dataset, mode="direct", path_on_compute=None):
+        self.name = name
+        self.dataset = dataset
+        self.mode = mode
+        self.path_on_compute = path_on_compute
+
+    def as_download(self, path_on_compute=None):
+        return DatasetConsumptionConfig(self.name, self.dataset, "download", path_on_compute)
+
+    def as_mount(self, path_on_compute=None):
+        return DatasetConsumptionConfig(self.name, self.dataset, "mount", path_on_compute)
+
+    def __repr__(self):
+        return f"DatasetConsumptionConfig(name={self.name!r}, mode={self.mode!r})"

@@ -1,0 +1,70 @@
+"""`OutputFileDatasetConfig`: a folder a step writes, which later steps read by content."""
+from __future__ import annotations
+
+from canalis.exceptions import UserErrorException
+
+
+class OutputFileDatasetConfig:
+    """An output folder. `destination=(datastore, 'path/{run-id}')` also copies the result
+    into that datastore path when the step completes."""
+
+    def __init__(self, name=None, destination=None, source=None, partition_format=None):
+        if name is not None and not str(name).replace("_", "").replace("-", "").isalnum():
+            raise UserErrorException(f"output name {name!r} may hold only letters, digits, '_' and '-'")
+        self.name = name
+        self.destination = destination
+        self.source = source
+        self._register = None
+        self._kind = "file"
+        self._options = {}
+        self.mode = "mount"
+        self._producer = None  # the step that lists it as an output, set by the step
+
+    # -- consuming it ----------------------------------------------------------------------
+    def as_input(self, name=None):
+        return OutputInput(self, name)
+
+    def as_mount(self, disable_metadata_cache=False):
+        self.mode = "mount"
+        return self
+
+    def as_upload(self, overwrite=False, source_globs=None):
+        self.mode = "upload"
+        return self
+
+    def register_on_complete(self, name, description=None, tags=None):
+        self._register = {"name": name, "description": description, "tags": dict(tags or {})}
+        return self
+
+    def read_delimited_files(self, include_path=False, separator=",", header=True, partition_format=None, path_glob=None, set_column_types=None):
+        self._kind = "tabular"
+        self._options = {"format": "delimited", "separator": separator, "header": bool(header),
+                         "infer_column_types": True,
+                         "set_column_types": {k: str(v) for k, v in (set_column_types or {}).items()}}
+        return self
+
+    def read_parquet_files(self, include_path=False, partition_format=None, path_glob=None, set_column_types=None):
+        self._kind = "tabular"
+        self._options = {"format": "parquet", "set_column_types": {k: str(v) for k, v in (set_column_types or {}).items()}}
+        return self
+
+    def __repr__(self):
+        return f"OutputFileDatasetConfig(name={self.name!r})"
+
+
+class OutputInput:
+    """An output consumed by a later step, under `name` (default: the output's name)."""
+
+    def __init__(self, output, name=None, mode="mount"):
+        self.output = output
+        self.input_name = name
+        self.mode = mode
+
+    def as_download(self, path_on_compute=None):
+        return OutputInput(self.output, self.input_name, "download")
+
+    def as_mount(self):
+        return OutputInput(self.output, self.input_name, "mount")
+
+    def __repr__(self):
+        return f"{self.output!r}.as_input({self.input_name!r})"

@@ -1,0 +1,86 @@
+"""`TabularDataset`: delimited or parquet files read as one table (pandas/pyarrow)."""
+from __future__ import annotations
+
+import random
+
+from canalis.data.abstract_dataset import AbstractDataset
+from canalis.exceptions import UserErrorException
+
+
+class TabularDataset(AbstractDataset):
+    kind = "tabular"
+
+    def to_pandas_dataframe(self, on_error="null", out_of_range_datetime="null"):
+        import pandas as pd
+
+        frames = []
+        for rel, f in self._open_files():
+            with f:
+                frames.append(self._read(rel, f))
+        if not frames:
+            raise UserErrorException(f"{self!r} holds no file to read")
+        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        for op in self._options.get("transforms", []):
+            df = _apply(df, op)
+        return df.reset_index(drop=True)
+
+    def _read(self, rel, f):
+        import pandas as pd
+
+        fmt = self._options.get("format", "delimited")
+        if fmt == "parquet":
+            return pd.read_parquet(f)
+        header = self._options.get("header", True)
+        kwargs = {"sep": self._options.get("separator", ","), "header": 0 if header else None}
+        if not self._options.get("infer_column_types", True):
+            kwargs["dtype"] = str
+        df = pd.read_csv(f, **kwargs)
+        for col, typ in (self._options.get("set_column_types") or {}).items():
+            df[col] = df[col].astype(typ)
+        return df
+
+    def _with(self, op):
+        opts = dict(self._options)
+        opts["transforms"] = [*opts.get("transforms", []), op]
+        return self._copy(options=opts, registration=None)
+
+    def take(self, count):
+        return self._with(["take", int(count)])
+
+    def skip(self, count):
+        return self._with(["skip", int(count)])
+
+    def take_sample(self, probability, seed=None):
+        return self._with(["sample", float(probability), seed])
+
+    def random_split(self, percentage, seed=None):
+        if not 0 < percentage < 1:
+            raise UserErrorException(f"random_split percentage must be between 0 and 1, got {percentage}")
+        seed = 0 if seed is None else int(seed)
+        return self._with(["split", float(percentage), seed, 0]), self._with(["split", float(percentage), seed, 1])
+
+    def keep_columns(self, columns, validate=False):
+        return self._with(["keep", list(columns) if not isinstance(columns, str) else [columns]])
+
+    def drop_columns(self, columns):
+        return self._with(["drop", list(columns) if not isinstance(columns, str) else [columns]])
+
+
+def _apply(df, op):
+    kind = op[0]
+    if kind == "take":
+        return df.head(op[1])
+    if kind == "skip":
+        return df.iloc[op[1]:]
+    if kind == "keep":
+        return df[op[1]]
+    if kind == "drop":
+        return df.drop(columns=op[1])
+    if kind == "sample":
+        return df.sample(frac=op[1], random_state=op[2])
+    if kind == "split":
+        _, pct, seed, part = op
+        rng = random.Random(seed)
+        mask = [rng.random() < pct for _ in range(len(df))]
+        return df[mask] if part == 0 else df[[not m for m in mask]]
+    raise UserErrorException(f"unknown dataset transformation {op!r}")

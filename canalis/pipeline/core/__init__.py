@@ -1,0 +1,8 @@
+"""`azureml.pipeline.core` names."""
+from canalis.pipeline.core.graph import PipelineParameter
+from canalis.pipeline.core.pipeline import Pipeline, StepSequence
+from canalis.pipeline.core.pipeline_data import PipelineData, TrainingOutput
+from canalis.pipeline.core.run import PipelineRun, PortDataReference, StepRun
+
+__all__ = ["Pipeline", "PipelineData", "PipelineParameter", "PipelineRun", "PortDataReference", "StepRun",
+           "StepSequence", "TrainingOutput"]

@@ -1,0 +1,243 @@
+"""Turning SDK objects (Pipeline, steps, data objects, parameters) into an executor `Plan`.
+
+This is where a submit takes its snapshots: each step's source folder, each dataset or
+datastore path a step reads (so a file changed in place is seen), and `hash_paths`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from canalis.core.datastore import Datastore
+from canalis.data.abstract_dataset import AbstractDataset
+from canalis.data.data_reference import DataPath, DataReference
+from canalis.data.dataset_consumption_config import DatasetConsumptionConfig
+from canalis.data.output_dataset_config import OutputFileDatasetConfig, OutputInput
+from canalis.exceptions import PipelineValidationError
+from canalis.executor.errors import PlanError
+from canalis.executor.plan import InputSpec, OutputSpec, Plan, StepSpec
+from canalis.pipeline.core import gitinfo
+from canalis.pipeline.core.graph import PipelineParameter
+from canalis.pipeline.core.pipeline import StepSequence
+
+
+def flatten(steps) -> list:
+    out = []
+    for s in steps:
+        if isinstance(s, (list, tuple)):
+            out.extend(flatten(s))
+        elif isinstance(s, StepSequence):
+            inner = flatten(s.steps)
+            for before, after in zip(inner, inner[1:]):
+                if not any(b is before for b in after._after):
+                    after._after.append(before)
+            out.extend(inner)
+        else:
+            out.append(s)
+    return out
+
+
+def _consumed_outputs(step):
+    for item in (*step.inputs, *step.arguments, *getattr(step, "command", [])):
+        if isinstance(item, OutputInput):
+            yield item.output
+        elif isinstance(item, OutputFileDatasetConfig) and any(i is item for i in step.inputs):
+            yield item
+
+
+def all_steps(pipeline_steps) -> list:
+    """The listed steps plus every step that produces data they read (SDK v1 did the same)."""
+    steps = flatten(pipeline_steps)
+    seen = {id(s) for s in steps}
+    i = 0
+    while i < len(steps):
+        needed = [out._producer for out in _consumed_outputs(steps[i])] + list(steps[i]._after)
+        for p in needed:
+            if p is not None and id(p) not in seen:
+                seen.add(id(p))
+                steps.append(p)
+        i += 1
+    return steps
+
+
+class _Compiler:
+    def __init__(self, workspace, default_source_directory=None):
+        self.ws = workspace
+        self.default_source = default_source_directory
+        self.parameters: dict = {}
+        self._trees: dict[str, object] = {}
+        self._git: dict[str, dict | None] = {}
+        self._names: dict[int, str] = {}
+
+    # -- names of outputs -------------------------------------------------------------
+    def output_name(self, out: OutputFileDatasetConfig) -> str:
+        if out.name:
+            return out.name
+        if id(out) not in self._names:
+            producer = out._producer
+            if producer is None:
+                raise PipelineValidationError(f"an unnamed output {out!r} is read but no step writes it; add it to a step's outputs")
+            index = [o for o in (*producer.outputs, *producer.arguments) if isinstance(o, OutputFileDatasetConfig)].index(out)
+            self._names[id(out)] = f"{producer.name}_output_{index}"
+        return self._names[id(out)]
+
+    # -- data a step reads -------------------------------------------------------------
+    def data_input(self, step_name, name, dataset: AbstractDataset, mode) -> InputSpec:
+        tree = dataset._snapshot(self.ws.store)
+        reg = {"name": dataset.name, "version": dataset.version, "id": dataset.id} if dataset.name else None
+        return InputSpec(name=name, source="data", tree=tree, mode=mode, kind=dataset.kind, options=dataset._options,
+                         dataset=reg, origin={"sources": dataset._sources} if not reg else None)
+
+    def reference_input(self, ref: DataReference) -> InputSpec:
+        from canalis.data import _sources
+
+        files = _sources.resolve(self.ws, [{"datastore": ref.datastore.name, "path": ref.path_on_datastore}])
+        tree = self.ws.store.put_files(files).tree
+        return InputSpec(name=ref.data_reference_name, source="data", tree=tree, mode=ref.mode, kind="file",
+                         origin={"sources": [{"datastore": ref.datastore.name, "path": ref.path_on_datastore}]})
+
+    def as_input(self, step, item, inputs: dict) -> str:
+        """Adds `item` to `inputs` (by name) and returns the name the step sees it under."""
+        if isinstance(item, OutputInput):
+            out = item.output
+            spec = InputSpec(name=item.input_name or self.output_name(out), source="output", output=self.output_name(out),
+                             mode=item.mode, kind=out._kind, options=out._options)
+        elif isinstance(item, OutputFileDatasetConfig):
+            spec = InputSpec(name=self.output_name(item), source="output", output=self.output_name(item),
+                             kind=item._kind, options=item._options)
+        elif isinstance(item, DatasetConsumptionConfig):
+            spec = self.data_input(step.name, item.name, item.dataset, item.mode)
+        elif isinstance(item, AbstractDataset):
+            spec = self.data_input(step.name, item._default_input_name(), item, "direct")
+        elif isinstance(item, DataReference):
+            spec = self.reference_input(item)
+        elif isinstance(item, DataPath):
+            spec = self.reference_input(item.create_data_reference())
+        else:
+            raise PipelineValidationError(f"step {step.name!r}: cannot use {item!r} as an input")
+        known = inputs.get(spec.name)
+        if known is not None and known != spec:
+            raise PipelineValidationError(
+                f"step {step.name!r} has two different inputs named {spec.name!r}; give them distinct names"
+            )
+        inputs[spec.name] = spec
+        return spec.name
+
+    # -- one step ------------------------------------------------------------------------
+    def step(self, step) -> StepSpec:
+        outputs: dict[str, OutputSpec] = {}
+        inputs: dict[str, InputSpec] = {}
+        for item in step.inputs:
+            self.as_input(step, item, inputs)
+
+        def produce(out: OutputFileDatasetConfig) -> str:
+            name = self.output_name(out)
+            outputs[name] = OutputSpec(name=name, destination=self.destination(out), register=out._register,
+                                       pipeline_output_name=getattr(out, "pipeline_output_name", None),
+                                       kind=out._kind, options=out._options)
+            return name
+
+        for out in step.outputs:
+            if not isinstance(out, OutputFileDatasetConfig):
+                raise PipelineValidationError(f"step {step.name!r}: outputs must be OutputFileDatasetConfig or PipelineData, got {out!r}")
+            produce(out)
+
+        def argument(a):
+            if isinstance(a, PipelineParameter):
+                self.add_parameter(a)
+                return {"param": a.name}
+            if isinstance(a, OutputFileDatasetConfig) and not any(i is a for i in step.inputs):
+                return {"output": produce(a)}
+            if isinstance(a, (OutputInput, OutputFileDatasetConfig, DatasetConsumptionConfig, AbstractDataset, DataReference, DataPath)):
+                return {"input": self.as_input(step, a, inputs)}
+            if isinstance(a, (str, int, float, bool)):
+                return {"lit": str(a)}
+            raise PipelineValidationError(f"step {step.name!r}: cannot pass {a!r} as an argument")
+
+        arguments = [argument(a) for a in step.arguments]
+        command = [argument(a) for a in step.command] if step.kind == "command" else None
+        source = Path(step.source_directory or self.default_source or ".").resolve()
+        if not source.is_dir():
+            raise PipelineValidationError(f"step {step.name!r}: source_directory {str(source)!r} does not exist")
+        tree = self.snapshot(source)
+        if step.kind == "python":
+            names = {e.path for e in self.ws.store.get_tree(tree)}
+            script = Path(step.script_name).as_posix()
+            if script not in names:
+                why = "is ignored by .amlignore/.gitignore" if (source / script).is_file() else "does not exist"
+                raise PipelineValidationError(f"step {step.name!r}: script {script!r} {why} in source_directory {str(source)!r}")
+        from canalis.core.environment import environment_of
+
+        env = environment_of(step.runconfig)
+        return StepSpec(
+            name=step.name, kind=step.kind, source_tree=tree, source_dir=str(source),
+            script=getattr(step, "script_name", None), command=command,
+            hash_paths=self.hash_paths(step, source), arguments=arguments,
+            inputs=list(inputs.values()), outputs=list(outputs.values()),
+            environment={"digest": env.digest(), "definition": env.definition()},
+            allow_reuse=bool(step.allow_reuse), compute_target=_target_name(step.compute_target, step.runconfig),
+            git=self.git(source), after=[a.name for a in step._after],
+        )
+
+    def add_parameter(self, p: PipelineParameter) -> None:
+        if p.name in self.parameters and self.parameters[p.name] != p.default_value:
+            raise PipelineValidationError(
+                f"pipeline parameter {p.name!r} is declared twice with different defaults "
+                f"({self.parameters[p.name]!r} and {p.default_value!r}); use one PipelineParameter object"
+            )
+        self.parameters[p.name] = p.default_value
+
+    def destination(self, out) -> dict | None:
+        dest = out.destination
+        if dest is None:
+            return None
+        if isinstance(dest, tuple):
+            store, path = dest
+        elif isinstance(dest, (DataPath, DataReference)):
+            store, path = dest.datastore, dest.path_on_datastore
+        else:
+            raise PipelineValidationError(f"output {out.name!r}: destination must be (datastore, 'path'), got {dest!r}")
+        if not isinstance(store, Datastore):
+            raise PipelineValidationError(f"output {out.name!r}: destination datastore must be a Datastore, got {store!r}")
+        return {"datastore": store.name, "path": str(path), "root": str(store.root)}
+
+    def snapshot(self, source: Path) -> str:
+        key = str(source)
+        if key not in self._trees:
+            self._trees[key] = self.ws.store.snapshot(source).tree
+        return self._trees[key]
+
+    def hash_paths(self, step, source: Path) -> dict:
+        digests = {}
+        for p in step.hash_paths:
+            full = (source / p).resolve()
+            if full.is_dir():
+                digests[p] = self.ws.store.snapshot(full, ignore=False).tree
+            elif full.is_file():
+                digests[p] = self.ws.store.put_file(full)
+            else:
+                raise PipelineValidationError(f"step {step.name!r}: hash_paths entry {p!r} does not exist under {source}")
+        return digests
+
+    def git(self, source: Path):
+        key = str(source)
+        if key not in self._git:
+            self._git[key] = gitinfo.describe(source)
+        return self._git[key]
+
+
+def _target_name(target, runconfig) -> str:
+    target = target if target is not None else getattr(runconfig, "target", None)
+    if target is None:
+        return "local"
+    return target if isinstance(target, str) else getattr(target, "name", "local")
+
+
+def build_plan(workspace, steps, description=None, default_source_directory=None) -> Plan:
+    compiler = _Compiler(workspace, default_source_directory)
+    specs = [compiler.step(s) for s in all_steps(steps)]
+    plan = Plan(steps=specs, parameters=compiler.parameters, description=description)
+    try:
+        plan.validate()
+    except PlanError as e:
+        raise PipelineValidationError(str(e)) from None
+    return plan

@@ -1,0 +1,21 @@
+"""`PipelineParameter`: a named value a pipeline takes at submit time."""
+from __future__ import annotations
+
+import json
+
+from canalis.exceptions import UserErrorException
+
+
+class PipelineParameter:
+    def __init__(self, name, default_value):
+        try:
+            json.dumps(default_value, allow_nan=False)
+        except (TypeError, ValueError):
+            raise UserErrorException(
+                f"pipeline parameter {name!r} needs a JSON value (str, number, bool, list, dict) as default, got {default_value!r}"
+            ) from None
+        self.name = name
+        self.default_value = default_value
+
+    def __repr__(self):
+        return f"PipelineParameter(name={self.name!r}, default_value={self.default_value!r})"

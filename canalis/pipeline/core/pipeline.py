@@ -1,0 +1,49 @@
+"""`Pipeline`: steps whose order follows from the data they exchange."""
+from __future__ import annotations
+
+from canalis.exceptions import PipelineValidationError
+
+
+class Pipeline:
+    def __init__(self, workspace, steps, description=None, default_datastore=None, default_source_directory=None,
+                 resolve_closure=True, _workflow_provider=None, _service_endpoint=None, **kwargs):
+        self._workspace = workspace
+        self._steps = list(steps) if isinstance(steps, (list, tuple)) else [steps]
+        self.description = description
+        self._default_source_directory = default_source_directory
+
+    @property
+    def workspace(self):
+        return self._workspace
+
+    def plan(self):
+        """The executor plan: snapshots taken now (sources, datasets, datastore paths)."""
+        from canalis.pipeline.core.compile import build_plan
+
+        return build_plan(self._workspace, self._steps, self.description, self._default_source_directory)
+
+    def validate(self) -> list:
+        """Problems that stop this pipeline from running, as messages (empty when it can run)."""
+        try:
+            self.plan()
+        except PipelineValidationError as e:
+            return [str(e)]
+        return []
+
+    def submit(self, experiment_name, pipeline_parameters=None, continue_on_step_failure=False, regenerate_outputs=False, parent_run_id=None, credential_passthrough=None, **kwargs):
+        from canalis.core.experiment import Experiment
+
+        return Experiment(self._workspace, experiment_name).submit(
+            self, pipeline_parameters=pipeline_parameters, continue_on_step_failure=continue_on_step_failure,
+            regenerate_outputs=regenerate_outputs, **kwargs
+        )
+
+    def __repr__(self):
+        return f"Pipeline(steps={[getattr(s, 'name', s) for s in self._steps]})"
+
+
+class StepSequence:
+    """Steps that run one after another even without data between them."""
+
+    def __init__(self, steps=None):
+        self.steps = list(steps or [])

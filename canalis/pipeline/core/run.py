@@ -1,0 +1,204 @@
+"""`PipelineRun`, `StepRun` and `PortDataReference`: a submitted pipeline as the ledger tells it."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from canalis.core import metrics as _metrics
+from canalis.core.run import Run
+from canalis.exceptions import UserErrorException
+
+
+class PipelineRun(Run):
+    def get_steps(self):
+        return self.get_children()
+
+    def find_step_run(self, name):
+        """Step runs of this run named `name` (a list, as in SDK v1)."""
+        return [s for s in self.get_children() if s.name == name]
+
+    def get_step(self, name):
+        found = self.find_step_run(name)
+        if not found:
+            names = sorted({s.name for s in self.get_children()})
+            raise UserErrorException(f"run {self.id} has no step named {name!r} (steps: {', '.join(names)})")
+        return found[-1]
+
+    def get_pipeline_output(self, pipeline_output_name):
+        plan = self._row().get("plan") or self._submitted_plan()
+        for step in plan["steps"]:
+            for out in step["outputs"]:
+                if pipeline_output_name in (out.get("pipeline_output_name"), out["name"]):
+                    return self.get_step(step["name"]).get_output_data(out["name"])
+        raise UserErrorException(f"run {self.id} has no pipeline output named {pipeline_output_name!r}")
+
+    def _submitted_plan(self) -> dict:
+        for rec in self._ledger.events(stream=f"run:{self.id}", type="run.submitted"):
+            return rec.payload["plan"]
+        raise UserErrorException(f"run {self.id} has no run.submitted event")
+
+    def get_graph(self):
+        return self._submitted_plan()
+
+    def publish_pipeline(self, name, description=None, version=None, continue_on_step_failure=None, **kwargs):
+        from canalis.exceptions import NotSupportedOfflineError
+
+        raise NotSupportedOfflineError("publishing pipelines comes with `canalis serve`; it is not available in this release")
+
+    def __repr__(self):
+        return f"PipelineRun(experiment={self.experiment.name!r}, id={self.id!r})"
+
+
+class StepRun(Run):
+    def __init__(self, parent, step_run_id):
+        super().__init__(parent.experiment, parent.id)
+        self._parent = parent
+        self._step_run_id = step_run_id
+
+    @property
+    def id(self):
+        return self._step_run_id
+
+    @property
+    def parent(self):
+        return self._parent
+
+    def _row(self):
+        row = self._ledger.step_run(self._step_run_id)
+        if row is None:
+            raise UserErrorException(f"step run {self._step_run_id!r} is not in the ledger")
+        return row
+
+    @property
+    def name(self):
+        return self._row()["step_name"]
+
+    @property
+    def reused(self) -> bool:
+        return self._row()["status"] == "Reused"
+
+    def get_status(self):
+        status = self._row()["status"]
+        return "Completed" if status == "Reused" else status
+
+    def get_details(self):
+        row = self._row()
+        return {
+            "runId": self._step_run_id, "status": self.get_status(), "name": row["step_name"],
+            "reused": row["status"] == "Reused", "reusedFrom": row.get("reused_from"),
+            "startTimeUtc": row.get("started_at"), "endTimeUtc": row.get("finished_at"),
+            "durationSeconds": row.get("duration_s"), "outputs": row.get("outputs") or {},
+            "reuseKey": row.get("reuse_key"), "error": row.get("error"), "exitCode": row.get("exit_code"),
+        }
+
+    def get_metrics(self, name=None, recursive=False, run_type=None, populate=False):
+        folded = _metrics.fold(self._ledger.metrics(step_run_id=self._step_run_id))
+        return {name: folded[name]} if name else folded
+
+    def get_children(self, *args, **kwargs):
+        return []
+
+    def _log(self, name, kind, value, description):
+        from canalis.ledger import events as ev
+
+        self._ledger.append(ev.MetricLogged(run_id=self._parent.id, step_run_id=self._step_run_id, name=str(name),
+                                            kind=kind, value=value, description=description or None))
+
+    # -- outputs --------------------------------------------------------------------------
+    def get_outputs(self):
+        return {n: PortDataReference(self, n, t) for n, t in (self._row().get("outputs") or {}).items()}
+
+    def get_output(self, name):
+        return self.get_output_data(name)
+
+    def get_output_data(self, name):
+        outputs = self.get_outputs()
+        if name not in outputs:
+            raise UserErrorException(f"step {self.name!r} has no output {name!r} (outputs: {', '.join(sorted(outputs)) or 'none'})")
+        return outputs[name]
+
+    # -- logs and files -------------------------------------------------------------------
+    def _log_text(self, stream) -> str:
+        row = self._row()
+        digest = row.get(stream)
+        if digest is None and row.get("reused_from"):
+            origin = self._ledger.step_run(row["reused_from"])
+            digest = origin.get(stream) if origin else None
+        if digest is None:
+            return ""
+        return self.experiment.workspace.store.get_bytes(digest).decode(errors="replace")
+
+    def get_stdout_log(self):
+        return self._log_text("stdout")
+
+    def get_stderr_log(self):
+        return self._log_text("stderr")
+
+    def get_job_log(self):
+        return self.get_stdout_log() + self.get_stderr_log()
+
+    def _files(self) -> dict[str, str]:
+        files = {}
+        row = self._row()
+        for stream in ("stdout", "stderr"):
+            if row.get(stream):
+                files[f"logs/{stream}.txt"] = row[stream]
+        for rec in self._ledger.events(stream=f"run:{self._parent.id}", type="artifact.uploaded"):
+            if rec.payload.get("step_run_id") == self._step_run_id:
+                files[rec.payload["name"]] = rec.payload["digest"]
+        store = self.experiment.workspace.store
+        for out, tree in (row.get("outputs") or {}).items():
+            for e in store.get_tree(tree):
+                if e.type == "file":
+                    files[f"outputs/{out}/{e.path}"] = e.digest
+        return files
+
+    def get_file_names(self):
+        return sorted(self._files())
+
+    def download_file(self, name, output_file_path=None, _validate_checksum=False):
+        files = self._files()
+        if name not in files:
+            raise UserErrorException(f"step run {self.name!r} has no file {name!r}; see get_file_names()")
+        target = Path(output_file_path or Path(name).name)
+        if target.is_dir():
+            target = target / Path(name).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with self.experiment.workspace.store.open(files[name]) as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        return str(target)
+
+    def __repr__(self):
+        return f"StepRun(name={self.name!r}, id={self.id!r})"
+
+
+class PortDataReference:
+    """A step's output: a tree in the store that can be downloaded."""
+
+    def __init__(self, step_run, name, tree):
+        self._step_run = step_run
+        self.name = name
+        self.tree = tree
+
+    @property
+    def path_on_datastore(self):
+        return None
+
+    def download(self, local_path, overwrite=False, show_progress=True):
+        target = Path(local_path) / self.name
+        if target.exists():
+            if not overwrite:
+                raise UserErrorException(f"{target} exists; pass overwrite=True to replace it")
+            shutil.rmtree(target)
+        self._step_run.experiment.workspace.store.checkout(self.tree, target, readonly=False)
+        if show_progress:
+            print(f"downloaded output {self.name!r} to {target}")
+        return str(target)
+
+    def as_dataset(self):
+        from canalis.data.file_dataset import FileDataset
+
+        return FileDataset(workspace=self._step_run.experiment.workspace, tree=self.tree)
+
+    def __repr__(self):
+        return f"PortDataReference(name={self.name!r}, tree={self.tree[:12]}...)"

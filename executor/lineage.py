@@ -1,0 +1,221 @@
+"""Lineage: what a run, step run, digest, dataset or model came from, and what used it.
+
+Built from the ledger (plans in `run.submitted`, step events, registrations) and the key
+documents in the store (which input trees each step read). Nodes:
+
+  run:<id>  step:<step run id>  tree:<digest>  dataset:<name>:<version>  model:<name>:<version>
+  source:<tree> (a step's code snapshot, with its git commit)  data:<datastore paths>
+"""
+from __future__ import annotations
+
+import json
+
+from canalis.executor.errors import ExecutorError
+
+
+class LineageError(ExecutorError):
+    pass
+
+
+class Index:
+    """What lineage needs from the ledger, read once."""
+
+    def __init__(self, ledger, store):
+        self.ledger, self.store = ledger, store
+        self.steps = {r["step_run_id"]: r for r in ledger.db.query("select * from step_runs")}
+        for r in self.steps.values():
+            if isinstance(r.get("outputs"), str):
+                r["outputs"] = json.loads(r["outputs"])
+        self.plans = {rec.payload["run_id"]: rec.payload for rec in ledger.events(type="run.submitted")}
+        self.datasets = [rec.payload for rec in ledger.events(type="dataset.registered")]
+        self.models = [rec.payload for rec in ledger.events(type="model.registered")]
+        self._inputs: dict[str, dict] = {}
+
+    def spec(self, step_row) -> dict:
+        plan = self.plans.get(step_row["run_id"], {}).get("plan", {})
+        return next((s for s in plan.get("steps", []) if s["name"] == step_row["step_name"]), {})
+
+    def input_trees(self, step_run_id) -> dict:
+        """{input name: tree} the step read, from its key document."""
+        if step_run_id not in self._inputs:
+            key = self.steps[step_run_id].get("reuse_key")
+            doc = json.loads(self.store.get_bytes(key)) if key and self.store.exists(key) else {}
+            self._inputs[step_run_id] = {i["name"]: i["tree"] for i in doc.get("inputs", [])}
+        return self._inputs[step_run_id]
+
+    def producers(self, tree) -> list[dict]:
+        return [r for r in self.steps.values() if r["status"] == "Completed" and tree in (r.get("outputs") or {}).values()]
+
+    def consumers(self, tree) -> list[dict]:
+        return [r for r in self.steps.values() if r["status"] in ("Completed", "Failed", "Running")
+                and tree in self.input_trees(r["step_run_id"]).values()]
+
+
+def _node(kind, ident, **info):
+    return {"id": f"{kind}:{ident}", "kind": kind, **info, "children": []}
+
+
+def _step_node(ix: Index, row) -> dict:
+    return _node("step", row["step_run_id"], name=row["step_name"], run_id=row["run_id"], status=row["status"])
+
+
+def upstream(ix: Index, node_id: str, seen: set) -> dict:
+    kind, _, ident = node_id.partition(":")
+    if node_id in seen:
+        return {"id": node_id, "kind": kind, "seen": True, "children": []}
+    seen.add(node_id)
+    if kind == "run":
+        p = ix.plans.get(ident)
+        if p is None:
+            raise LineageError(f"no run {ident!r}")
+        n = _node("run", ident, experiment=p["experiment"], parameters=p["parameters"], git=p.get("git"))
+        n["children"] = [upstream(ix, f"step:{r['step_run_id']}", seen) for r in ix.steps.values() if r["run_id"] == ident]
+        return n
+    if kind == "step":
+        row = ix.steps.get(ident)
+        if row is None:
+            raise LineageError(f"no step run {ident!r}")
+        n = _step_node(ix, row)
+        if row["status"] == "Reused" and row.get("reused_from"):
+            n["reused_from"] = row["reused_from"]
+            n["children"].append(upstream(ix, f"step:{row['reused_from']}", seen))
+            return n
+        spec = ix.spec(row)
+        params = ix.plans.get(row["run_id"], {}).get("parameters", {})
+        used = {a["param"] for a in spec.get("arguments", []) if "param" in a}
+        n.update(script=spec.get("script"), parameters={k: params[k] for k in used if k in params},
+                 environment=spec.get("environment", {}).get("digest"))
+        n["children"].append(_node("source", spec.get("source_tree"), folder=spec.get("source_dir"), git=spec.get("git")))
+        trees = ix.input_trees(ident)
+        for inp in spec.get("inputs", []):
+            tree = trees.get(inp["name"], inp.get("tree"))
+            if inp.get("dataset"):
+                d = inp["dataset"]
+                n["children"].append(upstream(ix, f"dataset:{d['name']}:{d['version']}", seen))
+            elif inp["source"] == "data":
+                n["children"].append(_node("data", tree, input=inp["name"], origin=inp.get("origin")))
+            else:
+                child = upstream(ix, f"tree:{tree}", seen) if tree else _node("tree", None)
+                child["input"] = inp["name"]
+                n["children"].append(child)
+        return n
+    if kind == "tree":
+        n = _node("tree", ident)
+        n["children"] = [upstream(ix, f"step:{r['step_run_id']}", seen) for r in ix.producers(ident)]
+        return n
+    if kind in ("dataset", "model"):
+        name, _, version = ident.rpartition(":")
+        rows = ix.datasets if kind == "dataset" else ix.models
+        match = [r for r in rows if r["name"] == name and str(r["version"]) == version]
+        if not match:
+            raise LineageError(f"no {kind} {name!r} version {version}")
+        r = match[-1]
+        n = _node(kind, ident, name=name, version=r["version"], tree=r["tree"], run_id=r.get("run_id"))
+        source = r.get("source") or {}
+        if source.get("step_run_id"):
+            n["children"].append(upstream(ix, f"step:{source['step_run_id']}", seen))
+        elif kind == "dataset":
+            n["children"].append(_node("data", r["tree"], origin=source.get("sources")))
+        if kind == "model":
+            producers = ix.producers(r["tree"])
+            if producers:
+                n["children"] += [upstream(ix, f"step:{p['step_run_id']}", seen) for p in producers]
+            elif r.get("run_id"):
+                n["children"].append(upstream(ix, f"run:{r['run_id']}", seen))
+            for d in r.get("datasets") or []:
+                if d.get("name"):
+                    n["children"].append(upstream(ix, f"dataset:{d['name']}:{d['version']}", seen))
+        return n
+    raise LineageError(f"cannot trace {node_id!r}")
+
+
+def downstream(ix: Index, node_id: str, seen: set) -> dict:
+    kind, _, ident = node_id.partition(":")
+    if node_id in seen:
+        return {"id": node_id, "kind": kind, "seen": True, "children": []}
+    seen.add(node_id)
+    if kind == "run":
+        n = _node("run", ident)
+        n["children"] = [downstream(ix, f"step:{r['step_run_id']}", seen) for r in ix.steps.values() if r["run_id"] == ident]
+        return n
+    if kind == "step":
+        row = ix.steps[ident]
+        n = _step_node(ix, row)
+        for name, tree in (row.get("outputs") or {}).items():
+            child = downstream(ix, f"tree:{tree}", seen)
+            child["output"] = name
+            n["children"].append(child)
+        n["children"] += [downstream(ix, f"step:{r['step_run_id']}", seen) for r in ix.steps.values()
+                          if r.get("reused_from") == ident]
+        return n
+    if kind == "tree":
+        n = _node("tree", ident)
+        n["children"] = [downstream(ix, f"step:{r['step_run_id']}", seen) for r in ix.consumers(ident)]
+        n["children"] += [_node("dataset", f"{d['name']}:{d['version']}") for d in ix.datasets if d["tree"] == ident]
+        n["children"] += [_node("model", f"{m['name']}:{m['version']}") for m in ix.models if m["tree"] == ident]
+        return n
+    if kind == "dataset":
+        name, _, version = ident.rpartition(":")
+        n = _node("dataset", ident)
+        for r in ix.steps.values():
+            spec = ix.spec(r)
+            if any((i.get("dataset") or {}).get("name") == name and str(i["dataset"]["version"]) == version for i in spec.get("inputs", [])):
+                n["children"].append(downstream(ix, f"step:{r['step_run_id']}", seen))
+        n["children"] += [_node("model", f"{m['name']}:{m['version']}") for m in ix.models
+                          if any(d.get("name") == name and str(d.get("version")) == version for d in m.get("datasets") or [])]
+        return n
+    return _node(kind, ident)
+
+
+def resolve(ix: Index, ref: str) -> str:
+    """A node id for REF: run id, step run id, digest, dataset:NAME[:VERSION], model:NAME[:VERSION]."""
+    for kind, rows in (("dataset", ix.datasets), ("model", ix.models)):
+        if ref.startswith(kind + ":"):
+            name, _, version = ref[len(kind) + 1:].partition(":")
+            versions = [r["version"] for r in rows if r["name"] == name]
+            if not versions:
+                raise LineageError(f"no {kind} named {name!r}")
+            return f"{kind}:{name}:{version or max(versions)}"
+    if ref in ix.plans:
+        return f"run:{ref}"
+    if ref in ix.steps:
+        return f"step:{ref}"
+    if len(ref) == 64 and all(c in "0123456789abcdef" for c in ref):
+        return f"tree:{ref}"
+    runs = [r for r in ix.plans if r.startswith(ref)]
+    if len(runs) == 1:
+        return f"run:{runs[0]}"
+    raise LineageError(f"{ref!r} is not a run, step run, digest, dataset:NAME[:VERSION] or model:NAME[:VERSION] of this workspace")
+
+
+def lineage(ledger, store, ref: str) -> dict:
+    ix = Index(ledger, store)
+    node = resolve(ix, ref)
+    return {"ref": ref, "node": node, "upstream": upstream(ix, node, set()), "downstream": downstream(ix, node, set())}
+
+
+def to_dot(result: dict) -> str:
+    lines = ["digraph lineage {", "  rankdir=LR;", "  node [shape=box, fontsize=10];"]
+    labels, edges = {}, set()
+
+    def label(n):
+        bits = [n["kind"], n.get("name") or n["id"].partition(":")[2][:16]]
+        if n.get("status"):
+            bits.append(n["status"])
+        return "\\n".join(str(b) for b in bits if b)
+
+    def walk(n, up):
+        labels.setdefault(n["id"], label(n))
+        for c in n.get("children", []):
+            labels.setdefault(c["id"], label(c))
+            edges.add((c["id"], n["id"]) if up else (n["id"], c["id"]))
+            walk(c, up)
+
+    walk(result["upstream"], True)
+    walk(result["downstream"], False)
+    for nid, text in sorted(labels.items()):
+        lines.append(f'  "{nid}" [label="{text}"];')
+    for a, b in sorted(edges):
+        lines.append(f'  "{a}" -> "{b}";')
+    lines.append("}")
+    return "\n".join(lines) + "\n"

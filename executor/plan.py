@@ -1,0 +1,170 @@
+"""The plan: steps as plain data, ordered by the data they exchange.
+
+The face (SDK objects) turns a Pipeline into a `Plan`; everything the executor needs is
+in it, and `Plan.to_dict()` is what `run.submitted` records, so a run can be resumed or
+reproduced from the ledger alone.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from canalis.executor.errors import (
+    CycleError,
+    DuplicateProducerError,
+    MissingProducerError,
+    PlanError,
+    UnknownParameterError,
+)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input as the step sees it.
+
+    `source` is "output" (another step's output, named by `output`) or "data" (content
+    fixed at submit: `tree` is its tree digest).
+    """
+
+    name: str
+    source: str
+    output: str | None = None
+    tree: str | None = None
+    mode: str = "download"
+    kind: str = "file"  # "file" | "tabular"
+    options: dict = field(default_factory=dict)
+    dataset: dict | None = None  # {"name", "version", "id"} of a registered dataset, for lineage
+    origin: dict | None = None  # where unregistered data came from (datastore, paths), for lineage
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    name: str
+    destination: dict | None = None  # {"datastore", "path", "root"}; path may hold {run-id}, {output-name}
+    register: dict | None = None  # {"name", "description", "tags"}
+    pipeline_output_name: str | None = None
+    kind: str = "file"
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """A step: what runs, on which snapshot, with which arguments, inputs and outputs.
+
+    `arguments` items are {"lit": str} | {"param": name} | {"input": name} | {"output": name}.
+    """
+
+    name: str
+    kind: str  # "python" | "command"
+    source_tree: str
+    source_dir: str | None = None
+    script: str | None = None
+    command: list | None = None
+    hash_paths: dict = field(default_factory=dict)  # path -> digest
+    arguments: list = field(default_factory=list)
+    inputs: list = field(default_factory=list)  # [InputSpec]
+    outputs: list = field(default_factory=list)  # [OutputSpec]
+    environment: dict = field(default_factory=dict)  # {"digest", "definition"}
+    allow_reuse: bool = True
+    compute_target: str = "local"
+    git: dict | None = None
+    after: list = field(default_factory=list)  # names of steps that must finish first (StepSequence, run_after)
+
+    def produced(self) -> list[str]:
+        return [o.name for o in self.outputs]
+
+    def consumed(self) -> list[str]:
+        return [i.output for i in self.inputs if i.source == "output"]
+
+
+@dataclass
+class Plan:
+    steps: list  # [StepSpec], in the order the user gave them
+    parameters: dict = field(default_factory=dict)  # name -> default value
+    description: str | None = None
+
+    # -- checks -----------------------------------------------------------------
+    def producers(self) -> dict[str, str]:
+        """Output name -> producing step name; two producers of one output is an error."""
+        found: dict[str, str] = {}
+        for step in self.steps:
+            for out in step.produced():
+                if out in found:
+                    raise DuplicateProducerError(
+                        f"output {out!r} is produced by both step {found[out]!r} and step {step.name!r}; "
+                        "give each step its own output object"
+                    )
+                found[out] = step.name
+        return found
+
+    def order(self) -> list:
+        """Steps in an order where every producer comes before its consumers (stable)."""
+        names = [s.name for s in self.steps]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise PlanError(f"step names must be unique; {dupes} appear more than once; rename the steps")
+        producers = self.producers()
+        deps: dict[str, set[str]] = {}
+        for step in self.steps:
+            deps[step.name] = set(step.after)
+            unknown = [a for a in step.after if a not in names]
+            if unknown:
+                raise MissingProducerError(f"step {step.name!r} runs after {unknown}, which are not in the pipeline; add them")
+            for out in step.consumed():
+                if out not in producers:
+                    raise MissingProducerError(
+                        f"step {step.name!r} reads output {out!r} which no step produces; "
+                        "add the producing step to the pipeline"
+                    )
+                deps[step.name].add(producers[out])
+        ordered, done = [], set()
+        by_name = {s.name: s for s in self.steps}
+        pending = list(names)
+        while pending:
+            ready = [n for n in pending if deps[n] <= done]
+            if not ready:
+                raise CycleError(f"steps {self._cycle(deps, pending)} depend on each other in a cycle; break the cycle")
+            for n in ready:
+                ordered.append(by_name[n])
+                done.add(n)
+            pending = [n for n in pending if n not in done]
+        return ordered
+
+    @staticmethod
+    def _cycle(deps: dict[str, set[str]], pending: list[str]) -> list[str]:
+        # follow dependencies among the blocked steps until one repeats
+        node, path = pending[0], []
+        while node not in path:
+            path.append(node)
+            node = sorted(d for d in deps[node] if d in pending)[0]
+        return path[path.index(node):] + [node]
+
+    def upstream(self) -> dict[str, set[str]]:
+        producers = self.producers()
+        return {s.name: {producers[o] for o in s.consumed()} | set(s.after) for s in self.steps}
+
+    def resolve_parameters(self, overrides: dict | None) -> dict:
+        overrides = dict(overrides or {})
+        unknown = sorted(set(overrides) - set(self.parameters))
+        if unknown:
+            known = ", ".join(sorted(self.parameters)) or "none"
+            raise UnknownParameterError(
+                f"pipeline has no parameter named {', '.join(map(repr, unknown))} (known parameters: {known})"
+            )
+        return {**self.parameters, **overrides}
+
+    def validate(self) -> None:
+        self.order()
+
+    # -- (de)serialisation for run.submitted ----------------------------------------
+    def to_dict(self) -> dict:
+        return {"steps": [asdict(s) for s in self.steps], "parameters": dict(self.parameters), "description": self.description}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Plan":
+        steps = []
+        for s in d["steps"]:
+            s = dict(s)
+            s["inputs"] = [InputSpec(**i) for i in s.get("inputs", [])]
+            s["outputs"] = [OutputSpec(**o) for o in s.get("outputs", [])]
+            steps.append(StepSpec(**s))
+        return cls(steps=steps, parameters=dict(d.get("parameters", {})), description=d.get("description"))

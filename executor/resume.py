@@ -1,0 +1,76 @@
+"""Finishing a run whose executor died (SIGKILL, power loss).
+
+Run state is what the ledger says. Steps the run completed or reused keep their results;
+a step that started and never ended is recorded as `step.abandoned` and runs again;
+steps never reached run as usual (and may be reused by key like any other).
+"""
+from __future__ import annotations
+
+import os
+import socket
+
+from canalis.executor.errors import ExecutorError
+from canalis.executor.plan import Plan
+from canalis.ledger import events as ev
+
+FINISHED = ("run.completed", "run.failed", "run.canceled")
+
+
+class RunNotResumable(ExecutorError):
+    pass
+
+
+def executor_alive(run_row: dict) -> bool:
+    """Whether the process that last worked on the run still exists. A run executed on
+    another host cannot be checked from here and counts as alive."""
+    pid, host = run_row.get("pid"), run_row.get("host")
+    if host and host != socket.gethostname():
+        return True
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict, dict, dict]:
+    """(plan, parameters, done steps, submitted payload); records abandoned steps."""
+    submitted = None
+    ends = set()
+    started: dict[str, dict] = {}
+    done: dict[str, tuple[str, dict]] = {}
+    for rec in ledger.events(stream=f"run:{run_id}"):
+        p = rec.payload
+        if rec.type == "run.submitted":
+            submitted = p
+        elif rec.type in FINISHED:
+            ends.add(rec.type)
+        elif rec.type == "step.started":
+            started[p["step_run_id"]] = p
+        elif rec.type in ("step.completed", "step.reused"):
+            started.pop(p["step_run_id"], None)
+            done[p["step_name"]] = ("Completed" if rec.type == "step.completed" else "Reused", dict(p["outputs"]))
+        elif rec.type in ("step.failed", "step.abandoned"):
+            started.pop(p["step_run_id"], None)
+    if submitted is None:
+        raise RunNotResumable(f"run {run_id!r} has no run.submitted event; it cannot be resumed")
+    if ends:
+        raise RunNotResumable(f"run {run_id!r} has already ended ({', '.join(sorted(ends))}); submit it again instead")
+    row = ledger.run(run_id) or {}
+    if not force and executor_alive(row) and row.get("pid") != os.getpid():
+        raise RunNotResumable(
+            f"run {run_id!r} may still be executing (process {row.get('pid')} on {row.get('host')}); "
+            "wait for it or stop it, or pass --force if you know it is gone"
+        )
+    abandoned = [
+        ev.StepAbandoned(run_id=run_id, step_run_id=sid, step_name=p["step_name"],
+                         reason="the executor stopped before the step ended; it runs again on resume")
+        for sid, p in started.items()
+    ]
+    if abandoned:
+        ledger.append_many(abandoned)
+    return Plan.from_dict(submitted["plan"]), dict(submitted["parameters"]), done, submitted

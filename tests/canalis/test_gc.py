@@ -1,0 +1,199 @@
+"""Garbage collection with real runs: roots kept, the rest freed, reuse falls back to running."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from canalis.cli import main
+from canalis.core import Dataset, Experiment, Model
+from canalis.data import OutputFileDatasetConfig
+from canalis.executor.gc import collect_garbage
+from canalis.ledger import events as ev
+from canalis.pipeline.core import Pipeline
+from canalis.pipeline.steps import PythonScriptStep
+from tests.canalis.conftest import script, statuses, write
+
+MAKE = """
+import os, sys
+tag, out = sys.argv[1], sys.argv[-1]
+inp = sys.argv[2] if len(sys.argv) > 3 else None
+prev = open(os.path.join(inp, "v.txt")).read() if inp else ""
+open(os.path.join(out, "v.txt"), "w").write(prev + tag * 1000)
+"""
+
+
+def pipeline(ws, src, tag):
+    a, b = OutputFileDatasetConfig(name="a"), OutputFileDatasetConfig(name="b")
+    return Pipeline(ws, [
+        PythonScriptStep(name="first", script_name="make.py", source_directory=str(src / "one"), arguments=["x", a]),
+        PythonScriptStep(name="second", script_name="make.py", source_directory=str(src / "two"), arguments=[tag, a.as_input(), b]),
+    ])
+
+
+def submit(ws, p, **kw):
+    run = Experiment(ws, "gc").submit(p, **kw)
+    assert run.wait_for_completion(raise_on_error=False) == "Completed"
+    return run
+
+
+def outputs_of(run):
+    return {s.name: s.get_details()["outputs"] for s in run.get_steps()}
+
+
+def everything(ws):
+    return set(ws.store.iter_objects())
+
+
+@pytest.fixture
+def two_runs(ws, src, counter):
+    script(src / "one", "make.py", MAKE)
+    script(src / "two", "make.py", MAKE)
+    old = submit(ws, pipeline(ws, src, "old"))
+    new = submit(ws, pipeline(ws, src, "new"))
+    time.sleep(0.2)  # objects written within gc's clock slack of its start are kept
+    return old, new
+
+
+def gc(ws, *args):
+    out = CliRunner().invoke(main, ["gc", "--json", "--workspace", str(ws.root), *args])
+    assert out.exit_code == 0, out.output
+    return json.loads(out.output)
+
+
+def test_dry_run_changes_nothing(ws, two_runs):
+    before, events_before = everything(ws), ws.ledger.head()
+    report = gc(ws, "--keep-last", "1", "--grace", "0s", "--dry-run")
+    assert report["dry_run"] and report["removed_objects"] > 0
+    assert everything(ws) == before and ws.ledger.head() == events_before
+
+
+def test_keep_last_frees_old_intermediates_and_reuse_falls_back_to_running(ws, src, two_runs, counter):
+    old, new = two_runs
+    old_second = outputs_of(old)["second"]["b"]
+    report = gc(ws, "--keep-last", "1", "--grace", "0s")
+    assert report["removed_objects"] > 0 and report["runs_collected"] == 1
+    assert not ws.store.exists(old_second)  # the old run's own output is gone
+    assert ws.store.exists(outputs_of(new)["second"]["b"])  # the kept run's outputs stay
+    assert ws.store.exists(outputs_of(new)["first"]["a"])
+    collected = [e.payload for e in ws.ledger.events(type="store.collected")]
+    assert old_second in {d for p in collected for d in p["digests"]}
+    assert [e.type for e in ws.ledger.events(stream="store")][0] == "gc.started"
+
+    counter.reset()
+    again_old = submit(ws, pipeline(ws, src, "old"))
+    assert statuses(again_old) == {"first": "Reused", "second": "Completed"}  # only the collected step runs
+    assert counter.lines() == ["make.py"]
+    verify = CliRunner().invoke(main, ["verify", "--json", "--workspace", str(ws.root)])
+    assert verify.exit_code == 0, verify.output  # collected digests are not reported missing
+
+
+def test_registered_datasets_and_models_are_roots(ws, src, two_runs, tmp_path):
+    old, _ = two_runs
+    store = ws.get_default_datastore()
+    write(store.root / "d" / "rows.csv", "a\n1\n")
+    Dataset.Tabular.from_delimited_files(path=(store, "d/rows.csv")).register(ws, "rows")
+    model_file = write(tmp_path / "model.bin", "weights")
+    model = Model.register(ws, model_path=str(model_file), model_name="m")
+    old_out = outputs_of(old)["second"]["b"]
+    from_run = old.register_model("from_old_run", model_path="second/outputs/b")
+    gc(ws, "--keep-last", "0", "--grace", "0s")
+    assert Dataset.get_by_name(ws, "rows").to_pandas_dataframe()["a"].tolist() == [1]
+    assert model.download(str(tmp_path / "dl"), exist_ok=True).endswith("model.bin")
+    assert (tmp_path / "dl" / "model.bin").read_text() == "weights"
+    assert ws.store.exists(from_run.tree) and from_run.tree == old_out  # same files, same tree address
+    for e in ws.store.get_tree(from_run.tree):
+        assert ws.store.exists(e.digest)
+
+
+def test_published_pipeline_snapshots_are_roots(ws, src, two_runs):
+    old, _ = two_runs
+    submitted = next(iter(ws.ledger.events(stream=f"run:{old.id}", type="run.submitted"))).payload
+    snapshots = [s["source_tree"] for s in submitted["plan"]["steps"]]
+    ws.ledger.append(ev.PipelinePublished(pipeline_id="p1", name="published", plan=submitted["plan"], snapshots=snapshots))
+    gc(ws, "--keep-last", "0", "--grace", "0s")
+    for tree in snapshots:
+        assert ws.store.exists(tree)
+        assert all(ws.store.exists(e.digest) for e in ws.store.get_tree(tree))
+
+
+def test_unreferenced_objects_wait_for_the_grace_period_and_new_ones_survive(ws, two_runs):
+    stale = ws.store.put_bytes(b"nobody names me, and I am old")
+    hour_ago = time.time() - 7200
+    os.utime(ws.store.path_of(stale), (hour_ago, hour_ago))
+    young = ws.store.put_bytes(b"nobody names me, but I was just written")
+    report = gc(ws, "--grace", "1h")
+    assert not ws.store.exists(stale)
+    assert ws.store.exists(young)
+    assert report["runs_kept"] == 2  # no policy: every run is kept
+    assert report["kept"]["written after gc began"]["objects"] >= 1 or \
+        report["kept"]["unreferenced, younger than the grace period"]["objects"] >= 1
+
+
+def test_run_in_progress_keeps_everything_it_refers_to(ws, src, counter):
+    script(src / "one", "make.py", MAKE)
+    script(src / "slow", "slow.py", "import os, sys, time\ntime.sleep(3)\nopen(os.path.join(sys.argv[2], 'v.txt'), 'w').write(open(os.path.join(sys.argv[1], 'v.txt')).read())\n")
+    a, b = OutputFileDatasetConfig(name="a"), OutputFileDatasetConfig(name="b")
+    p = Pipeline(ws, [
+        PythonScriptStep(name="first", script_name="make.py", source_directory=str(src / "one"), arguments=["x", a]),
+        PythonScriptStep(name="slow", script_name="slow.py", source_directory=str(src / "slow"), arguments=[a.as_input(), b]),
+    ])
+    run = Experiment(ws, "gc").submit(p)
+    deadline = time.time() + 30
+    while not any(e.payload["step_name"] == "slow" for e in ws.ledger.events(stream=f"run:{run.id}", type="step.started")):
+        assert time.time() < deadline
+        time.sleep(0.05)
+    report = collect_garbage(ws.ledger, ws.store, ws._layout.locks, keep_last=0, grace_seconds=0)
+    assert report.kept.get("run in progress", {}).get("objects", 0) >= 3
+    assert run.wait_for_completion() == "Completed"
+    first_out = outputs_of(run)["first"]["a"]
+    assert ws.store.exists(first_out)
+
+
+@pytest.mark.slow
+def test_gc_beside_a_pipeline_writing_outputs_removes_nothing_it_needs(tmp_path, counter):
+    from canalis import layout
+
+    root = tmp_path / "proj"
+    layout.init(root)
+    chain = "\n".join(
+        f"outs.append(OutputFileDatasetConfig(name='o{i}'))\n"
+        f"steps.append(PythonScriptStep(name='s{i}', script_name='make.py', source_directory=src,"
+        f" arguments=['t{i}'] + ([outs[-2].as_input()] if {i} else []) + [outs[-1]]))"
+        for i in range(8)
+    )
+    write(root / "pipeline.py", """
+import os
+from canalis.core import Workspace
+from canalis.data import OutputFileDatasetConfig
+from canalis.pipeline.core import Pipeline
+from canalis.pipeline.steps import PythonScriptStep
+here = os.path.dirname(os.path.abspath(__file__))
+src = os.path.join(here, "src")
+ws = Workspace.from_config(here)
+outs, steps = [], []
+""" + chain + "\npipeline = Pipeline(ws, steps)\n")
+    script(root / "src", "make.py", MAKE)
+    cmd = [sys.executable, "-m", "canalis"]
+    runs = []
+    for round_ in range(2):
+        proc = subprocess.Popen(cmd + ["submit", "pipeline.py", "-e", "busy", "-q", "--regenerate-outputs", "--json"],
+                                cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sweeps = 0
+        while proc.poll() is None:
+            out = subprocess.run(cmd + ["gc", "--keep-last", "0", "--grace", "0s", "--json"], cwd=root, capture_output=True, text=True)
+            assert out.returncode == 0, out.stderr
+            sweeps += 1
+        stdout, stderr = proc.communicate()
+        assert proc.returncode == 0, stderr
+        runs.append(json.loads(stdout))
+        assert sweeps >= 2
+    assert all(r["status"] == "Completed" for r in runs)
+    assert all(s["status"] == "Completed" for r in runs for s in r["steps"])
+    verify = subprocess.run(cmd + ["verify", "--json"], cwd=root, capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout

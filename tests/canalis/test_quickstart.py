@@ -1,0 +1,32 @@
+"""The README's main job: `canalis quickstart DIR`."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.slow
+def test_quickstart_runs_the_pipeline_then_reuses_every_step(tmp_path):
+    out = subprocess.run([sys.executable, "-c", "from canalis.cli import main; main()", "quickstart", str(tmp_path / "demo"), "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    first, second = result["runs"]
+    assert [s["step"] for s in first["steps"]] == ["prepare", "train", "evaluate"]
+    assert [s["status"] for s in first["steps"]] == ["Completed"] * 3
+    assert [s["reused"] for s in second["steps"]] == [True] * 3
+    assert 0.8 <= first["metrics"]["run"]["accuracy"] <= 1.0
+    assert (tmp_path / "demo" / ".canalis" / "ledger.db").is_file()
+    reports = list((tmp_path / "demo" / ".canalis" / "datastores" / "workspaceblobstore" / "reports").glob("*/report.json"))
+    assert len(reports) == 1 and json.loads(reports[0].read_text())["rows"] == 44
+
+    # the project it leaves behind submits with the CLI, and a parameter change re-runs train and evaluate only
+    again = subprocess.run([sys.executable, "-c", "from canalis.cli import main; main()", "submit", "pipeline.py",
+                            "--experiment", "quickstart", "--param", "n_estimators=20", "--json"],
+                           cwd=tmp_path / "demo" / "project", capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    steps = {s["step"]: s["reused"] for s in json.loads(again.stdout)["steps"]}
+    assert steps == {"prepare": True, "train": False, "evaluate": False}

@@ -1,0 +1,72 @@
+"""Planning: order by data, and the errors reported before anything runs."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from canalis.executor.errors import CycleError, DuplicateProducerError, MissingProducerError, UnknownParameterError
+from canalis.executor.plan import InputSpec, OutputSpec, Plan, StepSpec
+
+
+def step(name, reads=(), writes=(), after=()):
+    return StepSpec(name=name, kind="python", source_tree="0" * 64, script="s.py",
+                    inputs=[InputSpec(name=r, source="output", output=r) for r in reads],
+                    outputs=[OutputSpec(name=w) for w in writes], after=list(after))
+
+
+def test_steps_are_ordered_by_their_data_whatever_the_listing_order():
+    plan = Plan([step("evaluate", reads=["model", "data"]), step("train", reads=["data"], writes=["model"]),
+                 step("prepare", writes=["data"])])
+    assert [s.name for s in plan.order()] == ["prepare", "train", "evaluate"]
+    assert plan.upstream() == {"evaluate": {"train", "prepare"}, "train": {"prepare"}, "prepare": set()}
+
+
+def test_cycle_names_the_steps_in_it():
+    plan = Plan([step("a", reads=["z"], writes=["x"]), step("b", reads=["x"], writes=["y"]),
+                 step("c", reads=["y"], writes=["z"]), step("free", writes=["w"])])
+    with pytest.raises(CycleError) as e:
+        plan.order()
+    assert all(f"'{n}'" in str(e.value) or n in str(e.value) for n in ("a", "b", "c"))
+    assert "free" not in str(e.value)
+
+
+def test_missing_and_duplicate_producers():
+    with pytest.raises(MissingProducerError, match="step 'b' reads output 'x' which no step produces"):
+        Plan([step("b", reads=["x"])]).order()
+    with pytest.raises(DuplicateProducerError, match="'x' is produced by both step 'a' and step 'b'"):
+        Plan([step("a", writes=["x"]), step("b", writes=["x"])]).order()
+
+
+def test_run_after_orders_without_data():
+    plan = Plan([step("second", after=["first"]), step("first")])
+    assert [s.name for s in plan.order()] == ["first", "second"]
+    with pytest.raises(MissingProducerError, match="absent"):
+        Plan([step("x", after=["absent"])]).order()
+
+
+def test_parameters_resolve_and_unknown_ones_are_refused():
+    plan = Plan([step("a")], parameters={"alpha": 1, "beta": "b"})
+    assert plan.resolve_parameters({"alpha": 2}) == {"alpha": 2, "beta": "b"}
+    with pytest.raises(UnknownParameterError, match="'gamma'.*alpha, beta"):
+        plan.resolve_parameters({"gamma": 3})
+
+
+def test_plan_round_trips_through_its_dict():
+    plan = Plan([step("a", writes=["x"]), step("b", reads=["x"], after=["a"])], parameters={"p": [1, 2]}, description="d")
+    assert Plan.from_dict(plan.to_dict()) == plan
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=1, max_value=12), st.randoms(use_true_random=False))
+def test_random_dags_order_every_producer_before_its_consumers(n, rnd):
+    steps = []
+    for i in range(n):
+        reads = [f"o{j}" for j in range(i) if rnd.random() < 0.3]
+        steps.append(step(f"s{i}", reads=reads, writes=[f"o{i}"]))
+    rnd.shuffle(steps)
+    order = [s.name for s in Plan(steps).order()]
+    pos = {name: k for k, name in enumerate(order)}
+    for s in steps:
+        for r in s.inputs:
+            assert pos["s" + r.output[1:]] < pos[s.name]
