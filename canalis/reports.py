@@ -36,6 +36,14 @@ def effective_status(row: dict) -> str:
     return row["status"]
 
 
+def log_digest(ledger, row: dict, stream: str) -> str | None:
+    """The stored stdout/stderr of a step run; a reused step shows the log of the run it reused."""
+    digest = row.get(stream)
+    if digest is None and row.get("reused_from"):
+        digest = (ledger.step_run(row["reused_from"]) or {}).get(stream)
+    return digest
+
+
 def step_summary(row: dict) -> dict:
     return {
         "step": row["step_name"],

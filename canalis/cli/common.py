@@ -52,3 +52,8 @@ def fail_on_canalis_errors(f):
             raise click.ClickException(str(e)) from None
 
     return wrapper
+
+
+def short_digest(digest) -> str:
+    """The first 12 hex digits, enough to tell digests apart on screen."""
+    return digest[:12] if digest else ""

@@ -119,11 +119,9 @@ class StepRun(Run):
 
     # -- logs and files -------------------------------------------------------------------
     def _log_text(self, stream) -> str:
-        row = self._row()
-        digest = row.get(stream)
-        if digest is None and row.get("reused_from"):
-            origin = self._ledger.step_run(row["reused_from"])
-            digest = origin.get(stream) if origin else None
+        from canalis.reports import log_digest
+
+        digest = log_digest(self._ledger, self._row(), stream)
         if digest is None:
             return ""
         return self.experiment.workspace.store.get_bytes(digest).decode(errors="replace")

@@ -1,0 +1,253 @@
+"""`canalis resume | why | diff | reproduce | verify | gc | lineage`: the run history as a tool."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from canalis import reports
+from canalis.cli.common import fail_on_canalis_errors, json_option, print_json, short_digest, workspace_option
+
+
+@click.command()
+@click.argument("run")
+@click.option("--force", is_flag=True, help="Resume even if the recorded executor process may still exist.")
+@click.option("--quiet", "-q", is_flag=True, help="Do not stream step output.")
+@workspace_option
+@json_option
+@fail_on_canalis_errors
+def resume(layout, run, force, quiet, as_json):
+    """Finish RUN after its submitting process died: completed steps keep their results,
+    a step that started and never ended is recorded as abandoned and runs again."""
+    from canalis.core.experiment import resume_run
+    from canalis.core.workspace import Workspace
+
+    ws = Workspace(path=layout.root)
+    run_id = reports.resolve_run(ws.ledger, run)
+    r = resume_run(ws, run_id, force=force)
+    status = r.wait_for_completion(show_output=not (quiet or as_json), raise_on_error=False)
+    if as_json:
+        print_json(reports.run_summary(ws.ledger, run_id))
+    sys.exit(0 if status == "Completed" else 1)
+
+
+@click.command()
+@click.argument("run")
+@click.argument("step")
+@workspace_option
+@json_option
+@fail_on_canalis_errors
+def why(layout, run, step, as_json):
+    """Why STEP of RUN was reused, or ran: which part of its reuse key changed."""
+    from canalis.executor.errors import ExecutorError
+    from canalis.executor.why import explain
+
+    ledger = layout.open_ledger()
+    try:
+        result = explain(ledger, layout.open_store(), reports.resolve_run(ledger, run), step)
+    except ExecutorError as e:
+        raise click.ClickException(str(e)) from None
+    if as_json:
+        return print_json(result)
+    click.echo(f"{step}: {result['decision']}: {result['reason']}")
+    for d in result.get("differences", []):
+        click.echo("  " + _describe_difference(d))
+
+
+def _describe_difference(d: dict) -> str:
+    files = d.get("files")
+    listed = ""
+    if files:
+        parts = [f"{k} {', '.join(v)}" for k, v in files.items() if v]
+        listed = f" ({'; '.join(parts)})" if parts else ""
+    if d["part"] == "parameter":
+        return f"parameter {d['name']}: {d['before']!r} -> {d['after']!r}"
+    if d["part"] == "input":
+        return f"input {d['name']}: {d['change']}{listed}"
+    if d["part"] == "source":
+        return f"source snapshot changed{listed}"
+    if d["part"] == "hash_path":
+        return f"hash_paths entry {d['name']} changed"
+    if d["part"] == "environment":
+        return f"environment changed ({short_digest(d['before'])} -> {short_digest(d['after'])})"
+    return f"{d['part']}: {d['before']!r} -> {d['after']!r}"
+
+
+@click.command()
+@click.argument("run_a")
+@click.argument("run_b")
+@workspace_option
+@json_option
+@fail_on_canalis_errors
+def diff(layout, run_a, run_b, as_json):
+    """What differs between two runs: parameters, snapshot files, input data, environment,
+    and per step whether the outputs are identical."""
+    from canalis.executor.compare import diff_runs
+
+    ledger = layout.open_ledger()
+    result = diff_runs(ledger, layout.open_store(), reports.resolve_run(ledger, run_a), reports.resolve_run(ledger, run_b))
+    if as_json:
+        return print_json(result)
+    click.echo(f"a = {result['a']}\nb = {result['b']}")
+    for k, v in result["parameters"].items():
+        click.echo(f"parameter {k}: {v['a']!r} -> {v['b']!r}")
+    if result["git"]:
+        click.echo(f"git: {(result['git']['a'] or {}).get('commit')} -> {(result['git']['b'] or {}).get('commit')}")
+    for s in result["steps"]:
+        if s["in"] != "both":
+            click.echo(f"step {s['step']}: only in {s['in']}")
+            continue
+        notes = []
+        if "source" in s:
+            notes.append(_describe_difference({"part": "source", "files": s["source"]}))
+        if "environment" in s:
+            notes.append("environment changed")
+        for n in s.get("inputs", {}):
+            notes.append(f"input {n} changed")
+        same = [o for o, v in s["outputs"].items() if v["identical"]]
+        differ = [o for o, v in s["outputs"].items() if not v["identical"]]
+        notes.append(f"outputs identical: {', '.join(same) or '-'}; differ: {', '.join(differ) or '-'}")
+        click.echo(f"step {s['step']}: " + "; ".join(notes))
+
+
+@click.command()
+@click.argument("run")
+@click.option("--verify", "check", is_flag=True, help="Report per step whether outputs are byte-identical to the original's.")
+@click.option("--quiet", "-q", is_flag=True, help="Do not stream step output.")
+@workspace_option
+@json_option
+@fail_on_canalis_errors
+def reproduce(layout, run, check, quiet, as_json):
+    """Run RUN again from the ledger and the store alone (reuse off), as a new run."""
+    from canalis.core.experiment import reproduce_run
+    from canalis.core.workspace import Workspace
+    from canalis.executor.compare import verify_reproduction
+
+    ws = Workspace(path=layout.root)
+    original = reports.resolve_run(ws.ledger, run)
+    r = reproduce_run(ws, original)
+    status = r.wait_for_completion(show_output=not (quiet or as_json), raise_on_error=False)
+    result = {"original": original, "reproduction": r.id, "status": status}
+    if check:
+        result["verify"] = verify_reproduction(ws.ledger, original, r.id)
+    if as_json:
+        print_json(result)
+    else:
+        click.echo(f"reproduction {r.id} of {original}: {status}")
+        for s in result.get("verify", {}).get("steps", []):
+            click.echo(f"  {s['step']}: {s['verdict']}")
+    ok = status == "Completed" and (not check or result["verify"]["identical"])
+    sys.exit(0 if ok else 1)
+
+
+@click.command()
+@workspace_option
+@json_option
+@fail_on_canalis_errors
+def verify(layout, as_json):
+    """Check the whole workspace: the ledger's hash chain, every blob's digest, and that
+    every digest the ledger names is still in the store (unless collected)."""
+    from canalis.executor.integrity import verify_workspace
+
+    result = verify_workspace(layout.open_ledger(), layout.open_store())
+    if as_json:
+        print_json(result)
+    else:
+        led, st = result["ledger"], result["store"]
+        click.echo(f"ledger: {'ok' if led['ok'] else 'BROKEN at seq ' + str(led['first_bad_seq']) + ': ' + str(led['reason'])}"
+                   f" ({led['checked']} events)")
+        click.echo(f"store: {'ok' if st['ok'] else str(len(st['corrupt'])) + ' corrupt blob(s)'} ({st['checked']} objects)")
+        for d in st["corrupt"]:
+            click.echo(f"  corrupt {d}: {st['reasons'].get(d, '')}")
+        click.echo(f"references: {result['references']} checked, {len(result['missing'])} missing")
+        for m in result["missing"]:
+            click.echo(f"  missing {m['digest']} ({m['why']})")
+    sys.exit(0 if result["ok"] else 1)
+
+
+@click.command()
+@click.option("--keep-last", type=int, default=None, help="Keep the N newest runs of each experiment.")
+@click.option("--older-than", default=None, help="Collect runs submitted longer ago than this (90s, 30m, 12h, 7d, 2w).")
+@click.option("--grace", default="1h", show_default=True, help="Keep objects no event names while younger than this.")
+@click.option("--dry-run", is_flag=True, help="Report what would be removed; change nothing.")
+@workspace_option
+@json_option
+@fail_on_canalis_errors
+def gc(layout, keep_last, older_than, grace, dry_run, as_json):
+    """Remove from the store what no kept run, registered dataset or model, or published
+    pipeline needs. Without --keep-last or --older-than every run is kept and only objects
+    no event names (older than --grace) are removed."""
+    from canalis.executor.gc import collect_garbage, parse_duration
+
+    try:
+        older = parse_duration(older_than) if older_than else None
+        grace_s = parse_duration(grace)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    report = collect_garbage(layout.open_ledger(), layout.open_store(), layout.locks, keep_last=keep_last,
+                             older_than=older, dry_run=dry_run, grace_seconds=grace_s)
+    if as_json:
+        return print_json(report.to_dict())
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {report.removed_objects} objects ({_mb(report.removed_bytes)}); "
+               f"runs kept {report.runs_kept}, collected {report.runs_collected}; {report.seconds:.2f} s")
+    for reason, k in sorted(report.kept.items()):
+        click.echo(f"  kept for {reason}: {k['objects']} objects ({_mb(k['bytes'])})")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n} bytes"
+
+
+@click.command()
+@click.argument("ref")
+@click.option("--dot", "as_dot", is_flag=True, help="Print a Graphviz dot graph.")
+@workspace_option
+@json_option
+@fail_on_canalis_errors
+def lineage(layout, ref, as_dot, as_json):
+    """What REF came from and what used it. REF is a run, a step run, a digest,
+    dataset:NAME[:VERSION] or model:NAME[:VERSION]."""
+    from canalis.executor.lineage import LineageError, lineage as trace, to_dot
+
+    ledger = layout.open_ledger()
+    if ref == "latest":
+        ref = reports.resolve_run(ledger, ref)
+    try:
+        result = trace(ledger, layout.open_store(), ref)
+    except LineageError as e:
+        raise click.ClickException(str(e)) from None
+    if as_json:
+        return print_json(result)
+    if as_dot:
+        return click.echo(to_dot(result), nl=False)
+    from rich.console import Console
+    from rich.tree import Tree
+
+    for title, root in (("came from", result["upstream"]), ("used by", result["downstream"])):
+        tree = Tree(f"[bold]{result['node']}[/bold] {title}")
+        _grow(tree, root)
+        Console(width=None if sys.stdout.isatty() else 200).print(tree)
+
+
+def _describe_node(n: dict) -> str:
+    kind, ident = n["kind"], n["id"].partition(":")[2]
+    if n.get("seen"):
+        return f"{kind} {ident[:16]} (shown above)"
+    if kind == "step":
+        extra = f" reused from {n['reused_from'][:8]}" if n.get("reused_from") else ""
+        params = f" params {n['parameters']}" if n.get("parameters") else ""
+        return f"step {n['name']} ({ident[:8]}, run {n['run_id']}, {n['status']}){extra}{params}"
+    if kind == "source":
+        git = n.get("git") or {}
+        commit = f" git {git.get('commit', '')[:12]}{' dirty' if git.get('dirty') else ''}" if git else ""
+        return f"source {ident[:12]} {n.get('folder') or ''}{commit}"
+    if kind == "data":
+        return f"data {ident[:12]} {n.get('origin') or ''}".rstrip()
+    label = n.get("input") or n.get("output")
+    return f"{kind} {ident[:16] if kind == 'tree' else ident}" + (f" ({label})" if label else "")
+
+
+def _grow(tree, node):
+    for child in node.get("children", []):
+        _grow(tree.add(_describe_node(child)), child)
