@@ -39,7 +39,7 @@ def key_document(step: StepSpec, input_trees: dict[str, str], params: dict) -> d
         "script": step.script,
         "command": step.command,
         "source_tree": step.source_tree,
-        "hash_paths": dict(sorted(step.hash_paths.items())),
+        "hash_paths": dict(sorted((p, d) for p, d in step.hash_paths)),
         "arguments": [resolve_argument(a, params) for a in step.arguments],
         "parameters": {p: params[p] for p in sorted(used_params)},
         "inputs": sorted(

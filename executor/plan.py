@@ -59,7 +59,9 @@ class StepSpec:
     source_dir: str | None = None
     script: str | None = None
     command: list | None = None
-    hash_paths: dict = field(default_factory=dict)  # path -> digest
+    # [path, digest] pairs, not a dict: the plan is recorded in the ledger, which redacts
+    # dict keys that look like credentials (a path such as "config/secret.yaml")
+    hash_paths: list = field(default_factory=list)
     arguments: list = field(default_factory=list)
     inputs: list = field(default_factory=list)  # [InputSpec]
     outputs: list = field(default_factory=list)  # [OutputSpec]

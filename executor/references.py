@@ -38,7 +38,7 @@ def collect(ledger) -> References:
         if t == "run.submitted":
             for s in p["plan"]["steps"]:
                 refs.add(s["source_tree"], "tree", f"run {run} step {s['name']} source", run, seq)
-                for path, d in s.get("hash_paths", {}).items():
+                for path, d in s.get("hash_paths", []):
                     refs.add(d, "any", f"run {run} step {s['name']} hash_path {path}", run, seq)
                 for i in s.get("inputs", []):
                     if i.get("source") == "data":

@@ -115,3 +115,30 @@ def test_ignored_script_is_reported(ws, src):
     (src / ".amlignore").write_text("ok.py\n")
     with pytest.raises(PipelineValidationError, match="ignored by .amlignore"):
         Pipeline(ws, _steps(src, [("one", [])])).plan()
+
+
+def test_credential_like_names_are_refused_before_anything_runs(ws, src, counter):
+    from canalis.core import Environment, RunConfiguration
+
+    script(src, "ok.py", OK)
+    token = PipelineParameter("api_token", default_value="abc")
+    with pytest.raises(PipelineValidationError, match="pipeline parameter 'api_token' look"):
+        Experiment(ws, "exp").submit(Pipeline(ws, _steps(src, [("one", [token])])))
+    env = Environment("e")
+    env.environment_variables = {"DB_PASSWORD": "x"}
+    rc = RunConfiguration()
+    rc.environment = env
+    step = PythonScriptStep(name="one", script_name="ok.py", source_directory=str(src), runconfig=rc)
+    with pytest.raises(PipelineValidationError, match="environment variable 'DB_PASSWORD' of step 'one'"):
+        Experiment(ws, "exp").submit(Pipeline(ws, [step]))
+    assert counter.lines() == [] and list(ws.ledger.events(type="run.submitted")) == []
+
+
+def test_hash_paths_with_credential_like_names_survive_the_ledger(ws, src, counter):
+    script(src, "ok.py", OK)
+    (src / "secret.yaml").write_text("v1")
+    step = PythonScriptStep(name="one", script_name="ok.py", source_directory=str(src), hash_paths=["secret.yaml"])
+    run = Experiment(ws, "exp").submit(Pipeline(ws, [step]))
+    run.wait_for_completion()
+    plan = next(iter(ws.ledger.events(stream=f"run:{run.id}", type="run.submitted"))).payload["plan"]
+    assert plan["steps"][0]["hash_paths"][0][0] == "secret.yaml" and len(plan["steps"][0]["hash_paths"][0][1]) == 64

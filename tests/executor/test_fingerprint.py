@@ -37,7 +37,7 @@ def test_each_part_of_the_key_changes_it():
     assert key(base(), trees={"data": "f" * 64}) != k
     assert key(base(environment={"digest": "f" * 64})) != k
     assert key(base(outputs=[OutputSpec(name="weights")])) != k
-    assert key(base(hash_paths={"cfg.yml": "c" * 64})) != k
+    assert key(base(hash_paths=[["cfg.yml", "c" * 64]])) != k
     renamed = base(inputs=[InputSpec(name="rows", source="output", output="prepared")],
                    arguments=[{"lit": "--lr"}, {"param": "lr"}, {"input": "rows"}, {"output": "model"}])
     assert key(renamed, trees={"rows": "d" * 64}) != k

@@ -206,7 +206,7 @@ class _Compiler:
             self._trees[key] = self.ws.store.snapshot(source).tree
         return self._trees[key]
 
-    def hash_paths(self, step, source: Path) -> dict:
+    def hash_paths(self, step, source: Path) -> list:
         digests = {}
         for p in step.hash_paths:
             full = (source / p).resolve()
@@ -216,7 +216,7 @@ class _Compiler:
                 digests[p] = self.ws.store.put_file(full)
             else:
                 raise PipelineValidationError(f"step {step.name!r}: hash_paths entry {p!r} does not exist under {source}")
-        return digests
+        return sorted([path, digest] for path, digest in digests.items())
 
     def git(self, source: Path):
         key = str(source)
@@ -232,10 +232,30 @@ def _target_name(target, runconfig) -> str:
     return target if isinstance(target, str) else getattr(target, "name", "local")
 
 
+def refuse_secret_names(plan: Plan) -> None:
+    """The ledger redacts values under credential-looking keys. A parameter, output or
+    environment variable with such a name would be recorded as "[REDACTED]", and a resumed
+    or reproduced run could not get it back, so such names are refused before anything runs."""
+    from canalis.ledger.redact import is_secret_key
+
+    bad = [f"pipeline parameter {n!r}" for n in plan.parameters if is_secret_key(n)]
+    for s in plan.steps:
+        bad += [f"output {o.name!r} of step {s.name!r}" for o in s.outputs if is_secret_key(o.name)]
+        env_vars = s.environment.get("definition", {}).get("environment_variables", {})
+        bad += [f"environment variable {v!r} of step {s.name!r}" for v in env_vars if is_secret_key(v)]
+    if bad:
+        raise PipelineValidationError(
+            f"{', '.join(bad)} look(s) like a credential. canalis records these names and values in its ledger, which "
+            "redacts credentials, so a resumed or reproduced run could not get the value back. Rename it, or pass "
+            "secrets to steps outside canalis (an environment variable of the submitting shell, or a file the step reads)."
+        )
+
+
 def build_plan(workspace, steps, description=None, default_source_directory=None) -> Plan:
     compiler = _Compiler(workspace, default_source_directory)
     specs = [compiler.step(s) for s in all_steps(steps)]
     plan = Plan(steps=specs, parameters=compiler.parameters, description=description)
+    refuse_secret_names(plan)
     try:
         plan.validate()
     except PlanError as e:
