@@ -25,6 +25,7 @@ from canalis.ledger.chain import verify_rows
 from canalis.ledger.errors import EventValidationError, LedgerBusy, LedgerFormatError
 from canalis.ledger.events import REGISTRY, Event
 from canalis.ledger.projections import SPECS, apply_all
+from canalis.ledger.projections import fingerprint as projection_fingerprint
 from canalis.ledger.record import Recorded, VerifyResult
 from canalis.ledger.redact import redact
 from canalis.ledger.sqlite import import_sqlite_utils
@@ -165,6 +166,10 @@ class Ledger:
                 fmt = row[0] if row else None
             return fmt, [n for n in SPECS if n not in tables]
 
+        def built_under():
+            row = self._conn.execute("SELECT value FROM ledger_meta WHERE key = 'projections'").fetchone()
+            return row[0] if row else None
+
         def create(conn):
             fmt, missing = state()
             if fmt is None:
@@ -187,8 +192,14 @@ class Ledger:
                 f"{self.path} has ledger format {fmt!r}; this canalis reads format {FORMAT_VERSION}. "
                 f"Use a canalis release that knows format {fmt!r}."
             )
-        if missing and self.count():
-            self.rebuild()  # a projection added since the file was written: fold the history into it
+        current = projection_fingerprint()
+        with self._lock:
+            stale = self._retry(built_under) != current
+        if (missing or stale) and self.count():
+            # projections added or changed since the file was written: fold the history into them
+            self.rebuild()
+        elif stale:
+            self._write(lambda conn: self._mark_projections(conn))
 
     def close(self) -> None:
         with self._lock:
@@ -339,8 +350,13 @@ class Ledger:
                 last = rows[-1][0]
             for spec in SPECS.values():
                 spec.create_indexes(self.db)
+            self._mark_projections(conn)
 
         self._write(body)
+
+    @staticmethod
+    def _mark_projections(conn) -> None:
+        conn.execute("INSERT OR REPLACE INTO ledger_meta (key, value) VALUES ('projections', ?)", (projection_fingerprint(),))
 
     def export_jsonl(self, fp) -> int:
         """Write every stored event as one canonical JSON line (see docs/events.md); returns the count."""

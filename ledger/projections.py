@@ -16,6 +16,21 @@ PROJECTIONS = (
 )
 SPECS = {name: spec for m in PROJECTIONS for name, spec in m.TABLES.items()}
 
+# Raise when an `apply` changes what it writes without changing a table's columns: the
+# ledger then rebuilds every projection of an existing file when it opens it.
+RULES_VERSION = 1
+
+
+def fingerprint() -> str:
+    """Digest of the projection tables' layout and RULES_VERSION, kept in `ledger_meta`.
+    A file whose projections were built under another fingerprint is rebuilt on open."""
+    import json
+
+    from blake3 import blake3
+
+    layout = [[n, [list(c) for c in s.columns], list(s.pk), [list(i) for i in s.indexes]] for n, s in sorted(SPECS.items())]
+    return blake3(json.dumps([RULES_VERSION, layout]).encode()).hexdigest()
+
 _DISPATCH: dict[str, tuple] = {}
 for _m in PROJECTIONS:
     for _t in _m.TYPES:

@@ -96,3 +96,26 @@ def test_importing_the_ledger_does_not_import_pandas():
     code = "import sys, canalis.ledger.log; print('pandas' in sys.modules, 'numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_projections_built_under_other_rules_are_rebuilt_on_open(tmp_path):
+    import sqlite3
+
+    from canalis.ledger import Ledger
+    from canalis.ledger import events as ev
+
+    path = tmp_path / "ledger.db"
+    led = Ledger(path)
+    led.append(ev.RunSubmitted(run_id="r1", experiment="e", kind="pipeline", parameters={}, tags={}, plan={}))
+    led.close()
+    conn = sqlite3.connect(path)  # as if an older canalis had built the tables: wrong layout, wrong content
+    conn.execute("DROP TABLE runs")
+    conn.execute("CREATE TABLE runs (run_id TEXT, stale TEXT)")
+    conn.execute("UPDATE ledger_meta SET value = 'older' WHERE key = 'projections'")
+    conn.commit()
+    conn.close()
+    led = Ledger(path)
+    assert led.run("r1")["experiment"] == "e"
+    assert led.verify().ok
+    led.append(ev.RunStarted(run_id="r1", host="h", pid=1, resumed=False))
+    assert led.run("r1")["status"] == "Running"
