@@ -145,7 +145,10 @@ class Run:
                     break
             self._flush_output()
         else:
-            while self.get_status() not in TERMINAL:
+            from canalis.reports import effective_status
+
+            # a run executed by another process: follow the ledger; stop if that process is gone
+            while effective_status(self._row()) not in (*TERMINAL, "Orphaned"):
                 if deadline and time.time() > deadline:
                     break
                 time.sleep(0.2)

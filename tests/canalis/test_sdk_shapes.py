@@ -75,3 +75,15 @@ def test_step_sequence_orders_steps_without_data(ws, src, counter):
     run = Experiment(ws, "seq").submit(Pipeline(ws, [StepSequence(steps=[a, b])]))
     run.wait_for_completion()
     assert counter.lines() == ["a.py", "b.py"]
+
+
+def test_waiting_from_another_process_view_and_on_a_step(ws, src, counter):
+    from canalis.core import Workspace
+    from canalis.pipeline.core import PipelineRun
+
+    script(src, "slow.py", "import time; time.sleep(1)\n")
+    run = Experiment(ws, "wait").submit(Pipeline(ws, [PythonScriptStep(name="slow", script_name="slow.py", source_directory=str(src))]))
+    # a second handle with no executor thread follows the ledger until the run ends
+    other = PipelineRun(Experiment(Workspace(path=ws.root), "wait"), run.id)
+    assert other.wait_for_completion() == "Completed"
+    assert run.find_step_run("slow")[0].wait_for_completion() == "Completed"

@@ -25,7 +25,7 @@ class PipelineRun(Run):
         return found[-1]
 
     def get_pipeline_output(self, pipeline_output_name):
-        plan = self._row().get("plan") or self._submitted_plan()
+        plan = self._submitted_plan()
         for step in plan["steps"]:
             for out in step["outputs"]:
                 if pipeline_output_name in (out.get("pipeline_output_name"), out["name"]):
@@ -33,9 +33,10 @@ class PipelineRun(Run):
         raise UserErrorException(f"run {self.id} has no pipeline output named {pipeline_output_name!r}")
 
     def _submitted_plan(self) -> dict:
-        for rec in self._ledger.events(stream=f"run:{self.id}", type="run.submitted"):
-            return rec.payload["plan"]
-        raise UserErrorException(f"run {self.id} has no run.submitted event")
+        plan = self._ledger.run_plan(self.id)
+        if plan is None:
+            raise UserErrorException(f"run {self.id} has no run.submitted event")
+        return plan
 
     def get_graph(self):
         return self._submitted_plan()
@@ -97,6 +98,16 @@ class StepRun(Run):
 
     def get_children(self, *args, **kwargs):
         return []
+
+    def wait_for_completion(self, show_output=False, wait_post_processing=False, raise_on_error=True, timeout_seconds=None):
+        """Waits for the pipeline run this step belongs to, then reports the step's status."""
+        self._parent.wait_for_completion(show_output=show_output, raise_on_error=False, timeout_seconds=timeout_seconds)
+        status = self.get_status()
+        if raise_on_error and status == "Failed":
+            from canalis.exceptions import ActivityFailedException
+
+            raise ActivityFailedException(f"step {self.name!r} of run {self._parent.id} failed: {self._row().get('error')}")
+        return status
 
     def _log(self, name, kind, value, description):
         from canalis.ledger import events as ev
