@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -133,3 +134,31 @@ def test_two_concurrent_submits_run_each_shared_step_once(project, counter):
     # each shared step ran in exactly one of the runs and was reused by the other
     for i, name in enumerate(("first", "second")):
         assert sorted(r["steps"][i]["reused"] for r in results) == [False, True], name
+
+
+@pytest.mark.slow
+def test_logs_follow_streams_a_running_step_until_the_run_ends(project, counter):
+    script(project / "a", "slow.py", """
+import sys, time
+for i in range(4):
+    print("tick", i, flush=True)
+    time.sleep(0.5)
+import os
+open(os.path.join(sys.argv[-1], "out.txt"), "w").write("done")
+""")
+    proc = subprocess.Popen([sys.executable, "-m", "canalis", "submit", "pipeline.py", "-e", "follow", "-q"], cwd=project,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from canalis.core import Workspace
+
+        ws = Workspace(path=project)
+        deadline = time.time() + 30
+        while not list(ws.ledger.events(type="step.started")):
+            assert time.time() < deadline
+            time.sleep(0.05)
+        run_id = ws.ledger.runs()[0]["run_id"]
+        follow = canalis(project, "logs", run_id, "first", "--follow")
+        assert [line for line in follow.stdout.splitlines() if line.startswith("tick")] == [f"tick {i}" for i in range(4)]
+        assert ws.ledger.run(run_id)["status"] == "Completed"
+    finally:
+        proc.wait(timeout=60)
