@@ -60,7 +60,8 @@ def build(root: Path, runs: int) -> dict:
         events = [submitted_event(run_id, "bench", plan, {"seed": r}), ev.RunStarted(run_id=run_id, host="bench", pid=1, resumed=False)]
         trees = {"data": data_tree}
         for spec in specs:
-            key, doc = reuse_key(spec, {i.name: trees[i.name if i.source == "data" else i.output] for i in spec.inputs}, {"seed": r})
+            used = {i.name: trees[i.name if i.source == "data" else i.output] for i in spec.inputs}
+            key, doc = reuse_key(spec, used, {"seed": r})
             store.put_bytes(doc)
             entries = []
             for f in range(FILES_PER_OUTPUT):
@@ -73,7 +74,8 @@ def build(root: Path, runs: int) -> dict:
             stdout = store.put_bytes(f"{sid} stdout\n".encode())
             stderr = store.put_bytes(f"{sid} stderr\n".encode())
             events += [
-                ev.StepStarted(run_id=run_id, step_run_id=sid, step_name=spec.name, reuse_key=key, attempt=1, pid=None),
+                ev.StepStarted(run_id=run_id, step_run_id=sid, step_name=spec.name, reuse_key=key, attempt=1, pid=None,
+                               inputs=sorted([n, t] for n, t in used.items())),
                 ev.MetricLogged(run_id=run_id, step_run_id=sid, name="loss", kind="scalar", value=1.0 / (r + 1), description=None),
                 ev.StepCompleted(run_id=run_id, step_run_id=sid, step_name=spec.name, reuse_key=key,
                                  outputs={spec.outputs[0].name: out_tree}, stdout=stdout, stderr=stderr, exit_code=0,

@@ -229,7 +229,8 @@ class RunExecutor:
         with writing(self.locks_dir):
             self.store.put_bytes(document)
             self.ledger.append(
-                ev.StepStarted(run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=key, attempt=1, pid=None)
+                ev.StepStarted(run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=key, attempt=1,
+                               pid=None, inputs=sorted([name, tree] for name, tree in trees.items()))
             )
         logs = {"stdout": open(work / "stdout.txt", "wb"), "stderr": open(work / "stderr.txt", "wb")}
         log_lock = threading.Lock()

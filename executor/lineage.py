@@ -36,11 +36,18 @@ class Index:
         return next((s for s in plan.get("steps", []) if s["name"] == step_row["step_name"]), {})
 
     def input_trees(self, step_run_id) -> dict:
-        """{input name: tree} the step read, from its key document."""
+        """{input name: tree} the step read: from `step.started` (v2), else from its key document."""
         if step_run_id not in self._inputs:
-            key = self.steps[step_run_id].get("reuse_key")
-            doc = json.loads(self.store.get_bytes(key)) if key and self.store.exists(key) else {}
-            self._inputs[step_run_id] = {i["name"]: i["tree"] for i in doc.get("inputs", [])}
+            row = self.steps[step_run_id]
+            recorded = row.get("inputs")
+            if isinstance(recorded, str):
+                recorded = json.loads(recorded)
+            if recorded:
+                self._inputs[step_run_id] = {name: tree for name, tree in recorded}
+            else:
+                key = row.get("reuse_key")
+                doc = json.loads(self.store.get_bytes(key)) if key and self.store.exists(key) else {}
+                self._inputs[step_run_id] = {i["name"]: i["tree"] for i in doc.get("inputs", [])}
         return self._inputs[step_run_id]
 
     def producers(self, tree) -> list[dict]:

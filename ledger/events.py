@@ -255,9 +255,11 @@ class RunTagged(_RunEvent):
 # -- steps ---------------------------------------------------------------------------------
 
 
-@event("step.started")
+@event("step.started", version=2)
 class StepStarted(_RunEvent):
-    """A step's process started (attempt counts retries of the same step run)."""
+    """A step's process started (attempt counts retries of the same step run); `inputs`
+    lists the [input name, tree digest] pairs it reads (pairs, not a dict, so that
+    redaction never hides an input whose name looks like a credential)."""
 
     run_id: str
     step_run_id: str
@@ -265,6 +267,7 @@ class StepStarted(_RunEvent):
     reuse_key: str
     attempt: int = 1
     pid: int | None = None
+    inputs: list = field(default_factory=list)
 
 
 @event("step.reused")

@@ -14,6 +14,7 @@ TABLE = TableSpec(
         ("reuse_key", "text"), ("reused_from", "text"), ("reused_run_id", "text"),
         ("started_at", "text"), ("finished_at", "text"), ("duration_s", "float"), ("outputs", "json"),
         ("stdout", "text"), ("stderr", "text"), ("exit_code", "int"), ("error", "text"), ("reason", "text"),
+        ("inputs", "json"),
         ("attempt", "int"), ("pid", "int"), ("allow_reuse", "bool"), ("tags", "json"),
         ("plan_order", "int"), ("last_seq", "int"),
     ),
@@ -45,7 +46,7 @@ def apply(rec, tables) -> None:
     elif t == "step.started":
         row.update(_OUTCOME)
         row.update(status="Running", reuse_key=p["reuse_key"], attempt=p["attempt"], pid=p["pid"],
-                   started_at=rec.time, outputs=None)
+                   started_at=rec.time, outputs=None, inputs=p["inputs"])
     elif t == "step.reused":
         row.update(status="Reused", reuse_key=p["reuse_key"], reused_from=p["reused_from"],
                    reused_run_id=p["reused_run_id"], outputs=p["outputs"], finished_at=rec.time,

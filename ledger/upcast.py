@@ -61,3 +61,10 @@ def _metric_logged_v1_to_v2(p: dict) -> dict:
     p.setdefault("step_run_id", None)
     p.setdefault("description", None)
     return p
+
+
+@upcaster("step.started", 1)
+def _step_started_v1_to_v2(p: dict) -> dict:
+    """v2 records the input trees a step reads; v1 rows did not (empty: look at the key document)."""
+    p.setdefault("inputs", [])
+    return p

@@ -84,3 +84,13 @@ def test_lineage_from_model_to_dataset_version_and_commit(ws, tmp_path, counter)
     assert dot.startswith("digraph lineage") and "dataset:raw_table:2" in dot
     text = CliRunner().invoke(main, ["lineage", "model:clf", "--workspace", str(ws.root)]).output
     assert commit[:12] in text and "raw_table:2" in text
+
+    # after the run is garbage-collected (key documents included) the ledger still knows the edges
+    import time
+
+    time.sleep(0.2)
+    assert CliRunner().invoke(main, ["gc", "--keep-last", "0", "--grace", "0s", "--workspace", str(ws.root)]).exit_code == 0
+    key = run.find_step_run("train")[0].get_details()["reuseKey"]
+    assert not ws.store.exists(key)
+    after = json.loads(CliRunner().invoke(main, ["lineage", "model:clf", "--json", "--workspace", str(ws.root)]).output)
+    assert "dataset:raw_table:2" in {n["id"] for n in walk(after["upstream"])}

@@ -13,12 +13,12 @@ from canalis.ledger.errors import EventValidationError
 from canalis.ledger.upcast import UPCASTERS, upcast
 
 
-def _write_v1_metric(led: Ledger, payload: dict) -> int:
-    """Append a metric.logged v1 row straight into SQLite, chained correctly, as an old canalis did."""
+def _write_v1_metric(led: Ledger, payload: dict, type_: str = "metric.logged") -> int:
+    """Append a v1 row (metric.logged by default) straight into SQLite, chained correctly, as an old canalis did."""
     seq, prev = led.head()
     seq += 1
     text = canonical_json(payload)
-    row = (seq, "old-event-id", "2025-01-02T03:04:05.000006Z", "metric.logged", 1, f"run:{payload['run_id']}", text, prev)
+    row = (seq, f"old-event-id-{seq}", "2025-01-02T03:04:05.000006Z", type_, 1, f"run:{payload['run_id']}", text, prev)
     h = event_hash(*row)
     conn = sqlite3.connect(str(led.path))
     conn.execute("INSERT INTO events (seq, id, time, type, version, stream, payload, prev_hash, hash) "
@@ -68,3 +68,15 @@ def _export(led):
     buf = io.StringIO()
     led.export_jsonl(buf)
     return buf.getvalue().splitlines()
+
+
+def test_step_started_v1_row_reads_as_v2_without_inputs(led):
+    led.append(ev.RunSubmitted(run_id="r1", experiment="e"))
+    seq = _write_v1_metric(led, {"run_id": "r1", "step_run_id": "s1", "step_name": "a", "reuse_key": "k",
+                                 "attempt": 1, "pid": None}, type_="step.started")
+    rec = next(led.events(type="step.started"))
+    assert (rec.seq, rec.version, rec.stored_version) == (seq, 2, 1)
+    assert rec.payload["inputs"] == []
+    assert led.verify().ok
+    led.append(ev.StepStarted(run_id="r1", step_run_id="s2", step_name="b", reuse_key="k2", inputs=[["data", "d" * 64]]))
+    assert led.step_run("s2")["inputs"] == [["data", "d" * 64]]
