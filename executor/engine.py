@@ -271,7 +271,7 @@ class RunExecutor:
                     )
                 )
                 return StepResult("Failed")
-            trees_out = {name: self.store.snapshot(path, ignore=False).tree for name, path in outputs.items()}
+            trees_out = {name: self.store.snapshot(path, ignore=False, stat_cache=False).tree for name, path in outputs.items()}
             self.ledger.append(
                 ev.StepCompleted(
                     run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=key, outputs=trees_out,

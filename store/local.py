@@ -289,10 +289,12 @@ class LocalStore:
         return decode_manifest(data, digest)
 
     # -- folders ----------------------------------------------------------------------
-    def snapshot(self, folder, *, ignore: bool = True, progress: bool = False) -> SnapshotResult:
+    def snapshot(self, folder, *, ignore: bool = True, progress: bool = False, stat_cache: bool = True) -> SnapshotResult:
+        """Store a folder as a tree. `stat_cache=False` for folders snapshotted once and then
+        deleted (a step's outputs): their entries would only grow the cache."""
         from canalis.store.snapshot import snapshot
 
-        return snapshot(self, folder, ignore=ignore, progress=progress)
+        return snapshot(self, folder, ignore=ignore, progress=progress, stat_cache=stat_cache)
 
     def put_files(self, mapping: dict[str, Path]) -> SnapshotResult:
         from canalis.store.snapshot import put_files

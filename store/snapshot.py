@@ -117,7 +117,7 @@ def _hash_all(store, todo, progress: bool, blobs=()) -> list[str]:
     return digests
 
 
-def snapshot(store, folder, *, ignore: bool = True, progress: bool = False):
+def snapshot(store, folder, *, ignore: bool = True, progress: bool = False, stat_cache: bool = True):
     root = os.path.realpath(folder)
     if not os.path.isdir(root):
         raise SnapshotError(folder, "it is not a folder")
@@ -126,20 +126,20 @@ def snapshot(store, folder, *, ignore: bool = True, progress: bool = False):
     gc_was_enabled = gc.isenabled()
     gc.disable()  # tens of thousands of small tuples, no cycles: the collector only costs time here
     try:
-        return _snapshot(store, root, ignore, progress)
+        return _snapshot(store, root, ignore, progress, stat_cache)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _snapshot(store, root: str, ignore: bool, progress: bool):
+def _snapshot(store, root: str, ignore: bool, progress: bool, stat_cache: bool = True):
     from canalis.store.local import SnapshotResult
 
     started = time.time_ns()
     files, links, ignored, skipped = walk(root, ignore)
-    cache = StatCache(os.path.join(store._root, "statcache.db"))
+    cache = StatCache(os.path.join(store._root, "statcache.db")) if stat_cache else None
     try:
-        known = cache.load(root)
+        known = cache.load(root) if cache else {}
         digests: dict[str, str] = {}
         todo = []
         objects = store._root + os.sep
@@ -179,9 +179,11 @@ def _snapshot(store, root: str, ignore: bool, progress: bool):
         if len(known) > sum(1 for _, p, _ in files if p in known):  # files gone or now ignored
             seen = {p for _, p, _ in files}
             forget = [p for p in known if p not in seen]
-        cache.update(rows, forget)
+        if cache:
+            cache.update(rows, forget)
     finally:
-        cache.close()
+        if cache:
+            cache.close()
     return SnapshotResult(
         tree=tree,
         files=len(files),

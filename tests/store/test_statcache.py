@@ -63,3 +63,14 @@ def test_blob_removed_behind_the_cache_is_stored_again(store, tmp_path):
     again = store.snapshot(root)
     assert again.tree == r.tree and again.hashed == 1
     assert store.get_bytes(digest) == b"hello"
+
+
+def test_snapshot_without_the_stat_cache_records_nothing(store, tmp_path):
+    root = write(tmp_path / "once", {f"f{i}.txt": f"content {i}" for i in range(5)})
+    age_tree(root)
+    first = store.snapshot(root, stat_cache=False)
+    again = store.snapshot(root, stat_cache=False)
+    assert first.tree == again.tree and again.hashed == 5 and again.cached == 0
+    cached = store.snapshot(root)  # the default path still fills and then uses the cache
+    assert cached.tree == first.tree and cached.hashed == 5
+    assert store.snapshot(root).cached == 5
