@@ -1,4 +1,15 @@
 """`python -m canalis` is the `canalis` command."""
-from canalis.cli import main
+import importlib.util
+import sys
+
+if importlib.util.find_spec("canalis.store") is None:
+    # `canalis/` of a source checkout shadows the installed package when Python starts in the
+    # checkout's root; store/, ledger/ and executor/ only join it when installed.
+    sys.exit(
+        "canalis: the package found here is a source checkout without its store, ledger and executor; "
+        "run `pip install -e .` in it, or use the installed `canalis` command"
+    )
+
+from canalis.cli import main  # noqa: E402
 
 main()
