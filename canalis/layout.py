@@ -16,6 +16,8 @@ from canalis.errors import WorkspaceError
 DIRNAME = ".canalis"
 CONFIG_VERSION = 1
 DEFAULT_DATASTORES = ("workspaceblobstore", "workspacefilestore")
+#: store formats this release reads and upgrades in place (format 2 added pack files to 1)
+UPGRADABLE_STORE_FORMATS = (1,)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,9 @@ class Layout:
 
         cfg = self.read_config()
         version = cfg.get("store", {}).get("format")
+        if version in UPGRADABLE_STORE_FORMATS:  # a superset of the old layout: only the number changes
+            cfg.setdefault("store", {})["format"] = version = FORMAT_VERSION
+            self.write_config(cfg)
         if version != FORMAT_VERSION:
             raise WorkspaceError(
                 f"workspace {self.root} has store format {version!r}; this canalis reads format "

@@ -15,7 +15,6 @@ again under the lock before anything is deleted.
 """
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections import defaultdict
@@ -100,6 +99,23 @@ def _reason(ref, kept: set, in_progress: set) -> str | None:
     return None
 
 
+def _batches(doomed: list) -> list[list]:
+    """Doomed objects in batches of about BATCH, each pack's blobs in one batch (a pack is
+    rewritten once), loose blobs in order."""
+    groups: dict = {}
+    for info in doomed:
+        groups.setdefault(info.pack or info.digest, []).append(info)
+    batches, current = [], []
+    for group in groups.values():
+        if current and len(current) + len(group) > BATCH:
+            batches.append(current)
+            current = []
+        current.extend(group)
+    if current:
+        batches.append(current)
+    return batches
+
+
 def collect_garbage(ledger, store, locks_dir, *, keep_last=None, older_than=None, dry_run=False,
                     grace_seconds=3600.0, progress=None) -> GcReport:
     began = time.time()
@@ -140,38 +156,28 @@ def collect_garbage(ledger, store, locks_dir, *, keep_last=None, older_than=None
             mark(later, kept | kept2 | fresh, in_progress | progress2, marked, named)
         kept_sizes = defaultdict(lambda: {"objects": 0, "bytes": 0})
         doomed, doomed_bytes = [], 0
-        for digest in store.iter_objects():
-            path = store.path_of(digest)
-            try:
-                st = os.stat(path)
-            except FileNotFoundError:
-                continue
-            reason = marked.get(digest)
-            if reason is None and st.st_mtime >= began - MTIME_SLACK:
+        for info in store.object_info():
+            reason = marked.get(info.digest)
+            if reason is None and info.mtime >= began - MTIME_SLACK:
                 reason = "written after gc began"
-            elif reason is None and digest not in named and began - st.st_mtime < grace_seconds:
+            elif reason is None and info.digest not in named and began - info.mtime < grace_seconds:
                 reason = "unreferenced, younger than the grace period"
             if reason is not None:
                 kept_sizes[reason]["objects"] += 1
-                kept_sizes[reason]["bytes"] += st.st_size
+                kept_sizes[reason]["bytes"] += info.stored_bytes
                 continue
-            doomed.append(digest)
-            doomed_bytes += st.st_size
+            doomed.append(info)
+            doomed_bytes += info.stored_bytes
         report.kept = dict(kept_sizes)
         report.removed_objects, report.removed_bytes = len(doomed), doomed_bytes
         if not dry_run:
-            for i in range(0, len(doomed), BATCH):
-                batch = doomed[i:i + BATCH]
-                sizes = 0
-                for d in batch:
-                    try:
-                        sizes += os.stat(store.path_of(d)).st_size
-                    except FileNotFoundError:
-                        continue
-                    store.delete(d)
-                ledger.append(ev.ObjectsCollected(gc_id=report.gc_id, digests=batch, bytes=sizes))
+            done = 0
+            for batch in _batches(doomed):
+                freed = store.delete_many([i.digest for i in batch])
+                ledger.append(ev.ObjectsCollected(gc_id=report.gc_id, digests=[i.digest for i in batch], bytes=freed))
+                done += len(batch)
                 if progress:
-                    progress(min(i + BATCH, len(doomed)), len(doomed))
+                    progress(done, len(doomed))
     runs_all = {r["run_id"] for r in ledger.runs()}
     report.runs_kept = len(runs_all & (kept | in_progress))
     report.runs_collected = len(runs_all) - report.runs_kept

@@ -34,7 +34,7 @@ def verify_workspace(ledger, store) -> dict:
         "ok": chain.ok and blobs.ok and not missing,
         "ledger": {"ok": chain.ok, "checked": chain.checked, "first_bad_seq": chain.first_bad_seq, "reason": chain.reason},
         "store": {"ok": blobs.ok, "checked": blobs.checked, "corrupt": list(blobs.corrupt), "reasons": dict(blobs.reasons),
-                  "temp_files": [str(t) for t in blobs.temp_files]},
+                  "temp_files": [str(t) for t in blobs.temp_files], "damaged_packs": list(blobs.damaged_packs)},
         "missing": missing,
         "references": len(refs.items),
     }

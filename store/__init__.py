@@ -5,7 +5,7 @@
 The on-disk format is described in docs/store-format.md.
 """
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _LAZY = {
     "LocalStore": "canalis.store.local",

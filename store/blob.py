@@ -14,6 +14,7 @@ file's name. See docs/store-format.md.
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import struct
@@ -131,10 +132,10 @@ class BlobReader:
     """A read-only binary stream of a blob's uncompressed bytes; checks the digest at EOF
     when `verify` is set (and raises CorruptBlobError naming the digest)."""
 
-    def __init__(self, path: str, digest: str, verify: bool = False):
+    def __init__(self, path: str, digest: str, verify: bool = False, record: bytes | None = None):
         self.name = path
         self.digest = digest
-        self._f = open(path, "rb")
+        self._f = open(path, "rb") if record is None else io.BytesIO(record)  # record: from a pack
         try:
             self.compression, self.size = unpack_header(self._f.read(HEADER_SIZE), digest)
         except BaseException:
@@ -222,6 +223,11 @@ def read_all(path: str, digest: str, verify: bool) -> bytes:
     """The uncompressed bytes of the blob file at `path` (one read, one decompress)."""
     with open(path, "rb", buffering=0) as f:
         raw = f.read()
+    return decode(raw, digest, verify, path)
+
+
+def decode(raw: bytes, digest: str, verify: bool, path: str) -> bytes:
+    """The uncompressed bytes of a blob file's bytes `raw` (a loose file or a pack record)."""
     compression, size = unpack_header(raw, digest)
     body = memoryview(raw)[HEADER_SIZE:]
     if compression == ZSTD:

@@ -92,3 +92,15 @@ class SnapshotError(StoreError):
     def __init__(self, folder: object, reason: str):
         self.folder = folder
         super().__init__(f"cannot snapshot {folder}: {reason}")
+
+
+class CorruptPackError(StoreError):
+    """A pack file whose head, trailer or index is damaged (its blobs cannot be located)."""
+
+    def __init__(self, path: object, reason: str):
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"pack {path} is damaged ({reason}); run `canalis store verify --repair` to move it to "
+            f"the quarantine, then put the content again"
+        )

@@ -1,6 +1,8 @@
 """LocalStore: the content-addressed store in one folder of the local filesystem.
 
-    objects/ab/ab12...ef     blobs, named by the BLAKE3 digest of their uncompressed bytes
+    objects/ab/ab12...ef     loose blobs, named by the BLAKE3 digest of their uncompressed bytes
+    objects/packs/*.pack     pack files: small blobs stored by a snapshot, many per file
+    objects/packindex.db     where each packed blob lies (derived from the packs)
     objects/tmp/             temp files being written (renamed into place when complete)
     objects/cache/ab/...     decompressed, read-only copies that checkouts hard-link
     objects/quarantine/      blobs that `verify --repair` found corrupt
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
@@ -20,8 +23,12 @@ from typing import BinaryIO, Iterable, Iterator
 import blake3
 
 from canalis.store import blob as _blob
+from canalis.store import pack as _pack
+from canalis.store.batch import Batch
 from canalis.store.blob import HEADER_SIZE, RAW, ZSTD, check_digest, pack_header, unpack_header
+from canalis.store.durable import fsync_path, syncfs  # noqa: F401  (syncfs: re-exported)
 from canalis.store.errors import BlobNotFoundError, NotATreeError, SnapshotError, StoreError
+from canalis.store.packindex import PackIndex
 from canalis.store.tree import TreeEntry, decode_manifest, encode_manifest
 
 _HEX = frozenset("0123456789abcdef")
@@ -41,6 +48,26 @@ class SnapshotResult:
     skipped: list = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Location:
+    """Where a blob lies: a loose file (`pack` None, the whole file), or a record of
+    `length` bytes at `offset` in pack file `path`."""
+
+    digest: str
+    path: str
+    offset: int
+    length: int | None
+    pack: str | None = None
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    digest: str
+    stored_bytes: int
+    mtime: float
+    pack: str | None
+
+
 @dataclass
 class VerifyReport:
     ok: bool
@@ -50,37 +77,13 @@ class VerifyReport:
     removed: list = field(default_factory=list)  # paths removed or quarantined by repair
     reasons: dict = field(default_factory=dict)  # digest -> what is wrong
     cache_corrupt: list = field(default_factory=list)  # checkout-cache files that were modified
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def syncfs(path: str) -> None:
-    """Flush every dirty page and inode of the filesystem holding `path` (Linux syncfs(2))."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        fn = libc.syncfs
-    except (OSError, AttributeError):
-        os.sync()
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        if fn(fd) != 0:
-            os.sync()
-    finally:
-        os.close(fd)
+    damaged_packs: list = field(default_factory=list)  # pack files whose index cannot be read
 
 
 class LocalStore:
     """Blobs and trees in `objects_dir` (created if missing). Safe for several threads and
-    processes at once: every blob is written to a temp file and renamed into place."""
+    processes at once: every blob or pack is written to a temp file and renamed into place.
+    Single puts write loose blobs; batches (snapshot, put_files) put small blobs in packs."""
 
     def __init__(self, objects_dir: str | os.PathLike):
         self.root = Path(objects_dir)
@@ -88,6 +91,8 @@ class LocalStore:
         self._root = os.fspath(self.root.resolve())
         self._tmp = os.path.join(self._root, "tmp")
         os.makedirs(self._tmp, exist_ok=True)
+        self._packs = os.path.join(self._root, "packs")
+        self._index = PackIndex(os.path.join(self._root, "packindex.db"), self._packs)
         self._made_dirs: set[str] = set()
         self._lock = threading.Lock()
 
@@ -120,60 +125,68 @@ class LocalStore:
                 os.fsync(f.fileno())
         return tmp
 
-    def _install(self, tmp: str, digest: str, durable: bool) -> None:
+    def _install(self, tmp: str, digest: str, durable: bool) -> str:
         d = self._fanout(digest)
         os.replace(tmp, os.path.join(d, digest))
         if durable:
-            _fsync_dir(d)
+            fsync_path(d)
+        return d
 
     def put_bytes(self, data: bytes) -> str:
         """Store `data`; returns its digest. A no-op (one `stat`) when the blob exists."""
         digest = _blob.hash_bytes(data)
-        if not os.path.exists(self.path_of(digest)):
+        if not self._known(digest, None):
             compression, body = _blob.encode(data)
             self._install(self._write_body(compression, len(data), body, True), digest, True)
         return digest
 
-    def _put_data(self, data: bytes, pending: dict) -> str:
+    def _batch(self) -> Batch:
+        return Batch(self)
+
+    def _put_data(self, data: bytes, batch: Batch) -> str:
         digest = _blob.hash_bytes(data)
-        if not self._known(digest, pending):
+        if not self._known(digest, batch):
             compression, body = _blob.encode(data)
-            self._pend(pending, digest, self._write_body(compression, len(data), body, False))
+            if len(data) < _pack.PACKABLE:
+                batch.add_packed(digest, compression, len(data), body)
+            else:
+                batch.add_loose(digest, self._write_body(compression, len(data), body, False))
         return digest
 
     def put_file(self, path: str | os.PathLike) -> str:
         """Store a file's content by streaming it (files larger than memory work)."""
-        return self._put_path(os.fspath(path), os.stat(path).st_size, durable=True, pending=None)
+        return self._put_path(os.fspath(path), os.stat(path).st_size, durable=True, batch=None)
 
-    def _put_path(self, path: str, size: int, durable: bool, pending: dict | None) -> str:
+    def _put_path(self, path: str, size: int, durable: bool, batch: Batch | None) -> str:
         if size <= _blob.SMALL_FILE:
             with open(path, "rb", buffering=0) as f:
                 data = f.read()
+            if batch is not None:
+                return self._put_data(data, batch)
             digest = _blob.hash_bytes(data)
-            if self._known(digest, pending):
+            if self._known(digest, None):
                 return digest
             compression, body = _blob.encode(data)
             tmp = self._write_body(compression, len(data), body, durable)
         else:
             digest = _blob.hash_path(path, size)
-            if self._known(digest, pending):
+            if self._known(digest, batch):
                 return digest
             tmp = self._stream_to_temp(path, digest, durable)
-        if pending is None:
+        if batch is None:
             self._install(tmp, digest, durable)
         else:
-            self._pend(pending, digest, tmp)
+            batch.add_loose(digest, tmp)
         return digest
 
-    def _known(self, digest: str, pending: dict | None) -> bool:
-        return (pending is not None and digest in pending) or os.path.exists(self.path_of(digest))
-
-    def _pend(self, pending: dict, digest: str, tmp: str) -> None:
-        with self._lock:
-            if digest in pending:
-                os.unlink(tmp)
-            else:
-                pending[digest] = tmp
+    def _known(self, digest: str, batch: Batch | None) -> bool:
+        """Stored already (or in this batch)? A pack another process wrote a moment ago may
+        be missed; storing the blob twice is harmless."""
+        return (
+            (batch is not None and digest in batch)
+            or os.path.exists(self.path_of(digest))
+            or self._index.locate(digest) is not None
+        )
 
     def _stream_to_temp(self, path: str, digest: str, durable: bool) -> str:
         """Compress a big file into a temp file, checking it still hashes to `digest`."""
@@ -226,55 +239,79 @@ class LocalStore:
             raise
         return tmp
 
-    def _commit(self, pending: dict) -> None:
-        """Make a batch of temp files durable, then visible: one syncfs, renames, one syncfs."""
-        if not pending:
-            return
-        syncfs(self._tmp)
-        for digest, tmp in pending.items():
-            self._install(tmp, digest, False)
-        syncfs(self._root)
-        pending.clear()
-
-    def _discard(self, pending: dict) -> None:
-        for tmp in pending.values():
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-        pending.clear()
-
     # -- reading --------------------------------------------------------------------
     def exists(self, digest: str) -> bool:
-        return os.path.exists(self.path_of(check_digest(digest)))
+        return self._where(check_digest(digest)) is not None
 
-    def _existing(self, digest: str) -> str:
-        p = self.path_of(check_digest(digest))
-        if not os.path.exists(p):
+    def present(self, digests: list[str]) -> set[str]:
+        """The subset of `digests` that is in the store (one query for the packed ones)."""
+        found = self._index.present(digests)
+        for d in digests:
+            if d not in found and os.path.exists(self.path_of(d)):
+                found.add(d)
+        return found
+
+    def _where(self, digest: str) -> Location | None:
+        path = self.path_of(digest)
+        if os.path.exists(path):
+            return Location(digest, path, 0, None)
+        hit = self._index.locate(digest)
+        if hit is None and self._index.refresh():  # a pack another process just wrote?
+            hit = self._index.locate(digest)
+        if hit is None:
+            return None
+        return Location(digest, self._index.path_of(hit[0]), hit[1], hit[2], hit[0])
+
+    def locate(self, digest: str) -> Location:
+        """Where blob `digest` lies: its loose file, or a pack, offset and record length."""
+        where = self._where(check_digest(digest))
+        if where is None:
             raise BlobNotFoundError(digest, self._root)
-        return p
+        return where
+
+    def _record(self, digest: str) -> tuple[Location, bytes | None]:
+        """The location of a blob and, when packed, its record's bytes. A pack that garbage
+        collection rewrote between lookup and read is looked up again."""
+        for attempt in (1, 2):
+            where = self.locate(digest)
+            if where.pack is None:
+                return where, None
+            try:
+                return where, _pack.read_record(where.path, where.offset, where.length)
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise BlobNotFoundError(digest, self._root) from None
+                self._index.refresh(force=True)
+        raise AssertionError("unreachable")
 
     def get_bytes(self, digest: str, verify: bool = False) -> bytes:
+        where, record = self._record(digest)
         try:
-            return _blob.read_all(self.path_of(check_digest(digest)), digest, verify)
+            if record is not None:
+                return _blob.decode(record, digest, verify, where.path)
+            return _blob.read_all(where.path, digest, verify)
         except FileNotFoundError:
             raise BlobNotFoundError(digest, self._root) from None
 
     def open(self, digest: str, verify: bool = False) -> BinaryIO:
         """A streaming reader of the uncompressed bytes (verify: raise CorruptBlobError at EOF
         if they do not hash to `digest`)."""
+        where, record = self._record(digest)
         try:
-            return _blob.BlobReader(self.path_of(check_digest(digest)), digest, verify)  # type: ignore[return-value]
+            return _blob.BlobReader(where.path, digest, verify, record)  # type: ignore[return-value]
         except FileNotFoundError:
             raise BlobNotFoundError(digest, self._root) from None
 
     def size(self, digest: str) -> int:
-        p = self._existing(digest)
-        with open(p, "rb") as f:
+        where, record = self._record(digest)
+        if record is not None:
+            return unpack_header(record[:HEADER_SIZE], digest)[1]
+        with open(where.path, "rb") as f:
             return unpack_header(f.read(HEADER_SIZE), digest)[1]
 
     def stored_size(self, digest: str) -> int:
-        return os.stat(self._existing(digest)).st_size
+        where = self.locate(digest)
+        return where.length if where.pack is not None else os.stat(where.path).st_size
 
     # -- trees ----------------------------------------------------------------------
     def put_tree(self, entries: Iterable[TreeEntry]) -> str:
@@ -312,43 +349,164 @@ class LocalStore:
         checkout_file(self, digest, dest_path, readonly=readonly, link=link)
 
     # -- housekeeping -------------------------------------------------------------------
-    def iter_objects(self) -> Iterator[str]:
-        """Every blob digest in the store (trees included; temp, cache and quarantine excluded)."""
+    def _loose(self) -> Iterator[str]:
         for d in sorted(os.scandir(self._root), key=lambda e: e.name):
             if len(d.name) == 2 and set(d.name) <= _HEX and d.is_dir(follow_symlinks=False):
                 for f in sorted(os.listdir(d.path)):
                     if len(f) == 64 and f.startswith(d.name) and set(f) <= _HEX:
                         yield f
 
+    def iter_objects(self) -> Iterator[str]:
+        """Every blob digest in the store, loose then packed, each once (trees included;
+        temp, cache and quarantine excluded)."""
+        return (info.digest for info in self.object_info())
+
+    def object_info(self) -> Iterator[ObjectInfo]:
+        """Every blob with its stored bytes, age (mtime of its file or pack) and pack."""
+        seen = set()
+        for digest in self._loose():
+            try:
+                st = os.stat(self.path_of(digest))
+            except FileNotFoundError:
+                continue
+            seen.add(digest)
+            yield ObjectInfo(digest, st.st_size, st.st_mtime, None)
+        self._index.refresh(force=True)
+        mtimes: dict[str, float | None] = {}
+        for digest, pack, _, length in self._index.entries():
+            if digest in seen:
+                continue
+            if pack not in mtimes:
+                try:
+                    mtimes[pack] = os.stat(self._index.path_of(pack)).st_mtime
+                except FileNotFoundError:
+                    mtimes[pack] = None
+            if mtimes[pack] is not None:
+                seen.add(digest)
+                yield ObjectInfo(digest, length, mtimes[pack], pack)
+
     def delete(self, digest: str) -> None:
         """Remove a blob (only garbage collection calls this). Missing blobs are ignored."""
-        for p in (self.path_of(check_digest(digest)), *self._cache_paths(digest)):
+        self.delete_many([check_digest(digest)])
+
+    def delete_many(self, digests: Iterable[str]) -> int:
+        """Remove blobs, loose or packed; returns the bytes freed. A pack that holds some of
+        them is rewritten without them (its other blobs keep their age) and then deleted."""
+        digests = [check_digest(d) for d in digests]
+        freed = 0
+        for digest in digests:
+            path = self.path_of(digest)
             try:
-                os.unlink(p)
+                freed += os.stat(path).st_size
+                os.unlink(path)
             except FileNotFoundError:
                 pass
+            self._drop_cache(digest)
+        self._index.refresh(force=True)
+        doomed = set(digests)
+        by_pack: dict[str, set] = {}
+        for digest, pack, _, _ in self._index.entries():
+            if digest in doomed:
+                by_pack.setdefault(pack, set()).add(digest)
+        for pack, drop in sorted(by_pack.items()):
+            freed += self.repack(pack, drop)
+        return freed
+
+    def repack(self, pack: str, drop: set, quarantine: str | None = None) -> int:
+        """Rewrite pack `pack` without the blobs in `drop` (their records are copied to
+        `quarantine` first when given), then delete it. Returns the bytes of dropped records."""
+        old = self._index.path_of(pack)
+        try:
+            entries = _pack.read_index(old)
+            with open(old, "rb") as f:
+                raw = f.read()
+            mtime = os.stat(old).st_mtime_ns
+        except FileNotFoundError:
+            self._index.remove(pack)
+            return 0
+        keep = [e for e in entries if e.digest not in drop]
+        freed = sum(e.length for e in entries if e.digest in drop)
+        if quarantine is not None:
+            os.makedirs(quarantine, exist_ok=True)
+            for e in entries:
+                if e.digest in drop:
+                    with open(os.path.join(quarantine, f"{e.digest}.{int(time.time())}"), "wb") as q:
+                        q.write(raw[e.offset : e.offset + e.length])
+        if keep:
+            w = _pack.PackWriter(self._tmp_name())
+            try:
+                for e in keep:
+                    w.add_record(e.digest, memoryview(raw)[e.offset : e.offset + e.length])
+                w.finish()
+                w.close()
+                fsync_path(w.tmp_path)
+                os.utime(w.tmp_path, ns=(mtime, mtime))  # the blobs that stay keep their age
+                os.replace(w.tmp_path, self._index.path_of(w.name))
+            except BaseException:
+                w.close()
+                if os.path.exists(w.tmp_path):
+                    os.unlink(w.tmp_path)
+                raise
+            fsync_path(self._packs)
+            self._index.add(w.name, w.entries, w.size)
+        for digest in drop:
+            self._drop_cache(digest)
+        os.unlink(old)
+        fsync_path(self._packs)
+        self._index.remove(pack)
+        return freed
 
     def _cache_paths(self, digest: str) -> tuple[str, str]:
         base = os.path.join(self._root, "cache", digest[:2], digest)
         return base, base + ".x"
 
-    def stats(self) -> dict:
-        objects = logical = stored = 0
-        for digest in self.iter_objects():
-            p = self.path_of(digest)
+    def _drop_cache(self, digest: str) -> None:
+        for p in self._cache_paths(digest):
             try:
-                with open(p, "rb") as f:
+                os.unlink(p)
+            except FileNotFoundError:
+                pass
+
+    def stats(self) -> dict:
+        """Objects, logical bytes (uncompressed), stored bytes (files and packs on disk)."""
+        objects = logical = stored = 0
+        loose = set()
+        for digest in self._loose():
+            try:
+                with open(self.path_of(digest), "rb") as f:
                     _, size = unpack_header(f.read(HEADER_SIZE), digest)
                     stored += os.fstat(f.fileno()).st_size
             except (FileNotFoundError, StoreError):
                 continue
+            loose.add(digest)
             objects += 1
             logical += size
+        self._index.refresh(force=True)
+        seen = set(loose)
+        for pack, _, size in self._index.packs():
+            try:
+                fd = os.open(self._index.path_of(pack), os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                stored += size
+                for digest, _, offset, _ in self._index.entries_of(pack):
+                    if digest in seen:
+                        continue
+                    try:
+                        logical += unpack_header(os.pread(fd, HEADER_SIZE, offset), digest)[1]
+                    except StoreError:
+                        continue
+                    seen.add(digest)
+                    objects += 1
+            finally:
+                os.close(fd)
         return {
             "objects": objects,
             "logical_bytes": logical,
             "stored_bytes": stored,
             "ratio": round(logical / stored, 3) if stored else 1.0,
+            "packs": len(self._index.packs()),
         }
 
     def verify(self, repair: bool = False, grace_seconds: float = 3600) -> VerifyReport:

@@ -1,10 +1,10 @@
 """Snapshots: a folder (or a chosen set of files) becomes a tree.
 
 Cold path: files are read, hashed and compressed by a thread pool (BLAKE3 and zstd release
-the GIL), written as temp files without a per-file fsync, then made durable with one
-`syncfs`, renamed into place, and the renames made durable with a second `syncfs`.
+the GIL); small blobs are appended to pack files, large ones written as loose temp files,
+and the whole batch is made durable and renamed into place at the end (store/batch.py).
 Warm path: the stat cache answers for every file whose (size, mtime_ns, inode) did not
-change, so an unchanged folder costs one `stat` per file and no read.
+change, so an unchanged folder costs one `stat` per file, one index query and no read.
 """
 from __future__ import annotations
 
@@ -85,31 +85,31 @@ def _progress_bar(files: int, total: int, enabled: bool):
 def _hash_all(store, todo, progress: bool, blobs=()) -> list[str]:
     """Store every (abs path, size) of `todo`, then every bytes of `blobs`, in one batch;
     digests in the same order."""
-    pending: dict[str, str] = {}
+    batch = store._batch()
     bar = _progress_bar(len(todo), sum(s for _, s in todo), progress)
     try:
         if len(todo) < POOL_THRESHOLD:
-            digests = [store._put_path(p, s, False, pending) for p, s in todo]
+            digests = [store._put_path(p, s, False, batch) for p, s in todo]
         else:
             from concurrent.futures import ThreadPoolExecutor
 
             workers = min(32, 4 * (os.cpu_count() or 1))
             digests = []
             with ThreadPoolExecutor(workers) as pool:
-                for (_, size), d in zip(todo, pool.map(lambda t: store._put_path(t[0], t[1], False, pending), todo)):
+                for (_, size), d in zip(todo, pool.map(lambda t: store._put_path(t[0], t[1], False, batch), todo)):
                     digests.append(d)
                     if bar is not None:
                         bar.advance(0, size)
-        digests += [store._put_data(b, pending) for b in blobs]
-        store._commit(pending)
+        digests += [store._put_data(b, batch) for b in blobs]
+        batch.commit()
     except FileNotFoundError as e:
-        store._discard(pending)
+        batch.discard()
         raise SnapshotError(e.filename, "a file disappeared while the folder was read; snapshot it again") from None
     except PermissionError as e:
-        store._discard(pending)
+        batch.discard()
         raise SnapshotError(e.filename, "a file cannot be read; fix its permissions or ignore it") from None
     except BaseException:
-        store._discard(pending)
+        batch.discard()
         raise
     finally:
         if bar is not None:
@@ -141,9 +141,6 @@ def _snapshot(store, root: str, ignore: bool, progress: bool, stat_cache: bool =
     try:
         known = cache.load(root) if cache else {}
         digests: dict[str, str] = {}
-        todo = []
-        objects = store._root + os.sep
-        stat = os.stat
         for rel, path, st in files:
             hit = known.get(path)
             if (
@@ -153,14 +150,11 @@ def _snapshot(store, root: str, ignore: bool, progress: bool, stat_cache: bool =
                 and hit[2] == st.st_ino
                 and trusted(hit[1], hit[4])
             ):
-                d = hit[3]
-                try:  # the cache is a hint: the blob must still be there (gc, quarantine)
-                    stat(f"{objects}{d[:2]}/{d}")
-                    digests[rel] = d
-                    continue
-                except FileNotFoundError:
-                    pass
-            todo.append((rel, path, st))
+                digests[rel] = hit[3]
+        if digests:  # the cache is a hint: the blob must still be there (gc, quarantine)
+            there = store.present(list(set(digests.values())))
+            digests = {rel: d for rel, d in digests.items() if d in there}
+        todo = [(rel, path, st) for rel, path, st in files if rel not in digests]
         targets = [os.fsencode(os.readlink(p)) for _, p in links]
         new = _hash_all(store, [(p, st.st_size) for _, p, st in todo], progress, targets)
         link_digests = new[len(todo):]

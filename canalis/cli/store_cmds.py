@@ -129,7 +129,7 @@ def checkout(tree, directory, writable, as_json, layout):
 
 
 @store.command()
-@click.option("--repair", is_flag=True, help="Remove old temp files, quarantine corrupt blobs.")
+@click.option("--repair", is_flag=True, help="Remove old temp files, quarantine corrupt blobs and damaged packs.")
 @click.option("--grace", "grace", default=3600.0, show_default=True,
               help="Seconds a temp file must be old before --repair removes it.")
 @json_option
@@ -141,10 +141,13 @@ def verify(repair, grace, as_json, layout):
         print_json({
             "ok": r.ok, "checked": r.checked, "corrupt": r.corrupt, "reasons": r.reasons,
             "temp_files": r.temp_files, "removed": r.removed, "cache_corrupt": r.cache_corrupt,
+            "damaged_packs": r.damaged_packs,
         })
     else:
         for d in r.corrupt:
             click.echo(f"corrupt {d}: {r.reasons[d]}")
+        for p in r.damaged_packs:
+            click.echo(f"damaged pack {p}: {r.reasons[p]}")
         for p in r.temp_files:
             click.echo(f"temp file {p}")
         for p in r.cache_corrupt:
@@ -165,5 +168,5 @@ def stats(as_json, layout):
     if as_json:
         print_json(s)
     else:
-        for k in ("objects", "logical_bytes", "stored_bytes", "ratio"):
+        for k in ("objects", "logical_bytes", "stored_bytes", "ratio", "packs"):
             click.echo(f"{k:14} {s[k]}")

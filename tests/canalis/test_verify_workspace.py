@@ -36,18 +36,21 @@ def test_clean_workspace_verifies(ws, src, counter):
 
 def test_flipped_byte_is_reported(ws, src, counter):
     digest = one_run(ws, src)
-    path = ws.store.path_of(digest)
-    os.chmod(path, 0o644)
-    data = bytearray(open(path, "rb").read())
-    data[-1] ^= 0x01
-    open(path, "wb").write(bytes(data))
+    where = ws.store.locate(digest)  # a step's output file: packed
+    assert where.pack is not None
+    os.chmod(where.path, 0o644)
+    with open(where.path, "r+b") as f:
+        f.seek(where.offset + where.length - 1)
+        last = f.read(1)[0]
+        f.seek(-1, 1)
+        f.write(bytes([last ^ 0x01]))
     code, result = verify(ws)
     assert code == 1 and digest in result["store"]["corrupt"]
 
 
 def test_deleted_blob_is_reported_with_what_named_it(ws, src, counter):
     digest = one_run(ws, src)
-    os.remove(ws.store.path_of(digest))
+    ws.store.delete(digest)  # as if lost: the pack is rewritten without it
     code, result = verify(ws)
     assert code == 1
     assert [m["digest"] for m in result["missing"]] == [digest]

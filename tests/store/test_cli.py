@@ -37,7 +37,7 @@ def test_put_cat_stats(ws, tmp_path):
     assert run(ws, "cat", put["digest"]).stdout_bytes == b"hello canalis\n"
     assert json.loads(run(ws, "cat", put["digest"], "--json").output)["text"] == "hello canalis\n"
     stats = json.loads(run(ws, "stats", "--json").output)
-    assert set(stats) == {"objects", "logical_bytes", "stored_bytes", "ratio"} and stats["objects"] == 1
+    assert set(stats) == {"objects", "logical_bytes", "stored_bytes", "ratio", "packs"} and stats["objects"] == 1
 
 
 def test_snapshot_ls_checkout_verify(ws, tmp_path):

@@ -41,8 +41,11 @@ def test_worked_example_digests_match_the_doc(store, tmp_path):
 
 @pytest.mark.skipif(shutil.which("zstd") is None, reason="the zstd command is not installed")
 def test_stock_tools_reproduce_every_blob_name(store, tmp_path):
-    store.snapshot(_example(tmp_path))
-    for digest in store.iter_objects():
+    store.put_file(_example(tmp_path) / "hello.txt")
+    store.snapshot(tmp_path / "src")
+    loose = list(store._loose())
+    assert len(loose) == 2  # hello.txt (a single put) and the tree manifest
+    for digest in loose:
         path = store.path_of(digest)
         body = subprocess.run(
             f"tail -c +17 '{path}' | zstd -dcf", shell=True, check=True, capture_output=True
@@ -52,3 +55,32 @@ def test_stock_tools_reproduce_every_blob_name(store, tmp_path):
             head = f.read(16)
         assert head[:4] == b"CNLB" and head[4] == 1 and head[5] in (0, 1)
         assert int.from_bytes(head[8:16], "little") == len(body)
+
+
+def _pack_loop(text: str) -> str:
+    block = re.search(r"```sh\n(P=\$\(ls .canalis/objects/packs.*?)```", text, re.S)
+    assert block, "the pack-reading loop is missing from docs/store-format.md"
+    return block.group(1)
+
+
+@pytest.mark.skipif(shutil.which("zstd") is None, reason="the zstd command is not installed")
+def test_stock_tools_read_every_packed_blob_as_the_doc_says(tmp_path):
+    from canalis.store import LocalStore
+
+    text = DOC.read_text(encoding="utf-8")
+    ws = tmp_path / "demo"
+    store = LocalStore(ws / ".canalis" / "objects")
+    src = _example(tmp_path)
+    store.put_file(src / "hello.txt")
+    store.snapshot(src)
+    (pack,) = os.listdir(ws / ".canalis" / "objects" / "packs")
+    assert f"$ ls .canalis/objects/packs\n{pack}\n" in text
+    loop = _pack_loop(text).replace("b3sum", "python3 -c 'import sys, blake3; print(blake3.blake3(sys.stdin.buffer.read()).hexdigest())'")
+    out = subprocess.run(["bash", "-c", loop], cwd=ws, check=True, capture_output=True, text=True).stdout
+    lines = out.splitlines()
+    assert len(lines) == 3
+    for line in lines:
+        digest, offset, length, rehash = line.split()
+        assert digest == rehash
+        assert store.locate(digest).offset == int(offset) and store.locate(digest).length == int(length)
+        assert line in text  # the doc prints exactly this output

@@ -1,0 +1,95 @@
+"""A batch of blobs written together (one snapshot, one `put_files`), made durable together.
+
+Small blobs are appended to pack files; large ones are written as loose temp files. Nothing
+is visible until `commit`, which makes every temp file durable, renames them all into place,
+makes the renames durable, and then records the packs in the pack index. `discard` removes
+the temp files of a batch that failed. A crash at any point leaves complete blobs or temp
+files, never a partial blob under a real name.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+from canalis.store.blob import pack_header
+from canalis.store.durable import make_durable
+from canalis.store.pack import PACK_TARGET, SUFFIX, PackWriter
+
+#: with more files than this to sync, one syncfs(2) is cheaper than an fsync each
+FSYNC_EACH_MAX = 8
+
+
+class Batch:
+    def __init__(self, store):
+        self.store = store
+        self.loose: dict[str, str] = {}  # digest -> temp file
+        self.packed: set[str] = set()
+        self._open: PackWriter | None = None
+        self._full: list[PackWriter] = []
+        self._lock = threading.Lock()
+
+    def __contains__(self, digest: str) -> bool:
+        return digest in self.loose or digest in self.packed
+
+    def __len__(self) -> int:
+        return len(self.loose) + len(self.packed)
+
+    def add_loose(self, digest: str, tmp: str) -> None:
+        with self._lock:
+            if digest in self:
+                os.unlink(tmp)
+            else:
+                self.loose[digest] = tmp
+
+    def add_packed(self, digest: str, compression: int, size: int, body) -> None:
+        header = pack_header(compression, size)
+        with self._lock:
+            if digest in self:
+                return
+            if self._open is None:
+                self._open = PackWriter(self.store._tmp_name())
+            self._open.add(digest, header, body)
+            self.packed.add(digest)
+            if self._open.size >= PACK_TARGET:
+                self._open.finish()
+                self._full.append(self._open)
+                self._open = None
+
+    def _writers(self) -> list[PackWriter]:
+        return self._full + ([self._open] if self._open is not None else [])
+
+    def commit(self) -> None:
+        if self._open is not None:
+            self._open.finish()
+            self._full.append(self._open)
+            self._open = None
+        packs = self._full
+        temps = [w.tmp_path for w in packs] + list(self.loose.values())
+        if not temps:
+            return
+        store = self.store
+        for w in packs:
+            w.close()
+        make_durable(temps, store._tmp, FSYNC_EACH_MAX)  # the bytes first ...
+        folders = set()
+        if packs:
+            os.makedirs(store._packs, exist_ok=True)
+            folders.add(store._packs)
+        for w in packs:
+            os.replace(w.tmp_path, os.path.join(store._packs, w.name + SUFFIX))
+        for digest, tmp in self.loose.items():
+            folders.add(store._install(tmp, digest, False))
+        make_durable(folders, store._root, FSYNC_EACH_MAX)  # ... then the names
+        for w in packs:
+            store._index.add(w.name, w.entries, w.size)
+        self._full, self.loose, self.packed = [], {}, set()
+
+    def discard(self) -> None:
+        for w in self._writers():
+            w.close()
+        for tmp in [w.tmp_path for w in self._writers()] + list(self.loose.values()):
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+        self._open, self._full, self.loose, self.packed = None, [], {}, set()

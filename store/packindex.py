@@ -1,0 +1,179 @@
+"""Where each packed blob lies: digest -> (pack, offset, length), in objects/packindex.db.
+
+The packs are the truth; this SQLite file is a derived index, like the stat cache. A writer
+adds a pack's entries right after renaming the pack into place. A process that crashed in
+between, a pack written by another process, a pack removed by garbage collection, or a
+deleted `packindex.db` are all caught by `refresh`, which lists `objects/packs/` and reads
+the trailer of every pack the index does not know. Readers refresh when a digest is not
+found and the folder changed since their last look.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+
+from canalis.store.errors import CorruptPackError
+from canalis.store.pack import SUFFIX, Entry, is_pack_name, read_index
+from canalis.store.statcache import trusted
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS packs (
+    name   TEXT PRIMARY KEY,      -- the pack's file name without .pack
+    blobs  INTEGER NOT NULL,
+    bytes  INTEGER NOT NULL       -- size of the pack file
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blobs (
+    digest TEXT NOT NULL,
+    pack   TEXT NOT NULL,
+    offset INTEGER NOT NULL,      -- of the record in the pack
+    length INTEGER NOT NULL,      -- of the record (16-byte header + body)
+    PRIMARY KEY (digest, pack)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blobs_by_pack ON blobs (pack);
+"""
+_CHUNK = 500  # digests per IN (...) query, below SQLite's variable limit
+
+
+class PackIndex:
+    def __init__(self, db_path: str, packs_dir: str):
+        self.db_path, self.packs_dir = db_path, packs_dir
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
+        self._seen: tuple[int, int] | None = None  # (mtime_ns, wall ns) of packs/ at the last refresh
+        self.damaged: dict[str, str] = {}  # pack path -> why its index could not be read
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = self._open()
+            self.refresh(force=True)
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        for attempt in (1, 2):
+            db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None, check_same_thread=False)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(SCHEMA)
+                return db
+            except sqlite3.DatabaseError:
+                db.close()
+                if attempt == 2:
+                    raise
+                for suffix in ("", "-wal", "-shm"):  # derived data: rebuild it from the packs
+                    try:
+                        os.unlink(self.db_path + suffix)
+                    except FileNotFoundError:
+                        pass
+        raise AssertionError("unreachable")
+
+    def _write(self, fn) -> None:
+        db = self._conn()
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                fn(db)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    # -- keeping up with the packs folder ---------------------------------------------
+    def refresh(self, force: bool = False) -> bool:
+        """Index packs the index does not know, forget packs that are gone. Without `force`,
+        skipped when `objects/packs/` has not changed since the last refresh. True if run."""
+        try:
+            mtime = os.stat(self.packs_dir).st_mtime_ns
+        except FileNotFoundError:
+            mtime = 0
+        with self._lock:
+            if not force and self._seen is not None and self._seen[0] == mtime and trusted(*self._seen):
+                return False
+            seen = (mtime, time.time_ns())
+            db = self._db if self._db is not None else self._conn()
+            try:
+                on_disk = {n[: -len(SUFFIX)] for n in os.listdir(self.packs_dir) if is_pack_name(n)}
+            except FileNotFoundError:
+                on_disk = set()
+            known = {r[0] for r in db.execute("SELECT name FROM packs")}
+            new = []
+            for name in sorted(on_disk - known):
+                path = self.path_of(name)
+                try:
+                    new.append((name, read_index(path), os.path.getsize(path)))
+                except FileNotFoundError:
+                    continue
+                except CorruptPackError as e:
+                    self.damaged[path] = e.reason
+            gone = known - on_disk
+            if new or gone:
+                self._write(lambda db: self._apply(db, new, gone))
+            self._seen = seen
+            return True
+
+    @staticmethod
+    def _apply(db, new, gone) -> None:
+        for name in gone:
+            db.execute("DELETE FROM blobs WHERE pack = ?", (name,))
+            db.execute("DELETE FROM packs WHERE name = ?", (name,))
+        for name, entries, size in new:
+            db.execute("INSERT OR REPLACE INTO packs VALUES (?, ?, ?)", (name, len(entries), size))
+            db.executemany(
+                "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?)",
+                [(e.digest, name, e.offset, e.length) for e in entries],
+            )
+
+    def add(self, name: str, entries: list[Entry], size: int) -> None:
+        """Record a pack that was just renamed into place."""
+        self._write(lambda db: self._apply(db, [(name, entries, size)], ()))
+
+    def remove(self, name: str) -> None:
+        """Forget a pack that was just deleted."""
+        self._write(lambda db: self._apply(db, (), [name]))
+
+    # -- lookups ------------------------------------------------------------------------
+    def path_of(self, name: str) -> str:
+        return os.path.join(self.packs_dir, name + SUFFIX)
+
+    def locate(self, digest: str) -> tuple[str, int, int] | None:
+        """(pack name, offset, length) of a packed blob, or None."""
+        db = self._conn()
+        with self._lock:
+            row = db.execute("SELECT pack, offset, length FROM blobs WHERE digest = ? LIMIT 1", (digest,)).fetchone()
+        return row
+
+    def present(self, digests: list[str]) -> set[str]:
+        db = self._conn()
+        found: set[str] = set()
+        with self._lock:
+            for i in range(0, len(digests), _CHUNK):
+                part = digests[i : i + _CHUNK]
+                q = f"SELECT digest FROM blobs WHERE digest IN ({','.join('?' * len(part))})"
+                found.update(r[0] for r in db.execute(q, part))
+        return found
+
+    def entries(self) -> list[tuple[str, str, int, int]]:
+        """Every (digest, pack, offset, length), sorted by pack then offset."""
+        db = self._conn()
+        with self._lock:
+            return db.execute("SELECT digest, pack, offset, length FROM blobs ORDER BY pack, offset").fetchall()
+
+    def entries_of(self, pack: str) -> list[tuple[str, str, int, int]]:
+        db = self._conn()
+        with self._lock:
+            return db.execute(
+                "SELECT digest, pack, offset, length FROM blobs WHERE pack = ? ORDER BY offset", (pack,)
+            ).fetchall()
+
+    def packs(self) -> list[tuple[str, int, int]]:
+        db = self._conn()
+        with self._lock:
+            return db.execute("SELECT name, blobs, bytes FROM packs ORDER BY name").fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
