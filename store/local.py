@@ -146,12 +146,16 @@ class LocalStore:
     def _put_data(self, data: bytes, batch: Batch) -> str:
         digest = _blob.hash_bytes(data)
         if not self._known(digest, batch):
-            compression, body = _blob.encode(data)
-            if len(data) < _pack.PACKABLE:
-                batch.add_packed(digest, compression, len(data), body)
-            else:
-                batch.add_loose(digest, self._write_body(compression, len(data), body, False))
+            self._add_new(digest, data, batch)
         return digest
+
+    def _add_new(self, digest: str, data: bytes, batch: Batch) -> None:
+        """Compress `data` (when it pays) into the batch: packed when small, else a loose temp file."""
+        compression, body = _blob.encode(data)
+        if len(data) < _pack.PACKABLE:
+            batch.add_packed(digest, compression, len(data), body)
+        else:
+            batch.add_loose(digest, self._write_body(compression, len(data), body, False))
 
     def put_file(self, path: str | os.PathLike) -> str:
         """Store a file's content by streaming it (files larger than memory work)."""
@@ -178,6 +182,24 @@ class LocalStore:
         else:
             batch.add_loose(digest, tmp)
         return digest
+
+    def _put_group(self, group: list[tuple[str, int]], batch: Batch) -> list[str]:
+        """Store a group of files in a batch: a large file streams on its own; small files
+        are read and hashed, one index query tells which are new, and only those are
+        compressed and packed."""
+        if len(group) == 1 and group[0][1] >= _pack.PACKABLE:
+            return [self._put_path(group[0][0], group[0][1], False, batch)]
+        datas = []
+        for path, _ in group:
+            with open(path, "rb", buffering=0) as f:
+                datas.append(f.read())
+        digests = [_blob.hash_bytes(data) for data in datas]
+        known = self.present([d for d in set(digests) if d not in batch])
+        for digest, data in zip(digests, datas):
+            if digest not in known and digest not in batch:
+                self._add_new(digest, data, batch)
+                known.add(digest)
+        return digests
 
     def _known(self, digest: str, batch: Batch | None) -> bool:
         """Stored already (or in this batch)? A pack another process wrote a moment ago may

@@ -82,24 +82,50 @@ def _progress_bar(files: int, total: int, enabled: bool):
     return bar
 
 
+#: small files are handed to the workers in groups of at most this many files / bytes, so
+#: that one index query answers for a group and the pool's per-task cost is paid rarely
+GROUP_FILES = 64
+GROUP_BYTES = 16 << 20
+
+
+def _groups(todo) -> list[list]:
+    """Consecutive small files grouped; every large (streamed) file alone."""
+    from canalis.store.pack import PACKABLE
+
+    groups, current, size = [], [], 0
+    for p, s in todo:
+        if s >= PACKABLE:
+            groups.append([(p, s)])
+            continue
+        if current and (len(current) >= GROUP_FILES or size + s > GROUP_BYTES):
+            groups.append(current)
+            current, size = [], 0
+        current.append((p, s))
+        size += s
+    if current:
+        groups.append(current)
+    return groups
+
+
 def _hash_all(store, todo, progress: bool, blobs=()) -> list[str]:
     """Store every (abs path, size) of `todo`, then every bytes of `blobs`, in one batch;
     digests in the same order."""
     batch = store._batch()
     bar = _progress_bar(len(todo), sum(s for _, s in todo), progress)
     try:
-        if len(todo) < POOL_THRESHOLD:
-            digests = [store._put_path(p, s, False, batch) for p, s in todo]
+        groups = _groups(todo)
+        if len(todo) < POOL_THRESHOLD or len(groups) == 1:
+            digests = [d for g in groups for d in store._put_group(g, batch)]
         else:
             from concurrent.futures import ThreadPoolExecutor
 
-            workers = min(32, 4 * (os.cpu_count() or 1))
+            workers = min(32, max(2, os.cpu_count() or 1))  # CPU-bound on cached data: more threads only contend
             digests = []
             with ThreadPoolExecutor(workers) as pool:
-                for (_, size), d in zip(todo, pool.map(lambda t: store._put_path(t[0], t[1], False, batch), todo)):
-                    digests.append(d)
+                for group, ds in zip(groups, pool.map(lambda g: store._put_group(g, batch), groups)):
+                    digests += ds
                     if bar is not None:
-                        bar.advance(0, size)
+                        bar.advance(0, sum(s for _, s in group))
         digests += [store._put_data(b, batch) for b in blobs]
         batch.commit()
     except FileNotFoundError as e:
