@@ -425,11 +425,9 @@ class LocalStore:
                 pass
             self._drop_cache(digest)
         self._index.refresh(force=True)
-        doomed = set(digests)
         by_pack: dict[str, set] = {}
-        for digest, pack, _, _ in self._index.entries():
-            if digest in doomed:
-                by_pack.setdefault(pack, set()).add(digest)
+        for digest, pack in self._index.packs_holding(digests):
+            by_pack.setdefault(pack, set()).add(digest)
         for pack, drop in sorted(by_pack.items()):
             freed += self.repack(pack, drop)
         return freed

@@ -145,14 +145,18 @@ class PackIndex:
         return row
 
     def present(self, digests: list[str]) -> set[str]:
+        return {d for d, _ in self.packs_holding(digests)}
+
+    def packs_holding(self, digests: list[str]) -> list[tuple[str, str]]:
+        """(digest, pack) for every packed copy of `digests`."""
         db = self._conn()
-        found: set[str] = set()
+        rows: list[tuple[str, str]] = []
         with self._lock:
             for i in range(0, len(digests), _CHUNK):
                 part = digests[i : i + _CHUNK]
-                q = f"SELECT digest FROM blobs WHERE digest IN ({','.join('?' * len(part))})"
-                found.update(r[0] for r in db.execute(q, part))
-        return found
+                q = f"SELECT digest, pack FROM blobs WHERE digest IN ({','.join('?' * len(part))})"
+                rows += db.execute(q, part).fetchall()
+        return rows
 
     def entries(self) -> list[tuple[str, str, int, int]]:
         """Every (digest, pack, offset, length), sorted by pack then offset."""
