@@ -35,7 +35,6 @@ def build(root: Path, runs: int) -> dict:
     from canalis.executor.fingerprint import reuse_key
     from canalis.executor.plan import InputSpec, OutputSpec, Plan, StepSpec
     from canalis.ledger import events as ev
-    from canalis.store import TreeEntry
 
     lay = layout.init(root)
     store, ledger = lay.open_store(), lay.open_ledger()
@@ -45,6 +44,8 @@ def build(root: Path, runs: int) -> dict:
         (source / f"{s}.py").write_text(f"# {s}\n")
     src_tree = store.snapshot(source).tree
     data_tree = store.put_files({"data.csv": source / "prepare.py"}).tree
+    out_dir = root / "out"
+    out_dir.mkdir()
     last = {}
     for r in range(runs):
         run_id = f"bench_{r:05d}"
@@ -63,12 +64,9 @@ def build(root: Path, runs: int) -> dict:
             used = {i.name: trees[i.name if i.source == "data" else i.output] for i in spec.inputs}
             key, doc = reuse_key(spec, used, {"seed": r})
             store.put_bytes(doc)
-            entries = []
-            for f in range(FILES_PER_OUTPUT):
-                d = store.put_bytes(f"{run_id} {spec.name} part {f}\n".encode() * 20)
-                entries.append(TreeEntry(path=f"part-{f:03d}.txt", type="file", mode=0o644, size=0, digest=d))
-            entries = [TreeEntry(e.path, e.type, e.mode, store.size(e.digest), e.digest) for e in entries]
-            out_tree = store.put_tree(entries)
+            for f in range(FILES_PER_OUTPUT):  # an output folder, snapshotted as the executor does (packed)
+                (out_dir / f"part-{f:03d}.txt").write_bytes(f"{run_id} {spec.name} part {f}\n".encode() * 20)
+            out_tree = store.snapshot(out_dir, ignore=False, stat_cache=False).tree
             trees[spec.outputs[0].name] = out_tree
             sid = f"{run_id}-{spec.name}"
             stdout = store.put_bytes(f"{sid} stdout\n".encode())
@@ -114,6 +112,7 @@ def main():
         cli = [sys.executable, "-m", "canalis"]
         ws = tmp / "ws"
         objects = sum(1 for _ in __import__("canalis.store", fromlist=["LocalStore"]).LocalStore(ws / ".canalis" / "objects").iter_objects())
+        packs = len(os.listdir(ws / ".canalis" / "objects" / "packs"))
         events = json.loads(subprocess.run(cli + ["ledger", "head", "--json"], cwd=ws, capture_output=True, text=True).stdout)
         dry = [timed(cli + ["gc", "--dry-run", "--keep-last", "100", "--grace", "0s", "--json"], ws) for _ in range(args.repeat)]
         lin_ds = [timed(cli + ["lineage", last["dataset"], "--json"], ws) for _ in range(args.repeat)]
@@ -122,11 +121,13 @@ def main():
         time.sleep(0.2)
         real = timed(cli + ["gc", "--keep-last", "100", "--grace", "0s", "--json"], ws)
         after = sum(1 for _ in __import__("canalis.store", fromlist=["LocalStore"]).LocalStore(ws / ".canalis" / "objects").iter_objects())
+        packs_after = len(os.listdir(ws / ".canalis" / "objects" / "packs"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     med = statistics.median
     text = "\n".join([
-        f"{args.runs} runs, {objects:,} objects, {events.get('seq', events)} events (built in {built:.0f} s); "
+        f"{args.runs} runs, {objects:,} objects ({packs:,} pack files; {packs_after:,} after gc), "
+        f"{events.get('seq', events)} events (built in {built:.0f} s); "
         f"median of {args.repeat}; {os.cpu_count()} cores; whole `canalis` processes (bare interpreter start {med(bare)*1000:.0f} ms).",
         "",
         "| measurement | time | target |",
