@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 
@@ -27,3 +31,17 @@ def age_tree(root: Path, seconds: float = 10) -> None:
             p = Path(dirpath) / name
             if not p.is_symlink():
                 age(p, seconds)
+
+
+def kill_once_writing(script: str, args: list, tmp: Path, timeout: float = 60) -> int:
+    """Run `script` in a new Python process (it prints "ready" first) and SIGKILL it as
+    soon as a temp file appears in `tmp`; returns its exit status (-9 when killed)."""
+    proc = subprocess.Popen([sys.executable, "-c", script, *map(str, args)], stdout=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == b"ready"
+    deadline = time.monotonic() + timeout
+    while not os.listdir(tmp) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    return proc.returncode

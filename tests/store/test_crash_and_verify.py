@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
 from canalis.store.errors import CorruptBlobError
+from store_helpers import kill_once_writing
 
 WRITER = r"""
 import os, sys
@@ -26,15 +24,8 @@ def test_writer_killed_mid_write_leaves_no_visible_blob(store, tmp_path):
     with open(src, "wb") as f:  # compressible, so writing takes a while
         for i in range(400):
             f.write((b"%08d canalis crash test line\n" % i) * 8000)
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(store.root), str(src)], stdout=subprocess.PIPE)
-    assert proc.stdout.readline().strip() == b"ready"
     tmp = store.root / "tmp"
-    deadline = time.monotonic() + 30
-    while not os.listdir(tmp) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.002)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    if proc.returncode != -signal.SIGKILL or not os.listdir(tmp):
+    if kill_once_writing(WRITER, [store.root, src], tmp, 30) != -signal.SIGKILL or not os.listdir(tmp):
         pytest.skip("the writer finished before it could be killed (machine too fast)")
     assert list(store.iter_objects()) == []
     report = store.verify()

@@ -15,7 +15,7 @@ from canalis.store import LocalStore
 from canalis.store import batch as batch_mod
 from canalis.store.errors import BlobNotFoundError, CorruptBlobError
 from canalis.store.pack import PACKABLE, read_index
-from store_helpers import write
+from store_helpers import kill_once_writing, write
 
 
 def packs_of(store) -> list[str]:
@@ -196,15 +196,8 @@ print("done", flush=True)
 
 def test_a_snapshot_killed_mid_batch_leaves_no_visible_pack(store, tmp_path):
     root = write(tmp_path / "src", small_files(3000, 20_000))
-    proc = subprocess.Popen([sys.executable, "-c", SNAPSHOTTER, str(store.root), str(root)], stdout=subprocess.PIPE)
-    assert proc.stdout.readline().strip() == b"ready"
     tmp = store.root / "tmp"
-    deadline = time.monotonic() + 60
-    while not os.listdir(tmp) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.002)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    if proc.returncode != -signal.SIGKILL or packs_of(store):
+    if kill_once_writing(SNAPSHOTTER, [store.root, root], tmp) != -signal.SIGKILL or packs_of(store):
         pytest.skip("the snapshot finished before it could be killed (machine too fast)")
     assert list(store.iter_objects()) == []
     report = store.verify()
