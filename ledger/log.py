@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time as _time
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from blake3 import blake3
 
@@ -221,33 +221,45 @@ class Ledger:
         prepared = [_prepare(e) for e in events]
         if not prepared:
             return []
+        return self._write(lambda conn: self._append_in(conn, prepared))
+
+    def append_computed(self, compute: Callable[[], Iterable[Event]]) -> list[Recorded]:
+        """Append the events `compute()` returns, deciding and recording in one write
+        transaction: what `compute` reads through this ledger (the latest version of a
+        dataset, say) cannot change before its events are recorded, because no other process
+        or thread can append in between. `compute` may return no events, must not append
+        itself, and may run more than once (when the database is busy)."""
 
         def body(conn):
-            # The tail and the highest seq ever assigned, read inside the write lock: other
-            # processes append too. After a truncated tail, seq continues above the high-water
-            # mark, so the gap stays visible to verify().
-            tail = conn.execute(_TAIL_SQL).fetchone()
-            if tail is None:
-                high = conn.execute(_HIGH_SQL).fetchone()
-                seq, prev = (high[0] if high else 0), GENESIS_HASH
-            else:
-                seq, prev = max(tail[0], tail[2] or 0), tail[1]
-            tables = SqliteTables(conn, SPECS)
-            out, rows = [], []
-            for type_, version, stream, payload, text in prepared:
-                seq += 1
-                eid, now = new_event_id(), utc_now()
-                h = blake3(hash_message(seq, eid, now, type_, version, stream, text, prev)).hexdigest()
-                rec = Recorded(seq, eid, now, type_, version, stream, payload, prev, h, version)
-                rows.append((seq, eid, now, type_, version, stream, text, prev, h))
-                apply_all(rec, tables)
-                out.append(rec)
-                prev = h
-            conn.executemany(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            tables.flush()
-            return out
+            prepared = [_prepare(e) for e in compute()]
+            return self._append_in(conn, prepared) if prepared else []
 
         return self._write(body)
+
+    def _append_in(self, conn, prepared) -> list[Recorded]:
+        # The tail and the highest seq ever assigned, read inside the write lock: other
+        # processes append too. After a truncated tail, seq continues above the high-water
+        # mark, so the gap stays visible to verify().
+        tail = conn.execute(_TAIL_SQL).fetchone()
+        if tail is None:
+            high = conn.execute(_HIGH_SQL).fetchone()
+            seq, prev = (high[0] if high else 0), GENESIS_HASH
+        else:
+            seq, prev = max(tail[0], tail[2] or 0), tail[1]
+        tables = SqliteTables(conn, SPECS)
+        out, rows = [], []
+        for type_, version, stream, payload, text in prepared:
+            seq += 1
+            eid, now = new_event_id(), utc_now()
+            h = blake3(hash_message(seq, eid, now, type_, version, stream, text, prev)).hexdigest()
+            rec = Recorded(seq, eid, now, type_, version, stream, payload, prev, h, version)
+            rows.append((seq, eid, now, type_, version, stream, text, prev, h))
+            apply_all(rec, tables)
+            out.append(rec)
+            prev = h
+        conn.executemany(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        tables.flush()
+        return out
 
     # -- reading --------------------------------------------------------------------------------
     def head(self) -> tuple[int, str]:

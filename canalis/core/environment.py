@@ -80,15 +80,17 @@ class Environment:
     def register(self, workspace):
         from canalis.ledger import events as ev
 
-        versions = _registered(workspace).get(self.name, {})
-        for v, d in versions.items():
-            if d == self.definition():
-                self.version = v
-                return self
-        self.version = max(versions, default=0) + 1
-        workspace.ledger.append(
-            ev.EnvironmentRegistered(name=self.name, version=self.version, digest=self.digest(), definition=self.definition())
-        )
+        def decide():  # runs inside the ledger's write transaction: versions cannot collide
+            versions = _registered(workspace).get(self.name, {})
+            for v, d in versions.items():
+                if d == self.definition():
+                    self.version = v
+                    return []
+            self.version = max(versions, default=0) + 1
+            return [ev.EnvironmentRegistered(name=self.name, version=self.version, digest=self.digest(),
+                                             definition=self.definition())]
+
+        workspace.ledger.append_computed(decide)
         return self
 
     # -- identity ---------------------------------------------------------------------------

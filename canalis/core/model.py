@@ -71,19 +71,24 @@ class Model:
     def _record(workspace, name, tree, tags, properties, description, datasets, run_id):
         from canalis.ledger import events as ev
 
-        latest = workspace.ledger.model(name)
-        if latest is not None and latest["tree"] == tree and not tags and not properties:
-            return Model(workspace, name, version=latest["version"])
-        version = 1 if latest is None else int(latest["version"]) + 1
         refs = []
         for item in datasets or []:
             purpose, ds = item if isinstance(item, tuple) else ("input", item)
             refs.append({"purpose": purpose, "name": ds.name, "version": ds.version, "id": ds.id})
-        workspace.ledger.append(
-            ev.ModelRegistered(name=name, version=version, model_id=str(uuid.uuid4()), tree=tree, tags=dict(tags or {}),
-                               properties=dict(properties or {}), description=description, run_id=run_id, datasets=refs)
-        )
-        return Model(workspace, name, version=version)
+        chosen = {}
+
+        def decide():  # runs inside the ledger's write transaction: versions cannot collide
+            latest = workspace.ledger.model(name)
+            if latest is not None and latest["tree"] == tree and not tags and not properties:
+                chosen["version"] = latest["version"]
+                return []
+            chosen["version"] = 1 if latest is None else int(latest["version"]) + 1
+            return [ev.ModelRegistered(name=name, version=chosen["version"], model_id=str(uuid.uuid4()), tree=tree,
+                                       tags=dict(tags or {}), properties=dict(properties or {}),
+                                       description=description, run_id=run_id, datasets=refs)]
+
+        workspace.ledger.append_computed(decide)
+        return Model(workspace, name, version=chosen["version"])
 
     @staticmethod
     def list(workspace, name=None, tags=None, properties=None, run_id=None, latest=False, **kwargs):

@@ -119,3 +119,23 @@ def test_projections_built_under_other_rules_are_rebuilt_on_open(tmp_path):
     assert led.verify().ok
     led.append(ev.RunStarted(run_id="r1", host="h", pid=1, resumed=False))
     assert led.run("r1")["status"] == "Running"
+
+
+def test_append_computed_decides_inside_the_write_transaction(led):
+    led.append(ev.RunSubmitted(run_id="r1", experiment="e", parameters={}))
+    seen = []
+
+    def decide():
+        seen.append(led.head()[0])  # reads through the ledger while holding the write lock
+        return [] if led.count() > 1 else [ev.RunSubmitted(run_id="r2", experiment="e", parameters={})]
+
+    (rec,) = led.append_computed(decide)
+    assert rec.seq == 2 and seen == [1]
+    assert led.append_computed(decide) == [] and led.count() == 2  # nothing to append
+
+    def refuse():
+        raise ValueError("the caller's own check failed")
+
+    with pytest.raises(ValueError):
+        led.append_computed(refuse)
+    assert led.count() == 2 and led.verify().ok
