@@ -29,6 +29,8 @@ from canalis.ledger import events as ev
 
 STDERR_TAIL_LINES = 20
 POLL_SECONDS = 0.25
+#: how often a running executor looks for a run.cancel_requested recorded by another process
+CANCEL_POLL_S = 0.5
 
 
 def new_run_id(experiment: str) -> str:
@@ -107,10 +109,14 @@ class RunExecutor:
         self.publish = publish
         self.tree_of_output: dict[str, str] = {}
         self._cancel = threading.Event()
+        self._cancel_reason = "canceled by the user"
+        self._cancel_seen = 0  # seq of the last run.cancel_requested looked at
 
     # -- the run -------------------------------------------------------------------
     def execute(self) -> str:
         started = time.time()
+        if (self.ledger.run(self.run_id) or {}).get("status") == "Canceled":
+            return "Canceled"  # canceled while queued, before this executor started
         self.ledger.append(ev.RunStarted(run_id=self.run_id, host=socket.gethostname(), pid=os.getpid(), resumed=self.resumed))
         order = self.plan.order()
         upstream = self.plan.upstream()
@@ -126,7 +132,7 @@ class RunExecutor:
                     if state[step.name] != "Pending":
                         continue
                     ups = upstream[step.name]
-                    bad = sorted(u for u in ups if state[u] in ("Failed", "Skipped"))
+                    bad = sorted(u for u in ups if state[u] in ("Failed", "Skipped", "Canceled"))
                     reason = None
                     if bad:
                         reason = f"upstream step(s) {', '.join(bad)} did not complete"
@@ -144,7 +150,8 @@ class RunExecutor:
                         running[pool.submit(self._guarded_step, step)] = step
                 if not running:
                     break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                done, _ = wait(running, timeout=CANCEL_POLL_S, return_when=FIRST_COMPLETED)
+                self._check_cancel_request()
                 for fut in done:
                     step = running.pop(fut)
                     result = fut.result()
@@ -152,20 +159,33 @@ class RunExecutor:
                     self.tree_of_output.update(result.outputs)
                     if result.status == "Failed":
                         failed.append(step.name)
+        if self._cancel.is_set():
+            self.ledger.append(ev.RunCanceled(run_id=self.run_id, reason=self._cancel_reason))
+            return "Canceled"
         if failed:
             self.ledger.append(
                 ev.RunFailed(run_id=self.run_id, error=f"step(s) failed: {', '.join(failed)}", failed_steps=failed)
             )
             return "Failed"
-        if self._cancel.is_set():
-            self.ledger.append(ev.RunCanceled(run_id=self.run_id, reason="canceled by the user"))
-            return "Canceled"
         self.ledger.append(ev.RunCompleted(run_id=self.run_id, duration_s=round(time.time() - started, 6)))
         return "Completed"
 
-    def cancel(self) -> None:
-        """Start no further step; steps already running finish."""
+    def cancel(self, reason: str | None = None) -> None:
+        """Start no further step and stop the running ones (their process groups get SIGTERM,
+        then SIGKILL after a grace period); the run ends as Canceled."""
+        if reason:
+            self._cancel_reason = reason
         self._cancel.set()
+        stop = getattr(self.runner, "stop_all", None)
+        if stop is not None:
+            stop()
+
+    def _check_cancel_request(self) -> None:
+        """Act on a run.cancel_requested another process recorded (`canalis cancel`)."""
+        for rec in self.ledger.events(stream=f"run:{self.run_id}", type="run.cancel_requested", since=self._cancel_seen):
+            self._cancel_seen = rec.seq
+            if not self._cancel.is_set():
+                self.cancel(rec.payload.get("reason") or "canceled by the user")
 
     # -- one step ----------------------------------------------------------------------
     def _guarded_step(self, step: StepSpec) -> StepResult:
@@ -261,6 +281,15 @@ class RunExecutor:
         with writing(self.locks_dir):  # objects written here are in the ledger before gc may sweep
             stdout = self.store.put_file(work / "stdout.txt")
             stderr = self.store.put_file(work / "stderr.txt")
+            if code != 0 and self._cancel.is_set():
+                self.ledger.append(
+                    ev.StepCanceled(
+                        run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=key,
+                        reason=self._cancel_reason, exit_code=code, stdout=stdout, stderr=stderr, duration_s=duration,
+                    )
+                )
+                shutil.rmtree(work, ignore_errors=True)
+                return StepResult("Canceled")
             if code != 0:
                 tail = (work / "stderr.txt").read_text(errors="replace").splitlines()[-STDERR_TAIL_LINES:]
                 error = launch_error or f"step {step.name!r} exited with code {code}" + (":\n" + "\n".join(tail) if tail else "")

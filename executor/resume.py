@@ -54,7 +54,7 @@ def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict
         elif rec.type in ("step.completed", "step.reused"):
             started.pop(p["step_run_id"], None)
             done[p["step_name"]] = ("Completed" if rec.type == "step.completed" else "Reused", dict(p["outputs"]))
-        elif rec.type in ("step.failed", "step.abandoned"):
+        elif rec.type in ("step.failed", "step.canceled", "step.abandoned"):
             started.pop(p["step_run_id"], None)
     if submitted is None:
         raise RunNotResumable(f"run {run_id!r} has no run.submitted event; it cannot be resumed")

@@ -243,6 +243,18 @@ class RunCanceled(_RunEvent):
     reason: str | None = None
 
 
+@event("run.cancel_requested")
+class RunCancelRequested(_RunEvent):
+    """Someone asked for the run to stop (`canalis cancel`, `Run.cancel()`, Ctrl-C). The
+    executor stops its running steps and records run.canceled; host and pid name the
+    requesting process."""
+
+    run_id: str
+    reason: str | None = None
+    host: str | None = None
+    pid: int | None = None
+
+
 @event("run.tagged")
 class RunTagged(_RunEvent):
     """Tags were added to the run (step_run_id null) or to one of its step runs; later values win."""
@@ -322,6 +334,22 @@ class StepSkipped(_RunEvent):
     step_run_id: str
     step_name: str
     reason: str
+
+
+@event("step.canceled")
+class StepCanceled(_RunEvent):
+    """A running step was stopped because its run was canceled (SIGTERM to its process
+    group, SIGKILL after a grace period); its logs so far are kept."""
+
+    run_id: str
+    step_run_id: str
+    step_name: str
+    reuse_key: str
+    reason: str
+    exit_code: int | None = None
+    stdout: str | None = None
+    stderr: str | None = None
+    duration_s: float | None = None
 
 
 @event("step.abandoned")

@@ -1,6 +1,6 @@
 """Projection `step_runs`: one row per step run, in plan order (the seq of its first event).
 
-Status: Running (step.started), Completed, Failed, Reused, Skipped, Abandoned.
+Status: Running (step.started), Completed, Failed, Reused, Skipped, Canceled, Abandoned.
 A new step.started for the same step_run_id (a retry) resets the outcome and keeps the order.
 """
 from __future__ import annotations
@@ -23,7 +23,8 @@ TABLE = TableSpec(
 )
 TABLES = {TABLE.name: TABLE}
 TYPES = frozenset({
-    "step.started", "step.reused", "step.completed", "step.failed", "step.skipped", "step.abandoned", "run.tagged",
+    "step.started", "step.reused", "step.completed", "step.failed", "step.skipped", "step.canceled", "step.abandoned",
+    "run.tagged",
 })
 _OUTCOME = dict.fromkeys(
     ("finished_at", "duration_s", "stdout", "stderr", "exit_code", "error", "reason", "reused_from", "reused_run_id")
@@ -57,6 +58,9 @@ def apply(rec, tables) -> None:
                    allow_reuse=p["allow_reuse"], finished_at=rec.time, error=None)
     elif t == "step.failed":
         row.update(status="Failed", reuse_key=p["reuse_key"], error=p["error"], exit_code=p["exit_code"],
+                   stdout=p["stdout"], stderr=p["stderr"], duration_s=p["duration_s"], finished_at=rec.time)
+    elif t == "step.canceled":
+        row.update(status="Canceled", reuse_key=p["reuse_key"], reason=p["reason"], exit_code=p["exit_code"],
                    stdout=p["stdout"], stderr=p["stderr"], duration_s=p["duration_s"], finished_at=rec.time)
     elif t == "step.skipped":
         row.update(status="Skipped", reason=p["reason"], finished_at=rec.time)

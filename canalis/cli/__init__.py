@@ -16,6 +16,7 @@ COMMANDS = {
     "runs": "canalis.cli.run_cmds:runs",
     "show": "canalis.cli.run_cmds:show",
     "logs": "canalis.cli.run_cmds:logs",
+    "cancel": "canalis.cli.run_cmds:cancel",
     "metrics": "canalis.cli.run_cmds:metrics",
     "experiments": "canalis.cli.run_cmds:experiments",
     "datasets": "canalis.cli.run_cmds:datasets",

@@ -128,6 +128,40 @@ def show(layout, run, as_json):
 
 @click.command()
 @click.argument("run")
+@click.option("--reason", default=None, help="Why; recorded in the ledger with the cancel.")
+@click.option("--wait/--no-wait", "wait_", default=True, show_default=True,
+              help="Wait until the run's executor has stopped its steps.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait at most.")
+@workspace_option
+@json_option
+@fail_on_canalis_errors
+def cancel(layout, run, reason, wait_, timeout, as_json):
+    """Cancel RUN: running steps are stopped (SIGTERM, then SIGKILL after 10 s), steps not
+    started are skipped, and the run ends as Canceled. Works from any process."""
+    from canalis.executor.cancel import TERMINAL, RunNotCancelable, request_cancel
+
+    ledger = layout.open_ledger()
+    run_id = reports.resolve_run(ledger, run)
+    try:
+        outcome = request_cancel(ledger, run_id, reason)
+    except RunNotCancelable as e:
+        raise click.ClickException(str(e)) from None
+    deadline = time.monotonic() + timeout
+    while wait_ and outcome != "Canceled" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        status = (ledger.run(run_id) or {}).get("status")
+        if status in TERMINAL:
+            outcome = status
+    if as_json:
+        return print_json({"run_id": run_id, "status": outcome})
+    if outcome == "CancelRequested":
+        click.echo(f"cancel of run {run_id} requested; its executor has not stopped yet (`canalis show {run_id}`)")
+    else:
+        click.echo(f"run {run_id}: {outcome}")
+
+
+@click.command()
+@click.argument("run")
 @click.argument("step", required=False)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing output of running steps until the run ends.")
 @workspace_option

@@ -126,6 +126,14 @@ def _start(experiment, plan, run_id, params, *, max_workers=None, **options):
         workspace_root=ws.root, max_workers=max_workers or ws.settings.get("max_concurrent_steps"),
         on_line=lambda step, stream, text: run._lines.put((step, stream, text)), **options,
     )
-    run._thread = threading.Thread(target=run._executor.execute, name=f"canalis-run-{run_id}")
+    run._done = threading.Event()  # waited on instead of Thread.join, which Ctrl-C can upset
+
+    def execute():
+        try:
+            run._executor.execute()
+        finally:
+            run._done.set()
+
+    run._thread = threading.Thread(target=execute, name=f"canalis-run-{run_id}")
     run._thread.start()
     return run

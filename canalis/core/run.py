@@ -25,6 +25,7 @@ class Run:
         self.experiment = experiment
         self._run_id = run_id
         self._thread = _executor_thread
+        self._done = None  # set by the executing thread when the run has ended
 
     # -- factory -----------------------------------------------------------------------
     @staticmethod
@@ -138,11 +139,20 @@ class Run:
             if show_output:
                 self._show_output = True
                 self._flush_output()
-            while self._thread.is_alive():
-                self._thread.join(0.2)
-                self._flush_output()
-                if deadline and time.time() > deadline:
-                    break
+            done = self._done
+            try:
+                while not done.wait(0.2):
+                    self._flush_output()
+                    if deadline and time.time() > deadline:
+                        break
+            except KeyboardInterrupt:  # Ctrl-C cancels the run: its steps stop, the ledger says so
+                try:
+                    self.cancel("interrupted (Ctrl-C)")
+                except UserErrorException:
+                    pass  # it ended meanwhile
+                while not done.wait(0.2):
+                    self._flush_output()
+                raise
             self._flush_output()
         else:
             from canalis.reports import effective_status
@@ -178,11 +188,18 @@ class Run:
             if row["status"] == "Failed" and row.get("error"):
                 print("    " + row["error"].replace("\n", "\n    "))
 
-    def cancel(self):
+    def cancel(self, reason=None):
+        """Stop the run: running steps are stopped, the others skipped; the run ends as
+        Canceled. A run executing in another process is asked to stop through the ledger."""
+        from canalis.executor.cancel import RunNotCancelable, request_cancel
+
         executor = getattr(self, "_executor", None)
-        if executor is None:
-            raise UserErrorException(f"run {self._run_id} is not executing in this process; it cannot be canceled from here")
-        executor.cancel()
+        try:
+            request_cancel(self._ledger, self._run_id, reason)
+        except RunNotCancelable as e:
+            raise UserErrorException(str(e)) from None
+        if executor is not None:
+            executor.cancel(reason or "canceled by the user")
 
     def register_model(self, model_name, model_path=None, tags=None, properties=None, description=None, datasets=None, **kwargs):
         from canalis.core.model import Model

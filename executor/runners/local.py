@@ -1,22 +1,42 @@
-"""The default runner: a subprocess on this machine with the current interpreter."""
+"""The default runner: a subprocess on this machine with the current interpreter.
+
+Each step runs in a session (and process group) of its own, so that canceling a run stops
+the step and every process it started: SIGTERM to the group, SIGKILL after a grace period.
+"""
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import threading
 
 from canalis.executor.errors import StepLaunchError
 
+#: seconds between SIGTERM and SIGKILL when steps are stopped
+STOP_GRACE_S = 10.0
+
 
 class LocalRunner:
     name = "local"
 
+    def __init__(self):
+        self._live: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self._stopping = False
+
     def run(self, argv, cwd, env, on_line, on_start=None) -> int:
         try:
             proc = subprocess.Popen(
-                argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+                argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         except OSError as e:
             raise StepLaunchError(f"could not start {argv[0]!r} in {cwd}: {e}") from e
+        with self._lock:
+            self._live.add(proc)
+            stopping = self._stopping
+        if stopping:  # canceled while this step was being launched
+            self._stop([proc], STOP_GRACE_S)
         if on_start:
             on_start(proc.pid)
         readers = [
@@ -25,10 +45,45 @@ class LocalRunner:
         ]
         for t in readers:
             t.start()
-        code = proc.wait()
+        try:
+            code = proc.wait()
+        finally:
+            with self._lock:
+                self._live.discard(proc)
         for t in readers:
             t.join()
         return code
+
+    def stop_all(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Stop every running step and any step launched from now on: SIGTERM to each
+        step's process group, SIGKILL to groups whose leader outlives `grace_s`."""
+        with self._lock:
+            self._stopping = True
+            procs = list(self._live)
+        self._stop(procs, grace_s)
+
+    @staticmethod
+    def _stop(procs, grace_s: float) -> None:
+        for proc in procs:
+            _signal_group(proc, signal.SIGTERM)
+
+        def reap():
+            for proc in procs:
+                try:
+                    proc.wait(timeout=grace_s)
+                except subprocess.TimeoutExpired:
+                    pass
+                _signal_group(proc, signal.SIGKILL)  # the group's other processes too
+
+        threading.Thread(target=reap, name="canalis-stop-steps", daemon=True).start()
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    """Signal the process group the step leads (its id is the step's pid: a new session)."""
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _pump(pipe, stream, on_line):

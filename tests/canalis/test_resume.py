@@ -36,6 +36,8 @@ import os, sys, time
 speed, inp, out = sys.argv[1], sys.argv[2], sys.argv[3]
 data = open(os.path.join(inp, "v")).read() if inp != "-" else ""
 if speed == "slow":
+    if os.environ.get("STEP_PIDS"):
+        open(os.environ["STEP_PIDS"], "a").write(f"{os.getpid()}\\n")
     time.sleep(float(os.environ.get("SLOW", "0")))  # not an argument: the reuse key stays the same
 open(os.path.join(out, "v"), "w").write(data + "x")
 """
@@ -53,20 +55,25 @@ def test_resume_after_sigkill_reuses_finished_steps_and_reruns_the_abandoned_one
     for d in ("q", "s", "l"):
         script(root / d, "work.py", WORK)
     proc = subprocess.Popen([sys.executable, "-m", "canalis", "submit", "pipeline.py", "-e", "crash", "-q"], cwd=root,
-                            env={**os.environ, "SLOW": "60"}, start_new_session=True,
+                            env={**os.environ, "SLOW": "60", "STEP_PIDS": str(tmp_path / "pids")}, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ws = Workspace(path=root)
     deadline = time.time() + 60
     while time.time() < deadline:
         started = [r.payload["step_name"] for r in ws.ledger.events(type="step.started")]
-        if "slow" in started:
+        if "slow" in started and (tmp_path / "pids").exists():
             break
         time.sleep(0.1)
     else:
         os.killpg(proc.pid, signal.SIGKILL)
         raise AssertionError("the slow step never started")
-    os.killpg(proc.pid, signal.SIGKILL)  # the submitting process and its step, by their group id
+    os.killpg(proc.pid, signal.SIGKILL)  # the submitting process, by its group id
     proc.wait()
+    for pid in (tmp_path / "pids").read_text().split():  # steps run in process groups of their own
+        try:
+            os.killpg(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     run_id = ws.ledger.runs()[0]["run_id"]
 
     shown = json.loads(canalis("show", run_id, "--json", cwd=root).stdout)

@@ -1,0 +1,43 @@
+"""Canceling a run from any process: `canalis cancel`, `Run.cancel()` on a run executing
+elsewhere.
+
+A cancel is a request recorded in the ledger (`run.cancel_requested`); the executor of the
+run sees it within a second, stops the running steps and records `run.canceled`. A run that
+nobody executes any more (queued and never started, or its executor is gone) is canceled
+at once: its running steps are recorded as abandoned, then the run as canceled.
+"""
+from __future__ import annotations
+
+import os
+import socket
+
+from canalis.executor.errors import ExecutorError
+from canalis.executor.resume import executor_alive
+from canalis.ledger import events as ev
+
+TERMINAL = ("Completed", "Failed", "Canceled")
+
+
+class RunNotCancelable(ExecutorError):
+    pass
+
+
+def request_cancel(ledger, run_id: str, reason: str | None = None) -> str:
+    """Record a cancel request; returns "Canceled" when the run was canceled here and now,
+    "CancelRequested" when its executor will act on it."""
+    row = ledger.run(run_id)
+    if row is None:
+        raise RunNotCancelable(f"there is no run {run_id!r}; list runs with `canalis runs`")
+    if row["status"] in TERMINAL:
+        raise RunNotCancelable(f"run {run_id} has already ended ({row['status']}); there is nothing to cancel")
+    reason = reason or "canceled by the user"
+    ledger.append(ev.RunCancelRequested(run_id=run_id, reason=reason, host=socket.gethostname(), pid=os.getpid()))
+    if row["status"] == "Running" and executor_alive(row):
+        return "CancelRequested"
+    abandoned = [
+        ev.StepAbandoned(run_id=run_id, step_run_id=s["step_run_id"], step_name=s["step_name"],
+                         reason="the run was canceled while nobody executed it")
+        for s in ledger.step_runs(run_id) if s["status"] == "Running"
+    ]
+    ledger.append_many([*abandoned, ev.RunCanceled(run_id=run_id, reason=reason)])
+    return "Canceled"
