@@ -46,8 +46,10 @@ class PackIndex:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            self._db = self._open()
-            self.refresh(force=True)
+            with self._lock:  # snapshot workers may all arrive here first
+                if self._db is None:
+                    self._db = self._open()
+                    self.refresh(force=True)
         return self._db
 
     def _open(self) -> sqlite3.Connection:
