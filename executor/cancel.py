@@ -4,7 +4,8 @@ elsewhere.
 A cancel is a request recorded in the ledger (`run.cancel_requested`); the executor of the
 run sees it within a second, stops the running steps and records `run.canceled`. A run that
 nobody executes any more (queued and never started, or its executor is gone) is canceled
-at once: its running steps are recorded as abandoned, then the run as canceled.
+at once: step processes it left running on this host are stopped (executor/orphans.py),
+its running steps are recorded as abandoned, then the run as canceled.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import os
 import socket
 
 from canalis.executor.errors import ExecutorError
+from canalis.executor.orphans import stop_leftover_steps
 from canalis.executor.resume import executor_alive
 from canalis.ledger import events as ev
 
@@ -34,10 +36,13 @@ def request_cancel(ledger, run_id: str, reason: str | None = None) -> str:
     ledger.append(ev.RunCancelRequested(run_id=run_id, reason=reason, host=socket.gethostname(), pid=os.getpid()))
     if row["status"] == "Running" and executor_alive(row):
         return "CancelRequested"
+    running = [s for s in ledger.step_runs(run_id) if s["status"] == "Running"]
+    stopped = set(stop_leftover_steps(row, running))
     abandoned = [
         ev.StepAbandoned(run_id=run_id, step_run_id=s["step_run_id"], step_name=s["step_name"],
-                         reason="the run was canceled while nobody executed it")
-        for s in ledger.step_runs(run_id) if s["status"] == "Running"
+                         reason="the run was canceled while nobody executed it"
+                         + ("; its process, still running, was stopped" if s.get("pid") in stopped else ""))
+        for s in running
     ]
     ledger.append_many([*abandoned, ev.RunCanceled(run_id=run_id, reason=reason)])
     return "Canceled"

@@ -246,12 +246,6 @@ class RunExecutor:
         env[ENV_VAR] = str(context)
         env["PYTHONUNBUFFERED"] = "1"
 
-        with writing(self.locks_dir):
-            self.store.put_bytes(document)
-            self.ledger.append(
-                ev.StepStarted(run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=key, attempt=1,
-                               pid=None, inputs=sorted([name, tree] for name, tree in trees.items()))
-            )
         logs = {"stdout": open(work / "stdout.txt", "wb"), "stderr": open(work / "stderr.txt", "wb")}
         log_lock = threading.Lock()
 
@@ -265,16 +259,26 @@ class RunExecutor:
         reader = ChannelReader(channel)
         finished = threading.Event()
         poller = threading.Thread(target=self._poll_channel, args=(reader, step_run_id, finished), daemon=True)
-        poller.start()
+
+        def on_start(pid):  # the process exists: record it (with its pid), then read what it says
+            with writing(self.locks_dir):
+                self.store.put_bytes(document)
+                self.ledger.append(
+                    ev.StepStarted(run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=key,
+                                   attempt=1, pid=pid, inputs=sorted([name, tree] for name, tree in trees.items()))
+                )
+            poller.start()
+
         t0 = time.time()
         launch_error = None
         try:
-            code = self.runner.run(argv, cwd=str(src), env=env, on_line=on_line)
+            code = self.runner.run(argv, cwd=str(src), env=env, on_line=on_line, on_start=on_start)
         except ExecutorError as e:
             code, launch_error = None, str(e)
         duration = round(time.time() - t0, 6)
         finished.set()
-        poller.join()
+        if poller.ident is not None:
+            poller.join()
         self._ingest(reader, step_run_id)  # what the step said last, and anything a failed poll left
         for f in logs.values():
             f.close()

@@ -11,6 +11,7 @@ import socket
 
 from canalis.executor.errors import ExecutorError
 from canalis.executor.plan import Plan
+from canalis.executor.orphans import stop_leftover_steps
 from canalis.ledger import events as ev
 
 FINISHED = ("run.completed", "run.failed", "run.canceled")
@@ -66,9 +67,11 @@ def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict
             f"run {run_id!r} may still be executing (process {row.get('pid')} on {row.get('host')}); "
             "wait for it or stop it, or pass --force if you know it is gone"
         )
+    stopped = set(stop_leftover_steps(row, [{**p, "step_run_id": sid} for sid, p in started.items()]))
     abandoned = [
         ev.StepAbandoned(run_id=run_id, step_run_id=sid, step_name=p["step_name"],
-                         reason="the executor stopped before the step ended; it runs again on resume")
+                         reason="the executor stopped before the step ended; it runs again on resume"
+                         + ("; its process, still running, was stopped" if p.get("pid") in stopped else ""))
         for sid, p in started.items()
     ]
     if abandoned:

@@ -269,8 +269,9 @@ class RunTagged(_RunEvent):
 
 @event("step.started", version=2)
 class StepStarted(_RunEvent):
-    """A step's process started (attempt counts retries of the same step run); `inputs`
-    lists the [input name, tree digest] pairs it reads (pairs, not a dict, so that
+    """A step's process started (attempt counts retries of the same step run); `pid` is
+    its process id (leader of its own process group); `inputs` lists the [input name, tree
+    digest] pairs it reads (pairs, not a dict, so that
     redaction never hides an input whose name looks like a credential)."""
 
     run_id: str

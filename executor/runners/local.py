@@ -38,7 +38,12 @@ class LocalRunner:
         if stopping:  # canceled while this step was being launched
             self._stop([proc], STOP_GRACE_S)
         if on_start:
-            on_start(proc.pid)
+            try:
+                on_start(proc.pid)
+            except BaseException:  # the step must not outlive a failure to record its start
+                self._stop([proc], 0)
+                proc.wait()
+                raise
         readers = [
             threading.Thread(target=_pump, args=(proc.stdout, "stdout", on_line), daemon=True),
             threading.Thread(target=_pump, args=(proc.stderr, "stderr", on_line), daemon=True),

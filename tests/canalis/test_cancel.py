@@ -189,3 +189,32 @@ def test_a_run_nobody_executes_is_canceled_at_once(ws):
     assert json.loads(out.stdout)["status"] == "Canceled"
     assert ws.ledger.run("r1")["status"] == "Canceled"
     assert statuses(ws, "r1") == {"train": "Abandoned"}
+
+
+@pytest.mark.slow
+def test_cancel_of_an_orphaned_run_stops_the_steps_it_left_running(tmp_path):
+    root, pids_file = _project(tmp_path), tmp_path / "pids"
+    proc = subprocess.Popen([sys.executable, "-m", "canalis", "submit", "pipeline.py", "-e", "c", "-q"], cwd=root,
+                            env={**os.environ, "STEP_PIDS": str(pids_file)}, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: len(step_pids(pids_file)) == 2, what="the slow step and its child")
+        os.killpg(proc.pid, signal.SIGKILL)  # the executor dies; its step (own process group) does not
+        proc.wait()
+        step, child = step_pids(pids_file)
+        assert alive(step) and alive(child)
+        ws = Workspace(path=root)
+        run_id = ws.ledger.runs()[0]["run_id"]
+        assert next(ws.ledger.events(type="step.started")).payload["pid"] == step
+        out = canalis("cancel", run_id, "--json", cwd=root, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["status"] == "Canceled"
+        assert not alive(step) and not alive(child)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        kill_leftovers(step_pids(pids_file))
+    assert statuses(ws, run_id) == {"slow": "Abandoned"}
+    abandoned = next(ws.ledger.events(stream=f"run:{run_id}", type="step.abandoned")).payload
+    assert abandoned["reason"].endswith("its process, still running, was stopped")

@@ -69,12 +69,21 @@ def test_resume_after_sigkill_reuses_finished_steps_and_reruns_the_abandoned_one
         raise AssertionError("the slow step never started")
     os.killpg(proc.pid, signal.SIGKILL)  # the submitting process, by its group id
     proc.wait()
-    for pid in (tmp_path / "pids").read_text().split():  # steps run in process groups of their own
-        try:
-            os.killpg(int(pid), signal.SIGKILL)
+    (step_pid,) = [int(p) for p in (tmp_path / "pids").read_text().split()]
+    try:
+        _resume_and_check(root, ws, counter, step_pid)
+    finally:
+        try:  # the step runs in a process group of its own: resume stops it, or this does
+            os.killpg(step_pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def _resume_and_check(root, ws, counter, step_pid):
     run_id = ws.ledger.runs()[0]["run_id"]
+    slow_started = next(r.payload for r in ws.ledger.events(type="step.started") if r.payload["step_name"] == "slow")
+    assert slow_started["pid"] == step_pid
+    os.kill(step_pid, 0)  # the executor is gone, its step still runs
 
     shown = json.loads(canalis("show", run_id, "--json", cwd=root).stdout)
     assert shown["status"] == "Orphaned"
@@ -87,6 +96,10 @@ def test_resume_after_sigkill_reuses_finished_steps_and_reruns_the_abandoned_one
     assert summary["status"] == "Completed"
     by_step = [(s["step"], s["status"]) for s in summary["steps"]]
     assert by_step == [("quick", "Completed"), ("slow", "Abandoned"), ("slow", "Completed"), ("last", "Completed")]
+    abandoned = next(r.payload for r in ws.ledger.events(stream=f"run:{run_id}", type="step.abandoned"))
+    assert abandoned["reason"].endswith("its process, still running, was stopped")
+    with pytest.raises(ProcessLookupError):
+        os.killpg(step_pid, 0)
     assert counter.lines() == ["work.py", "work.py"]  # slow and last ran; quick kept its result
     resumed = [r.payload for r in ws.ledger.events(stream=f"run:{run_id}", type="run.started")]
     assert [p["resumed"] for p in resumed] == [False, True]

@@ -1,0 +1,60 @@
+"""Step processes an executor left behind when it died.
+
+Steps run in process groups of their own (so that a cancel stops everything a step started),
+which also means they outlive an executor killed with SIGKILL. `step.started` records each
+step's pid; before a run nobody executes is canceled or resumed, the steps it still shows as
+running are looked up on this host and stopped. A pid is only signaled when the process's
+environment names that very step run (pids are reused), which needs /proc (Linux).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+
+from canalis.executor.channel import ENV_VAR
+
+GRACE_S = 10.0
+
+
+def _is_step(pid: int, step_run_id: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            entries = f.read().split(b"\0")
+    except OSError:  # gone, not ours, or no /proc
+        return False
+    prefix = f"{ENV_VAR}=".encode()
+    return any(e.startswith(prefix) and step_run_id.encode() in e for e in entries)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_leftover_steps(run_row: dict, step_rows: list[dict], grace_s: float = GRACE_S) -> list[int]:
+    """Stop the process groups of the steps in `step_rows` that still run on this host
+    (SIGTERM, SIGKILL after `grace_s`); returns the pids that were signaled."""
+    if run_row.get("host") and run_row["host"] != socket.gethostname():
+        return []
+    pids = [int(s["pid"]) for s in step_rows if s.get("pid") and _is_step(int(s["pid"]), s["step_run_id"])]
+    for pid in pids:
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace_s
+    while any(_group_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in pids:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return pids
