@@ -2,6 +2,7 @@
 Ctrl-C on `canalis submit`, and runs nobody executes any more."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -127,25 +128,33 @@ def _project(tmp_path):
     return root
 
 
-@pytest.mark.slow
-def test_canalis_cancel_from_another_process(tmp_path):
-    root, pids_file = _project(tmp_path), tmp_path / "pids"
+@contextlib.contextmanager
+def slow_submit(root, pids_file):
+    """`canalis submit` of the slow pipeline in its own session, once its slow step and that
+    step's child run; on the way out, every process it started is gone, by pid."""
     proc = subprocess.Popen([sys.executable, "-m", "canalis", "submit", "pipeline.py", "-e", "c", "-q"], cwd=root,
                             env={**os.environ, "STEP_PIDS": str(pids_file)}, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: len(step_pids(pids_file)) == 2, what="the slow step and its child")
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        kill_leftovers(step_pids(pids_file))
+
+
+@pytest.mark.slow
+def test_canalis_cancel_from_another_process(tmp_path):
+    root, pids_file = _project(tmp_path), tmp_path / "pids"
+    with slow_submit(root, pids_file) as proc:
         run_id = Workspace(path=root).ledger.runs()[0]["run_id"]
         out = canalis("cancel", run_id, "--reason", "stop it", "--json", cwd=root, timeout=120)
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout) == {"run_id": run_id, "status": "Canceled"}
         assert proc.wait(timeout=60) == 1  # the submit reports a run that did not complete
         wait_for(lambda: not any(alive(p) for p in step_pids(pids_file)), 30, "the step's process group to exit")
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        kill_leftovers(step_pids(pids_file))
     ws = Workspace(path=root)
     assert statuses(ws, run_id) == {"slow": "Canceled", "after": "Skipped"}
     requested = next(ws.ledger.events(stream=f"run:{run_id}", type="run.cancel_requested")).payload
@@ -157,19 +166,10 @@ def test_canalis_cancel_from_another_process(tmp_path):
 @pytest.mark.slow
 def test_ctrl_c_on_submit_cancels_the_run(tmp_path):
     root, pids_file = _project(tmp_path), tmp_path / "pids"
-    proc = subprocess.Popen([sys.executable, "-m", "canalis", "submit", "pipeline.py", "-e", "c", "-q"], cwd=root,
-                            env={**os.environ, "STEP_PIDS": str(pids_file)}, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: len(step_pids(pids_file)) == 2, what="the slow step and its child")
+    with slow_submit(root, pids_file) as proc:
         os.kill(proc.pid, signal.SIGINT)  # what a terminal sends to the submit on Ctrl-C
         assert proc.wait(timeout=60) != 0
         wait_for(lambda: not any(alive(p) for p in step_pids(pids_file)), 30, "the step's process group to exit")
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        kill_leftovers(step_pids(pids_file))
     ws = Workspace(path=root)
     run_id = ws.ledger.runs()[0]["run_id"]
     assert ws.ledger.run(run_id)["status"] == "Canceled"
@@ -194,11 +194,7 @@ def test_a_run_nobody_executes_is_canceled_at_once(ws):
 @pytest.mark.slow
 def test_cancel_of_an_orphaned_run_stops_the_steps_it_left_running(tmp_path):
     root, pids_file = _project(tmp_path), tmp_path / "pids"
-    proc = subprocess.Popen([sys.executable, "-m", "canalis", "submit", "pipeline.py", "-e", "c", "-q"], cwd=root,
-                            env={**os.environ, "STEP_PIDS": str(pids_file)}, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: len(step_pids(pids_file)) == 2, what="the slow step and its child")
+    with slow_submit(root, pids_file) as proc:
         os.killpg(proc.pid, signal.SIGKILL)  # the executor dies; its step (own process group) does not
         proc.wait()
         step, child = step_pids(pids_file)
@@ -210,11 +206,6 @@ def test_cancel_of_an_orphaned_run_stops_the_steps_it_left_running(tmp_path):
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["status"] == "Canceled"
         assert not alive(step) and not alive(child)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        kill_leftovers(step_pids(pids_file))
     assert statuses(ws, run_id) == {"slow": "Abandoned"}
     abandoned = next(ws.ledger.events(stream=f"run:{run_id}", type="step.abandoned")).payload
     assert abandoned["reason"].endswith("its process, still running, was stopped")
