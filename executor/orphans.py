@@ -14,6 +14,7 @@ import socket
 import time
 
 from canalis.executor.channel import ENV_VAR
+from canalis.executor.runners.local import signal_group
 
 GRACE_S = 10.0
 
@@ -45,16 +46,10 @@ def stop_leftover_steps(run_row: dict, step_rows: list[dict], grace_s: float = G
         return []
     pids = [int(s["pid"]) for s in step_rows if s.get("pid") and _is_step(int(s["pid"]), s["step_run_id"])]
     for pid in pids:
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     while any(_group_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     for pid in pids:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        signal_group(pid, signal.SIGKILL)
     return pids

@@ -84,9 +84,14 @@ class LocalRunner:
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
-    """Signal the process group the step leads (its id is the step's pid: a new session)."""
+    signal_group(proc.pid, sig)
+
+
+def signal_group(pgid: int, sig: int) -> None:
+    """Signal the process group a step leads (its id is the step's pid: a new session);
+    a group that is already gone is not an error."""
     try:
-        os.killpg(proc.pid, sig)
+        os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
         pass
 
