@@ -348,17 +348,19 @@ class LocalStore:
         return decode_manifest(data, digest)
 
     # -- folders ----------------------------------------------------------------------
-    def snapshot(self, folder, *, ignore: bool = True, progress: bool = False, stat_cache: bool = True) -> SnapshotResult:
+    def snapshot(self, folder, *, ignore: bool = True, progress: bool = False, stat_cache: bool = True,
+                 workers: int | None = None) -> SnapshotResult:
         """Store a folder as a tree. `stat_cache=False` for folders snapshotted once and then
-        deleted (a step's outputs): their entries would only grow the cache."""
+        deleted (a step's outputs): their entries would only grow the cache. `workers`: hashing
+        threads (default one per core)."""
         from canalis.store.snapshot import snapshot
 
-        return snapshot(self, folder, ignore=ignore, progress=progress, stat_cache=stat_cache)
+        return snapshot(self, folder, ignore=ignore, progress=progress, stat_cache=stat_cache, workers=workers)
 
-    def put_files(self, mapping: dict[str, Path]) -> SnapshotResult:
+    def put_files(self, mapping: dict[str, Path], workers: int | None = None) -> SnapshotResult:
         from canalis.store.snapshot import put_files
 
-        return put_files(self, mapping)
+        return put_files(self, mapping, workers=workers)
 
     def checkout(self, tree: str, dest, *, readonly: bool = True, link: bool | None = None) -> None:
         from canalis.store.checkout import checkout

@@ -89,44 +89,65 @@ GROUP_BYTES = 16 << 20
 
 
 def _groups(todo) -> list[list]:
-    """Consecutive small files grouped; every large (streamed) file alone."""
+    """Work items `(key, path, size)` in groups: small files together, every large (streamed)
+    file alone. Each item keeps its key, so a digest is paired with the path that produced
+    it whatever order the groups come out in."""
     from canalis.store.pack import PACKABLE
 
     groups, current, size = [], [], 0
-    for p, s in todo:
+    for item in todo:
+        s = item[2]
         if s >= PACKABLE:
-            groups.append([(p, s)])
+            groups.append([item])
             continue
         if current and (len(current) >= GROUP_FILES or size + s > GROUP_BYTES):
             groups.append(current)
             current, size = [], 0
-        current.append((p, s))
+        current.append(item)
         size += s
     if current:
         groups.append(current)
     return groups
 
 
-def _hash_all(store, todo, progress: bool, blobs=()) -> list[str]:
-    """Store every (abs path, size) of `todo`, then every bytes of `blobs`, in one batch;
-    digests in the same order."""
+def _store_group(store, group, batch) -> list[tuple]:
+    """(key, digest) for every item of a group."""
+    digests = store._put_group([(path, size) for _, path, size in group], batch)
+    if len(digests) != len(group):
+        raise AssertionError("the store returned a digest count that does not match the group")
+    return [(key, d) for (key, _, _), d in zip(group, digests)]
+
+
+def default_workers() -> int:
+    """Threads that hash a snapshot: one per core (CPU-bound on cached data: more only contend)."""
+    return min(32, max(2, os.cpu_count() or 1))
+
+
+def _hash_all(store, todo, progress: bool, blobs: dict | None = None, workers: int | None = None) -> dict:
+    """Store every file of `todo` (items `(key, abs path, size)`) and every bytes value of
+    `blobs` (`{key: bytes}`) in one batch; returns `{key: digest}`. `workers` threads (default:
+    one per core; 1: no pool) share the groups."""
     batch = store._batch()
-    bar = _progress_bar(len(todo), sum(s for _, s in todo), progress)
+    bar = _progress_bar(len(todo), sum(item[2] for item in todo), progress)
+    digests: dict = {}
     try:
         groups = _groups(todo)
-        if len(todo) < POOL_THRESHOLD or len(groups) == 1:
-            digests = [d for g in groups for d in store._put_group(g, batch)]
+        workers = default_workers() if workers is None else workers
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        if workers == 1 or len(todo) < POOL_THRESHOLD or len(groups) == 1:
+            for g in groups:
+                digests.update(_store_group(store, g, batch))
         else:
             from concurrent.futures import ThreadPoolExecutor
 
-            workers = min(32, max(2, os.cpu_count() or 1))  # CPU-bound on cached data: more threads only contend
-            digests = []
             with ThreadPoolExecutor(workers) as pool:
-                for group, ds in zip(groups, pool.map(lambda g: store._put_group(g, batch), groups)):
-                    digests += ds
+                for group, pairs in zip(groups, pool.map(lambda g: _store_group(store, g, batch), groups)):
+                    digests.update(pairs)
                     if bar is not None:
-                        bar.advance(0, sum(s for _, s in group))
-        digests += [store._put_data(b, batch) for b in blobs]
+                        bar.advance(0, sum(size for _, _, size in group))
+        for key, data in (blobs or {}).items():
+            digests[key] = store._put_data(data, batch)
         batch.commit()
     except FileNotFoundError as e:
         batch.discard()
@@ -143,7 +164,8 @@ def _hash_all(store, todo, progress: bool, blobs=()) -> list[str]:
     return digests
 
 
-def snapshot(store, folder, *, ignore: bool = True, progress: bool = False, stat_cache: bool = True):
+def snapshot(store, folder, *, ignore: bool = True, progress: bool = False, stat_cache: bool = True,
+             workers: int | None = None):
     root = os.path.realpath(folder)
     if not os.path.isdir(root):
         raise SnapshotError(folder, "it is not a folder")
@@ -152,13 +174,13 @@ def snapshot(store, folder, *, ignore: bool = True, progress: bool = False, stat
     gc_was_enabled = gc.isenabled()
     gc.disable()  # tens of thousands of small tuples, no cycles: the collector only costs time here
     try:
-        return _snapshot(store, root, ignore, progress, stat_cache)
+        return _snapshot(store, root, ignore, progress, stat_cache, workers)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _snapshot(store, root: str, ignore: bool, progress: bool, stat_cache: bool = True):
+def _snapshot(store, root: str, ignore: bool, progress: bool, stat_cache: bool = True, workers: int | None = None):
     from canalis.store.local import SnapshotResult
 
     started = time.time_ns()
@@ -181,15 +203,15 @@ def _snapshot(store, root: str, ignore: bool, progress: bool, stat_cache: bool =
             there = store.present(list(set(digests.values())))
             digests = {rel: d for rel, d in digests.items() if d in there}
         todo = [(rel, path, st) for rel, path, st in files if rel not in digests]
-        targets = [os.fsencode(os.readlink(p)) for _, p in links]
-        new = _hash_all(store, [(p, st.st_size) for _, p, st in todo], progress, targets)
-        link_digests = new[len(todo):]
+        targets = {rel: os.fsencode(os.readlink(p)) for rel, p in links}
+        new = _hash_all(store, [(("f", rel), path, st.st_size) for rel, path, st in todo], progress,
+                        {("l", rel): t for rel, t in targets.items()}, workers)
         rows = []
-        for (rel, path, st), d in zip(todo, new):
-            digests[rel] = d
+        for rel, path, st in todo:
+            d = digests[rel] = new[("f", rel)]
             rows.append((path, st.st_size, st.st_mtime_ns, st.st_ino, d, started))
         rows_ = [(rel, FILE, 0o755 if st.st_mode & 0o100 else 0o644, st.st_size, digests[rel]) for rel, _, st in files]
-        rows_ += [(rel, SYMLINK, 0o777, len(t), d) for (rel, _), t, d in zip(links, targets, link_digests)]
+        rows_ += [(rel, SYMLINK, 0o777, len(t), new[("l", rel)]) for rel, t in targets.items()]
         if all(r[0].isascii() for r in rows_):
             rows_.sort()  # paths are unique, so this sorts by path; str order == byte order for ASCII
         else:
@@ -215,7 +237,7 @@ def _snapshot(store, root: str, ignore: bool, progress: bool, stat_cache: bool =
     )
 
 
-def put_files(store, mapping: dict[str, Path]):
+def put_files(store, mapping: dict[str, Path], workers: int | None = None):
     """A tree of chosen files: {path in the tree: file on disk}. Symlinks on disk are followed
     here (a dataset picked by glob wants the content), and the stat cache is not used."""
     from canalis.store.local import SnapshotResult
@@ -231,7 +253,7 @@ def put_files(store, mapping: dict[str, Path]):
         if not _stat.S_ISREG(st.st_mode):
             raise SnapshotError(src, f"it is not a regular file (wanted as {rel!r})")
         items.append((rel, os.fspath(src), st))
-    digests = _hash_all(store, [(p, st.st_size) for _, p, st in items], False)
-    entries = [TreeEntry(rel, FILE, file_mode(st.st_mode), st.st_size, d) for (rel, _, st), d in zip(items, digests)]
+    digests = _hash_all(store, [(rel, p, st.st_size) for rel, p, st in items], False, workers=workers)
+    entries = [TreeEntry(rel, FILE, file_mode(st.st_mode), st.st_size, digests[rel]) for rel, _, st in items]
     tree = store.put_tree(entries)
     return SnapshotResult(tree=tree, files=len(items), bytes=sum(st.st_size for *_, st in items), hashed=len(items))
