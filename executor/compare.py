@@ -2,6 +2,7 @@
 the outputs are byte-identical (same tree digest means same bytes)."""
 from __future__ import annotations
 
+from canalis.executor.plan import Plan
 from canalis.executor.why import diff_trees
 
 
@@ -22,25 +23,25 @@ def diff_runs(ledger, store, run_a: str, run_b: str) -> dict:
     sa, sb = _submitted(ledger, run_a), _submitted(ledger, run_b)
     pa, pb = sa["parameters"], sb["parameters"]
     params = {k: {"a": pa.get(k), "b": pb.get(k)} for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k)}
-    specs_a = {s["name"]: s for s in sa["plan"]["steps"]}
-    specs_b = {s["name"]: s for s in sb["plan"]["steps"]}
+    specs_a = {s.name: s for s in Plan.from_dict(sa["plan"]).steps}
+    specs_b = {s.name: s for s in Plan.from_dict(sb["plan"]).steps}
     steps_a, steps_b = _final_steps(ledger, run_a), _final_steps(ledger, run_b)
     steps = []
     for name in list(specs_a) + [n for n in specs_b if n not in specs_a]:
         a, b = specs_a.get(name), specs_b.get(name)
         entry = {"step": name, "in": "both" if a and b else ("a" if a else "b")}
         if a and b:
-            if a["source_tree"] != b["source_tree"]:
-                entry["source"] = diff_trees(store, a["source_tree"], b["source_tree"])
-            if a["environment"].get("digest") != b["environment"].get("digest"):
-                entry["environment"] = {"a": a["environment"].get("digest"), "b": b["environment"].get("digest")}
-            data_a = {i["name"]: i for i in a["inputs"] if i["source"] == "data"}
-            data_b = {i["name"]: i for i in b["inputs"] if i["source"] == "data"}
+            if a.source_tree != b.source_tree:
+                entry["source"] = diff_trees(store, a.source_tree, b.source_tree)
+            if a.environment.get("digest") != b.environment.get("digest"):
+                entry["environment"] = {"a": a.environment.get("digest"), "b": b.environment.get("digest")}
+            data_a = {i.name: i for i in a.inputs if i.source == "data"}
+            data_b = {i.name: i for i in b.inputs if i.source == "data"}
             inputs = {}
             for n in sorted(set(data_a) | set(data_b)):
                 ia, ib = data_a.get(n), data_b.get(n)
-                if (ia or {}).get("tree") != (ib or {}).get("tree"):
-                    inputs[n] = {"a": ia and (ia.get("dataset") or ia["tree"]), "b": ib and (ib.get("dataset") or ib["tree"])}
+                if (ia.tree if ia else None) != (ib.tree if ib else None):
+                    inputs[n] = {"a": ia and (ia.dataset or ia.tree), "b": ib and (ib.dataset or ib.tree)}
             if inputs:
                 entry["inputs"] = inputs
             ra, rb = steps_a.get(name, {}), steps_b.get(name, {})

@@ -1,34 +1,29 @@
 """Running a planned pipeline: schedule steps by their data, reuse or run each, record it all.
 
 The engine appends every event itself (the step process never opens the ledger). Run
-state is what the ledger says; the engine holds only what it needs to schedule.
+state is what the ledger says; the engine holds only what it needs to schedule. For each
+step it binds the plan's step to the run's parameters and input trees (executor/bind.py),
+decides reuse from the bound step's key (executor/reuse.py), and otherwise hands the bound
+step to executor/steprun.py, which prepares, runs and records it.
 """
 from __future__ import annotations
 
 import getpass
-import json
 import os
-import shutil
 import socket
-import sys
 import threading
 import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from canalis.executor import fingerprint, registry
-from canalis.executor.channel import ENV_VAR, ChannelReader
-from canalis.executor.errors import ExecutorError
-from canalis.executor.plan import Plan, StepSpec
+from canalis.executor.bind import BoundStep, bind
 from canalis.executor.locks import single_flight, writing
+from canalis.executor.plan import Plan, StepSpec
 from canalis.executor.reuse import find_reusable
 from canalis.executor.runners.local import LocalRunner
+from canalis.executor.steprun import StepExecution, StepResult
 from canalis.ledger import events as ev
-
-STDERR_TAIL_LINES = 20
-POLL_SECONDS = 0.25
 #: how often a running executor looks for a run.cancel_requested recorded by another process
 CANCEL_POLL_S = 0.5
 
@@ -61,12 +56,6 @@ def submitted_event(run_id, experiment, plan: Plan, parameters, *, tags=None, gi
     )
 
 
-@dataclass
-class StepResult:
-    status: str  # Completed | Reused | Failed | Skipped
-    outputs: dict = field(default_factory=dict)
-
-
 class RunExecutor:
     """Executes one run of a plan. `execute()` blocks until the run has ended."""
 
@@ -86,7 +75,6 @@ class RunExecutor:
         max_workers: int | None = None,
         continue_on_step_failure: bool = False,
         runner=None,
-        python: str = sys.executable,
         on_line=None,
         resumed: bool = False,
         done: dict | None = None,
@@ -100,7 +88,6 @@ class RunExecutor:
         self.max_workers = max_workers or os.cpu_count() or 1
         self.continue_on_step_failure = continue_on_step_failure
         self.runner = runner or LocalRunner()
-        self.python = python
         self.on_line = on_line
         self.resumed = resumed
         # steps this run already finished before a resume: name -> (status, outputs)
@@ -187,6 +174,19 @@ class RunExecutor:
             if not self._cancel.is_set():
                 self.cancel(rec.payload.get("reason") or "canceled by the user")
 
+    @property
+    def canceled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def cancel_reason(self) -> str:
+        return self._cancel_reason
+
+    def base_env(self) -> dict[str, str]:
+        """The environment a step process starts from (the executor's own); the bound step's
+        variables are added on top."""
+        return dict(os.environ)
+
     # -- one step ----------------------------------------------------------------------
     def _guarded_step(self, step: StepSpec) -> StepResult:
         step_run_id = new_step_run_id()
@@ -205,206 +205,22 @@ class RunExecutor:
     def input_trees(self, step: StepSpec) -> dict[str, str]:
         return {i.name: (i.tree if i.source == "data" else self.tree_of_output[i.output]) for i in step.inputs}
 
+    def bind(self, step: StepSpec) -> BoundStep:
+        return bind(step, self.params, self.input_trees(step))
+
     def _step(self, step: StepSpec, step_run_id: str) -> StepResult:
-        trees = self.input_trees(step)
-        key, document = fingerprint.reuse_key(step, trees, self.params)
+        bound = self.bind(step)
         if not step.allow_reuse or self.regenerate:
-            return self._run(step, step_run_id, key, trees, document)
-        with single_flight(self.locks_dir, key):
+            return StepExecution(self, bound, step_run_id).execute()
+        with single_flight(self.locks_dir, bound.key):
             with writing(self.locks_dir):
-                found = find_reusable(self.ledger, self.store, key)
+                found = find_reusable(self.ledger, self.store, bound.key)
                 if found is not None:
                     self.ledger.append(
                         ev.StepReused(
-                            run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=key,
+                            run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=bound.key,
                             reused_from=found["step_run_id"], reused_run_id=found["run_id"], outputs=found["outputs"],
                         )
                     )
                     return StepResult("Reused", dict(found["outputs"]))
-            return self._run(step, step_run_id, key, trees, document)
-
-    def _run(self, step: StepSpec, step_run_id: str, key: str, trees: dict[str, str], document: bytes) -> StepResult:
-        work = self.scratch / self.run_id / step_run_id
-        if work.exists():
-            shutil.rmtree(work)
-        src = work / "src"
-        self.store.checkout(step.source_tree, src, readonly=False)
-        inputs = {}
-        for i in step.inputs:
-            inputs[i.name] = work / "inputs" / i.name
-            self.store.checkout(trees[i.name], inputs[i.name], readonly=True)
-        outputs = {}
-        for o in step.outputs:
-            outputs[o.name] = work / "outputs" / o.name
-            outputs[o.name].mkdir(parents=True)
-        channel = work / "channel.jsonl"
-        context = work / "context.json"
-        context.write_text(json.dumps(self._context(step, step_run_id, inputs, outputs, channel), indent=1))
-        argv = self._argv(step, inputs, outputs)
-        env = dict(os.environ)
-        env.update({k: str(v) for k, v in step.environment.get("definition", {}).get("environment_variables", {}).items()})
-        env[ENV_VAR] = str(context)
-        env["PYTHONUNBUFFERED"] = "1"
-
-        logs = {"stdout": open(work / "stdout.txt", "wb"), "stderr": open(work / "stderr.txt", "wb")}
-        log_lock = threading.Lock()
-
-        def on_line(stream, text):
-            with log_lock:
-                logs[stream].write(text.encode())
-                logs[stream].flush()
-            if self.on_line:
-                self.on_line(step.name, stream, text)
-
-        reader = ChannelReader(channel)
-        finished = threading.Event()
-        poller = threading.Thread(target=self._poll_channel, args=(reader, step_run_id, finished), daemon=True)
-
-        def on_start(pid):  # the process exists: record it (with its pid), then read what it says
-            with writing(self.locks_dir):
-                self.store.put_bytes(document)
-                self.ledger.append(
-                    ev.StepStarted(run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=key,
-                                   attempt=1, pid=pid, inputs=sorted([name, tree] for name, tree in trees.items()))
-                )
-            poller.start()
-
-        t0 = time.time()
-        launch_error = None
-        try:
-            code = self.runner.run(argv, cwd=str(src), env=env, on_line=on_line, on_start=on_start)
-        except ExecutorError as e:
-            code, launch_error = None, str(e)
-        duration = round(time.time() - t0, 6)
-        finished.set()
-        if poller.ident is not None:
-            poller.join()
-        self._ingest(reader, step_run_id)  # what the step said last, and anything a failed poll left
-        for f in logs.values():
-            f.close()
-        with writing(self.locks_dir):  # objects written here are in the ledger before gc may sweep
-            stdout = self.store.put_file(work / "stdout.txt")
-            stderr = self.store.put_file(work / "stderr.txt")
-            if code != 0 and self._cancel.is_set():
-                self.ledger.append(
-                    ev.StepCanceled(
-                        run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=key,
-                        reason=self._cancel_reason, exit_code=code, stdout=stdout, stderr=stderr, duration_s=duration,
-                    )
-                )
-                shutil.rmtree(work, ignore_errors=True)
-                return StepResult("Canceled")
-            if code != 0:
-                tail = (work / "stderr.txt").read_text(errors="replace").splitlines()[-STDERR_TAIL_LINES:]
-                error = launch_error or f"step {step.name!r} exited with code {code}" + (":\n" + "\n".join(tail) if tail else "")
-                self.ledger.append(
-                    ev.StepFailed(
-                        run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=key, error=error,
-                        exit_code=code, stdout=stdout, stderr=stderr, duration_s=duration,
-                    )
-                )
-                return StepResult("Failed")
-            trees_out = {name: self.store.snapshot(path, ignore=False, stat_cache=False).tree for name, path in outputs.items()}
-            self.ledger.append(
-                ev.StepCompleted(
-                    run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=key, outputs=trees_out,
-                    stdout=stdout, stderr=stderr, exit_code=0, duration_s=duration, allow_reuse=step.allow_reuse,
-                )
-            )
-        for o in step.outputs if self.publish else ():
-            if o.destination:
-                self._publish(step_run_id, o, trees_out[o.name])
-            if o.register:
-                registry.register_dataset(
-                    self.ledger, name=o.register["name"], tree=trees_out[o.name], kind=o.kind,
-                    description=o.register.get("description"), tags=o.register.get("tags") or {},
-                    source={"run_id": self.run_id, "step_run_id": step_run_id, "output": o.name, "options": o.options},
-                    run_id=self.run_id,
-                )
-        shutil.rmtree(work, ignore_errors=True)
-        return StepResult("Completed", trees_out)
-
-    # -- helpers -----------------------------------------------------------------------
-    def _argv(self, step: StepSpec, inputs: dict, outputs: dict) -> list[str]:
-        def value(arg):
-            if "lit" in arg:
-                return str(arg["lit"])
-            if "param" in arg:
-                return str(self.params[arg["param"]])
-            if "input" in arg:
-                return str(inputs[arg["input"]])
-            if "output" in arg:
-                return str(outputs[arg["output"]])
-            raise ExecutorError(f"step {step.name!r} has an argument canalis cannot read: {arg!r}")
-
-        args = [value(a) for a in step.arguments]
-        if step.kind == "python":
-            return [self.python, step.script, *args]
-        return [value(a) for a in (step.command or [])] + args
-
-    def _context(self, step, step_run_id, inputs, outputs, channel) -> dict:
-        by_name = {i.name: i for i in step.inputs}
-        return {
-            "run_id": self.run_id,
-            "step_run_id": step_run_id,
-            "step_name": step.name,
-            "experiment": self.experiment,
-            "workspace": str(self.workspace_root) if self.workspace_root else None,
-            "objects": str(self.store.root) if hasattr(self.store, "root") else None,
-            "channel": str(channel),
-            "parameters": self.params,
-            "inputs": {
-                n: {"path": str(p), "kind": by_name[n].kind, "options": by_name[n].options, "dataset": by_name[n].dataset}
-                for n, p in inputs.items()
-            },
-            "outputs": {n: str(p) for n, p in outputs.items()},
-        }
-
-    def _poll_channel(self, reader: ChannelReader, step_run_id: str, finished: threading.Event):
-        while not finished.wait(POLL_SECONDS):
-            try:
-                self._ingest(reader, step_run_id)
-            except Exception:  # noqa: BLE001 - unacknowledged messages are retried by the final
-                return  # ingest after the step exits, which fails the step if the ledger still refuses them
-
-    def _ingest(self, reader: ChannelReader, step_run_id: str) -> None:
-        messages = reader.read_new()
-        events = []
-        for m in messages:
-            op = m.get("op")
-            target = None if m.get("target") == "parent" else step_run_id
-            if op == "metric":
-                events.append(
-                    ev.MetricLogged(
-                        run_id=self.run_id, step_run_id=target, name=str(m["name"]), kind=m.get("kind", "scalar"),
-                        value=m.get("value"), description=m.get("description"),
-                    )
-                )
-            elif op == "tag":
-                events.append(ev.RunTagged(run_id=self.run_id, step_run_id=target, tags=dict(m.get("tags", {}))))
-            elif op == "artifact":
-                events.append(
-                    ev.ArtifactUploaded(
-                        run_id=self.run_id, step_run_id=step_run_id, name=str(m["name"]), digest=m["digest"], size=int(m["size"])
-                    )
-                )
-        if events:
-            self.ledger.append_many(events)
-        reader.ack()
-
-    def _publish(self, step_run_id: str, out, tree: str) -> None:
-        dest = out.destination
-        rel = dest["path"].replace("{run-id}", step_run_id).replace("{output-name}", out.name)
-        target = Path(dest["root"]) / rel
-        if target.exists() and any(target.iterdir()):
-            tmp = target.parent / f".{target.name}.canalis-tmp-{uuid.uuid4().hex[:8]}"
-            self.store.checkout(tree, tmp, readonly=False)
-            shutil.copytree(tmp, target, dirs_exist_ok=True)
-            shutil.rmtree(tmp)
-        else:
-            self.store.checkout(tree, target, readonly=False)
-        self.ledger.append(
-            ev.OutputPublished(
-                run_id=self.run_id, step_run_id=step_run_id, output=out.name, tree=tree, datastore=dest["datastore"], path=rel
-            )
-        )
+            return StepExecution(self, bound, step_run_id).execute()

@@ -8,9 +8,9 @@ documents in the store (which input trees each step read). Nodes:
 """
 from __future__ import annotations
 
-import json
-
 from canalis.executor.errors import ExecutorError
+from canalis.executor.fingerprint import KeyDocument
+from canalis.executor.plan import Plan, StepSpec
 
 
 class LineageError(ExecutorError):
@@ -22,32 +22,33 @@ class Index:
 
     def __init__(self, ledger, store):
         self.ledger, self.store = ledger, store
-        self.steps = {r["step_run_id"]: r for r in ledger.db.query("select * from step_runs")}
-        for r in self.steps.values():
-            if isinstance(r.get("outputs"), str):
-                r["outputs"] = json.loads(r["outputs"])
+        self.steps = {r["step_run_id"]: r for r in ledger.all_step_runs()}
         self.plans = {rec.payload["run_id"]: rec.payload for rec in ledger.events(type="run.submitted")}
+        self._specs: dict[tuple, StepSpec | None] = {}
         self.datasets = [rec.payload for rec in ledger.events(type="dataset.registered")]
         self.models = [rec.payload for rec in ledger.events(type="model.registered")]
         self._inputs: dict[str, dict] = {}
 
-    def spec(self, step_row) -> dict:
-        plan = self.plans.get(step_row["run_id"], {}).get("plan", {})
-        return next((s for s in plan.get("steps", []) if s["name"] == step_row["step_name"]), {})
+    def spec(self, step_row) -> StepSpec | None:
+        """The planned step a step run ran (None when its run's plan is not in the ledger)."""
+        key = (step_row["run_id"], step_row["step_name"])
+        if key not in self._specs:
+            plan = self.plans.get(step_row["run_id"], {}).get("plan")
+            steps = Plan.from_dict(plan).steps if plan else []
+            self._specs[key] = next((s for s in steps if s.name == step_row["step_name"]), None)
+        return self._specs[key]
 
     def input_trees(self, step_run_id) -> dict:
         """{input name: tree} the step read: from `step.started` (v2), else from its key document."""
         if step_run_id not in self._inputs:
             row = self.steps[step_run_id]
             recorded = row.get("inputs")
-            if isinstance(recorded, str):
-                recorded = json.loads(recorded)
             if recorded:
                 self._inputs[step_run_id] = {name: tree for name, tree in recorded}
             else:
                 key = row.get("reuse_key")
-                doc = json.loads(self.store.get_bytes(key)) if key and self.store.exists(key) else {}
-                self._inputs[step_run_id] = {i["name"]: i["tree"] for i in doc.get("inputs", [])}
+                doc = KeyDocument.from_bytes(self.store.get_bytes(key)) if key and self.store.exists(key) else None
+                self._inputs[step_run_id] = doc.input_trees if doc else {}
         return self._inputs[step_run_id]
 
     def producers(self, tree) -> list[dict]:
@@ -88,22 +89,23 @@ def upstream(ix: Index, node_id: str, seen: set) -> dict:
             n["children"].append(upstream(ix, f"step:{row['reused_from']}", seen))
             return n
         spec = ix.spec(row)
+        if spec is None:
+            return n
         params = ix.plans.get(row["run_id"], {}).get("parameters", {})
-        used = {a["param"] for a in spec.get("arguments", []) if "param" in a}
-        n.update(script=spec.get("script"), parameters={k: params[k] for k in used if k in params},
-                 environment=spec.get("environment", {}).get("digest"))
-        n["children"].append(_node("source", spec.get("source_tree"), folder=spec.get("source_dir"), git=spec.get("git")))
+        n.update(script=spec.script, parameters={k: params[k] for k in spec.used_parameters() if k in params},
+                 environment=spec.environment.get("digest"))
+        n["children"].append(_node("source", spec.source_tree, folder=spec.source_dir, git=spec.git))
         trees = ix.input_trees(ident)
-        for inp in spec.get("inputs", []):
-            tree = trees.get(inp["name"], inp.get("tree"))
-            if inp.get("dataset"):
-                d = inp["dataset"]
+        for inp in spec.inputs:
+            tree = trees.get(inp.name, inp.tree)
+            if inp.dataset:
+                d = inp.dataset
                 n["children"].append(upstream(ix, f"dataset:{d['name']}:{d['version']}", seen))
-            elif inp["source"] == "data":
-                n["children"].append(_node("data", tree, input=inp["name"], origin=inp.get("origin")))
+            elif inp.source == "data":
+                n["children"].append(_node("data", tree, input=inp.name, origin=inp.origin))
             else:
                 child = upstream(ix, f"tree:{tree}", seen) if tree else _node("tree", None)
-                child["input"] = inp["name"]
+                child["input"] = inp.name
                 n["children"].append(child)
         return n
     if kind == "tree":
@@ -166,7 +168,8 @@ def downstream(ix: Index, node_id: str, seen: set) -> dict:
         n = _node("dataset", ident)
         for r in ix.steps.values():
             spec = ix.spec(r)
-            if any((i.get("dataset") or {}).get("name") == name and str(i["dataset"]["version"]) == version for i in spec.get("inputs", [])):
+            if spec and any((i.dataset or {}).get("name") == name and str(i.dataset["version"]) == version
+                            for i in spec.inputs):
                 n["children"].append(downstream(ix, f"step:{r['step_run_id']}", seen))
         n["children"] += [_node("model", f"{m['name']}:{m['version']}") for m in ix.models
                           if any(d.get("name") == name and str(d.get("version")) == version for d in m.get("datasets") or [])]

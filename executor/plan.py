@@ -3,10 +3,20 @@
 The face (SDK objects) turns a Pipeline into a `Plan`; everything the executor needs is
 in it, and `Plan.to_dict()` is what `run.submitted` records, so a run can be resumed or
 reproduced from the ledger alone.
+
+An argument of a step (and each word of a command, and each `params` value) is one of four
+small types: a literal (`Lit`), a pipeline parameter (`Param`), the path of an input
+(`InputRef`) or the path of an output (`OutputRef`). They are written in a plan as
+`{"lit": str}`, `{"param": name}`, `{"input": name}`, `{"output": name}`; this module is the
+only place that reads or writes that form.
+
+Plan format 2 (this release) added `params` to a step. A plan without `format` is format 1
+and is upcast on read (no `params`), so runs recorded before keep resuming and reproducing.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Union
 
 from canalis.executor.errors import (
     CycleError,
@@ -15,6 +25,60 @@ from canalis.executor.errors import (
     PlanError,
     UnknownParameterError,
 )
+
+PLAN_FORMAT = 2
+
+
+@dataclass(frozen=True)
+class Lit:
+    """A literal word, passed as written."""
+
+    value: str
+
+
+@dataclass(frozen=True)
+class Param:
+    """The value of pipeline parameter `name` (the submitted value, else its default)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class InputRef:
+    """The path where the step's input `name` is made available."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class OutputRef:
+    """The path where the step writes its output `name`."""
+
+    name: str
+
+
+Arg = Union[Lit, Param, InputRef, OutputRef]
+_ARG_TAGS = {Lit: ("lit", "value"), Param: ("param", "name"), InputRef: ("input", "name"), OutputRef: ("output", "name")}
+
+
+def arg_to_dict(arg: Arg) -> dict:
+    tag, attr = _ARG_TAGS[type(arg)]
+    return {tag: getattr(arg, attr)}
+
+
+def arg_from_dict(d) -> Arg:
+    if isinstance(d, (Lit, Param, InputRef, OutputRef)):
+        return d
+    if isinstance(d, dict) and len(d) == 1:
+        (tag, value), = d.items()
+        kind = {"lit": Lit, "param": Param, "input": InputRef, "output": OutputRef}.get(tag)
+        if kind is not None and isinstance(value, str):
+            return kind(value)
+    raise PlanError(f"{d!r} is not a step argument; expected {{'lit'|'param'|'input'|'output': str}}")
+
+
+def _args(items) -> tuple:
+    return tuple(arg_from_dict(a) for a in items)
 
 
 @dataclass(frozen=True)
@@ -50,7 +114,9 @@ class OutputSpec:
 class StepSpec:
     """A step: what runs, on which snapshot, with which arguments, inputs and outputs.
 
-    `arguments` items are {"lit": str} | {"param": name} | {"input": name} | {"output": name}.
+    `arguments` and `command` are tuples of `Arg`; `params` are `(name, Arg)` pairs that
+    reach the step as environment variables `AML_PARAMETER_<name>` (SDK v1's `params=`).
+    Dicts of arguments in the old form are accepted and converted.
     """
 
     name: str
@@ -58,24 +124,56 @@ class StepSpec:
     source_tree: str
     source_dir: str | None = None
     script: str | None = None
-    command: list | None = None
+    command: tuple | None = None
     # [path, digest] pairs, not a dict: the plan is recorded in the ledger, which redacts
     # dict keys that look like credentials (a path such as "config/secret.yaml")
     hash_paths: list = field(default_factory=list)
-    arguments: list = field(default_factory=list)
-    inputs: list = field(default_factory=list)  # [InputSpec]
-    outputs: list = field(default_factory=list)  # [OutputSpec]
+    arguments: tuple = ()
+    params: tuple = ()  # ((name, Arg), ...): pairs for the same reason as hash_paths
+    inputs: tuple = ()  # (InputSpec, ...)
+    outputs: tuple = ()  # (OutputSpec, ...)
     environment: dict = field(default_factory=dict)  # {"digest", "definition"}
     allow_reuse: bool = True
     compute_target: str = "local"
     git: dict | None = None
-    after: list = field(default_factory=list)  # names of steps that must finish first (StepSequence, run_after)
+    after: tuple = ()  # names of steps that must finish first (StepSequence, run_after)
+
+    def __post_init__(self):
+        object.__setattr__(self, "arguments", _args(self.arguments))
+        if self.command is not None:
+            object.__setattr__(self, "command", _args(self.command))
+        object.__setattr__(self, "params", tuple((str(n), arg_from_dict(a)) for n, a in self.params))
+        object.__setattr__(self, "inputs", tuple(i if isinstance(i, InputSpec) else InputSpec(**i) for i in self.inputs))
+        object.__setattr__(self, "outputs", tuple(o if isinstance(o, OutputSpec) else OutputSpec(**o) for o in self.outputs))
+        object.__setattr__(self, "after", tuple(self.after))
 
     def produced(self) -> list[str]:
         return [o.name for o in self.outputs]
 
     def consumed(self) -> list[str]:
         return [i.output for i in self.inputs if i.source == "output"]
+
+    def all_args(self) -> tuple:
+        """Every argument reference of the step: command words, arguments, params values."""
+        return (*(self.command or ()), *self.arguments, *(a for _, a in self.params))
+
+    def used_parameters(self) -> list[str]:
+        """Names of the pipeline parameters this step reads, in first-use order."""
+        seen: dict[str, None] = {}
+        for a in self.all_args():
+            if isinstance(a, Param):
+                seen.setdefault(a.name)
+        return list(seen)
+
+    def to_dict(self) -> dict:
+        d = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        d["arguments"] = [arg_to_dict(a) for a in self.arguments]
+        d["command"] = None if self.command is None else [arg_to_dict(a) for a in self.command]
+        d["params"] = [[n, arg_to_dict(a)] for n, a in self.params]
+        d["inputs"] = [asdict(i) for i in self.inputs]
+        d["outputs"] = [asdict(o) for o in self.outputs]
+        d["after"] = list(self.after)
+        return d
 
 
 @dataclass
@@ -159,14 +257,30 @@ class Plan:
 
     # -- (de)serialisation for run.submitted ----------------------------------------
     def to_dict(self) -> dict:
-        return {"steps": [asdict(s) for s in self.steps], "parameters": dict(self.parameters), "description": self.description}
+        return {"format": PLAN_FORMAT, "steps": [s.to_dict() for s in self.steps], "parameters": dict(self.parameters),
+                "description": self.description}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Plan":
+        """A plan as recorded; older formats are upcast, unknown (newer) ones refused."""
+        version = d.get("format", 1)
+        if version not in (1, PLAN_FORMAT):
+            raise PlanError(f"the plan has format {version!r}; this canalis reads formats 1 and {PLAN_FORMAT}. "
+                            "Use the canalis release that recorded it.")
         steps = []
         for s in d["steps"]:
             s = dict(s)
-            s["inputs"] = [InputSpec(**i) for i in s.get("inputs", [])]
-            s["outputs"] = [OutputSpec(**o) for o in s.get("outputs", [])]
+            if version == 1:
+                s.pop("params", None)  # format 1 had none; SDK params were dropped before they reached a step
             steps.append(StepSpec(**s))
         return cls(steps=steps, parameters=dict(d.get("parameters", {})), description=d.get("description"))
+
+    def step(self, name: str) -> StepSpec:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise PlanError(f"the plan has no step named {name!r} (steps: {', '.join(s.name for s in self.steps)})")
+
+
+__all__ = ["Arg", "InputRef", "InputSpec", "Lit", "OutputRef", "OutputSpec", "Param", "Plan", "PLAN_FORMAT", "StepSpec",
+           "arg_from_dict", "arg_to_dict"]

@@ -7,19 +7,20 @@ files of the snapshot, parameters, inputs, the environment, the script or argume
 """
 from __future__ import annotations
 
-import json
-
+from canalis.executor.bind import parameter_text
 from canalis.executor.errors import ExecutorError
+from canalis.executor.fingerprint import KeyDocument
+from canalis.executor.plan import Plan
 
 
 class NothingToExplain(ExecutorError):
     pass
 
 
-def _doc(store, key):
+def _doc(store, key) -> KeyDocument | None:
     if not key or not store.exists(key):
         return None
-    return json.loads(store.get_bytes(key))
+    return KeyDocument.from_bytes(store.get_bytes(key))
 
 
 def diff_trees(store, old: str | None, new: str | None) -> dict:
@@ -37,39 +38,71 @@ def diff_trees(store, old: str | None, new: str | None) -> dict:
     }
 
 
-def diff_key_documents(store, old: dict, new: dict) -> list[dict]:
-    """Each part of the reuse key that differs, as {"part", "name", "before", "after", ...}."""
+def _explained_by_parameters(before, after, changed: dict) -> bool:
+    """Whether two word lists differ only where a changed parameter's old value became its new one."""
+    if len(before) != len(after):
+        return False
+    swaps = {(parameter_text(a), parameter_text(b)) for a, b in changed.values()}
+    return all(x == y or (x, y) in swaps for x, y in zip(before, after))
+
+
+def step_parameters(ledger, run_id: str, step_name: str) -> dict:
+    """{parameter: value} for the parameters step `step_name` of run `run_id` reads (from
+    the run's plan and parameters in `run.submitted`)."""
+    rec = next(iter(ledger.events(stream=f"run:{run_id}", type="run.submitted")), None)
+    if rec is None:
+        return {}
+    spec = next((s for s in Plan.from_dict(rec.payload["plan"]).steps if s.name == step_name), None)
+    values = rec.payload.get("parameters") or {}
+    return {n: values[n] for n in (spec.used_parameters() if spec else []) if n in values}
+
+
+def diff_key_documents(store, old: KeyDocument, new: KeyDocument, params_before: dict | None = None,
+                       params_after: dict | None = None) -> list[dict]:
+    """Each part of the reuse key that differs, as {"part", "name", "before", "after", ...}.
+    `params_*` name the parameters each side read (`step_parameters`), so that a changed
+    argument is reported as the parameter that changed it."""
+    if old.version != new.version:
+        return [{"part": "key_version", "before": old.version, "after": new.version,
+                 "change": "reuse key format changed; steps run once more after such an upgrade"}]
     out = []
-    for part in ("kind", "script", "command", "environment", "key_version", "outputs"):
-        if old.get(part) != new.get(part):
-            out.append({"part": part, "before": old.get(part), "after": new.get(part)})
-    if old.get("source_tree") != new.get("source_tree"):
-        out.append({"part": "source", "before": old.get("source_tree"), "after": new.get("source_tree"),
-                    "files": diff_trees(store, old.get("source_tree"), new.get("source_tree"))})
-    for name in sorted(set(old.get("hash_paths", {})) | set(new.get("hash_paths", {}))):
-        a, b = old.get("hash_paths", {}).get(name), new.get("hash_paths", {}).get(name)
+    for part in ("kind", "script", "environment", "outputs"):
+        if getattr(old, part) != getattr(new, part):
+            out.append({"part": part, "before": getattr(old, part), "after": getattr(new, part)})
+    if old.source_tree != new.source_tree:
+        out.append({"part": "source", "before": old.source_tree, "after": new.source_tree,
+                    "files": diff_trees(store, old.source_tree, new.source_tree)})
+    for name in sorted(set(old.hash_paths) | set(new.hash_paths)):
+        a, b = old.hash_paths.get(name), new.hash_paths.get(name)
         if a != b:
             out.append({"part": "hash_path", "name": name, "before": a, "after": b})
-    params_a, params_b = old.get("parameters", {}), new.get("parameters", {})
-    for name in sorted(set(params_a) | set(params_b)):
-        if params_a.get(name, "<unset>") != params_b.get(name, "<unset>"):
-            out.append({"part": "parameter", "name": name, "before": params_a.get(name), "after": params_b.get(name)})
-    if [a for a in old.get("arguments", []) if "param" not in a] != [a for a in new.get("arguments", []) if "param" not in a]:
-        out.append({"part": "arguments", "before": old.get("arguments"), "after": new.get("arguments")})
-    ins_a = {i["name"]: i for i in old.get("inputs", [])}
-    ins_b = {i["name"]: i for i in new.get("inputs", [])}
+    changed = {}
+    pa, pb = params_before or {}, params_after or {}
+    for name in sorted(set(pa) | set(pb)):
+        a, b = pa.get(name), pb.get(name)
+        if name not in pa or name not in pb or a != b:
+            changed[name] = (a, b)
+            out.append({"part": "parameter", "name": name, "before": a, "after": b})
+    if old.argv != new.argv and not _explained_by_parameters(old.argv, new.argv, changed):
+        out.append({"part": "arguments", "before": list(old.argv), "after": list(new.argv)})
+    for name in sorted(set(old.env) | set(new.env)):
+        a, b = old.env.get(name), new.env.get(name)
+        if a != b and not (name in old.env and name in new.env and _explained_by_parameters([a], [b], changed)):
+            out.append({"part": "env", "name": name, "before": a, "after": b})
+    ins_a = {i.name: i for i in old.inputs}
+    ins_b = {i.name: i for i in new.inputs}
     for name in sorted(set(ins_a) | set(ins_b)):
         a, b = ins_a.get(name), ins_b.get(name)
         if a == b:
             continue
-        entry = {"part": "input", "name": name, "before": a and a["tree"], "after": b and b["tree"]}
+        entry = {"part": "input", "name": name, "before": a and a.tree, "after": b and b.tree}
         if a is None:
             entry["change"] = "added (a new input name; renaming an input changes the key)"
         elif b is None:
             entry["change"] = "removed"
-        elif a["tree"] != b["tree"]:
+        elif a.tree != b.tree:
             entry["change"] = "content changed"
-            entry["files"] = diff_trees(store, a["tree"], b["tree"])
+            entry["files"] = diff_trees(store, a.tree, b.tree)
         else:
             entry["change"] = "reading mode or options changed"
         out.append(entry)
@@ -103,12 +136,8 @@ def explain(ledger, store, run_id: str, step_name: str) -> dict:
         return {**result, "decision": "ran", "differences": [],
                 "reason": f"step run {same_key[0]['step_run_id']} had the same key but its outputs were no longer all "
                           "in the store (garbage-collected or removed), so the step ran again"}
-    earlier = ledger.db.query(
-        "select step_run_id, run_id, reuse_key, finished_at from step_runs where step_name = ? and status = 'Completed' "
-        "and step_run_id != ? and finished_at < ? order by finished_at desc limit 1",
-        [step_name, row["step_run_id"], row.get("started_at") or "~"],
-    )
-    earlier = next(iter(earlier), None)
+    earlier = ledger.last_completed_step_run(step_name, before=row.get("started_at") or "~",
+                                             exclude=row["step_run_id"])
     if earlier is None:
         return {**result, "decision": "ran", "differences": [],
                 "reason": f"no earlier completed step run named {step_name!r}: nothing to reuse"}
@@ -116,7 +145,11 @@ def explain(ledger, store, run_id: str, step_name: str) -> dict:
     if old is None or new is None:
         return {**result, "decision": "ran", "compared_with": earlier["step_run_id"], "differences": [],
                 "reason": "the key documents are no longer in the store; the keys differ"}
-    diffs = diff_key_documents(store, old, new)
+    diffs = diff_key_documents(store, old, new, step_parameters(ledger, earlier["run_id"], step_name),
+                               step_parameters(ledger, run_id, step_name))
+    reason = f"its reuse key differs from step run {earlier['step_run_id']} of run {earlier['run_id']}"
+    if old.version != new.version:
+        reason = (f"the reuse key format changed (version {old.version} -> {new.version}) since step run "
+                  f"{earlier['step_run_id']} of run {earlier['run_id']}; keys of different formats never match")
     return {**result, "decision": "ran", "compared_with": earlier["step_run_id"], "compared_run_id": earlier["run_id"],
-            "reason": f"its reuse key differs from step run {earlier['step_run_id']} of run {earlier['run_id']}",
-            "differences": diffs}
+            "reason": reason, "differences": diffs}

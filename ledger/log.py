@@ -403,8 +403,14 @@ class Ledger:
     def step_runs(self, run_id: str) -> list[dict]:
         return self._read(queries.step_runs, run_id)
 
+    def all_step_runs(self) -> list[dict]:
+        return self._read(queries.all_step_runs)
+
     def step_run(self, step_run_id: str) -> dict | None:
         return self._read(queries.step_run, step_run_id)
+
+    def last_completed_step_run(self, step_name: str, before: str, exclude: str | None = None) -> dict | None:
+        return self._read(queries.last_completed_step_run, step_name, before, exclude)
 
     def metrics(self, run_id: str | None = None, step_run_id: str | None = None) -> list[dict]:
         return self._read(queries.metrics, run_id, step_run_id)

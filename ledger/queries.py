@@ -39,8 +39,20 @@ def step_runs(conn, run_id: str) -> list[dict]:
     return _select(conn, SPECS["step_runs"], "run_id = ?", (run_id,), "plan_order")
 
 
+def all_step_runs(conn) -> list[dict]:
+    """Every step run of every run (lineage reads them all at once)."""
+    return _select(conn, SPECS["step_runs"], order="run_id, plan_order")
+
+
 def step_run(conn, step_run_id: str) -> dict | None:
     return _one(_select(conn, SPECS["step_runs"], "step_run_id = ?", (step_run_id,)))
+
+
+def last_completed_step_run(conn, step_name: str, before: str, exclude: str | None = None) -> dict | None:
+    """The newest completed step run named `step_name` that finished before `before` (an ISO
+    time), other than `exclude`: what `canalis why` compares a step that ran with."""
+    return _one(_select(conn, SPECS["step_runs"], "step_name = ? AND status = 'Completed' AND step_run_id != ? "
+                        "AND finished_at < ?", (step_name, exclude or "", before), "finished_at DESC", 1))
 
 
 def metrics(conn, run_id: str | None = None, step_run_id: str | None = None) -> list[dict]:

@@ -70,6 +70,10 @@ def _describe_difference(d: dict) -> str:
         return f"hash_paths entry {d['name']} changed"
     if d["part"] == "environment":
         return f"environment changed ({short_digest(d['before'])} -> {short_digest(d['after'])})"
+    if d["part"] == "env":
+        return f"environment variable {d['name']}: {d['before']!r} -> {d['after']!r}"
+    if d["part"] == "key_version":
+        return f"{d['change']} (key format {d['before']} -> {d['after']})"
     return f"{d['part']}: {d['before']!r} -> {d['after']!r}"
 
 

@@ -1,13 +1,18 @@
 """The default runner: a subprocess on this machine with the current interpreter.
 
-Each step runs in a session (and process group) of its own, so that canceling a run stops
-the step and every process it started: SIGTERM to the group, SIGKILL after a grace period.
+A runner executes a bound step (executor/bind.py) in its working layout: it renders the
+step's argv with the layout's folders and its interpreter, starts the process with the
+environment it is given (the bound step's variables are already in it), and reports each
+line of output. Each step runs in a session (and process group) of its own, so that
+canceling a run stops the step and every process it started: SIGTERM to the group,
+SIGKILL after a grace period.
 """
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import sys
 import threading
 
 from canalis.executor.errors import StepLaunchError
@@ -19,12 +24,15 @@ STOP_GRACE_S = 10.0
 class LocalRunner:
     name = "local"
 
-    def __init__(self):
+    def __init__(self, python: str = sys.executable):
+        self.python = python
         self._live: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
         self._stopping = False
 
-    def run(self, argv, cwd, env, on_line, on_start=None) -> int:
+    def run(self, bound, layout, env, on_line, on_start=None) -> int:
+        """Run `bound` in `layout` (cwd: its source folder); returns the exit code."""
+        argv, cwd = bound.render(layout, self.python), str(layout.src)
         try:
             proc = subprocess.Popen(
                 argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,

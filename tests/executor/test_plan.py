@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from canalis.executor.errors import CycleError, DuplicateProducerError, MissingProducerError, UnknownParameterError
-from canalis.executor.plan import InputSpec, OutputSpec, Plan, StepSpec
+from canalis.executor.errors import CycleError, DuplicateProducerError, MissingProducerError, PlanError, UnknownParameterError
+from canalis.executor.plan import PLAN_FORMAT, InputRef, InputSpec, Lit, OutputSpec, Param, Plan, StepSpec
 
 
 def step(name, reads=(), writes=(), after=()):
@@ -70,3 +70,25 @@ def test_random_dags_order_every_producer_before_its_consumers(n, rnd):
     for s in steps:
         for r in s.inputs:
             assert pos["s" + r.output[1:]] < pos[s.name]
+
+
+def test_plans_of_format_1_are_upcast_and_unknown_formats_refused():
+    v1 = {"steps": [{"name": "a", "kind": "command", "source_tree": "0" * 64, "command": [{"lit": "echo"}, {"param": "w"}],
+                     "arguments": [{"input": "x"}], "inputs": [{"name": "x", "source": "data", "tree": "1" * 64}],
+                     "outputs": [], "hash_paths": [], "after": []}],
+          "parameters": {"w": "hi"}, "description": None}
+    plan = Plan.from_dict(v1)
+    step = plan.steps[0]
+    assert step.command == (Lit("echo"), Param("w")) and step.arguments == (InputRef("x"),) and step.params == ()
+    assert plan.to_dict()["format"] == PLAN_FORMAT == 2
+    assert Plan.from_dict(plan.to_dict()) == plan
+    with pytest.raises(PlanError, match="format 99"):
+        Plan.from_dict({**v1, "format": 99})
+
+
+def test_arguments_are_typed_and_bad_ones_refused():
+    s = StepSpec(name="a", kind="python", source_tree="0" * 64, arguments=[{"lit": "x"}, Param("p")],
+                 params=[("n", {"param": "p"})])
+    assert s.arguments == (Lit("x"), Param("p")) and s.used_parameters() == ["p"]
+    with pytest.raises(PlanError, match="not a step argument"):
+        StepSpec(name="a", kind="python", source_tree="0" * 64, arguments=[{"weird": 1}])

@@ -14,7 +14,7 @@ from canalis.data.dataset_consumption_config import DatasetConsumptionConfig
 from canalis.data.output_dataset_config import OutputFileDatasetConfig, OutputInput
 from canalis.exceptions import PipelineValidationError
 from canalis.executor.errors import PlanError
-from canalis.executor.plan import InputSpec, OutputSpec, Plan, StepSpec
+from canalis.executor.plan import InputRef, InputSpec, Lit, OutputRef, OutputSpec, Param, Plan, StepSpec
 from canalis.pipeline.core import gitinfo
 from canalis.pipeline.core.graph import PipelineParameter
 from canalis.pipeline.core.pipeline import StepSequence
@@ -144,17 +144,28 @@ class _Compiler:
         def argument(a):
             if isinstance(a, PipelineParameter):
                 self.add_parameter(a)
-                return {"param": a.name}
+                return Param(a.name)
             if isinstance(a, OutputFileDatasetConfig) and not any(i is a for i in step.inputs):
-                return {"output": produce(a)}
+                return OutputRef(produce(a))
             if isinstance(a, (OutputInput, OutputFileDatasetConfig, DatasetConsumptionConfig, AbstractDataset, DataReference, DataPath)):
-                return {"input": self.as_input(step, a, inputs)}
+                return InputRef(self.as_input(step, a, inputs))
             if isinstance(a, (str, int, float, bool)):
-                return {"lit": str(a)}
+                return Lit(str(a))
             raise PipelineValidationError(f"step {step.name!r}: cannot pass {a!r} as an argument")
+
+        def param_value(name, v):
+            if isinstance(v, PipelineParameter):
+                self.add_parameter(v)
+                return Param(v.name)
+            if isinstance(v, (str, int, float, bool)):
+                return Lit(str(v))
+            raise PipelineValidationError(
+                f"step {step.name!r}: params value {name!r} must be a string, number, bool or PipelineParameter, "
+                f"got {type(v).__name__}; pass data as an input or argument instead")
 
         arguments = [argument(a) for a in step.arguments]
         command = [argument(a) for a in step.command] if step.kind == "command" else None
+        params = [(str(n), param_value(n, v)) for n, v in sorted(step.params.items())]
         source = Path(step.source_directory or self.default_source or ".").resolve()
         if not source.is_dir():
             raise PipelineValidationError(f"step {step.name!r}: source_directory {str(source)!r} does not exist")
@@ -171,7 +182,7 @@ class _Compiler:
         return StepSpec(
             name=step.name, kind=step.kind, source_tree=tree, source_dir=str(source),
             script=getattr(step, "script_name", None), command=command,
-            hash_paths=self.hash_paths(step, source), arguments=arguments,
+            hash_paths=self.hash_paths(step, source), arguments=arguments, params=params,
             inputs=list(inputs.values()), outputs=list(outputs.values()),
             environment={"digest": env.digest(), "definition": env.definition()},
             allow_reuse=bool(step.allow_reuse), compute_target=_target_name(step.compute_target, step.runconfig),

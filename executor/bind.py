@@ -1,0 +1,232 @@
+"""Binding a planned step to parameter values and input trees: the `BoundStep`.
+
+A `BoundStep` is at once the command a runner executes and the reuse key. Binding
+resolves every parameter to its value and every data reference to a placeholder for the
+folder where the data will be (`InputPath`, `OutputPath`), and the interpreter of a Python
+step to `INTERPRETER`. The key document is written from exactly these bound words, the
+step's own environment variables and its input trees; a runner renders the same words
+into the argv of the process by filling in the folders of its working layout. So
+whatever reaches the process is in the key by construction, except the locations of the
+folders (and the interpreter's path), which depend on where the step runs, not on what
+it computes.
+
+What is deliberately not in the key: the working folders' absolute paths, the compute
+target, the environment the executor itself inherited (as with make, DVC and SDK v1).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import blake3
+
+from canalis.executor.errors import ExecutorError
+from canalis.executor.fingerprint import KEY_VERSION, canonical
+from canalis.executor.plan import InputRef, Lit, OutputRef, Param, StepSpec
+
+#: SDK v1 passes `params=` of a PythonScriptStep as environment variables with this prefix
+PARAMETER_ENV_PREFIX = "AML_PARAMETER_"
+
+
+@dataclass(frozen=True)
+class InputPath:
+    """Placeholder for the folder (or file) where input `name` is made available."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class OutputPath:
+    """Placeholder for the folder where the step writes output `name`."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class _Interpreter:
+    """Placeholder for the Python interpreter of the step's environment."""
+
+
+INTERPRETER = _Interpreter()
+Word = Union[str, InputPath, OutputPath, _Interpreter]
+
+
+class BindError(ExecutorError):
+    """A step cannot be bound: a parameter has no value, or an input has no tree."""
+
+
+@dataclass(frozen=True)
+class WorkLayout:
+    """The working folder of one step run, as the local runner lays it out.
+
+        root/src/              the source snapshot, checked out writable; the step's cwd
+        root/inputs/<name>     each input, checked out read-only
+        root/outputs/<name>    each output, empty when the step starts
+        root/context.json      what `Run.get_context()` reads
+        root/channel.jsonl     what the step tells its executor (metrics, tags, files)
+        root/stdout.txt, root/stderr.txt
+    """
+
+    root: Path
+
+    @property
+    def src(self) -> Path:
+        return self.root / "src"
+
+    def input(self, name: str) -> Path:
+        return self.root / "inputs" / name
+
+    def output(self, name: str) -> Path:
+        return self.root / "outputs" / name
+
+    @property
+    def context(self) -> Path:
+        return self.root / "context.json"
+
+    @property
+    def channel(self) -> Path:
+        return self.root / "channel.jsonl"
+
+    def log(self, stream: str) -> Path:
+        return self.root / f"{stream}.txt"
+
+
+@dataclass(frozen=True)
+class BoundInput:
+    name: str
+    tree: str
+    mode: str
+    kind: str
+    options: dict
+
+
+@dataclass(frozen=True)
+class BoundStep:
+    """A step bound to its parameter values and input trees (see the module docstring)."""
+
+    spec: StepSpec
+    argv: tuple  # of Word
+    env: tuple  # ((name, value), ...): the step's own environment variables
+    inputs: tuple  # (BoundInput, ...) sorted by name
+    parameters: tuple  # ((name, text), ...): the parameters the step reads, as it receives them (their
+    # values are in the key through argv and env; their names are not, so renaming one keeps the key)
+    document: bytes  # the canonical key document
+    key: str  # BLAKE3 of `document`
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def input_trees(self) -> dict[str, str]:
+        return {i.name: i.tree for i in self.inputs}
+
+    def render(self, layout: WorkLayout, python: str) -> list[str]:
+        """The argv of the process, for a step laid out as `layout`."""
+        return [_render(w, layout, python) for w in self.argv]
+
+    def environment(self) -> dict[str, str]:
+        """The step's own environment variables (the runner adds them to its base environment)."""
+        return dict(self.env)
+
+
+def _render(word: Word, layout: WorkLayout, python: str) -> str:
+    if isinstance(word, str):
+        return word
+    if isinstance(word, InputPath):
+        return str(layout.input(word.name))
+    if isinstance(word, OutputPath):
+        return str(layout.output(word.name))
+    return python
+
+
+def _word_doc(word: Word):
+    """A word as it is written in the key document."""
+    if isinstance(word, str):
+        return word
+    if isinstance(word, InputPath):
+        return {"input": word.name}
+    if isinstance(word, OutputPath):
+        return {"output": word.name}
+    return {"interpreter": True}
+
+
+def parameter_text(value) -> str:
+    """A parameter value as a step receives it on its command line or in its environment."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, int, float)) or value is None:
+        return str(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def bind(spec: StepSpec, params: dict, input_trees: dict[str, str]) -> BoundStep:
+    """Bind `spec` to parameter values (the run's resolved parameters) and the content
+    digests of its inputs; returns the BoundStep with its key."""
+    inputs = {i.name for i in spec.inputs}
+    outputs = {o.name for o in spec.outputs}
+    used: dict[str, str] = {}  # parameter -> its value as the step receives it (text)
+
+    def word(arg) -> Word:
+        if isinstance(arg, Lit):
+            return arg.value
+        if isinstance(arg, Param):
+            if arg.name not in params:
+                raise BindError(f"step {spec.name!r} reads pipeline parameter {arg.name!r}, which has no value; "
+                                "give it a default or pass it at submit")
+            text = parameter_text(params[arg.name])
+            used.setdefault(arg.name, text)
+            return text
+        if isinstance(arg, InputRef):
+            if arg.name not in inputs:
+                raise BindError(f"step {spec.name!r} refers to input {arg.name!r}, which is not among its inputs")
+            return InputPath(arg.name)
+        if isinstance(arg, OutputRef):
+            if arg.name not in outputs:
+                raise BindError(f"step {spec.name!r} refers to output {arg.name!r}, which is not among its outputs")
+            return OutputPath(arg.name)
+        raise BindError(f"step {spec.name!r} has an argument canalis cannot read: {arg!r}")
+
+    if spec.kind == "python":
+        argv = (INTERPRETER, spec.script, *(word(a) for a in spec.arguments))
+    elif spec.kind == "command":
+        argv = (*(word(a) for a in (spec.command or ())), *(word(a) for a in spec.arguments))
+        if not argv:
+            raise BindError(f"step {spec.name!r} has an empty command; give CommandStep a command")
+    else:
+        raise BindError(f"step {spec.name!r} has kind {spec.kind!r}; canalis runs 'python' and 'command' steps")
+
+    env: dict[str, str] = {str(k): str(v) for k, v in
+                           spec.environment.get("definition", {}).get("environment_variables", {}).items()}
+    for name, arg in spec.params:
+        value = word(arg)
+        if not isinstance(value, str):
+            raise BindError(f"step {spec.name!r}: params value {name!r} must be a value or a pipeline parameter, "
+                            "not a data path; pass data as an input or argument")
+        env[PARAMETER_ENV_PREFIX + name] = value
+
+    missing = sorted(inputs - set(input_trees))
+    if missing:
+        raise BindError(f"step {spec.name!r} has no content for input(s) {', '.join(missing)}")
+    bound_inputs = tuple(
+        BoundInput(i.name, input_trees[i.name], i.mode, i.kind, dict(i.options))
+        for i in sorted(spec.inputs, key=lambda i: i.name)
+    )
+    env_items = tuple(sorted(env.items()))
+    document = canonical({
+        "key_version": KEY_VERSION,
+        "kind": spec.kind,
+        "script": spec.script,
+        "argv": [_word_doc(w) for w in argv],
+        "env": dict(env_items),
+        "source_tree": spec.source_tree,
+        "hash_paths": dict(sorted((p, d) for p, d in spec.hash_paths)),
+        "inputs": [{"name": i.name, "tree": i.tree, "mode": i.mode, "kind": i.kind, "options": i.options}
+                   for i in bound_inputs],
+        "environment": spec.environment.get("digest"),
+        "outputs": sorted(outputs),
+    })
+    return BoundStep(spec=spec, argv=tuple(argv), env=env_items, inputs=bound_inputs,
+                     parameters=tuple(used.items()), document=document, key=blake3.blake3(document).hexdigest())
