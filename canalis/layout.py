@@ -110,6 +110,12 @@ class Layout:
             )
         return Ledger(self.ledger_path)
 
+    def open_session(self, store=None, ledger=None):
+        """The application core on this workspace (executor/session.py)."""
+        from canalis.executor.session import Session
+
+        return Session(self, store or self.open_store(), ledger or self.open_ledger())
+
 
 def find(start: str | os.PathLike | None = None) -> Layout:
     """The workspace containing `start` (default: the current folder), searched upward."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from canalis.core import metrics as _metrics
 from canalis.errors import CanalisError
+from canalis.executor.orphans import effective_status
 
 
 class RunNotFound(CanalisError):
@@ -24,16 +25,6 @@ def resolve_run(ledger, ref: str) -> str:
     if not matches:
         raise RunNotFound(f"no run {ref!r}; list runs with `canalis runs`")
     raise RunNotFound(f"{ref!r} matches {len(matches)} runs ({', '.join(matches[:5])} ...); give more of the id")
-
-
-def effective_status(row: dict) -> str:
-    """The ledger's status, except that a run whose executor process is gone is `Orphaned`
-    (finish it with `canalis resume RUN`)."""
-    from canalis.executor.resume import executor_alive
-
-    if row["status"] in ("Queued", "Running") and not executor_alive(row):
-        return "Orphaned"
-    return row["status"]
 
 
 def log_digest(ledger, row: dict, stream: str) -> str | None:

@@ -14,7 +14,7 @@ import socket
 
 from canalis.executor.errors import ExecutorError
 from canalis.executor.orphans import stop_leftover_steps
-from canalis.executor.resume import executor_alive
+from canalis.executor.orphans import executor_alive
 from canalis.ledger import events as ev
 
 TERMINAL = ("Completed", "Failed", "Canceled")

@@ -119,19 +119,19 @@ def upstream(ix: Index, node_id: str, seen: set) -> dict:
         if not match:
             raise LineageError(f"no {kind} {name!r} version {version}")
         r = match[-1]
-        n = _node(kind, ident, name=name, version=r["version"], tree=r["tree"], run_id=r.get("run_id"))
-        source = r.get("source") or {}
-        if source.get("step_run_id"):
-            n["children"].append(upstream(ix, f"step:{source['step_run_id']}", seen))
+        lineage = r.get("lineage") or {}
+        n = _node(kind, ident, name=name, version=r["version"], tree=r["digest"], run_id=lineage.get("run_id"))
+        if lineage.get("step_run_id") and lineage["step_run_id"] in ix.steps:
+            n["children"].append(upstream(ix, f"step:{lineage['step_run_id']}", seen))
         elif kind == "dataset":
-            n["children"].append(_node("data", r["tree"], origin=source.get("sources")))
+            n["children"].append(_node("data", r["digest"], origin=lineage.get("sources")))
         if kind == "model":
-            producers = ix.producers(r["tree"])
-            if producers:
+            producers = ix.producers(r["digest"])
+            if producers and not lineage.get("step_run_id"):
                 n["children"] += [upstream(ix, f"step:{p['step_run_id']}", seen) for p in producers]
-            elif r.get("run_id"):
-                n["children"].append(upstream(ix, f"run:{r['run_id']}", seen))
-            for d in r.get("datasets") or []:
+            elif not lineage.get("step_run_id") and lineage.get("run_id"):
+                n["children"].append(upstream(ix, f"run:{lineage['run_id']}", seen))
+            for d in lineage.get("datasets") or []:
                 if d.get("name"):
                     n["children"].append(upstream(ix, f"dataset:{d['name']}:{d['version']}", seen))
         return n
@@ -160,8 +160,8 @@ def downstream(ix: Index, node_id: str, seen: set) -> dict:
     if kind == "tree":
         n = _node("tree", ident)
         n["children"] = [downstream(ix, f"step:{r['step_run_id']}", seen) for r in ix.consumers(ident)]
-        n["children"] += [_node("dataset", f"{d['name']}:{d['version']}") for d in ix.datasets if d["tree"] == ident]
-        n["children"] += [_node("model", f"{m['name']}:{m['version']}") for m in ix.models if m["tree"] == ident]
+        n["children"] += [_node("dataset", f"{d['name']}:{d['version']}") for d in ix.datasets if d["digest"] == ident]
+        n["children"] += [_node("model", f"{m['name']}:{m['version']}") for m in ix.models if m["digest"] == ident]
         return n
     if kind == "dataset":
         name, _, version = ident.rpartition(":")
@@ -172,7 +172,8 @@ def downstream(ix: Index, node_id: str, seen: set) -> dict:
                             for i in spec.inputs):
                 n["children"].append(downstream(ix, f"step:{r['step_run_id']}", seen))
         n["children"] += [_node("model", f"{m['name']}:{m['version']}") for m in ix.models
-                          if any(d.get("name") == name and str(d.get("version")) == version for d in m.get("datasets") or [])]
+                          if any(d.get("name") == name and str(d.get("version")) == version
+                                 for d in (m.get("lineage") or {}).get("datasets") or [])]
         return n
     return _node(kind, ident)
 

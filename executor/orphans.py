@@ -19,6 +19,32 @@ from canalis.executor.runners.local import signal_group
 GRACE_S = 10.0
 
 
+def executor_alive(run_row: dict) -> bool:
+    """Whether the process that last worked on the run still exists. A run executed on
+    another host cannot be checked from here and counts as alive."""
+    pid, host = run_row.get("pid"), run_row.get("host")
+    if host and host != socket.gethostname():
+        return True
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def effective_status(row: dict) -> str:
+    """A run row's status, with the derived status `Orphaned` for a run the ledger shows as
+    Queued or Running whose executor process is gone (finish it with `canalis resume RUN`).
+    `Orphaned` is never recorded: it is what the ledger and the process table say together."""
+    if row["status"] in ("Queued", "Running") and not executor_alive(row):
+        return "Orphaned"
+    return row["status"]
+
+
 def _is_step(pid: int, step_run_id: str) -> bool:
     try:
         with open(f"/proc/{pid}/environ", "rb") as f:

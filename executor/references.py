@@ -55,9 +55,9 @@ def collect(ledger) -> References:
         elif t == "artifact.uploaded":
             refs.add(p["digest"], "blob", f"run {run} file {p['name']}", run, seq)
         elif t == "dataset.registered":
-            refs.add(p["tree"], "tree", f"dataset {p['name']} v{p['version']}", None, seq)
+            refs.add(p["digest"], "tree", f"dataset {p['name']} v{p['version']}", None, seq)
         elif t == "model.registered":
-            refs.add(p["tree"], "tree", f"model {p['name']} v{p['version']}", None, seq)
+            refs.add(p["digest"], "tree", f"model {p['name']} v{p['version']}", None, seq)
         elif t == "pipeline.published":
             for d in p.get("snapshots", []):
                 refs.add(d, "tree", f"published pipeline {p['name']}", None, seq)

@@ -7,11 +7,10 @@ steps never reached run as usual (and may be reused by key like any other).
 from __future__ import annotations
 
 import os
-import socket
 
 from canalis.executor.errors import ExecutorError
 from canalis.executor.plan import Plan
-from canalis.executor.orphans import stop_leftover_steps
+from canalis.executor.orphans import executor_alive, stop_leftover_steps
 from canalis.ledger import events as ev
 
 FINISHED = ("run.completed", "run.failed", "run.canceled")
@@ -19,23 +18,6 @@ FINISHED = ("run.completed", "run.failed", "run.canceled")
 
 class RunNotResumable(ExecutorError):
     pass
-
-
-def executor_alive(run_row: dict) -> bool:
-    """Whether the process that last worked on the run still exists. A run executed on
-    another host cannot be checked from here and counts as alive."""
-    pid, host = run_row.get("pid"), run_row.get("host")
-    if host and host != socket.gethostname():
-        return True
-    if not pid:
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict, dict, dict]:

@@ -188,11 +188,11 @@ class StepExecution:
             if o.destination:
                 self._publish(o, trees[o.name])
             if o.register:
-                registry.register_dataset(
-                    run.ledger, name=o.register["name"], tree=trees[o.name], kind=o.kind,
+                registry.register(
+                    run.ledger, "dataset", o.register["name"], trees[o.name],
+                    lineage=registry.Lineage(run_id=run.run_id, step_run_id=self.step_run_id, output=o.name),
                     description=o.register.get("description"), tags=o.register.get("tags") or {},
-                    source={"run_id": run.run_id, "step_run_id": self.step_run_id, "output": o.name, "options": o.options},
-                    run_id=run.run_id,
+                    kind=o.kind, options=o.options,
                 )
 
     def _publish(self, out, tree: str) -> None:

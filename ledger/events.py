@@ -404,42 +404,44 @@ class OutputPublished(_RunEvent):
 # -- registries ------------------------------------------------------------------------------
 
 
-@event("dataset.registered")
-class DatasetRegistered(Event):
-    """A dataset version was registered (tree is the content digest of its files)."""
+@dataclass(frozen=True, kw_only=True)
+class _Registered(Event):
+    """The shape every registration shares (datasets, models, environments): a version of a
+    name, the digest of its content, who and what it came from (`lineage`: run_id,
+    step_run_id, output, datasets read, sources), and free-form description, tags and
+    properties. A version's content never changes; a new content is a new version."""
+
+    kind_name: ClassVar[str] = ""
 
     name: str
     version: int
-    dataset_id: str
-    kind: Literal["file", "tabular"] = "file"
-    tree: str
+    id: str
+    digest: str
     description: str | None = None
-    tags: dict = field(default_factory=dict)
-    source: dict = field(default_factory=dict)
-    run_id: str | None = None
-
-    @property
-    def stream(self) -> str:
-        return f"dataset:{self.name}"
-
-
-@event("model.registered")
-class ModelRegistered(Event):
-    """A model version was registered."""
-
-    name: str
-    version: int
-    model_id: str
-    tree: str
     tags: dict = field(default_factory=dict)
     properties: dict = field(default_factory=dict)
-    description: str | None = None
-    run_id: str | None = None
-    datasets: list = field(default_factory=list)
+    lineage: dict = field(default_factory=dict)
 
     @property
     def stream(self) -> str:
-        return f"model:{self.name}"
+        return f"{self.kind_name}:{self.name}"
+
+
+@event("dataset.registered", version=2)
+class DatasetRegistered(_Registered):
+    """A dataset version was registered; `digest` is the tree of its files, `kind` says how
+    to read them and `options` how (tabular reading options)."""
+
+    kind_name: ClassVar[str] = "dataset"
+    kind: Literal["file", "tabular"] = "file"
+    options: dict = field(default_factory=dict)
+
+
+@event("model.registered", version=2)
+class ModelRegistered(_Registered):
+    """A model version was registered; `digest` is the tree of its files."""
+
+    kind_name: ClassVar[str] = "model"
 
 
 @event("datastore.registered")
@@ -455,18 +457,13 @@ class DatastoreRegistered(Event):
         return f"datastore:{self.name}"
 
 
-@event("environment.registered")
-class EnvironmentRegistered(Event):
-    """An environment version was registered (digest of its canonical definition)."""
+@event("environment.registered", version=2)
+class EnvironmentRegistered(_Registered):
+    """An environment version was registered; `digest` is the digest of its canonical
+    definition (the same bytes are in the store), `definition` the definition itself."""
 
-    name: str
-    version: int
-    digest: str
+    kind_name: ClassVar[str] = "environment"
     definition: dict = field(default_factory=dict)
-
-    @property
-    def stream(self) -> str:
-        return f"environment:{self.name}"
 
 
 # -- pipelines and schedules --------------------------------------------------------------

@@ -427,6 +427,12 @@ class Ledger:
     def dataset(self, name: str, version: int | None = None) -> dict | None:
         return self._read(queries.dataset, name, version)
 
+    def registrations(self, kind: str, name: str | None = None) -> list[dict]:
+        return self._read(queries.registrations, kind, name)
+
+    def registration(self, kind: str, name: str, version: int | None = None) -> dict | None:
+        return self._read(queries.registration, kind, name, version)
+
     def models(self) -> list[dict]:
         return self._read(queries.models)
 

@@ -6,19 +6,19 @@ folds) and one pure `apply(rec, tables)`. Adding a projection means adding its m
 from __future__ import annotations
 
 from canalis.ledger import (
-    proj_datasets, proj_experiments, proj_metrics, proj_models, proj_pipelines, proj_reuse_index,
-    proj_runs, proj_schedules, proj_step_runs,
+    proj_experiments, proj_metrics, proj_pipelines, proj_registrations, proj_reuse_index, proj_runs,
+    proj_schedules, proj_step_runs,
 )
 
 PROJECTIONS = (
-    proj_runs, proj_step_runs, proj_metrics, proj_datasets, proj_models, proj_pipelines, proj_schedules,
+    proj_runs, proj_step_runs, proj_metrics, proj_registrations, proj_pipelines, proj_schedules,
     proj_experiments, proj_reuse_index,
 )
 SPECS = {name: spec for m in PROJECTIONS for name, spec in m.TABLES.items()}
 
 # Raise when an `apply` changes what it writes without changing a table's columns: the
 # ledger then rebuilds every projection of an existing file when it opens it.
-RULES_VERSION = 2  # 2: step.canceled
+RULES_VERSION = 3  # 2: step.canceled; 3: one registration shape (datasets, models, environments)
 
 
 def fingerprint() -> str:

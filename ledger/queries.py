@@ -77,33 +77,46 @@ def _latest(conn, spec: TableSpec) -> list[dict]:
                    order="name")
 
 
+def registrations(conn, kind: str, name: str | None = None) -> list[dict]:
+    """Versions of registered datasets, models or environments (`kind` is the table name):
+    the latest version of each name, or every version of `name`, oldest first."""
+    spec = SPECS[kind]
+    if name is None:
+        return _latest(conn, spec)
+    return _select(conn, spec, "name = ?", (name,), "version")
+
+
+def registration(conn, kind: str, name: str, version: int | None = None) -> dict | None:
+    """One version (the latest when `version` is None) of a registered name."""
+    spec = SPECS[kind]
+    if version is None:
+        return _one(_select(conn, spec, "name = ?", (name,), "version DESC", 1))
+    return _one(_select(conn, spec, "name = ? AND version = ?", (name, version)))
+
+
 def datasets(conn) -> list[dict]:
     """The latest version of each dataset, by name."""
-    return _latest(conn, SPECS["datasets"])
+    return registrations(conn, "datasets")
 
 
 def dataset_versions(conn, name: str) -> list[dict]:
-    return _select(conn, SPECS["datasets"], "name = ?", (name,), "version")
+    return registrations(conn, "datasets", name)
 
 
 def dataset(conn, name: str, version: int | None = None) -> dict | None:
-    if version is None:
-        return _one(_select(conn, SPECS["datasets"], "name = ?", (name,), "version DESC", 1))
-    return _one(_select(conn, SPECS["datasets"], "name = ? AND version = ?", (name, version)))
+    return registration(conn, "datasets", name, version)
 
 
 def models(conn) -> list[dict]:
-    return _latest(conn, SPECS["models"])
+    return registrations(conn, "models")
 
 
 def model_versions(conn, name: str) -> list[dict]:
-    return _select(conn, SPECS["models"], "name = ?", (name,), "version")
+    return registrations(conn, "models", name)
 
 
 def model(conn, name: str, version: int | None = None) -> dict | None:
-    if version is None:
-        return _one(_select(conn, SPECS["models"], "name = ?", (name,), "version DESC", 1))
-    return _one(_select(conn, SPECS["models"], "name = ? AND version = ?", (name, version)))
+    return registration(conn, "models", name, version)
 
 
 def pipelines(conn) -> list[dict]:

@@ -68,3 +68,33 @@ def _step_started_v1_to_v2(p: dict) -> dict:
     """v2 records the input trees a step reads; v1 rows did not (empty: look at the key document)."""
     p.setdefault("inputs", [])
     return p
+
+
+@upcaster("dataset.registered", 1)
+def _dataset_registered_v1_to_v2(p: dict) -> dict:
+    """v2 shares the registration shape: `id` (was `dataset_id`), `digest` (was `tree`), and
+    `lineage` / `options` instead of `source` and `run_id`."""
+    source = p.pop("source", None) or {}
+    lineage = {k: source[k] for k in ("run_id", "step_run_id", "output", "sources") if source.get(k) is not None}
+    if p.get("run_id") is not None:
+        lineage["run_id"] = p["run_id"]
+    p.pop("run_id", None)
+    return {**p, "id": p.pop("dataset_id"), "digest": p.pop("tree"), "properties": {}, "lineage": lineage,
+            "options": source.get("options") or {}}
+
+
+@upcaster("model.registered", 1)
+def _model_registered_v1_to_v2(p: dict) -> dict:
+    """v2 shares the registration shape: `id` (was `model_id`), `digest` (was `tree`), and
+    `lineage` holding `run_id` and the `datasets` it was made from."""
+    lineage = {"datasets": p.pop("datasets", None) or []}
+    if p.get("run_id") is not None:
+        lineage["run_id"] = p["run_id"]
+    p.pop("run_id", None)
+    return {**p, "id": p.pop("model_id"), "digest": p.pop("tree"), "lineage": lineage}
+
+
+@upcaster("environment.registered", 1)
+def _environment_registered_v1_to_v2(p: dict) -> dict:
+    """v2 shares the registration shape; v1 had no id, description, tags, properties or lineage."""
+    return {"id": f"{p['name']}:{p['version']}", "description": None, "tags": {}, "properties": {}, "lineage": {}, **p}

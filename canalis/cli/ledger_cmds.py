@@ -143,15 +143,13 @@ def annotate_cmd(stream, author, message, as_json, layout):
     """Record an auditor's note as an annotation.added event."""
     import getpass
 
-    from canalis.ledger import events as ev
-
     if author is None:
         try:
             author = getpass.getuser()
         except (KeyError, OSError):
             author = None
     with _open(layout) as led:
-        rec = led.append(ev.AnnotationAdded(stream_name=stream, message=message, author=author))
+        rec = layout.open_session(ledger=led).annotate(stream, message, author)
     if as_json:
         print_json(rec.to_dict())
     else:

@@ -54,7 +54,9 @@ def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps,
     """Submit the pipeline object in FILE.py[:NAME] (NAME defaults to `pipeline`)."""
     if workspace:
         os.environ["CANALIS_WORKSPACE"] = str(Path(workspace).resolve())
-    from canalis.core.experiment import Experiment
+    from canalis.core.experiment import Experiment, watch
+    from canalis.executor.errors import PlanError
+    from canalis.executor.session import SubmitOptions
     from canalis.pipeline.core.pipeline import Pipeline
 
     path, _, name = target.partition(":")
@@ -68,10 +70,15 @@ def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps,
     if not isinstance(obj, Pipeline):
         found = sorted(k for k, v in namespace.items() if isinstance(v, Pipeline))
         raise click.ClickException(f"{file} defines no Pipeline named {name!r} (Pipelines found: {', '.join(found) or 'none'}); use {file}:NAME")
-    run = Experiment(obj.workspace, experiment).submit(
-        obj, pipeline_parameters=dict(_parse_param(p) for p in params), regenerate_outputs=regenerate_outputs,
-        max_concurrent_steps=max_concurrent_steps,
-    )
+    ws = obj.workspace
+    try:
+        handle = ws.session.submit(
+            experiment, lambda store: obj.plan(), dict(_parse_param(p) for p in params),
+            options=SubmitOptions(regenerate_outputs=regenerate_outputs, max_concurrent_steps=max_concurrent_steps),
+            description=obj.description)
+    except PlanError as e:
+        raise click.ClickException(str(e)) from None
+    run = watch(Experiment(ws, experiment), handle)
     status = run.wait_for_completion(show_output=not (quiet or as_json), raise_on_error=False)
     summary = reports.run_summary(obj.workspace.ledger, run.id)
     if as_json:
@@ -237,8 +244,9 @@ def datasets(layout, name, as_json):
     """Registered datasets (latest versions), or every version of NAME."""
     ledger = layout.open_ledger()
     rows = ledger.dataset_versions(name) if name else ledger.datasets()
-    out = [{"name": r["name"], "version": r["version"], "kind": r["kind"], "tree": r["tree"], "id": r["dataset_id"],
-            "registered_at": r.get("registered_at"), "run_id": r.get("run_id"), "description": r.get("description")} for r in rows]
+    out = [{"name": r["name"], "version": r["version"], "kind": r["kind"], "tree": r["digest"], "id": r["id"],
+            "registered_at": r.get("registered_at"), "run_id": (r.get("lineage") or {}).get("run_id"),
+            "description": r.get("description")} for r in rows]
     if as_json:
         return print_json(out)
     _table("datasets", ["name", "version", "kind", "tree", "registered", "from run"],

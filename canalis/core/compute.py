@@ -22,9 +22,8 @@ class ComputeTarget:
 
     @staticmethod
     def create(workspace, name, provisioning_configuration):
-        cfg = workspace._layout.read_config()
-        cfg.setdefault("compute_targets", {})[name] = {"type": "local", "requested": provisioning_configuration.as_dict()}
-        workspace._layout.write_config(cfg)
+        entry = {"type": "local", "requested": provisioning_configuration.as_dict()}
+        workspace._update_config(lambda cfg: cfg.setdefault("compute_targets", {}).__setitem__(name, entry))
         if name not in _NOTED:
             _NOTED.add(name)
             print(f"note: compute target {name!r} runs steps on this machine with canalis's local runner")
@@ -37,9 +36,7 @@ class ComputeTarget:
         return "Succeeded"
 
     def delete(self):
-        cfg = self.workspace._layout.read_config()
-        cfg.get("compute_targets", {}).pop(self.name, None)
-        self.workspace._layout.write_config(cfg)
+        self.workspace._update_config(lambda cfg: cfg.get("compute_targets", {}).pop(self.name, None))
 
 
 class AmlCompute(ComputeTarget):
@@ -62,7 +59,7 @@ class _Provisioning:
 
 def compute_targets(workspace) -> dict:
     targets = {"local": {"type": "local"}}
-    targets.update(workspace._layout.read_config().get("compute_targets", {}))
+    targets.update(workspace._config.get("compute_targets", {}))
     return targets
 
 

@@ -74,7 +74,7 @@ class Dataset(AbstractDataset):
     def get_by_id(workspace, id):
         for d in workspace.ledger.datasets():
             for row in workspace.ledger.dataset_versions(d["name"]):
-                if row["dataset_id"] == id:
+                if row["id"] == id:
                     return AbstractDataset._from_row(workspace, row)
         raise UserErrorException(f"no dataset version with id {id!r}")
 

@@ -16,7 +16,7 @@ from canalis.exceptions import NotSupportedOfflineError, UserErrorException
 class Datastore:
     def __init__(self, workspace, name=None):
         self.workspace = workspace
-        cfg = workspace._layout.read_config()
+        cfg = workspace._config
         name = name or cfg.get("default_datastore", "workspaceblobstore")
         entry = cfg.get("datastores", {}).get(name)
         if entry is None:
@@ -41,21 +41,15 @@ class Datastore:
     @staticmethod
     def register_local(workspace, datastore_name, path, overwrite=False):
         """Register the folder `path` as datastore `datastore_name`."""
-        from canalis.ledger import events as ev
-
         folder = Path(path).resolve()
         if not folder.is_dir():
             raise UserErrorException(f"cannot register datastore {datastore_name!r}: {folder} is not a folder; create it first")
-        lay = workspace._layout
-        cfg = lay.read_config()
-        existing = cfg.setdefault("datastores", {}).get(datastore_name)
+        existing = workspace._config.get("datastores", {}).get(datastore_name)
         if existing and Path(existing["path"]) != folder and not overwrite:
             raise UserErrorException(
                 f"datastore {datastore_name!r} is already registered to {existing['path']}; pass overwrite=True to change it"
             )
-        cfg["datastores"][datastore_name] = {"type": "local", "path": str(folder)}
-        lay.write_config(cfg)
-        workspace.ledger.append(ev.DatastoreRegistered(name=datastore_name, kind="local", path=str(folder)))
+        workspace.session.register_datastore(datastore_name, "local", str(folder))
         return Datastore(workspace, datastore_name)
 
     @staticmethod

@@ -62,35 +62,24 @@ class Environment:
 
     @staticmethod
     def get(workspace, name, version=None):
-        versions = _registered(workspace).get(name)
-        if not versions:
-            raise UserErrorException(f"no environment named {name!r} is registered; register it with env.register(ws)")
-        if version is None:
-            definition = versions[max(versions)]
-        elif int(version) in versions:
-            definition = versions[int(version)]
-        else:
-            raise UserErrorException(f"environment {name!r} has no version {version!r} (known: {sorted(versions)})")
-        return Environment._from_definition(definition, int(version) if version else max(versions))
+        row = workspace.ledger.registration("environments", name, int(version) if version is not None else None)
+        if row is None:
+            versions = [r["version"] for r in workspace.ledger.registrations("environments", name)]
+            if not versions:
+                raise UserErrorException(f"no environment named {name!r} is registered; register it with env.register(ws)")
+            raise UserErrorException(f"environment {name!r} has no version {version!r} (known: {versions})")
+        return Environment._from_definition(row["definition"], int(row["version"]))
 
     @staticmethod
     def list(workspace):
-        return {name: Environment.get(workspace, name) for name in _registered(workspace)}
+        return {r["name"]: Environment._from_definition(r["definition"], int(r["version"]))
+                for r in workspace.ledger.registrations("environments")}
 
     def register(self, workspace):
-        from canalis.ledger import events as ev
-
-        def decide():  # runs inside the ledger's write transaction: versions cannot collide
-            versions = _registered(workspace).get(self.name, {})
-            for v, d in versions.items():
-                if d == self.definition():
-                    self.version = v
-                    return []
-            self.version = max(versions, default=0) + 1
-            return [ev.EnvironmentRegistered(name=self.name, version=self.version, digest=self.digest(),
-                                             definition=self.definition())]
-
-        workspace.ledger.append_computed(decide)
+        """Record this definition as a version of its name (the same definition as the latest
+        version is that version)."""
+        row = workspace.session.register("environment", self.name, self.digest(), definition=self.definition())
+        self.version = int(row["version"])
         return self
 
     # -- identity ---------------------------------------------------------------------------
@@ -129,13 +118,6 @@ class Environment:
 
     def __repr__(self):
         return f"Environment(name={self.name!r}, version={self.version!r})"
-
-
-def _registered(workspace) -> dict[str, dict[int, dict]]:
-    found: dict[str, dict[int, dict]] = {}
-    for rec in workspace.ledger.events(type="environment.registered"):
-        found.setdefault(rec.payload["name"], {})[int(rec.payload["version"])] = rec.payload["definition"]
-    return found
 
 
 def default_environment() -> Environment:

@@ -1,9 +1,7 @@
 """`Experiment`: a named group of runs; `submit` plans, records and starts a run."""
 from __future__ import annotations
 
-import queue
 import re
-import threading
 
 from canalis.exceptions import PipelineValidationError, UserErrorException
 from canalis.executor.errors import PlanError
@@ -54,86 +52,49 @@ class Experiment:
 def submit_pipeline(experiment, steps, *, tags=None, kind="pipeline", description=None, default_source_directory=None,
                     pipeline_parameters=None, regenerate_outputs=False, continue_on_step_failure=False,
                     max_concurrent_steps=None, **_ignored):
-    from canalis.executor.engine import new_run_id, submitted_event
+    from canalis.executor.session import SubmitOptions
     from canalis.pipeline.core.compile import build_plan
 
-    from canalis.executor.locks import writing
-
     ws = experiment.workspace
-    with writing(ws._layout.locks):  # snapshots are in the ledger before gc may sweep
-        plan = build_plan(ws, steps, description, default_source_directory)
-        try:
-            params = plan.resolve_parameters(pipeline_parameters)
-        except PlanError as e:
-            raise PipelineValidationError(str(e)) from None
-        run_id = new_run_id(experiment.name)
-        gits = [s.git for s in plan.steps if s.git]
-        ws.ledger.append(submitted_event(run_id, experiment.name, plan, params, tags=tags, git=gits[0] if gits else None,
-                                         kind=kind, description=description,
-                                         options={"regenerate_outputs": bool(regenerate_outputs),
-                                                  "continue_on_step_failure": bool(continue_on_step_failure)}))
-    return _start(experiment, plan, run_id, params, regenerate=bool(regenerate_outputs),
-                  max_workers=max_concurrent_steps, continue_on_step_failure=bool(continue_on_step_failure))
+    options = SubmitOptions(regenerate_outputs=bool(regenerate_outputs),
+                            continue_on_step_failure=bool(continue_on_step_failure),
+                            max_concurrent_steps=max_concurrent_steps)
+    try:
+        handle = ws.session.submit(experiment.name, lambda store: build_plan(ws, steps, description, default_source_directory),
+                                   pipeline_parameters, options=options, tags=tags, kind=kind, description=description)
+    except PlanError as e:
+        raise PipelineValidationError(str(e)) from None
+    return watch(experiment, handle)
 
 
 def resume_run(workspace, run_id, force=False, max_concurrent_steps=None):
     """Finish a run whose executor died; completed steps keep their results."""
-    from canalis.executor.resume import RunNotResumable, prepare_resume
+    from canalis.executor.resume import RunNotResumable
 
     try:
-        plan, params, done, submitted = prepare_resume(workspace.ledger, run_id, force=force)
+        handle = workspace.session.resume(run_id, force=force, max_concurrent_steps=max_concurrent_steps)
     except RunNotResumable as e:
         raise UserErrorException(str(e)) from None
-    return _start(Experiment(workspace, submitted["experiment"]), plan, run_id, params, done=done, resumed=True,
-                  max_workers=max_concurrent_steps)
+    return watch(Experiment(workspace, workspace.ledger.run(run_id)["experiment"]), handle)
 
 
 def reproduce_run(workspace, run_id, max_concurrent_steps=None):
     """Run RUN's recorded plan again from the ledger and the store alone, reuse off, as a
-    new run tagged `reproduces=RUN`. Sources and inputs come from their snapshots, so the
-    original folders and datastore files are not needed. Outputs are not copied to
-    datastore destinations and no dataset is registered."""
-    from canalis.executor.engine import new_run_id, submitted_event
-    from canalis.executor.plan import Plan
+    new run tagged `reproduces=RUN` (see `Session.reproduce`)."""
+    from canalis.executor.errors import ExecutorError
 
-    rec = next(iter(workspace.ledger.events(stream=f"run:{run_id}", type="run.submitted")), None)
-    if rec is None:
-        raise UserErrorException(f"run {run_id!r} has no run.submitted event in this workspace")
-    submitted = rec.payload
-    plan = Plan.from_dict(submitted["plan"])
-    experiment = Experiment(workspace, submitted["experiment"])
-    new_id = new_run_id(experiment.name)
-    workspace.ledger.append(submitted_event(
-        new_id, experiment.name, plan, submitted["parameters"], kind=submitted["kind"], git=submitted.get("git"),
-        tags={"reproduces": run_id}, description=f"reproduction of {run_id}",
-        options={"regenerate_outputs": True, "reproduces": run_id},
-    ))
-    return _start(experiment, plan, new_id, dict(submitted["parameters"]), regenerate=True, publish=False,
-                  max_workers=max_concurrent_steps)
+    try:
+        handle = workspace.session.reproduce(run_id, max_concurrent_steps=max_concurrent_steps)
+    except ExecutorError as e:
+        raise UserErrorException(str(e)) from None
+    return watch(Experiment(workspace, workspace.ledger.run(handle.run_id)["experiment"]), handle)
 
 
-def _start(experiment, plan, run_id, params, *, max_workers=None, **options):
-    """Run the plan in a thread of this process and return the run, already executing."""
-    from canalis.executor.engine import RunExecutor
+def watch(experiment, handle):
+    """The PipelineRun of a run this process started (`Session.submit`, `resume`, `reproduce`):
+    waiting on it streams its steps' output."""
     from canalis.pipeline.core.run import PipelineRun
 
-    ws = experiment.workspace
-    run = PipelineRun(experiment, run_id)
-    run._lines = queue.Queue()
-    run._executor = RunExecutor(
-        ledger=ws.ledger, store=ws.store, plan=plan, run_id=run_id, parameters=params,
-        scratch_dir=ws._layout.runs, locks_dir=ws._layout.locks, experiment=experiment.name,
-        workspace_root=ws.root, max_workers=max_workers or ws.settings.get("max_concurrent_steps"),
-        on_line=lambda step, stream, text: run._lines.put((step, stream, text)), **options,
-    )
-    run._done = threading.Event()  # waited on instead of Thread.join, which Ctrl-C can upset
-
-    def execute():
-        try:
-            run._executor.execute()
-        finally:
-            run._done.set()
-
-    run._thread = threading.Thread(target=execute, name=f"canalis-run-{run_id}")
-    run._thread.start()
+    run = PipelineRun(experiment, handle.run_id)
+    run._handle = handle
     return run

@@ -1,7 +1,6 @@
 """`Model`: a registered, versioned model, stored as a tree in the store."""
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from canalis.exceptions import UserErrorException
@@ -23,27 +22,27 @@ class Model:
         self.tags = dict(row.get("tags") or {})
         self.properties = dict(row.get("properties") or {})
         self.description = row.get("description")
-        self.run_id = row.get("run_id")
-        self.tree = row["tree"]
+        self.run_id = (row.get("lineage") or {}).get("run_id")
+        self.tree = row["digest"]
 
     @staticmethod
     def register(workspace, model_path, model_name, tags=None, properties=None, description=None, datasets=None,
                  model_framework=None, model_framework_version=None, child_paths=None, sample_input_dataset=None,
                  sample_output_dataset=None, resource_configuration=None, **kwargs):
-        from canalis.executor.locks import writing
-
         path = Path(model_path)
-        store = workspace.store
         if not (path.is_dir() or path.is_file()):
             raise UserErrorException(f"model_path {str(path)!r} is neither a file nor a folder")
-        with writing(workspace._layout.locks):
-            tree = store.snapshot(path, ignore=False).tree if path.is_dir() else store.put_files({path.name: path}).tree
-            return Model._record(workspace, model_name, tree, tags, properties, description, datasets, None)
+
+        def content(store):
+            return store.snapshot(path, ignore=False).tree if path.is_dir() else store.put_files({path.name: path}).tree
+
+        return Model._record(workspace, model_name, content, tags, properties, description, datasets, None)
 
     @staticmethod
     def _register_from_run(run, model_name, model_path, tags, properties, description, datasets):
         """Register files a run produced: `model_path` names a file or folder among its files."""
-        store = run.experiment.workspace.store
+        from canalis.store import TreeEntry
+
         children = run.get_children()
         # a pipeline run names files "<step>/<file>" (as get_file_names() lists them); a step run "<file>"
         sources = [(f"{c.name}/", c) for c in children] if children else [("", run)]
@@ -56,39 +55,26 @@ class Model:
                     picked[rel] = digest
         if not picked:
             raise UserErrorException(f"run {run.id} has no file or folder {model_path!r}; see run.get_file_names()")
-        from canalis.store import TreeEntry
 
-        from canalis.executor.locks import writing
+        def content(store):
+            return store.put_tree([TreeEntry(path=rel, type="file", mode=0o644, size=store.size(d), digest=d)
+                                   for rel, d in sorted(picked.items())])
 
-        ws = run.experiment.workspace
-        entries = [TreeEntry(path=rel, type="file", mode=0o644, size=store.size(d), digest=d) for rel, d in sorted(picked.items())]
         run_id = run.parent.id if getattr(run, "parent", None) is not None else run.id
-        with writing(ws._layout.locks):
-            tree = store.put_tree(entries)
-            return Model._record(ws, model_name, tree, tags, properties, description, datasets, run_id)
+        return Model._record(run.experiment.workspace, model_name, content, tags, properties, description, datasets,
+                             run_id)
 
     @staticmethod
-    def _record(workspace, name, tree, tags, properties, description, datasets, run_id):
-        from canalis.ledger import events as ev
+    def _record(workspace, name, content, tags, properties, description, datasets, run_id):
+        from canalis.executor.registry import Lineage
 
         refs = []
         for item in datasets or []:
             purpose, ds = item if isinstance(item, tuple) else ("input", item)
             refs.append({"purpose": purpose, "name": ds.name, "version": ds.version, "id": ds.id})
-        chosen = {}
-
-        def decide():  # runs inside the ledger's write transaction: versions cannot collide
-            latest = workspace.ledger.model(name)
-            if latest is not None and latest["tree"] == tree and not tags and not properties:
-                chosen["version"] = latest["version"]
-                return []
-            chosen["version"] = 1 if latest is None else int(latest["version"]) + 1
-            return [ev.ModelRegistered(name=name, version=chosen["version"], model_id=str(uuid.uuid4()), tree=tree,
-                                       tags=dict(tags or {}), properties=dict(properties or {}),
-                                       description=description, run_id=run_id, datasets=refs)]
-
-        workspace.ledger.append_computed(decide)
-        return Model(workspace, name, version=chosen["version"])
+        row = workspace.session.register("model", name, content, lineage=Lineage(run_id=run_id, datasets=tuple(refs)),
+                                         description=description, tags=tags, properties=properties)
+        return Model(workspace, name, version=row["version"])
 
     @staticmethod
     def list(workspace, name=None, tags=None, properties=None, run_id=None, latest=False, **kwargs):

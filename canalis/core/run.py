@@ -21,11 +21,10 @@ TERMINAL = ("Completed", "Failed", "Canceled")
 class Run:
     """A top-level run (a submitted pipeline or script) as the ledger knows it."""
 
-    def __init__(self, experiment, run_id, _executor_thread=None):
+    def __init__(self, experiment, run_id):
         self.experiment = experiment
         self._run_id = run_id
-        self._thread = _executor_thread
-        self._done = None  # set by the executing thread when the run has ended
+        self._handle = None  # a RunHandle when this process executes the run
 
     # -- factory -----------------------------------------------------------------------
     @staticmethod
@@ -47,6 +46,10 @@ class Run:
     @property
     def _ledger(self):
         return self.experiment.workspace.ledger
+
+    @property
+    def _session(self):
+        return self.experiment.workspace.session
 
     def _row(self) -> dict:
         row = self._ledger.run(self._run_id)
@@ -85,9 +88,7 @@ class Run:
         self.set_tags({key: value})
 
     def set_tags(self, tags):
-        from canalis.ledger import events as ev
-
-        self._ledger.append(ev.RunTagged(run_id=self._run_id, step_run_id=None, tags={str(k): v for k, v in tags.items()}))
+        self._session.tag(self._run_id, tags)
 
     def log(self, name, value, description=""):
         self._log(name, "scalar", value, description)
@@ -102,10 +103,7 @@ class Run:
         self._log(name, "table", {k: list(v) for k, v in value.items()}, description)
 
     def _log(self, name, kind, value, description):
-        from canalis.ledger import events as ev
-
-        self._ledger.append(ev.MetricLogged(run_id=self._run_id, step_run_id=None, name=str(name), kind=kind,
-                                            value=_plain(value), description=description or None))
+        self._session.log_metric(self._run_id, name, kind, _plain(value), description)
 
     def get_metrics(self, name=None, recursive=False, run_type=None, populate=False):
         rows = [r for r in self._ledger.metrics(run_id=self._run_id) if r.get("step_run_id") is None]
@@ -135,11 +133,11 @@ class Run:
         import time
 
         deadline = None if timeout_seconds is None else time.time() + timeout_seconds
-        if self._thread is not None:
+        if self._handle is not None:
             if show_output:
                 self._show_output = True
                 self._flush_output()
-            done = self._done
+            done = self._handle.done
             try:
                 while not done.wait(0.2):
                     self._flush_output()
@@ -155,7 +153,7 @@ class Run:
                 raise
             self._flush_output()
         else:
-            from canalis.reports import effective_status
+            from canalis.executor.orphans import effective_status
 
             # a run executed by another process: follow the ledger; stop if that process is gone
             while effective_status(self._row()) not in (*TERMINAL, "Orphaned"):
@@ -173,7 +171,7 @@ class Run:
 
     def _flush_output(self):
         pass_through = getattr(self, "_show_output", False)
-        queue = getattr(self, "_lines", None)
+        queue = self._handle.lines if self._handle is not None else None
         while queue is not None and not queue.empty():
             step, stream, text = queue.get_nowait()
             if pass_through:
@@ -191,15 +189,12 @@ class Run:
     def cancel(self, reason=None):
         """Stop the run: running steps are stopped, the others skipped; the run ends as
         Canceled. A run executing in another process is asked to stop through the ledger."""
-        from canalis.executor.cancel import RunNotCancelable, request_cancel
+        from canalis.executor.cancel import RunNotCancelable
 
-        executor = getattr(self, "_executor", None)
         try:
-            request_cancel(self._ledger, self._run_id, reason)
+            self._session.cancel(self._run_id, reason, handle=self._handle)
         except RunNotCancelable as e:
             raise UserErrorException(str(e)) from None
-        if executor is not None:
-            executor.cancel(reason or "canceled by the user")
 
     def register_model(self, model_name, model_path=None, tags=None, properties=None, description=None, datasets=None, **kwargs):
         from canalis.core.model import Model

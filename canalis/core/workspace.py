@@ -29,6 +29,7 @@ class Workspace:
             )
         self._ledger = None
         self._store = None
+        self._session = None
         self._lock = threading.Lock()
 
     # -- SDK constructors -----------------------------------------------------------
@@ -82,6 +83,25 @@ class Workspace:
             if self._store is None:
                 self._store = self._layout.open_store()
             return self._store
+
+    @property
+    def session(self):
+        """The application core (executor/session.py) every verb of this workspace goes through."""
+        store, ledger = self.store, self.ledger
+        with self._lock:
+            if self._session is None:
+                self._session = self._layout.open_session(store, ledger)
+            return self._session
+
+    @property
+    def _config(self) -> dict:
+        return self._layout.read_config()
+
+    def _update_config(self, change) -> None:
+        """Apply `change(cfg)` to the workspace config and write it."""
+        cfg = self._layout.read_config()
+        change(cfg)
+        self._layout.write_config(cfg)
 
     @property
     def settings(self) -> dict:

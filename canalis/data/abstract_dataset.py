@@ -105,17 +105,14 @@ class AbstractDataset:
     def register(self, workspace, name, description=None, tags=None, create_new_version=False):
         """Snapshot the data into the store and record it as a version of `name`."""
         from canalis.executor.errors import DatasetVersionError
-        from canalis.executor.registry import register_dataset
-
-        from canalis.executor.locks import writing
+        from canalis.executor.registry import Lineage
 
         try:
-            with writing(workspace._layout.locks):
-                tree = self._snapshot(workspace.store)
-                row = register_dataset(
-                    workspace.ledger, name=name, tree=tree, kind=self.kind, description=description, tags=tags,
-                    source={"sources": self._sources, "options": self._options}, create_new_version=create_new_version,
-                )
+            row = workspace.session.register(
+                "dataset", name, self._snapshot, lineage=Lineage(sources=tuple(self._sources)),
+                description=description, tags=tags, create_new_version=create_new_version,
+                kind=self.kind, options=self._options,
+            )
         except DatasetVersionError as e:
             raise UserErrorException(str(e)) from None
         return self._from_row(workspace, row)
@@ -126,11 +123,9 @@ class AbstractDataset:
         from canalis.data.tabular_dataset import TabularDataset
 
         klass = TabularDataset if row["kind"] == "tabular" else FileDataset
-        source = row.get("source") or {}
-        reg = {k: row.get(k) for k in ("name", "version", "description", "tags")}
-        reg["id"] = row["dataset_id"]
-        return klass(workspace=workspace, sources=source.get("sources", []), tree=row["tree"], registration=reg,
-                     options=source.get("options", {}))
+        reg = {k: row.get(k) for k in ("name", "version", "description", "tags", "id")}
+        return klass(workspace=workspace, sources=(row.get("lineage") or {}).get("sources", []), tree=row["digest"],
+                     registration=reg, options=row.get("options") or {})
 
     # -- consumption ---------------------------------------------------------------------------
     def as_named_input(self, name):

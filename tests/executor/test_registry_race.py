@@ -12,7 +12,6 @@ import sys
 from canalis import layout
 from canalis.core.environment import Environment
 from canalis.core.workspace import Workspace
-from canalis.executor.registry import register_dataset
 
 root, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 ws = Workspace.from_config(root)
@@ -21,7 +20,7 @@ print("ready", flush=True)
 sys.stdin.readline()  # start together
 for i in range(n):
     tree = f"{tag}{i:03d}".encode().hex().ljust(64, "0")[:64]
-    register_dataset(ledger, name="shared", tree=tree, kind="file")
+    ws.session.register("dataset", "shared", tree, kind="file")
     env = Environment("shared-env")
     env.environment_variables = {"WHO": f"{tag}{i}"}
     env.register(ws)
@@ -46,6 +45,6 @@ def test_concurrent_registrations_get_distinct_consecutive_versions(tmp_path):
     ledger = layout.at(root).open_ledger()
     versions = ledger.dataset_versions("shared")
     assert sorted(int(v["version"]) for v in versions) == list(range(1, 3 * n + 1))
-    assert len({v["tree"] for v in versions}) == 3 * n
+    assert len({v["digest"] for v in versions}) == 3 * n
     envs = [r.payload for r in ledger.events(type="environment.registered") if r.payload["name"] == "shared-env"]
     assert sorted(int(e["version"]) for e in envs) == list(range(1, 3 * n + 1))

@@ -24,6 +24,7 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
     completed: list[tuple[str, str, str, dict]] = []  # (run_id, step_run_id, key, outputs)
     datasets: dict[str, int] = {}
     models: dict[str, int] = {}
+    environments: dict[str, int] = {}
     pipelines: list[str] = []
     schedules: list[str] = []
     out: list[ev.Event] = []
@@ -33,7 +34,7 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
         counter += 1
         action = draw(st.sampled_from([
             "submit", "start", "step", "step", "finish_step", "finish_step", "reuse", "skip", "metric", "metric",
-            "tag", "end_run", "dataset", "model", "pipeline", "pipeline_toggle", "schedule", "schedule_toggle",
+            "tag", "end_run", "dataset", "model", "environment", "pipeline", "pipeline_toggle", "schedule", "schedule_toggle",
             "other",
         ]))
         if action == "submit" or not runs:
@@ -109,16 +110,23 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
         elif action == "dataset":
             name = draw(st.sampled_from(["iris", "wine"]))
             datasets[name] = datasets.get(name, 0) + 1
-            out.append(ev.DatasetRegistered(name=name, version=datasets[name], dataset_id=f"ds{counter}",
-                                            kind=draw(st.sampled_from(["file", "tabular"])), tree=draw(DIGEST),
+            out.append(ev.DatasetRegistered(name=name, version=datasets[name], id=f"ds{counter}",
+                                            kind=draw(st.sampled_from(["file", "tabular"])), digest=draw(DIGEST),
                                             description=draw(st.none() | TEXT), tags=draw(DICT),
-                                            source={"datastore": "workspaceblobstore", "paths": ["x/*.csv"]},
-                                            run_id=draw(st.none() | st.just(rid))))
+                                            lineage={"sources": [{"datastore": "workspaceblobstore", "path": "x/*.csv"}],
+                                                     **({"run_id": rid} if draw(st.booleans()) else {})},
+                                            options=draw(DICT)))
         elif action == "model":
             name = draw(st.sampled_from(["clf", "reg"]))
             models[name] = models.get(name, 0) + 1
-            out.append(ev.ModelRegistered(name=name, version=models[name], model_id=f"m{counter}", tree=draw(DIGEST),
-                                          tags=draw(DICT), properties=draw(DICT), run_id=rid, datasets=[["iris", 1]]))
+            out.append(ev.ModelRegistered(name=name, version=models[name], id=f"m{counter}", digest=draw(DIGEST),
+                                          tags=draw(DICT), properties=draw(DICT),
+                                          lineage={"run_id": rid, "datasets": [{"name": "iris", "version": 1}]}))
+        elif action == "environment":
+            name = draw(st.sampled_from(["base", "gpu"]))
+            environments[name] = environments.get(name, 0) + 1
+            out.append(ev.EnvironmentRegistered(name=name, version=environments[name], id=f"e{counter}",
+                                                digest=draw(DIGEST), definition={"name": name, "vars": draw(DICT)}))
         elif action == "pipeline":
             pid = f"p{counter}"
             pipelines.append(pid)
@@ -148,6 +156,5 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
                 ev.GcCompleted(gc_id="g1", removed_objects=1, removed_bytes=10, kept={"runs": 2}),
                 ev.AnnotationAdded(stream_name=f"run:{rid}", message="looked fine", author="auditor"),
                 ev.DatastoreRegistered(name="ws", kind="local", path="/x"),
-                ev.EnvironmentRegistered(name="env", version=1, digest="d" * 64, definition={"python": "3.11"}),
             ])))
     return out

@@ -150,14 +150,17 @@ def test_metrics_in_logged_order_with_kinds(led):
 
 def test_datasets_models_experiments_pipelines_schedules(led):
     for v in (1, 2):
-        led.append(ev.DatasetRegistered(name="iris", version=v, dataset_id=f"id{v}", tree=f"t{v}", tags={"v": v}))
-    led.append(ev.DatasetRegistered(name="wine", version=1, dataset_id="w1", kind="tabular", tree="tw"))
+        led.append(ev.DatasetRegistered(name="iris", version=v, id=f"id{v}", digest=f"t{v}", tags={"v": v}))
+    led.append(ev.DatasetRegistered(name="wine", version=1, id="w1", kind="tabular", digest="tw"))
     assert [(d["name"], d["version"]) for d in led.datasets()] == [("iris", 2), ("wine", 1)]
     assert [d["version"] for d in led.dataset_versions("iris")] == [1, 2]
-    assert led.dataset("iris")["tree"] == "t2" and led.dataset("iris", 1)["tags"] == {"v": 1}
+    assert led.dataset("iris")["digest"] == "t2" and led.dataset("iris", 1)["tags"] == {"v": 1}
     assert led.dataset("nope") is None
-    led.append(ev.ModelRegistered(name="clf", version=1, model_id="m1", tree="tm", datasets=[["iris", 2]]))
-    assert led.model("clf")["datasets"] == [["iris", 2]] and [m["name"] for m in led.models()] == ["clf"]
+    lineage = {"run_id": "r1", "datasets": [{"name": "iris", "version": 2}]}
+    led.append(ev.ModelRegistered(name="clf", version=1, id="m1", digest="tm", lineage=lineage))
+    assert led.model("clf")["lineage"] == lineage and [m["name"] for m in led.models()] == ["clf"]
+    led.append(ev.EnvironmentRegistered(name="env", version=1, id="e1", digest="te", definition={"a": 1}))
+    assert led.registration("environments", "env")["definition"] == {"a": 1}
     _run(led, "r1", "e1")
     _run(led, "r2", "e1")
     _run(led, "r3", "e2")

@@ -45,8 +45,8 @@ def test_secrets_never_reach_the_file_but_reuse_key_does(led):
                                parameters={"lr": 0.1, "db_password": "hunter2", "conn": {"AccountKey": "s3cr3t"}},
                                tags={"owner": "ana", "token": "ghp_abcdef"}, plan={"steps": [{"reuse_key": "rk1"}]}))
     rec = led.append(ev.StepStarted(run_id="r1", step_run_id="s1", step_name="a", reuse_key="rk1"))
-    led.append(ev.DatasetRegistered(name="d", version=1, dataset_id="x", tree="t",
-                                    source={"datastore": "blob", "options": {"sas_token": "sv=2020", "path": "p"}}))
+    led.append(ev.DatasetRegistered(name="d", version=1, id="x", digest="t", lineage={"sources": [{"datastore": "blob"}]},
+                                    options={"sas_token": "sv=2020", "path": "p"}))
     led.append(ev.AnnotationAdded(stream_name="run:r1", message="ok", author="auditor"))
     assert rec.payload["reuse_key"] == "rk1"
     raw = open(led.path, "rb").read() + b"".join(
@@ -58,7 +58,7 @@ def test_secrets_never_reach_the_file_but_reuse_key_does(led):
     assert run["tags"] == {"owner": "ana", "token": REDACTED}
     assert led.step_run("s1")["reuse_key"] == "rk1"
     assert led.run_plan("r1") == {"steps": [{"reuse_key": "rk1"}]}
-    assert led.dataset("d")["source"]["options"] == {"sas_token": REDACTED, "path": "p"}
+    assert led.dataset("d")["options"] == {"sas_token": REDACTED, "path": "p"}
     assert next(led.events(type="annotation.added")).payload["author"] == "auditor"
     conn = sqlite3.connect(str(led.path))
     assert conn.execute("SELECT count(*) FROM events WHERE payload LIKE '%hunter2%'").fetchone()[0] == 0

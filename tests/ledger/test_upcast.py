@@ -80,3 +80,40 @@ def test_step_started_v1_row_reads_as_v2_without_inputs(led):
     assert led.verify().ok
     led.append(ev.StepStarted(run_id="r1", step_run_id="s2", step_name="b", reuse_key="k2", inputs=[["data", "d" * 64]]))
     assert led.step_run("s2")["inputs"] == [["data", "d" * 64]]
+
+
+def _write_v1(led: Ledger, type_: str, stream: str, payload: dict) -> None:
+    """Append a version 1 row of any type straight into SQLite, chained correctly."""
+    seq, prev = led.head()
+    row = (seq + 1, f"old-event-id-{seq + 1}", "2025-01-02T03:04:05.000006Z", type_, 1, stream, canonical_json(payload), prev)
+    conn = sqlite3.connect(str(led.path))
+    conn.execute("INSERT INTO events (seq, id, time, type, version, stream, payload, prev_hash, hash) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (*row, event_hash(*row)))
+    conn.commit()
+    conn.close()
+
+
+def test_registrations_of_version_1_read_as_the_shared_registration_shape(led):
+    """Datasets, models and environments recorded before the shared shape read as today's
+    events: ids, digests and lineage under the same names for all three."""
+    _write_v1(led, "dataset.registered", "dataset:iris", {
+        "name": "iris", "version": 1, "dataset_id": "d1", "kind": "tabular", "tree": "t" * 64, "description": None,
+        "tags": {}, "source": {"run_id": "r1", "step_run_id": "s1", "output": "o", "options": {"separator": ";"}},
+        "run_id": "r1"})
+    _write_v1(led, "model.registered", "model:clf", {
+        "name": "clf", "version": 1, "model_id": "m1", "tree": "m" * 64, "tags": {}, "properties": {},
+        "description": None, "run_id": "r1", "datasets": [{"name": "iris", "version": 1}]})
+    _write_v1(led, "environment.registered", "environment:env", {
+        "name": "env", "version": 1, "digest": "e" * 64, "definition": {"name": "env"}})
+    assert led.verify().ok
+    led.rebuild()
+    ds = led.dataset("iris")
+    assert (ds["id"], ds["digest"], ds["options"]) == ("d1", "t" * 64, {"separator": ";"})
+    assert ds["lineage"] == {"run_id": "r1", "step_run_id": "s1", "output": "o"}
+    model = led.model("clf")
+    assert (model["id"], model["digest"]) == ("m1", "m" * 64)
+    assert model["lineage"] == {"run_id": "r1", "datasets": [{"name": "iris", "version": 1}]}
+    env = led.registration("environments", "env")
+    assert (env["id"], env["digest"], env["definition"]) == ("env:1", "e" * 64, {"name": "env"})
+    for type_ in ("dataset.registered", "model.registered", "environment.registered"):
+        assert next(led.events(type=type_)).stored_version == 1

@@ -75,16 +75,17 @@ def test_a_failed_batch_appends_nothing(led):
 
 
 def test_events_are_frozen_and_streams_are_computed():
-    e = ev.DatasetRegistered(name="iris", version=3, dataset_id="x", tree="t")
+    e = ev.DatasetRegistered(name="iris", version=3, id="x", digest="t")
     with pytest.raises(Exception):
         e.name = "other"
-    assert (e.stream, e.type, type(e).event_version, e.version) == ("dataset:iris", "dataset.registered", 1, 3)
+    assert (e.stream, e.type, type(e).event_version, e.version) == ("dataset:iris", "dataset.registered", 2, 3)
     assert ev.StepStarted(run_id="r9", step_run_id="s", step_name="a", reuse_key="k").stream == "run:r9"
     assert ev.GcStarted(gc_id="g").stream == "store"
     assert ev.PipelineEnabled(pipeline_id="p").stream == "pipeline:p"
     assert ev.ScheduleCreated(schedule_id="s", name="n", pipeline_id="p", experiment="e").stream == "schedule:s"
     assert ev.AnnotationAdded(stream_name="anything at all", message="m").stream == "anything at all"
-    assert ev.ModelRegistered(name="m", version=1, model_id="i", tree="t").stream == "model:m"
+    assert ev.ModelRegistered(name="m", version=1, id="i", digest="t").stream == "model:m"
+    assert ev.EnvironmentRegistered(name="e", version=1, id="i", digest="t").stream == "environment:e"
 
 
 def test_every_class_name_is_past_tense():

@@ -110,10 +110,7 @@ class StepRun(Run):
         return status
 
     def _log(self, name, kind, value, description):
-        from canalis.ledger import events as ev
-
-        self._ledger.append(ev.MetricLogged(run_id=self._parent.id, step_run_id=self._step_run_id, name=str(name),
-                                            kind=kind, value=value, description=description or None))
+        self._session.log_metric(self._parent.id, name, kind, value, description, step_run_id=self._step_run_id)
 
     # -- outputs --------------------------------------------------------------------------
     def get_outputs(self):

@@ -1,0 +1,193 @@
+"""The application core: a `Session` on one workspace owns its store, ledger and locks and
+offers the verbs everything else calls (the SDK classes, the CLI, later the server).
+
+Each verb that writes takes the garbage-collection safety lock (`locks.writing`) itself,
+around both the objects it writes and the events that name them, so no caller handles
+locks. Verbs that write objects take a `build(store)` function for the part only the
+caller knows (compiling SDK objects into a plan, snapshotting a model folder), and run it
+inside the lock.
+
+Verbs:
+- `submit(experiment, plan, ...)`, `resume(run_id)`, `reproduce(run_id)`: record the run
+  and start its executor; they return a `RunHandle`.
+- `cancel(run_id)`; `tag(run_id, tags)`, `log_metric(...)`: record what a user says about a run.
+- `register(what, name, content, ...)`: datasets, models and environments (executor/registry.py).
+- `register_datastore(name, kind, path)`.
+- Reads: `run`, `runs`, `step_runs`, `step_run`, `run_status` (with the derived `Orphaned`).
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from canalis.executor import registry
+from canalis.executor.cancel import request_cancel
+from canalis.executor.engine import RunExecutor, new_run_id, submitted_event
+from canalis.executor.errors import ExecutorError
+from canalis.executor.locks import writing
+from canalis.executor.plan import Plan
+from canalis.executor.registry import Lineage
+from canalis.executor.orphans import effective_status
+from canalis.executor.resume import prepare_resume
+from canalis.ledger import events as ev
+
+
+@dataclass(frozen=True)
+class SubmitOptions:
+    """How a run executes (SDK v1 submit keywords): reuse off for every step, whether steps
+    whose inputs exist still run after a failure, how many steps run at once."""
+
+    regenerate_outputs: bool = False
+    continue_on_step_failure: bool = False
+    max_concurrent_steps: int | None = None
+
+
+class RunHandle:
+    """A run this process started: its executor, a queue of its steps' output lines, and an
+    event set when it has ended. Anyone else watches the run through the ledger."""
+
+    def __init__(self, run_id: str, executor: RunExecutor, lines: queue.Queue):
+        self.run_id, self.executor, self.lines = run_id, executor, lines
+        self.done = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def cancel(self, reason: str) -> None:
+        self.executor.cancel(reason)
+
+
+class Session:
+    """The verbs of one workspace. `layout` gives its folders and config: `root`, `locks`,
+    `runs`, `read_config()`, `write_config(cfg)`; `store` and `ledger` are open."""
+
+    def __init__(self, layout, store, ledger):
+        self.layout, self.store, self.ledger = layout, store, ledger
+        self.root = Path(layout.root)
+        self.locks_dir, self.runs_dir = Path(layout.locks), Path(layout.runs)
+
+    @contextmanager
+    def _writing(self):
+        """Objects written inside are named by an event before garbage collection may sweep."""
+        with writing(self.locks_dir):
+            yield
+
+    # -- runs --------------------------------------------------------------------------------
+    def submit(self, experiment: str, plan: Plan | Callable[[object], Plan], parameters: dict | None = None, *,
+               options: SubmitOptions = SubmitOptions(), tags: dict | None = None, kind: str = "pipeline",
+               description: str | None = None) -> RunHandle:
+        """Record `run.submitted` and start the run. `plan` may be a function of the store
+        that builds it (taking the snapshots it needs): it runs under the safety lock."""
+        with self._writing():
+            plan = plan(self.store) if callable(plan) else plan
+            params = plan.resolve_parameters(parameters)
+            run_id = new_run_id(experiment)
+            gits = [s.git for s in plan.steps if s.git]
+            self.ledger.append(submitted_event(
+                run_id, experiment, plan, params, tags=tags, git=gits[0] if gits else None, kind=kind,
+                description=description, options={"regenerate_outputs": options.regenerate_outputs,
+                                                  "continue_on_step_failure": options.continue_on_step_failure}))
+        return self._start(experiment, plan, run_id, params, max_workers=options.max_concurrent_steps,
+                           regenerate=options.regenerate_outputs,
+                           continue_on_step_failure=options.continue_on_step_failure)
+
+    def resume(self, run_id: str, *, force: bool = False, max_concurrent_steps: int | None = None) -> RunHandle:
+        """Finish a run whose executor died; steps it completed keep their results."""
+        plan, params, done, submitted = prepare_resume(self.ledger, run_id, force=force)
+        options = (submitted.get("plan") or {}).get("options") or {}
+        return self._start(submitted["experiment"], plan, run_id, params, done=done, resumed=True,
+                           max_workers=max_concurrent_steps,
+                           continue_on_step_failure=bool(options.get("continue_on_step_failure")))
+
+    def reproduce(self, run_id: str, *, max_concurrent_steps: int | None = None) -> RunHandle:
+        """Run RUN's recorded plan again from the ledger and the store alone, reuse off, as a
+        new run tagged `reproduces=RUN`. Outputs are not copied to datastore destinations and
+        no dataset is registered."""
+        rec = next(iter(self.ledger.events(stream=f"run:{run_id}", type="run.submitted")), None)
+        if rec is None:
+            raise ExecutorError(f"run {run_id!r} has no run.submitted event in this workspace")
+        submitted = rec.payload
+        plan = Plan.from_dict(submitted["plan"])
+        new_id = new_run_id(submitted["experiment"])
+        self.ledger.append(submitted_event(
+            new_id, submitted["experiment"], plan, submitted["parameters"], kind=submitted["kind"],
+            git=submitted.get("git"), tags={"reproduces": run_id}, description=f"reproduction of {run_id}",
+            options={"regenerate_outputs": True, "reproduces": run_id}))
+        return self._start(submitted["experiment"], plan, new_id, dict(submitted["parameters"]), regenerate=True,
+                           publish=False, max_workers=max_concurrent_steps)
+
+    def _start(self, experiment: str, plan: Plan, run_id: str, params: dict, *, max_workers=None,
+               **options) -> RunHandle:
+        """Execute the run in a thread of this process."""
+        lines: queue.Queue = queue.Queue()
+        executor = RunExecutor(
+            ledger=self.ledger, store=self.store, plan=plan, run_id=run_id, parameters=params,
+            scratch_dir=self.runs_dir, locks_dir=self.locks_dir, experiment=experiment, workspace_root=self.root,
+            max_workers=max_workers or self.settings().get("max_concurrent_steps"),
+            on_line=lambda step, stream, text: lines.put((step, stream, text)), **options,
+        )
+        handle = RunHandle(run_id, executor, lines)
+
+        def execute():
+            try:
+                executor.execute()
+            finally:
+                handle.done.set()
+
+        handle.thread = threading.Thread(target=execute, name=f"canalis-run-{run_id}")
+        handle.thread.start()
+        return handle
+
+    def cancel(self, run_id: str, reason: str | None = None, handle: RunHandle | None = None) -> str:
+        """Ask the run to stop (any process). Returns "Canceled" or "CancelRequested"."""
+        outcome = request_cancel(self.ledger, run_id, reason)
+        if handle is not None:
+            handle.cancel(reason or "canceled by the user")
+        return outcome
+
+    def tag(self, run_id: str, tags: dict, step_run_id: str | None = None) -> None:
+        self.ledger.append(ev.RunTagged(run_id=run_id, step_run_id=step_run_id, tags={str(k): v for k, v in tags.items()}))
+
+    def log_metric(self, run_id: str, name: str, kind: str, value, description=None, step_run_id: str | None = None):
+        self.ledger.append(ev.MetricLogged(run_id=run_id, step_run_id=step_run_id, name=str(name), kind=kind,
+                                           value=value, description=description or None))
+
+    def annotate(self, stream: str, message: str, author: str | None = None):
+        """Record an auditor's note on any stream (`canalis ledger annotate`)."""
+        return self.ledger.append(ev.AnnotationAdded(stream_name=stream, message=message, author=author))
+
+    # -- registrations -------------------------------------------------------------------------
+    def register(self, what: str, name: str, content: str | Callable[[object], str], *,
+                 lineage: Lineage | None = None, description=None, tags=None, properties=None,
+                 create_new_version: bool = True, **fields) -> dict:
+        """Register a version of a dataset, model or environment (one rule: executor/registry.py).
+        `content` is a digest already in the store, or a function of the store that puts the
+        content there and returns its digest (it runs under the safety lock)."""
+        with self._writing():
+            digest = content(self.store) if callable(content) else content
+            return registry.register(self.ledger, what, name, digest, lineage=lineage, description=description,
+                                     tags=tags, properties=properties, create_new_version=create_new_version, **fields)
+
+    def register_datastore(self, name: str, kind: str, path: str) -> None:
+        cfg = self.layout.read_config()
+        cfg.setdefault("datastores", {})[name] = {"type": kind, "path": path}
+        self.layout.write_config(cfg)
+        self.ledger.append(ev.DatastoreRegistered(name=name, kind=kind, path=path))
+
+    # -- reads ---------------------------------------------------------------------------------
+    def settings(self) -> dict:
+        return self.layout.read_config().get("settings", {})
+
+    def run(self, run_id: str) -> dict | None:
+        return self.ledger.run(run_id)
+
+    def run_status(self, run_id: str) -> str | None:
+        """The run's status as the ledger says it, except that a run whose executor process
+        is gone is `Orphaned` (finish it with `resume`)."""
+        row = self.ledger.run(run_id)
+        return None if row is None else effective_status(row)
+
+
+__all__ = ["RunHandle", "Session", "SubmitOptions", "effective_status"]
