@@ -117,7 +117,7 @@ class Ledger:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA wal_autocheckpoint=10000")
         conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-        self.db = sqlite_utils.Database(conn, execute_plugins=False)
+        self._db = sqlite_utils.Database(conn, execute_plugins=False)
         self._ensure_schema()
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -179,7 +179,7 @@ class Ledger:
                 fmt = str(FORMAT_VERSION)
             if fmt == str(FORMAT_VERSION):
                 for name in missing:
-                    SPECS[name].create(self.db)
+                    SPECS[name].create(self._db)
             return fmt, missing
 
         with self._lock:
@@ -346,7 +346,7 @@ class Ledger:
             for name in SPECS:
                 conn.execute(f"DROP TABLE IF EXISTS [{name}]")
             for spec in SPECS.values():
-                spec.create(self.db, indexes=False)  # indexes are built once, after the load
+                spec.create(self._db, indexes=False)  # indexes are built once, after the load
             tables = SqliteTables(conn, SPECS, complete=True)
             last = 0
             while True:
@@ -361,7 +361,7 @@ class Ledger:
                     break
                 last = rows[-1][0]
             for spec in SPECS.values():
-                spec.create_indexes(self.db)
+                spec.create_indexes(self._db)
             self._mark_projections(conn)
 
         self._write(body)

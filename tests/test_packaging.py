@@ -48,3 +48,36 @@ def test_every_package_is_listed_in_pyproject():
             rel = init.parent.relative_to(ROOT / folder).parts
             found.add(".".join((dotted, *rel)))
     assert found == listed, f"missing from pyproject: {sorted(found - listed)}; listed but absent: {sorted(listed - found)}"
+
+
+def _sources(*folders):
+    for folder in folders:
+        for py in _package_modules(folder):
+            yield py, py.read_text(encoding="utf-8")
+
+
+def test_nothing_outside_the_ledger_runs_sql_on_it():
+    """Projections are read through `Ledger`'s typed queries, under its lock; nobody else
+    reaches for its connection or writes SQL against its tables."""
+    import re
+
+    sql = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b\s.*\b(FROM|INTO|SET)\b", re.I)
+    for py, text in _sources("executor", "canalis"):
+        for attr in ("._conn", "._db", ".db.query", ".db.execute"):
+            assert attr not in text, f"{py} reaches into the ledger's connection ({attr})"
+        for line in text.splitlines():
+            if sql.search(line) and ("step_runs" in line or "events" in line or " runs" in line):
+                raise AssertionError(f"{py} runs SQL on the ledger: {line.strip()}")
+
+
+def test_runs_are_started_and_recorded_only_through_the_session():
+    """The SDK, the CLI, resume and reproduce reach runs only through executor/session.py:
+    nothing else builds a run executor, records a submission or appends events from the face."""
+    for py, text in _sources("executor", "canalis"):
+        rel = py.relative_to(ROOT).as_posix()
+        if rel != "executor/session.py":
+            assert "RunExecutor(" not in text or rel == "executor/engine.py", f"{rel} builds a RunExecutor"
+            assert "submitted_event(" not in text or rel == "executor/engine.py", f"{rel} records run.submitted"
+        if rel.startswith("canalis/"):
+            for call in (".append(ev.", "append_many(", "append_computed(", "import writing", "writing("):
+                assert call not in text, f"{rel} writes the ledger or takes the gc lock itself ({call}); use the Session"

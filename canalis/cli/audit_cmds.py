@@ -19,7 +19,7 @@ from canalis.cli.common import fail_on_canalis_errors, json_option, print_json, 
 def resume(layout, run, force, quiet, as_json):
     """Finish RUN after its submitting process died: completed steps keep their results,
     a step that started and never ended is recorded as abandoned and runs again."""
-    from canalis.core.experiment import resume_run
+    from canalis.pipeline.core.run import resume_run
     from canalis.core.workspace import Workspace
 
     ws = Workspace(path=layout.root)
@@ -123,7 +123,7 @@ def diff(layout, run_a, run_b, as_json):
 @fail_on_canalis_errors
 def reproduce(layout, run, check, quiet, as_json):
     """Run RUN again from the ledger and the store alone (reuse off), as a new run."""
-    from canalis.core.experiment import reproduce_run
+    from canalis.pipeline.core.run import reproduce_run
     from canalis.core.workspace import Workspace
     from canalis.executor.compare import verify_reproduction
 

@@ -54,7 +54,8 @@ def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps,
     """Submit the pipeline object in FILE.py[:NAME] (NAME defaults to `pipeline`)."""
     if workspace:
         os.environ["CANALIS_WORKSPACE"] = str(Path(workspace).resolve())
-    from canalis.core.experiment import Experiment, watch
+    from canalis.core.experiment import Experiment
+    from canalis.pipeline.core.run import watch
     from canalis.executor.errors import PlanError
     from canalis.executor.session import SubmitOptions
     from canalis.pipeline.core.pipeline import Pipeline

@@ -7,6 +7,7 @@ from canalis.core.environment import Environment
 from canalis.core.experiment import Experiment
 from canalis.core.model import Model
 from canalis.core.run import Run
+from canalis.core import run_context as _run_context  # noqa: F401  (installs Run.get_context's step run)
 from canalis.core.runconfig import RunConfiguration
 from canalis.core.script_run_config import ScriptRunConfig
 from canalis.core.workspace import Workspace

@@ -57,6 +57,11 @@ class _TabularFactory:
         raise NotSupportedOfflineError("SQL datasets are not supported offline; export the table to CSV or parquet and use from_delimited_files")
 
 
+def registered(workspace, row):
+    """A registered dataset version as the dataset class its kind calls for."""
+    return (TabularDataset if row["kind"] == "tabular" else FileDataset)._of_row(workspace, row)
+
+
 class Dataset(AbstractDataset):
     File = _FileFactory
     Tabular = _TabularFactory
@@ -68,14 +73,14 @@ class Dataset(AbstractDataset):
             versions = [d["version"] for d in workspace.ledger.dataset_versions(name)]
             hint = f"known versions: {versions}" if versions else "no dataset of that name is registered"
             raise UserErrorException(f"dataset {name!r} version {version!r} not found ({hint})")
-        return AbstractDataset._from_row(workspace, row)
+        return registered(workspace, row)
 
     @staticmethod
     def get_by_id(workspace, id):
         for d in workspace.ledger.datasets():
             for row in workspace.ledger.dataset_versions(d["name"]):
                 if row["id"] == id:
-                    return AbstractDataset._from_row(workspace, row)
+                    return registered(workspace, row)
         raise UserErrorException(f"no dataset version with id {id!r}")
 
     @staticmethod

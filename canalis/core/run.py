@@ -17,9 +17,30 @@ from canalis.exceptions import UserErrorException
 
 TERMINAL = ("Completed", "Failed", "Canceled")
 
+#: how `Run.get_context()` makes the run of the step this process runs; canalis/core/run_context.py
+#: installs it (canalis.core imports that module), so this module needs nothing above it
+_STEP_CONTEXT: dict = {}
+#: run kind ("pipeline", "script") -> the Run subclass that answers for such runs
+_RUN_TYPES: dict = {}
+
 
 class Run:
     """A top-level run (a submitted pipeline or script) as the ledger knows it."""
+
+    #: kinds of runs a subclass answers for (`Run._rehydrate` picks the class by the run's kind)
+    _kinds: tuple = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for kind in cls.__dict__.get("_kinds", ()):
+            _RUN_TYPES[kind] = cls
+
+    @staticmethod
+    def _rehydrate(experiment, run_id, kind=None):
+        """The run object for a recorded run: of the class registered for its kind."""
+        if kind is None:
+            kind = (experiment.workspace.ledger.run(run_id) or {}).get("kind")
+        return _RUN_TYPES.get(kind, Run)(experiment, run_id)
 
     def __init__(self, experiment, run_id):
         self.experiment = experiment
@@ -33,7 +54,7 @@ class Run:
 
         path = os.environ.get(ENV_VAR)
         if path:
-            return _StepContextRun(json.loads(Path(path).read_text(encoding="utf-8")))
+            return _STEP_CONTEXT["factory"](json.loads(Path(path).read_text(encoding="utf-8")))
         if not allow_offline:
             raise UserErrorException("Run.get_context(allow_offline=False) called outside a canalis step")
         return _OfflineRun()
@@ -118,9 +139,8 @@ class Run:
         return {name: folded[name]} if name else folded
 
     def get_children(self, recursive=False, tags=None, properties=None, type=None, status=None, _rehydrate_runs=True):
-        from canalis.pipeline.core.run import StepRun
-
-        return [StepRun(self, row["step_run_id"]) for row in self._ledger.step_runs(self._run_id)]
+        """Child runs (a pipeline run's step runs: `PipelineRun`); a plain run has none."""
+        return []
 
     def get_file_names(self):
         names = []
@@ -217,126 +237,6 @@ def _plain(value):
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
-
-
-class _StepContextRun:
-    """The run of the step this process is running, as `Run.get_context()` sees it."""
-
-    def __init__(self, context: dict, _target="step"):
-        from canalis.executor.channel import ChannelWriter
-
-        self._ctx = context
-        self._channel = ChannelWriter(context["channel"])
-        self._target = _target
-
-    @property
-    def id(self):
-        return self._ctx["step_run_id"] if self._target == "step" else self._ctx["run_id"]
-
-    @property
-    def name(self):
-        return self._ctx["step_name"]
-
-    @property
-    def parent(self):
-        return _StepContextRun(self._ctx, _target="parent") if self._target == "step" else None
-
-    @property
-    def experiment(self):
-        return _ContextExperiment(self._ctx)
-
-    @property
-    def input_datasets(self) -> dict:
-        from canalis.data.file_dataset import FileDataset
-        from canalis.data.tabular_dataset import TabularDataset
-
-        out = {}
-        for name, spec in self._ctx["inputs"].items():
-            if spec.get("mode", "download") in ("download", "mount") and spec["kind"] == "file":
-                out[name] = spec["path"]
-            elif spec["kind"] == "tabular":
-                out[name] = TabularDataset(options=spec["options"], local_root=spec["path"])
-            else:
-                out[name] = FileDataset(local_root=spec["path"])
-        return out
-
-    @property
-    def output_datasets(self) -> dict:
-        return dict(self._ctx["outputs"])
-
-    def _send(self, msg):
-        msg["target"] = self._target
-        self._channel.send(msg)
-
-    def log(self, name, value, description=""):
-        self._send({"op": "metric", "name": str(name), "kind": "scalar", "value": _plain(value), "description": description or None})
-
-    def log_list(self, name, value, description=""):
-        self._send({"op": "metric", "name": str(name), "kind": "list", "value": _plain(list(value)), "description": description or None})
-
-    def log_row(self, name, description=None, **kwargs):
-        self._send({"op": "metric", "name": str(name), "kind": "row", "value": _plain(kwargs), "description": description})
-
-    def log_table(self, name, value, description=""):
-        self._send({"op": "metric", "name": str(name), "kind": "table", "value": _plain(dict(value)), "description": description or None})
-
-    def log_image(self, name, path=None, plot=None, description=""):
-        if plot is not None:
-            import io
-
-            buf = io.BytesIO()
-            plot.savefig(buf, format="png")
-            data = buf.getvalue()
-        elif path is not None:
-            data = Path(path).read_bytes()
-        else:
-            raise UserErrorException("log_image needs a path or a plot")
-        digest = self._store().put_bytes(data)
-        self._send({"op": "artifact", "name": f"images/{name}.png", "digest": digest, "size": len(data)})
-        self._send({"op": "metric", "name": str(name), "kind": "image", "value": {"image": digest}, "description": description or None})
-
-    def _store(self):
-        from canalis.store import LocalStore
-
-        return LocalStore(self._ctx["objects"])
-
-    def upload_file(self, name, path_or_stream):
-        if hasattr(path_or_stream, "read"):
-            data = path_or_stream.read()
-            digest, size = self._store().put_bytes(data), len(data)
-        else:
-            digest, size = self._store().put_file(path_or_stream), os.path.getsize(path_or_stream)
-        self._send({"op": "artifact", "name": str(name), "digest": digest, "size": size})
-
-    def upload_folder(self, name, path):
-        root = Path(path)
-        for f in sorted(root.rglob("*")):
-            if f.is_file():
-                self.upload_file(f"{name}/{f.relative_to(root).as_posix()}", str(f))
-
-    def tag(self, key, value=None):
-        self._send({"op": "tag", "tags": {str(key): value}})
-
-    def set_tags(self, tags):
-        self._send({"op": "tag", "tags": {str(k): v for k, v in tags.items()}})
-
-    def get_status(self):
-        return "Running"
-
-    def __repr__(self):
-        return f"Run(id={self.id!r}, step={self.name!r})"
-
-
-class _ContextExperiment:
-    def __init__(self, ctx):
-        self._ctx = ctx
-        self.name = ctx["experiment"]
-
-    @property
-    def workspace(self):
-        from canalis.core.workspace import Workspace
-
-        return Workspace(path=self._ctx["workspace"])
 
 
 class _OfflineRun:

@@ -15,6 +15,12 @@ class ScriptRunConfig:
         self.compute_target = compute_target
         self.environment = environment
 
+    def _submit_to(self, experiment, tags=None, **kwargs):
+        """What `Experiment.submit(script_run_config)` does: a one-step pipeline run of kind "script"."""
+        from canalis.pipeline.core.pipeline import Pipeline
+
+        return Pipeline(experiment.workspace, [self._as_step()])._submit_to(experiment, tags=tags, kind="script", **kwargs)
+
     def _as_step(self):
         from canalis.core.runconfig import RunConfiguration
         from canalis.pipeline.steps import PythonScriptStep

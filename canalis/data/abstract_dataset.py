@@ -115,17 +115,15 @@ class AbstractDataset:
             )
         except DatasetVersionError as e:
             raise UserErrorException(str(e)) from None
-        return self._from_row(workspace, row)
+        return type(self)._of_row(workspace, row)
 
     @classmethod
-    def _from_row(cls, workspace, row):
-        from canalis.data.file_dataset import FileDataset
-        from canalis.data.tabular_dataset import TabularDataset
-
-        klass = TabularDataset if row["kind"] == "tabular" else FileDataset
+    def _of_row(cls, workspace, row):
+        """A registered version (a `datasets` projection row) as a dataset of this class; the
+        factory that picks the class by the row's kind is `canalis.core.dataset.registered`."""
         reg = {k: row.get(k) for k in ("name", "version", "description", "tags", "id")}
-        return klass(workspace=workspace, sources=(row.get("lineage") or {}).get("sources", []), tree=row["digest"],
-                     registration=reg, options=row.get("options") or {})
+        return cls(workspace=workspace, sources=(row.get("lineage") or {}).get("sources", []), tree=row["digest"],
+                   registration=reg, options=row.get("options") or {})
 
     # -- consumption ---------------------------------------------------------------------------
     def as_named_input(self, name):

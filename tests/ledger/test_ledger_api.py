@@ -83,10 +83,11 @@ def test_unknown_format_is_refused(tmp_path):
     assert issubclass(LedgerFormatError, LedgerError) and FORMAT_VERSION == 1
 
 
-def test_rebuild_of_an_empty_ledger_and_db_handle(led):
+def test_rebuild_of_an_empty_ledger_keeps_every_table(led):
     led.rebuild()
     assert led.runs() == [] and led.experiments() == []
-    assert "events" in led.db.table_names() and "runs" in led.db.table_names()
+    assert {"events", "runs", "datasets", "models", "environments"} <= set(led.projection_rows()) | {"events"}
+    assert not hasattr(led, "db")  # the connection is the ledger's own: readers use its queries
 
 
 def test_importing_the_ledger_does_not_import_pandas():

@@ -1,6 +1,6 @@
 """`azureml.pipeline.core` names."""
-from canalis.pipeline.core.graph import PipelineParameter
-from canalis.pipeline.core.pipeline import Pipeline, StepSequence
+from canalis.pipeline.core.graph import PipelineParameter, StepSequence
+from canalis.pipeline.core.pipeline import Pipeline
 from canalis.pipeline.core.pipeline_data import PipelineData, TrainingOutput
 from canalis.pipeline.core.run import PipelineRun, PortDataReference, StepRun
 

@@ -17,7 +17,7 @@ from canalis.executor.errors import PlanError
 from canalis.executor.plan import InputRef, InputSpec, Lit, OutputRef, OutputSpec, Param, Plan, StepSpec
 from canalis.pipeline.core import gitinfo
 from canalis.pipeline.core.graph import PipelineParameter
-from canalis.pipeline.core.pipeline import StepSequence
+from canalis.pipeline.core.graph import StepSequence
 
 
 def flatten(steps) -> list:

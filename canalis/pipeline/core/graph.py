@@ -1,4 +1,5 @@
-"""`PipelineParameter`: a named value a pipeline takes at submit time."""
+"""`PipelineParameter`: a named value a pipeline takes at submit time; `StepSequence`: steps
+that run one after another."""
 from __future__ import annotations
 
 import json
@@ -19,3 +20,10 @@ class PipelineParameter:
 
     def __repr__(self):
         return f"PipelineParameter(name={self.name!r}, default_value={self.default_value!r})"
+
+
+class StepSequence:
+    """Steps that run one after another even without data between them."""
+
+    def __init__(self, steps=None):
+        self.steps = list(steps or [])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from canalis.exceptions import PipelineValidationError
+from canalis.pipeline.core.graph import StepSequence  # noqa: F401  (SDK v1 also exports it from here)
 
 
 class Pipeline:
@@ -38,12 +39,24 @@ class Pipeline:
             regenerate_outputs=regenerate_outputs, **kwargs
         )
 
+    def _submit_to(self, experiment, tags=None, kind="pipeline", pipeline_parameters=None, regenerate_outputs=False,
+                   continue_on_step_failure=False, max_concurrent_steps=None, **_ignored):
+        """What `Experiment.submit(pipeline)` does: plan (taking snapshots), record and start the
+        run through the workspace's Session; returns the PipelineRun, already executing."""
+        from canalis.executor.errors import PlanError
+        from canalis.executor.session import SubmitOptions
+        from canalis.pipeline.core.run import watch
+
+        options = SubmitOptions(regenerate_outputs=bool(regenerate_outputs),
+                                continue_on_step_failure=bool(continue_on_step_failure),
+                                max_concurrent_steps=max_concurrent_steps)
+        try:
+            handle = experiment.workspace.session.submit(experiment.name, lambda store: self.plan(), pipeline_parameters,
+                                                         options=options, tags=tags, kind=kind,
+                                                         description=self.description)
+        except PlanError as e:
+            raise PipelineValidationError(str(e)) from None
+        return watch(experiment, handle)
+
     def __repr__(self):
         return f"Pipeline(steps={[getattr(s, 'name', s) for s in self._steps]})"
-
-
-class StepSequence:
-    """Steps that run one after another even without data between them."""
-
-    def __init__(self, steps=None):
-        self.steps = list(steps or [])

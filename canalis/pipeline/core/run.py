@@ -9,7 +9,47 @@ from canalis.core.run import Run
 from canalis.exceptions import UserErrorException
 
 
+def watch(experiment, handle):
+    """The PipelineRun of a run this process started (`Session.submit`, `resume`, `reproduce`):
+    waiting on it streams its steps' output."""
+    run = PipelineRun(experiment, handle.run_id)
+    run._handle = handle
+    return run
+
+
+def resume_run(workspace, run_id, force=False, max_concurrent_steps=None):
+    """Finish a run whose executor died; completed steps keep their results."""
+    from canalis.core.experiment import Experiment
+    from canalis.executor.resume import RunNotResumable
+
+    try:
+        handle = workspace.session.resume(run_id, force=force, max_concurrent_steps=max_concurrent_steps)
+    except RunNotResumable as e:
+        raise UserErrorException(str(e)) from None
+    return watch(Experiment(workspace, workspace.ledger.run(run_id)["experiment"]), handle)
+
+
+def reproduce_run(workspace, run_id, max_concurrent_steps=None):
+    """Run RUN's recorded plan again from the ledger and the store alone, reuse off, as a
+    new run tagged `reproduces=RUN` (see `Session.reproduce`)."""
+    from canalis.core.experiment import Experiment
+    from canalis.executor.errors import ExecutorError
+
+    try:
+        handle = workspace.session.reproduce(run_id, max_concurrent_steps=max_concurrent_steps)
+    except ExecutorError as e:
+        raise UserErrorException(str(e)) from None
+    return watch(Experiment(workspace, workspace.ledger.run(handle.run_id)["experiment"]), handle)
+
+
 class PipelineRun(Run):
+    """A submitted pipeline (or script: a one-step pipeline) and its step runs."""
+
+    _kinds = ("pipeline", "script")
+
+    def get_children(self, recursive=False, tags=None, properties=None, type=None, status=None, _rehydrate_runs=True):
+        return [StepRun(self, row["step_run_id"]) for row in self._ledger.step_runs(self.id)]
+
     def get_steps(self):
         return self.get_children()
 

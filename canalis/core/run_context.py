@@ -1,0 +1,137 @@
+"""The run of the step this process runs, as `Run.get_context()` returns it inside a step.
+
+What it logs is written to the step's channel and reaches the ledger through the executor;
+the step never opens the ledger. `canalis.core` imports this module, which installs the
+factory `Run.get_context()` uses.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from canalis.core import run as _run
+from canalis.core.run import _plain
+from canalis.exceptions import UserErrorException
+
+
+class _StepContextRun:
+    """The run of the step this process is running, as `Run.get_context()` sees it."""
+
+    def __init__(self, context: dict, _target="step"):
+        from canalis.executor.channel import ChannelWriter
+
+        self._ctx = context
+        self._channel = ChannelWriter(context["channel"])
+        self._target = _target
+
+    @property
+    def id(self):
+        return self._ctx["step_run_id"] if self._target == "step" else self._ctx["run_id"]
+
+    @property
+    def name(self):
+        return self._ctx["step_name"]
+
+    @property
+    def parent(self):
+        return _StepContextRun(self._ctx, _target="parent") if self._target == "step" else None
+
+    @property
+    def experiment(self):
+        return _ContextExperiment(self._ctx)
+
+    @property
+    def input_datasets(self) -> dict:
+        from canalis.data.file_dataset import FileDataset
+        from canalis.data.tabular_dataset import TabularDataset
+
+        out = {}
+        for name, spec in self._ctx["inputs"].items():
+            if spec.get("mode", "download") in ("download", "mount") and spec["kind"] == "file":
+                out[name] = spec["path"]
+            elif spec["kind"] == "tabular":
+                out[name] = TabularDataset(options=spec["options"], local_root=spec["path"])
+            else:
+                out[name] = FileDataset(local_root=spec["path"])
+        return out
+
+    @property
+    def output_datasets(self) -> dict:
+        return dict(self._ctx["outputs"])
+
+    def _send(self, msg):
+        msg["target"] = self._target
+        self._channel.send(msg)
+
+    def log(self, name, value, description=""):
+        self._send({"op": "metric", "name": str(name), "kind": "scalar", "value": _plain(value), "description": description or None})
+
+    def log_list(self, name, value, description=""):
+        self._send({"op": "metric", "name": str(name), "kind": "list", "value": _plain(list(value)), "description": description or None})
+
+    def log_row(self, name, description=None, **kwargs):
+        self._send({"op": "metric", "name": str(name), "kind": "row", "value": _plain(kwargs), "description": description})
+
+    def log_table(self, name, value, description=""):
+        self._send({"op": "metric", "name": str(name), "kind": "table", "value": _plain(dict(value)), "description": description or None})
+
+    def log_image(self, name, path=None, plot=None, description=""):
+        if plot is not None:
+            import io
+
+            buf = io.BytesIO()
+            plot.savefig(buf, format="png")
+            data = buf.getvalue()
+        elif path is not None:
+            data = Path(path).read_bytes()
+        else:
+            raise UserErrorException("log_image needs a path or a plot")
+        digest = self._store().put_bytes(data)
+        self._send({"op": "artifact", "name": f"images/{name}.png", "digest": digest, "size": len(data)})
+        self._send({"op": "metric", "name": str(name), "kind": "image", "value": {"image": digest}, "description": description or None})
+
+    def _store(self):
+        from canalis.store import LocalStore
+
+        return LocalStore(self._ctx["objects"])
+
+    def upload_file(self, name, path_or_stream):
+        if hasattr(path_or_stream, "read"):
+            data = path_or_stream.read()
+            digest, size = self._store().put_bytes(data), len(data)
+        else:
+            digest, size = self._store().put_file(path_or_stream), os.path.getsize(path_or_stream)
+        self._send({"op": "artifact", "name": str(name), "digest": digest, "size": size})
+
+    def upload_folder(self, name, path):
+        root = Path(path)
+        for f in sorted(root.rglob("*")):
+            if f.is_file():
+                self.upload_file(f"{name}/{f.relative_to(root).as_posix()}", str(f))
+
+    def tag(self, key, value=None):
+        self._send({"op": "tag", "tags": {str(key): value}})
+
+    def set_tags(self, tags):
+        self._send({"op": "tag", "tags": {str(k): v for k, v in tags.items()}})
+
+    def get_status(self):
+        return "Running"
+
+    def __repr__(self):
+        return f"Run(id={self.id!r}, step={self.name!r})"
+
+
+class _ContextExperiment:
+    def __init__(self, ctx):
+        self._ctx = ctx
+        self.name = ctx["experiment"]
+
+    @property
+    def workspace(self):
+        from canalis.core.workspace import Workspace
+
+        return Workspace(path=self._ctx["workspace"])
+
+
+_run._STEP_CONTEXT["factory"] = _StepContextRun
