@@ -161,6 +161,35 @@ def verify(repair, grace, deep, as_json, layout):
 
 
 @store.command()
+@click.argument("tree")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--no-ignore", is_flag=True, help="Compare every file (as step outputs and datasets are stored); "
+              "default: honour .amlignore/.gitignore, as source snapshots do.")
+@json_option
+@_common
+def compare(tree, directory, no_ignore, as_json, layout):
+    """Compare TREE with DIRECTORY as a snapshot would see it, storing nothing: every file is
+    read and hashed. Exit 0 when they hold the same files, 1 when not."""
+    from canalis.store.compare import compare as _compare
+
+    r = _compare(layout.open_store(), tree, directory, ignore=not no_ignore)
+    if as_json:
+        print_json(r)
+    else:
+        for d in r["differ"]:
+            t, f = d["tree"], d["folder"]
+            click.echo(f"differs {d['path']}: tree {t['type']} {t['mode']} {t['size']} {t['digest'][:12]}, "
+                       f"folder {f['type']} {f['mode']} {f['size']} {f['digest'][:12]}")
+        for p in r["only_in_tree"]:
+            click.echo(f"only in the tree {p}")
+        for p in r["only_in_folder"]:
+            click.echo(f"only in the folder {p}")
+        click.echo(f"{'same' if r['same'] else 'DIFFERENT'}: {r['files']} files in the folder")
+    if not r["same"]:
+        sys.exit(1)
+
+
+@store.command()
 @json_option
 @_common
 def stats(as_json, layout):
