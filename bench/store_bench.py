@@ -1,9 +1,11 @@
-"""Store benchmark: snapshot cold and warm, large-file hashing, against md5, plain read, cp -r and dvc add.
+"""Store benchmark: snapshot cold and warm, large-file hashing, against md5, plain read, cp -r and dvc add;
+`store verify` (structure) against `store verify --deep` (every blob re-hashed) on the snapshot's store.
 
 Run by hand, one benchmark at a time on the machine:
 
     bash bench/setup_dvc.sh                      # once: DVC in bench/.venv-dvc (optional)
     flock /tmp/canalis-bench.lock python bench/store_bench.py [--reps 5] [--out bench/results-store.md]
+    flock /tmp/canalis-bench.lock python bench/store_bench.py --only verify --out bench/results-verify.md
 
 Every number is the median of `--reps` runs made in this one invocation, side by side. The
 page cache is warm for every contender (nothing drops caches: other work shares the
@@ -86,6 +88,8 @@ def main() -> None:
     ap.add_argument("--work", default=str(HERE / "work"))
     ap.add_argument("--out", default=str(HERE / "results-store.md"))
     ap.add_argument("--big-gib", type=float, default=1.0)
+    ap.add_argument("--only", choices=["all", "verify"], default="all",
+                    help="verify: only time `store verify` and `store verify --deep` (snapshots the folder if needed)")
     args = ap.parse_args()
     reps = args.reps
     work = Path(args.work)
@@ -99,6 +103,14 @@ def main() -> None:
     nfiles = sum(len(f) for _, _, f in os.walk(data))
     res: dict[str, tuple[float, list[float]]] = {}
     print(f"{nfiles} files, {nbytes} bytes; {reps} runs of each", flush=True)
+    if args.only == "verify":
+        ws = work / "ws"
+        if not (ws / ".canalis").exists():
+            run([str(CANALIS), "init", str(ws)])
+            run([str(CANALIS), "store", "snapshot", "--workspace", str(ws), str(data)])
+        res.update(verify_times(ws, reps))
+        report(args.out, res, reps, nfiles, nbytes, 0, "not run (--only verify)")
+        return
 
     # -- cold: empty store / empty destination / empty DVC cache, interleaved per run so that
     # -- the machine's drift (other work, journal commits) hits every contender alike -------
@@ -185,7 +197,23 @@ def main() -> None:
     res["1 GiB: md5 (hashlib over mmap)"] = median_of(reps, md5_big)
     res["1 GiB: plain read (16 MiB buffers)"] = median_of(reps, read_big)
 
+    res.update(verify_times(ws, reps))
     report(args.out, res, reps, nfiles, nbytes, size, dvc_note)
+
+
+VERIFY = "canalis store verify (structure: headers, pack index, tree sizes)"
+VERIFY_DEEP = "canalis store verify --deep (every blob decompressed and re-hashed)"
+
+
+def verify_times(ws: Path, reps: int) -> dict:
+    """Whole-process `store verify` and `store verify --deep` of the snapshot's store,
+    interleaved run by run."""
+    quick = [str(CANALIS), "store", "verify", "--workspace", str(ws)]
+    times: dict[str, list[float]] = {VERIFY: [], VERIFY_DEEP: []}
+    for _ in range(reps):
+        times[VERIFY].append(timed(lambda: run(quick)))
+        times[VERIFY_DEEP].append(timed(lambda: run(quick + ["--deep"])))
+    return {k: (statistics.median(v), v) for k, v in times.items()}
 
 
 def report(path, res, reps, nfiles, nbytes, bigsize, dvc_note) -> None:
@@ -214,10 +242,17 @@ def report(path, res, reps, nfiles, nbytes, bigsize, dvc_note) -> None:
     def verdict(ok):
         return "met" if ok else "**missed**"
 
+    lines += ["", "## Targets", "", "| target | measured | |", "|---|---|---|"]
+    if VERIFY in m:
+        lines.append(f"| `verify` (structure) faster than `verify --deep` | {m[VERIFY_DEEP] / m[VERIFY]:.1f}x "
+                     f"({m[VERIFY]:.2f} s vs {m[VERIFY_DEEP]:.2f} s) | {verdict(m[VERIFY] < m[VERIFY_DEEP])} |")
+    if "1 GiB: md5 (hashlib over mmap)" not in m:
+        Path(path).write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))
+        return
     hashx = m["1 GiB: md5 (hashlib over mmap)"] / m["1 GiB: canalis hash (BLAKE3, mmap, all cores)"]
     cold, warm, cp = (m["canalis snapshot, cold (empty store)"], m["canalis snapshot, warm (unchanged, whole process)"],
                       m["cp -r"])
-    lines += ["", "## Targets", "", "| target | measured | |", "|---|---|---|"]
     lines.append(f"| large-file hashing >= 5x md5 throughput | {hashx:.1f}x | {verdict(hashx >= 5)} |")
     lines.append(f"| warm re-snapshot of {nfiles} unchanged files < 0.5 s (whole process) | {warm:.3f} s | {verdict(warm < 0.5)} |")
     lines.append(f"| cold snapshot within 3x of `cp -r` | {cold / cp:.2f}x ({cold:.2f} s vs {cp:.2f} s) | {verdict(cold <= 3 * cp)} |")

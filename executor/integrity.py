@@ -1,40 +1,116 @@
-"""`canalis verify`: the ledger's chain, every blob's digest, and that every digest the
-ledger names is in the store (unless garbage collection recorded its removal)."""
+"""`canalis verify`: the ledger's chain, the store (structure, or with `deep` every blob's
+content), and every digest the ledger names: present in the store unless garbage collection
+recorded its removal, every tree it names readable and its entries' sizes equal to their
+blobs' sizes. A tree whose entries disagree with their blobs is traced through the ledger
+to the runs, step runs, datasets, models and published pipelines that used it.
+"""
 from __future__ import annotations
 
-from canalis.executor.references import collect, expand
-from canalis.store.errors import StoreError
+from canalis.executor.references import collect
+from canalis.store.errors import NotATreeError, StoreError
+from canalis.store.structure import size_mismatches
 
 
-def verify_workspace(ledger, store) -> dict:
+def verify_workspace(ledger, store, deep: bool = False, repair: bool = False) -> dict:
     chain = ledger.verify()
-    blobs = store.verify()
+    blobs = store.verify(deep=deep, repair=repair)
     refs = collect(ledger)
-    missing, seen = [], set()
+    faulty = {t: list(m) for t, m in blobs.faulty_trees.items()}
+    checked_trees = getattr(blobs, "checked_trees", set())
+    missing, seen, expanded = [], set(), {}
     for ref in refs.items:
         if ref.digest in refs.collected:
             continue
-        if not store.exists(ref.digest):
+        if ref.digest not in expanded:
+            expanded[ref.digest] = _expand(store, ref, blobs, checked_trees, faulty)
+        status, entries = expanded[ref.digest]
+        if status == "missing":
             if ref.digest not in seen:
                 missing.append({"digest": ref.digest, "why": ref.why})
                 seen.add(ref.digest)
             continue
-        if ref.digest in blobs.corrupt:
+        if status != "ok":  # unreadable tree: reported for every reference that names it
+            missing.append({"digest": ref.digest, "why": f"{ref.why}: {status}"})
             continue
-        try:
-            names = expand(store, ref.digest, ref.kind)
-        except StoreError as e:  # a corrupt or truncated tree is reported, not raised
-            missing.append({"digest": ref.digest, "why": f"{ref.why}: unreadable tree ({type(e).__name__}: {e})"})
-            continue
-        for d in names[1:]:
+        for d in entries:
             if d not in seen and d not in refs.collected and not store.exists(d):
                 missing.append({"digest": d, "why": f"entry of {ref.why}"})
                 seen.add(d)
+    traced = [_trace(tree, mismatches, refs, ledger) for tree, mismatches in sorted(faulty.items())]
+    store_part = blobs.as_dict()
+    store_part["faulty_trees"] = [{"tree": t["tree"], "entries": t["entries"]} for t in traced]
+    store_part["ok"] = blobs.ok and not faulty
     return {
-        "ok": chain.ok and blobs.ok and not missing,
+        "ok": chain.ok and store_part["ok"] and not missing,
+        "deep": deep,
         "ledger": {"ok": chain.ok, "checked": chain.checked, "first_bad_seq": chain.first_bad_seq, "reason": chain.reason},
-        "store": {"ok": blobs.ok, "checked": blobs.checked, "corrupt": list(blobs.corrupt), "reasons": dict(blobs.reasons),
-                  "temp_files": [str(t) for t in blobs.temp_files], "damaged_packs": list(blobs.damaged_packs)},
+        "store": store_part,
         "missing": missing,
         "references": len(refs.items),
+        "faulty_trees": traced,
+        "affected": _affected(traced),
     }
+
+
+def _expand(store, ref, blobs, checked_trees: set, faulty: dict) -> tuple[str, list[str]]:
+    """("ok", entry digests) | ("missing", []) | (why the tree is unreadable, []). A tree the
+    store's own check did not cover (a manifest stored in a pack) has its sizes checked here."""
+    if not store.exists(ref.digest):
+        return "missing", []
+    if ref.kind == "blob" or ref.digest in blobs.corrupt:
+        return "ok", []
+    try:
+        entries = store.get_tree(ref.digest)
+    except NotATreeError as e:
+        if ref.kind == "any":  # a hash_paths entry may be a single file's blob
+            return "ok", []
+        return f"unreadable tree ({type(e).__name__}: {e})", []
+    except StoreError as e:  # a corrupt or truncated tree is reported, not raised
+        return f"unreadable tree ({type(e).__name__}: {e})", []
+    if ref.digest not in checked_trees and ref.digest not in faulty:
+        bad = size_mismatches(entries, lambda d: _size(store, d))
+        if bad:
+            faulty[ref.digest] = [m.as_dict() for m in bad]
+    return "ok", [e.digest for e in entries]
+
+
+def _size(store, digest: str) -> int | None:
+    try:
+        return store.size(digest)
+    except StoreError:
+        return None  # absent or corrupt: reported as such
+
+
+def _trace(tree: str, mismatches: list, refs, ledger) -> dict:
+    """A faulty tree with what used it, from the ledger's references to it."""
+    used_by, step_runs = [], {}
+    for ref in refs.items:
+        if ref.digest != tree:
+            continue
+        ids = [ref.step_run_id] if ref.step_run_id else []
+        if ref.step and not ids and ref.run_id:
+            if ref.run_id not in step_runs:
+                step_runs[ref.run_id] = ledger.step_runs(ref.run_id)
+            ids = [r["step_run_id"] for r in step_runs[ref.run_id] if r["step_name"] == ref.step]
+        used_by.append({
+            "why": ref.why, "run_id": ref.run_id, "step": ref.step, "step_run_ids": ids,
+            "dataset": ref.dataset, "model": ref.model, "pipeline": ref.pipeline,
+        })
+    return {"tree": tree, "entries": mismatches, "used_by": used_by}
+
+
+def _affected(traced: list) -> dict:
+    runs, step_runs, datasets, models, pipelines = set(), set(), set(), set(), set()
+    for t in traced:
+        for u in t["used_by"]:
+            if u["run_id"]:
+                runs.add(u["run_id"])
+            step_runs.update(u["step_run_ids"])
+            if u["dataset"]:
+                datasets.add(f"{u['dataset']['name']} v{u['dataset']['version']}")
+            if u["model"]:
+                models.add(f"{u['model']['name']} v{u['model']['version']}")
+            if u["pipeline"]:
+                pipelines.add(u["pipeline"])
+    return {"runs": sorted(runs), "step_runs": sorted(step_runs), "datasets": sorted(datasets),
+            "models": sorted(models), "published_pipelines": sorted(pipelines)}

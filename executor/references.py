@@ -16,8 +16,13 @@ class Reference:
     digest: str
     kind: str  # "tree" | "blob"
     why: str  # e.g. "run:R output model", "dataset wine_raw v1"
-    run_id: str | None = None
+    run_id: str | None = None  # None for registrations: garbage collection keeps those always
     seq: int = 0
+    step: str | None = None  # the step (of run_id) that names it
+    step_run_id: str | None = None  # when the event names the step run
+    dataset: dict | None = None  # {"name", "version"} of the dataset version that is this tree
+    model: dict | None = None  # {"name", "version"} of the model version that is this tree
+    pipeline: str | None = None  # the published pipeline whose snapshot this is
 
 
 @dataclass
@@ -25,9 +30,9 @@ class References:
     items: list = field(default_factory=list)
     collected: set = field(default_factory=set)  # digests garbage collection removed
 
-    def add(self, digest, kind, why, run_id=None, seq=0):
+    def add(self, digest, kind, why, run_id=None, seq=0, **about):
         if digest:
-            self.items.append(Reference(digest, kind, why, run_id, seq))
+            self.items.append(Reference(digest, kind, why, run_id, seq, **about))
 
 
 def collect(ledger) -> References:
@@ -37,30 +42,35 @@ def collect(ledger) -> References:
         run = p.get("run_id")
         if t == "run.submitted":
             for s in p["plan"]["steps"]:
-                refs.add(s["source_tree"], "tree", f"run {run} step {s['name']} source", run, seq)
+                step = s["name"]
+                refs.add(s["source_tree"], "tree", f"run {run} step {step} source", run, seq, step=step)
                 for path, d in s.get("hash_paths", []):
-                    refs.add(d, "any", f"run {run} step {s['name']} hash_path {path}", run, seq)
+                    refs.add(d, "any", f"run {run} step {step} hash_path {path}", run, seq, step=step)
                 for i in s.get("inputs", []):
                     if i.get("source") == "data":
-                        refs.add(i["tree"], "tree", f"run {run} step {s['name']} input {i['name']}", run, seq)
+                        refs.add(i["tree"], "tree", f"run {run} step {step} input {i['name']}", run, seq, step=step)
         elif t in ("step.started", "step.reused", "step.completed"):
-            refs.add(p.get("reuse_key"), "blob", f"run {run} step {p['step_name']} key document", run, seq)
+            about = {"step": p["step_name"], "step_run_id": p.get("step_run_id")}
+            refs.add(p.get("reuse_key"), "blob", f"run {run} step {p['step_name']} key document", run, seq, **about)
             for name, tree in (p.get("outputs") or {}).items():
-                refs.add(tree, "tree", f"run {run} step {p['step_name']} output {name}", run, seq)
+                refs.add(tree, "tree", f"run {run} step {p['step_name']} output {name}", run, seq, **about)
             for stream in ("stdout", "stderr"):
-                refs.add(p.get(stream), "blob", f"run {run} step {p['step_name']} {stream}", run, seq)
+                refs.add(p.get(stream), "blob", f"run {run} step {p['step_name']} {stream}", run, seq, **about)
         elif t == "step.failed":
+            about = {"step": p["step_name"], "step_run_id": p.get("step_run_id")}
             for stream in ("stdout", "stderr"):
-                refs.add(p.get(stream), "blob", f"run {run} step {p['step_name']} {stream}", run, seq)
+                refs.add(p.get(stream), "blob", f"run {run} step {p['step_name']} {stream}", run, seq, **about)
         elif t == "artifact.uploaded":
             refs.add(p["digest"], "blob", f"run {run} file {p['name']}", run, seq)
         elif t == "dataset.registered":
-            refs.add(p["digest"], "tree", f"dataset {p['name']} v{p['version']}", None, seq)
+            refs.add(p["digest"], "tree", f"dataset {p['name']} v{p['version']}", None, seq,
+                     dataset={"name": p["name"], "version": p["version"]})
         elif t == "model.registered":
-            refs.add(p["digest"], "tree", f"model {p['name']} v{p['version']}", None, seq)
+            refs.add(p["digest"], "tree", f"model {p['name']} v{p['version']}", None, seq,
+                     model={"name": p["name"], "version": p["version"]})
         elif t == "pipeline.published":
             for d in p.get("snapshots", []):
-                refs.add(d, "tree", f"published pipeline {p['name']}", None, seq)
+                refs.add(d, "tree", f"published pipeline {p['name']}", None, seq, pipeline=p["name"])
         elif t == "store.collected":
             refs.collected.update(p["digests"])
     return refs

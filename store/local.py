@@ -70,14 +70,40 @@ class ObjectInfo:
 
 @dataclass
 class VerifyReport:
+    """What `verify` found. `deep`: contents were re-hashed (else structure only, see
+    store/structure.py). `reasons` is keyed by digest (corrupt blobs) or path (packs)."""
+
     ok: bool
     checked: int
     corrupt: list = field(default_factory=list)  # digests
     temp_files: list = field(default_factory=list)  # paths of leftover temp files
     removed: list = field(default_factory=list)  # paths removed or quarantined by repair
-    reasons: dict = field(default_factory=dict)  # digest -> what is wrong
+    reasons: dict = field(default_factory=dict)  # digest or pack path -> what is wrong
     cache_corrupt: list = field(default_factory=list)  # checkout-cache files that were modified
     damaged_packs: list = field(default_factory=list)  # pack files whose index cannot be read
+    deep: bool = False
+    trees: int = 0  # tree manifests whose entries were checked against their blobs
+    faulty_trees: dict = field(default_factory=dict)  # tree digest -> [SizeMismatch.as_dict()]
+    index_damaged: dict = field(default_factory=dict)  # pack path -> pack-index rows that disagree with it
+    index_rebuilt: bool = False  # repair rebuilt objects/packindex.db from the packs
+    stat_cache: list = field(default_factory=list)  # stat-cache entries naming a blob of another size
+    stat_cache_dropped: int = 0  # stat-cache entries repair deleted
+    checked_trees: set = field(default_factory=set, repr=False)  # digests of the trees checked
+
+    def as_dict(self) -> dict:
+        """The JSON shape of `canalis store verify --json` (docs/cli-json.md)."""
+        return {
+            "ok": self.ok, "deep": self.deep, "checked": self.checked, "trees": self.trees,
+            "corrupt": list(self.corrupt), "reasons": dict(self.reasons),
+            "damaged_packs": list(self.damaged_packs),
+            "index_damaged": [{"pack": p, "entries": n, "reason": self.reasons.get(p, "")}
+                              for p, n in sorted(self.index_damaged.items())],
+            "index_rebuilt": self.index_rebuilt,
+            "faulty_trees": [{"tree": t, "entries": list(m)} for t, m in sorted(self.faulty_trees.items())],
+            "stat_cache": list(self.stat_cache), "stat_cache_dropped": self.stat_cache_dropped,
+            "temp_files": [str(t) for t in self.temp_files], "cache_corrupt": list(self.cache_corrupt),
+            "removed": list(self.removed),
+        }
 
 
 class LocalStore:
@@ -531,7 +557,10 @@ class LocalStore:
             "packs": len(self._index.packs()),
         }
 
-    def verify(self, repair: bool = False, grace_seconds: float = 3600) -> VerifyReport:
+    def verify(self, repair: bool = False, grace_seconds: float = 3600, deep: bool = False) -> VerifyReport:
+        """Check the store's structure (headers, record lengths, pack index, tree entry sizes,
+        stat cache, checkout cache metadata); `deep` also re-hashes every blob and checkout-
+        cache file. `repair` fixes what can be fixed without losing content."""
         from canalis.store.verify import verify
 
-        return verify(self, repair=repair, grace_seconds=grace_seconds)
+        return verify(self, repair=repair, grace_seconds=grace_seconds, deep=deep)

@@ -6,6 +6,11 @@ between, a pack written by another process, a pack removed by garbage collection
 deleted `packindex.db` are all caught by `refresh`, which lists `objects/packs/` and reads
 the trailer of every pack the index does not know. Readers refresh when a digest is not
 found and the folder changed since their last look.
+
+`refresh` trusts the rows of packs it already knows. Rows that disagree with their pack
+(a wrong offset, a missing or extra row: a damaged or hand-edited database) are found by
+`verify` and fixed by `rebuild`, which forgets every row and reads every pack's own index
+again. Rebuilding touches no pack, so it cannot lose a blob.
 """
 from __future__ import annotations
 
@@ -95,10 +100,7 @@ class PackIndex:
                 return False
             seen = (mtime, time.time_ns())
             db = self._db if self._db is not None else self._conn()
-            try:
-                on_disk = {n[: -len(SUFFIX)] for n in os.listdir(self.packs_dir) if is_pack_name(n)}
-            except FileNotFoundError:
-                on_disk = set()
+            on_disk = self._on_disk()
             known = {r[0] for r in db.execute("SELECT name FROM packs")}
             new = []
             for name in sorted(on_disk - known):
@@ -126,6 +128,50 @@ class PackIndex:
                 "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?)",
                 [(e.digest, name, e.offset, e.length) for e in entries],
             )
+
+    def rebuild(self) -> tuple[int, int]:
+        """Forget every row and index every pack in `objects/packs/` again from the pack's own
+        index, in one transaction (the listing is taken inside it, so a pack renamed into
+        place meanwhile is either read here or added by its writer afterwards). A database
+        SQLite cannot read is deleted and made anew. Returns (packs, blobs) indexed."""
+        counts = [0, 0]
+
+        def body(db):
+            self.damaged.clear()
+            db.execute("DELETE FROM blobs")
+            db.execute("DELETE FROM packs")
+            new = []
+            for name in sorted(self._on_disk()):
+                path = self.path_of(name)
+                try:
+                    new.append((name, read_index(path), os.path.getsize(path)))
+                except FileNotFoundError:
+                    continue
+                except CorruptPackError as e:
+                    self.damaged[path] = e.reason
+            self._apply(db, new, ())
+            counts[:] = [len(new), sum(len(entries) for _, entries, _ in new)]
+
+        with self._lock:
+            try:
+                self._write(body)
+            except sqlite3.DatabaseError:
+                self.close()
+                for suffix in ("", "-wal", "-shm"):
+                    try:
+                        os.unlink(self.db_path + suffix)
+                    except FileNotFoundError:
+                        pass
+                self._db = self._open()
+                self._write(body)
+            self._seen = None
+        return counts[0], counts[1]
+
+    def _on_disk(self) -> set[str]:
+        try:
+            return {n[: -len(SUFFIX)] for n in os.listdir(self.packs_dir) if is_pack_name(n)}
+        except FileNotFoundError:
+            return set()
 
     def add(self, name: str, entries: list[Entry], size: int) -> None:
         """Record a pack that was just renamed into place."""
@@ -172,6 +218,12 @@ class PackIndex:
             return db.execute(
                 "SELECT digest, pack, offset, length FROM blobs WHERE pack = ? ORDER BY offset", (pack,)
             ).fetchall()
+
+    def rows_per_pack(self) -> dict[str, int]:
+        """{pack name: number of rows}, including rows naming packs the `packs` table lacks."""
+        db = self._conn()
+        with self._lock:
+            return dict(db.execute("SELECT pack, COUNT(*) FROM blobs GROUP BY pack").fetchall())
 
     def packs(self) -> list[tuple[str, int, int]]:
         db = self._conn()

@@ -73,6 +73,23 @@ class StatCache:
             db.execute("ROLLBACK")
             raise
 
+    def entries(self) -> list[tuple[str, int, str, int]]:
+        """Every entry as (path, size, digest, cached_ns), for `verify`."""
+        return self._conn().execute("SELECT path, size, digest, cached_ns FROM stat_cache").fetchall()
+
+    def forget_made_at(self, cached_ns: set[int]) -> int:
+        """Delete every entry one of the snapshots that started at `cached_ns` wrote (the
+        snapshot's start time is each of its entries' `cached_ns`). Returns how many."""
+        db = self._conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            n = sum(db.execute("DELETE FROM stat_cache WHERE cached_ns = ?", (ns,)).rowcount for ns in sorted(cached_ns))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return n
+
     def close(self) -> None:
         if self._db is not None:
             self._db.close()

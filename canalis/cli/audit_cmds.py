@@ -145,27 +145,27 @@ def reproduce(layout, run, check, quiet, as_json):
 
 
 @click.command()
+@click.option("--deep", "--read-data", "deep", is_flag=True,
+              help="Also decompress and re-hash every blob and checkout-cache file (reads everything; default: structure only).")
+@click.option("--repair", is_flag=True,
+              help="Repair the store as `canalis store verify --repair` does (pack index, quarantine, caches, temp files).")
 @workspace_option
 @json_option
 @fail_on_canalis_errors
-def verify(layout, as_json):
-    """Check the whole workspace: the ledger's hash chain, every blob's digest, and that
-    every digest the ledger names is still in the store (unless collected)."""
+def verify(layout, deep, repair, as_json):
+    """Check the whole workspace: the ledger's hash chain; the store's structure (headers,
+    pack index, every tree's entry sizes against its blobs; with --deep every blob's digest);
+    that every digest the ledger names is still in the store (unless collected). A tree whose
+    entries disagree with their blobs is traced to the runs, datasets and models that used it."""
+    from canalis.cli.verify_output import workspace_lines
     from canalis.executor.integrity import verify_workspace
 
-    result = verify_workspace(layout.open_ledger(), layout.open_store())
+    result = verify_workspace(layout.open_ledger(), layout.open_store(), deep=deep, repair=repair)
     if as_json:
         print_json(result)
     else:
-        led, st = result["ledger"], result["store"]
-        click.echo(f"ledger: {'ok' if led['ok'] else 'BROKEN at seq ' + str(led['first_bad_seq']) + ': ' + str(led['reason'])}"
-                   f" ({led['checked']} events)")
-        click.echo(f"store: {'ok' if st['ok'] else str(len(st['corrupt'])) + ' corrupt blob(s)'} ({st['checked']} objects)")
-        for d in st["corrupt"]:
-            click.echo(f"  corrupt {d}: {st['reasons'].get(d, '')}")
-        click.echo(f"references: {result['references']} checked, {len(result['missing'])} missing")
-        for m in result["missing"]:
-            click.echo(f"  missing {m['digest']} ({m['why']})")
+        for line in workspace_lines(result):
+            click.echo(line)
     sys.exit(0 if result["ok"] else 1)
 
 

@@ -128,34 +128,64 @@ def checkout(tree, directory, writable, as_json, layout):
         click.echo(f"checked out {tree} into {directory}")
 
 
+deep_option = click.option(
+    "--deep", "--read-data", "deep", is_flag=True,
+    help="Also decompress and re-hash every blob and checkout-cache file (reads everything; default: structure only).",
+)
+
+
 @store.command()
-@click.option("--repair", is_flag=True, help="Remove old temp files, quarantine corrupt blobs and damaged packs.")
+@click.option("--repair", is_flag=True,
+              help="Rebuild a damaged pack index, quarantine corrupt blobs and damaged packs, drop bad stat-cache "
+                   "entries and checkout-cache files, remove old temp files.")
 @click.option("--grace", "grace", default=3600.0, show_default=True,
               help="Seconds a temp file must be old before --repair removes it.")
+@deep_option
 @json_option
 @_common
-def verify(repair, grace, as_json, layout):
-    """Re-read every blob and check its digest; exit 1 if anything is wrong."""
-    r = layout.open_store().verify(repair=repair, grace_seconds=grace)
+def verify(repair, grace, deep, as_json, layout):
+    """Check the store: every blob's header and length, the pack index against the packs,
+    every tree's entry sizes against its blobs, the stat and checkout caches; with --deep
+    also every blob's digest. Exit 1 if anything is wrong."""
+    from canalis.cli.verify_output import store_lines, store_summary
+
+    r = layout.open_store().verify(repair=repair, grace_seconds=grace, deep=deep)
     if as_json:
-        print_json({
-            "ok": r.ok, "checked": r.checked, "corrupt": r.corrupt, "reasons": r.reasons,
-            "temp_files": r.temp_files, "removed": r.removed, "cache_corrupt": r.cache_corrupt,
-            "damaged_packs": r.damaged_packs,
-        })
+        print_json(r.as_dict())
     else:
-        for d in r.corrupt:
-            click.echo(f"corrupt {d}: {r.reasons[d]}")
-        for p in r.damaged_packs:
-            click.echo(f"damaged pack {p}: {r.reasons[p]}")
-        for p in r.temp_files:
-            click.echo(f"temp file {p}")
-        for p in r.cache_corrupt:
-            click.echo(f"modified checkout-cache file {p}")
-        for p in r.removed:
-            click.echo(f"removed {p}")
-        click.echo(f"{'ok' if r.ok else 'PROBLEMS'}: {r.checked} blobs checked")
+        for line in store_lines(r.as_dict()):
+            click.echo(line)
+        click.echo(store_summary(r.as_dict()))
     if not r.ok:
+        sys.exit(1)
+
+
+@store.command()
+@click.argument("tree")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--no-ignore", is_flag=True, help="Compare every file (as step outputs and datasets are stored); "
+              "default: honour .amlignore/.gitignore, as source snapshots do.")
+@json_option
+@_common
+def compare(tree, directory, no_ignore, as_json, layout):
+    """Compare TREE with DIRECTORY as a snapshot would see it, storing nothing: every file is
+    read and hashed. Exit 0 when they hold the same files, 1 when not."""
+    from canalis.store.compare import compare as _compare
+
+    r = _compare(layout.open_store(), tree, directory, ignore=not no_ignore)
+    if as_json:
+        print_json(r)
+    else:
+        for d in r["differ"]:
+            t, f = d["tree"], d["folder"]
+            click.echo(f"differs {d['path']}: tree {t['type']} {t['mode']} {t['size']} {t['digest'][:12]}, "
+                       f"folder {f['type']} {f['mode']} {f['size']} {f['digest'][:12]}")
+        for p in r["only_in_tree"]:
+            click.echo(f"only in the tree {p}")
+        for p in r["only_in_folder"]:
+            click.echo(f"only in the folder {p}")
+        click.echo(f"{'same' if r['same'] else 'DIFFERENT'}: {r['files']} files in the folder")
+    if not r["same"]:
         sys.exit(1)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -139,3 +140,47 @@ def test_local_store_satisfies_the_store_protocol(tmp_path):
     from canalis.store import LocalStore, Store
 
     assert isinstance(LocalStore(tmp_path / "o"), Store)
+
+
+VERIFY_KEYS = {"ok", "deep", "checked", "trees", "corrupt", "reasons", "damaged_packs", "index_damaged", "index_rebuilt",
+               "faulty_trees", "stat_cache", "stat_cache_dropped", "temp_files", "cache_corrupt", "removed"}
+
+
+def test_verify_json_shape_and_deep_aliases(ws, tmp_path):
+    src = write(tmp_path / "src", {f"f{i}.txt": f"{i} " * 20 for i in range(5)})
+    run(ws, "snapshot", str(src))
+    quick = json.loads(run(ws, "verify", "--json").output)
+    assert set(quick) == VERIFY_KEYS and quick["deep"] is False and quick["trees"] == 1 and quick["checked"] == 6
+    for flag in ("--deep", "--read-data"):
+        deep = json.loads(run(ws, "verify", flag, "--json").output)
+        assert set(deep) == VERIFY_KEYS and deep["deep"] is True and deep["ok"] is True
+    assert "structure only; --deep also re-hashes every blob" in run(ws, "verify").output
+    assert "deep: every blob re-hashed" in run(ws, "verify", "--read-data").output
+
+
+def test_a_damaged_pack_index_through_the_cli_in_a_real_process(ws, tmp_path):
+    files = {f"f{i}.txt": f"content {i} " * 40 for i in range(30)}
+    tree = json.loads(run(ws, "snapshot", str(write(tmp_path / "src", files)), "--json").output)["tree"]
+    db = sqlite3.connect(ws / ".canalis" / "objects" / "packindex.db")
+    db.execute("UPDATE blobs SET offset = offset + 1")
+    db.commit()
+    db.close()
+    code = "from canalis.cli import main; main()"
+
+    def canalis(*args):
+        return subprocess.run([sys.executable, "-c", code, *args], cwd=ws, capture_output=True, text=True, timeout=120)
+
+    listing = json.loads(run(ws, "ls", tree, "--json").output)
+    assert canalis("store", "cat", listing[0]["digest"]).returncode == 1  # every read fails
+    p = canalis("store", "verify", "--json")
+    assert p.returncode == 1, p.stderr
+    (damage,) = json.loads(p.stdout)["index_damaged"]
+    assert set(damage) == {"pack", "entries", "reason"} and damage["entries"] == 30
+    p = canalis("store", "verify")
+    assert p.returncode == 1 and "damaged pack index" in p.stdout and "Traceback" not in p.stdout + p.stderr
+    p = canalis("store", "verify", "--repair", "--json")
+    assert p.returncode == 0 and json.loads(p.stdout)["index_rebuilt"] is True
+    for e in listing:
+        p = canalis("store", "cat", e["digest"])
+        assert p.returncode == 0 and p.stdout == files[e["path"]]
+    assert canalis("store", "verify", "--deep").returncode == 0
