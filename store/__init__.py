@@ -9,8 +9,8 @@ FORMAT_VERSION = 2
 
 _LAZY = {
     "LocalStore": "canalis.store.local",
-    "SnapshotResult": "canalis.store.local",
-    "VerifyReport": "canalis.store.local",
+    "SnapshotResult": "canalis.store.snapshot",
+    "VerifyReport": "canalis.store.verify",
     "TreeEntry": "canalis.store.tree",
     "Store": "canalis.store.protocol",
 }

@@ -16,9 +16,9 @@ import os
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator
 
 import blake3
 
@@ -31,21 +31,11 @@ from canalis.store.errors import BlobNotFoundError, NotATreeError, SnapshotError
 from canalis.store.packindex import PackIndex
 from canalis.store.tree import TreeEntry, decode_manifest, encode_manifest
 
+if TYPE_CHECKING:  # built where they are made; imported lazily by the methods that make them
+    from canalis.store.snapshot import SnapshotResult
+    from canalis.store.verify import VerifyReport
+
 _HEX = frozenset("0123456789abcdef")
-
-
-@dataclass(frozen=True)
-class SnapshotResult:
-    """What `snapshot` / `put_files` made: the tree digest, file count, logical bytes, ignored
-    entries, and how many files were read (`hashed`) versus taken from the stat cache (`cached`)."""
-
-    tree: str
-    files: int
-    bytes: int
-    ignored: int = 0
-    hashed: int = 0
-    cached: int = 0
-    skipped: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -66,44 +56,6 @@ class ObjectInfo:
     stored_bytes: int
     mtime: float
     pack: str | None
-
-
-@dataclass
-class VerifyReport:
-    """What `verify` found. `deep`: contents were re-hashed (else structure only, see
-    store/structure.py). `reasons` is keyed by digest (corrupt blobs) or path (packs)."""
-
-    ok: bool
-    checked: int
-    corrupt: list = field(default_factory=list)  # digests
-    temp_files: list = field(default_factory=list)  # paths of leftover temp files
-    removed: list = field(default_factory=list)  # paths removed or quarantined by repair
-    reasons: dict = field(default_factory=dict)  # digest or pack path -> what is wrong
-    cache_corrupt: list = field(default_factory=list)  # checkout-cache files that were modified
-    damaged_packs: list = field(default_factory=list)  # pack files whose index cannot be read
-    deep: bool = False
-    trees: int = 0  # tree manifests whose entries were checked against their blobs
-    faulty_trees: dict = field(default_factory=dict)  # tree digest -> [SizeMismatch.as_dict()]
-    index_damaged: dict = field(default_factory=dict)  # pack path -> pack-index rows that disagree with it
-    index_rebuilt: bool = False  # repair rebuilt objects/packindex.db from the packs
-    stat_cache: list = field(default_factory=list)  # stat-cache entries naming a blob of another size
-    stat_cache_dropped: int = 0  # stat-cache entries repair deleted
-    checked_trees: set = field(default_factory=set, repr=False)  # digests of the trees checked
-
-    def as_dict(self) -> dict:
-        """The JSON shape of `canalis store verify --json` (docs/cli-json.md)."""
-        return {
-            "ok": self.ok, "deep": self.deep, "checked": self.checked, "trees": self.trees,
-            "corrupt": list(self.corrupt), "reasons": dict(self.reasons),
-            "damaged_packs": list(self.damaged_packs),
-            "index_damaged": [{"pack": p, "entries": n, "reason": self.reasons.get(p, "")}
-                              for p, n in sorted(self.index_damaged.items())],
-            "index_rebuilt": self.index_rebuilt,
-            "faulty_trees": [{"tree": t, "entries": list(m)} for t, m in sorted(self.faulty_trees.items())],
-            "stat_cache": list(self.stat_cache), "stat_cache_dropped": self.stat_cache_dropped,
-            "temp_files": [str(t) for t in self.temp_files], "cache_corrupt": list(self.cache_corrupt),
-            "removed": list(self.removed),
-        }
 
 
 class LocalStore:

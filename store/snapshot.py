@@ -12,12 +12,27 @@ import os
 import stat as _stat
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from canalis.store.errors import SnapshotError
 from canalis.store.ignore import ALWAYS_EXCLUDED, Rules
 from canalis.store.statcache import StatCache, trusted
 from canalis.store.tree import FILE, SYMLINK, TreeEntry, encode_rows, file_mode
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    """What `snapshot` / `put_files` made: the tree digest, file count, logical bytes, ignored
+    entries, and how many files were read (`hashed`) versus taken from the stat cache (`cached`)."""
+
+    tree: str
+    files: int
+    bytes: int
+    ignored: int = 0
+    hashed: int = 0
+    cached: int = 0
+    skipped: list = field(default_factory=list)
+
 
 #: above this many files to hash, a thread pool does the work
 POOL_THRESHOLD = 8
@@ -181,8 +196,6 @@ def snapshot(store, folder, *, ignore: bool = True, progress: bool = False, stat
 
 
 def _snapshot(store, root: str, ignore: bool, progress: bool, stat_cache: bool = True, workers: int | None = None):
-    from canalis.store.local import SnapshotResult
-
     started = time.time_ns()
     files, links, ignored, skipped = walk(root, ignore)
     cache = StatCache(os.path.join(store._root, "statcache.db")) if stat_cache else None
@@ -240,7 +253,6 @@ def _snapshot(store, root: str, ignore: bool, progress: bool, stat_cache: bool =
 def put_files(store, mapping: dict[str, Path], workers: int | None = None):
     """A tree of chosen files: {path in the tree: file on disk}. Symlinks on disk are followed
     here (a dataset picked by glob wants the content), and the stat cache is not used."""
-    from canalis.store.local import SnapshotResult
     from canalis.store.tree import check_path
 
     items = []

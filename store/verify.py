@@ -29,6 +29,7 @@ import sqlite3
 import stat as _stat
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from canalis.store import blob as _blob
 from canalis.store.checkout import CACHE_MTIME_NS
@@ -37,6 +38,45 @@ from canalis.store.pack import read_index
 from canalis.store.statcache import StatCache
 from canalis.store.structure import check_record, index_disagreements, size_mismatches
 from canalis.store.tree import decode_manifest
+
+
+
+@dataclass
+class VerifyReport:
+    """What `verify` found. `deep`: contents were re-hashed (else structure only, see
+    store/structure.py). `reasons` is keyed by digest (corrupt blobs) or path (packs)."""
+
+    ok: bool
+    checked: int
+    corrupt: list = field(default_factory=list)  # digests
+    temp_files: list = field(default_factory=list)  # paths of leftover temp files
+    removed: list = field(default_factory=list)  # paths removed or quarantined by repair
+    reasons: dict = field(default_factory=dict)  # digest or pack path -> what is wrong
+    cache_corrupt: list = field(default_factory=list)  # checkout-cache files that were modified
+    damaged_packs: list = field(default_factory=list)  # pack files whose index cannot be read
+    deep: bool = False
+    trees: int = 0  # tree manifests whose entries were checked against their blobs
+    faulty_trees: dict = field(default_factory=dict)  # tree digest -> [SizeMismatch.as_dict()]
+    index_damaged: dict = field(default_factory=dict)  # pack path -> pack-index rows that disagree with it
+    index_rebuilt: bool = False  # repair rebuilt objects/packindex.db from the packs
+    stat_cache: list = field(default_factory=list)  # stat-cache entries naming a blob of another size
+    stat_cache_dropped: int = 0  # stat-cache entries repair deleted
+    checked_trees: set = field(default_factory=set, repr=False)  # digests of the trees checked
+
+    def as_dict(self) -> dict:
+        """The JSON shape of `canalis store verify --json` (docs/cli-json.md)."""
+        return {
+            "ok": self.ok, "deep": self.deep, "checked": self.checked, "trees": self.trees,
+            "corrupt": list(self.corrupt), "reasons": dict(self.reasons),
+            "damaged_packs": list(self.damaged_packs),
+            "index_damaged": [{"pack": p, "entries": n, "reason": self.reasons.get(p, "")}
+                              for p, n in sorted(self.index_damaged.items())],
+            "index_rebuilt": self.index_rebuilt,
+            "faulty_trees": [{"tree": t, "entries": list(m)} for t, m in sorted(self.faulty_trees.items())],
+            "stat_cache": list(self.stat_cache), "stat_cache_dropped": self.stat_cache_dropped,
+            "temp_files": [str(t) for t in self.temp_files], "cache_corrupt": list(self.cache_corrupt),
+            "removed": list(self.removed),
+        }
 
 
 def _reason(e: Exception) -> str:
@@ -110,8 +150,6 @@ def _read_pack(path: str, skip: set) -> dict[str, str]:
 
 
 def verify(store, repair: bool = False, grace_seconds: float = 3600, deep: bool = False):
-    from canalis.store.local import VerifyReport
-
     report = VerifyReport(ok=True, checked=0, deep=deep)
     index = store._index
     sizes: dict[str, int] = {}  # digest -> logical size, from sound headers

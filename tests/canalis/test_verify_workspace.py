@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from canalis.cli import main
 from canalis.core import Dataset, Experiment
 from canalis.data import OutputFileDatasetConfig
-from canalis.executor.registry import register_dataset
+from canalis.executor.registry import Lineage
 from canalis.pipeline.core import Pipeline
 from canalis.pipeline.steps import PythonScriptStep
 from canalis.store import LocalStore
@@ -116,8 +116,8 @@ def faulty(ws, src, counter):
     write(store.root / "raw" / "b.csv", "x\n2\n")
     good = sorted(ws.store.get_tree(Dataset.File.from_files(path=(store, "raw/*"))._snapshot(ws.store)))
     swapped = [TreeEntry(e.path, e.type, e.mode, e.size, o.digest) for e, o in zip(good, reversed(good))]
-    register_dataset(ws.ledger, name="raw", tree=ws.store.put_tree(swapped), kind="file",
-                     source={"sources": [{"datastore": "workspaceblobstore", "path": "raw/*"}], "options": {}})
+    ws.session.register("dataset", "raw", ws.store.put_tree(swapped), kind="file",
+                        lineage=Lineage(sources=({"datastore": "workspaceblobstore", "path": "raw/*"},)))
     run = Experiment(ws, "v").submit(pipeline(ws, src))
     run.wait_for_completion()
     return run
@@ -129,7 +129,7 @@ def test_faulty_trees_are_traced_to_the_runs_step_runs_and_datasets_that_used_th
     step_run = faulty.find_step_run("make")[0].id
     by_tree = {t["tree"]: t for t in result["faulty_trees"]}
     plan = ws.ledger.run_plan(faulty.id)
-    source, dataset_tree = plan["steps"][0]["source_tree"], ws.ledger.dataset("raw")["tree"]
+    source, dataset_tree = plan["steps"][0]["source_tree"], ws.ledger.dataset("raw")["digest"]
     assert set(by_tree) == {source, dataset_tree}
     assert {e["path"]: (e["declared"], e["actual"]) for e in by_tree[source]["entries"]} == {
         "big.txt": (5000, 6), "small.txt": (6, 5000)}
