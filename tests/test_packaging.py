@@ -81,3 +81,57 @@ def test_runs_are_started_and_recorded_only_through_the_session():
         if rel.startswith("canalis/"):
             for call in (".append(ev.", "append_many(", "append_computed(", "import writing", "writing("):
                 assert call not in text, f"{rel} writes the ledger or takes the gc lock itself ({call}); use the Session"
+
+
+def _module_name(folder: str, py: pathlib.Path) -> str:
+    parts = [p for p in py.relative_to(ROOT / folder).with_suffix("").parts if p != "__init__"]
+    return ".".join([MAPPING[folder], *parts])
+
+
+def test_no_import_cycles_even_through_deferred_imports():
+    """No module imports one that (directly or through others) imports it back, counting
+    imports inside functions: a cycle hidden by a deferred import is still tangled code."""
+    modules = {}
+    for folder in MAPPING:
+        for py in _package_modules(folder):
+            name = _module_name(folder, py)
+            if folder != "canalis" or name.split(".")[1:2] not in (["store"], ["ledger"], ["executor"]):
+                modules[name] = py
+    graph = {}
+    for name, py in modules.items():
+        edges = set()
+        for node in ast.walk(ast.parse(py.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges.update(a.name for a in node.names if a.name in modules)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for a in node.names:
+                    full = f"{node.module}.{a.name}"
+                    edges.add(full if full in modules else node.module)
+        graph[name] = {e for e in edges if e in modules and e != name}
+    index, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+    def visit(v):  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    assert not cycles, f"import cycles: {cycles}"
