@@ -56,6 +56,11 @@ class Layout:
         return self.dir / "locks"
 
     @property
+    def checkpoints(self) -> Path:
+        """Automatic ledger checkpoints (docs/events.md, "Checkpoints")."""
+        return self.dir / "checkpoints"
+
+    @property
     def runs(self) -> Path:
         """Scratch folders of steps while they run (never a source of truth)."""
         return self.dir / "runs"
@@ -81,6 +86,22 @@ class Layout:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.config_path)
+
+    def checkpoint_key(self) -> str | None:
+        """The default checkpoint key the config names (`{"ledger": {"checkpoint_key": PATH}}`)."""
+        from canalis.ledger.checkpoint import default_key_path
+
+        return default_key_path(self.read_config())
+
+    def set_checkpoint_key(self, path) -> str:
+        """Name `path` (which must lie outside every workspace) as the default checkpoint key."""
+        from canalis.ledger.checkpoint import KEY_SETTING
+
+        full = str(refuse_inside_workspace(path, "a checkpoint key", self))
+        cfg = self.read_config()
+        cfg.setdefault("ledger", {})[KEY_SETTING] = full
+        self.write_config(cfg)
+        return full
 
     # -- opening the parts ---------------------------------------------------------
     def open_store(self):
@@ -120,6 +141,28 @@ def find(start: str | os.PathLike | None = None) -> Layout:
     raise WorkspaceError(
         f"no canalis workspace at or above {here}; run `canalis init` there or pass --workspace DIR"
     )
+
+
+def containing(path: str | os.PathLike) -> Layout | None:
+    """The workspace whose folder holds `path` (which need not exist), or None."""
+    try:
+        return find(Path(path).resolve().parent)
+    except WorkspaceError:
+        return None
+
+
+def refuse_inside_workspace(path, what: str, *also: Layout) -> Path:
+    """`path` resolved, or WorkspaceError if it lies inside a workspace folder (the one holding
+    it, or any of `also`): a key must live outside the thing it protects."""
+    full = Path(path).resolve()
+    for lay in (containing(full), *also):
+        if lay is not None and full.is_relative_to(lay.root):
+            raise WorkspaceError(
+                f"{full} is inside the workspace {lay.root}; {what} must live outside the workspace it protects "
+                "(whoever can rewrite the workspace could otherwise read or replace it). Choose a path outside "
+                f"{lay.root}, e.g. ~/.config/canalis/{lay.read_config().get('name', 'workspace')}.key"
+            )
+    return full
 
 
 def at(root: str | os.PathLike) -> Layout:
