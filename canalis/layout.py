@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from canalis.errors import WorkspaceError
+from canalis.permissions import SETTING as PERMISSIONS
+from canalis.permissions import policy_of
 
 DIRNAME = ".canalis"
 CONFIG_VERSION = 1
@@ -61,6 +63,11 @@ class Layout:
         return self.dir / "checkpoints"
 
     @property
+    def secrets_path(self) -> Path:
+        """The keyvault's secret file (docs/secrets.md)."""
+        return self.dir / "secrets.json"
+
+    @property
     def runs(self) -> Path:
         """Scratch folders of steps while they run (never a source of truth)."""
         return self.dir / "runs"
@@ -81,6 +88,7 @@ class Layout:
     def write_config(self, cfg: dict) -> None:
         tmp = self.config_path.with_suffix(".json.tmp")
         with open(tmp, "w", encoding="utf-8") as f:
+            os.fchmod(f.fileno(), policy_of(cfg).file_mode)
             json.dump(cfg, f, indent=2, sort_keys=True)
             f.write("\n")
             f.flush()
@@ -103,11 +111,30 @@ class Layout:
         self.write_config(cfg)
         return full
 
+    def permissions(self):
+        """Who may read `.canalis/` (canalis.permissions.Policy)."""
+        return policy_of(self.read_config())
+
+    def set_permissions(self, group: str | None) -> None:
+        """Make `.canalis/` private (group None) or shared with `group`, now and for what is
+        written later (docs/secrets.md, "Permissions")."""
+        from canalis.permissions import Policy, apply_umask, secure_tree
+
+        policy = Policy(str(group) if group is not None else None)
+        policy.gid  # an unknown group fails before anything changes
+        cfg = self.read_config()
+        cfg[PERMISSIONS] = policy.to_config()
+        self.write_config(cfg)
+        apply_umask(policy)
+        secure_tree(self.dir, policy)
+
     # -- opening the parts ---------------------------------------------------------
     def open_store(self):
+        from canalis.permissions import apply_umask
         from canalis.store import FORMAT_VERSION, LocalStore
 
         cfg = self.read_config()
+        apply_umask(policy_of(cfg))
         version = cfg.get("store", {}).get("format")
         if version in UPGRADABLE_STORE_FORMATS:  # a superset of the old layout: only the number changes
             cfg.setdefault("store", {})["format"] = version = FORMAT_VERSION
@@ -121,8 +148,10 @@ class Layout:
 
     def open_ledger(self):
         from canalis.ledger import FORMAT_VERSION, Ledger
+        from canalis.permissions import apply_umask
 
         cfg = self.read_config()
+        apply_umask(policy_of(cfg))
         version = cfg.get("ledger", {}).get("format")
         if version != FORMAT_VERSION:
             raise WorkspaceError(
@@ -175,18 +204,39 @@ def at(root: str | os.PathLike) -> Layout:
     return layout
 
 
-def init(root: str | os.PathLike, name: str | None = None, exist_ok: bool = True) -> Layout:
-    """Create a workspace at `root` (idempotent when `exist_ok`)."""
+def _create_databases(layout: Layout) -> None:
+    """Create the workspace's SQLite files now, so that `set_permissions` gives them their mode:
+    SQLite creates a new database file 0644 (minus the umask), which would leave a shared
+    workspace's databases read-only for the group; WAL and -shm files copy the database's mode."""
+    import tempfile
+
+    store = layout.open_store()
+    store.present(["0" * 64])  # objects/packindex.db
+    with tempfile.TemporaryDirectory() as empty:
+        store.snapshot(empty)  # objects/statcache.db
+    layout.open_ledger().close()  # ledger.db
+    (layout.locks / "gc.lock").touch()  # taken by every writer: group-writable from the start when shared
+
+
+def init(root: str | os.PathLike, name: str | None = None, exist_ok: bool = True, shared_group: str | None = None) -> Layout:
+    """Create a workspace at `root` (idempotent when `exist_ok`), private to its owner, or
+    shared with `shared_group` (an existing workspace given a group is converted)."""
     from canalis.ledger import FORMAT_VERSION as LEDGER_FORMAT
+    from canalis.permissions import Policy, apply_umask
     from canalis.store import FORMAT_VERSION as STORE_FORMAT
 
     layout = Layout(Path(root).resolve())
     if layout.config_path.exists():
         if not exist_ok:
             raise WorkspaceError(f"{layout.root} is already a canalis workspace")
+        if shared_group is not None:
+            layout.set_permissions(shared_group)
         return layout
+    policy = Policy(str(shared_group) if shared_group is not None else None)
+    policy.gid  # an unknown group fails before anything is created
     layout.root.mkdir(parents=True, exist_ok=True)
-    for d in (layout.dir, layout.objects, layout.datastores, layout.envs):
+    apply_umask(policy)
+    for d in (layout.dir, layout.objects, layout.datastores, layout.envs, layout.locks, layout.runs):
         d.mkdir(exist_ok=True)
     for ds in DEFAULT_DATASTORES:
         (layout.datastores / ds).mkdir(exist_ok=True)
@@ -201,6 +251,10 @@ def init(root: str | os.PathLike, name: str | None = None, exist_ok: bool = True
             },
             "default_datastore": "workspaceblobstore",
             "settings": {},
+            PERMISSIONS: policy.to_config(),
         }
     )
+    _create_databases(layout)
+
+    layout.set_permissions(policy.group)
     return layout
