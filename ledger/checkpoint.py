@@ -228,6 +228,8 @@ def write_auto_checkpoint(ledger, config=None, reason: str | None = None) -> Pat
         if cfg_path.is_dir():
             cfg_path = cfg_path / "config.json"
         folder = cfg_path.parent
+        if config is None and not cfg_path.exists():
+            return None  # a ledger outside a workspace has no default key
         try:
             config = json.loads(cfg_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as e:

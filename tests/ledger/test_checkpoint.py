@@ -221,6 +221,9 @@ def test_auto_checkpoint_does_nothing_without_a_default_key(tmp_path):
         led.append_many(sample_events(3))
         assert write_auto_checkpoint(led, reason="gc") is None
     assert not (folder / "checkpoints").exists()
+    with Ledger(tmp_path / "bare" / "ledger.db") as led:  # a ledger outside any workspace
+        assert write_auto_checkpoint(led, reason="gc") is None
+    assert not (tmp_path / "bare" / "checkpoints").exists()
 
 
 @pytest.mark.parametrize("kind", KINDS)
