@@ -208,12 +208,9 @@ def _create_databases(layout: Layout) -> None:
     """Create the workspace's SQLite files now, so that `set_permissions` gives them their mode:
     SQLite creates a new database file 0644 (minus the umask), which would leave a shared
     workspace's databases read-only for the group; WAL and -shm files copy the database's mode."""
-    import tempfile
-
     store = layout.open_store()
     store.present(["0" * 64])  # objects/packindex.db
-    with tempfile.TemporaryDirectory() as empty:
-        store.snapshot(empty)  # objects/statcache.db
+    (layout.objects / "statcache.db").touch()  # an empty file is an empty SQLite database
     layout.open_ledger().close()  # ledger.db
     (layout.locks / "gc.lock").touch()  # taken by every writer: group-writable from the start when shared
 

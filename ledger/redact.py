@@ -174,6 +174,8 @@ def secret_argument(args: list) -> tuple[int, str] | None:
 def mask_values(text, values):
     """`text` (str or bytes) with every occurrence of each non-empty secret value replaced by
     "[MASKED]", longest values first (so a secret containing another is masked whole)."""
+    if not values:
+        return text
     ordered = sorted({v for v in values if v}, key=len, reverse=True)
     if isinstance(text, bytes):
         mask = MASK.encode()
