@@ -26,6 +26,7 @@ from canalis.executor.locks import single_flight, writing
 from canalis.executor.reuse import find_reusable
 from canalis.executor.runners.local import LocalRunner
 from canalis.ledger import events as ev
+from canalis.ledger.redact import mask_strings, mask_values
 
 STDERR_TAIL_LINES = 20
 POLL_SECONDS = 0.25
@@ -91,6 +92,7 @@ class RunExecutor:
         resumed: bool = False,
         done: dict | None = None,
         publish: bool = True,
+        secret_values=None,
     ):
         self.ledger, self.store, self.plan = ledger, store, plan
         self.run_id, self.params = run_id, parameters
@@ -107,6 +109,9 @@ class RunExecutor:
         self.done = dict(done or {})
         # False for reproductions: no copies to datastore destinations, no dataset registrations
         self.publish = publish
+        # names -> values of workspace secrets; a step's logs are stored with the values it read masked
+        self.secret_values = secret_values
+        self._masks: dict[str, frozenset] = {}  # step_run_id -> values of the secrets it read
         self.tree_of_output: dict[str, str] = {}
         self._cancel = threading.Event()
         self._cancel_reason = "canceled by the user"
@@ -250,6 +255,7 @@ class RunExecutor:
         log_lock = threading.Lock()
 
         def on_line(stream, text):
+            text = mask_values(text, self._masks.get(step_run_id, ()))
             with log_lock:
                 logs[stream].write(text.encode())
                 logs[stream].flush()
@@ -282,6 +288,9 @@ class RunExecutor:
         self._ingest(reader, step_run_id)  # what the step said last, and anything a failed poll left
         for f in logs.values():
             f.close()
+        for log in ("stdout.txt", "stderr.txt") if self._masks.get(step_run_id) else ():
+            (work / log).write_bytes(mask_values((work / log).read_bytes(), self._masks[step_run_id]))
+        self._masks.pop(step_run_id, None)
         with writing(self.locks_dir):  # objects written here are in the ledger before gc may sweep
             stdout = self.store.put_file(work / "stdout.txt")
             stderr = self.store.put_file(work / "stderr.txt")
@@ -371,6 +380,7 @@ class RunExecutor:
         messages = reader.read_new()
         events = []
         for m in messages:
+            m = mask_strings(m, self._masks.get(step_run_id, ()))
             op = m.get("op")
             target = None if m.get("target") == "parent" else step_run_id
             if op == "metric":
@@ -382,6 +392,9 @@ class RunExecutor:
                 )
             elif op == "tag":
                 events.append(ev.RunTagged(run_id=self.run_id, step_run_id=target, tags=dict(m.get("tags", {}))))
+            elif op == "secrets" and self.secret_values is not None:
+                known = self._masks.get(step_run_id, frozenset())  # replaced, not mutated: log threads read it
+                self._masks[step_run_id] = known | frozenset(self.secret_values(m.get("names") or []))
             elif op == "artifact":
                 events.append(
                     ev.ArtifactUploaded(

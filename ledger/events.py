@@ -589,4 +589,28 @@ class AnnotationAdded(Event):
         return self.stream_name
 
 
+# -- secrets ---------------------------------------------------------------------------------
+
+
+class _SecretEvent(Event):
+    @property
+    def stream(self) -> str:
+        return f"secret:{self.name}"
+
+
+@event("secret.stored")
+class SecretStored(_SecretEvent):
+    """A secret was added to (or replaced in) the workspace's keyvault; the name only, never
+    the value nor a hash of it."""
+
+    name: str
+
+
+@event("secret.deleted")
+class SecretDeleted(_SecretEvent):
+    """A secret was removed from the workspace's keyvault (the name only)."""
+
+    name: str
+
+
 ArtifactCollected = ObjectsCollected  # the name STYLE.md uses

@@ -46,11 +46,15 @@ def _parse_param(text: str):
 @click.option("--regenerate-outputs", is_flag=True, help="Run every step; reuse nothing.")
 @click.option("--max-concurrent-steps", type=int, default=None, help="Independent steps run at once (default: cores).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not stream step output.")
+@click.option("--allow-secret-values", is_flag=True, default=None,
+              help="Submit parameter, argument and environment values that look like credentials anyway "
+                   "(they are recorded readable; see docs/secrets.md).")
 @click.option("--workspace", type=click.Path(file_okay=False), default=None,
               help="Workspace root for Workspace.from_config() in FILE (default: found upward).")
 @json_option
 @fail_on_canalis_errors
-def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps, quiet, workspace, as_json):
+def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps, quiet, allow_secret_values, workspace,
+           as_json):
     """Submit the pipeline object in FILE.py[:NAME] (NAME defaults to `pipeline`)."""
     if workspace:
         os.environ["CANALIS_WORKSPACE"] = str(Path(workspace).resolve())
@@ -70,7 +74,7 @@ def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps,
         raise click.ClickException(f"{file} defines no Pipeline named {name!r} (Pipelines found: {', '.join(found) or 'none'}); use {file}:NAME")
     run = Experiment(obj.workspace, experiment).submit(
         obj, pipeline_parameters=dict(_parse_param(p) for p in params), regenerate_outputs=regenerate_outputs,
-        max_concurrent_steps=max_concurrent_steps,
+        max_concurrent_steps=max_concurrent_steps, allow_secret_values=allow_secret_values or None,
     )
     status = run.wait_for_completion(show_output=not (quiet or as_json), raise_on_error=False)
     summary = reports.run_summary(obj.workspace.ledger, run.id)

@@ -5,11 +5,12 @@ from canalis.core.dataset import Dataset
 from canalis.core.datastore import Datastore
 from canalis.core.environment import Environment
 from canalis.core.experiment import Experiment
+from canalis.core.keyvault import Keyvault
 from canalis.core.model import Model
 from canalis.core.run import Run
 from canalis.core.runconfig import RunConfiguration
 from canalis.core.script_run_config import ScriptRunConfig
 from canalis.core.workspace import Workspace
 
-__all__ = ["ComputeTarget", "CondaDependencies", "Dataset", "Datastore", "Environment", "Experiment", "Model", "Run",
+__all__ = ["ComputeTarget", "CondaDependencies", "Dataset", "Datastore", "Environment", "Experiment", "Keyvault", "Model", "Run",
            "RunConfiguration", "ScriptRunConfig", "Workspace"]

@@ -24,7 +24,8 @@ class Experiment:
         """Submit a Pipeline (or a ScriptRunConfig) and return its run, already executing.
 
         Pipeline keywords: pipeline_parameters, regenerate_outputs, continue_on_step_failure,
-        and max_concurrent_steps (canalis: how many independent steps run at once).
+        and max_concurrent_steps (canalis: how many independent steps run at once);
+        allow_secret_values=True submits values that look like credentials (docs/secrets.md).
         """
         from canalis.core.script_run_config import ScriptRunConfig
         from canalis.pipeline.core.pipeline import Pipeline
@@ -53,9 +54,9 @@ class Experiment:
 
 def submit_pipeline(experiment, steps, *, tags=None, kind="pipeline", description=None, default_source_directory=None,
                     pipeline_parameters=None, regenerate_outputs=False, continue_on_step_failure=False,
-                    max_concurrent_steps=None, **_ignored):
+                    max_concurrent_steps=None, allow_secret_values=None, **_ignored):
     from canalis.executor.engine import new_run_id, submitted_event
-    from canalis.pipeline.core.compile import build_plan
+    from canalis.pipeline.core.compile import build_plan, refuse_secret_values
 
     from canalis.executor.locks import writing
 
@@ -66,6 +67,7 @@ def submit_pipeline(experiment, steps, *, tags=None, kind="pipeline", descriptio
             params = plan.resolve_parameters(pipeline_parameters)
         except PlanError as e:
             raise PipelineValidationError(str(e)) from None
+        refuse_secret_values(plan, params, allow_secret_values)
         run_id = new_run_id(experiment.name)
         gits = [s.git for s in plan.steps if s.git]
         ws.ledger.append(submitted_event(run_id, experiment.name, plan, params, tags=tags, git=gits[0] if gits else None,
@@ -124,7 +126,8 @@ def _start(experiment, plan, run_id, params, *, max_workers=None, **options):
         ledger=ws.ledger, store=ws.store, plan=plan, run_id=run_id, parameters=params,
         scratch_dir=ws._layout.runs, locks_dir=ws._layout.locks, experiment=experiment.name,
         workspace_root=ws.root, max_workers=max_workers or ws.settings.get("max_concurrent_steps"),
-        on_line=lambda step, stream, text: run._lines.put((step, stream, text)), **options,
+        on_line=lambda step, stream, text: run._lines.put((step, stream, text)),
+        secret_values=ws.get_default_keyvault().values_of, **options,
     )
     run._done = threading.Event()  # waited on instead of Thread.join, which Ctrl-C can upset
 

@@ -102,10 +102,19 @@ class Run:
         self._log(name, "table", {k: list(v) for k, v in value.items()}, description)
 
     def _log(self, name, kind, value, description):
+        from canalis.core.keyvault import refuse_secret_metric
         from canalis.ledger import events as ev
 
+        refuse_secret_metric(name, value)
         self._ledger.append(ev.MetricLogged(run_id=self._run_id, step_run_id=None, name=str(name), kind=kind,
                                             value=_plain(value), description=description or None))
+
+    def get_secret(self, name) -> str:
+        """A secret of the workspace's keyvault."""
+        return self.experiment.workspace.get_default_keyvault().get_secret(name)
+
+    def get_secrets(self, secrets) -> dict:
+        return self.experiment.workspace.get_default_keyvault().get_secrets(secrets)
 
     def get_metrics(self, name=None, recursive=False, run_type=None, populate=False):
         rows = [r for r in self._ledger.metrics(run_id=self._run_id) if r.get("step_run_id") is None]
@@ -273,17 +282,43 @@ class _StepContextRun:
         msg["target"] = self._target
         self._channel.send(msg)
 
+    def _metric(self, name, kind, value, description):
+        from canalis.core.keyvault import refuse_secret_metric
+
+        refuse_secret_metric(name, value)
+        self._send({"op": "metric", "name": str(name), "kind": kind, "value": value, "description": description})
+
     def log(self, name, value, description=""):
-        self._send({"op": "metric", "name": str(name), "kind": "scalar", "value": _plain(value), "description": description or None})
+        self._metric(name, "scalar", _plain(value), description or None)
 
     def log_list(self, name, value, description=""):
-        self._send({"op": "metric", "name": str(name), "kind": "list", "value": _plain(list(value)), "description": description or None})
+        self._metric(name, "list", _plain(list(value)), description or None)
 
     def log_row(self, name, description=None, **kwargs):
-        self._send({"op": "metric", "name": str(name), "kind": "row", "value": _plain(kwargs), "description": description})
+        self._metric(name, "row", _plain(kwargs), description)
 
     def log_table(self, name, value, description=""):
-        self._send({"op": "metric", "name": str(name), "kind": "table", "value": _plain(dict(value)), "description": description or None})
+        self._metric(name, "table", _plain(dict(value)), description or None)
+
+    def get_secret(self, name) -> str:
+        """A secret of the workspace's keyvault. The executor is told which secret the step
+        read (never its value) before the value is returned, so that the step's stdout and
+        stderr are stored with the value masked."""
+        return self.get_secrets([name])[name]
+
+    def get_secrets(self, secrets) -> dict:
+        from canalis.core.keyvault import read_secrets_at
+
+        names = [str(n) for n in secrets]
+        if not self._ctx.get("workspace"):
+            raise UserErrorException("this step was started without a workspace, so it has no keyvault to read")
+        values = read_secrets_at(self._ctx["workspace"])
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise UserErrorException(f"the workspace's keyvault has no secret named {missing[0]!r}; set it before the "
+                                     f"run with ws.get_default_keyvault().set_secret({missing[0]!r}, value)")
+        self._channel.send({"op": "secrets", "names": names})
+        return {n: values[n] for n in names}
 
     def log_image(self, name, path=None, plot=None, description=""):
         if plot is not None:
@@ -296,6 +331,9 @@ class _StepContextRun:
             data = Path(path).read_bytes()
         else:
             raise UserErrorException("log_image needs a path or a plot")
+        from canalis.core.keyvault import refuse_secret_metric
+
+        refuse_secret_metric(name, None)
         digest = self._store().put_bytes(data)
         self._send({"op": "artifact", "name": f"images/{name}.png", "digest": digest, "size": len(data)})
         self._send({"op": "metric", "name": str(name), "kind": "image", "value": {"image": digest}, "description": description or None})
@@ -382,6 +420,13 @@ class _OfflineRun:
 
     def get_status(self):
         return "Running"
+
+    def get_secret(self, name):
+        raise UserErrorException(f"an offline run has no keyvault to read secret {name!r} from; submit the script with "
+                                 "canalis, or read the value from your own environment when running it by hand")
+
+    def get_secrets(self, secrets):
+        return {n: self.get_secret(n) for n in secrets}
 
     @property
     def experiment(self):

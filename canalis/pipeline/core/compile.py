@@ -236,6 +236,7 @@ def refuse_secret_names(plan: Plan) -> None:
     """The ledger redacts values under credential-looking keys. A parameter, output or
     environment variable with such a name would be recorded as "[REDACTED]", and a resumed
     or reproduced run could not get it back, so such names are refused before anything runs."""
+    from canalis.core.keyvault import KEYVAULT_HINT
     from canalis.ledger.redact import is_secret_key
 
     bad = [f"pipeline parameter {n!r}" for n in plan.parameters if is_secret_key(n)]
@@ -246,8 +247,55 @@ def refuse_secret_names(plan: Plan) -> None:
     if bad:
         raise PipelineValidationError(
             f"{', '.join(bad)} look(s) like a credential. canalis records these names and values in its ledger, which "
-            "redacts credentials, so a resumed or reproduced run could not get the value back. Rename it, or pass "
-            "secrets to steps outside canalis (an environment variable of the submitting shell, or a file the step reads)."
+            "redacts credentials, so a resumed or reproduced run could not get the value back. Rename it; if it "
+            f"holds a secret, {KEYVAULT_HINT}."
+        )
+
+
+def find_secret_values(plan: Plan, parameters: dict) -> list[str]:
+    """Where the plan and its parameter values hold likely credentials (never the values):
+    parameter values, step arguments (a token, a URL with a password, `--password=...`,
+    `--token VALUE`) and environment variable values."""
+    from canalis.core.keyvault import secret_kind_in as _kind
+    from canalis.ledger.redact import secret_argument
+
+    found = [f"pipeline parameter {n!r} holds {k}" for n, v in parameters.items() if (k := _kind(v))]
+    for s in plan.steps:
+        items = [*(s.command or []), *s.arguments]
+        args = []
+        for a in items:
+            if "lit" in a:
+                args.append(a["lit"])
+            elif "param" in a and isinstance(parameters.get(a["param"]), str):
+                args.append(parameters[a["param"]])
+            else:
+                args.append(None)  # an input or output path
+        for i, (a, text) in enumerate(zip(items, args)):
+            if "lit" in a and (k := _kind(text)):
+                found.append(f"argument {i + 1} of step {s.name!r} holds {k}")
+        flagged = secret_argument(args)
+        if flagged:
+            found.append(f"argument {flagged[1]!r} of step {s.name!r} passes a credential on the command line")
+        env_vars = s.environment.get("definition", {}).get("environment_variables", {})
+        found += [f"environment variable {n!r} of step {s.name!r} holds {k}" for n, v in env_vars.items() if (k := _kind(v))]
+    return found
+
+
+def refuse_secret_values(plan: Plan, parameters: dict, allow: bool | None = None) -> None:
+    """Refuse a submit whose recorded values look like credentials: the ledger stores
+    parameter values, arguments and environment variables readable, for resume and
+    reproduction. `allow=True` (or CANALIS_ALLOW_SECRET_VALUES=1) submits them anyway."""
+    from canalis.core.keyvault import ALLOW_ENV, KEYVAULT_HINT, secret_values_allowed
+
+    if secret_values_allowed(allow):
+        return
+    found = find_secret_values(plan, parameters)
+    if found:
+        raise PipelineValidationError(
+            f"{'; '.join(found)}. canalis records parameters, arguments and environment variables readable in its "
+            f"ledger (to resume and reproduce runs), so a secret there would be kept in clear: {KEYVAULT_HINT}. "
+            f"If the value is not a secret, submit with allow_secret_values=True (`canalis submit "
+            f"--allow-secret-values`, or {ALLOW_ENV}=1)."
         )
 
 
