@@ -18,11 +18,12 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from canalis.executor import fingerprint, registry
+from canalis.executor import fingerprint, paths, registry
 from canalis.executor.channel import ENV_VAR, ChannelReader
 from canalis.executor.errors import ExecutorError
 from canalis.executor.plan import Plan, StepSpec
 from canalis.executor.locks import single_flight, writing
+from canalis.executor.publish import publish_tree
 from canalis.executor.reuse import find_reusable
 from canalis.executor.runners.local import LocalRunner
 from canalis.ledger import events as ev
@@ -231,11 +232,11 @@ class RunExecutor:
         self.store.checkout(step.source_tree, src, readonly=False)
         inputs = {}
         for i in step.inputs:
-            inputs[i.name] = work / "inputs" / i.name
+            inputs[i.name] = work / "inputs" / paths.check_component(i.name, f"input name of step {step.name!r}")
             self.store.checkout(trees[i.name], inputs[i.name], readonly=True)
         outputs = {}
         for o in step.outputs:
-            outputs[o.name] = work / "outputs" / o.name
+            outputs[o.name] = work / "outputs" / paths.check_component(o.name, f"output name of step {step.name!r}")
             outputs[o.name].mkdir(parents=True)
         channel = work / "channel.jsonl"
         context = work / "context.json"
@@ -383,6 +384,7 @@ class RunExecutor:
             elif op == "tag":
                 events.append(ev.RunTagged(run_id=self.run_id, step_run_id=target, tags=dict(m.get("tags", {}))))
             elif op == "artifact":
+                paths.check_relative(str(m["name"]), "artifact name", "the step run's files")
                 events.append(
                     ev.ArtifactUploaded(
                         run_id=self.run_id, step_run_id=step_run_id, name=str(m["name"]), digest=m["digest"], size=int(m["size"])
@@ -394,15 +396,9 @@ class RunExecutor:
 
     def _publish(self, step_run_id: str, out, tree: str) -> None:
         dest = out.destination
-        rel = dest["path"].replace("{run-id}", step_run_id).replace("{output-name}", out.name)
-        target = Path(dest["root"]) / rel
-        if target.exists() and any(target.iterdir()):
-            tmp = target.parent / f".{target.name}.canalis-tmp-{uuid.uuid4().hex[:8]}"
-            self.store.checkout(tree, tmp, readonly=False)
-            shutil.copytree(tmp, target, dirs_exist_ok=True)
-            shutil.rmtree(tmp)
-        else:
-            self.store.checkout(tree, target, readonly=False)
+        what, label = f"destination of output {out.name!r}", f"datastore {dest['datastore']!r}"
+        rel = paths.check_relative(paths.expand_destination(dest["path"], step_run_id, out.name), what, label)
+        publish_tree(self.store, tree, dest["root"], rel, what, label)
         self.ledger.append(
             ev.OutputPublished(
                 run_id=self.run_id, step_run_id=step_run_id, output=out.name, tree=tree, datastore=dest["datastore"], path=rel

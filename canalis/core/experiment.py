@@ -84,6 +84,7 @@ def resume_run(workspace, run_id, force=False, max_concurrent_steps=None):
         plan, params, done, submitted = prepare_resume(workspace.ledger, run_id, force=force)
     except RunNotResumable as e:
         raise UserErrorException(str(e)) from None
+    _check_recorded(plan, run_id)
     return _start(Experiment(workspace, submitted["experiment"]), plan, run_id, params, done=done, resumed=True,
                   max_workers=max_concurrent_steps)
 
@@ -101,6 +102,7 @@ def reproduce_run(workspace, run_id, max_concurrent_steps=None):
         raise UserErrorException(f"run {run_id!r} has no run.submitted event in this workspace")
     submitted = rec.payload
     plan = Plan.from_dict(submitted["plan"])
+    _check_recorded(plan, run_id)
     experiment = Experiment(workspace, submitted["experiment"])
     new_id = new_run_id(experiment.name)
     workspace.ledger.append(submitted_event(
@@ -110,6 +112,15 @@ def reproduce_run(workspace, run_id, max_concurrent_steps=None):
     ))
     return _start(experiment, plan, new_id, dict(submitted["parameters"]), regenerate=True, publish=False,
                   max_workers=max_concurrent_steps)
+
+
+def _check_recorded(plan, run_id) -> None:
+    """A plan read back from the ledger gets the checks a submit gives (names and paths stay
+    inside their roots), so a recorded plan from an older canalis cannot write elsewhere."""
+    try:
+        plan.check_paths()
+    except PlanError as e:
+        raise PipelineValidationError(f"run {run_id}: {e}") from None
 
 
 def _start(experiment, plan, run_id, params, *, max_workers=None, **options):

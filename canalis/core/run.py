@@ -296,8 +296,9 @@ class _StepContextRun:
             data = Path(path).read_bytes()
         else:
             raise UserErrorException("log_image needs a path or a plot")
+        image = _artifact_name(f"images/{name}.png")
         digest = self._store().put_bytes(data)
-        self._send({"op": "artifact", "name": f"images/{name}.png", "digest": digest, "size": len(data)})
+        self._send({"op": "artifact", "name": image, "digest": digest, "size": len(data)})
         self._send({"op": "metric", "name": str(name), "kind": "image", "value": {"image": digest}, "description": description or None})
 
     def _store(self):
@@ -306,6 +307,9 @@ class _StepContextRun:
         return LocalStore(self._ctx["objects"])
 
     def upload_file(self, name, path_or_stream):
+        """Store a file as one of the step run's files, under `name` (a relative path such as
+        'outputs/model.pkl'; absolute paths, '..' and NUL are refused)."""
+        name = _artifact_name(name)
         if hasattr(path_or_stream, "read"):
             data = path_or_stream.read()
             digest, size = self._store().put_bytes(data), len(data)
@@ -330,6 +334,16 @@ class _StepContextRun:
 
     def __repr__(self):
         return f"Run(id={self.id!r}, step={self.name!r})"
+
+
+def _artifact_name(name) -> str:
+    """A run file's name: a relative path that stays among the run's files."""
+    from canalis.data import _paths
+
+    rel = _paths.relative(name, "file name", "the run's files", hint="use a relative name such as 'outputs/model.pkl'")
+    if not rel:
+        raise UserErrorException(f"file name {name!r} is empty; use a relative name such as 'outputs/model.pkl'")
+    return rel
 
 
 class _ContextExperiment:
