@@ -23,6 +23,7 @@ from canalis.executor.channel import ENV_VAR, ChannelReader
 from canalis.executor.errors import ExecutorError
 from canalis.executor.plan import Plan, StepSpec
 from canalis.executor.locks import single_flight, writing
+from canalis.executor.logcapture import StepLog
 from canalis.executor.publish import publish_tree
 from canalis.executor.reuse import find_reusable
 from canalis.executor.runners.local import LocalRunner
@@ -247,15 +248,12 @@ class RunExecutor:
         env[ENV_VAR] = str(context)
         env["PYTHONUNBUFFERED"] = "1"
 
-        logs = {"stdout": open(work / "stdout.txt", "wb"), "stderr": open(work / "stderr.txt", "wb")}
-        log_lock = threading.Lock()
+        logs = {"stdout": StepLog(work / "stdout.txt"), "stderr": StepLog(work / "stderr.txt")}
 
-        def on_line(stream, text):
-            with log_lock:
-                logs[stream].write(text.encode())
-                logs[stream].flush()
+        def on_line(stream, data: bytes):  # whole lines, or pieces of a very long one (bounded)
+            logs[stream].write(data)
             if self.on_line:
-                self.on_line(step.name, stream, text)
+                self.on_line(step.name, stream, data.decode(errors="replace"))
 
         reader = ChannelReader(channel)
         finished = threading.Event()
@@ -284,8 +282,8 @@ class RunExecutor:
         for f in logs.values():
             f.close()
         with writing(self.locks_dir):  # objects written here are in the ledger before gc may sweep
-            stdout = self.store.put_file(work / "stdout.txt")
-            stderr = self.store.put_file(work / "stderr.txt")
+            stdout = logs["stdout"].store(self.store)
+            stderr = logs["stderr"].store(self.store)
             if code != 0 and self._cancel.is_set():
                 self.ledger.append(
                     ev.StepCanceled(
@@ -296,7 +294,7 @@ class RunExecutor:
                 shutil.rmtree(work, ignore_errors=True)
                 return StepResult("Canceled")
             if code != 0:
-                tail = (work / "stderr.txt").read_text(errors="replace").splitlines()[-STDERR_TAIL_LINES:]
+                tail = logs["stderr"].tail_lines(STDERR_TAIL_LINES)
                 error = launch_error or f"step {step.name!r} exited with code {code}" + (":\n" + "\n".join(tail) if tail else "")
                 self.ledger.append(
                     ev.StepFailed(

@@ -1,7 +1,6 @@
 """`Experiment`: a named group of runs; `submit` plans, records and starts a run."""
 from __future__ import annotations
 
-import queue
 import re
 import threading
 
@@ -130,12 +129,11 @@ def _start(experiment, plan, run_id, params, *, max_workers=None, **options):
 
     ws = experiment.workspace
     run = PipelineRun(experiment, run_id)
-    run._lines = queue.Queue()
     run._executor = RunExecutor(
         ledger=ws.ledger, store=ws.store, plan=plan, run_id=run_id, parameters=params,
         scratch_dir=ws._layout.runs, locks_dir=ws._layout.locks, experiment=experiment.name,
         workspace_root=ws.root, max_workers=max_workers or ws.settings.get("max_concurrent_steps"),
-        on_line=lambda step, stream, text: run._lines.put((step, stream, text)), **options,
+        **options,
     )
     run._done = threading.Event()  # waited on instead of Thread.join, which Ctrl-C can upset
 
