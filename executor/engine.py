@@ -18,11 +18,13 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from canalis.executor import fingerprint, registry
+from canalis.executor import fingerprint, paths, registry
 from canalis.executor.channel import ENV_VAR, ChannelReader
 from canalis.executor.errors import ExecutorError
 from canalis.executor.plan import Plan, StepSpec
 from canalis.executor.locks import single_flight, writing
+from canalis.executor.logcapture import StepLog
+from canalis.executor.publish import publish_tree
 from canalis.executor.reuse import find_reusable
 from canalis.executor.runners.local import LocalRunner
 from canalis.ledger import events as ev
@@ -236,11 +238,11 @@ class RunExecutor:
         self.store.checkout(step.source_tree, src, readonly=False)
         inputs = {}
         for i in step.inputs:
-            inputs[i.name] = work / "inputs" / i.name
+            inputs[i.name] = work / "inputs" / paths.check_component(i.name, f"input name of step {step.name!r}")
             self.store.checkout(trees[i.name], inputs[i.name], readonly=True)
         outputs = {}
         for o in step.outputs:
-            outputs[o.name] = work / "outputs" / o.name
+            outputs[o.name] = work / "outputs" / paths.check_component(o.name, f"output name of step {step.name!r}")
             outputs[o.name].mkdir(parents=True)
         channel = work / "channel.jsonl"
         context = work / "context.json"
@@ -251,16 +253,13 @@ class RunExecutor:
         env[ENV_VAR] = str(context)
         env["PYTHONUNBUFFERED"] = "1"
 
-        logs = {"stdout": open(work / "stdout.txt", "wb"), "stderr": open(work / "stderr.txt", "wb")}
-        log_lock = threading.Lock()
+        logs = {"stdout": StepLog(work / "stdout.txt"), "stderr": StepLog(work / "stderr.txt")}
 
-        def on_line(stream, text):
-            text = mask_values(text, self._masks.get(step_run_id, ()))
-            with log_lock:
-                logs[stream].write(text.encode())
-                logs[stream].flush()
+        def on_line(stream, data: bytes):  # whole lines, or pieces of a very long one (bounded)
+            data = mask_values(data, self._masks.get(step_run_id, ()))
+            logs[stream].write(data)
             if self.on_line:
-                self.on_line(step.name, stream, text)
+                self.on_line(step.name, stream, data.decode(errors="replace"))
 
         reader = ChannelReader(channel)
         finished = threading.Event()
@@ -288,12 +287,12 @@ class RunExecutor:
         self._ingest(reader, step_run_id)  # what the step said last, and anything a failed poll left
         for f in logs.values():
             f.close()
-        for log in ("stdout.txt", "stderr.txt") if self._masks.get(step_run_id) else ():
-            (work / log).write_bytes(mask_values((work / log).read_bytes(), self._masks[step_run_id]))
+        for log in logs.values():  # secrets learned late, or split between two pieces of output
+            log.remask(self._masks.get(step_run_id, ()))
         self._masks.pop(step_run_id, None)
         with writing(self.locks_dir):  # objects written here are in the ledger before gc may sweep
-            stdout = self.store.put_file(work / "stdout.txt")
-            stderr = self.store.put_file(work / "stderr.txt")
+            stdout = logs["stdout"].store(self.store)
+            stderr = logs["stderr"].store(self.store)
             if code != 0 and self._cancel.is_set():
                 self.ledger.append(
                     ev.StepCanceled(
@@ -304,7 +303,7 @@ class RunExecutor:
                 shutil.rmtree(work, ignore_errors=True)
                 return StepResult("Canceled")
             if code != 0:
-                tail = (work / "stderr.txt").read_text(errors="replace").splitlines()[-STDERR_TAIL_LINES:]
+                tail = logs["stderr"].tail_lines(STDERR_TAIL_LINES)
                 error = launch_error or f"step {step.name!r} exited with code {code}" + (":\n" + "\n".join(tail) if tail else "")
                 self.ledger.append(
                     ev.StepFailed(
@@ -396,6 +395,7 @@ class RunExecutor:
                 known = self._masks.get(step_run_id, frozenset())  # replaced, not mutated: log threads read it
                 self._masks[step_run_id] = known | frozenset(self.secret_values(m.get("names") or []))
             elif op == "artifact":
+                paths.check_relative(str(m["name"]), "artifact name", "the step run's files")
                 events.append(
                     ev.ArtifactUploaded(
                         run_id=self.run_id, step_run_id=step_run_id, name=str(m["name"]), digest=m["digest"], size=int(m["size"])
@@ -407,15 +407,9 @@ class RunExecutor:
 
     def _publish(self, step_run_id: str, out, tree: str) -> None:
         dest = out.destination
-        rel = dest["path"].replace("{run-id}", step_run_id).replace("{output-name}", out.name)
-        target = Path(dest["root"]) / rel
-        if target.exists() and any(target.iterdir()):
-            tmp = target.parent / f".{target.name}.canalis-tmp-{uuid.uuid4().hex[:8]}"
-            self.store.checkout(tree, tmp, readonly=False)
-            shutil.copytree(tmp, target, dirs_exist_ok=True)
-            shutil.rmtree(tmp)
-        else:
-            self.store.checkout(tree, target, readonly=False)
+        what, label = f"destination of output {out.name!r}", f"datastore {dest['datastore']!r}"
+        rel = paths.check_relative(paths.expand_destination(dest["path"], step_run_id, out.name), what, label)
+        publish_tree(self.store, tree, dest["root"], rel, what, label)
         self.ledger.append(
             ev.OutputPublished(
                 run_id=self.run_id, step_run_id=step_run_id, output=out.name, tree=tree, datastore=dest["datastore"], path=rel

@@ -183,11 +183,13 @@ class LocalStore:
         else:
             batch.add_loose(digest, self._write_body(compression, len(data), body, False))
 
-    def put_file(self, path: str | os.PathLike) -> str:
-        """Store a file's content by streaming it (files larger than memory work)."""
-        return self._put_path(os.fspath(path), os.stat(path).st_size, durable=True, batch=None)
+    def put_file(self, path: str | os.PathLike, digest: str | None = None) -> str:
+        """Store a file's content by streaming it (files larger than memory work). A caller that
+        hashed the bytes as it wrote them passes `digest`: a large file is then read once (no
+        mapping of the whole file to hash it); a new blob is still checked against it."""
+        return self._put_path(os.fspath(path), os.stat(path).st_size, durable=True, batch=None, digest=digest)
 
-    def _put_path(self, path: str, size: int, durable: bool, batch: Batch | None) -> str:
+    def _put_path(self, path: str, size: int, durable: bool, batch: Batch | None, digest: str | None = None) -> str:
         if size <= _blob.SMALL_FILE:
             with open(path, "rb", buffering=0) as f:
                 data = f.read()
@@ -199,7 +201,7 @@ class LocalStore:
             compression, body = _blob.encode(data)
             tmp = self._write_body(compression, len(data), body, durable)
         else:
-            digest = _blob.hash_path(path, size)
+            digest = check_digest(digest) if digest is not None else _blob.hash_path(path, size)
             if self._known(digest, batch):
                 return digest
             tmp = self._stream_to_temp(path, digest, durable)

@@ -168,39 +168,62 @@ def cancel(layout, run, reason, wait_, timeout, as_json):
 @click.argument("run")
 @click.argument("step", required=False)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing output of running steps until the run ends.")
+@click.option("--head", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Print only the first N lines of each step's stdout and stderr.")
+@click.option("--tail", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Print only the last N lines of each step's stdout and stderr (with --follow: then what follows).")
 @workspace_option
 @fail_on_canalis_errors
-def logs(layout, run, step, follow):
-    """stdout and stderr of a run's steps (or of STEP)."""
+def logs(layout, run, step, follow, head, tail):
+    """stdout and stderr of a run's steps (or of STEP).
+
+    Logs are streamed from the store (or from a running step's live file), byte for byte, in
+    bounded memory whatever their size."""
+    from canalis.core.run_logs import LogFollower, chunks, head_chunks
+
+    if head is not None and (tail is not None or follow):
+        raise click.UsageError("--head cannot be combined with --tail or --follow")
     ledger = layout.open_ledger()
     store = layout.open_store()
     run_id = reports.resolve_run(ledger, run)
-    printed: dict[str, dict[str, int]] = {}
-    while True:
-        rows = [r for r in ledger.step_runs(run_id) if step in (None, r["step_name"])]
-        if step and not rows and not follow:
-            raise click.ClickException(f"run {run_id} has no step {step!r}")
-        for r in rows:
-            seen = printed.setdefault(r["step_run_id"], {"stdout": 0, "stderr": 0})
+    follower = LogFollower(ledger, store, str(layout.runs), run_id, step=step, tail=tail)
+    out = {"stdout": click.get_binary_stream("stdout"), "stderr": click.get_binary_stream("stderr")}
+    if head is not None:
+        for row in _rows(follower, run_id, step, follow):
             for stream in ("stdout", "stderr"):
-                text = _log_text(layout, store, ledger, run_id, r, stream)
-                if len(text) > seen[stream]:
-                    if seen[stream] == 0:
-                        click.echo(f"== {r['step_name']} {stream} ==", err=stream == "stderr")
-                    click.echo(text[seen[stream]:], nl=False, err=stream == "stderr")
-                    seen[stream] = len(text)
+                f = follower.source.open(row, stream)
+                if f is None:
+                    continue
+                with f:
+                    for i, data in enumerate(head_chunks(chunks(f), head)):
+                        if i == 0:
+                            out[stream].write(f"== {row['step_name']} {stream} ==\n".encode())
+                        out[stream].write(data)
+                out[stream].flush()
+        return
+
+    def emit(row, stream, data, first):
+        if first:
+            out[stream].write(f"== {row['step_name']} {stream} ==\n".encode())
+        out[stream].write(data)
+        out[stream].flush()
+
+    while True:
+        _rows(follower, run_id, step, follow)
+        follower.poll(emit)
         status = (ledger.run(run_id) or {}).get("status")
         if not follow or status in ("Completed", "Failed", "Canceled"):
+            if follow:
+                follower.poll(emit)  # what was written between the last poll and the end
             break
         time.sleep(0.5)
 
 
-def _log_text(layout, store, ledger, run_id, row, stream) -> str:
-    digest = reports.log_digest(ledger, row, stream)
-    if digest:
-        return store.get_bytes(digest).decode(errors="replace")
-    live = layout.runs / run_id / row["step_run_id"] / f"{stream}.txt"
-    return live.read_text(errors="replace") if live.exists() else ""
+def _rows(follower, run_id, step, follow) -> list:
+    rows = follower.rows()
+    if step and not rows and not follow:
+        raise click.ClickException(f"run {run_id} has no step {step!r}")
+    return rows
 
 
 @click.command()

@@ -1,7 +1,6 @@
 """`Experiment`: a named group of runs; `submit` plans, records and starts a run."""
 from __future__ import annotations
 
-import queue
 import re
 import threading
 
@@ -86,6 +85,7 @@ def resume_run(workspace, run_id, force=False, max_concurrent_steps=None):
         plan, params, done, submitted = prepare_resume(workspace.ledger, run_id, force=force)
     except RunNotResumable as e:
         raise UserErrorException(str(e)) from None
+    _check_recorded(plan, run_id)
     return _start(Experiment(workspace, submitted["experiment"]), plan, run_id, params, done=done, resumed=True,
                   max_workers=max_concurrent_steps)
 
@@ -103,6 +103,7 @@ def reproduce_run(workspace, run_id, max_concurrent_steps=None):
         raise UserErrorException(f"run {run_id!r} has no run.submitted event in this workspace")
     submitted = rec.payload
     plan = Plan.from_dict(submitted["plan"])
+    _check_recorded(plan, run_id)
     experiment = Experiment(workspace, submitted["experiment"])
     new_id = new_run_id(experiment.name)
     workspace.ledger.append(submitted_event(
@@ -114,6 +115,15 @@ def reproduce_run(workspace, run_id, max_concurrent_steps=None):
                   max_workers=max_concurrent_steps)
 
 
+def _check_recorded(plan, run_id) -> None:
+    """A plan read back from the ledger gets the checks a submit gives (names and paths stay
+    inside their roots), so a recorded plan from an older canalis cannot write elsewhere."""
+    try:
+        plan.check_paths()
+    except PlanError as e:
+        raise PipelineValidationError(f"run {run_id}: {e}") from None
+
+
 def _start(experiment, plan, run_id, params, *, max_workers=None, **options):
     """Run the plan in a thread of this process and return the run, already executing."""
     from canalis.executor.engine import RunExecutor
@@ -121,12 +131,10 @@ def _start(experiment, plan, run_id, params, *, max_workers=None, **options):
 
     ws = experiment.workspace
     run = PipelineRun(experiment, run_id)
-    run._lines = queue.Queue()
     run._executor = RunExecutor(
         ledger=ws.ledger, store=ws.store, plan=plan, run_id=run_id, parameters=params,
         scratch_dir=ws._layout.runs, locks_dir=ws._layout.locks, experiment=experiment.name,
         workspace_root=ws.root, max_workers=max_workers or ws.settings.get("max_concurrent_steps"),
-        on_line=lambda step, stream, text: run._lines.put((step, stream, text)),
         secret_values=ws.get_default_keyvault().values_of, **options,
     )
     run._done = threading.Event()  # waited on instead of Thread.join, which Ctrl-C can upset

@@ -167,12 +167,16 @@ class Run:
             from canalis.reports import effective_status
 
             # a run executed by another process: follow the ledger; stop if that process is gone
+            self._show_output = show_output
             while effective_status(self._row()) not in (*TERMINAL, "Orphaned"):
+                self._flush_output()
                 if deadline and time.time() > deadline:
                     break
                 time.sleep(0.2)
+            self._flush_output()
         status = self.get_status()
         if show_output:
+            self._end_output()
             self._print_summary()
         if raise_on_error and status == "Failed":
             from canalis.exceptions import ActivityFailedException
@@ -181,12 +185,40 @@ class Run:
         return status
 
     def _flush_output(self):
-        pass_through = getattr(self, "_show_output", False)
-        queue = getattr(self, "_lines", None)
-        while queue is not None and not queue.empty():
-            step, stream, text = queue.get_nowait()
-            if pass_through:
-                (sys.stderr if stream == "stderr" else sys.stdout).write(f"[{step}] {text}")
+        """Print what the run's steps wrote since the last call, each line after `[step] `.
+        Read from the step logs (the live files, then the store), so memory stays bounded and
+        nothing is held back for a caller that never asks for output."""
+        if not getattr(self, "_show_output", False):
+            return
+        from canalis.core.run_logs import LinePrefixer, LogFollower
+
+        if getattr(self, "_follower", None) is None:
+            ws = self.experiment.workspace
+            self._follower = LogFollower(ws.ledger, ws.store, str(ws._layout.runs), self._run_id)
+            self._prefixers = {}
+
+        def emit(row, stream, data, first):
+            key = (row["step_run_id"], stream)
+            if key not in self._prefixers:
+                self._prefixers[key] = LinePrefixer(f"[{row['step_name']}] ")
+            text = self._prefixers[key].feed(data)
+            if text:
+                out = sys.stderr if stream == "stderr" else sys.stdout
+                out.write(text)
+                out.flush()
+
+        self._follower.poll(emit)
+
+    def _end_output(self):
+        """After the last flush: a stream that ended without a newline gets one, so the summary
+        starts on a line of its own."""
+        for (_, stream), prefixer in (getattr(self, "_prefixers", None) or {}).items():
+            out = sys.stderr if stream == "stderr" else sys.stdout
+            rest = prefixer.feed(b"", final=True)  # an incomplete UTF-8 sequence at the very end
+            if rest or not prefixer.at_line_start:
+                out.write(rest + ("" if rest.endswith("\n") else "\n"))
+                out.flush()
+                prefixer.at_line_start = True
 
     def _print_summary(self):
         print(f"Run {self._run_id}: {self.get_status()}")
@@ -334,8 +366,9 @@ class _StepContextRun:
         from canalis.core.keyvault import refuse_secret_metric
 
         refuse_secret_metric(name, None)
+        image = _artifact_name(f"images/{name}.png")
         digest = self._store().put_bytes(data)
-        self._send({"op": "artifact", "name": f"images/{name}.png", "digest": digest, "size": len(data)})
+        self._send({"op": "artifact", "name": image, "digest": digest, "size": len(data)})
         self._send({"op": "metric", "name": str(name), "kind": "image", "value": {"image": digest}, "description": description or None})
 
     def _store(self):
@@ -344,6 +377,9 @@ class _StepContextRun:
         return LocalStore(self._ctx["objects"])
 
     def upload_file(self, name, path_or_stream):
+        """Store a file as one of the step run's files, under `name` (a relative path such as
+        'outputs/model.pkl'; absolute paths, '..' and NUL are refused)."""
+        name = _artifact_name(name)
         if hasattr(path_or_stream, "read"):
             data = path_or_stream.read()
             digest, size = self._store().put_bytes(data), len(data)
@@ -368,6 +404,16 @@ class _StepContextRun:
 
     def __repr__(self):
         return f"Run(id={self.id!r}, step={self.name!r})"
+
+
+def _artifact_name(name) -> str:
+    """A run file's name: a relative path that stays among the run's files."""
+    from canalis.data import _paths
+
+    rel = _paths.relative(name, "file name", "the run's files", hint="use a relative name such as 'outputs/model.pkl'")
+    if not rel:
+        raise UserErrorException(f"file name {name!r} is empty; use a relative name such as 'outputs/model.pkl'")
+    return rel
 
 
 class _ContextExperiment:

@@ -11,13 +11,17 @@ from canalis.core.datastore import Datastore
 from canalis.data.abstract_dataset import AbstractDataset
 from canalis.data.data_reference import DataPath, DataReference
 from canalis.data.dataset_consumption_config import DatasetConsumptionConfig
-from canalis.data.output_dataset_config import OutputFileDatasetConfig, OutputInput
+from canalis.data import _paths
+from canalis.data.output_dataset_config import OutputFileDatasetConfig, OutputInput, check_destination
 from canalis.exceptions import PipelineValidationError
 from canalis.executor.errors import PlanError
+from canalis.executor.paths import safe_name
+from canalis.executor.plan import check_value
 from canalis.executor.plan import InputSpec, OutputSpec, Plan, StepSpec
 from canalis.pipeline.core import gitinfo
 from canalis.pipeline.core.graph import PipelineParameter
 from canalis.pipeline.core.pipeline import StepSequence
+from canalis.store.errors import SnapshotError
 
 
 def flatten(steps) -> list:
@@ -77,7 +81,7 @@ class _Compiler:
             if producer is None:
                 raise PipelineValidationError(f"an unnamed output {out!r} is read but no step writes it; add it to a step's outputs")
             index = [o for o in (*producer.outputs, *producer.arguments) if isinstance(o, OutputFileDatasetConfig)].index(out)
-            self._names[id(out)] = f"{producer.name}_output_{index}"
+            self._names[id(out)] = safe_name(f"{producer.name}_output_{index}")
         return self._names[id(out)]
 
     # -- data a step reads -------------------------------------------------------------
@@ -150,7 +154,7 @@ class _Compiler:
             if isinstance(a, (OutputInput, OutputFileDatasetConfig, DatasetConsumptionConfig, AbstractDataset, DataReference, DataPath)):
                 return {"input": self.as_input(step, a, inputs)}
             if isinstance(a, (str, int, float, bool)):
-                return {"lit": str(a)}
+                return {"lit": self.literal(step, str(a))}
             raise PipelineValidationError(f"step {step.name!r}: cannot pass {a!r} as an argument")
 
         arguments = [argument(a) for a in step.arguments]
@@ -158,7 +162,10 @@ class _Compiler:
         source = Path(step.source_directory or self.default_source or ".").resolve()
         if not source.is_dir():
             raise PipelineValidationError(f"step {step.name!r}: source_directory {str(source)!r} does not exist")
-        tree = self.snapshot(source)
+        try:
+            tree = self.snapshot(source)
+        except SnapshotError as e:
+            raise PipelineValidationError(f"step {step.name!r}: {e}") from None
         if step.kind == "python":
             names = {e.path for e in self.ws.store.get_tree(tree)}
             script = Path(step.script_name).as_posix()
@@ -178,7 +185,18 @@ class _Compiler:
             git=self.git(source), after=[a.name for a in step._after],
         )
 
+    @staticmethod
+    def literal(step, text: str) -> str:
+        try:
+            return check_value(text, f"argument {text!r} of step {step.name!r}")
+        except PlanError as e:
+            raise PipelineValidationError(str(e)) from None
+
     def add_parameter(self, p: PipelineParameter) -> None:
+        try:
+            check_value(p.default_value, f"default value of pipeline parameter {p.name!r}")
+        except PlanError as e:
+            raise PipelineValidationError(str(e)) from None
         if p.name in self.parameters and self.parameters[p.name] != p.default_value:
             raise PipelineValidationError(
                 f"pipeline parameter {p.name!r} is declared twice with different defaults "
@@ -198,7 +216,12 @@ class _Compiler:
             raise PipelineValidationError(f"output {out.name!r}: destination must be (datastore, 'path'), got {dest!r}")
         if not isinstance(store, Datastore):
             raise PipelineValidationError(f"output {out.name!r}: destination datastore must be a Datastore, got {store!r}")
-        return {"datastore": store.name, "path": str(path), "root": str(store.root)}
+        check_destination((store, path), out.name)
+        path = "" if path is None else str(path)
+        # the part before any {run-id}/{output-name} exists or will be made: it must not lead out through a link
+        fixed = "/".join(p for p in path.split("/") if p).split("{")[0].rpartition("/")[0] if "{" in path else path
+        _paths.resolve_inside(store.root, fixed, f"destination path of output {out.name!r}", f"datastore {store.name!r}")
+        return {"datastore": store.name, "path": path, "root": str(store.root)}
 
     def snapshot(self, source: Path) -> str:
         key = str(source)

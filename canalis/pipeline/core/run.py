@@ -169,12 +169,16 @@ class StepRun(Run):
         files = self._files()
         if name not in files:
             raise UserErrorException(f"step run {self.name!r} has no file {name!r}; see get_file_names()")
-        target = Path(output_file_path or Path(name).name)
+        from canalis.data import _paths
+
+        base = _paths.component(Path(name).name, "file name")  # where a file lands when no path is named
+        target = Path(output_file_path or base)
         if target.is_dir():
-            target = target / Path(name).name
+            target = target / base
         target.parent.mkdir(parents=True, exist_ok=True)
-        with self.experiment.workspace.store.open(files[name]) as src, open(target, "wb") as dst:
-            shutil.copyfileobj(src, dst)
+        # the named file is replaced, never written through (a symlink there is replaced too)
+        with self.experiment.workspace.store.open(files[name]) as src:
+            _paths.write(target.parent, target.name, src, f"download of {name!r}", f"the folder {str(target.parent)!r}")
         return str(target)
 
     def __repr__(self):
@@ -194,7 +198,12 @@ class PortDataReference:
         return None
 
     def download(self, local_path, overwrite=False, show_progress=True):
-        target = Path(local_path) / self.name
+        from canalis.data import _paths
+
+        target = Path(local_path) / _paths.component(self.name, "output name")
+        if target.is_symlink():
+            raise UserErrorException(f"{target} is a symlink; canalis does not write through links. Remove it or "
+                                     "pick another local_path")
         if target.exists():
             if not overwrite:
                 raise UserErrorException(f"{target} exists; pass overwrite=True to replace it")
