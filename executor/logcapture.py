@@ -37,7 +37,7 @@ class StepLog:
         with self._lock:
             self._f.close()
 
-    def remask(self, values) -> None:
+    def remask(self, values, chunk: int = 1 << 20) -> None:
         """Mask every occurrence of the secret `values` in the closed log, also those written
         before the executor learned of a secret or split between two pieces of output: the
         file is rewritten a chunk at a time (bounded memory) and hashed again."""
@@ -59,9 +59,9 @@ class StepLog:
 
             carry = b""
             while True:
-                chunk = src.read(1 << 20)
-                data = carry + chunk
-                limit = len(data) - keep if chunk else len(data)
+                piece = src.read(chunk)
+                data = carry + piece
+                limit = len(data) - keep if piece else len(data)
                 pos = 0
                 for m in pattern.finditer(data):
                     if m.start() >= limit:
@@ -72,7 +72,7 @@ class StepLog:
                 upto = max(pos, limit)
                 emit(data[pos:upto])
                 carry = data[upto:]
-                if not chunk:
+                if not piece:
                     break
         os.replace(tmp, self.path)
         self._hash, self.size = digest, size
