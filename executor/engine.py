@@ -214,6 +214,7 @@ class RunExecutor:
             with writing(self.locks_dir):
                 found = find_reusable(self.ledger, self.store, key)
                 if found is not None:
+                    self.store.put_bytes(document)  # gc may have removed it with the run that first ran the step
                     self.ledger.append(
                         ev.StepReused(
                             run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=key,

@@ -162,6 +162,9 @@ def verify(layout, as_json):
         click.echo(f"references: {result['references']} checked, {len(result['missing'])} missing")
         for m in result["missing"]:
             click.echo(f"  missing {m['digest']} ({m['why']})")
+        for u in result["unfinished_collections"]:
+            click.echo(f"unfinished collection: gc {u['gc_id']} batch {u['batch']} meant to remove {u['objects']} objects "
+                       f"({u['removed']} already removed; they are not missing); `canalis gc` finishes it")
     sys.exit(0 if result["ok"] else 1)
 
 
@@ -193,6 +196,10 @@ def gc(layout, keep_last, older_than, grace, dry_run, as_json):
                f"runs kept {report.runs_kept}, collected {report.runs_collected}; {report.seconds:.2f} s")
     for reason, k in sorted(report.kept.items()):
         click.echo(f"  kept for {reason}: {k['objects']} objects ({_mb(k['bytes'])})")
+    fin = report.finished
+    if fin["collections"]:
+        click.echo(f"  {'would finish' if dry_run else 'finished'} {len(fin['collections'])} interrupted collection batch(es): "
+                   f"{fin['objects']} objects removed, {fin['spared']} named again since and kept")
 
 
 def _mb(n: int) -> str:
