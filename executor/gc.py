@@ -28,6 +28,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
+from canalis.executor import workdirs
 from canalis.executor.locks import sweeping
 from canalis.executor.references import collect, expand
 from canalis.ledger import events as ev
@@ -52,6 +53,8 @@ class GcReport:
     seconds: float = 0.0
     # interrupted collections this one finished: their gc ids, objects removed now, spared
     finished: dict = field(default_factory=lambda: {"collections": [], "objects": 0, "bytes": 0, "spared": 0})
+    # working folders of failed steps (.canalis/runs/): removed (older than keep_failed_s) and kept
+    failed_folders: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -175,10 +178,28 @@ def finish_interrupted(ledger, store, refs, report: GcReport, dry_run: bool) -> 
                                           finished_by=report.gc_id, spared=spared))
 
 
+def remove_failed_folders(ledger, runs_dir, keep_failed: float, report: GcReport, now: float, dry_run: bool) -> None:
+    """Remove working folders of failed and abandoned steps that ended more than
+    `keep_failed` seconds ago; record them (`gc.folders_removed`)."""
+    removed, kept = workdirs.remove_older_than(ledger, runs_dir, keep_failed, now=now, dry_run=dry_run)
+    report.failed_folders = {
+        "keep_failed_s": keep_failed,
+        "removed": len(removed), "removed_bytes": sum(f.bytes for f in removed),
+        "kept": len(kept), "kept_bytes": sum(f.bytes for f in kept),
+    }
+    if removed and not dry_run:
+        ledger.append(ev.WorkFoldersRemoved(gc_id=report.gc_id, folders=[[f.run_id, f.step_run_id] for f in removed],
+                                            bytes=report.failed_folders["removed_bytes"], keep_failed_s=float(keep_failed)))
+
+
 def collect_garbage(ledger, store, locks_dir, *, keep_last=None, older_than=None, dry_run=False,
-                    grace_seconds=3600.0, progress=None) -> GcReport:
+                    grace_seconds=3600.0, progress=None, runs_dir=None, keep_failed=None) -> GcReport:
+    """Mark and sweep (see the module's docstring). With `runs_dir` and `keep_failed`
+    (seconds), working folders of failed steps that ended longer ago are removed too."""
     began = time.time()
     policy = {"keep_last": keep_last, "older_than_s": older_than, "grace_s": grace_seconds}
+    if keep_failed is not None:
+        policy["keep_failed_s"] = keep_failed
     report = GcReport(gc_id=str(uuid.uuid4()), dry_run=dry_run, policy=policy)
     if not dry_run:
         ledger.append(ev.GcStarted(gc_id=report.gc_id, policy=policy))
@@ -243,6 +264,8 @@ def collect_garbage(ledger, store, locks_dir, *, keep_last=None, older_than=None
                 done += len(batch)
                 if progress:
                     progress(done, len(doomed))
+    if runs_dir is not None and keep_failed is not None:
+        remove_failed_folders(ledger, runs_dir, keep_failed, report, began, dry_run)
     runs_all = {r["run_id"] for r in ledger.runs()}
     report.runs_kept = len(runs_all & (kept | in_progress))
     report.runs_collected = len(runs_all) - report.runs_kept

@@ -319,3 +319,67 @@ def test_a_step_reused_after_its_run_was_collected_stores_its_key_document_again
     assert ws.store.exists(key)  # `canalis why` can read the reused step's key document
     code, result = verify_json(ws)
     assert code == 0 and result["missing"] == [], result["missing"]
+
+
+# -- working folders of failed steps -----------------------------------------------------------
+
+FAIL = """
+import os, sys
+open(os.path.join(sys.argv[1], "partial.bin"), "wb").write(os.urandom(300_000))
+sys.exit("the step gives up")
+"""
+
+
+def _runs(ws, *args):
+    out = CliRunner().invoke(main, ["runs", "--workspace", str(ws.root), *args])
+    assert out.exit_code == 0, out.output
+    return out.output
+
+
+def test_failed_step_folders_are_counted_by_runs_and_removed_by_gc_once_older_than_keep_failed(ws, src, counter):
+    script(src / "bad", "fail.py", FAIL)
+    out = OutputFileDatasetConfig(name="o")
+    p = Pipeline(ws, [PythonScriptStep(name="bad", script_name="fail.py", source_directory=str(src / "bad"), arguments=[out])])
+    run = Experiment(ws, "gc").submit(p)
+    assert run.wait_for_completion(raise_on_error=False) == "Failed"
+    (step,) = ws.ledger.step_runs(run.id)
+    folder = ws._layout.runs / run.id / step["step_run_id"]
+    assert (folder / "outputs" / "o" / "partial.bin").exists()  # kept for inspection
+
+    (row,) = json.loads(_runs(ws, "--json"))
+    assert row["failed_folders_bytes"] >= 300_000
+    footer = _runs(ws).strip().splitlines()[-1]
+    assert footer.startswith("working folders kept after failed steps: ") and " in 1 run(s)" in footer
+    assert "--keep-failed" in footer
+
+    report = gc(ws, "--keep-failed", "7d")  # the default: it failed moments ago, so it stays
+    assert report["failed_folders"]["kept"] == 1 and report["failed_folders"]["removed"] == 0
+    assert folder.exists()
+    assert gc(ws, "--keep-failed", "0s", "--dry-run")["failed_folders"]["removed"] == 1 and folder.exists()
+
+    report = gc(ws, "--keep-failed", "0s")
+    assert report["failed_folders"]["removed"] == 1 and report["failed_folders"]["removed_bytes"] >= 300_000
+    assert not folder.exists() and not folder.parent.exists()
+    (removed,) = [e.payload for e in ws.ledger.events(type="gc.folders_removed")]
+    assert removed["folders"] == [[run.id, step["step_run_id"]]] and removed["keep_failed_s"] == 0.0
+    assert json.loads(_runs(ws, "--json"))[0]["failed_folders_bytes"] == 0
+    assert _runs(ws).strip().splitlines()[-1] == "working folders kept after failed steps: 0 bytes in 0 run(s)"
+
+
+def test_gc_never_removes_the_working_folder_of_a_running_step(ws, src, counter):
+    script(src / "slow", "slow.py", "import os, sys, time\ntime.sleep(2)\nopen(os.path.join(sys.argv[1], 'v.txt'), 'w').write('done')\n")
+    out = OutputFileDatasetConfig(name="o")
+    p = Pipeline(ws, [PythonScriptStep(name="slow", script_name="slow.py", source_directory=str(src / "slow"), arguments=[out])])
+    run = Experiment(ws, "gc").submit(p)
+    deadline = time.time() + 30
+    while not list(ws.ledger.events(stream=f"run:{run.id}", type="step.started")):
+        assert time.time() < deadline
+        time.sleep(0.05)
+    report = gc(ws, "--keep-failed", "0s")
+    assert report["failed_folders"]["removed"] == 0
+    assert run.wait_for_completion() == "Completed"
+
+
+def test_keep_failed_takes_a_duration(ws):
+    out = CliRunner().invoke(main, ["gc", "--workspace", str(ws.root), "--keep-failed", "soon"])
+    assert out.exit_code == 2 and "'soon' is not a duration" in out.output
