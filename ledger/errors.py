@@ -36,3 +36,8 @@ class LedgerBusy(LedgerError):
 
 class LedgerFormatError(LedgerError):
     """The ledger file has a format version this canalis does not read."""
+
+
+class LedgerFull(LedgerError):
+    """No space left on the device holding the ledger: an event could not be recorded (or
+    the ledger could only be opened read-only). Free some space and try again."""
