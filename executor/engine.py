@@ -337,7 +337,7 @@ class RunExecutor:
                 self._outside[step.name] = f"no space left on device in step {step.name!r}: {said[-1]}"
             elif killed:
                 self._outside[step.name] = f"step {step.name!r} was killed by {killed}, a signal canalis did not send"
-        if log_errors and step.name not in self._outside:
+        if log_errors and step.name not in self._outside and not self._cancel.is_set():
             self._phase[step_run_id] = "writing its logs"
             raise log_errors[0]  # its log is incomplete: recorded as a failure (no space) rather than stored
         self._phase[step_run_id] = "storing its logs in the store"

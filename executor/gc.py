@@ -78,9 +78,13 @@ def _iso_age(iso: str | None, now: float) -> float:
 
 
 def kept_runs(ledger, keep_last: int | None, older_than: float | None, now: float) -> tuple[set, set]:
-    """(runs kept by policy, runs in progress). With no policy every run is kept."""
+    """(runs kept by policy, runs in progress). With no policy every run is kept. A run that
+    failed resumably (no space left, a step killed from outside) counts as in progress:
+    `canalis resume` needs what it refers to."""
     runs = ledger.runs()
     in_progress = {r["run_id"] for r in runs if r["status"] in ("Queued", "Running")}
+    resumable = {rec.payload["run_id"]: rec.payload.get("resumable") for rec in ledger.events(type="run.failed")}
+    in_progress |= {r["run_id"] for r in runs if r["status"] == "Failed" and resumable.get(r["run_id"])}
     if keep_last is None and older_than is None:
         return {r["run_id"] for r in runs}, in_progress
     kept = set()

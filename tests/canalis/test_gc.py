@@ -253,6 +253,10 @@ def test_a_collection_killed_mid_sweep_is_explained_by_verify_and_finished_by_th
     text = CliRunner().invoke(main, ["verify", "--workspace", str(ws.root)]).output
     assert f"unfinished collection: gc {intent['gc_id']}" in text and "`canalis gc` finishes it" in text
 
+    dry = gc(ws, "--grace", "0s", "--dry-run")
+    assert dry["finished"]["collections"] == [f"{intent['gc_id']}#1"]
+    assert not [e for e in ws.ledger.events(type="store.collected")]  # a dry run finishes nothing
+
     report = gc(ws, "--grace", "0s")  # no policy of its own: it only finishes the interrupted one
     assert report["finished"]["collections"] == [f"{intent['gc_id']}#1"]
     assert report["finished"]["objects"] == len(intent["digests"]) - len(gone)
@@ -383,3 +387,37 @@ def test_gc_never_removes_the_working_folder_of_a_running_step(ws, src, counter)
 def test_keep_failed_takes_a_duration(ws):
     out = CliRunner().invoke(main, ["gc", "--workspace", str(ws.root), "--keep-failed", "soon"])
     assert out.exit_code == 2 and "'soon' is not a duration" in out.output
+
+
+def test_a_run_that_failed_resumably_keeps_what_resume_needs(ws, src, counter, tmp_path, monkeypatch):
+    from canalis.core.experiment import resume_run
+
+    switch = tmp_path / "kill-me"
+    switch.write_text("")
+    monkeypatch.setenv("KILL_SWITCH", str(switch))
+    script(src / "one", "make.py", MAKE)
+    script(src / "dies", "dies.py", """
+import os, signal, sys
+if os.path.exists(os.environ["KILL_SWITCH"]):
+    os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
+open(os.path.join(sys.argv[2], "v.txt"), "w").write(open(os.path.join(sys.argv[1], "v.txt")).read())
+""")
+    a, b = OutputFileDatasetConfig(name="a"), OutputFileDatasetConfig(name="b")
+    p = Pipeline(ws, [
+        PythonScriptStep(name="first", script_name="make.py", source_directory=str(src / "one"), arguments=["x", a]),
+        PythonScriptStep(name="dies", script_name="dies.py", source_directory=str(src / "dies"), arguments=[a.as_input(), b]),
+    ])
+    run = Experiment(ws, "gc").submit(p)
+    assert run.wait_for_completion(raise_on_error=False) == "Failed"
+    (failed,) = [e.payload for e in ws.ledger.events(type="run.failed")]
+    assert failed["resumable"] and "step 'dies' was killed by SIGKILL" in failed["error"]
+    time.sleep(0.2)
+    report = gc(ws, "--keep-last", "0", "--grace", "0s")
+    assert report["kept"]["run in progress"]["objects"] >= 4  # sources, first's output and logs
+
+    switch.unlink()
+    counter.reset()
+    resumed = resume_run(ws, run.id)
+    assert resumed.wait_for_completion(raise_on_error=False) == "Completed"
+    assert counter.lines() == ["dies.py"]
+    assert verify_json(ws)[0] == 0
