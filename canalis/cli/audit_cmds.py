@@ -18,7 +18,9 @@ from canalis.cli.common import fail_on_canalis_errors, json_option, print_json, 
 @fail_on_canalis_errors
 def resume(layout, run, force, quiet, as_json):
     """Finish RUN after its submitting process died: completed steps keep their results,
-    a step that started and never ended is recorded as abandoned and runs again."""
+    a step that started and never ended is recorded as abandoned and runs again. A run that
+    failed only for causes outside its steps (no space left on device, a step's process
+    killed from outside) is resumed the same way: its failed steps run again."""
     from canalis.core.experiment import resume_run
     from canalis.core.workspace import Workspace
 
