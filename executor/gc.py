@@ -167,9 +167,9 @@ def finish_interrupted(ledger, store, refs, report: GcReport, dry_run: bool) -> 
                 named_at[d] = max(named_at.get(d, 0), ref.seq)
     for intent in unfinished:
         began = _iso_ts(intent.time) - MTIME_SLACK
-        spared = sorted(d for d in set(intent.digests)
-                        if named_at.get(d, 0) > intent.seq or mtimes.get(d, float("-inf")) >= began)
-        doomed = [d for d in intent.digests if d not in set(spared)]
+        spared = {d for d in intent.digests if named_at.get(d, 0) > intent.seq or mtimes.get(d, float("-inf")) >= began}
+        doomed = [d for d in intent.digests if d not in spared]
+        spared = sorted(spared)
         report.finished["collections"].append(f"{intent.gc_id}#{intent.batch}")
         report.finished["spared"] += len(spared)
         present = [d for d in doomed if d in mtimes]
