@@ -14,11 +14,12 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from canalis.executor import fingerprint, paths, registry
+from canalis.executor import fingerprint, nospace, paths, registry
 from canalis.executor.channel import ENV_VAR, ChannelReader
 from canalis.executor.errors import ExecutorError
 from canalis.executor.plan import Plan, StepSpec
@@ -28,6 +29,7 @@ from canalis.executor.publish import publish_tree
 from canalis.executor.reuse import find_reusable
 from canalis.executor.runners.local import LocalRunner
 from canalis.ledger import events as ev
+from canalis.ledger.errors import LedgerFull
 from canalis.ledger.redact import mask_strings, mask_values
 
 STDERR_TAIL_LINES = 20
@@ -118,9 +120,20 @@ class RunExecutor:
         self._cancel = threading.Event()
         self._cancel_reason = "canceled by the user"
         self._cancel_seen = 0  # seq of the last run.cancel_requested looked at
+        self._phase: dict[str, str] = {}  # step run -> what the executor is doing for it (named when space runs out)
+        self._outside: dict[str, str] = {}  # step name -> why it failed from outside its code (executor/nospace.py)
 
     # -- the run -------------------------------------------------------------------
     def execute(self) -> str:
+        try:
+            return self._execute()
+        except LedgerFull as e:
+            raise nospace.RunNotRecorded(
+                f"no space left on device: the ledger could not record what run {self.run_id} did ({e}); "
+                f"free some space, then `canalis resume {self.run_id}` finishes it"
+            ) from e
+
+    def _execute(self) -> str:
         started = time.time()
         if (self.ledger.run(self.run_id) or {}).get("status") == "Canceled":
             return "Canceled"  # canceled while queued, before this executor started
@@ -170,9 +183,12 @@ class RunExecutor:
             self.ledger.append(ev.RunCanceled(run_id=self.run_id, reason=self._cancel_reason))
             return "Canceled"
         if failed:
-            self.ledger.append(
-                ev.RunFailed(run_id=self.run_id, error=f"step(s) failed: {', '.join(failed)}", failed_steps=failed)
-            )
+            outside = [self._outside[n] for n in failed if n in self._outside]
+            error = f"step(s) failed: {', '.join(failed)}" + (f" ({'; '.join(outside)})" if outside else "")
+            resumable = len(outside) == len(failed)
+            if resumable:
+                error += f"; once the cause is gone, `canalis resume {self.run_id}` runs them again"
+            self.ledger.append(ev.RunFailed(run_id=self.run_id, error=error, failed_steps=failed, resumable=resumable))
             return "Failed"
         self.ledger.append(ev.RunCompleted(run_id=self.run_id, duration_s=round(time.time() - started, 6)))
         return "Completed"
@@ -200,14 +216,29 @@ class RunExecutor:
         try:
             return self._step(step, step_run_id)
         except Exception as e:  # an internal error must fail the step, not hang the run
-            self.ledger.append(
+            error = f"canalis could not run the step: {type(e).__name__}: {e}"
+            if nospace.is_no_space(e):
+                error = nospace.describe(step.name, self._phase.get(step_run_id), e)
+                if step.name in self._outside:  # its own process had run out of space first
+                    error = f"{self._outside[step.name]}; then {error}"
+                self._outside[step.name] = error
+            self._record_failure(
                 ev.StepFailed(
                     run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key="",
-                    error=f"canalis could not run the step: {type(e).__name__}: {e}",
-                    exit_code=None, stdout=None, stderr=None, duration_s=0.0,
-                )
+                    error=error, exit_code=None, stdout=None, stderr=None, duration_s=0.0,
+                ),
+                self.scratch / self.run_id / step_run_id,
             )
             return StepResult("Failed")
+
+    def _record_failure(self, event, work: Path) -> None:
+        """Record a step's failure. When the ledger has no room, the step's partial outputs (never
+        stored, often what filled the disk) are removed and the record tried once more."""
+        try:
+            self.ledger.append(event)
+        except LedgerFull:
+            nospace.free_partial_outputs(work)
+            self.ledger.append(event)
 
     def input_trees(self, step: StepSpec) -> dict[str, str]:
         return {i.name: (i.tree if i.source == "data" else self.tree_of_output[i.output]) for i in step.inputs}
@@ -221,6 +252,7 @@ class RunExecutor:
             with writing(self.locks_dir):
                 found = find_reusable(self.ledger, self.store, key)
                 if found is not None:
+                    self.store.put_bytes(document)  # gc may have removed it with the run that first ran the step
                     self.ledger.append(
                         ev.StepReused(
                             run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=key,
@@ -235,11 +267,14 @@ class RunExecutor:
         if work.exists():
             shutil.rmtree(work)
         src = work / "src"
+        self._phase[step_run_id] = "checking out its source snapshot"
         self.store.checkout(step.source_tree, src, readonly=False)
         inputs = {}
         for i in step.inputs:
             inputs[i.name] = work / "inputs" / paths.check_component(i.name, f"input name of step {step.name!r}")
+            self._phase[step_run_id] = f"checking out its input {i.name!r}"
             self.store.checkout(trees[i.name], inputs[i.name], readonly=True)
+        self._phase[step_run_id] = "preparing its working folder"
         outputs = {}
         for o in step.outputs:
             outputs[o.name] = work / "outputs" / paths.check_component(o.name, f"output name of step {step.name!r}")
@@ -254,10 +289,13 @@ class RunExecutor:
         env["PYTHONUNBUFFERED"] = "1"
 
         logs = {"stdout": StepLog(work / "stdout.txt"), "stderr": StepLog(work / "stderr.txt")}
+        stderr_tail: deque = deque(maxlen=STDERR_TAIL_LINES)  # kept in memory: a full disk may cut the file
 
         def on_line(stream, data: bytes):  # whole lines, or pieces of a very long one (bounded)
             data = mask_values(data, self._masks.get(step_run_id, ()))
-            logs[stream].write(data)
+            if stream == "stderr":
+                stderr_tail.append(data.decode(errors="replace"))
+            logs[stream].write(data)  # a write error (full disk) is kept: the output is still read to the end
             if self.on_line:
                 self.on_line(step.name, stream, data.decode(errors="replace"))
 
@@ -274,6 +312,7 @@ class RunExecutor:
                 )
             poller.start()
 
+        self._phase[step_run_id] = "starting its process"
         t0 = time.time()
         launch_error = None
         try:
@@ -285,14 +324,32 @@ class RunExecutor:
         if poller.ident is not None:
             poller.join()
         self._ingest(reader, step_run_id)  # what the step said last, and anything a failed poll left
-        for f in logs.values():
-            f.close()
-        for log in logs.values():  # secrets learned late, or split between two pieces of output
-            log.remask(self._masks.get(step_run_id, ()))
+        for log in logs.values():
+            log.close()
+        log_errors = [log.error for log in logs.values() if log.error is not None]
+        if not log_errors:
+            try:
+                for log in logs.values():  # secrets learned late, or split between two pieces of output
+                    log.remask(self._masks.get(step_run_id, ()))
+            except OSError as e:
+                log_errors.append(e)
         self._masks.pop(step_run_id, None)
+        tail = "".join(stderr_tail).splitlines()[-STDERR_TAIL_LINES:]
+        if code != 0 and not self._cancel.is_set():
+            said = [line.strip() for line in tail if nospace.says_no_space([line])]
+            killed = nospace.killed_from_outside(code)
+            if said:
+                self._outside[step.name] = f"no space left on device in step {step.name!r}: {said[-1]}"
+            elif killed:
+                self._outside[step.name] = f"step {step.name!r} was killed by {killed}, a signal canalis did not send"
+        if log_errors and step.name not in self._outside and not self._cancel.is_set():
+            self._phase[step_run_id] = "writing its logs"
+            raise log_errors[0]  # its log is incomplete: recorded as a failure (no space) rather than stored
+        self._phase[step_run_id] = "storing its logs in the store"
         with writing(self.locks_dir):  # objects written here are in the ledger before gc may sweep
-            stdout = logs["stdout"].store(self.store)
-            stderr = logs["stderr"].store(self.store)
+            # logs the disk had no room for are incomplete: not stored (the error keeps the last lines)
+            stdout = logs["stdout"].store(self.store) if not log_errors else None
+            stderr = logs["stderr"].store(self.store) if not log_errors else None
             if code != 0 and self._cancel.is_set():
                 self.ledger.append(
                     ev.StepCanceled(
@@ -303,22 +360,28 @@ class RunExecutor:
                 shutil.rmtree(work, ignore_errors=True)
                 return StepResult("Canceled")
             if code != 0:
-                tail = logs["stderr"].tail_lines(STDERR_TAIL_LINES)
                 error = launch_error or f"step {step.name!r} exited with code {code}" + (":\n" + "\n".join(tail) if tail else "")
-                self.ledger.append(
+                if step.name in self._outside:
+                    error = f"{self._outside[step.name]}\n{error}"
+                self._record_failure(
                     ev.StepFailed(
                         run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=key, error=error,
                         exit_code=code, stdout=stdout, stderr=stderr, duration_s=duration,
-                    )
+                    ),
+                    work,
                 )
                 return StepResult("Failed")
-            trees_out = {name: self.store.snapshot(path, ignore=False, stat_cache=False).tree for name, path in outputs.items()}
+            trees_out = {}
+            for name, path in outputs.items():
+                self._phase[step_run_id] = f"storing its output {name!r} in the store"
+                trees_out[name] = self.store.snapshot(path, ignore=False, stat_cache=False).tree
             self.ledger.append(
                 ev.StepCompleted(
                     run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=key, outputs=trees_out,
                     stdout=stdout, stderr=stderr, exit_code=0, duration_s=duration, allow_reuse=step.allow_reuse,
                 )
             )
+        self._phase[step_run_id] = "copying its outputs to their datastore destinations"
         for o in step.outputs if self.publish else ():
             if o.destination:
                 self._publish(step_run_id, o, trees_out[o.name])

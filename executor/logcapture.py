@@ -25,17 +25,30 @@ class StepLog:
         self._hash = blake3.blake3()
         self._lock = threading.Lock()
         self.size = 0
+        self.error: OSError | None = None  # the first write that failed (a full disk): the log is incomplete
 
     def write(self, data: bytes) -> None:
-        """Append `data` (visible to readers at once: the file is unbuffered)."""
+        """Append `data` (visible to readers at once: the file is unbuffered). After a failed
+        write (no space left), later data is dropped and `error` says why; the caller keeps
+        reading the step's output, so the step is not blocked on a full pipe."""
         with self._lock:
-            self._f.write(data)
+            if self.error is not None:
+                return
+            try:
+                self._f.write(data)
+            except OSError as e:
+                self.error = OSError(e.errno, e.strerror, self.path)
+                return
             self._hash.update(data)
             self.size += len(data)
 
     def close(self) -> None:
         with self._lock:
-            self._f.close()
+            try:
+                self._f.close()
+            except OSError as e:
+                if self.error is None:
+                    self.error = OSError(e.errno, e.strerror, self.path)
 
     def remask(self, values, chunk: int = 1 << 20) -> None:
         """Mask every occurrence of the secret `values` in the closed log, also those written

@@ -48,3 +48,8 @@ class CheckpointKeyError(CheckpointError):
 
 class CheckpointFormatError(CheckpointError):
     """A checkpoint file is not a checkpoint of a format this canalis reads."""
+
+
+class LedgerFull(LedgerError):
+    """No space left on the device holding the ledger: an event could not be recorded (or
+    the ledger could only be opened read-only). Free some space and try again."""

@@ -68,3 +68,19 @@ def _step_started_v1_to_v2(p: dict) -> dict:
     """v2 records the input trees a step reads; v1 rows did not (empty: look at the key document)."""
     p.setdefault("inputs", [])
     return p
+
+
+@upcaster("run.failed", 1)
+def _run_failed_v1_to_v2(p: dict) -> dict:
+    """v2 says whether the run can be resumed; no v1 failure could be."""
+    p.setdefault("resumable", False)
+    return p
+
+
+@upcaster("store.collected", 1)
+def _store_collected_v1_to_v2(p: dict) -> dict:
+    """v2 ties a removal to the intent it completes; v1 removals had no intent."""
+    p.setdefault("batch", None)
+    p.setdefault("finished_by", None)
+    p.setdefault("spared", [])
+    return p

@@ -106,6 +106,14 @@ class VerifyReport:
         }
 
 
+def _write_all(f, data) -> None:
+    """Write all of `data` to unbuffered file `f`: a raw write may write only part of it (a
+    nearly full disk does that without an error); the next attempt then raises ENOSPC."""
+    view = memoryview(data).cast("B")
+    while view:
+        view = view[f.write(view):]
+
+
 class LocalStore:
     """Blobs and trees in `objects_dir` (created if missing). Safe for several threads and
     processes at once: every blob or pack is written to a temp file and renamed into place.
@@ -144,11 +152,18 @@ class LocalStore:
     # -- writing --------------------------------------------------------------------
     def _write_body(self, compression: int, size: int, body, durable: bool) -> str:
         tmp = self._tmp_name()
-        with open(tmp, "xb", buffering=0) as f:
-            f.write(pack_header(compression, size))
-            f.write(body)
-            if durable:
-                os.fsync(f.fileno())
+        try:
+            with open(tmp, "xb", buffering=0) as f:
+                _write_all(f, pack_header(compression, size))
+                _write_all(f, body)
+                if durable:
+                    os.fsync(f.fileno())
+        except BaseException:  # a full disk: leave no half-written temp file holding space
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
         return tmp
 
     def _install(self, tmp: str, digest: str, durable: bool) -> str:

@@ -89,12 +89,28 @@ def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps,
 @json_option
 @fail_on_canalis_errors
 def runs(layout, experiment, as_json):
-    """List runs, newest first."""
-    rows = reports.run_list(layout.open_ledger(), experiment)
+    """List runs, newest first, and the disk space working folders kept after failed steps hold."""
+    from canalis.executor.workdirs import DEFAULT_KEEP_FAILED, bytes_by_run
+
+    ledger = layout.open_ledger()
+    rows = reports.run_list(ledger, experiment)
+    kept = bytes_by_run(ledger, layout.runs)
+    for r in rows:
+        r["failed_folders_bytes"] = kept.get(r["run_id"], 0)
     if as_json:
         return print_json(rows)
     _table("runs", ["run", "experiment", "status", "submitted", "duration s", "steps", "reused"],
            [(r["run_id"], r["experiment"], r["status"], _fmt_t(r["submitted_at"]), _fmt_s(r["duration_s"]), r["steps"], r["reused"]) for r in rows])
+    total, holding = sum(r["failed_folders_bytes"] for r in rows), sum(1 for r in rows if r["failed_folders_bytes"])
+    click.echo(f"working folders kept after failed steps: {_size(total)} in {holding} run(s)"
+               + (f"; `canalis gc` removes those older than {DEFAULT_KEEP_FAILED} (--keep-failed)" if total else ""))
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def _fmt_t(v):

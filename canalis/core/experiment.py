@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import threading
 
 from canalis.exceptions import PipelineValidationError, UserErrorException
@@ -140,8 +141,12 @@ def _start(experiment, plan, run_id, params, *, max_workers=None, **options):
     run._done = threading.Event()  # waited on instead of Thread.join, which Ctrl-C can upset
 
     def execute():
+        from canalis.executor.nospace import RunNotRecorded
+
         try:
             run._executor.execute()
+        except RunNotRecorded as e:  # a full disk: say what to do, without a traceback
+            print(f"canalis: {e}", file=sys.stderr, flush=True)
         finally:
             run._done.set()
 

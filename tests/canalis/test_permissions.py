@@ -110,8 +110,6 @@ def test_shared_workspace_is_group_readable_and_writable(tmp_path, src, counter)
             assert mode & 0o060 == 0o060, (name, oct(mode))  # writable files are group-writable
 
 
-@pytest.mark.xfail(strict=True, reason="executor/locks.py creates lock files with mode 0644, so a group member "
-                                       "cannot open another member's single-flight lock for writing")
 def test_executor_lock_files_are_group_writable_in_a_shared_workspace(tmp_path, src, counter):
     ws = Workspace.create("s", path=tmp_path / "ws", shared_group=GROUP)
     os.umask(0o022)
