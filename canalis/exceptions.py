@@ -32,3 +32,8 @@ class PipelineValidationError(UserErrorException):
 
 class NotSupportedOfflineError(UserErrorException):
     """A cloud-only SDK v1 feature; the message names the local alternative."""
+
+
+class UnsafePathError(UserErrorException, ValueError):
+    """A path or name that would read or write outside its root (absolute, `..`, NUL, a
+    symlink leading out of the folder); the message names the value and what to use instead."""

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from canalis.errors import WorkspaceError
+from canalis.permissions import SETTING as PERMISSIONS
+from canalis.permissions import policy_of
 
 DIRNAME = ".canalis"
 CONFIG_VERSION = 1
@@ -56,6 +58,16 @@ class Layout:
         return self.dir / "locks"
 
     @property
+    def checkpoints(self) -> Path:
+        """Automatic ledger checkpoints (docs/events.md, "Checkpoints")."""
+        return self.dir / "checkpoints"
+
+    @property
+    def secrets_path(self) -> Path:
+        """The keyvault's secret file (docs/secrets.md)."""
+        return self.dir / "secrets.json"
+
+    @property
     def runs(self) -> Path:
         """Scratch folders of steps while they run (never a source of truth)."""
         return self.dir / "runs"
@@ -76,17 +88,53 @@ class Layout:
     def write_config(self, cfg: dict) -> None:
         tmp = self.config_path.with_suffix(".json.tmp")
         with open(tmp, "w", encoding="utf-8") as f:
+            os.fchmod(f.fileno(), policy_of(cfg).file_mode)
             json.dump(cfg, f, indent=2, sort_keys=True)
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.config_path)
 
+    def checkpoint_key(self) -> str | None:
+        """The default checkpoint key the config names (`{"ledger": {"checkpoint_key": PATH}}`)."""
+        from canalis.ledger.checkpoint import default_key_path
+
+        return default_key_path(self.read_config())
+
+    def set_checkpoint_key(self, path) -> str:
+        """Name `path` (which must lie outside every workspace) as the default checkpoint key."""
+        from canalis.ledger.checkpoint import KEY_SETTING
+
+        full = str(refuse_inside_workspace(path, "a checkpoint key", self))
+        cfg = self.read_config()
+        cfg.setdefault("ledger", {})[KEY_SETTING] = full
+        self.write_config(cfg)
+        return full
+
+    def permissions(self):
+        """Who may read `.canalis/` (canalis.permissions.Policy)."""
+        return policy_of(self.read_config())
+
+    def set_permissions(self, group: str | None) -> None:
+        """Make `.canalis/` private (group None) or shared with `group`, now and for what is
+        written later (docs/secrets.md, "Permissions")."""
+        from canalis.permissions import Policy, apply_umask, secure_tree
+
+        policy = Policy(str(group) if group is not None else None)
+        policy.gid  # an unknown group fails before anything changes
+        cfg = self.read_config()
+        cfg[PERMISSIONS] = policy.to_config()
+        self.write_config(cfg)
+        apply_umask(policy)
+        secure_tree(self.dir, policy)
+
     # -- opening the parts ---------------------------------------------------------
     def open_store(self):
+        from canalis.permissions import apply_umask
         from canalis.store import FORMAT_VERSION, LocalStore
 
         cfg = self.read_config()
+        apply_umask(policy_of(cfg))
         version = cfg.get("store", {}).get("format")
         if version in UPGRADABLE_STORE_FORMATS:  # a superset of the old layout: only the number changes
             cfg.setdefault("store", {})["format"] = version = FORMAT_VERSION
@@ -100,8 +148,10 @@ class Layout:
 
     def open_ledger(self):
         from canalis.ledger import FORMAT_VERSION, Ledger
+        from canalis.permissions import apply_umask
 
         cfg = self.read_config()
+        apply_umask(policy_of(cfg))
         version = cfg.get("ledger", {}).get("format")
         if version != FORMAT_VERSION:
             raise WorkspaceError(
@@ -110,11 +160,11 @@ class Layout:
             )
         return Ledger(self.ledger_path)
 
-    def open_session(self, store=None, ledger=None):
+    def open_session(self, store=None, ledger=None, secret_values=None):
         """The application core on this workspace (executor/session.py)."""
         from canalis.executor.session import Session
 
-        return Session(self, store or self.open_store(), ledger or self.open_ledger())
+        return Session(self, store or self.open_store(), ledger or self.open_ledger(), secret_values)
 
 
 def find(start: str | os.PathLike | None = None) -> Layout:
@@ -128,6 +178,28 @@ def find(start: str | os.PathLike | None = None) -> Layout:
     )
 
 
+def containing(path: str | os.PathLike) -> Layout | None:
+    """The workspace whose folder holds `path` (which need not exist), or None."""
+    try:
+        return find(Path(path).resolve().parent)
+    except WorkspaceError:
+        return None
+
+
+def refuse_inside_workspace(path, what: str, *also: Layout) -> Path:
+    """`path` resolved, or WorkspaceError if it lies inside a workspace folder (the one holding
+    it, or any of `also`): a key must live outside the thing it protects."""
+    full = Path(path).resolve()
+    for lay in (containing(full), *also):
+        if lay is not None and full.is_relative_to(lay.root):
+            raise WorkspaceError(
+                f"{full} is inside the workspace {lay.root}; {what} must live outside the workspace it protects "
+                "(whoever can rewrite the workspace could otherwise read or replace it). Choose a path outside "
+                f"{lay.root}, e.g. ~/.config/canalis/{lay.read_config().get('name', 'workspace')}.key"
+            )
+    return full
+
+
 def at(root: str | os.PathLike) -> Layout:
     """The workspace whose root is exactly `root` (it must exist)."""
     layout = Layout(Path(root).resolve())
@@ -138,18 +210,36 @@ def at(root: str | os.PathLike) -> Layout:
     return layout
 
 
-def init(root: str | os.PathLike, name: str | None = None, exist_ok: bool = True) -> Layout:
-    """Create a workspace at `root` (idempotent when `exist_ok`)."""
+def _create_databases(layout: Layout) -> None:
+    """Create the workspace's SQLite files now, so that `set_permissions` gives them their mode:
+    SQLite creates a new database file 0644 (minus the umask), which would leave a shared
+    workspace's databases read-only for the group; WAL and -shm files copy the database's mode."""
+    store = layout.open_store()
+    store.present(["0" * 64])  # objects/packindex.db
+    (layout.objects / "statcache.db").touch()  # an empty file is an empty SQLite database
+    layout.open_ledger().close()  # ledger.db
+    (layout.locks / "gc.lock").touch()  # taken by every writer: group-writable from the start when shared
+
+
+def init(root: str | os.PathLike, name: str | None = None, exist_ok: bool = True, shared_group: str | None = None) -> Layout:
+    """Create a workspace at `root` (idempotent when `exist_ok`), private to its owner, or
+    shared with `shared_group` (an existing workspace given a group is converted)."""
     from canalis.ledger import FORMAT_VERSION as LEDGER_FORMAT
+    from canalis.permissions import Policy, apply_umask
     from canalis.store import FORMAT_VERSION as STORE_FORMAT
 
     layout = Layout(Path(root).resolve())
     if layout.config_path.exists():
         if not exist_ok:
             raise WorkspaceError(f"{layout.root} is already a canalis workspace")
+        if shared_group is not None:
+            layout.set_permissions(shared_group)
         return layout
+    policy = Policy(str(shared_group) if shared_group is not None else None)
+    policy.gid  # an unknown group fails before anything is created
     layout.root.mkdir(parents=True, exist_ok=True)
-    for d in (layout.dir, layout.objects, layout.datastores, layout.envs):
+    apply_umask(policy)
+    for d in (layout.dir, layout.objects, layout.datastores, layout.envs, layout.locks, layout.runs):
         d.mkdir(exist_ok=True)
     for ds in DEFAULT_DATASTORES:
         (layout.datastores / ds).mkdir(exist_ok=True)
@@ -164,6 +254,10 @@ def init(root: str | os.PathLike, name: str | None = None, exist_ok: bool = True
             },
             "default_datastore": "workspaceblobstore",
             "settings": {},
+            PERMISSIONS: policy.to_config(),
         }
     )
+    _create_databases(layout)
+
+    layout.set_permissions(policy.group)
     return layout

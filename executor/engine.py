@@ -17,6 +17,7 @@ import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
+from canalis.executor import nospace
 from canalis.executor.bind import BoundStep, bind
 from canalis.executor.locks import single_flight, writing
 from canalis.executor.plan import Plan, StepSpec
@@ -24,6 +25,7 @@ from canalis.executor.reuse import find_reusable
 from canalis.executor.runners.local import LocalRunner
 from canalis.executor.steprun import StepExecution, StepResult
 from canalis.ledger import events as ev
+from canalis.ledger.errors import LedgerFull
 #: how often a running executor looks for a run.cancel_requested recorded by another process
 CANCEL_POLL_S = 0.5
 
@@ -79,6 +81,7 @@ class RunExecutor:
         resumed: bool = False,
         done: dict | None = None,
         publish: bool = True,
+        secret_values=None,
     ):
         self.ledger, self.store, self.plan = ledger, store, plan
         self.run_id, self.params = run_id, parameters
@@ -94,6 +97,11 @@ class RunExecutor:
         self.done = dict(done or {})
         # False for reproductions: no copies to datastore destinations, no dataset registrations
         self.publish = publish
+        # names -> values of workspace secrets; a step's logs are stored with the values it read masked
+        self.secret_values = secret_values
+        self.masks: dict[str, frozenset] = {}  # step_run_id -> values of the secrets it read
+        self.phase: dict[str, str] = {}  # step run -> what the executor is doing for it (named when space runs out)
+        self.outside: dict[str, str] = {}  # step name -> why it failed from outside its code (executor/nospace.py)
         self.tree_of_output: dict[str, str] = {}
         self._cancel = threading.Event()
         self._cancel_reason = "canceled by the user"
@@ -101,6 +109,15 @@ class RunExecutor:
 
     # -- the run -------------------------------------------------------------------
     def execute(self) -> str:
+        try:
+            return self._execute()
+        except LedgerFull as e:
+            raise nospace.RunNotRecorded(
+                f"no space left on device: the ledger could not record what run {self.run_id} did ({e}); "
+                f"free some space, then `canalis resume {self.run_id}` finishes it"
+            ) from e
+
+    def _execute(self) -> str:
         started = time.time()
         if (self.ledger.run(self.run_id) or {}).get("status") == "Canceled":
             return "Canceled"  # canceled while queued, before this executor started
@@ -150,9 +167,12 @@ class RunExecutor:
             self.ledger.append(ev.RunCanceled(run_id=self.run_id, reason=self._cancel_reason))
             return "Canceled"
         if failed:
-            self.ledger.append(
-                ev.RunFailed(run_id=self.run_id, error=f"step(s) failed: {', '.join(failed)}", failed_steps=failed)
-            )
+            outside = [self.outside[n] for n in failed if n in self.outside]
+            error = f"step(s) failed: {', '.join(failed)}" + (f" ({'; '.join(outside)})" if outside else "")
+            resumable = len(outside) == len(failed)
+            if resumable:
+                error += f"; once the cause is gone, `canalis resume {self.run_id}` runs them again"
+            self.ledger.append(ev.RunFailed(run_id=self.run_id, error=error, failed_steps=failed, resumable=resumable))
             return "Failed"
         self.ledger.append(ev.RunCompleted(run_id=self.run_id, duration_s=round(time.time() - started, 6)))
         return "Completed"
@@ -193,14 +213,29 @@ class RunExecutor:
         try:
             return self._step(step, step_run_id)
         except Exception as e:  # an internal error must fail the step, not hang the run
-            self.ledger.append(
+            error = f"canalis could not run the step: {type(e).__name__}: {e}"
+            if nospace.is_no_space(e):
+                error = nospace.describe(step.name, self.phase.get(step_run_id), e)
+                if step.name in self.outside:  # its own process had run out of space first
+                    error = f"{self.outside[step.name]}; then {error}"
+                self.outside[step.name] = error
+            self.record_failure(
                 ev.StepFailed(
                     run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key="",
-                    error=f"canalis could not run the step: {type(e).__name__}: {e}",
-                    exit_code=None, stdout=None, stderr=None, duration_s=0.0,
-                )
+                    error=error, exit_code=None, stdout=None, stderr=None, duration_s=0.0,
+                ),
+                self.scratch / self.run_id / step_run_id,
             )
             return StepResult("Failed")
+
+    def record_failure(self, event, work: Path) -> None:
+        """Record a step's failure. When the ledger has no room, the step's partial outputs (never
+        stored, often what filled the disk) are removed and the record tried once more."""
+        try:
+            self.ledger.append(event)
+        except LedgerFull:
+            nospace.free_partial_outputs(work)
+            self.ledger.append(event)
 
     def input_trees(self, step: StepSpec) -> dict[str, str]:
         return {i.name: (i.tree if i.source == "data" else self.tree_of_output[i.output]) for i in step.inputs}
@@ -216,6 +251,7 @@ class RunExecutor:
             with writing(self.locks_dir):
                 found = find_reusable(self.ledger, self.store, bound.key)
                 if found is not None:
+                    self.store.put_bytes(bound.document)  # gc may have removed it with the run that first ran the step
                     self.ledger.append(
                         ev.StepReused(
                             run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=bound.key,

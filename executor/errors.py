@@ -31,3 +31,13 @@ class StepLaunchError(ExecutorError):
 
 class DatasetVersionError(ExecutorError):
     """A dataset name is taken by other content and no new version was asked for."""
+
+
+class PathEscapeError(PlanError, ValueError):
+    """A path or name from user input would reach outside its root: absolute, `..` climbing
+    out, a NUL byte, text that is not UTF-8, or a symlink that leads out of the folder."""
+
+
+class ParameterValueError(PlanError, ValueError):
+    """A pipeline parameter or literal argument that cannot reach a step's command line as
+    text (bytes, a NUL byte, a lone surrogate)."""

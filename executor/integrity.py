@@ -1,8 +1,15 @@
 """`canalis verify`: the ledger's chain, the store (structure, or with `deep` every blob's
 content), and every digest the ledger names: present in the store unless garbage collection
-recorded its removal, every tree it names readable and its entries' sizes equal to their
-blobs' sizes. A tree whose entries disagree with their blobs is traced through the ledger
-to the runs, step runs, datasets, models and published pipelines that used it.
+removed it after the reference was recorded (a digest named again after its removal must be
+back in the store), every tree it names readable and its entries' sizes equal to their
+blobs' sizes. What registered datasets and models and published pipelines name is never
+collected, so it must always be there. A tree whose entries disagree with their blobs is
+traced through the ledger to the runs, step runs, datasets, models and published pipelines
+that used it.
+
+An unfinished collection (an intent with no completion: the collector was killed, or is
+still sweeping) explains the objects it meant to remove: they are not missing, and the
+result names the collection so that `canalis gc` can finish it.
 """
 from __future__ import annotations
 
@@ -15,17 +22,23 @@ def verify_workspace(ledger, store, deep: bool = False, repair: bool = False) ->
     chain = ledger.verify()
     blobs = store.verify(deep=deep, repair=repair)
     refs = collect(ledger)
+    pending = refs.pending()
     faulty = {t: list(m) for t, m in blobs.faulty_trees.items()}
     checked_trees = getattr(blobs, "checked_trees", set())
     missing, seen, expanded = [], set(), {}
+
+    def gone(digest: str, ref) -> bool:
+        """Is `digest` absent for a reason the ledger records (so not missing)? Registered
+        datasets and models and published pipelines (references of no run) are never
+        collected: whatever they name must be there."""
+        return ref.run_id is not None and refs.removed_after(digest, ref.seq, pending) is not None
+
     for ref in refs.items:
-        if ref.digest in refs.collected:
-            continue
         if ref.digest not in expanded:
             expanded[ref.digest] = _expand(store, ref, blobs, checked_trees, faulty)
         status, entries = expanded[ref.digest]
         if status == "missing":
-            if ref.digest not in seen:
+            if not gone(ref.digest, ref) and ref.digest not in seen:
                 missing.append({"digest": ref.digest, "why": ref.why})
                 seen.add(ref.digest)
             continue
@@ -33,9 +46,14 @@ def verify_workspace(ledger, store, deep: bool = False, repair: bool = False) ->
             missing.append({"digest": ref.digest, "why": f"{ref.why}: {status}"})
             continue
         for d in entries:
-            if d not in seen and d not in refs.collected and not store.exists(d):
+            if d not in seen and not store.exists(d) and not gone(d, ref):
                 missing.append({"digest": d, "why": f"entry of {ref.why}"})
                 seen.add(d)
+    unfinished = [
+        {"gc_id": i.gc_id, "batch": i.batch, "seq": i.seq, "objects": len(i.digests),
+         "removed": sum(1 for d in i.digests if not store.exists(d))}
+        for i in refs.unfinished
+    ]
     traced = [_trace(tree, mismatches, refs, ledger) for tree, mismatches in sorted(faulty.items())]
     store_part = blobs.as_dict()
     store_part["faulty_trees"] = [{"tree": t["tree"], "entries": t["entries"]} for t in traced]
@@ -49,6 +67,7 @@ def verify_workspace(ledger, store, deep: bool = False, repair: bool = False) ->
         "references": len(refs.items),
         "faulty_trees": traced,
         "affected": _affected(traced),
+        "unfinished_collections": unfinished,
     }
 
 

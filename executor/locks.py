@@ -18,7 +18,7 @@ from pathlib import Path
 @contextmanager
 def _flock(path: Path, mode: int):
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o666)  # the workspace's umask makes it 0600 or 0660 (shared)
     try:
         fcntl.flock(fd, mode)
         yield

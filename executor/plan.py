@@ -18,10 +18,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Union
 
+from canalis.executor import paths
 from canalis.executor.errors import (
     CycleError,
     DuplicateProducerError,
     MissingProducerError,
+    ParameterValueError,
     PlanError,
     UnknownParameterError,
 )
@@ -250,10 +252,30 @@ class Plan:
             raise UnknownParameterError(
                 f"pipeline has no parameter named {', '.join(map(repr, unknown))} (known parameters: {known})"
             )
+        for name, value in overrides.items():
+            check_value(value, f"value of pipeline parameter {name!r}")
         return {**self.parameters, **overrides}
 
     def validate(self) -> None:
         self.order()
+        self.check_paths()
+        for name, value in self.parameters.items():
+            check_value(value, f"default value of pipeline parameter {name!r}")
+
+    def check_paths(self) -> None:
+        """Every name that becomes a folder is one plain component, and every destination stays
+        inside its datastore (also for plans read back from the ledger: resume, reproduce)."""
+        for step in self.steps:
+            for i in step.inputs:
+                paths.check_component(i.name, f"input name of step {step.name!r}")
+            for o in step.outputs:
+                paths.check_component(o.name, f"output name of step {step.name!r}")
+                if o.destination:
+                    paths.check_relative(o.destination.get("path") or "", f"destination path of output {o.name!r}",
+                                         f"datastore {o.destination.get('datastore')!r}")
+            for arg in step.all_args():
+                if isinstance(arg, Lit):
+                    check_value(arg.value, f"argument {arg.value!r} of step {step.name!r}")
 
     # -- (de)serialisation for run.submitted ----------------------------------------
     def to_dict(self) -> dict:
@@ -282,5 +304,40 @@ class Plan:
         raise PlanError(f"the plan has no step named {name!r} (steps: {', '.join(s.name for s in self.steps)})")
 
 
+
+
+def check_value(value, what: str):
+    """A parameter value or literal argument reaches the step as command-line text and is
+    recorded as JSON: bytes, NUL bytes and lone surrogates (text that is not Unicode) cannot
+    make that trip unchanged, so they are refused before anything runs. Returns `value`."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raise ParameterValueError(
+            f"{what} is bytes ({bytes(value[:16])!r}...); steps get parameters as text: decode it "
+            "(value.decode()), or pass binary data as a file (a dataset or an output) or as base64 text"
+        )
+    if isinstance(value, str):
+        if "\0" in value:
+            raise ParameterValueError(
+                f"{what} holds a NUL byte (at position {value.index(chr(0))}), which no command line can carry; remove it"
+            )
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise ParameterValueError(
+                f"{what} is not valid Unicode text (a lone surrogate {value[e.start]!r} at position {e.start}, as "
+                "left by decoding bytes that are not UTF-8); decode the bytes with the right encoding first"
+            ) from None
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            check_value(k, what)
+            check_value(v, what)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            check_value(v, what)
+    elif not (value is None or isinstance(value, (bool, int, float))):
+        raise ParameterValueError(f"{what} is a {type(value).__name__} ({value!r}); pass a str, number, bool, list or dict")
+    return value
+
+
 __all__ = ["Arg", "InputRef", "InputSpec", "Lit", "OutputRef", "OutputSpec", "Param", "Plan", "PLAN_FORMAT", "StepSpec",
-           "arg_from_dict", "arg_to_dict"]
+           "arg_from_dict", "arg_to_dict", "check_value"]

@@ -3,6 +3,12 @@
 The ledger names blobs and trees in its events (snapshots and inputs in plans, outputs
 and logs of steps, key documents, artifacts, dataset and model versions, published
 pipelines). A tree's entries are named through the tree.
+
+Garbage collection's own events say what left the store and when: `store.collected`
+(removed) and `store.collection_intended` (about to be removed; an intent no
+`store.collected` of the same gc_id and batch completes is an unfinished collection).
+Order matters: a removal excuses a missing object only for references recorded before it;
+an object named again afterwards must be in the store.
 """
 from __future__ import annotations
 
@@ -26,13 +32,49 @@ class Reference:
 
 
 @dataclass
+class Intent:
+    """One batch a collection recorded it would remove (`store.collection_intended`)."""
+
+    gc_id: str
+    batch: int
+    seq: int
+    time: str
+    digests: list
+    bytes: int = 0
+
+
+@dataclass
 class References:
     items: list = field(default_factory=list)
-    collected: set = field(default_factory=set)  # digests garbage collection removed
+    collected: dict = field(default_factory=dict)  # digest -> seq of the last store.collected naming it
+    intents: dict = field(default_factory=dict)  # (gc_id, batch) -> Intent, for intents not completed
 
     def add(self, digest, kind, why, run_id=None, seq=0, **about):
         if digest:
             self.items.append(Reference(digest, kind, why, run_id, seq, **about))
+
+    @property
+    def unfinished(self) -> list[Intent]:
+        """Intents no store.collected completed, oldest first."""
+        return sorted(self.intents.values(), key=lambda i: i.seq)
+
+    def pending(self) -> dict[str, int]:
+        """digest -> seq of the latest unfinished intent naming it."""
+        out: dict[str, int] = {}
+        for intent in self.unfinished:
+            for d in intent.digests:
+                out[d] = intent.seq
+        return out
+
+    def removed_after(self, digest: str, seq: int, pending: dict | None = None) -> str | None:
+        """Why a reference recorded at `seq` may find `digest` gone: "collected" when a
+        collection after it removed the digest, "intended" when an unfinished collection after
+        it meant to; None when the digest must be in the store."""
+        if self.collected.get(digest, 0) > seq:
+            return "collected"
+        if pending is not None and pending.get(digest, 0) > seq:
+            return "intended"
+        return None
 
 
 def collect(ledger) -> References:
@@ -71,8 +113,12 @@ def collect(ledger) -> References:
         elif t == "pipeline.published":
             for d in p.get("snapshots", []):
                 refs.add(d, "tree", f"published pipeline {p['name']}", None, seq, pipeline=p["name"])
+        elif t == "store.collection_intended":
+            refs.intents[(p["gc_id"], p["batch"])] = Intent(p["gc_id"], p["batch"], seq, rec.time, list(p["digests"]), p["bytes"])
         elif t == "store.collected":
-            refs.collected.update(p["digests"])
+            for d in p["digests"]:
+                refs.collected[d] = seq
+            refs.intents.pop((p["gc_id"], p.get("batch")), None)
     return refs
 
 

@@ -3,6 +3,10 @@
 Run state is what the ledger says. Steps the run completed or reused keep their results;
 a step that started and never ended is recorded as `step.abandoned` and runs again;
 steps never reached run as usual (and may be reused by key like any other).
+
+A run that ended `Failed` with `resumable: true` (its steps failed only for reasons outside
+their code: no space left on device, a process killed from outside; executor/nospace.py)
+is resumed the same way: its failed and skipped steps run again.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ class RunNotResumable(ExecutorError):
 def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict, dict, dict]:
     """(plan, parameters, done steps, submitted payload); records abandoned steps."""
     submitted = None
-    ends = set()
+    ended = None  # the run's last end, unless a resume followed it
     started: dict[str, dict] = {}
     done: dict[str, tuple[str, dict]] = {}
     for rec in ledger.events(stream=f"run:{run_id}"):
@@ -31,7 +35,9 @@ def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict
         if rec.type == "run.submitted":
             submitted = p
         elif rec.type in FINISHED:
-            ends.add(rec.type)
+            ended = rec
+        elif rec.type == "run.started" and p.get("resumed"):
+            ended = None
         elif rec.type == "step.started":
             started[p["step_run_id"]] = p
         elif rec.type in ("step.completed", "step.reused"):
@@ -41,10 +47,11 @@ def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict
             started.pop(p["step_run_id"], None)
     if submitted is None:
         raise RunNotResumable(f"run {run_id!r} has no run.submitted event; it cannot be resumed")
-    if ends:
-        raise RunNotResumable(f"run {run_id!r} has already ended ({', '.join(sorted(ends))}); submit it again instead")
+    resumable = ended is not None and ended.type == "run.failed" and ended.payload.get("resumable")
+    if ended is not None and not resumable:
+        raise RunNotResumable(f"run {run_id!r} has already ended ({ended.type}); submit it again instead")
     row = ledger.run(run_id) or {}
-    if not force and executor_alive(row) and row.get("pid") != os.getpid():
+    if not resumable and not force and executor_alive(row) and row.get("pid") != os.getpid():
         raise RunNotResumable(
             f"run {run_id!r} may still be executing (process {row.get('pid')} on {row.get('host')}); "
             "wait for it or stop it, or pass --force if you know it is gone"

@@ -17,7 +17,7 @@ Verbs:
 """
 from __future__ import annotations
 
-import queue
+import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,8 +27,9 @@ from typing import Callable
 from canalis.executor import registry
 from canalis.executor.cancel import request_cancel
 from canalis.executor.engine import RunExecutor, new_run_id, submitted_event
-from canalis.executor.errors import ExecutorError
+from canalis.executor.errors import ExecutorError, PlanError
 from canalis.executor.locks import writing
+from canalis.executor.nospace import RunNotRecorded
 from canalis.executor.plan import Plan
 from canalis.executor.registry import Lineage
 from canalis.executor.orphans import effective_status
@@ -47,11 +48,11 @@ class SubmitOptions:
 
 
 class RunHandle:
-    """A run this process started: its executor, a queue of its steps' output lines, and an
-    event set when it has ended. Anyone else watches the run through the ledger."""
+    """A run this process started: its executor and an event set when it has ended. Its steps'
+    output is read from their logs (canalis/core/run_logs.py), as any other process reads it."""
 
-    def __init__(self, run_id: str, executor: RunExecutor, lines: queue.Queue):
-        self.run_id, self.executor, self.lines = run_id, executor, lines
+    def __init__(self, run_id: str, executor: RunExecutor):
+        self.run_id, self.executor = run_id, executor
         self.done = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -61,10 +62,13 @@ class RunHandle:
 
 class Session:
     """The verbs of one workspace. `layout` gives its folders and config: `root`, `locks`,
-    `runs`, `read_config()`, `write_config(cfg)`; `store` and `ledger` are open."""
+    `runs`, `read_config()`, `write_config(cfg)`; `store` and `ledger` are open;
+    `secret_values(names)` gives the values of keyvault secrets (to mask them in logs)."""
 
-    def __init__(self, layout, store, ledger):
+    def __init__(self, layout, store, ledger, secret_values: Callable[[list], list] | None = None):
         self.layout, self.store, self.ledger = layout, store, ledger
+        # names -> values of the workspace's secrets (its keyvault): masked in the logs of steps that read them
+        self.secret_values = secret_values
         self.root = Path(layout.root)
         self.locks_dir, self.runs_dir = Path(layout.locks), Path(layout.runs)
 
@@ -77,12 +81,15 @@ class Session:
     # -- runs --------------------------------------------------------------------------------
     def submit(self, experiment: str, plan: Plan | Callable[[object], Plan], parameters: dict | None = None, *,
                options: SubmitOptions = SubmitOptions(), tags: dict | None = None, kind: str = "pipeline",
-               description: str | None = None) -> RunHandle:
+               description: str | None = None, vet: Callable[[Plan, dict], None] | None = None) -> RunHandle:
         """Record `run.submitted` and start the run. `plan` may be a function of the store
-        that builds it (taking the snapshots it needs): it runs under the safety lock."""
+        that builds it (taking the snapshots it needs): it runs under the safety lock. `vet(plan,
+        parameters)` may refuse the submit (raising) before anything is recorded."""
         with self._writing():
             plan = plan(self.store) if callable(plan) else plan
             params = plan.resolve_parameters(parameters)
+            if vet is not None:
+                vet(plan, params)
             run_id = new_run_id(experiment)
             gits = [s.git for s in plan.steps if s.git]
             self.ledger.append(submitted_event(
@@ -96,6 +103,7 @@ class Session:
     def resume(self, run_id: str, *, force: bool = False, max_concurrent_steps: int | None = None) -> RunHandle:
         """Finish a run whose executor died; steps it completed keep their results."""
         plan, params, done, submitted = prepare_resume(self.ledger, run_id, force=force)
+        _check_recorded(plan, run_id)
         options = (submitted.get("plan") or {}).get("options") or {}
         return self._start(submitted["experiment"], plan, run_id, params, done=done, resumed=True,
                            max_workers=max_concurrent_steps,
@@ -110,6 +118,7 @@ class Session:
             raise ExecutorError(f"run {run_id!r} has no run.submitted event in this workspace")
         submitted = rec.payload
         plan = Plan.from_dict(submitted["plan"])
+        _check_recorded(plan, run_id)
         new_id = new_run_id(submitted["experiment"])
         self.ledger.append(submitted_event(
             new_id, submitted["experiment"], plan, submitted["parameters"], kind=submitted["kind"],
@@ -121,18 +130,19 @@ class Session:
     def _start(self, experiment: str, plan: Plan, run_id: str, params: dict, *, max_workers=None,
                **options) -> RunHandle:
         """Execute the run in a thread of this process."""
-        lines: queue.Queue = queue.Queue()
         executor = RunExecutor(
             ledger=self.ledger, store=self.store, plan=plan, run_id=run_id, parameters=params,
             scratch_dir=self.runs_dir, locks_dir=self.locks_dir, experiment=experiment, workspace_root=self.root,
             max_workers=max_workers or self.settings().get("max_concurrent_steps"),
-            on_line=lambda step, stream, text: lines.put((step, stream, text)), **options,
+            secret_values=self.secret_values, **options,
         )
-        handle = RunHandle(run_id, executor, lines)
+        handle = RunHandle(run_id, executor)
 
         def execute():
             try:
                 executor.execute()
+            except RunNotRecorded as e:  # a full disk: say what to do, without a traceback
+                print(f"canalis: {e}", file=sys.stderr, flush=True)
             finally:
                 handle.done.set()
 
@@ -188,6 +198,15 @@ class Session:
         is gone is `Orphaned` (finish it with `resume`)."""
         row = self.ledger.run(run_id)
         return None if row is None else effective_status(row)
+
+
+def _check_recorded(plan: Plan, run_id: str) -> None:
+    """A plan read back from the ledger gets the checks a submit gives (names and paths stay
+    inside their roots), so a recorded plan from an older canalis cannot write elsewhere."""
+    try:
+        plan.check_paths()
+    except PlanError as e:
+        raise PlanError(f"run {run_id}: {e}") from None
 
 
 __all__ = ["RunHandle", "Session", "SubmitOptions", "effective_status"]

@@ -17,16 +17,19 @@ import json
 import shutil
 import threading
 import time
-import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from canalis.executor import registry
+from canalis.executor import nospace, paths, registry
 from canalis.executor.bind import BoundStep, WorkLayout
 from canalis.executor.channel import ENV_VAR, ChannelReader
 from canalis.executor.errors import ExecutorError
 from canalis.executor.locks import writing
+from canalis.executor.logcapture import StepLog
+from canalis.executor.publish import publish_tree
 from canalis.ledger import events as ev
+from canalis.ledger.redact import mask_strings, mask_values
 
 STDERR_TAIL_LINES = 20
 POLL_SECONDS = 0.25
@@ -40,11 +43,15 @@ class StepResult:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How the step's process ended: its exit code (None when it could not start)."""
+    """How the step's process ended: its exit code (None when it could not start), the last
+    lines of its stderr (kept in memory: a full disk may have cut the file), and the errors
+    writing its logs met (no space left: the logs are then incomplete and not stored)."""
 
     exit_code: int | None
     launch_error: str | None
     duration_s: float
+    stderr_tail: tuple = ()
+    log_errors: tuple = ()
 
 
 class StepExecution:
@@ -52,6 +59,11 @@ class StepExecution:
         self.run, self.bound, self.step_run_id = run, bound, step_run_id
         self.spec = bound.spec
         self.layout = WorkLayout(Path(run.scratch) / run.run_id / step_run_id)
+        self.logs: dict[str, StepLog] = {}
+
+    def _phase(self, doing: str) -> None:
+        """Say what the executor is doing for this step (named in the error if space runs out)."""
+        self.run.phase[self.step_run_id] = doing
 
     def execute(self) -> StepResult:
         self.prepare()
@@ -59,13 +71,18 @@ class StepExecution:
 
     # -- prepare ---------------------------------------------------------------------------
     def prepare(self) -> None:
-        lay, store = self.layout, self.run.store
+        lay, store, name = self.layout, self.run.store, self.spec.name
         if lay.root.exists():
             shutil.rmtree(lay.root)
+        self._phase("checking out its source snapshot")
         store.checkout(self.spec.source_tree, lay.src, readonly=False)
         for i in self.bound.inputs:
+            paths.check_component(i.name, f"input name of step {name!r}")
+            self._phase(f"checking out its input {i.name!r}")
             store.checkout(i.tree, lay.input(i.name), readonly=True)
+        self._phase("preparing its working folder")
         for o in self.spec.outputs:
+            paths.check_component(o.name, f"output name of step {name!r}")
             lay.output(o.name).mkdir(parents=True)
         lay.context.write_text(json.dumps(self._context(), indent=1))
 
@@ -86,17 +103,18 @@ class StepExecution:
 
     # -- launch ----------------------------------------------------------------------------
     def launch(self) -> Outcome:
-        run, lay, bound = self.run, self.layout, self.bound
+        run, lay, bound, sid = self.run, self.layout, self.bound, self.step_run_id
         env = {**run.base_env(), **bound.environment(), ENV_VAR: str(lay.context), "PYTHONUNBUFFERED": "1"}
-        logs = {s: open(lay.log(s), "wb") for s in ("stdout", "stderr")}
-        log_lock = threading.Lock()
+        logs = self.logs = {s: StepLog(lay.log(s)) for s in ("stdout", "stderr")}
+        stderr_tail: deque = deque(maxlen=STDERR_TAIL_LINES)
 
-        def on_line(stream, text):
-            with log_lock:
-                logs[stream].write(text.encode())
-                logs[stream].flush()
+        def on_line(stream, data: bytes):  # whole lines, or pieces of a very long one (bounded)
+            data = mask_values(data, run.masks.get(sid, ()))
+            if stream == "stderr":
+                stderr_tail.append(data.decode(errors="replace"))
+            logs[stream].write(data)  # a write error (full disk) is kept: the output is still read to the end
             if run.on_line:
-                run.on_line(self.spec.name, stream, text)
+                run.on_line(self.spec.name, stream, data.decode(errors="replace"))
 
         reader = ChannelReader(lay.channel)
         finished = threading.Event()
@@ -110,6 +128,7 @@ class StepExecution:
                     attempt=1, pid=pid, inputs=sorted([i.name, i.tree] for i in bound.inputs)))
             poller.start()
 
+        self._phase("starting its process")
         t0 = time.time()
         launch_error = None
         try:
@@ -117,14 +136,23 @@ class StepExecution:
         except ExecutorError as e:
             code, launch_error = None, str(e)
         finally:
-            for f in logs.values():
-                f.close()
+            for log in logs.values():
+                log.close()
         duration = round(time.time() - t0, 6)
         finished.set()
         if poller.ident is not None:
             poller.join()
         self._ingest(reader)  # what the step said last, and anything a failed poll left
-        return Outcome(code, launch_error, duration)
+        log_errors = [log.error for log in logs.values() if log.error is not None]
+        if not log_errors:
+            try:
+                for log in logs.values():  # secrets learned late, or split between two pieces of output
+                    log.remask(run.masks.get(sid, ()))
+            except OSError as e:
+                log_errors.append(e)
+        run.masks.pop(sid, None)
+        tail = tuple("".join(stderr_tail).splitlines()[-STDERR_TAIL_LINES:])
+        return Outcome(code, launch_error, duration, tail, tuple(log_errors))
 
     def _poll_channel(self, reader: ChannelReader, finished: threading.Event) -> None:
         while not finished.wait(POLL_SECONDS):
@@ -137,6 +165,7 @@ class StepExecution:
         run, sid = self.run, self.step_run_id
         events = []
         for m in reader.read_new():
+            m = mask_strings(m, run.masks.get(sid, ()))
             op = m.get("op")
             target = None if m.get("target") == "parent" else sid
             if op == "metric":
@@ -145,7 +174,11 @@ class StepExecution:
                                               description=m.get("description")))
             elif op == "tag":
                 events.append(ev.RunTagged(run_id=run.run_id, step_run_id=target, tags=dict(m.get("tags", {}))))
+            elif op == "secrets" and run.secret_values is not None:
+                known = run.masks.get(sid, frozenset())  # replaced, not mutated: log threads read it
+                run.masks[sid] = known | frozenset(run.secret_values(m.get("names") or []))
             elif op == "artifact":
+                paths.check_relative(str(m["name"]), "artifact name", "the step run's files")
                 events.append(ev.ArtifactUploaded(run_id=run.run_id, step_run_id=sid, name=str(m["name"]),
                                                   digest=m["digest"], size=int(m["size"])))
         if events:
@@ -156,30 +189,57 @@ class StepExecution:
     def record(self, outcome: Outcome) -> StepResult:
         run, lay, spec, key = self.run, self.layout, self.spec, self.bound.key
         common = dict(run_id=run.run_id, step_run_id=self.step_run_id, step_name=spec.name, reuse_key=key)
+        failed = outcome.exit_code != 0 and not run.canceled
+        if failed:
+            self._note_outside_cause(outcome)
+        if outcome.log_errors and spec.name not in run.outside and not run.canceled:
+            self._phase("writing its logs")
+            raise outcome.log_errors[0]  # its log is incomplete: recorded as a failure (no space) rather than stored
+        self._phase("storing its logs in the store")
         with writing(run.locks_dir):  # objects written here are in the ledger before gc may sweep
-            stdout = run.store.put_file(lay.log("stdout"))
-            stderr = run.store.put_file(lay.log("stderr"))
+            # logs the disk had no room for are incomplete: not stored (the error keeps the last lines)
+            stored = not outcome.log_errors
+            stdout = self.logs["stdout"].store(run.store) if stored else None
+            stderr = self.logs["stderr"].store(run.store) if stored else None
             logs = dict(stdout=stdout, stderr=stderr, exit_code=outcome.exit_code, duration_s=outcome.duration_s)
             if outcome.exit_code != 0 and run.canceled:
                 run.ledger.append(ev.StepCanceled(**common, reason=run.cancel_reason, **logs))
                 shutil.rmtree(lay.root, ignore_errors=True)
                 return StepResult("Canceled")
-            if outcome.exit_code != 0:
-                run.ledger.append(ev.StepFailed(**common, error=self._failure(outcome), **logs))
+            if failed:
+                run.record_failure(ev.StepFailed(**common, error=self._failure(outcome), **logs), lay.root)
                 return StepResult("Failed")  # the working folder stays for inspection
-            trees = {o.name: run.store.snapshot(lay.output(o.name), ignore=False, stat_cache=False).tree
-                     for o in spec.outputs}
+            trees = {}
+            for o in spec.outputs:
+                self._phase(f"storing its output {o.name!r} in the store")
+                trees[o.name] = run.store.snapshot(lay.output(o.name), ignore=False, stat_cache=False).tree
             run.ledger.append(ev.StepCompleted(**common, outputs=trees, allow_reuse=spec.allow_reuse, **logs))
         if run.publish:
+            self._phase("copying its outputs to their datastore destinations")
             self._deliver(trees)
         shutil.rmtree(lay.root, ignore_errors=True)
         return StepResult("Completed", trees)
 
+    def _note_outside_cause(self, outcome: Outcome) -> None:
+        """A step that failed for a cause outside its code (it said there is no space left, or a
+        signal canalis did not send killed it) makes its run resumable (executor/nospace.py)."""
+        said = [line.strip() for line in outcome.stderr_tail if nospace.says_no_space([line])]
+        killed = nospace.killed_from_outside(outcome.exit_code)
+        if said:
+            self.run.outside[self.spec.name] = f"no space left on device in step {self.spec.name!r}: {said[-1]}"
+        elif killed:
+            self.run.outside[self.spec.name] = (f"step {self.spec.name!r} was killed by {killed}, "
+                                                "a signal canalis did not send")
+
     def _failure(self, outcome: Outcome) -> str:
         if outcome.launch_error:
-            return outcome.launch_error
-        tail = self.layout.log("stderr").read_text(errors="replace").splitlines()[-STDERR_TAIL_LINES:]
-        return f"step {self.spec.name!r} exited with code {outcome.exit_code}" + (":\n" + "\n".join(tail) if tail else "")
+            error = outcome.launch_error
+        else:
+            tail = outcome.stderr_tail
+            error = f"step {self.spec.name!r} exited with code {outcome.exit_code}" + (":\n" + "\n".join(tail) if tail else "")
+        if self.spec.name in self.run.outside:
+            error = f"{self.run.outside[self.spec.name]}\n{error}"
+        return error
 
     def _deliver(self, trees: dict[str, str]) -> None:
         """Copy outputs to their datastore destinations; register outputs as datasets."""
@@ -197,14 +257,8 @@ class StepExecution:
 
     def _publish(self, out, tree: str) -> None:
         run, dest = self.run, out.destination
-        rel = dest["path"].replace("{run-id}", self.step_run_id).replace("{output-name}", out.name)
-        target = Path(dest["root"]) / rel
-        if target.exists() and any(target.iterdir()):
-            tmp = target.parent / f".{target.name}.canalis-tmp-{uuid.uuid4().hex[:8]}"
-            run.store.checkout(tree, tmp, readonly=False)
-            shutil.copytree(tmp, target, dirs_exist_ok=True)
-            shutil.rmtree(tmp)
-        else:
-            run.store.checkout(tree, target, readonly=False)
+        what, label = f"destination of output {out.name!r}", f"datastore {dest['datastore']!r}"
+        rel = paths.check_relative(paths.expand_destination(dest["path"], self.step_run_id, out.name), what, label)
+        publish_tree(run.store, tree, dest["root"], rel, what, label)
         run.ledger.append(ev.OutputPublished(run_id=run.run_id, step_run_id=self.step_run_id, output=out.name,
                                              tree=tree, datastore=dest["datastore"], path=rel))

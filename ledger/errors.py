@@ -36,3 +36,20 @@ class LedgerBusy(LedgerError):
 
 class LedgerFormatError(LedgerError):
     """The ledger file has a format version this canalis does not read."""
+
+
+class CheckpointError(LedgerError):
+    """A checkpoint could not be made or read (docs/events.md, "Checkpoints")."""
+
+
+class CheckpointKeyError(CheckpointError):
+    """A checkpoint key is missing, unreadable, of the wrong kind, or unsafely stored."""
+
+
+class CheckpointFormatError(CheckpointError):
+    """A checkpoint file is not a checkpoint of a format this canalis reads."""
+
+
+class LedgerFull(LedgerError):
+    """No space left on the device holding the ledger: an event could not be recorded (or
+    the ledger could only be opened read-only). Free some space and try again."""

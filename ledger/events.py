@@ -226,13 +226,17 @@ class RunCompleted(_RunEvent):
     duration_s: float = 0.0
 
 
-@event("run.failed")
+@event("run.failed", version=2)
 class RunFailed(_RunEvent):
-    """The run ended because steps failed; failed_steps names them."""
+    """The run ended because steps failed; failed_steps names them. `resumable` is true
+    when every failure came from outside the steps' code (no space left on device, a step's
+    process killed by a signal canalis did not send): `canalis resume RUN` runs those steps
+    again once the cause is gone."""
 
     run_id: str
     error: str
     failed_steps: list[str] = field(default_factory=list)
+    resumable: bool = False
 
 
 @event("run.canceled")
@@ -543,13 +547,20 @@ class _StoreEvent(Event):
         return "store"
 
 
-@event("store.collected")
+@event("store.collected", version=2)
 class ObjectsCollected(_StoreEvent):
-    """Garbage collection removed these objects from the store."""
+    """Garbage collection removed these objects from the store. `batch` names the
+    store.collection_intended of the same gc_id that this completes (null before version 2,
+    which had no intents); `finished_by` is the gc_id of a later collection that finished an
+    interrupted one; `spared` lists intended objects it kept because an event recorded
+    after the intent names them again (or they were written again after it)."""
 
     gc_id: str
     digests: list[str] = field(default_factory=list)
     bytes: int = 0
+    batch: int | None = None
+    finished_by: str | None = None
+    spared: list[str] = field(default_factory=list)
 
 
 @event("gc.started")
@@ -570,6 +581,31 @@ class GcCompleted(_StoreEvent):
     kept: dict = field(default_factory=dict)
 
 
+
+@event("store.collection_intended")
+class CollectionIntended(_StoreEvent):
+    """Garbage collection gc_id is about to remove these objects (its batch number `batch`),
+    recorded before it deletes any of them; the store.collected with the same gc_id and batch
+    says it did. An intent with no such completion is an unfinished collection (the collector
+    was killed): `verify` does not report its objects as missing, and the next `canalis gc`
+    finishes it."""
+
+    gc_id: str
+    batch: int
+    digests: list[str] = field(default_factory=list)
+    bytes: int = 0
+
+
+@event("gc.folders_removed")
+class WorkFoldersRemoved(_StoreEvent):
+    """Garbage collection removed working folders of failed or abandoned step runs (under
+    .canalis/runs/) older than the retention; `folders` lists [run_id, step_run_id] pairs."""
+
+    gc_id: str
+    folders: list = field(default_factory=list)
+    bytes: int = 0
+    keep_failed_s: float = 0.0
+
 # -- audit -----------------------------------------------------------------------------------
 
 
@@ -584,6 +620,30 @@ class AnnotationAdded(Event):
     @property
     def stream(self) -> str:
         return self.stream_name
+
+
+# -- secrets ---------------------------------------------------------------------------------
+
+
+class _SecretEvent(Event):
+    @property
+    def stream(self) -> str:
+        return f"secret:{self.name}"
+
+
+@event("secret.stored")
+class SecretStored(_SecretEvent):
+    """A secret was added to (or replaced in) the workspace's keyvault; the name only, never
+    the value nor a hash of it."""
+
+    name: str
+
+
+@event("secret.deleted")
+class SecretDeleted(_SecretEvent):
+    """A secret was removed from the workspace's keyvault (the name only)."""
+
+    name: str
 
 
 ArtifactCollected = ObjectsCollected  # the name STYLE.md uses

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import sqlite3
+import urllib.parse
 import threading
 import time as _time
 from pathlib import Path
@@ -22,7 +24,7 @@ from blake3 import blake3
 from canalis.ledger import queries
 from canalis.ledger.canonical import GENESIS_HASH, canonical_json, hash_message
 from canalis.ledger.chain import verify_rows
-from canalis.ledger.errors import EventValidationError, LedgerBusy, LedgerFormatError
+from canalis.ledger.errors import EventValidationError, LedgerBusy, LedgerFormatError, LedgerFull
 from canalis.ledger.events import REGISTRY, Event
 from canalis.ledger.projections import SPECS, apply_all
 from canalis.ledger.projections import fingerprint as projection_fingerprint
@@ -86,6 +88,23 @@ def _is_busy(e: sqlite3.OperationalError) -> bool:
     return "locked" in msg or "busy" in msg
 
 
+#: below this much free space, an I/O error of SQLite is taken for a full disk
+_LOW_SPACE = 1 << 20
+
+
+def _no_space(e: sqlite3.OperationalError, path: Path) -> bool:
+    """SQLite ran out of disk space: SQLITE_FULL, or an I/O error on a (nearly) full device
+    (extending the shared-memory file of a WAL database fails that way)."""
+    if getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "database or disk is full" in str(e):
+        return True
+    if "disk i/o error" in str(e).lower():
+        try:
+            return shutil.disk_usage(path.parent).free < _LOW_SPACE
+        except OSError:
+            return False
+    return False
+
+
 def _prepare(event: Event) -> tuple[str, int, str, dict, str]:
     """(type, version, stream, redacted payload, canonical payload text) of a typed event."""
     if not isinstance(event, Event):
@@ -111,14 +130,37 @@ class Ledger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.retry_for = retry_for
         self._lock = threading.RLock()
+        #: true when the disk was full at opening: the ledger reads but records nothing
+        self.readonly = False
         conn = sqlite3.connect(str(self.path), timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+        try:
+            self._retry(lambda: conn.execute("PRAGMA journal_mode=WAL"))
+        except sqlite3.OperationalError as e:
+            if not _no_space(e, self.path):
+                raise
+            conn.close()
+            conn = self._open_readonly(e)
         self._conn = conn
-        self._retry(lambda: conn.execute("PRAGMA journal_mode=WAL"))
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA wal_autocheckpoint=10000")
-        conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        if not self.readonly:
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA wal_autocheckpoint=10000")
+            conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         self._db = sqlite_utils.Database(conn, execute_plugins=False)
         self._ensure_schema()
+
+    def _open_readonly(self, cause) -> sqlite3.Connection:
+        """On a full disk SQLite cannot create the shared-memory file a WAL database is read
+        through. When the write-ahead log holds nothing (every event is in the main file),
+        the file is read as immutable instead, so that listing and verifying still work."""
+        wal = Path(f"{self.path}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise LedgerFull(
+                f"no space left on device: {self.path} cannot be opened (its write-ahead log needs room to be "
+                "read); free some space and try again"
+            ) from cause
+        self.readonly = True
+        uri = f"file:{urllib.parse.quote(str(self.path))}?mode=ro&immutable=1"
+        return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
 
     # -- plumbing ---------------------------------------------------------------------------
     def _retry(self, fn):
@@ -137,8 +179,12 @@ class Ledger:
                 delay = min(delay * 2, 0.05)
 
     def _write(self, body):
-        """Run body(conn) in one IMMEDIATE transaction, retried while the database is busy."""
+        """Run body(conn) in one IMMEDIATE transaction, retried while the database is busy.
+        A full disk raises `LedgerFull` (nothing of the transaction is recorded)."""
         conn = self._conn
+        if self.readonly:
+            raise LedgerFull(f"no space left on device: {self.path} was opened read-only and records nothing; "
+                             "free some space and try again")
 
         def attempt():
             conn.execute("BEGIN IMMEDIATE")
@@ -152,7 +198,13 @@ class Ledger:
                 raise
 
         with self._lock:
-            return self._retry(attempt)
+            try:
+                return self._retry(attempt)
+            except sqlite3.OperationalError as e:
+                if _no_space(e, self.path):
+                    raise LedgerFull(f"no space left on device: {self.path} could not record the event; "
+                                     "free some space and try again") from e
+                raise
 
     def _ensure_schema(self) -> None:
         """Create the events table on a new file, refuse a format we do not read, and create

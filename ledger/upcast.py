@@ -98,3 +98,19 @@ def _model_registered_v1_to_v2(p: dict) -> dict:
 def _environment_registered_v1_to_v2(p: dict) -> dict:
     """v2 shares the registration shape; v1 had no id, description, tags, properties or lineage."""
     return {"id": f"{p['name']}:{p['version']}", "description": None, "tags": {}, "properties": {}, "lineage": {}, **p}
+
+
+@upcaster("run.failed", 1)
+def _run_failed_v1_to_v2(p: dict) -> dict:
+    """v2 says whether the run can be resumed; no v1 failure could be."""
+    p.setdefault("resumable", False)
+    return p
+
+
+@upcaster("store.collected", 1)
+def _store_collected_v1_to_v2(p: dict) -> dict:
+    """v2 ties a removal to the intent it completes; v1 removals had no intent."""
+    p.setdefault("batch", None)
+    p.setdefault("finished_by", None)
+    p.setdefault("spared", [])
+    return p

@@ -58,6 +58,14 @@ class ObjectInfo:
     pack: str | None
 
 
+def _write_all(f, data) -> None:
+    """Write all of `data` to unbuffered file `f`: a raw write may write only part of it (a
+    nearly full disk does that without an error); the next attempt then raises ENOSPC."""
+    view = memoryview(data).cast("B")
+    while view:
+        view = view[f.write(view):]
+
+
 class LocalStore:
     """Blobs and trees in `objects_dir` (created if missing). Safe for several threads and
     processes at once: every blob or pack is written to a temp file and renamed into place.
@@ -96,11 +104,18 @@ class LocalStore:
     # -- writing --------------------------------------------------------------------
     def _write_body(self, compression: int, size: int, body, durable: bool) -> str:
         tmp = self._tmp_name()
-        with open(tmp, "xb", buffering=0) as f:
-            f.write(pack_header(compression, size))
-            f.write(body)
-            if durable:
-                os.fsync(f.fileno())
+        try:
+            with open(tmp, "xb", buffering=0) as f:
+                _write_all(f, pack_header(compression, size))
+                _write_all(f, body)
+                if durable:
+                    os.fsync(f.fileno())
+        except BaseException:  # a full disk: leave no half-written temp file holding space
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
         return tmp
 
     def _install(self, tmp: str, digest: str, durable: bool) -> str:
@@ -135,11 +150,13 @@ class LocalStore:
         else:
             batch.add_loose(digest, self._write_body(compression, len(data), body, False))
 
-    def put_file(self, path: str | os.PathLike) -> str:
-        """Store a file's content by streaming it (files larger than memory work)."""
-        return self._put_path(os.fspath(path), os.stat(path).st_size, durable=True, batch=None)
+    def put_file(self, path: str | os.PathLike, digest: str | None = None) -> str:
+        """Store a file's content by streaming it (files larger than memory work). A caller that
+        hashed the bytes as it wrote them passes `digest`: a large file is then read once (no
+        mapping of the whole file to hash it); a new blob is still checked against it."""
+        return self._put_path(os.fspath(path), os.stat(path).st_size, durable=True, batch=None, digest=digest)
 
-    def _put_path(self, path: str, size: int, durable: bool, batch: Batch | None) -> str:
+    def _put_path(self, path: str, size: int, durable: bool, batch: Batch | None, digest: str | None = None) -> str:
         if size <= _blob.SMALL_FILE:
             with open(path, "rb", buffering=0) as f:
                 data = f.read()
@@ -151,7 +168,7 @@ class LocalStore:
             compression, body = _blob.encode(data)
             tmp = self._write_body(compression, len(data), body, durable)
         else:
-            digest = _blob.hash_path(path, size)
+            digest = check_digest(digest) if digest is not None else _blob.hash_path(path, size)
             if self._known(digest, batch):
                 return digest
             tmp = self._stream_to_temp(path, digest, durable)

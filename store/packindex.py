@@ -15,6 +15,7 @@ again. Rebuilding touches no pack, so it cannot lose a blob.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -41,6 +42,24 @@ CREATE INDEX IF NOT EXISTS blobs_by_pack ON blobs (pack);
 _CHUNK = 500  # digests per IN (...) query, below SQLite's variable limit
 
 
+def _in_memory() -> sqlite3.Connection:
+    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    db.executescript(SCHEMA)
+    return db
+
+
+def _no_space(e: sqlite3.DatabaseError, path: str) -> bool:
+    """SQLite ran out of disk space (SQLITE_FULL, or an I/O error on a nearly full device)."""
+    if "database or disk is full" in str(e):
+        return True
+    if "disk i/o error" in str(e).lower():
+        try:
+            return shutil.disk_usage(os.path.dirname(path) or ".").free < (1 << 20)
+        except OSError:
+            return False
+    return False
+
+
 class PackIndex:
     def __init__(self, db_path: str, packs_dir: str):
         self.db_path, self.packs_dir = db_path, packs_dir
@@ -65,8 +84,11 @@ class PackIndex:
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.executescript(SCHEMA)
                 return db
-            except sqlite3.DatabaseError:
+            except sqlite3.DatabaseError as e:
                 db.close()
+                if _no_space(e, self.db_path):  # a full disk: keep the index in memory (refresh fills it from the packs)
+                    self.db_path = ":memory:"
+                    return _in_memory()
                 if attempt == 2:
                     raise
                 for suffix in ("", "-wal", "-shm"):  # derived data: rebuild it from the packs
@@ -79,13 +101,23 @@ class PackIndex:
     def _write(self, fn) -> None:
         db = self._conn()
         with self._lock:
-            db.execute("BEGIN IMMEDIATE")
             try:
-                fn(db)
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    fn(db)
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as e:
+                if self.db_path == ":memory:" or not _no_space(e, self.db_path):
+                    raise
+                # a full disk: the index is derived data, so carry on with a copy in memory,
+                # built again from the packs on disk (which include what `fn` recorded)
+                self._db.close()
+                self._db, self._seen, self.db_path = _in_memory(), None, ":memory:"
+                self.refresh(force=True)
 
     # -- keeping up with the packs folder ---------------------------------------------
     def refresh(self, force: bool = False) -> bool:

@@ -38,6 +38,27 @@ class SnapshotResult:
 POOL_THRESHOLD = 8
 
 
+def shown(path: str) -> str:
+    """A path as it can be printed: bytes that are not UTF-8 appear as `\\xff`."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def check_utf8_name(rel: str, path: str) -> None:
+    """Tree paths are UTF-8 text (docs/store-format.md): a name the filesystem holds as other
+    bytes (on Linux, any bytes but '/' and NUL) is refused, naming the file, before anything
+    is stored, so that a checkout can never give back different bytes."""
+    if rel.isascii():
+        return
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SnapshotError(
+            shown(path),
+            "its name is not valid UTF-8 (canalis records file names as UTF-8 text); rename it "
+            "(e.g. `convmv -f latin1 -t utf8`), or list it in .amlignore/.gitignore to leave it out",
+        ) from None
+
+
 def walk(root: str, ignore: bool):
     """(files, links, ignored, skipped): files as (rel, abs, stat), links as (rel, abs)."""
     files, links, skipped = [], [], []
@@ -60,16 +81,19 @@ def walk(root: str, ignore: bool):
                 if ignore and rules.stack and rules.ignored(rel, False):
                     ignored += 1
                 else:
+                    check_utf8_name(rel, e.path)
                     links.append((rel, e.path))
             elif e.is_dir(follow_symlinks=False):
                 if ignore and rules.stack and rules.ignored(rel, True):
                     ignored += 1
                 else:
+                    check_utf8_name(rel, e.path)
                     stack.append((rel + "/", e.path, rules))
             elif e.is_file(follow_symlinks=False):
                 if ignore and rules.stack and rules.ignored(rel, False):
                     ignored += 1
                 else:
+                    check_utf8_name(rel, e.path)
                     files.append((rel, e.path, e.stat(follow_symlinks=False)))
             else:
                 skipped.append(rel)  # sockets, fifos, devices: not content
@@ -258,6 +282,7 @@ def put_files(store, mapping: dict[str, Path], workers: int | None = None):
     items = []
     for rel, src in sorted(mapping.items()):
         check_path(rel)
+        check_utf8_name(rel, os.fspath(src))
         try:
             st = os.stat(src)
         except FileNotFoundError:

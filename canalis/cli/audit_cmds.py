@@ -18,7 +18,9 @@ from canalis.cli.common import fail_on_canalis_errors, json_option, print_json, 
 @fail_on_canalis_errors
 def resume(layout, run, force, quiet, as_json):
     """Finish RUN after its submitting process died: completed steps keep their results,
-    a step that started and never ended is recorded as abandoned and runs again."""
+    a step that started and never ended is recorded as abandoned and runs again. A run that
+    failed only for causes outside its steps (no space left on device, a step's process
+    killed from outside) is resumed the same way: its failed steps run again."""
     from canalis.pipeline.core.run import resume_run
     from canalis.core.workspace import Workspace
 
@@ -166,6 +168,9 @@ def verify(layout, deep, repair, as_json):
     else:
         for line in workspace_lines(result):
             click.echo(line)
+        for u in result["unfinished_collections"]:
+            click.echo(f"unfinished collection: gc {u['gc_id']} batch {u['batch']} meant to remove {u['objects']} objects "
+                       f"({u['removed']} already removed; they are not missing); `canalis gc` finishes it")
     sys.exit(0 if result["ok"] else 1)
 
 
@@ -173,23 +178,28 @@ def verify(layout, deep, repair, as_json):
 @click.option("--keep-last", type=int, default=None, help="Keep the N newest runs of each experiment.")
 @click.option("--older-than", default=None, help="Collect runs submitted longer ago than this (90s, 30m, 12h, 7d, 2w).")
 @click.option("--grace", default="1h", show_default=True, help="Keep objects no event names while younger than this.")
+@click.option("--keep-failed", default="7d", show_default=True,
+              help="Keep working folders of failed steps (.canalis/runs/) that ended less than this long ago.")
 @click.option("--dry-run", is_flag=True, help="Report what would be removed; change nothing.")
 @workspace_option
 @json_option
 @fail_on_canalis_errors
-def gc(layout, keep_last, older_than, grace, dry_run, as_json):
+def gc(layout, keep_last, older_than, grace, keep_failed, dry_run, as_json):
     """Remove from the store what no kept run, registered dataset or model, or published
     pipeline needs. Without --keep-last or --older-than every run is kept and only objects
-    no event names (older than --grace) are removed."""
+    no event names (older than --grace) are removed. Working folders of failed steps go
+    once they are older than --keep-failed. An interrupted collection is finished first."""
     from canalis.executor.gc import collect_garbage, parse_duration
 
     try:
         older = parse_duration(older_than) if older_than else None
         grace_s = parse_duration(grace)
+        keep_failed_s = parse_duration(keep_failed)
     except ValueError as e:
         raise click.BadParameter(str(e)) from None
     report = collect_garbage(layout.open_ledger(), layout.open_store(), layout.locks, keep_last=keep_last,
-                             older_than=older, dry_run=dry_run, grace_seconds=grace_s)
+                             older_than=older, dry_run=dry_run, grace_seconds=grace_s,
+                             runs_dir=layout.runs, keep_failed=keep_failed_s)
     if as_json:
         return print_json(report.to_dict())
     verb = "would remove" if dry_run else "removed"
@@ -197,6 +207,14 @@ def gc(layout, keep_last, older_than, grace, dry_run, as_json):
                f"runs kept {report.runs_kept}, collected {report.runs_collected}; {report.seconds:.2f} s")
     for reason, k in sorted(report.kept.items()):
         click.echo(f"  kept for {reason}: {k['objects']} objects ({_mb(k['bytes'])})")
+    ff = report.failed_folders
+    if ff.get("removed") or ff.get("kept"):
+        click.echo(f"  working folders of failed steps: {verb} {ff['removed']} ({_mb(ff['removed_bytes'])}), "
+                   f"kept {ff['kept']} ({_mb(ff['kept_bytes'])}) that ended within {keep_failed}")
+    fin = report.finished
+    if fin["collections"]:
+        click.echo(f"  {'would finish' if dry_run else 'finished'} {len(fin['collections'])} interrupted collection batch(es): "
+                   f"{fin['objects']} objects removed, {fin['spared']} named again since and kept")
 
 
 def _mb(n: int) -> str:

@@ -1,8 +1,10 @@
 """Options and helpers shared by the CLI modules: workspace lookup, --json output, errors."""
 from __future__ import annotations
 
+import errno
 import functools
 import json
+import sqlite3
 import sys
 
 import click
@@ -42,14 +44,27 @@ def print_json(obj) -> None:
 
 
 def fail_on_canalis_errors(f):
-    """Turns canalis's own errors into a one-line message and exit code 1 (no traceback)."""
+    """Turns canalis's own errors, a full disk and an unusable checkpoint key into a one-line
+    message and exit code 1 (no traceback)."""
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
+        from canalis.ledger.errors import CheckpointError, LedgerFull
+
         try:
             return f(*args, **kwargs)
-        except CanalisError as e:
+        except (CanalisError, LedgerFull, CheckpointError) as e:
             raise click.ClickException(str(e)) from None
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            where = f" ({e.filename})" if e.filename else ""
+            raise click.ClickException(f"no space left on device{where}; free some space and try again") from None
+        except sqlite3.OperationalError as e:  # a cache or index file SQLite could not write
+            if "disk is full" not in str(e) and "disk i/o error" not in str(e).lower():
+                raise
+            raise click.ClickException(f"no space left on device (or the disk is failing): SQLite reported {str(e)!r}; "
+                                       "free some space and try again") from None
 
     return wrapper
 

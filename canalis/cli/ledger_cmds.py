@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import io
 import sys
+from pathlib import Path
 
 import click
 
@@ -78,12 +79,25 @@ def head_cmd(as_json, layout):
 
 
 @ledger.command("verify")
+@click.option("--against", "against", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Also prove the ledger extends this checkpoint (from `canalis ledger checkpoint`).")
+@click.option("--key", "key", type=click.Path(dir_okay=False), default=None,
+              help="With --against: the public key (ed25519) or HMAC key that signed it "
+                   "(default: the workspace's default checkpoint key).")
 @json_option
 @workspace_option
 @fail_on_canalis_errors
 @_ledger_errors
-def verify_cmd(as_json, layout):
-    """Recompute the hash chain; exit 1 naming the first event that breaks it."""
+def verify_cmd(against, key, as_json, layout):
+    """Recompute the hash chain; exit 1 naming the first event that breaks it.
+
+    With --against CHECKPOINT: exit 1 also when the checkpoint's signature is not valid for
+    the key, or the ledger no longer holds the event it vouches for with the same hash (a
+    rewritten history or a tail cut below it)."""
+    if against:
+        return _verify_against(against, key, as_json, layout)
+    if key:
+        raise click.UsageError("--key is used with --against CHECKPOINT")
     with _open(layout) as led:
         res = led.verify()
     if as_json:
@@ -94,6 +108,97 @@ def verify_cmd(as_json, layout):
         click.echo(f"BROKEN at event {res.first_bad_seq}: {res.reason} ({res.checked} events checked before it)", err=True)
     if not res.ok:
         sys.exit(1)
+
+
+def _verify_against(against, key, as_json, layout):
+    from canalis.ledger.checkpoint import check_against
+    from canalis.ledger.keys import load_verify_key
+
+    key = key or layout.checkpoint_key()
+    if key is None:
+        raise click.ClickException("no key to check the checkpoint's signature with: pass --key PUBKEY_OR_HMACKEY "
+                                   "(or name a default with `canalis ledger checkpoint --key KEY --set-default`)")
+    vkey = load_verify_key(key)
+    with open(against, "rb") as f:
+        text = f.read(1 << 20)
+    with _open(layout) as led:
+        res = check_against(led, text, vkey, workspace=layout.read_config().get("name"))
+    if as_json:
+        print_json(res.to_dict())
+    elif res.ok:
+        click.echo(f"ok: {res.message}")
+    else:
+        click.echo(f"FAILED ({res.problem}): {res.message}", err=True)
+    if not res.ok:
+        sys.exit(1)
+
+
+@ledger.command("keygen")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--hmac", "use_hmac", is_flag=True,
+              help="Make an HMAC-SHA256 key (one secret file that both signs and checks) instead of an ed25519 pair.")
+@json_option
+@fail_on_canalis_errors
+@_ledger_errors
+def keygen_cmd(path, use_hmac, as_json):
+    """Make a key for signing checkpoints: an ed25519 private key in PATH (mode 0600) and its
+    public key in PATH.pub, or with --hmac one HMAC key file. PATH must lie outside every
+    workspace: the key protects the workspace's ledger."""
+    from canalis import layout as _layout
+    from canalis.ledger.keys import ED25519, HMAC, generate_key
+
+    full = _layout.refuse_inside_workspace(path, "a checkpoint key")
+    made = generate_key(full, HMAC if use_hmac else ED25519)
+    info = {"alg": made.alg, "key_id": made.key_id, "path": str(made.path),
+            "public_path": str(made.public_path) if made.public_path else None}
+    if as_json:
+        print_json(info)
+        return
+    click.echo(f"{made.alg} key {made.key_id} written to {made.path} (mode 0600)")
+    if made.public_path:
+        click.echo(f"public key (give it to whoever checks checkpoints): {made.public_path}")
+
+
+@ledger.command("checkpoint")
+@click.option("--key", "key", type=click.Path(dir_okay=False), default=None,
+              help="Private ed25519 key or HMAC key to sign with (default: the workspace's default key).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Write the checkpoint to FILE (default: print it).")
+@click.option("--set-default", is_flag=True,
+              help="Remember --key as the workspace's default key (used by automatic checkpoints).")
+@click.option("--reason", default=None, help="A note stored in the checkpoint (e.g. 'before the audit').")
+@workspace_option
+@fail_on_canalis_errors
+@_ledger_errors
+def checkpoint_cmd(key, out, set_default, reason, layout):
+    """Sign the ledger's head (seq, hash, time, workspace name, key id) and print it as JSON,
+    or write it to FILE. Keep it (or the key) out of reach of whoever can write the
+    workspace; `canalis ledger verify --against FILE` later proves the ledger extends it."""
+    from canalis import layout as _layout
+    from canalis.ledger.checkpoint import make_checkpoint, write_checkpoint_file
+    from canalis.ledger.keys import load_signing_key
+
+    if set_default and not key:
+        raise click.UsageError("--set-default needs --key KEYFILE")
+    key = key or layout.checkpoint_key()
+    if key is None:
+        raise click.ClickException("no key: pass --key KEYFILE (make one with `canalis ledger keygen PATH`), or name a "
+                                   "default with --key KEYFILE --set-default")
+    _layout.refuse_inside_workspace(key, "a checkpoint key", layout)
+    skey = load_signing_key(key)
+    if set_default:
+        layout.set_checkpoint_key(key)
+    name = layout.read_config().get("name", "")
+    with _open(layout) as led:
+        cp = make_checkpoint(led, skey, name, reason)
+    if out:
+        write_checkpoint_file(out, cp)
+        click.echo(f"checkpoint of event {cp.seq} ({cp.hash[:16]}…) signed by {cp.key_alg} key {cp.key_id[:16]}… "
+                   f"written to {out}", err=True)
+    else:
+        click.echo(cp.to_json(), nl=False)
+    if set_default:
+        click.echo(f"default checkpoint key of workspace {name!r}: {Path(key).resolve()}", err=True)
 
 
 @ledger.command("rebuild")

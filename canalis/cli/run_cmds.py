@@ -46,11 +46,15 @@ def _parse_param(text: str):
 @click.option("--regenerate-outputs", is_flag=True, help="Run every step; reuse nothing.")
 @click.option("--max-concurrent-steps", type=int, default=None, help="Independent steps run at once (default: cores).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not stream step output.")
+@click.option("--allow-secret-values", is_flag=True, default=None,
+              help="Submit parameter, argument and environment values that look like credentials anyway "
+                   "(they are recorded readable; see docs/secrets.md).")
 @click.option("--workspace", type=click.Path(file_okay=False), default=None,
               help="Workspace root for Workspace.from_config() in FILE (default: found upward).")
 @json_option
 @fail_on_canalis_errors
-def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps, quiet, workspace, as_json):
+def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps, quiet, allow_secret_values, workspace,
+           as_json):
     """Submit the pipeline object in FILE.py[:NAME] (NAME defaults to `pipeline`)."""
     if workspace:
         os.environ["CANALIS_WORKSPACE"] = str(Path(workspace).resolve())
@@ -72,11 +76,14 @@ def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps,
         found = sorted(k for k, v in namespace.items() if isinstance(v, Pipeline))
         raise click.ClickException(f"{file} defines no Pipeline named {name!r} (Pipelines found: {', '.join(found) or 'none'}); use {file}:NAME")
     ws = obj.workspace
+    from canalis.pipeline.core.compile import refuse_secret_values
+
     try:
         handle = ws.session.submit(
             experiment, lambda store: obj.plan(), dict(_parse_param(p) for p in params),
             options=SubmitOptions(regenerate_outputs=regenerate_outputs, max_concurrent_steps=max_concurrent_steps),
-            description=obj.description)
+            description=obj.description,
+            vet=lambda plan, values: refuse_secret_values(plan, values, allow_secret_values or None))
     except PlanError as e:
         raise click.ClickException(str(e)) from None
     run = watch(Experiment(ws, experiment), handle)
@@ -93,12 +100,28 @@ def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps,
 @json_option
 @fail_on_canalis_errors
 def runs(layout, experiment, as_json):
-    """List runs, newest first."""
-    rows = reports.run_list(layout.open_ledger(), experiment)
+    """List runs, newest first, and the disk space working folders kept after failed steps hold."""
+    from canalis.executor.workdirs import DEFAULT_KEEP_FAILED, bytes_by_run
+
+    ledger = layout.open_ledger()
+    rows = reports.run_list(ledger, experiment)
+    kept = bytes_by_run(ledger, layout.runs)
+    for r in rows:
+        r["failed_folders_bytes"] = kept.get(r["run_id"], 0)
     if as_json:
         return print_json(rows)
     _table("runs", ["run", "experiment", "status", "submitted", "duration s", "steps", "reused"],
            [(r["run_id"], r["experiment"], r["status"], _fmt_t(r["submitted_at"]), _fmt_s(r["duration_s"]), r["steps"], r["reused"]) for r in rows])
+    total, holding = sum(r["failed_folders_bytes"] for r in rows), sum(1 for r in rows if r["failed_folders_bytes"])
+    click.echo(f"working folders kept after failed steps: {_size(total)} in {holding} run(s)"
+               + (f"; `canalis gc` removes those older than {DEFAULT_KEEP_FAILED} (--keep-failed)" if total else ""))
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def _fmt_t(v):
@@ -172,39 +195,62 @@ def cancel(layout, run, reason, wait_, timeout, as_json):
 @click.argument("run")
 @click.argument("step", required=False)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing output of running steps until the run ends.")
+@click.option("--head", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Print only the first N lines of each step's stdout and stderr.")
+@click.option("--tail", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Print only the last N lines of each step's stdout and stderr (with --follow: then what follows).")
 @workspace_option
 @fail_on_canalis_errors
-def logs(layout, run, step, follow):
-    """stdout and stderr of a run's steps (or of STEP)."""
+def logs(layout, run, step, follow, head, tail):
+    """stdout and stderr of a run's steps (or of STEP).
+
+    Logs are streamed from the store (or from a running step's live file), byte for byte, in
+    bounded memory whatever their size."""
+    from canalis.core.run_logs import LogFollower, chunks, head_chunks
+
+    if head is not None and (tail is not None or follow):
+        raise click.UsageError("--head cannot be combined with --tail or --follow")
     ledger = layout.open_ledger()
     store = layout.open_store()
     run_id = reports.resolve_run(ledger, run)
-    printed: dict[str, dict[str, int]] = {}
-    while True:
-        rows = [r for r in ledger.step_runs(run_id) if step in (None, r["step_name"])]
-        if step and not rows and not follow:
-            raise click.ClickException(f"run {run_id} has no step {step!r}")
-        for r in rows:
-            seen = printed.setdefault(r["step_run_id"], {"stdout": 0, "stderr": 0})
+    follower = LogFollower(ledger, store, str(layout.runs), run_id, step=step, tail=tail)
+    out = {"stdout": click.get_binary_stream("stdout"), "stderr": click.get_binary_stream("stderr")}
+    if head is not None:
+        for row in _rows(follower, run_id, step, follow):
             for stream in ("stdout", "stderr"):
-                text = _log_text(layout, store, ledger, run_id, r, stream)
-                if len(text) > seen[stream]:
-                    if seen[stream] == 0:
-                        click.echo(f"== {r['step_name']} {stream} ==", err=stream == "stderr")
-                    click.echo(text[seen[stream]:], nl=False, err=stream == "stderr")
-                    seen[stream] = len(text)
+                f = follower.source.open(row, stream)
+                if f is None:
+                    continue
+                with f:
+                    for i, data in enumerate(head_chunks(chunks(f), head)):
+                        if i == 0:
+                            out[stream].write(f"== {row['step_name']} {stream} ==\n".encode())
+                        out[stream].write(data)
+                out[stream].flush()
+        return
+
+    def emit(row, stream, data, first):
+        if first:
+            out[stream].write(f"== {row['step_name']} {stream} ==\n".encode())
+        out[stream].write(data)
+        out[stream].flush()
+
+    while True:
+        _rows(follower, run_id, step, follow)
+        follower.poll(emit)
         status = (ledger.run(run_id) or {}).get("status")
         if not follow or status in ("Completed", "Failed", "Canceled"):
+            if follow:
+                follower.poll(emit)  # what was written between the last poll and the end
             break
         time.sleep(0.5)
 
 
-def _log_text(layout, store, ledger, run_id, row, stream) -> str:
-    digest = reports.log_digest(ledger, row, stream)
-    if digest:
-        return store.get_bytes(digest).decode(errors="replace")
-    live = layout.runs / run_id / row["step_run_id"] / f"{stream}.txt"
-    return live.read_text(errors="replace") if live.exists() else ""
+def _rows(follower, run_id, step, follow) -> list:
+    rows = follower.rows()
+    if step and not rows and not follow:
+        raise click.ClickException(f"run {run_id} has no step {step!r}")
+    return rows
 
 
 @click.command()

@@ -5,6 +5,7 @@ from canalis.core.dataset import Dataset
 from canalis.core.datastore import Datastore
 from canalis.core.environment import Environment
 from canalis.core.experiment import Experiment
+from canalis.core.keyvault import Keyvault
 from canalis.core.model import Model
 from canalis.core.run import Run
 from canalis.core import run_context as _run_context  # noqa: F401  (installs Run.get_context's step run)
@@ -12,5 +13,5 @@ from canalis.core.runconfig import RunConfiguration
 from canalis.core.script_run_config import ScriptRunConfig
 from canalis.core.workspace import Workspace
 
-__all__ = ["ComputeTarget", "CondaDependencies", "Dataset", "Datastore", "Environment", "Experiment", "Model", "Run",
+__all__ = ["ComputeTarget", "CondaDependencies", "Dataset", "Datastore", "Environment", "Experiment", "Keyvault", "Model", "Run",
            "RunConfiguration", "ScriptRunConfig", "Workspace"]

@@ -7,7 +7,6 @@ SDK v1 registered cloud containers; canalis registers folders you own
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from canalis.exceptions import NotSupportedOfflineError, UserErrorException
@@ -68,33 +67,49 @@ class Datastore:
     register_azure_my_sql = _cloud
     register_dbfs = _cloud
 
-    # -- moving data in -----------------------------------------------------------------
-    def _target(self, target_path) -> Path:
-        target = (self.root / (target_path or "")).resolve()
-        if target != self.root.resolve() and self.root.resolve() not in target.parents:
-            raise UserErrorException(f"target_path {target_path!r} leaves datastore {self.name!r}; use a relative path inside it")
-        return target
+    # -- moving data in and out ---------------------------------------------------------
+    def _label(self) -> str:
+        return f"datastore {self.name!r}"
+
+    def _target(self, target_path) -> str:
+        """`target_path` checked to stay inside the datastore, lexically and with links followed."""
+        from canalis.data import _paths
+
+        rel = _paths.relative(target_path if target_path is not None else "", "target_path", self._label(),
+                              hint="use a relative path inside the datastore, such as 'raw/2024'")
+        _paths.resolve_inside(self.root, rel, "target_path", self._label())
+        return rel
 
     def upload_files(self, files, relative_root=None, target_path=None, overwrite=False, show_progress=True):
-        """Copy `files` into the datastore under `target_path`; paths are kept relative to `relative_root`."""
+        """Copy `files` into the datastore under `target_path`; paths are kept relative to `relative_root`.
+        Each file is written to a temp file and renamed into place, so nothing is written through
+        a symlink, and nothing lands outside the datastore's folder."""
+        from canalis.data import _paths
+
         target = self._target(target_path)
-        copied = []
+        base = os.path.abspath(relative_root) if relative_root else None
         for f in files:
             src = Path(f)
             if not src.is_file():
                 raise UserErrorException(f"cannot upload {src}: not a file")
-            rel = src.resolve().relative_to(Path(relative_root).resolve()) if relative_root else Path(src.name)
-            dst = target / rel
-            if dst.exists() and not overwrite:
+            if base is None:
+                rel = src.name
+            else:
+                rel = os.path.relpath(os.path.abspath(src), base).replace(os.sep, "/")
+                if rel == ".." or rel.startswith("../"):
+                    raise UserErrorException(
+                        f"cannot upload {src}: it is not inside relative_root {relative_root!r}; "
+                        "pass a relative_root that holds every file, or none (files keep only their name)"
+                    )
+            dest = "/".join(p for p in (target, rel) if p)
+            if os.path.lexists(self.root / dest) and not overwrite:
                 if show_progress:
-                    print(f"skipping {dst} (exists; pass overwrite=True)")
+                    print(f"skipping {self.name}/{dest} (exists; pass overwrite=True)")
                 continue
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            _copy_atomic(src, dst)
-            copied.append(str(dst))
+            _paths.write(self.root, dest, src, f"upload of {str(src)!r}", self._label())
             if show_progress:
-                print(f"uploaded {src} -> {self.name}/{dst.relative_to(self.root)}")
-        return self.path(target_path or "")
+                print(f"uploaded {src} -> {self.name}/{dest}")
+        return self.path(target or "")
 
     def upload(self, src_dir, target_path=None, overwrite=False, show_progress=True):
         """Copy the folder `src_dir` into the datastore under `target_path`."""
@@ -103,6 +118,41 @@ class Datastore:
             raise UserErrorException(f"cannot upload {src}: not a folder")
         files = [p for p in sorted(src.rglob("*")) if p.is_file()]
         return self.upload_files(files, relative_root=src, target_path=target_path, overwrite=overwrite, show_progress=show_progress)
+
+    def download(self, target_path, prefix=None, overwrite=False, show_progress=True) -> int:
+        """Copy the datastore's files (those under `prefix`, a path inside the datastore) into
+        the folder `target_path`, keeping their paths; returns how many files were written.
+        The target is yours to name; nothing is written outside it (a symlink already in it is
+        replaced, never written through). Existing files are kept unless `overwrite`."""
+        from canalis.data import _paths
+
+        prefix = _paths.relative(prefix if prefix is not None else "", "prefix", self._label(),
+                                 hint="use a path relative to the datastore's folder, such as 'raw/2024'")
+        root = os.path.realpath(self.root)
+        start = _paths.resolve_inside(root, prefix, "prefix", self._label()) if prefix else root
+        if os.path.isfile(start):
+            found = [(prefix, start)]
+        else:
+            found = []
+            for folder, dirs, names in os.walk(start):
+                dirs.sort()
+                for n in sorted(names):
+                    full = os.path.join(folder, n)
+                    if os.path.isfile(full):
+                        found.append((os.path.relpath(full, root).replace(os.sep, "/"), full))
+        target = Path(target_path)
+        target.mkdir(parents=True, exist_ok=True)
+        count = 0
+        for rel, full in found:
+            if os.path.lexists(target / rel) and not overwrite:
+                if show_progress:
+                    print(f"skipping {target / rel} (exists; pass overwrite=True)")
+                continue
+            _paths.write(target, rel, full, f"file {rel!r} of {self._label()}", f"the download folder {str(target)!r}")
+            count += 1
+            if show_progress:
+                print(f"downloaded {self.name}/{rel} -> {target / rel}")
+        return count
 
     # -- references ------------------------------------------------------------------------
     def path(self, path=None, data_reference_name=None):
@@ -119,8 +169,3 @@ class Datastore:
     def __repr__(self):
         return f"Datastore(name={self.name!r}, path={str(self.root)!r})"
 
-
-def _copy_atomic(src: Path, dst: Path) -> None:
-    tmp = dst.parent / f".{dst.name}.canalis-upload-{os.getpid()}"
-    shutil.copy2(src, tmp)
-    os.replace(tmp, dst)

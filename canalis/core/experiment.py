@@ -21,7 +21,8 @@ class Experiment:
         """Submit a Pipeline (or a ScriptRunConfig) and return its run, already executing.
 
         Pipeline keywords: pipeline_parameters, regenerate_outputs, continue_on_step_failure,
-        and max_concurrent_steps (canalis: how many independent steps run at once).
+        and max_concurrent_steps (canalis: how many independent steps run at once);
+        allow_secret_values=True submits values that look like credentials (docs/secrets.md).
         """
         submit = getattr(config, "_submit_to", None)
         if submit is None:

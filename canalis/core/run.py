@@ -124,7 +124,17 @@ class Run:
         self._log(name, "table", {k: list(v) for k, v in value.items()}, description)
 
     def _log(self, name, kind, value, description):
+        from canalis.core.keyvault import refuse_secret_metric
+
+        refuse_secret_metric(name, value)
         self._session.log_metric(self._run_id, name, kind, _plain(value), description)
+
+    def get_secret(self, name) -> str:
+        """A secret of the workspace's keyvault."""
+        return self.experiment.workspace.get_default_keyvault().get_secret(name)
+
+    def get_secrets(self, secrets) -> dict:
+        return self.experiment.workspace.get_default_keyvault().get_secrets(secrets)
 
     def get_metrics(self, name=None, recursive=False, run_type=None, populate=False):
         rows = [r for r in self._ledger.metrics(run_id=self._run_id) if r.get("step_run_id") is None]
@@ -176,12 +186,16 @@ class Run:
             from canalis.executor.orphans import effective_status
 
             # a run executed by another process: follow the ledger; stop if that process is gone
+            self._show_output = show_output
             while effective_status(self._row()) not in (*TERMINAL, "Orphaned"):
+                self._flush_output()
                 if deadline and time.time() > deadline:
                     break
                 time.sleep(0.2)
+            self._flush_output()
         status = self.get_status()
         if show_output:
+            self._end_output()
             self._print_summary()
         if raise_on_error and status == "Failed":
             from canalis.exceptions import ActivityFailedException
@@ -190,12 +204,40 @@ class Run:
         return status
 
     def _flush_output(self):
-        pass_through = getattr(self, "_show_output", False)
-        queue = self._handle.lines if self._handle is not None else None
-        while queue is not None and not queue.empty():
-            step, stream, text = queue.get_nowait()
-            if pass_through:
-                (sys.stderr if stream == "stderr" else sys.stdout).write(f"[{step}] {text}")
+        """Print what the run's steps wrote since the last call, each line after `[step] `.
+        Read from the step logs (the live files, then the store), so memory stays bounded and
+        nothing is held back for a caller that never asks for output."""
+        if not getattr(self, "_show_output", False):
+            return
+        from canalis.core.run_logs import LinePrefixer, LogFollower
+
+        if getattr(self, "_follower", None) is None:
+            ws = self.experiment.workspace
+            self._follower = LogFollower(ws.ledger, ws.store, str(ws.session.runs_dir), self._run_id)
+            self._prefixers = {}
+
+        def emit(row, stream, data, first):
+            key = (row["step_run_id"], stream)
+            if key not in self._prefixers:
+                self._prefixers[key] = LinePrefixer(f"[{row['step_name']}] ")
+            text = self._prefixers[key].feed(data)
+            if text:
+                out = sys.stderr if stream == "stderr" else sys.stdout
+                out.write(text)
+                out.flush()
+
+        self._follower.poll(emit)
+
+    def _end_output(self):
+        """After the last flush: a stream that ended without a newline gets one, so the summary
+        starts on a line of its own."""
+        for (_, stream), prefixer in (getattr(self, "_prefixers", None) or {}).items():
+            out = sys.stderr if stream == "stderr" else sys.stdout
+            rest = prefixer.feed(b"", final=True)  # an incomplete UTF-8 sequence at the very end
+            if rest or not prefixer.at_line_start:
+                out.write(rest + ("" if rest.endswith("\n") else "\n"))
+                out.flush()
+                prefixer.at_line_start = True
 
     def _print_summary(self):
         print(f"Run {self._run_id}: {self.get_status()}")
@@ -277,6 +319,13 @@ class _OfflineRun:
 
     def get_status(self):
         return "Running"
+
+    def get_secret(self, name):
+        raise UserErrorException(f"an offline run has no keyvault to read secret {name!r} from; submit the script with "
+                                 "canalis, or read the value from your own environment when running it by hand")
+
+    def get_secrets(self, secrets):
+        return {n: self.get_secret(n) for n in secrets}
 
     @property
     def experiment(self):

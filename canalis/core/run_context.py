@@ -63,17 +63,43 @@ class _StepContextRun:
         msg["target"] = self._target
         self._channel.send(msg)
 
+    def _metric(self, name, kind, value, description):
+        from canalis.core.keyvault import refuse_secret_metric
+
+        refuse_secret_metric(name, value)
+        self._send({"op": "metric", "name": str(name), "kind": kind, "value": value, "description": description})
+
     def log(self, name, value, description=""):
-        self._send({"op": "metric", "name": str(name), "kind": "scalar", "value": _plain(value), "description": description or None})
+        self._metric(name, "scalar", _plain(value), description or None)
 
     def log_list(self, name, value, description=""):
-        self._send({"op": "metric", "name": str(name), "kind": "list", "value": _plain(list(value)), "description": description or None})
+        self._metric(name, "list", _plain(list(value)), description or None)
 
     def log_row(self, name, description=None, **kwargs):
-        self._send({"op": "metric", "name": str(name), "kind": "row", "value": _plain(kwargs), "description": description})
+        self._metric(name, "row", _plain(kwargs), description)
 
     def log_table(self, name, value, description=""):
-        self._send({"op": "metric", "name": str(name), "kind": "table", "value": _plain(dict(value)), "description": description or None})
+        self._metric(name, "table", _plain(dict(value)), description or None)
+
+    def get_secret(self, name) -> str:
+        """A secret of the workspace's keyvault. The executor is told which secret the step
+        read (never its value) before the value is returned, so that the step's stdout and
+        stderr are stored with the value masked."""
+        return self.get_secrets([name])[name]
+
+    def get_secrets(self, secrets) -> dict:
+        from canalis.core.keyvault import read_secrets_at
+
+        names = [str(n) for n in secrets]
+        if not self._ctx.get("workspace"):
+            raise UserErrorException("this step was started without a workspace, so it has no keyvault to read")
+        values = read_secrets_at(self._ctx["workspace"])
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise UserErrorException(f"the workspace's keyvault has no secret named {missing[0]!r}; set it before the "
+                                     f"run with ws.get_default_keyvault().set_secret({missing[0]!r}, value)")
+        self._channel.send({"op": "secrets", "names": names})
+        return {n: values[n] for n in names}
 
     def log_image(self, name, path=None, plot=None, description=""):
         if plot is not None:
@@ -86,8 +112,12 @@ class _StepContextRun:
             data = Path(path).read_bytes()
         else:
             raise UserErrorException("log_image needs a path or a plot")
+        from canalis.core.keyvault import refuse_secret_metric
+
+        refuse_secret_metric(name, None)
+        image = _artifact_name(f"images/{name}.png")
         digest = self._store().put_bytes(data)
-        self._send({"op": "artifact", "name": f"images/{name}.png", "digest": digest, "size": len(data)})
+        self._send({"op": "artifact", "name": image, "digest": digest, "size": len(data)})
         self._send({"op": "metric", "name": str(name), "kind": "image", "value": {"image": digest}, "description": description or None})
 
     def _store(self):
@@ -96,6 +126,9 @@ class _StepContextRun:
         return LocalStore(self._ctx["objects"])
 
     def upload_file(self, name, path_or_stream):
+        """Store a file as one of the step run's files, under `name` (a relative path such as
+        'outputs/model.pkl'; absolute paths, '..' and NUL are refused)."""
+        name = _artifact_name(name)
         if hasattr(path_or_stream, "read"):
             data = path_or_stream.read()
             digest, size = self._store().put_bytes(data), len(data)
@@ -120,6 +153,16 @@ class _StepContextRun:
 
     def __repr__(self):
         return f"Run(id={self.id!r}, step={self.name!r})"
+
+
+def _artifact_name(name) -> str:
+    """A run file's name: a relative path that stays among the run's files."""
+    from canalis.data import _paths
+
+    rel = _paths.relative(name, "file name", "the run's files", hint="use a relative name such as 'outputs/model.pkl'")
+    if not rel:
+        raise UserErrorException(f"file name {name!r} is empty; use a relative name such as 'outputs/model.pkl'")
+    return rel
 
 
 class _ContextExperiment:

@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 from canalis import layout as _layout
+from canalis.permissions import apply_umask, policy_of
 from canalis.exceptions import UserErrorException, WorkspaceException
 from canalis.errors import WorkspaceError
 
@@ -22,6 +23,7 @@ class Workspace:
         except WorkspaceError as e:
             raise WorkspaceException(str(e)) from None
         cfg = self._layout.read_config()
+        apply_umask(policy_of(cfg))  # what this process writes into the workspace follows its permissions
         self.name = cfg["name"]
         if workspace_name and workspace_name != self.name:
             raise WorkspaceException(
@@ -48,11 +50,14 @@ class Workspace:
         return cls(path=lay.root)
 
     @classmethod
-    def create(cls, name, auth=None, subscription_id=None, resource_group=None, location=None, exist_ok=False, path=None, show_output=False, **_cloud):
-        """Create a workspace named `name` in `path` (default: the current folder)."""
+    def create(cls, name, auth=None, subscription_id=None, resource_group=None, location=None, exist_ok=False, path=None,
+               show_output=False, shared_group=None, **_cloud):
+        """Create a workspace named `name` in `path` (default: the current folder). Its
+        `.canalis/` is readable by the owner only, or by `shared_group` (canalis: folders
+        2770, files 0660; see docs/secrets.md)."""
         root = Path(path) if path else Path.cwd()
         try:
-            lay = _layout.init(root, name=name, exist_ok=exist_ok)
+            lay = _layout.init(root, name=name, exist_ok=exist_ok, shared_group=shared_group)
         except WorkspaceError as e:
             raise WorkspaceException(f"{e}; pass exist_ok=True to use it") from None
         return cls(path=lay.root)
@@ -90,7 +95,7 @@ class Workspace:
         store, ledger = self.store, self.ledger
         with self._lock:
             if self._session is None:
-                self._session = self._layout.open_session(store, ledger)
+                self._session = self._layout.open_session(store, ledger, self.get_default_keyvault().values_of)
             return self._session
 
     @property
@@ -108,6 +113,12 @@ class Workspace:
         return self._layout.read_config().get("settings", {})
 
     # -- SDK properties ------------------------------------------------------------------
+    def get_default_keyvault(self):
+        """The workspace's secrets (`Keyvault`), kept in `.canalis/secrets.json` (docs/secrets.md)."""
+        from canalis.core.keyvault import Keyvault
+
+        return Keyvault(self)
+
     def get_default_datastore(self):
         from canalis.core.datastore import Datastore
 

@@ -6,6 +6,7 @@ import glob
 import os
 from pathlib import Path
 
+from canalis.data import _paths
 from canalis.exceptions import UserErrorException
 
 _GLOB = set("*?[")
@@ -18,9 +19,10 @@ def normalise(workspace, path) -> list[dict]:
     for item in items:
         if isinstance(item, tuple):
             store, rel = item
-            out.append({"datastore": store.name, "path": str(rel)})
+            out.append({"datastore": store.name, "path": _paths.datastore_path(rel, store.name, "dataset path")})
         elif hasattr(item, "datastore") and hasattr(item, "path_on_datastore"):
-            out.append({"datastore": item.datastore.name, "path": item.path_on_datastore or ""})
+            out.append({"datastore": item.datastore.name,
+                        "path": _paths.datastore_path(item.path_on_datastore, item.datastore.name, "dataset path")})
         elif isinstance(item, (str, os.PathLike)):
             out.append({"local": str(Path(item).expanduser().absolute())})
         else:
@@ -65,6 +67,7 @@ def resolve(workspace, sources: list[dict]) -> dict[str, Path]:
             if workspace is None:
                 raise UserErrorException(f"dataset path on datastore {src['datastore']!r} needs a workspace; pass (datastore, path)")
             root = Datastore(workspace, src["datastore"]).root
+            _paths.datastore_path(src["path"], src["datastore"], "dataset path")  # also for sources read back from the ledger
             pattern = str(root / src["path"]) if src["path"] else str(root)
             label = f"{src['datastore']}/{src['path']}"
         else:

@@ -6,13 +6,12 @@ seen); a registered version is fixed by its tree digest and can never change.
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 from pathlib import Path
 
 import blake3
 
-from canalis.data import _sources
+from canalis.data import _paths, _sources
 from canalis.data.dataset_consumption_config import DatasetConsumptionConfig
 from canalis.exceptions import UserErrorException
 
@@ -51,7 +50,7 @@ class AbstractDataset:
 
     def _default_input_name(self) -> str:
         if self.name:
-            return self.name
+            return _paths.safe_name(self.name)  # a folder name in the step's working folder
         ident = json.dumps({"s": self._sources, "t": self._tree, "o": self._options}, sort_keys=True)
         return "input_" + blake3.blake3(ident.encode()).hexdigest()[:8]
 
@@ -88,17 +87,15 @@ class AbstractDataset:
         return ["/" + rel for rel in sorted(self._files())]
 
     def download(self, target_path=None, overwrite=False, ignore_not_found=False):
+        """Write the dataset's files under `target_path` (a folder you name, made if missing).
+        Nothing is written outside it: a symlink already there is replaced, never written through."""
         target = Path(target_path) if target_path else Path(tempfile.mkdtemp(prefix="canalis-dataset-"))
         target.mkdir(parents=True, exist_ok=True)
         written = []
         for rel, f in self._open_files():
-            dst = target / rel
-            if dst.exists() and not overwrite:
-                raise UserErrorException(f"{dst} exists; pass overwrite=True to replace it")
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            with f, open(dst, "wb") as out:
-                shutil.copyfileobj(f, out)
-            written.append(str(dst))
+            with f:
+                written.append(_paths.write(target, rel, f, f"dataset file {rel!r}", f"the download folder {str(target)!r}",
+                                            overwrite=overwrite))
         return written
 
     # -- registration ----------------------------------------------------------------------

@@ -1,14 +1,17 @@
 """`DataReference` / `DataPath`: a path in a datastore, consumed by a step as a folder."""
 from __future__ import annotations
 
+from canalis.data import _paths
+
 
 class DataReference:
     def __init__(self, datastore, data_reference_name=None, path_on_datastore=None, mode="mount", path_on_compute=None, overwrite=False):
         self.datastore = datastore
-        self.path_on_datastore = path_on_datastore or ""
-        self.data_reference_name = data_reference_name or _default_name(datastore.name, self.path_on_datastore)
+        self.path_on_datastore = _paths.datastore_path(path_on_datastore, datastore.name)
+        self.data_reference_name = _paths.input_name(data_reference_name or _default_name(datastore.name, self.path_on_datastore),
+                                                     "data_reference_name")
         self.mode = mode
-        self.path_on_compute = path_on_compute
+        self.path_on_compute = _paths.path_on_compute(path_on_compute)
         self.overwrite = overwrite
 
     def as_download(self, path_on_compute=None, overwrite=False):
@@ -32,14 +35,14 @@ def _default_name(datastore: str, path: str) -> str:
     import re
 
     tail = re.sub(r"[^A-Za-z0-9_]+", "_", path.strip("/")) or "root"
-    return f"{datastore}_{tail}"
+    return _paths.safe_name(f"{datastore}_{tail}")
 
 
 class DataPath:
     def __init__(self, datastore=None, path_on_datastore=None, name=None):
         self.datastore = datastore
-        self.path_on_datastore = path_on_datastore or ""
-        self.name = name
+        self.path_on_datastore = _paths.datastore_path(path_on_datastore, getattr(datastore, "name", "?"))
+        self.name = None if name is None else _paths.input_name(name, "DataPath name")
 
     def create_data_reference(self, data_reference_name=None, datapath_compute_binding=None):
         mode = getattr(datapath_compute_binding, "mode", "mount")
@@ -49,5 +52,5 @@ class DataPath:
 class DataPathComputeBinding:
     def __init__(self, mode="mount", path_on_compute=None, overwrite=False):
         self.mode = mode
-        self.path_on_compute = path_on_compute
+        self.path_on_compute = _paths.path_on_compute(path_on_compute)
         self.overwrite = overwrite

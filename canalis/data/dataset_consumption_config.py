@@ -1,13 +1,15 @@
 """`DatasetConsumptionConfig`: how a step consumes a dataset (name and mode)."""
 from __future__ import annotations
 
+from canalis.data import _paths
+
 
 class DatasetConsumptionConfig:
     def __init__(self, name, dataset, mode="direct", path_on_compute=None):
-        self.name = name
+        self.name = _paths.input_name(name)
         self.dataset = dataset
         self.mode = mode
-        self.path_on_compute = path_on_compute
+        self.path_on_compute = _paths.path_on_compute(path_on_compute)
 
     def as_download(self, path_on_compute=None):
         return DatasetConsumptionConfig(self.name, self.dataset, "download", path_on_compute)

@@ -1,6 +1,7 @@
 """`OutputFileDatasetConfig`: a folder a step writes, which later steps read by content."""
 from __future__ import annotations
 
+from canalis.data import _paths
 from canalis.exceptions import UserErrorException
 
 
@@ -13,6 +14,7 @@ class OutputFileDatasetConfig:
             raise UserErrorException(f"output name {name!r} may hold only letters, digits, '_' and '-'")
         self.name = name
         self.destination = destination
+        check_destination(destination, name)
         self.source = source
         self._register = None
         self._kind = "file"
@@ -57,10 +59,11 @@ class OutputInput:
 
     def __init__(self, output, name=None, mode="mount"):
         self.output = output
-        self.input_name = name
+        self.input_name = None if name is None else _paths.input_name(name)
         self.mode = mode
 
     def as_download(self, path_on_compute=None):
+        _paths.path_on_compute(path_on_compute)
         return OutputInput(self.output, self.input_name, "download")
 
     def as_mount(self):
@@ -68,3 +71,13 @@ class OutputInput:
 
     def __repr__(self):
         return f"{self.output!r}.as_input({self.input_name!r})"
+
+
+def check_destination(destination, output_name=None) -> None:
+    """A `(datastore, path)` destination must stay inside the datastore; `{run-id}` and
+    `{output-name}` stand for single folder names, so the check holds once they are filled in."""
+    if isinstance(destination, tuple) and len(destination) == 2:
+        store, path = destination
+        name = getattr(store, "name", "?")
+        _paths.relative(path if path is not None else "", f"destination path of output {output_name!r}",
+                        f"datastore {name!r}", hint="use a path inside the datastore, such as 'outputs/{run-id}'")

@@ -104,7 +104,25 @@ def signal_group(pgid: int, sig: int) -> None:
         pass
 
 
-def _pump(pipe, stream, on_line):
+#: bytes read from a step's pipe at a time
+READ_CHUNK = 64 << 10
+#: a line longer than this is passed on in pieces of at most this size
+LINE_LIMIT = 1 << 20
+
+
+def _pump(pipe, stream, on_line, limit: int = LINE_LIMIT):
+    """Pass what the step writes to `on_line(stream, bytes)` as soon as it arrives, whole lines
+    at a time (several per call when they come together); a line longer than `limit` is passed
+    on in pieces, so memory stays bounded whatever the step prints."""
+    pending = bytearray()
     with pipe:
-        for raw in iter(pipe.readline, b""):
-            on_line(stream, raw.decode(errors="replace"))
+        while chunk := pipe.read1(READ_CHUNK):
+            pending += chunk
+            cut = pending.rfind(b"\n") + 1
+            if cut == 0 and len(pending) < limit:
+                continue  # part of a line: wait for its end (or for the limit)
+            cut = cut or len(pending)
+            on_line(stream, bytes(pending[:cut]))
+            del pending[:cut]
+        if pending:
+            on_line(stream, bytes(pending))

@@ -197,3 +197,227 @@ outs, steps = [], []
     assert all(s["status"] == "Completed" for r in runs for s in r["steps"])
     verify = subprocess.run(cmd + ["verify", "--json"], cwd=root, capture_output=True, text=True)
     assert verify.returncode == 0, verify.stdout
+
+
+# -- a collector killed mid-sweep ----------------------------------------------------------
+
+# Runs a collection that SIGKILLs itself at the named point of its first batch: right after
+# recording the intent, halfway through the deletions, or after them (before the completion).
+DIE_AT = r"""
+import os, signal, sys
+from canalis import layout
+from canalis.executor.gc import collect_garbage
+
+lay = layout.at(sys.argv[1])
+store, where = lay.open_store(), sys.argv[2]
+real = store.delete_many
+
+def delete_then_die(digests):
+    digests = list(digests)
+    if where == "after-intent":
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(digests[: len(digests) // 2])
+    if where == "mid-batch":
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(digests)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+store.delete_many = delete_then_die
+collect_garbage(lay.open_ledger(), store, lay.locks, keep_last=int(sys.argv[3]), grace_seconds=0)
+"""
+
+
+def _killed_gc(ws, where, keep_last=1):
+    out = subprocess.run([sys.executable, "-c", DIE_AT, str(ws.root), where, str(keep_last)], capture_output=True, text=True)
+    assert out.returncode == -9, out.stderr
+    (intent,) = [e.payload for e in ws.ledger.events(type="store.collection_intended")]
+    assert not [e for e in ws.ledger.events(type="store.collected")]
+    return intent
+
+
+def verify_json(ws):
+    out = CliRunner().invoke(main, ["verify", "--workspace", str(ws.root), "--json"])
+    return out.exit_code, json.loads(out.output)
+
+
+@pytest.mark.parametrize("where", ["after-intent", "mid-batch", "before-completion"])
+def test_a_collection_killed_mid_sweep_is_explained_by_verify_and_finished_by_the_next_gc(ws, two_runs, where):
+    intent = _killed_gc(ws, where)
+    gone = [d for d in intent["digests"] if not ws.store.exists(d)]
+    assert len(gone) == {"after-intent": 0, "mid-batch": len(intent["digests"]) // 2, "before-completion": len(intent["digests"])}[where]
+
+    code, result = verify_json(ws)
+    assert code == 0 and result["missing"] == [], result["missing"]  # removed by an intent: not missing
+    (unfinished,) = result["unfinished_collections"]
+    assert (unfinished["gc_id"], unfinished["objects"], unfinished["removed"]) == (intent["gc_id"], len(intent["digests"]), len(gone))
+    text = CliRunner().invoke(main, ["verify", "--workspace", str(ws.root)]).output
+    assert f"unfinished collection: gc {intent['gc_id']}" in text and "`canalis gc` finishes it" in text
+
+    dry = gc(ws, "--grace", "0s", "--dry-run")
+    assert dry["finished"]["collections"] == [f"{intent['gc_id']}#1"]
+    assert not [e for e in ws.ledger.events(type="store.collected")]  # a dry run finishes nothing
+
+    report = gc(ws, "--grace", "0s")  # no policy of its own: it only finishes the interrupted one
+    assert report["finished"]["collections"] == [f"{intent['gc_id']}#1"]
+    assert report["finished"]["objects"] == len(intent["digests"]) - len(gone)
+    assert not any(ws.store.exists(d) for d in intent["digests"])
+    (done,) = [e.payload for e in ws.ledger.events(type="store.collected")]
+    assert (done["gc_id"], done["batch"], done["finished_by"], done["spared"]) == (intent["gc_id"], 1, report["gc_id"], [])
+    assert sorted(done["digests"]) == sorted(intent["digests"])
+    code, result = verify_json(ws)
+    assert code == 0 and result["missing"] == [] and result["unfinished_collections"] == []
+    assert gc(ws, "--grace", "0s")["finished"]["collections"] == []  # finished once
+
+
+@pytest.mark.parametrize("where", ["after-intent", "before-completion"])
+def test_content_named_again_after_the_intent_is_spared_by_the_next_gc(ws, two_runs, tmp_path, where):
+    old, _ = two_runs
+    old_b = outputs_of(old)["second"]["b"]
+    intent = _killed_gc(ws, where)
+    (blob,) = [e.digest for e in ws.store.get_tree(old_b)] if ws.store.exists(old_b) else [None]
+    # the same bytes the old run wrote, registered as a dataset after the collector died: the
+    # store finds them still there (after-intent) or stores them again (before-completion)
+    folder = write(tmp_path / "again" / "v.txt", "x" * 1000 + "old" * 1000).parent
+    again = Dataset.File.from_files(path=str(folder)).register(ws, "again")
+    (entry,) = ws.store.get_tree(again._tree)
+    assert entry.digest in intent["digests"]
+    assert blob in (None, entry.digest)
+
+    report = gc(ws, "--grace", "0s")
+    assert report["finished"]["spared"] >= 1
+    assert ws.store.get_bytes(entry.digest, verify=True) == b"x" * 1000 + b"old" * 1000
+    (done,) = [e.payload for e in ws.ledger.events(type="store.collected")]
+    assert entry.digest in done["spared"] and entry.digest not in done["digests"]
+    code, result = verify_json(ws)
+    assert code == 0 and result["missing"] == [] and result["unfinished_collections"] == []
+    assert Dataset.get_by_name(ws, "again").to_path() == ["/v.txt"]
+
+
+def test_verify_reports_a_collected_digest_named_again_but_not_stored_again(ws, two_runs):
+    old, _ = two_runs
+    old_b = outputs_of(old)["second"]["b"]
+    gc(ws, "--keep-last", "1", "--grace", "0s")
+    assert not ws.store.exists(old_b)
+    assert verify_json(ws)[0] == 0  # collected after the old run named it: not missing
+    ws.ledger.append(ev.ArtifactUploaded(run_id=old.id, name="late", digest=old_b, size=1))  # named again, never stored again
+    code, result = verify_json(ws)
+    assert code == 1 and [m["digest"] for m in result["missing"]] == [old_b]
+
+
+def test_a_step_reused_after_its_run_was_collected_stores_its_key_document_again(ws, src, counter):
+    script(src / "one", "make.py", MAKE)
+    out = OutputFileDatasetConfig(name="a").register_on_complete("kept_output")
+
+    def submit_once():
+        p = Pipeline(ws, [PythonScriptStep(name="first", script_name="make.py", source_directory=str(src / "one"),
+                                           arguments=["x", out])])
+        return submit(ws, p)
+
+    first = submit_once()
+    time.sleep(0.2)
+    gc(ws, "--keep-last", "0", "--grace", "0s")  # the run goes; its output stays, a dataset names it
+    key = ws.ledger.step_runs(first.id)[0]["reuse_key"]
+    assert not ws.store.exists(key)
+    again = submit_once()
+    assert statuses(again) == {"first": "Reused"}
+    assert ws.store.exists(key)  # `canalis why` can read the reused step's key document
+    code, result = verify_json(ws)
+    assert code == 0 and result["missing"] == [], result["missing"]
+
+
+# -- working folders of failed steps -----------------------------------------------------------
+
+FAIL = """
+import os, sys
+open(os.path.join(sys.argv[1], "partial.bin"), "wb").write(os.urandom(300_000))
+sys.exit("the step gives up")
+"""
+
+
+def _runs(ws, *args):
+    out = CliRunner().invoke(main, ["runs", "--workspace", str(ws.root), *args])
+    assert out.exit_code == 0, out.output
+    return out.output
+
+
+def test_failed_step_folders_are_counted_by_runs_and_removed_by_gc_once_older_than_keep_failed(ws, src, counter):
+    script(src / "bad", "fail.py", FAIL)
+    out = OutputFileDatasetConfig(name="o")
+    p = Pipeline(ws, [PythonScriptStep(name="bad", script_name="fail.py", source_directory=str(src / "bad"), arguments=[out])])
+    run = Experiment(ws, "gc").submit(p)
+    assert run.wait_for_completion(raise_on_error=False) == "Failed"
+    (step,) = ws.ledger.step_runs(run.id)
+    folder = ws._layout.runs / run.id / step["step_run_id"]
+    assert (folder / "outputs" / "o" / "partial.bin").exists()  # kept for inspection
+
+    (row,) = json.loads(_runs(ws, "--json"))
+    assert row["failed_folders_bytes"] >= 300_000
+    footer = _runs(ws).strip().splitlines()[-1]
+    assert footer.startswith("working folders kept after failed steps: ") and " in 1 run(s)" in footer
+    assert "--keep-failed" in footer
+
+    report = gc(ws, "--keep-failed", "7d")  # the default: it failed moments ago, so it stays
+    assert report["failed_folders"]["kept"] == 1 and report["failed_folders"]["removed"] == 0
+    assert folder.exists()
+    assert gc(ws, "--keep-failed", "0s", "--dry-run")["failed_folders"]["removed"] == 1 and folder.exists()
+
+    report = gc(ws, "--keep-failed", "0s")
+    assert report["failed_folders"]["removed"] == 1 and report["failed_folders"]["removed_bytes"] >= 300_000
+    assert not folder.exists() and not folder.parent.exists()
+    (removed,) = [e.payload for e in ws.ledger.events(type="gc.folders_removed")]
+    assert removed["folders"] == [[run.id, step["step_run_id"]]] and removed["keep_failed_s"] == 0.0
+    assert json.loads(_runs(ws, "--json"))[0]["failed_folders_bytes"] == 0
+    assert _runs(ws).strip().splitlines()[-1] == "working folders kept after failed steps: 0 bytes in 0 run(s)"
+
+
+def test_gc_never_removes_the_working_folder_of_a_running_step(ws, src, counter):
+    script(src / "slow", "slow.py", "import os, sys, time\ntime.sleep(2)\nopen(os.path.join(sys.argv[1], 'v.txt'), 'w').write('done')\n")
+    out = OutputFileDatasetConfig(name="o")
+    p = Pipeline(ws, [PythonScriptStep(name="slow", script_name="slow.py", source_directory=str(src / "slow"), arguments=[out])])
+    run = Experiment(ws, "gc").submit(p)
+    deadline = time.time() + 30
+    while not list(ws.ledger.events(stream=f"run:{run.id}", type="step.started")):
+        assert time.time() < deadline
+        time.sleep(0.05)
+    report = gc(ws, "--keep-failed", "0s")
+    assert report["failed_folders"]["removed"] == 0
+    assert run.wait_for_completion() == "Completed"
+
+
+def test_keep_failed_takes_a_duration(ws):
+    out = CliRunner().invoke(main, ["gc", "--workspace", str(ws.root), "--keep-failed", "soon"])
+    assert out.exit_code == 2 and "'soon' is not a duration" in out.output
+
+
+def test_a_run_that_failed_resumably_keeps_what_resume_needs(ws, src, counter, tmp_path, monkeypatch):
+    from canalis.core.experiment import resume_run
+
+    switch = tmp_path / "kill-me"
+    switch.write_text("")
+    monkeypatch.setenv("KILL_SWITCH", str(switch))
+    script(src / "one", "make.py", MAKE)
+    script(src / "dies", "dies.py", """
+import os, signal, sys
+if os.path.exists(os.environ["KILL_SWITCH"]):
+    os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
+open(os.path.join(sys.argv[2], "v.txt"), "w").write(open(os.path.join(sys.argv[1], "v.txt")).read())
+""")
+    a, b = OutputFileDatasetConfig(name="a"), OutputFileDatasetConfig(name="b")
+    p = Pipeline(ws, [
+        PythonScriptStep(name="first", script_name="make.py", source_directory=str(src / "one"), arguments=["x", a]),
+        PythonScriptStep(name="dies", script_name="dies.py", source_directory=str(src / "dies"), arguments=[a.as_input(), b]),
+    ])
+    run = Experiment(ws, "gc").submit(p)
+    assert run.wait_for_completion(raise_on_error=False) == "Failed"
+    (failed,) = [e.payload for e in ws.ledger.events(type="run.failed")]
+    assert failed["resumable"] and "step 'dies' was killed by SIGKILL" in failed["error"]
+    time.sleep(0.2)
+    report = gc(ws, "--keep-last", "0", "--grace", "0s")
+    assert report["kept"]["run in progress"]["objects"] >= 4  # sources, first's output and logs
+
+    switch.unlink()
+    counter.reset()
+    resumed = resume_run(ws, run.id)
+    assert resumed.wait_for_completion(raise_on_error=False) == "Completed"
+    assert counter.lines() == ["dies.py"]
+    assert verify_json(ws)[0] == 0

@@ -11,13 +11,15 @@ from canalis.core.datastore import Datastore
 from canalis.data.abstract_dataset import AbstractDataset
 from canalis.data.data_reference import DataPath, DataReference
 from canalis.data.dataset_consumption_config import DatasetConsumptionConfig
-from canalis.data.output_dataset_config import OutputFileDatasetConfig, OutputInput
+from canalis.data import _paths
+from canalis.data.output_dataset_config import OutputFileDatasetConfig, OutputInput, check_destination
 from canalis.exceptions import PipelineValidationError
 from canalis.executor.errors import PlanError
-from canalis.executor.plan import InputRef, InputSpec, Lit, OutputRef, OutputSpec, Param, Plan, StepSpec
+from canalis.executor.paths import safe_name
+from canalis.executor.plan import InputRef, InputSpec, Lit, OutputRef, OutputSpec, Param, Plan, StepSpec, check_value
 from canalis.pipeline.core import gitinfo
-from canalis.pipeline.core.graph import PipelineParameter
-from canalis.pipeline.core.graph import StepSequence
+from canalis.pipeline.core.graph import PipelineParameter, StepSequence
+from canalis.store.errors import SnapshotError
 
 
 def flatten(steps) -> list:
@@ -77,7 +79,7 @@ class _Compiler:
             if producer is None:
                 raise PipelineValidationError(f"an unnamed output {out!r} is read but no step writes it; add it to a step's outputs")
             index = [o for o in (*producer.outputs, *producer.arguments) if isinstance(o, OutputFileDatasetConfig)].index(out)
-            self._names[id(out)] = f"{producer.name}_output_{index}"
+            self._names[id(out)] = safe_name(f"{producer.name}_output_{index}")
         return self._names[id(out)]
 
     # -- data a step reads -------------------------------------------------------------
@@ -150,7 +152,7 @@ class _Compiler:
             if isinstance(a, (OutputInput, OutputFileDatasetConfig, DatasetConsumptionConfig, AbstractDataset, DataReference, DataPath)):
                 return InputRef(self.as_input(step, a, inputs))
             if isinstance(a, (str, int, float, bool)):
-                return Lit(str(a))
+                return Lit(self.literal(step, str(a)))
             raise PipelineValidationError(f"step {step.name!r}: cannot pass {a!r} as an argument")
 
         def param_value(name, v):
@@ -169,7 +171,10 @@ class _Compiler:
         source = Path(step.source_directory or self.default_source or ".").resolve()
         if not source.is_dir():
             raise PipelineValidationError(f"step {step.name!r}: source_directory {str(source)!r} does not exist")
-        tree = self.snapshot(source)
+        try:
+            tree = self.snapshot(source)
+        except SnapshotError as e:
+            raise PipelineValidationError(f"step {step.name!r}: {e}") from None
         if step.kind == "python":
             names = {e.path for e in self.ws.store.get_tree(tree)}
             script = Path(step.script_name).as_posix()
@@ -189,7 +194,18 @@ class _Compiler:
             git=self.git(source), after=[a.name for a in step._after],
         )
 
+    @staticmethod
+    def literal(step, text: str) -> str:
+        try:
+            return check_value(text, f"argument {text!r} of step {step.name!r}")
+        except PlanError as e:
+            raise PipelineValidationError(str(e)) from None
+
     def add_parameter(self, p: PipelineParameter) -> None:
+        try:
+            check_value(p.default_value, f"default value of pipeline parameter {p.name!r}")
+        except PlanError as e:
+            raise PipelineValidationError(str(e)) from None
         if p.name in self.parameters and self.parameters[p.name] != p.default_value:
             raise PipelineValidationError(
                 f"pipeline parameter {p.name!r} is declared twice with different defaults "
@@ -209,7 +225,12 @@ class _Compiler:
             raise PipelineValidationError(f"output {out.name!r}: destination must be (datastore, 'path'), got {dest!r}")
         if not isinstance(store, Datastore):
             raise PipelineValidationError(f"output {out.name!r}: destination datastore must be a Datastore, got {store!r}")
-        return {"datastore": store.name, "path": str(path), "root": str(store.root)}
+        check_destination((store, path), out.name)
+        path = "" if path is None else str(path)
+        # the part before any {run-id}/{output-name} exists or will be made: it must not lead out through a link
+        fixed = "/".join(p for p in path.split("/") if p).split("{")[0].rpartition("/")[0] if "{" in path else path
+        _paths.resolve_inside(store.root, fixed, f"destination path of output {out.name!r}", f"datastore {store.name!r}")
+        return {"datastore": store.name, "path": path, "root": str(store.root)}
 
     def snapshot(self, source: Path) -> str:
         key = str(source)
@@ -247,6 +268,7 @@ def refuse_secret_names(plan: Plan) -> None:
     """The ledger redacts values under credential-looking keys. A parameter, output or
     environment variable with such a name would be recorded as "[REDACTED]", and a resumed
     or reproduced run could not get it back, so such names are refused before anything runs."""
+    from canalis.core.keyvault import KEYVAULT_HINT
     from canalis.ledger.redact import is_secret_key
 
     bad = [f"pipeline parameter {n!r}" for n in plan.parameters if is_secret_key(n)]
@@ -257,8 +279,55 @@ def refuse_secret_names(plan: Plan) -> None:
     if bad:
         raise PipelineValidationError(
             f"{', '.join(bad)} look(s) like a credential. canalis records these names and values in its ledger, which "
-            "redacts credentials, so a resumed or reproduced run could not get the value back. Rename it, or pass "
-            "secrets to steps outside canalis (an environment variable of the submitting shell, or a file the step reads)."
+            "redacts credentials, so a resumed or reproduced run could not get the value back. Rename it; if it "
+            f"holds a secret, {KEYVAULT_HINT}."
+        )
+
+
+def find_secret_values(plan: Plan, parameters: dict) -> list[str]:
+    """Where the plan and its parameter values hold likely credentials (never the values):
+    parameter values, step arguments (a token, a URL with a password, `--password=...`,
+    `--token VALUE`) and environment variable values."""
+    from canalis.core.keyvault import secret_kind_in as _kind
+    from canalis.ledger.redact import secret_argument
+
+    found = [f"pipeline parameter {n!r} holds {k}" for n, v in parameters.items() if (k := _kind(v))]
+    for s in plan.steps:
+        items = [*(s.command or ()), *s.arguments, *(a for _, a in s.params)]
+        args = []
+        for a in items:
+            if isinstance(a, Lit):
+                args.append(a.value)
+            elif isinstance(a, Param) and isinstance(parameters.get(a.name), str):
+                args.append(parameters[a.name])
+            else:
+                args.append(None)  # an input or output path
+        for i, (a, text) in enumerate(zip(items, args)):
+            if isinstance(a, Lit) and (k := _kind(text)):
+                found.append(f"argument {i + 1} of step {s.name!r} holds {k}")
+        flagged = secret_argument(args)
+        if flagged:
+            found.append(f"argument {flagged[1]!r} of step {s.name!r} passes a credential on the command line")
+        env_vars = s.environment.get("definition", {}).get("environment_variables", {})
+        found += [f"environment variable {n!r} of step {s.name!r} holds {k}" for n, v in env_vars.items() if (k := _kind(v))]
+    return found
+
+
+def refuse_secret_values(plan: Plan, parameters: dict, allow: bool | None = None) -> None:
+    """Refuse a submit whose recorded values look like credentials: the ledger stores
+    parameter values, arguments and environment variables readable, for resume and
+    reproduction. `allow=True` (or CANALIS_ALLOW_SECRET_VALUES=1) submits them anyway."""
+    from canalis.core.keyvault import ALLOW_ENV, KEYVAULT_HINT, secret_values_allowed
+
+    if secret_values_allowed(allow):
+        return
+    found = find_secret_values(plan, parameters)
+    if found:
+        raise PipelineValidationError(
+            f"{'; '.join(found)}. canalis records parameters, arguments and environment variables readable in its "
+            f"ledger (to resume and reproduce runs), so a secret there would be kept in clear: {KEYVAULT_HINT}. "
+            f"If the value is not a secret, submit with allow_secret_values=True (`canalis submit "
+            f"--allow-secret-values`, or {ALLOW_ENV}=1)."
         )
 
 

@@ -15,6 +15,13 @@ class PipelineParameter:
             raise UserErrorException(
                 f"pipeline parameter {name!r} needs a JSON value (str, number, bool, list, dict) as default, got {default_value!r}"
             ) from None
+        from canalis.executor.errors import ParameterValueError
+        from canalis.executor.plan import check_value
+
+        try:  # bytes, NUL and lone surrogates cannot reach a step's command line
+            check_value(default_value, f"default value of pipeline parameter {name!r}")
+        except ParameterValueError as e:
+            raise UserErrorException(str(e)) from None
         self.name = name
         self.default_value = default_value
 

@@ -40,11 +40,12 @@ class Pipeline:
         )
 
     def _submit_to(self, experiment, tags=None, kind="pipeline", pipeline_parameters=None, regenerate_outputs=False,
-                   continue_on_step_failure=False, max_concurrent_steps=None, **_ignored):
+                   continue_on_step_failure=False, max_concurrent_steps=None, allow_secret_values=None, **_ignored):
         """What `Experiment.submit(pipeline)` does: plan (taking snapshots), record and start the
         run through the workspace's Session; returns the PipelineRun, already executing."""
         from canalis.executor.errors import PlanError
         from canalis.executor.session import SubmitOptions
+        from canalis.pipeline.core.compile import refuse_secret_values
         from canalis.pipeline.core.run import watch
 
         options = SubmitOptions(regenerate_outputs=bool(regenerate_outputs),
@@ -53,7 +54,9 @@ class Pipeline:
         try:
             handle = experiment.workspace.session.submit(experiment.name, lambda store: self.plan(), pipeline_parameters,
                                                          options=options, tags=tags, kind=kind,
-                                                         description=self.description)
+                                                         description=self.description,
+                                                         vet=lambda plan, values: refuse_secret_values(
+                                                             plan, values, allow_secret_values))
         except PlanError as e:
             raise PipelineValidationError(str(e)) from None
         return watch(experiment, handle)

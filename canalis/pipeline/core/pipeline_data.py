@@ -8,6 +8,9 @@ class PipelineData(OutputFileDatasetConfig):
     def __init__(self, name, datastore=None, output_name=None, output_mode="mount", output_path_on_compute=None,
                  output_overwrite=None, data_type=None, is_directory=None, pipeline_output_name=None, training_output=None):
         super().__init__(name=output_name or name)
+        from canalis.data import _paths
+
+        _paths.path_on_compute(output_path_on_compute)
         self.datastore = datastore
         self.pipeline_output_name = pipeline_output_name
         self.training_output = training_output

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from canalis.core import metrics as _metrics
 from canalis.core.run import Run
-from canalis.exceptions import UserErrorException
+from canalis.exceptions import PipelineValidationError, UserErrorException
 
 
 def watch(experiment, handle):
@@ -22,10 +22,14 @@ def resume_run(workspace, run_id, force=False, max_concurrent_steps=None):
     from canalis.core.experiment import Experiment
     from canalis.executor.resume import RunNotResumable
 
+    from canalis.executor.errors import PlanError
+
     try:
         handle = workspace.session.resume(run_id, force=force, max_concurrent_steps=max_concurrent_steps)
     except RunNotResumable as e:
         raise UserErrorException(str(e)) from None
+    except PlanError as e:
+        raise PipelineValidationError(str(e)) from None
     return watch(Experiment(workspace, workspace.ledger.run(run_id)["experiment"]), handle)
 
 
@@ -35,8 +39,12 @@ def reproduce_run(workspace, run_id, max_concurrent_steps=None):
     from canalis.core.experiment import Experiment
     from canalis.executor.errors import ExecutorError
 
+    from canalis.executor.errors import PlanError
+
     try:
         handle = workspace.session.reproduce(run_id, max_concurrent_steps=max_concurrent_steps)
+    except PlanError as e:
+        raise PipelineValidationError(str(e)) from None
     except ExecutorError as e:
         raise UserErrorException(str(e)) from None
     return watch(Experiment(workspace, workspace.ledger.run(handle.run_id)["experiment"]), handle)
@@ -206,12 +214,16 @@ class StepRun(Run):
         files = self._files()
         if name not in files:
             raise UserErrorException(f"step run {self.name!r} has no file {name!r}; see get_file_names()")
-        target = Path(output_file_path or Path(name).name)
+        from canalis.data import _paths
+
+        base = _paths.component(Path(name).name, "file name")  # where a file lands when no path is named
+        target = Path(output_file_path or base)
         if target.is_dir():
-            target = target / Path(name).name
+            target = target / base
         target.parent.mkdir(parents=True, exist_ok=True)
-        with self.experiment.workspace.store.open(files[name]) as src, open(target, "wb") as dst:
-            shutil.copyfileobj(src, dst)
+        # the named file is replaced, never written through (a symlink there is replaced too)
+        with self.experiment.workspace.store.open(files[name]) as src:
+            _paths.write(target.parent, target.name, src, f"download of {name!r}", f"the folder {str(target.parent)!r}")
         return str(target)
 
     def __repr__(self):
@@ -231,7 +243,12 @@ class PortDataReference:
         return None
 
     def download(self, local_path, overwrite=False, show_progress=True):
-        target = Path(local_path) / self.name
+        from canalis.data import _paths
+
+        target = Path(local_path) / _paths.component(self.name, "output name")
+        if target.is_symlink():
+            raise UserErrorException(f"{target} is a symlink; canalis does not write through links. Remove it or "
+                                     "pick another local_path")
         if target.exists():
             if not overwrite:
                 raise UserErrorException(f"{target} exists; pass overwrite=True to replace it")

@@ -1,0 +1,223 @@
+"""`Keyvault`: the workspace's secrets (SDK v1 `azureml.core.Keyvault`), kept in a local file.
+
+Secrets live in `.canalis/secrets.json`, readable by the workspace's owner only (0600; 0660
+in a workspace shared with a group), written atomically with that mode, and refused when
+its mode grants more. Values never reach the ledger, the store or the logs: setting and
+deleting record `secret.stored` / `secret.deleted` with the name only, and a step's stdout and
+stderr have the values of the secrets it read masked. docs/secrets.md has the details.
+
+File format: ``{"format": 1, "secrets": {"NAME": "value", ...}}`` (UTF-8 JSON).
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import secrets as _random
+from contextlib import contextmanager
+
+from canalis.errors import WorkspaceError
+from canalis.exceptions import UserErrorException
+
+FORMAT = 1
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,126}$")
+KEYVAULT_HINT = ("keep it in the workspace's keyvault (ws.get_default_keyvault().set_secret(name, value)) and read "
+                 "it inside the step with Run.get_context().get_secret(name); see docs/secrets.md")
+#: set to 1 to record values that look like credentials anyway (`allow_secret_values=True`)
+ALLOW_ENV = "CANALIS_ALLOW_SECRET_VALUES"
+
+
+class SecretFile:
+    """The secret file of one workspace (no ledger: a step process reads it too)."""
+
+    def __init__(self, layout):
+        from canalis.permissions import apply_umask
+
+        self.layout = layout
+        self.path = layout.secrets_path
+        apply_umask(self._policy())  # the lock file and folder follow the workspace's permissions
+
+    def _policy(self):
+        return self.layout.permissions()
+
+    def read(self) -> dict[str, str]:
+        from canalis.permissions import refuse_open_file
+
+        refuse_open_file(self.path, self._policy(), "the workspace's secrets")
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                doc = json.load(f)
+        except FileNotFoundError:
+            return {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise WorkspaceError(f"{self.path} is not valid JSON ({e}); restore it from a backup or delete it "
+                                 "and set the secrets again") from None
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("secrets"), dict):
+            raise WorkspaceError(f"{self.path} is not a canalis secret file of format {FORMAT}")
+        return dict(doc["secrets"])
+
+    @contextmanager
+    def _locked(self):
+        self.layout.locks.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.layout.locks / "secrets.lock", os.O_CREAT | os.O_RDWR, 0o666)  # the umask decides
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def update(self, change) -> None:
+        """Read, apply `change(secrets)` (it edits the dict in place), write back; one writer
+        at a time."""
+        with self._locked():
+            current = self.read()
+            change(current)
+            self._write(current)
+
+    def _write(self, values: dict) -> None:
+        policy = self._policy()
+        tmp = self.path.with_name(f".secrets.{os.getpid()}.{_random.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            os.fchmod(fd, policy.file_mode)  # exactly this mode, whatever the umask
+            if policy.gid is not None:
+                os.fchown(fd, -1, policy.gid)
+            with os.fdopen(fd, "w", encoding="utf-8", closefd=False) as f:
+                json.dump({"format": FORMAT, "secrets": values}, f, sort_keys=True, ensure_ascii=False)
+                f.write("\n")
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            os.unlink(tmp)
+            raise
+        os.close(fd)
+        os.replace(tmp, self.path)
+
+
+def _check_name(name) -> str:
+    if not isinstance(name, str) or not NAME.match(name):
+        raise UserErrorException(f"secret name {name!r} must start with a letter or digit and hold only letters, "
+                                 "digits, '-' and '_' (at most 127 characters)")
+    return name
+
+
+class Keyvault:
+    """The workspace's secrets: `ws.get_default_keyvault()`."""
+
+    def __init__(self, workspace):
+        self.workspace = workspace
+        self._file = SecretFile(workspace._layout)
+
+    def _record(self, cls, names) -> None:
+        self.workspace.ledger.append_many([cls(name=n) for n in names])
+
+    def set_secret(self, name, value) -> None:
+        self.set_secrets({name: value})
+
+    def set_secrets(self, secrets_batch: dict) -> None:
+        """Add or replace secrets; each is recorded as `secret.stored` with its name only."""
+        from canalis.ledger import events as ev
+
+        batch = {}
+        for name, value in dict(secrets_batch).items():
+            if not isinstance(value, str):
+                raise UserErrorException(f"secret {name!r}: the value must be a string, got {type(value).__name__}")
+            batch[_check_name(name)] = value
+        self._file.update(lambda current: current.update(batch))
+        self._record(ev.SecretStored, sorted(batch))
+
+    def get_secret(self, name) -> str:
+        return self.get_secrets([name])[name]
+
+    def get_secrets(self, secrets) -> dict:
+        """{name: value} of the named secrets; a missing one is an error naming it."""
+        values = self._file.read()
+        missing = [n for n in secrets if n not in values]
+        if missing:
+            raise UserErrorException(f"the workspace's keyvault has no secret named {missing[0]!r}; set it with "
+                                     f"ws.get_default_keyvault().set_secret({missing[0]!r}, value)")
+        return {n: values[n] for n in secrets}
+
+    def values_of(self, names) -> list[str]:
+        """The values of those of `names` that exist (what the executor masks in a step's logs)."""
+        values = self._file.read()
+        return [values[n] for n in names if n in values]
+
+    def list_secrets(self) -> list[dict]:
+        """[{"name": ...}] sorted by name (values are never listed)."""
+        return [{"name": n} for n in sorted(self._file.read())]
+
+    def delete_secret(self, name) -> None:
+        self.delete_secrets([name])
+
+    def delete_secrets(self, secrets) -> None:
+        """Remove secrets; each is recorded as `secret.deleted`. Deleting a missing one is an error."""
+        from canalis.ledger import events as ev
+
+        names = list(secrets)
+        found = {}
+
+        def change(current):
+            missing = [n for n in names if n not in current]
+            if missing:
+                raise UserErrorException(f"the workspace's keyvault has no secret named {missing[0]!r}")
+            for n in names:
+                found[n] = current.pop(n)
+
+        self._file.update(change)
+        self._record(ev.SecretDeleted, sorted(found))
+
+    def __repr__(self):
+        return f"Keyvault(workspace={self.workspace.name!r})"
+
+
+def read_secrets_at(workspace_root) -> dict[str, str]:
+    """The secrets of the workspace at `workspace_root` (what a step reads; no ledger)."""
+    from canalis import layout as _layout
+
+    return SecretFile(_layout.at(workspace_root)).read()
+
+
+# -- values that look like credentials, outside the submit --------------------------------------
+
+
+def secret_values_allowed(allow: bool | None = None) -> bool:
+    """The opt-out: an explicit `allow`, else the environment variable CANALIS_ALLOW_SECRET_VALUES=1."""
+    if allow is not None:
+        return bool(allow)
+    return os.environ.get(ALLOW_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def strings_in(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from strings_in(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from strings_in(v)
+
+
+def secret_kind_in(value) -> str | None:
+    """What credential some string in `value` (at any depth) seems to hold, or None."""
+    from canalis.ledger.redact import secret_value_kind
+
+    return next((k for k in map(secret_value_kind, strings_in(value)) if k), None)
+
+
+def refuse_secret_metric(name, value) -> None:
+    """A metric named like a credential (`api_key`) is refused, always; one whose value looks
+    like a credential is refused unless CANALIS_ALLOW_SECRET_VALUES=1. (If such a metric
+    reached the ledger another way, the ledger would redact its value.)"""
+    from canalis.ledger.redact import is_secret_key
+
+    if is_secret_key(str(name)):
+        raise UserErrorException(f"metric name {str(name)!r} looks like a credential, and metrics are recorded in the "
+                                 f"ledger; rename the metric. If it holds a secret, never log it: {KEYVAULT_HINT}")
+    kind = None if secret_values_allowed() else secret_kind_in(value)
+    if kind:
+        raise UserErrorException(f"metric {str(name)!r} holds {kind}, and metrics are recorded readable in the ledger; "
+                                 f"never log secrets: {KEYVAULT_HINT}. If it is not a secret, set {ALLOW_ENV}=1")
