@@ -333,8 +333,8 @@ class RunExecutor:
                     log.remask(self._masks.get(step_run_id, ()))
             except OSError as e:
                 log_errors.append(e)
-        self._masks.pop(step_run_id, None)
-        tail = "".join(stderr_tail).splitlines()[-STDERR_TAIL_LINES:]
+        # the tail quoted in the error is masked with every secret the step read, also those learned late
+        tail = mask_values("".join(stderr_tail), self._masks.pop(step_run_id, ())).splitlines()[-STDERR_TAIL_LINES:]
         if code != 0 and not self._cancel.is_set():
             said = [line.strip() for line in tail if nospace.says_no_space([line])]
             killed = nospace.killed_from_outside(code)
