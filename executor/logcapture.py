@@ -9,7 +9,6 @@ bounded whatever the step prints.
 from __future__ import annotations
 
 import os
-import re
 import threading
 
 import blake3
@@ -54,13 +53,13 @@ class StepLog:
         """Mask every occurrence of the secret `values` in the closed log, also those written
         before the executor learned of a secret or split between two pieces of output: the
         file is rewritten a chunk at a time (bounded memory) and hashed again."""
-        from canalis.ledger.redact import MASK
+        from canalis.ledger.redact import MASK, mask_pattern
 
-        secrets = sorted({v.encode("utf-8") for v in values if v}, key=len, reverse=True)
-        if not secrets:
+        values = frozenset(v for v in values if v)
+        pattern = mask_pattern(values, True)
+        if pattern is None:
             return
-        pattern = re.compile(b"|".join(re.escape(v) for v in secrets))
-        keep = len(secrets[0]) - 1  # a match starting before len(data) - keep lies wholly in data
+        keep = max(len(v.encode("utf-8")) for v in values) - 1  # a match starting before len(data) - keep lies wholly in data
         mask = MASK.encode()
         digest, size, tmp = blake3.blake3(), 0, self.path + ".masking"
         with open(self.path, "rb") as src, open(tmp, "wb") as out:

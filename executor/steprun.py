@@ -150,8 +150,8 @@ class StepExecution:
                     log.remask(run.masks.get(sid, ()))
             except OSError as e:
                 log_errors.append(e)
-        run.masks.pop(sid, None)
-        tail = tuple("".join(stderr_tail).splitlines()[-STDERR_TAIL_LINES:])
+        # the tail quoted in an error is masked with every secret the step read, also those learned late
+        tail = tuple(mask_values("".join(stderr_tail), run.masks.pop(sid, ())).splitlines()[-STDERR_TAIL_LINES:])
         return Outcome(code, launch_error, duration, tail, tuple(log_errors))
 
     def _poll_channel(self, reader: ChannelReader, finished: threading.Event) -> None:

@@ -173,18 +173,23 @@ def secret_argument(args: list) -> tuple[int, str] | None:
 
 def mask_values(text, values):
     """`text` (str or bytes) with every occurrence of each non-empty secret value replaced by
-    "[MASKED]", longest values first (so a secret containing another is masked whole)."""
+    "[MASKED]": scanning left to right, at each position the longest secret that starts there
+    is masked (so a secret containing another is masked whole). `StepLog.remask` applies the
+    same rule to a file a chunk at a time."""
+    pattern = mask_pattern(frozenset(v for v in values or () if v), isinstance(text, bytes))
+    if pattern is None:
+        return text
+    return pattern.sub(MASK.encode() if isinstance(text, bytes) else MASK, text)
+
+
+@functools.lru_cache(maxsize=64)
+def mask_pattern(values: frozenset, as_bytes: bool):
     if not values:
-        return text
-    ordered = sorted({v for v in values if v}, key=len, reverse=True)
-    if isinstance(text, bytes):
-        mask = MASK.encode()
-        for v in ordered:
-            text = text.replace(v.encode("utf-8"), mask)
-        return text
-    for v in ordered:
-        text = text.replace(v, MASK)
-    return text
+        return None
+    ordered = sorted(values, key=lambda v: (-len(v), v))
+    if as_bytes:
+        return re.compile(b"|".join(re.escape(v.encode("utf-8")) for v in ordered))
+    return re.compile("|".join(re.escape(v) for v in ordered))
 
 
 def mask_strings(value, values):

@@ -73,6 +73,26 @@ class StatCache:
             db.execute("ROLLBACK")
             raise
 
+    @staticmethod
+    def read_entries(path: str) -> list[tuple[str, int, str, int]]:
+        """`entries()` of the cache at `path` without writing anything: a verify on a full disk
+        must still read it. Falls back to an immutable read when SQLite cannot open it for
+        writing (it would need to create its -wal and -shm files)."""
+        cache = StatCache(path)
+        try:
+            return cache.entries()
+        except sqlite3.OperationalError:
+            pass
+        finally:
+            cache.close()
+        db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        try:
+            return [tuple(r) for r in db.execute("SELECT path, size, digest, cached_ns FROM stat_cache")]
+        except sqlite3.OperationalError:  # no table yet
+            return []
+        finally:
+            db.close()
+
     def entries(self) -> list[tuple[str, int, str, int]]:
         """Every entry as (path, size, digest, cached_ns), for `verify`."""
         return self._conn().execute("SELECT path, size, digest, cached_ns FROM stat_cache").fetchall()

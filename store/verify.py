@@ -281,19 +281,15 @@ def _check_stat_cache(store, sizes: dict, report) -> set:
     """Stat-cache entries naming a blob of another size; returns the start times of the
     snapshots that wrote them."""
     path = os.path.join(store._root, "statcache.db")
-    if not os.path.exists(path):
+    if not os.path.exists(path) or os.path.getsize(path) == 0:  # none yet (a new workspace has an empty file)
         return set()
-    cache = StatCache(path)
-    try:
-        made_at = set()
-        for file, size, digest, cached_ns in cache.entries():
-            actual = sizes.get(digest)
-            if actual is not None and actual != size:
-                report.stat_cache.append({"path": file, "digest": digest, "declared": size, "actual": actual})
-                made_at.add(cached_ns)
-        return made_at
-    finally:
-        cache.close()
+    made_at = set()
+    for file, size, digest, cached_ns in StatCache.read_entries(path):
+        actual = sizes.get(digest)
+        if actual is not None and actual != size:
+            report.stat_cache.append({"path": file, "digest": digest, "declared": size, "actual": actual})
+            made_at.add(cached_ns)
+    return made_at
 
 
 def _repair(store, report, loose_bad: list, packed_bad: dict, stat_cache_bad: set) -> None:

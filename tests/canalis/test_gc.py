@@ -390,7 +390,7 @@ def test_keep_failed_takes_a_duration(ws):
 
 
 def test_a_run_that_failed_resumably_keeps_what_resume_needs(ws, src, counter, tmp_path, monkeypatch):
-    from canalis.core.experiment import resume_run
+    from canalis.pipeline.core.run import resume_run
 
     switch = tmp_path / "kill-me"
     switch.write_text("")

@@ -173,7 +173,7 @@ def test_a_plan_with_a_destination_outside_its_datastore_is_refused():
 
 def test_a_recorded_plan_with_an_unsafe_name_is_refused_by_reproduce_and_resume(ws, src, outside):
     """A plan in the ledger (written by an older canalis, or crafted) gets the submit's checks."""
-    from canalis.core.experiment import reproduce_run, resume_run
+    from canalis.pipeline.core.run import reproduce_run, resume_run
     from canalis.exceptions import PipelineValidationError
     from canalis.executor.engine import submitted_event
 
