@@ -164,6 +164,11 @@ class Session:
         self.ledger.append(ev.MetricLogged(run_id=run_id, step_run_id=step_run_id, name=str(name), kind=kind,
                                            value=value, description=description or None))
 
+    def record_secrets(self, names: list[str], deleted: bool = False) -> None:
+        """Record that keyvault secrets were stored (or deleted): their names only, never values."""
+        cls = ev.SecretDeleted if deleted else ev.SecretStored
+        self.ledger.append_many([cls(name=n) for n in names])
+
     def annotate(self, stream: str, message: str, author: str | None = None):
         """Record an auditor's note on any stream (`canalis ledger annotate`)."""
         return self.ledger.append(ev.AnnotationAdded(stream_name=stream, message=message, author=author))

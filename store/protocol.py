@@ -6,7 +6,7 @@ executor does not change.
 checks that nothing outside `store/` calls more, and that `LocalStore` satisfies it):
 
 - writing: `put_bytes`, `put_file`, `put_files` (chosen files), `put_tree`, `snapshot` (a folder);
-- reading: `exists`, `size`, `get_bytes`, `open` (streaming), `get_tree`;
+- reading: `exists`, `present` (which of many), `size`, `get_bytes`, `open` (streaming), `get_tree`;
 - materialising: `checkout` (a tree into a folder), `checkout_file`;
 - housekeeping, for garbage collection and audits: `object_info`, `delete_many`, `verify`.
 
@@ -32,6 +32,7 @@ class Store(Protocol):
 
     # reading
     def exists(self, digest: str) -> bool: ...
+    def present(self, digests: list[str]) -> set[str]: ...
     def size(self, digest: str) -> int: ...
     def get_bytes(self, digest: str, verify: bool = False) -> bytes: ...
     def open(self, digest: str, verify: bool = False) -> BinaryIO: ...

@@ -110,23 +110,21 @@ class Keyvault:
         self.workspace = workspace
         self._file = SecretFile(workspace._layout)
 
-    def _record(self, cls, names) -> None:
-        self.workspace.ledger.append_many([cls(name=n) for n in names])
+    def _record(self, names, deleted=False) -> None:
+        self.workspace.session.record_secrets(names, deleted=deleted)
 
     def set_secret(self, name, value) -> None:
         self.set_secrets({name: value})
 
     def set_secrets(self, secrets_batch: dict) -> None:
         """Add or replace secrets; each is recorded as `secret.stored` with its name only."""
-        from canalis.ledger import events as ev
-
         batch = {}
         for name, value in dict(secrets_batch).items():
             if not isinstance(value, str):
                 raise UserErrorException(f"secret {name!r}: the value must be a string, got {type(value).__name__}")
             batch[_check_name(name)] = value
         self._file.update(lambda current: current.update(batch))
-        self._record(ev.SecretStored, sorted(batch))
+        self._record(sorted(batch))
 
     def get_secret(self, name) -> str:
         return self.get_secrets([name])[name]
@@ -154,8 +152,6 @@ class Keyvault:
 
     def delete_secrets(self, secrets) -> None:
         """Remove secrets; each is recorded as `secret.deleted`. Deleting a missing one is an error."""
-        from canalis.ledger import events as ev
-
         names = list(secrets)
         found = {}
 
@@ -167,7 +163,7 @@ class Keyvault:
                 found[n] = current.pop(n)
 
         self._file.update(change)
-        self._record(ev.SecretDeleted, sorted(found))
+        self._record(sorted(found), deleted=True)
 
     def __repr__(self):
         return f"Keyvault(workspace={self.workspace.name!r})"

@@ -341,7 +341,7 @@ def test_download_file_replaces_a_symlink_at_the_named_path(ws, src, counter, tm
 
 # -- run files (artifacts) ----------------------------------------------------------------------
 def _context_run(ws, tmp_path):
-    from canalis.core.run import _StepContextRun
+    from canalis.core.run_context import _StepContextRun
 
     return _StepContextRun({"channel": str(tmp_path / "channel.jsonl"), "objects": str(ws._layout.objects),
                             "run_id": "r", "step_run_id": "s", "step_name": "s", "experiment": "e"})
