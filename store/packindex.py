@@ -134,20 +134,26 @@ class PackIndex:
             db = self._db if self._db is not None else self._conn()
             on_disk = self._on_disk()
             known = {r[0] for r in db.execute("SELECT name FROM packs")}
-            new = []
-            for name in sorted(on_disk - known):
-                path = self.path_of(name)
-                try:
-                    new.append((name, read_index(path), os.path.getsize(path)))
-                except FileNotFoundError:
-                    continue
-                except CorruptPackError as e:
-                    self.damaged[path] = e.reason
+            new = self._read_packs(on_disk - known)
             gone = known - on_disk
             if new or gone:
                 self._write(lambda db: self._apply(db, new, gone))
             self._seen = seen
             return True
+
+    def _read_packs(self, names) -> list:
+        """(name, entries, size) of each pack read from its own index; damaged packs are noted
+        in `damaged`, packs gone meanwhile are skipped."""
+        new = []
+        for name in sorted(names):
+            path = self.path_of(name)
+            try:
+                new.append((name, read_index(path), os.path.getsize(path)))
+            except FileNotFoundError:
+                continue
+            except CorruptPackError as e:
+                self.damaged[path] = e.reason
+        return new
 
     @staticmethod
     def _apply(db, new, gone) -> None:
@@ -172,15 +178,7 @@ class PackIndex:
             self.damaged.clear()
             db.execute("DELETE FROM blobs")
             db.execute("DELETE FROM packs")
-            new = []
-            for name in sorted(self._on_disk()):
-                path = self.path_of(name)
-                try:
-                    new.append((name, read_index(path), os.path.getsize(path)))
-                except FileNotFoundError:
-                    continue
-                except CorruptPackError as e:
-                    self.damaged[path] = e.reason
+            new = self._read_packs(self._on_disk())
             self._apply(db, new, ())
             counts[:] = [len(new), sum(len(entries) for _, entries, _ in new)]
 
