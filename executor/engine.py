@@ -23,7 +23,7 @@ from canalis.executor.locks import single_flight, writing
 from canalis.executor.plan import Plan, StepSpec
 from canalis.executor.reuse import find_reusable
 from canalis.executor.runners.local import LocalRunner
-from canalis.executor.steprun import StepExecution, StepResult
+from canalis.executor.outcome import StepResult
 from canalis.ledger import events as ev
 from canalis.ledger.errors import LedgerFull
 #: how often a running executor looks for a run.cancel_requested recorded by another process
@@ -246,7 +246,7 @@ class RunExecutor:
     def _step(self, step: StepSpec, step_run_id: str) -> StepResult:
         bound = self.bind(step)
         if not step.allow_reuse or self.regenerate:
-            return StepExecution(self, bound, step_run_id).execute()
+            return self._execute_step(bound, step_run_id)
         with single_flight(self.locks_dir, bound.key):
             with writing(self.locks_dir):
                 found = find_reusable(self.ledger, self.store, bound.key)
@@ -259,4 +259,9 @@ class RunExecutor:
                         )
                     )
                     return StepResult("Reused", dict(found["outputs"]))
-            return StepExecution(self, bound, step_run_id).execute()
+            return self._execute_step(bound, step_run_id)
+
+    def _execute_step(self, bound: BoundStep, step_run_id: str) -> StepResult:
+        from canalis.executor.steprun import StepExecution  # not imported by a run whose steps are all reused
+
+        return StepExecution(self, bound, step_run_id).execute()

@@ -18,7 +18,6 @@ import shutil
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from canalis.executor import nospace, paths, registry
@@ -27,31 +26,13 @@ from canalis.executor.channel import ENV_VAR, ChannelReader
 from canalis.executor.errors import ExecutorError
 from canalis.executor.locks import writing
 from canalis.executor.logcapture import StepLog
+from canalis.executor.outcome import Outcome, StepResult
 from canalis.executor.publish import publish_tree
 from canalis.ledger import events as ev
 from canalis.ledger.redact import mask_strings, mask_values
 
 STDERR_TAIL_LINES = 20
 POLL_SECONDS = 0.25
-
-
-@dataclass
-class StepResult:
-    status: str  # Completed | Reused | Failed | Skipped | Canceled
-    outputs: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How the step's process ended: its exit code (None when it could not start), the last
-    lines of its stderr (kept in memory: a full disk may have cut the file), and the errors
-    writing its logs met (no space left: the logs are then incomplete and not stored)."""
-
-    exit_code: int | None
-    launch_error: str | None
-    duration_s: float
-    stderr_tail: tuple = ()
-    log_errors: tuple = ()
 
 
 class StepExecution:

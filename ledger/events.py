@@ -21,9 +21,13 @@ JSON = Any  # any JSON-compatible value
 REGISTRY: dict[str, type["Event"]] = {}
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class Event:
-    """Base of every event. Subclasses are declared with `@event(type, version)`."""
+    """Base of every event. Subclasses are declared with `@event(type, version)`.
+
+    Equality, hashing and repr are defined once here over the fields (`_names`) rather than
+    generated for each of the many event classes: generating them costs an `exec` per
+    method and class every time the catalogue is imported."""
 
     type: ClassVar[str] = ""
     # The event version. `@event` also sets it as the class attribute `version`, but datasets,
@@ -52,6 +56,20 @@ class Event:
     def payload(self) -> dict:
         """The event's fields as a JSON-ready dict (before redaction)."""
         return {name: getattr(self, name) for name in self._names}
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self._names)
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self):
+        return hash((type(self), self._values()))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self._names)})"
 
 
 # -- field checking ---------------------------------------------------------------------
@@ -139,7 +157,7 @@ def event(type_: str, version: int = 1):
     """Class decorator: make a frozen, keyword-only dataclass and register it under `type_`."""
 
     def wrap(cls):
-        cls = dataclass(frozen=True, kw_only=True)(cls)
+        cls = dataclass(frozen=True, kw_only=True, eq=False, repr=False)(cls)  # eq, hash, repr: Event's
         cls.type = type_
         cls.version = version
         cls.event_version = version
@@ -408,7 +426,7 @@ class OutputPublished(_RunEvent):
 # -- registries ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class _Registered(Event):
     """The shape every registration shares (datasets, models, environments): a version of a
     name, the digest of its content, who and what it came from (`lineage`: run_id,

@@ -5,7 +5,6 @@ from canalis.core.dataset import Dataset
 from canalis.core.datastore import Datastore
 from canalis.core.environment import Environment
 from canalis.core.experiment import Experiment
-from canalis.core.keyvault import Keyvault
 from canalis.core.model import Model
 from canalis.core.run import Run
 from canalis.core import run_context as _run_context  # noqa: F401  (installs Run.get_context's step run)
@@ -15,3 +14,11 @@ from canalis.core.workspace import Workspace
 
 __all__ = ["ComputeTarget", "CondaDependencies", "Dataset", "Datastore", "Environment", "Experiment", "Keyvault", "Model", "Run",
            "RunConfiguration", "ScriptRunConfig", "Workspace"]
+
+
+def __getattr__(name: str):
+    if name == "Keyvault":  # loaded on first use: most programs never touch secrets
+        from canalis.core.keyvault import Keyvault
+
+        return Keyvault
+    raise AttributeError(f"module 'canalis.core' has no attribute {name!r}")

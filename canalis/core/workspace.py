@@ -95,7 +95,9 @@ class Workspace:
         store, ledger = self.store, self.ledger
         with self._lock:
             if self._session is None:
-                self._session = self._layout.open_session(store, ledger, self.get_default_keyvault().values_of)
+                # the keyvault is read only when a step reads a secret
+                self._session = self._layout.open_session(store, ledger,
+                                                          lambda names: self.get_default_keyvault().values_of(names))
             return self._session
 
     @property
