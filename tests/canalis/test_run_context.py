@@ -133,8 +133,8 @@ open(os.path.join(sys.argv[1], "rows.csv"), "w").write("a,b\\n1,2\\n")
     assert ds.version == 1 and ds.description == "made by make"
     assert ds.to_pandas_dataframe().to_dict("list") == {"a": [1], "b": [2]}
     row = ws.ledger.dataset("rows_ds")
-    assert row["lineage"]["run_id"] == run.id and row["lineage"]["output"] == "rows"
-    assert row["lineage"]["step_run_id"] == run.find_step_run("make")[0].id
+    assert row.lineage["run_id"] == run.id and row.lineage["output"] == "rows"
+    assert row.lineage["step_run_id"] == run.find_step_run("make")[0].id
 
 
 def test_output_destination_is_written_to_the_datastore(ws, src, counter):
