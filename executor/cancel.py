@@ -16,8 +16,10 @@ from canalis.executor.errors import ExecutorError
 from canalis.executor.orphans import stop_leftover_steps
 from canalis.executor.orphans import executor_alive
 from canalis.ledger import events as ev
+from canalis.ledger.status import RunStatus, StepStatus
 
-TERMINAL = ("Completed", "Failed", "Canceled")
+#: what `request_cancel` returns when the run's executor will act on the request
+CANCEL_REQUESTED = "CancelRequested"
 
 
 class RunNotCancelable(ExecutorError):
@@ -25,24 +27,24 @@ class RunNotCancelable(ExecutorError):
 
 
 def request_cancel(ledger, run_id: str, reason: str | None = None) -> str:
-    """Record a cancel request; returns "Canceled" when the run was canceled here and now,
-    "CancelRequested" when its executor will act on it."""
+    """Record a cancel request; returns `RunStatus.Canceled` when the run was canceled here and
+    now, `CANCEL_REQUESTED` ("CancelRequested") when its executor will act on it."""
     row = ledger.run(run_id)
     if row is None:
         raise RunNotCancelable(f"there is no run {run_id!r}; list runs with `canalis runs`")
-    if row["status"] in TERMINAL:
-        raise RunNotCancelable(f"run {run_id} has already ended ({row['status']}); there is nothing to cancel")
+    if row.status in RunStatus.terminal():
+        raise RunNotCancelable(f"run {run_id} has already ended ({row.status}); there is nothing to cancel")
     reason = reason or "canceled by the user"
     ledger.append(ev.RunCancelRequested(run_id=run_id, reason=reason, host=socket.gethostname(), pid=os.getpid()))
-    if row["status"] == "Running" and executor_alive(row):
-        return "CancelRequested"
-    running = [s for s in ledger.step_runs(run_id) if s["status"] == "Running"]
-    stopped = set(stop_leftover_steps(row, running))
+    if row.status == RunStatus.Running and executor_alive(row):
+        return CANCEL_REQUESTED
+    running = [s for s in ledger.step_runs(run_id) if s.status == StepStatus.Running]
+    stopped = set(stop_leftover_steps(row.host, [(s.step_run_id, s.pid) for s in running]))
     abandoned = [
-        ev.StepAbandoned(run_id=run_id, step_run_id=s["step_run_id"], step_name=s["step_name"],
+        ev.StepAbandoned(run_id=run_id, step_run_id=s.step_run_id, step_name=s.step_name,
                          reason="the run was canceled while nobody executed it"
-                         + ("; its process, still running, was stopped" if s.get("pid") in stopped else ""))
+                         + ("; its process, still running, was stopped" if s.pid in stopped else ""))
         for s in running
     ]
     ledger.append_many([*abandoned, ev.RunCanceled(run_id=run_id, reason=reason)])
-    return "Canceled"
+    return RunStatus.Canceled

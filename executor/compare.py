@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from canalis.executor.plan import Plan
 from canalis.executor.why import diff_trees
+from canalis.ledger.rows import StepRunRow
+from canalis.ledger.status import StepStatus
 
 
 def _submitted(ledger, run_id):
@@ -11,12 +13,16 @@ def _submitted(ledger, run_id):
     return rec.payload if rec else None
 
 
-def _final_steps(ledger, run_id) -> dict[str, dict]:
+def _final_steps(ledger, run_id) -> dict[str, StepRunRow]:
     """The last step run of each step name (a resumed run may have several)."""
     out = {}
     for r in ledger.step_runs(run_id):
-        out[r["step_name"]] = r
+        out[r.step_name] = r
     return out
+
+
+def _outputs(row: StepRunRow | None) -> dict:
+    return (row.outputs if row else None) or {}
 
 
 def diff_runs(ledger, store, run_a: str, run_b: str) -> dict:
@@ -44,9 +50,9 @@ def diff_runs(ledger, store, run_a: str, run_b: str) -> dict:
                     inputs[n] = {"a": ia and (ia.dataset or ia.tree), "b": ib and (ib.dataset or ib.tree)}
             if inputs:
                 entry["inputs"] = inputs
-            ra, rb = steps_a.get(name, {}), steps_b.get(name, {})
-            oa, ob = ra.get("outputs") or {}, rb.get("outputs") or {}
-            entry["status"] = {"a": ra.get("status"), "b": rb.get("status")}
+            ra, rb = steps_a.get(name), steps_b.get(name)
+            oa, ob = _outputs(ra), _outputs(rb)
+            entry["status"] = {"a": ra and ra.status, "b": rb and rb.status}
             entry["outputs"] = {o: {"identical": oa.get(o) == ob.get(o) and oa.get(o) is not None, "a": oa.get(o), "b": ob.get(o)}
                                 for o in sorted(set(oa) | set(ob))}
         steps.append(entry)
@@ -63,17 +69,20 @@ def verify_reproduction(ledger, original: str, reproduction: str) -> dict:
     a, b = _final_steps(ledger, original), _final_steps(ledger, reproduction)
     steps, nondeterministic = [], []
     for name, ra in a.items():
-        rb = b.get(name, {})
-        oa, ob = ra.get("outputs") or {}, rb.get("outputs") or {}
-        identical = bool(oa) and oa == ob or (not oa and not ob and rb.get("status") == "Completed")
-        original_key = ra.get("reuse_key")
-        if ra.get("status") == "Reused" and ra.get("reused_from"):
-            original_key = (ledger.step_run(ra["reused_from"]) or {}).get("reuse_key", original_key)
-        same_inputs = original_key == rb.get("reuse_key")
+        rb = b.get(name)
+        oa, ob = _outputs(ra), _outputs(rb)
+        rb_status = rb.status if rb else None
+        identical = bool(oa) and oa == ob or (not oa and not ob and rb_status == StepStatus.Completed)
+        original_key = ra.reuse_key
+        if ra.status == StepStatus.Reused and ra.reused_from:
+            origin = ledger.step_run(ra.reused_from)
+            if origin is not None:
+                original_key = origin.reuse_key
+        same_inputs = original_key == (rb.reuse_key if rb else None)
         if identical:
             verdict = "identical"
-        elif rb.get("status") != "Completed":
-            verdict = f"not reproduced ({rb.get('status') or 'missing'})"
+        elif rb_status != StepStatus.Completed:
+            verdict = f"not reproduced ({rb_status or 'missing'})"
         elif same_inputs:
             verdict = "not deterministic: same code and inputs, different outputs"
             nondeterministic.append(name)

@@ -26,6 +26,8 @@ from canalis.executor.runners.local import LocalRunner
 from canalis.executor.outcome import StepResult
 from canalis.ledger import events as ev
 from canalis.ledger.errors import LedgerFull
+from canalis.ledger.status import RunStatus, StepStatus
+
 #: how often a running executor looks for a run.cancel_requested recorded by another process
 CANCEL_POLL_S = 0.5
 
@@ -108,7 +110,7 @@ class RunExecutor:
         self._cancel_seen = 0  # seq of the last run.cancel_requested looked at
 
     # -- the run -------------------------------------------------------------------
-    def execute(self) -> str:
+    def execute(self) -> RunStatus:
         try:
             return self._execute()
         except LedgerFull as e:
@@ -117,14 +119,15 @@ class RunExecutor:
                 f"free some space, then `canalis resume {self.run_id}` finishes it"
             ) from e
 
-    def _execute(self) -> str:
+    def _execute(self) -> RunStatus:
         started = time.time()
-        if (self.ledger.run(self.run_id) or {}).get("status") == "Canceled":
-            return "Canceled"  # canceled while queued, before this executor started
+        row = self.ledger.run(self.run_id)
+        if row is not None and row.status == RunStatus.Canceled:
+            return RunStatus.Canceled  # canceled while queued, before this executor started
         self.ledger.append(ev.RunStarted(run_id=self.run_id, host=socket.gethostname(), pid=os.getpid(), resumed=self.resumed))
         order = self.plan.order()
         upstream = self.plan.upstream()
-        state = {s.name: "Pending" for s in order}
+        state: dict[str, StepStatus | None] = {s.name: None for s in order}  # None: not started yet
         for name, (status, outputs) in self.done.items():
             state[name] = status
             self.tree_of_output.update(outputs)
@@ -133,10 +136,10 @@ class RunExecutor:
             running = {}
             while True:
                 for step in order:
-                    if state[step.name] != "Pending":
+                    if state[step.name] is not None:
                         continue
                     ups = upstream[step.name]
-                    bad = sorted(u for u in ups if state[u] in ("Failed", "Skipped", "Canceled"))
+                    bad = sorted(u for u in ups if state[u] in StepStatus.unsuccessful())
                     reason = None
                     if bad:
                         reason = f"upstream step(s) {', '.join(bad)} did not complete"
@@ -145,12 +148,12 @@ class RunExecutor:
                     elif self._cancel.is_set():
                         reason = "run canceled"
                     if reason:
-                        state[step.name] = "Skipped"
+                        state[step.name] = StepStatus.Skipped
                         self.ledger.append(
                             ev.StepSkipped(run_id=self.run_id, step_run_id=new_step_run_id(), step_name=step.name, reason=reason)
                         )
-                    elif all(state[u] in ("Completed", "Reused") for u in ups):
-                        state[step.name] = "Running"
+                    elif all(state[u] in StepStatus.succeeded() for u in ups):
+                        state[step.name] = StepStatus.Running
                         running[pool.submit(self._guarded_step, step)] = step
                 if not running:
                     break
@@ -161,11 +164,11 @@ class RunExecutor:
                     result = fut.result()
                     state[step.name] = result.status
                     self.tree_of_output.update(result.outputs)
-                    if result.status == "Failed":
+                    if result.status == StepStatus.Failed:
                         failed.append(step.name)
         if self._cancel.is_set():
             self.ledger.append(ev.RunCanceled(run_id=self.run_id, reason=self._cancel_reason))
-            return "Canceled"
+            return RunStatus.Canceled
         if failed:
             outside = [self.outside[n] for n in failed if n in self.outside]
             error = f"step(s) failed: {', '.join(failed)}" + (f" ({'; '.join(outside)})" if outside else "")
@@ -173,9 +176,9 @@ class RunExecutor:
             if resumable:
                 error += f"; once the cause is gone, `canalis resume {self.run_id}` runs them again"
             self.ledger.append(ev.RunFailed(run_id=self.run_id, error=error, failed_steps=failed, resumable=resumable))
-            return "Failed"
+            return RunStatus.Failed
         self.ledger.append(ev.RunCompleted(run_id=self.run_id, duration_s=round(time.time() - started, 6)))
-        return "Completed"
+        return RunStatus.Completed
 
     def cancel(self, reason: str | None = None) -> None:
         """Start no further step and stop the running ones (their process groups get SIGTERM,
@@ -226,7 +229,7 @@ class RunExecutor:
                 ),
                 self.scratch / self.run_id / step_run_id,
             )
-            return StepResult("Failed")
+            return StepResult(StepStatus.Failed)
 
     def record_failure(self, event, work: Path) -> None:
         """Record a step's failure. When the ledger has no room, the step's partial outputs (never
@@ -255,10 +258,10 @@ class RunExecutor:
                     self.ledger.append(
                         ev.StepReused(
                             run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=bound.key,
-                            reused_from=found["step_run_id"], reused_run_id=found["run_id"], outputs=found["outputs"],
+                            reused_from=found.step_run_id, reused_run_id=found.run_id, outputs=found.outputs,
                         )
                     )
-                    return StepResult("Reused", dict(found["outputs"]))
+                    return StepResult(StepStatus.Reused, dict(found.outputs))
             return self._execute_step(bound, step_run_id)
 
     def _execute_step(self, bound: BoundStep, step_run_id: str) -> StepResult:

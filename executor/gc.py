@@ -33,6 +33,7 @@ from canalis.executor.locks import sweeping
 from canalis.executor.references import collect, expand
 from canalis.ledger import events as ev
 from canalis.ledger.checkpoint import write_auto_checkpoint
+from canalis.ledger.status import RunStatus
 from canalis.store.errors import StoreError
 
 BATCH = 5000
@@ -83,21 +84,21 @@ def kept_runs(ledger, keep_last: int | None, older_than: float | None, now: floa
     failed resumably (no space left, a step killed from outside) counts as in progress:
     `canalis resume` needs what it refers to."""
     runs = ledger.runs()
-    in_progress = {r["run_id"] for r in runs if r["status"] in ("Queued", "Running")}
+    in_progress = {r.run_id for r in runs if r.status in RunStatus.active()}
     resumable = {rec.payload["run_id"]: rec.payload.get("resumable") for rec in ledger.events(type="run.failed")}
-    in_progress |= {r["run_id"] for r in runs if r["status"] == "Failed" and resumable.get(r["run_id"])}
+    in_progress |= {r.run_id for r in runs if r.status == RunStatus.Failed and resumable.get(r.run_id)}
     if keep_last is None and older_than is None:
-        return {r["run_id"] for r in runs}, in_progress
+        return {r.run_id for r in runs}, in_progress
     kept = set()
     by_experiment = defaultdict(list)
     for r in runs:  # newest first
-        by_experiment[r["experiment"]].append(r)
+        by_experiment[r.experiment].append(r)
     for rows in by_experiment.values():
         for i, r in enumerate(rows):
             if keep_last is not None and i < keep_last:
-                kept.add(r["run_id"])
-            if older_than is not None and _iso_age(r.get("submitted_at"), now) < older_than:
-                kept.add(r["run_id"])
+                kept.add(r.run_id)
+            if older_than is not None and _iso_age(r.submitted_at, now) < older_than:
+                kept.add(r.run_id)
     return kept, in_progress
 
 
@@ -271,7 +272,7 @@ def collect_garbage(ledger, store, locks_dir, *, keep_last=None, older_than=None
                     progress(done, len(doomed))
     if runs_dir is not None and keep_failed is not None:
         remove_failed_folders(ledger, runs_dir, keep_failed, report, began, dry_run)
-    runs_all = {r["run_id"] for r in ledger.runs()}
+    runs_all = {r.run_id for r in ledger.runs()}
     report.runs_kept = len(runs_all & (kept | in_progress))
     report.runs_collected = len(runs_all) - report.runs_kept
     report.seconds = round(time.time() - began, 3)

@@ -110,7 +110,7 @@ def _trace(tree: str, mismatches: list, refs, ledger) -> dict:
         if ref.step and not ids and ref.run_id:
             if ref.run_id not in step_runs:
                 step_runs[ref.run_id] = ledger.step_runs(ref.run_id)
-            ids = [r["step_run_id"] for r in step_runs[ref.run_id] if r["step_name"] == ref.step]
+            ids = [r.step_run_id for r in step_runs[ref.run_id] if r.step_name == ref.step]
         used_by.append({
             "why": ref.why, "run_id": ref.run_id, "step": ref.step, "step_run_ids": ids,
             "dataset": ref.dataset, "model": ref.model, "pipeline": ref.pipeline,

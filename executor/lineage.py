@@ -11,6 +11,11 @@ from __future__ import annotations
 from canalis.executor.errors import ExecutorError
 from canalis.executor.fingerprint import KeyDocument
 from canalis.executor.plan import Plan, StepSpec
+from canalis.ledger.rows import StepRunRow
+from canalis.ledger.status import StepStatus
+
+#: statuses of step runs whose process read its inputs (consumers of a tree)
+_READ_INPUTS = StepStatus.ran() | {StepStatus.Running}
 
 
 class LineageError(ExecutorError):
@@ -22,49 +27,50 @@ class Index:
 
     def __init__(self, ledger, store):
         self.ledger, self.store = ledger, store
-        self.steps = {r["step_run_id"]: r for r in ledger.all_step_runs()}
+        self.steps: dict[str, StepRunRow] = {r.step_run_id: r for r in ledger.all_step_runs()}
         self.plans = {rec.payload["run_id"]: rec.payload for rec in ledger.events(type="run.submitted")}
         self._specs: dict[tuple, StepSpec | None] = {}
         self.datasets = [rec.payload for rec in ledger.events(type="dataset.registered")]
         self.models = [rec.payload for rec in ledger.events(type="model.registered")]
         self._inputs: dict[str, dict] = {}
 
-    def spec(self, step_row) -> StepSpec | None:
+    def spec(self, step_row: StepRunRow) -> StepSpec | None:
         """The planned step a step run ran (None when its run's plan is not in the ledger)."""
-        key = (step_row["run_id"], step_row["step_name"])
+        key = (step_row.run_id, step_row.step_name)
         if key not in self._specs:
-            plan = self.plans.get(step_row["run_id"], {}).get("plan")
+            plan = self.plans.get(step_row.run_id, {}).get("plan")
             steps = Plan.from_dict(plan).steps if plan else []
-            self._specs[key] = next((s for s in steps if s.name == step_row["step_name"]), None)
+            self._specs[key] = next((s for s in steps if s.name == step_row.step_name), None)
         return self._specs[key]
 
     def input_trees(self, step_run_id) -> dict:
         """{input name: tree} the step read: from `step.started` (v2), else from its key document."""
         if step_run_id not in self._inputs:
             row = self.steps[step_run_id]
-            recorded = row.get("inputs")
+            recorded = row.inputs
             if recorded:
                 self._inputs[step_run_id] = {name: tree for name, tree in recorded}
             else:
-                key = row.get("reuse_key")
+                key = row.reuse_key
                 doc = KeyDocument.from_bytes(self.store.get_bytes(key)) if key and self.store.exists(key) else None
                 self._inputs[step_run_id] = doc.input_trees if doc else {}
         return self._inputs[step_run_id]
 
-    def producers(self, tree) -> list[dict]:
-        return [r for r in self.steps.values() if r["status"] == "Completed" and tree in (r.get("outputs") or {}).values()]
+    def producers(self, tree) -> list[StepRunRow]:
+        return [r for r in self.steps.values()
+                if r.status == StepStatus.Completed and tree in (r.outputs or {}).values()]
 
-    def consumers(self, tree) -> list[dict]:
-        return [r for r in self.steps.values() if r["status"] in ("Completed", "Failed", "Running")
-                and tree in self.input_trees(r["step_run_id"]).values()]
+    def consumers(self, tree) -> list[StepRunRow]:
+        return [r for r in self.steps.values()
+                if r.status in _READ_INPUTS and tree in self.input_trees(r.step_run_id).values()]
 
 
 def _node(kind, ident, **info):
     return {"id": f"{kind}:{ident}", "kind": kind, **info, "children": []}
 
 
-def _step_node(ix: Index, row) -> dict:
-    return _node("step", row["step_run_id"], name=row["step_name"], run_id=row["run_id"], status=row["status"])
+def _step_node(ix: Index, row: StepRunRow) -> dict:
+    return _node("step", row.step_run_id, name=row.step_name, run_id=row.run_id, status=row.status)
 
 
 def upstream(ix: Index, node_id: str, seen: set) -> dict:
@@ -77,21 +83,21 @@ def upstream(ix: Index, node_id: str, seen: set) -> dict:
         if p is None:
             raise LineageError(f"no run {ident!r}")
         n = _node("run", ident, experiment=p["experiment"], parameters=p["parameters"], git=p.get("git"))
-        n["children"] = [upstream(ix, f"step:{r['step_run_id']}", seen) for r in ix.steps.values() if r["run_id"] == ident]
+        n["children"] = [upstream(ix, f"step:{r.step_run_id}", seen) for r in ix.steps.values() if r.run_id == ident]
         return n
     if kind == "step":
         row = ix.steps.get(ident)
         if row is None:
             raise LineageError(f"no step run {ident!r}")
         n = _step_node(ix, row)
-        if row["status"] == "Reused" and row.get("reused_from"):
-            n["reused_from"] = row["reused_from"]
-            n["children"].append(upstream(ix, f"step:{row['reused_from']}", seen))
+        if row.status == StepStatus.Reused and row.reused_from:
+            n["reused_from"] = row.reused_from
+            n["children"].append(upstream(ix, f"step:{row.reused_from}", seen))
             return n
         spec = ix.spec(row)
         if spec is None:
             return n
-        params = ix.plans.get(row["run_id"], {}).get("parameters", {})
+        params = ix.plans.get(row.run_id, {}).get("parameters", {})
         n.update(script=spec.script, parameters={k: params[k] for k in spec.used_parameters() if k in params},
                  environment=spec.environment.get("digest"))
         n["children"].append(_node("source", spec.source_tree, folder=spec.source_dir, git=spec.git))
@@ -110,7 +116,7 @@ def upstream(ix: Index, node_id: str, seen: set) -> dict:
         return n
     if kind == "tree":
         n = _node("tree", ident)
-        n["children"] = [upstream(ix, f"step:{r['step_run_id']}", seen) for r in ix.producers(ident)]
+        n["children"] = [upstream(ix, f"step:{r.step_run_id}", seen) for r in ix.producers(ident)]
         return n
     if kind in ("dataset", "model"):
         name, _, version = ident.rpartition(":")
@@ -128,7 +134,7 @@ def upstream(ix: Index, node_id: str, seen: set) -> dict:
         if kind == "model":
             producers = ix.producers(r["digest"])
             if producers and not lineage.get("step_run_id"):
-                n["children"] += [upstream(ix, f"step:{p['step_run_id']}", seen) for p in producers]
+                n["children"] += [upstream(ix, f"step:{p.step_run_id}", seen) for p in producers]
             elif not lineage.get("step_run_id") and lineage.get("run_id"):
                 n["children"].append(upstream(ix, f"run:{lineage['run_id']}", seen))
             for d in lineage.get("datasets") or []:
@@ -145,21 +151,21 @@ def downstream(ix: Index, node_id: str, seen: set) -> dict:
     seen.add(node_id)
     if kind == "run":
         n = _node("run", ident)
-        n["children"] = [downstream(ix, f"step:{r['step_run_id']}", seen) for r in ix.steps.values() if r["run_id"] == ident]
+        n["children"] = [downstream(ix, f"step:{r.step_run_id}", seen) for r in ix.steps.values() if r.run_id == ident]
         return n
     if kind == "step":
         row = ix.steps[ident]
         n = _step_node(ix, row)
-        for name, tree in (row.get("outputs") or {}).items():
+        for name, tree in (row.outputs or {}).items():
             child = downstream(ix, f"tree:{tree}", seen)
             child["output"] = name
             n["children"].append(child)
-        n["children"] += [downstream(ix, f"step:{r['step_run_id']}", seen) for r in ix.steps.values()
-                          if r.get("reused_from") == ident]
+        n["children"] += [downstream(ix, f"step:{r.step_run_id}", seen) for r in ix.steps.values()
+                          if r.reused_from == ident]
         return n
     if kind == "tree":
         n = _node("tree", ident)
-        n["children"] = [downstream(ix, f"step:{r['step_run_id']}", seen) for r in ix.consumers(ident)]
+        n["children"] = [downstream(ix, f"step:{r.step_run_id}", seen) for r in ix.consumers(ident)]
         n["children"] += [_node("dataset", f"{d['name']}:{d['version']}") for d in ix.datasets if d["digest"] == ident]
         n["children"] += [_node("model", f"{m['name']}:{m['version']}") for m in ix.models if m["digest"] == ident]
         return n
@@ -170,7 +176,7 @@ def downstream(ix: Index, node_id: str, seen: set) -> dict:
             spec = ix.spec(r)
             if spec and any((i.dataset or {}).get("name") == name and str(i.dataset["version"]) == version
                             for i in spec.inputs):
-                n["children"].append(downstream(ix, f"step:{r['step_run_id']}", seen))
+                n["children"].append(downstream(ix, f"step:{r.step_run_id}", seen))
         n["children"] += [_node("model", f"{m['name']}:{m['version']}") for m in ix.models
                           if any(d.get("name") == name and str(d.get("version")) == version
                                  for d in (m.get("lineage") or {}).get("datasets") or [])]

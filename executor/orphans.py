@@ -12,17 +12,20 @@ import os
 import signal
 import socket
 import time
+from typing import Iterable
 
 from canalis.executor.channel import ENV_VAR
 from canalis.executor.runners.local import signal_group
+from canalis.ledger.rows import RunRow
+from canalis.ledger.status import RunStatus
 
 GRACE_S = 10.0
 
 
-def executor_alive(run_row: dict) -> bool:
+def executor_alive(run_row: RunRow) -> bool:
     """Whether the process that last worked on the run still exists. A run executed on
     another host cannot be checked from here and counts as alive."""
-    pid, host = run_row.get("pid"), run_row.get("host")
+    pid, host = run_row.pid, run_row.host
     if host and host != socket.gethostname():
         return True
     if not pid:
@@ -36,13 +39,13 @@ def executor_alive(run_row: dict) -> bool:
     return True
 
 
-def effective_status(row: dict) -> str:
+def effective_status(row: RunRow) -> RunStatus:
     """A run row's status, with the derived status `Orphaned` for a run the ledger shows as
     Queued or Running whose executor process is gone (finish it with `canalis resume RUN`).
     `Orphaned` is never recorded: it is what the ledger and the process table say together."""
-    if row["status"] in ("Queued", "Running") and not executor_alive(row):
-        return "Orphaned"
-    return row["status"]
+    if row.status in RunStatus.active() and not executor_alive(row):
+        return RunStatus.Orphaned
+    return row.status
 
 
 def _is_step(pid: int, step_run_id: str) -> bool:
@@ -65,12 +68,14 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def stop_leftover_steps(run_row: dict, step_rows: list[dict], grace_s: float = GRACE_S) -> list[int]:
-    """Stop the process groups of the steps in `step_rows` that still run on this host
-    (SIGTERM, SIGKILL after `grace_s`); returns the pids that were signaled."""
-    if run_row.get("host") and run_row["host"] != socket.gethostname():
+def stop_leftover_steps(host: str | None, steps: Iterable[tuple[str, int | None]],
+                        grace_s: float = GRACE_S) -> list[int]:
+    """Stop the process groups of `steps` ((step_run_id, pid) pairs of a run last executed on
+    `host`) that still run on this host (SIGTERM, SIGKILL after `grace_s`); returns the pids
+    that were signaled."""
+    if host and host != socket.gethostname():
         return []
-    pids = [int(s["pid"]) for s in step_rows if s.get("pid") and _is_step(int(s["pid"]), s["step_run_id"])]
+    pids = [int(pid) for step_run_id, pid in steps if pid and _is_step(int(pid), step_run_id)]
     for pid in pids:
         signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s

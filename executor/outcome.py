@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from canalis.ledger.status import StepStatus
+
 
 @dataclass
 class StepResult:
-    status: str  # Completed | Reused | Failed | Skipped | Canceled
+    status: StepStatus  # Completed | Reused | Failed | Canceled
     outputs: dict = field(default_factory=dict)
 
 

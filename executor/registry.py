@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from canalis.executor.errors import DatasetVersionError
 from canalis.ledger import events as ev
+from canalis.ledger.rows import RegistrationRow
 
 #: kind -> (projection table, event class)
 KINDS = {
@@ -51,7 +52,7 @@ class Lineage:
 
 
 def register(ledger, what: str, name: str, digest: str, *, lineage: Lineage | None = None, description=None,
-             tags=None, properties=None, create_new_version: bool = True, **fields) -> dict:
+             tags=None, properties=None, create_new_version: bool = True, **fields) -> RegistrationRow:
     """Record `digest` as a version of `name`, a `what` ("dataset", "model", "environment");
     see the module docstring. Returns the version's row. `fields` are the kind's own fields (a dataset's `kind` and `options`,
     an environment's `definition`)."""
@@ -65,15 +66,15 @@ def register(ledger, what: str, name: str, digest: str, *, lineage: Lineage | No
         latest = ledger.registration(table, name)
         chosen.clear()
         if latest is not None:
-            if latest["digest"] == digest:
-                chosen["version"] = latest["version"]
+            if latest.digest == digest:
+                chosen["version"] = latest.version
                 return []
-            if latest["digest"] != digest and not create_new_version:
+            if latest.digest != digest and not create_new_version:
                 raise DatasetVersionError(
-                    f"{what} {name!r} is already registered (version {latest['version']}) with other content; "
+                    f"{what} {name!r} is already registered (version {latest.version}) with other content; "
                     "pass create_new_version=True to register a new version"
                 )
-        chosen["version"] = 1 if latest is None else int(latest["version"]) + 1
+        chosen["version"] = 1 if latest is None else int(latest.version) + 1
         return [event_class(name=name, version=chosen["version"], id=str(uuid.uuid4()), digest=digest,
                             lineage=(lineage or Lineage()).to_dict(), **meta, **fields)]
 

@@ -16,6 +16,7 @@ from canalis.executor.errors import ExecutorError
 from canalis.executor.plan import Plan
 from canalis.executor.orphans import executor_alive, stop_leftover_steps
 from canalis.ledger import events as ev
+from canalis.ledger.status import StepStatus
 
 FINISHED = ("run.completed", "run.failed", "run.canceled")
 
@@ -29,7 +30,7 @@ def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict
     submitted = None
     ended = None  # the run's last end, unless a resume followed it
     started: dict[str, dict] = {}
-    done: dict[str, tuple[str, dict]] = {}
+    done: dict[str, tuple[StepStatus, dict]] = {}
     for rec in ledger.events(stream=f"run:{run_id}"):
         p = rec.payload
         if rec.type == "run.submitted":
@@ -42,7 +43,8 @@ def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict
             started[p["step_run_id"]] = p
         elif rec.type in ("step.completed", "step.reused"):
             started.pop(p["step_run_id"], None)
-            done[p["step_name"]] = ("Completed" if rec.type == "step.completed" else "Reused", dict(p["outputs"]))
+            status = StepStatus.Completed if rec.type == "step.completed" else StepStatus.Reused
+            done[p["step_name"]] = (status, dict(p["outputs"]))
         elif rec.type in ("step.failed", "step.canceled", "step.abandoned"):
             started.pop(p["step_run_id"], None)
     if submitted is None:
@@ -50,13 +52,13 @@ def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict
     resumable = ended is not None and ended.type == "run.failed" and ended.payload.get("resumable")
     if ended is not None and not resumable:
         raise RunNotResumable(f"run {run_id!r} has already ended ({ended.type}); submit it again instead")
-    row = ledger.run(run_id) or {}
-    if not resumable and not force and executor_alive(row) and row.get("pid") != os.getpid():
+    row = ledger.run(run_id)
+    if row is not None and not resumable and not force and executor_alive(row) and row.pid != os.getpid():
         raise RunNotResumable(
-            f"run {run_id!r} may still be executing (process {row.get('pid')} on {row.get('host')}); "
+            f"run {run_id!r} may still be executing (process {row.pid} on {row.host}); "
             "wait for it or stop it, or pass --force if you know it is gone"
         )
-    stopped = set(stop_leftover_steps(row, [{**p, "step_run_id": sid} for sid, p in started.items()]))
+    stopped = set(stop_leftover_steps(row.host if row else None, [(sid, p.get("pid")) for sid, p in started.items()]))
     abandoned = [
         ev.StepAbandoned(run_id=run_id, step_run_id=sid, step_name=p["step_name"],
                          reason="the executor stopped before the step ended; it runs again on resume"

@@ -8,6 +8,8 @@ time is `locks.single_flight`.
 """
 from __future__ import annotations
 
+from canalis.ledger.rows import ReuseCandidate
+
 
 def outputs_present(store, outputs: dict[str, str]) -> bool:
     for tree in outputs.values():
@@ -19,9 +21,9 @@ def outputs_present(store, outputs: dict[str, str]) -> bool:
     return True
 
 
-def find_reusable(ledger, store, key: str) -> dict | None:
+def find_reusable(ledger, store, key: str) -> ReuseCandidate | None:
     """The newest completed step run with `key` whose outputs are all still stored."""
     for candidate in ledger.reuse_candidates(key):
-        if outputs_present(store, candidate["outputs"]):
+        if outputs_present(store, candidate.outputs):
             return candidate
     return None

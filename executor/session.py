@@ -35,6 +35,8 @@ from canalis.executor.registry import Lineage
 from canalis.executor.orphans import effective_status
 from canalis.executor.resume import prepare_resume
 from canalis.ledger import events as ev
+from canalis.ledger.rows import RegistrationRow, RunRow
+from canalis.ledger.status import RunStatus
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ class Session:
         return handle
 
     def cancel(self, run_id: str, reason: str | None = None, handle: RunHandle | None = None) -> str:
-        """Ask the run to stop (any process). Returns "Canceled" or "CancelRequested"."""
+        """Ask the run to stop (any process). Returns `RunStatus.Canceled` or "CancelRequested"."""
         outcome = request_cancel(self.ledger, run_id, reason)
         if handle is not None:
             handle.cancel(reason or "canceled by the user")
@@ -176,7 +178,7 @@ class Session:
     # -- registrations -------------------------------------------------------------------------
     def register(self, what: str, name: str, content: str | Callable[[object], str], *,
                  lineage: Lineage | None = None, description=None, tags=None, properties=None,
-                 create_new_version: bool = True, **fields) -> dict:
+                 create_new_version: bool = True, **fields) -> RegistrationRow:
         """Register a version of a dataset, model or environment (one rule: executor/registry.py).
         `content` is a digest already in the store, or a function of the store that puts the
         content there and returns its digest (it runs under the safety lock)."""
@@ -195,10 +197,10 @@ class Session:
     def settings(self) -> dict:
         return self.layout.read_config().get("settings", {})
 
-    def run(self, run_id: str) -> dict | None:
+    def run(self, run_id: str) -> RunRow | None:
         return self.ledger.run(run_id)
 
-    def run_status(self, run_id: str) -> str | None:
+    def run_status(self, run_id: str) -> RunStatus | None:
         """The run's status as the ledger says it, except that a run whose executor process
         is gone is `Orphaned` (finish it with `resume`)."""
         row = self.ledger.run(run_id)

@@ -29,6 +29,7 @@ from canalis.executor.logcapture import StepLog
 from canalis.executor.outcome import Outcome, StepResult
 from canalis.executor.publish import publish_tree
 from canalis.ledger import events as ev
+from canalis.ledger.status import StepStatus
 from canalis.ledger.redact import mask_strings, mask_values
 
 STDERR_TAIL_LINES = 20
@@ -186,10 +187,10 @@ class StepExecution:
             if outcome.exit_code != 0 and run.canceled:
                 run.ledger.append(ev.StepCanceled(**common, reason=run.cancel_reason, **logs))
                 shutil.rmtree(lay.root, ignore_errors=True)
-                return StepResult("Canceled")
+                return StepResult(StepStatus.Canceled)
             if failed:
                 run.record_failure(ev.StepFailed(**common, error=self._failure(outcome), **logs), lay.root)
-                return StepResult("Failed")  # the working folder stays for inspection
+                return StepResult(StepStatus.Failed)  # the working folder stays for inspection
             trees = {}
             for o in spec.outputs:
                 self._phase(f"storing its output {o.name!r} in the store")
@@ -199,7 +200,7 @@ class StepExecution:
             self._phase("copying its outputs to their datastore destinations")
             self._deliver(trees)
         shutil.rmtree(lay.root, ignore_errors=True)
-        return StepResult("Completed", trees)
+        return StepResult(StepStatus.Completed, trees)
 
     def _note_outside_cause(self, outcome: Outcome) -> None:
         """A step that failed for a cause outside its code (it said there is no space left, or a

@@ -11,6 +11,7 @@ from canalis.executor.bind import parameter_text
 from canalis.executor.errors import ExecutorError
 from canalis.executor.fingerprint import KeyDocument
 from canalis.executor.plan import Plan
+from canalis.ledger.status import StepStatus
 
 
 class NothingToExplain(ExecutorError):
@@ -110,19 +111,19 @@ def diff_key_documents(store, old: KeyDocument, new: KeyDocument, params_before:
 
 
 def explain(ledger, store, run_id: str, step_name: str) -> dict:
-    rows = [r for r in ledger.step_runs(run_id) if r["step_name"] == step_name]
+    rows = [r for r in ledger.step_runs(run_id) if r.step_name == step_name]
     if not rows:
-        names = sorted({r["step_name"] for r in ledger.step_runs(run_id)})
+        names = sorted({r.step_name for r in ledger.step_runs(run_id)})
         raise NothingToExplain(f"run {run_id} has no step named {step_name!r} (steps: {', '.join(names) or 'none'})")
     row = rows[-1]
-    result = {"run_id": run_id, "step": step_name, "step_run_id": row["step_run_id"], "status": row["status"],
-              "reuse_key": row.get("reuse_key")}
-    if row["status"] == "Reused":
-        origin_run = row.get("reused_run_id")
-        return {**result, "decision": "reused", "reused_from": row["reused_from"], "reused_run_id": origin_run,
-                "reason": f"a completed step run with the same reuse key exists: {row['reused_from']} of run {origin_run}"}
-    if row["status"] == "Skipped":
-        return {**result, "decision": "skipped", "reason": row.get("reason") or "an upstream step did not complete"}
+    result = {"run_id": run_id, "step": step_name, "step_run_id": row.step_run_id, "status": row.status,
+              "reuse_key": row.reuse_key}
+    if row.status == StepStatus.Reused:
+        origin_run = row.reused_run_id
+        return {**result, "decision": "reused", "reused_from": row.reused_from, "reused_run_id": origin_run,
+                "reason": f"a completed step run with the same reuse key exists: {row.reused_from} of run {origin_run}"}
+    if row.status == StepStatus.Skipped:
+        return {**result, "decision": "skipped", "reason": row.reason or "an upstream step did not complete"}
     submitted = next(iter(ledger.events(stream=f"run:{run_id}", type="run.submitted")), None)
     plan = submitted.payload["plan"] if submitted else {}
     spec = next((s for s in plan.get("steps", []) if s["name"] == step_name), {})
@@ -130,26 +131,25 @@ def explain(ledger, store, run_id: str, step_name: str) -> dict:
         return {**result, "decision": "ran", "reason": "reuse was off for this step (allow_reuse=False)", "differences": []}
     if plan.get("options", {}).get("regenerate_outputs"):
         return {**result, "decision": "ran", "reason": "reuse was off for this run (regenerate_outputs=True)", "differences": []}
-    same_key = [c for c in ledger.reuse_candidates(row["reuse_key"]) if c["step_run_id"] != row["step_run_id"]
-                and (c.get("completed_at") or "") < (row.get("started_at") or "~")]
+    same_key = [c for c in ledger.reuse_candidates(row.reuse_key) if c.step_run_id != row.step_run_id
+                and (c.completed_at or "") < (row.started_at or "~")]
     if same_key:
         return {**result, "decision": "ran", "differences": [],
-                "reason": f"step run {same_key[0]['step_run_id']} had the same key but its outputs were no longer all "
+                "reason": f"step run {same_key[0].step_run_id} had the same key but its outputs were no longer all "
                           "in the store (garbage-collected or removed), so the step ran again"}
-    earlier = ledger.last_completed_step_run(step_name, before=row.get("started_at") or "~",
-                                             exclude=row["step_run_id"])
+    earlier = ledger.last_completed_step_run(step_name, before=row.started_at or "~", exclude=row.step_run_id)
     if earlier is None:
         return {**result, "decision": "ran", "differences": [],
                 "reason": f"no earlier completed step run named {step_name!r}: nothing to reuse"}
-    old, new = _doc(store, earlier["reuse_key"]), _doc(store, row["reuse_key"])
+    old, new = _doc(store, earlier.reuse_key), _doc(store, row.reuse_key)
     if old is None or new is None:
-        return {**result, "decision": "ran", "compared_with": earlier["step_run_id"], "differences": [],
+        return {**result, "decision": "ran", "compared_with": earlier.step_run_id, "differences": [],
                 "reason": "the key documents are no longer in the store; the keys differ"}
-    diffs = diff_key_documents(store, old, new, step_parameters(ledger, earlier["run_id"], step_name),
+    diffs = diff_key_documents(store, old, new, step_parameters(ledger, earlier.run_id, step_name),
                                step_parameters(ledger, run_id, step_name))
-    reason = f"its reuse key differs from step run {earlier['step_run_id']} of run {earlier['run_id']}"
+    reason = f"its reuse key differs from step run {earlier.step_run_id} of run {earlier.run_id}"
     if old.version != new.version:
         reason = (f"the reuse key format changed (version {old.version} -> {new.version}) since step run "
-                  f"{earlier['step_run_id']} of run {earlier['run_id']}; keys of different formats never match")
-    return {**result, "decision": "ran", "compared_with": earlier["step_run_id"], "compared_run_id": earlier["run_id"],
+                  f"{earlier.step_run_id} of run {earlier.run_id}; keys of different formats never match")
+    return {**result, "decision": "ran", "compared_with": earlier.step_run_id, "compared_run_id": earlier.run_id,
             "reason": reason, "differences": diffs}

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from canalis.ledger.status import RunStatus, StepStatus
+
 #: retention of failed steps' working folders when `canalis gc` is not told otherwise
 DEFAULT_KEEP_FAILED = "7d"
-LIVE_RUN = ("Queued", "Running")
 
 
 @dataclass
@@ -33,7 +34,7 @@ class KeptFolder:
     run_id: str
     step_run_id: str
     path: Path
-    status: str  # the step run's status in the ledger, or "unknown"
+    status: StepStatus | str  # the step run's status in the ledger, or "unknown"
     ended: float  # when the step ended (epoch seconds), or the folder's mtime
     bytes: int
 
@@ -68,17 +69,17 @@ def kept_folders(ledger, runs_dir) -> list[KeptFolder]:
     out = []
     for run_dir in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
         run = ledger.run(run_dir.name)
-        run_live = run is not None and run["status"] in LIVE_RUN
+        run_live = run is not None and run.status in RunStatus.active()
         for step_dir in sorted(p for p in run_dir.iterdir() if p.is_dir()):
             row = ledger.step_run(step_dir.name)
             if row is None:
                 if run_live:
                     continue  # a step being set up: its step.started is not recorded yet
                 status, ended = "unknown", step_dir.stat().st_mtime
-            elif row["status"] == "Running":
+            elif row.status == StepStatus.Running:
                 continue
             else:
-                status, ended = row["status"], _when(row.get("finished_at")) or step_dir.stat().st_mtime
+                status, ended = row.status, _when(row.finished_at) or step_dir.stat().st_mtime
             out.append(KeptFolder(run_dir.name, step_dir.name, step_dir, status, ended, disk_usage(step_dir)))
     return sorted(out, key=lambda f: f.ended)
 

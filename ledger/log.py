@@ -30,6 +30,10 @@ from canalis.ledger.projections import SPECS, apply_all
 from canalis.ledger.projections import fingerprint as projection_fingerprint
 from canalis.ledger.record import Recorded, VerifyResult
 from canalis.ledger.redact import redact
+from canalis.ledger.rows import (
+    DatasetRow, ExperimentRow, MetricRow, ModelRow, PipelineRow, RegistrationRow, ReuseCandidate, RunRow, ScheduleRow,
+    StepRunRow,
+)
 from canalis.ledger.sqlite import import_sqlite_utils
 from canalis.ledger.tables import SqliteTables
 
@@ -435,12 +439,12 @@ class Ledger:
             n += 1
         return n
 
-    # -- queries over projections (canalis/ledger/queries.py) ------------------------------------
+    # -- queries over projections (canalis/ledger/queries.py): typed rows (ledger/rows.py) --------
     def _read(self, fn, *args, **kwargs):
         with self._lock:
             return fn(self._conn, *args, **kwargs)
 
-    def run(self, run_id: str) -> dict | None:
+    def run(self, run_id: str) -> RunRow | None:
         return self._read(queries.run, run_id)
 
     def run_plan(self, run_id: str):
@@ -449,61 +453,61 @@ class Ledger:
             return rec.payload["plan"]
         return None
 
-    def runs(self, experiment: str | None = None, limit: int | None = None) -> list[dict]:
+    def runs(self, experiment: str | None = None, limit: int | None = None) -> list[RunRow]:
         return self._read(queries.runs, experiment, limit)
 
-    def step_runs(self, run_id: str) -> list[dict]:
+    def step_runs(self, run_id: str) -> list[StepRunRow]:
         return self._read(queries.step_runs, run_id)
 
-    def all_step_runs(self) -> list[dict]:
+    def all_step_runs(self) -> list[StepRunRow]:
         return self._read(queries.all_step_runs)
 
-    def step_run(self, step_run_id: str) -> dict | None:
+    def step_run(self, step_run_id: str) -> StepRunRow | None:
         return self._read(queries.step_run, step_run_id)
 
-    def last_completed_step_run(self, step_name: str, before: str, exclude: str | None = None) -> dict | None:
+    def last_completed_step_run(self, step_name: str, before: str, exclude: str | None = None) -> StepRunRow | None:
         return self._read(queries.last_completed_step_run, step_name, before, exclude)
 
-    def metrics(self, run_id: str | None = None, step_run_id: str | None = None) -> list[dict]:
+    def metrics(self, run_id: str | None = None, step_run_id: str | None = None) -> list[MetricRow]:
         return self._read(queries.metrics, run_id, step_run_id)
 
-    def reuse_candidates(self, reuse_key: str) -> list[dict]:
+    def reuse_candidates(self, reuse_key: str) -> list[ReuseCandidate]:
         return self._read(queries.reuse_candidates, reuse_key)
 
-    def datasets(self) -> list[dict]:
+    def datasets(self) -> list[DatasetRow]:
         return self._read(queries.datasets)
 
-    def dataset_versions(self, name: str) -> list[dict]:
+    def dataset_versions(self, name: str) -> list[DatasetRow]:
         return self._read(queries.dataset_versions, name)
 
-    def dataset(self, name: str, version: int | None = None) -> dict | None:
+    def dataset(self, name: str, version: int | None = None) -> DatasetRow | None:
         return self._read(queries.dataset, name, version)
 
-    def registrations(self, kind: str, name: str | None = None) -> list[dict]:
+    def registrations(self, kind: str, name: str | None = None) -> list[RegistrationRow]:
         return self._read(queries.registrations, kind, name)
 
-    def registration(self, kind: str, name: str, version: int | None = None) -> dict | None:
+    def registration(self, kind: str, name: str, version: int | None = None) -> RegistrationRow | None:
         return self._read(queries.registration, kind, name, version)
 
-    def models(self) -> list[dict]:
+    def models(self) -> list[ModelRow]:
         return self._read(queries.models)
 
-    def model_versions(self, name: str) -> list[dict]:
+    def model_versions(self, name: str) -> list[ModelRow]:
         return self._read(queries.model_versions, name)
 
-    def model(self, name: str, version: int | None = None) -> dict | None:
+    def model(self, name: str, version: int | None = None) -> ModelRow | None:
         return self._read(queries.model, name, version)
 
-    def pipelines(self) -> list[dict]:
+    def pipelines(self) -> list[PipelineRow]:
         return self._read(queries.pipelines)
 
-    def pipeline(self, pipeline_id: str) -> dict | None:
+    def pipeline(self, pipeline_id: str) -> PipelineRow | None:
         return self._read(queries.pipeline, pipeline_id)
 
-    def schedules(self) -> list[dict]:
+    def schedules(self) -> list[ScheduleRow]:
         return self._read(queries.schedules)
 
-    def experiments(self) -> list[dict]:
+    def experiments(self) -> list[ExperimentRow]:
         return self._read(queries.experiments)
 
     def projection_rows(self) -> dict[str, list[dict]]:

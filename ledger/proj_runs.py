@@ -1,12 +1,14 @@
 """Projection `runs`: one row per run, its status and what it was submitted with.
 
-Status: Queued after run.submitted; Running after run.started or the first step event;
-Completed / Failed / Canceled after the matching run event (a resumed run.started makes
-it Running again). The plan is not copied here: it stays in the run.submitted event
-(`Ledger.run_plan`).
+Status (`RunStatus`, ledger/status.py): Queued after run.submitted; Running after
+run.started or the first step event; Completed / Failed / Canceled after the matching run
+event (a resumed run.started makes it Running again). The derived `Orphaned` is never
+written here (executor/orphans.py). The plan is not copied here: it stays in the
+run.submitted event (`Ledger.run_plan`).
 """
 from __future__ import annotations
 
+from canalis.ledger.status import RunStatus
 from canalis.ledger.tables import TableSpec
 
 TABLE = TableSpec(
@@ -30,7 +32,7 @@ TYPES = frozenset({
 
 def _row(rec, tables):
     rid = rec.payload["run_id"]
-    return tables.get("runs", rid) or TABLE.blank(run_id=rid, status="Queued", tags={}, parameters={})
+    return tables.get("runs", rid) or TABLE.blank(run_id=rid, status=RunStatus.Queued, tags={}, parameters={})
 
 
 def apply(rec, tables) -> None:
@@ -45,18 +47,18 @@ def apply(rec, tables) -> None:
             user=p["user"], description=p["description"], parent_run_id=p["parent_run_id"], submitted_seq=rec.seq,
         )
     elif t == "run.started":
-        row.update(status="Running", finished_at=None, error=None, duration_s=None, host=p["host"], pid=p["pid"])
+        row.update(status=RunStatus.Running, finished_at=None, error=None, duration_s=None, host=p["host"], pid=p["pid"])
         row["started_at"] = row["started_at"] or rec.time
     elif t.startswith("step."):
-        if row["status"] != "Queued":
+        if row["status"] != RunStatus.Queued:
             return  # a step event changes the run only when it is the first sign of work
-        row.update(status="Running", started_at=row["started_at"] or rec.time)
+        row.update(status=RunStatus.Running, started_at=row["started_at"] or rec.time)
     elif t == "run.completed":
-        row.update(status="Completed", finished_at=rec.time, duration_s=p["duration_s"], error=None)
+        row.update(status=RunStatus.Completed, finished_at=rec.time, duration_s=p["duration_s"], error=None)
     elif t == "run.failed":
-        row.update(status="Failed", finished_at=rec.time, error=p["error"], failed_steps=p["failed_steps"])
+        row.update(status=RunStatus.Failed, finished_at=rec.time, error=p["error"], failed_steps=p["failed_steps"])
     elif t == "run.canceled":
-        row.update(status="Canceled", finished_at=rec.time, error=p["reason"])
+        row.update(status=RunStatus.Canceled, finished_at=rec.time, error=p["reason"])
     elif t == "run.tagged":
         row["tags"] = {**(row["tags"] or {}), **p["tags"]}
     tables.put("runs", row)

@@ -1,10 +1,12 @@
 """Projection `step_runs`: one row per step run, in plan order (the seq of its first event).
 
-Status: Running (step.started), Completed, Failed, Reused, Skipped, Canceled, Abandoned.
-A new step.started for the same step_run_id (a retry) resets the outcome and keeps the order.
+Status (`StepStatus`, ledger/status.py): Running (step.started), Completed, Failed, Reused,
+Skipped, Canceled, Abandoned. A new step.started for the same step_run_id (a retry) resets
+the outcome and keeps the order.
 """
 from __future__ import annotations
 
+from canalis.ledger.status import StepStatus
 from canalis.ledger.tables import TableSpec
 
 TABLE = TableSpec(
@@ -46,24 +48,24 @@ def apply(rec, tables) -> None:
         row["tags"] = {**(row["tags"] or {}), **p["tags"]}
     elif t == "step.started":
         row.update(_OUTCOME)
-        row.update(status="Running", reuse_key=p["reuse_key"], attempt=p["attempt"], pid=p["pid"],
+        row.update(status=StepStatus.Running, reuse_key=p["reuse_key"], attempt=p["attempt"], pid=p["pid"],
                    started_at=rec.time, outputs=None, inputs=p["inputs"])
     elif t == "step.reused":
-        row.update(status="Reused", reuse_key=p["reuse_key"], reused_from=p["reused_from"],
+        row.update(status=StepStatus.Reused, reuse_key=p["reuse_key"], reused_from=p["reused_from"],
                    reused_run_id=p["reused_run_id"], outputs=p["outputs"], finished_at=rec.time,
                    started_at=row["started_at"] or rec.time)
     elif t == "step.completed":
-        row.update(status="Completed", reuse_key=p["reuse_key"], outputs=p["outputs"], stdout=p["stdout"],
+        row.update(status=StepStatus.Completed, reuse_key=p["reuse_key"], outputs=p["outputs"], stdout=p["stdout"],
                    stderr=p["stderr"], exit_code=p["exit_code"], duration_s=p["duration_s"],
                    allow_reuse=p["allow_reuse"], finished_at=rec.time, error=None)
     elif t == "step.failed":
-        row.update(status="Failed", reuse_key=p["reuse_key"], error=p["error"], exit_code=p["exit_code"],
+        row.update(status=StepStatus.Failed, reuse_key=p["reuse_key"], error=p["error"], exit_code=p["exit_code"],
                    stdout=p["stdout"], stderr=p["stderr"], duration_s=p["duration_s"], finished_at=rec.time)
     elif t == "step.canceled":
-        row.update(status="Canceled", reuse_key=p["reuse_key"], reason=p["reason"], exit_code=p["exit_code"],
+        row.update(status=StepStatus.Canceled, reuse_key=p["reuse_key"], reason=p["reason"], exit_code=p["exit_code"],
                    stdout=p["stdout"], stderr=p["stderr"], duration_s=p["duration_s"], finished_at=rec.time)
     elif t == "step.skipped":
-        row.update(status="Skipped", reason=p["reason"], finished_at=rec.time)
+        row.update(status=StepStatus.Skipped, reason=p["reason"], finished_at=rec.time)
     elif t == "step.abandoned":
-        row.update(status="Abandoned", reason=p["reason"], finished_at=rec.time)
+        row.update(status=StepStatus.Abandoned, reason=p["reason"], finished_at=rec.time)
     tables.put("step_runs", row)

@@ -1,14 +1,20 @@
-"""Read helpers over the projections: plain dicts with JSON columns decoded.
+"""Read helpers over the projections: typed rows (ledger/rows.py) with JSON columns decoded
+and statuses as enum members.
 
 Every function takes an open sqlite3 connection; `Ledger` exposes them as methods.
 """
 from __future__ import annotations
 
 from canalis.ledger.projections import SPECS
+from canalis.ledger.rows import (
+    ROW_TYPES, DatasetRow, ExperimentRow, MetricRow, ModelRow, PipelineRow, RegistrationRow, ReuseCandidate, Row,
+    RunRow, ScheduleRow, StepRunRow,
+)
+from canalis.ledger.status import StepStatus
 from canalis.ledger.tables import TableSpec, read_all
 
 
-def _select(conn, spec: TableSpec, where: str = "", params=(), order: str = "", limit: int | None = None) -> list[dict]:
+def _select(conn, spec: TableSpec, where: str = "", params=(), order: str = "", limit: int | None = None) -> list:
     sql = f"SELECT {', '.join(spec.names)} FROM [{spec.name}]"
     if where:
         sql += f" WHERE {where}"
@@ -16,46 +22,48 @@ def _select(conn, spec: TableSpec, where: str = "", params=(), order: str = "", 
         sql += f" ORDER BY {order}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return [spec.decode(r) for r in conn.execute(sql, tuple(params))]
+    make = ROW_TYPES[spec.name].from_columns
+    return [make(spec.decode(r)) for r in conn.execute(sql, tuple(params))]
 
 
-def _one(rows: list[dict]) -> dict | None:
+def _one(rows: list[Row]) -> Row | None:
     return rows[0] if rows else None
 
 
-def run(conn, run_id: str) -> dict | None:
+def run(conn, run_id: str) -> RunRow | None:
     return _one(_select(conn, SPECS["runs"], "run_id = ?", (run_id,)))
 
 
-def runs(conn, experiment: str | None = None, limit: int | None = None) -> list[dict]:
+def runs(conn, experiment: str | None = None, limit: int | None = None) -> list[RunRow]:
     """Runs, newest submission first."""
     if experiment is None:
         return _select(conn, SPECS["runs"], order="submitted_seq DESC, run_id", limit=limit)
     return _select(conn, SPECS["runs"], "experiment = ?", (experiment,), "submitted_seq DESC, run_id", limit)
 
 
-def step_runs(conn, run_id: str) -> list[dict]:
+def step_runs(conn, run_id: str) -> list[StepRunRow]:
     """A run's step runs in plan order (the order their first step.* event was recorded)."""
     return _select(conn, SPECS["step_runs"], "run_id = ?", (run_id,), "plan_order")
 
 
-def all_step_runs(conn) -> list[dict]:
+def all_step_runs(conn) -> list[StepRunRow]:
     """Every step run of every run (lineage reads them all at once)."""
     return _select(conn, SPECS["step_runs"], order="run_id, plan_order")
 
 
-def step_run(conn, step_run_id: str) -> dict | None:
+def step_run(conn, step_run_id: str) -> StepRunRow | None:
     return _one(_select(conn, SPECS["step_runs"], "step_run_id = ?", (step_run_id,)))
 
 
-def last_completed_step_run(conn, step_name: str, before: str, exclude: str | None = None) -> dict | None:
+def last_completed_step_run(conn, step_name: str, before: str, exclude: str | None = None) -> StepRunRow | None:
     """The newest completed step run named `step_name` that finished before `before` (an ISO
     time), other than `exclude`: what `canalis why` compares a step that ran with."""
-    return _one(_select(conn, SPECS["step_runs"], "step_name = ? AND status = 'Completed' AND step_run_id != ? "
-                        "AND finished_at < ?", (step_name, exclude or "", before), "finished_at DESC", 1))
+    return _one(_select(conn, SPECS["step_runs"], "step_name = ? AND status = ? AND step_run_id != ? "
+                        "AND finished_at < ?", (step_name, StepStatus.Completed, exclude or "", before),
+                        "finished_at DESC", 1))
 
 
-def metrics(conn, run_id: str | None = None, step_run_id: str | None = None) -> list[dict]:
+def metrics(conn, run_id: str | None = None, step_run_id: str | None = None) -> list[MetricRow]:
     """Metrics in logged order, of a run and/or a step run."""
     where, params = [], []
     if run_id is not None:
@@ -67,17 +75,17 @@ def metrics(conn, run_id: str | None = None, step_run_id: str | None = None) -> 
     return _select(conn, SPECS["metrics"], " AND ".join(where), params, "seq")  # seq is global: logged order
 
 
-def reuse_candidates(conn, reuse_key: str) -> list[dict]:
+def reuse_candidates(conn, reuse_key: str) -> list[ReuseCandidate]:
     """Completed step runs with this reuse key, newest first."""
     return _select(conn, SPECS["reuse_index"], "reuse_key = ?", (reuse_key,), "seq DESC")
 
 
-def _latest(conn, spec: TableSpec) -> list[dict]:
+def _latest(conn, spec: TableSpec) -> list:
     return _select(conn, spec, f"version = (SELECT max(version) FROM [{spec.name}] AS o WHERE o.name = [{spec.name}].name)",
                    order="name")
 
 
-def registrations(conn, kind: str, name: str | None = None) -> list[dict]:
+def registrations(conn, kind: str, name: str | None = None) -> list[RegistrationRow]:
     """Versions of registered datasets, models or environments (`kind` is the table name):
     the latest version of each name, or every version of `name`, oldest first."""
     spec = SPECS[kind]
@@ -86,7 +94,7 @@ def registrations(conn, kind: str, name: str | None = None) -> list[dict]:
     return _select(conn, spec, "name = ?", (name,), "version")
 
 
-def registration(conn, kind: str, name: str, version: int | None = None) -> dict | None:
+def registration(conn, kind: str, name: str, version: int | None = None) -> RegistrationRow | None:
     """One version (the latest when `version` is None) of a registered name."""
     spec = SPECS[kind]
     if version is None:
@@ -94,47 +102,49 @@ def registration(conn, kind: str, name: str, version: int | None = None) -> dict
     return _one(_select(conn, spec, "name = ? AND version = ?", (name, version)))
 
 
-def datasets(conn) -> list[dict]:
+def datasets(conn) -> list[DatasetRow]:
     """The latest version of each dataset, by name."""
     return registrations(conn, "datasets")
 
 
-def dataset_versions(conn, name: str) -> list[dict]:
+def dataset_versions(conn, name: str) -> list[DatasetRow]:
     return registrations(conn, "datasets", name)
 
 
-def dataset(conn, name: str, version: int | None = None) -> dict | None:
+def dataset(conn, name: str, version: int | None = None) -> DatasetRow | None:
     return registration(conn, "datasets", name, version)
 
 
-def models(conn) -> list[dict]:
+def models(conn) -> list[ModelRow]:
     return registrations(conn, "models")
 
 
-def model_versions(conn, name: str) -> list[dict]:
+def model_versions(conn, name: str) -> list[ModelRow]:
     return registrations(conn, "models", name)
 
 
-def model(conn, name: str, version: int | None = None) -> dict | None:
+def model(conn, name: str, version: int | None = None) -> ModelRow | None:
     return registration(conn, "models", name, version)
 
 
-def pipelines(conn) -> list[dict]:
+def pipelines(conn) -> list[PipelineRow]:
     return _select(conn, SPECS["pipelines"], order="published_at, pipeline_id")
 
 
-def pipeline(conn, pipeline_id: str) -> dict | None:
+def pipeline(conn, pipeline_id: str) -> PipelineRow | None:
     return _one(_select(conn, SPECS["pipelines"], "pipeline_id = ?", (pipeline_id,)))
 
 
-def schedules(conn) -> list[dict]:
+def schedules(conn) -> list[ScheduleRow]:
     return _select(conn, SPECS["schedules"], order="created_at, schedule_id")
 
 
-def experiments(conn) -> list[dict]:
+def experiments(conn) -> list[ExperimentRow]:
     """Experiments with their run count and last run time, most recently used first."""
     return _select(conn, SPECS["experiments"], order="last_run_at DESC, name")
 
 
 def all_projections(conn) -> dict[str, list[dict]]:
+    """Every projection table as plain decoded dicts (text as stored), ordered by primary key:
+    what a rebuild is compared with, column for column."""
     return {name: read_all(conn, spec) for name, spec in SPECS.items()}

@@ -7,6 +7,7 @@ import click
 
 from canalis import reports
 from canalis.cli.common import fail_on_canalis_errors, json_option, print_json, short_digest, workspace_option
+from canalis.ledger.status import RunStatus
 
 
 @click.command()
@@ -30,7 +31,7 @@ def resume(layout, run, force, quiet, as_json):
     status = r.wait_for_completion(show_output=not (quiet or as_json), raise_on_error=False)
     if as_json:
         print_json(reports.run_summary(ws.ledger, run_id))
-    sys.exit(0 if status == "Completed" else 1)
+    sys.exit(0 if status == RunStatus.Completed else 1)
 
 
 @click.command()
@@ -142,7 +143,7 @@ def reproduce(layout, run, check, quiet, as_json):
         click.echo(f"reproduction {r.id} of {original}: {status}")
         for s in result.get("verify", {}).get("steps", []):
             click.echo(f"  {s['step']}: {s['verdict']}")
-    ok = status == "Completed" and (not check or result["verify"]["identical"])
+    ok = status == RunStatus.Completed and (not check or result["verify"]["identical"])
     sys.exit(0 if ok else 1)
 
 

@@ -16,6 +16,7 @@ def quickstart(directory, as_json):
     """Create a workspace in DIRECTORY, run a prepare/train/evaluate pipeline, then run it
     again and show that every step was reused."""
     from canalis import quickstart as qs
+    from canalis.ledger.status import RunStatus
 
     t0 = time.time()
     result = qs.run(directory, show_output=not as_json, echo=(lambda *_: None) if as_json else click.echo)
@@ -31,5 +32,5 @@ def quickstart(directory, as_json):
     click.echo(f"test accuracy {accuracy:.3f}; second submit reused {reused} of {len(second['steps'])} steps")
     click.echo(f"workspace {result['workspace']} ready in {result['seconds']} s. Next: cd {result['project']} && "
                f"canalis runs; canalis show latest; canalis submit pipeline.py --experiment quickstart --param n_estimators=50")
-    if second["status"] != "Completed" or reused != len(second["steps"]):
+    if second["status"] != RunStatus.Completed or reused != len(second["steps"]):
         raise click.ClickException("the second submit did not reuse every step")

@@ -12,6 +12,7 @@ import click
 
 from canalis import reports
 from canalis.cli.common import fail_on_canalis_errors, json_option, print_json, short_digest, workspace_option
+from canalis.ledger.status import RunStatus, StepStatus
 
 
 def _table(title, columns, rows):
@@ -91,7 +92,7 @@ def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps,
     summary = reports.run_summary(obj.workspace.ledger, run.id)
     if as_json:
         print_json(summary)
-    sys.exit(0 if status == "Completed" else 1)
+    sys.exit(0 if status == RunStatus.Completed else 1)
 
 
 @click.command()
@@ -150,10 +151,10 @@ def show(layout, run, as_json):
         g = s["git"]
         click.echo(f"git: {g.get('commit', '')[:12]} on {g.get('branch')}{' (dirty)' if g.get('dirty') else ''}")
     _table(None, ["step", "status", "reused/ran", "duration s", "outputs"],
-           [(x["step"], x["status"], "reused" if x["reused"] else ("ran" if x["status"] in ("Completed", "Failed") else "-"),
+           [(x["step"], x["status"], "reused" if x["reused"] else ("ran" if x["status"] in StepStatus.ran() else "-"),
              _fmt_s(x["duration_s"]), " ".join(f"{k}={short_digest(v)}" for k, v in x["outputs"].items())) for x in s["steps"]])
     for x in s["steps"]:
-        if x["status"] == "Failed" and x["error"]:
+        if x["status"] == StepStatus.Failed and x["error"]:
             click.echo(f"step {x['step']} failed: {x['error']}", err=True)
 
 
@@ -169,7 +170,7 @@ def show(layout, run, as_json):
 def cancel(layout, run, reason, wait_, timeout, as_json):
     """Cancel RUN: running steps are stopped (SIGTERM, then SIGKILL after 10 s), steps not
     started are skipped, and the run ends as Canceled. Works from any process."""
-    from canalis.executor.cancel import TERMINAL, RunNotCancelable, request_cancel
+    from canalis.executor.cancel import CANCEL_REQUESTED, RunNotCancelable, request_cancel
 
     ledger = layout.open_ledger()
     run_id = reports.resolve_run(ledger, run)
@@ -178,14 +179,14 @@ def cancel(layout, run, reason, wait_, timeout, as_json):
     except RunNotCancelable as e:
         raise click.ClickException(str(e)) from None
     deadline = time.monotonic() + timeout
-    while wait_ and outcome != "Canceled" and time.monotonic() < deadline:
+    while wait_ and outcome != RunStatus.Canceled and time.monotonic() < deadline:
         time.sleep(0.2)
-        status = (ledger.run(run_id) or {}).get("status")
-        if status in TERMINAL:
-            outcome = status
+        row = ledger.run(run_id)
+        if row is not None and row.status in RunStatus.terminal():
+            outcome = row.status
     if as_json:
         return print_json({"run_id": run_id, "status": outcome})
-    if outcome == "CancelRequested":
+    if outcome == CANCEL_REQUESTED:
         click.echo(f"cancel of run {run_id} requested; its executor has not stopped yet (`canalis show {run_id}`)")
     else:
         click.echo(f"run {run_id}: {outcome}")
@@ -224,22 +225,22 @@ def logs(layout, run, step, follow, head, tail):
                 with f:
                     for i, data in enumerate(head_chunks(chunks(f), head)):
                         if i == 0:
-                            out[stream].write(f"== {row['step_name']} {stream} ==\n".encode())
+                            out[stream].write(f"== {row.step_name} {stream} ==\n".encode())
                         out[stream].write(data)
                 out[stream].flush()
         return
 
     def emit(row, stream, data, first):
         if first:
-            out[stream].write(f"== {row['step_name']} {stream} ==\n".encode())
+            out[stream].write(f"== {row.step_name} {stream} ==\n".encode())
         out[stream].write(data)
         out[stream].flush()
 
     while True:
         _rows(follower, run_id, step, follow)
         follower.poll(emit)
-        status = (ledger.run(run_id) or {}).get("status")
-        if not follow or status in ("Completed", "Failed", "Canceled"):
+        row = ledger.run(run_id)
+        if not follow or (row is not None and row.status in RunStatus.terminal()):
             if follow:
                 follower.poll(emit)  # what was written between the last poll and the end
             break
@@ -276,7 +277,7 @@ def metrics(layout, run, as_json):
 @fail_on_canalis_errors
 def experiments(layout, as_json):
     """Experiments with their run counts."""
-    rows = layout.open_ledger().experiments()
+    rows = [e.to_dict() for e in layout.open_ledger().experiments()]
     if as_json:
         return print_json(rows)
     _table("experiments", list(rows[0].keys()) if rows else ["name"], [tuple(r.values()) for r in rows])
@@ -291,9 +292,9 @@ def datasets(layout, name, as_json):
     """Registered datasets (latest versions), or every version of NAME."""
     ledger = layout.open_ledger()
     rows = ledger.dataset_versions(name) if name else ledger.datasets()
-    out = [{"name": r["name"], "version": r["version"], "kind": r["kind"], "tree": r["digest"], "id": r["id"],
-            "registered_at": r.get("registered_at"), "run_id": (r.get("lineage") or {}).get("run_id"),
-            "description": r.get("description")} for r in rows]
+    out = [{"name": r.name, "version": r.version, "kind": r.kind, "tree": r.digest, "id": r.id,
+            "registered_at": r.registered_at, "run_id": (r.lineage or {}).get("run_id"),
+            "description": r.description} for r in rows]
     if as_json:
         return print_json(out)
     _table("datasets", ["name", "version", "kind", "tree", "registered", "from run"],

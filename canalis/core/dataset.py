@@ -59,7 +59,7 @@ class _TabularFactory:
 
 def registered(workspace, row):
     """A registered dataset version as the dataset class its kind calls for."""
-    return (TabularDataset if row["kind"] == "tabular" else FileDataset)._of_row(workspace, row)
+    return (TabularDataset if row.kind == "tabular" else FileDataset)._of_row(workspace, row)
 
 
 class Dataset(AbstractDataset):
@@ -70,7 +70,7 @@ class Dataset(AbstractDataset):
     def get_by_name(workspace, name, version="latest"):
         row = workspace.ledger.dataset(name, None if version in (None, "latest") else int(version))
         if row is None:
-            versions = [d["version"] for d in workspace.ledger.dataset_versions(name)]
+            versions = [d.version for d in workspace.ledger.dataset_versions(name)]
             hint = f"known versions: {versions}" if versions else "no dataset of that name is registered"
             raise UserErrorException(f"dataset {name!r} version {version!r} not found ({hint})")
         return registered(workspace, row)
@@ -78,11 +78,11 @@ class Dataset(AbstractDataset):
     @staticmethod
     def get_by_id(workspace, id):
         for d in workspace.ledger.datasets():
-            for row in workspace.ledger.dataset_versions(d["name"]):
-                if row["id"] == id:
+            for row in workspace.ledger.dataset_versions(d.name):
+                if row.id == id:
                     return registered(workspace, row)
         raise UserErrorException(f"no dataset version with id {id!r}")
 
     @staticmethod
     def get_all(workspace):
-        return {d["name"]: Dataset.get_by_name(workspace, d["name"]) for d in workspace.ledger.datasets()}
+        return {d.name: Dataset.get_by_name(workspace, d.name) for d in workspace.ledger.datasets()}

@@ -64,22 +64,22 @@ class Environment:
     def get(workspace, name, version=None):
         row = workspace.ledger.registration("environments", name, int(version) if version is not None else None)
         if row is None:
-            versions = [r["version"] for r in workspace.ledger.registrations("environments", name)]
+            versions = [r.version for r in workspace.ledger.registrations("environments", name)]
             if not versions:
                 raise UserErrorException(f"no environment named {name!r} is registered; register it with env.register(ws)")
             raise UserErrorException(f"environment {name!r} has no version {version!r} (known: {versions})")
-        return Environment._from_definition(row["definition"], int(row["version"]))
+        return Environment._from_definition(row.definition, int(row.version))
 
     @staticmethod
     def list(workspace):
-        return {r["name"]: Environment._from_definition(r["definition"], int(r["version"]))
+        return {r.name: Environment._from_definition(r.definition, int(r.version))
                 for r in workspace.ledger.registrations("environments")}
 
     def register(self, workspace):
         """Record this definition as a version of its name (the same definition as the latest
         version is that version)."""
         row = workspace.session.register("environment", self.name, self.digest(), definition=self.definition())
-        self.version = int(row["version"])
+        self.version = int(row.version)
         return self
 
     # -- identity ---------------------------------------------------------------------------

@@ -33,12 +33,12 @@ class Experiment:
         from canalis.core.run import Run
 
         for row in self.workspace.ledger.runs(experiment=self.name):
-            yield Run._rehydrate(self, row["run_id"], row.get("kind"))
+            yield Run._rehydrate(self, row.run_id, row.kind)
 
     @staticmethod
     def list(workspace, experiment_name=None, view_type=None, tags=None):
-        return [Experiment(workspace, e["name"]) for e in workspace.ledger.experiments()
-                if experiment_name in (None, e["name"])]
+        return [Experiment(workspace, e.name) for e in workspace.ledger.experiments()
+                if experiment_name in (None, e.name)]
 
     def __repr__(self):
         return f"Experiment(name={self.name!r}, workspace={self.workspace.name!r})"

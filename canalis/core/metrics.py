@@ -1,4 +1,5 @@
-"""Folding `metric.logged` rows into the shape SDK v1's `get_metrics()` returns."""
+"""Folding `metric.logged` rows (`MetricRow`s of the ledger) into the shape SDK v1's
+`get_metrics()` returns."""
 from __future__ import annotations
 
 
@@ -8,7 +9,7 @@ def fold(rows) -> dict:
     scalars: dict[str, list] = {}
     out: dict = {}
     for r in rows:
-        name, kind, value = r["name"], r["kind"], r["value"]
+        name, kind, value = r.name, r.kind, r.value
         if kind == "scalar":
             scalars.setdefault(name, []).append(value)
             out[name] = None

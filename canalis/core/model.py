@@ -16,14 +16,14 @@ class Model:
             raise UserErrorException(f"no model {name!r}" + (f" version {version}" if version else "") + " is registered")
         self.workspace = workspace
         self._row = row
-        self.name = row["name"]
-        self.version = int(row["version"])
+        self.name = row.name
+        self.version = int(row.version)
         self.id = f"{self.name}:{self.version}"
-        self.tags = dict(row.get("tags") or {})
-        self.properties = dict(row.get("properties") or {})
-        self.description = row.get("description")
-        self.run_id = (row.get("lineage") or {}).get("run_id")
-        self.tree = row["digest"]
+        self.tags = dict(row.tags or {})
+        self.properties = dict(row.properties or {})
+        self.description = row.description
+        self.run_id = (row.lineage or {}).get("run_id")
+        self.tree = row.digest
 
     @staticmethod
     def register(workspace, model_path, model_name, tags=None, properties=None, description=None, datasets=None,
@@ -74,17 +74,17 @@ class Model:
             refs.append({"purpose": purpose, "name": ds.name, "version": ds.version, "id": ds.id})
         row = workspace.session.register("model", name, content, lineage=Lineage(run_id=run_id, datasets=tuple(refs)),
                                          description=description, tags=tags, properties=properties)
-        return Model(workspace, name, version=row["version"])
+        return Model(workspace, name, version=row.version)
 
     @staticmethod
     def list(workspace, name=None, tags=None, properties=None, run_id=None, latest=False, **kwargs):
         out = []
         for m in workspace.ledger.models():
-            if name and m["name"] != name:
+            if name and m.name != name:
                 continue
-            for v in range(1, int(m["version"]) + 1) if not latest else [int(m["version"])]:
-                if workspace.ledger.model(m["name"], v):
-                    out.append(Model(workspace, m["name"], version=v))
+            for v in range(1, int(m.version) + 1) if not latest else [int(m.version)]:
+                if workspace.ledger.model(m.name, v):
+                    out.append(Model(workspace, m.name, version=v))
         return out
 
     def download(self, target_dir=".", exist_ok=False, exists_ok=None):

@@ -11,11 +11,13 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from canalis.core import metrics as _metrics
 from canalis.exceptions import UserErrorException
 
-TERMINAL = ("Completed", "Failed", "Canceled")
+if TYPE_CHECKING:  # the ledger is imported where it is read: a step importing the SDK does not load it
+    from canalis.ledger.rows import RunRow
 
 #: how `Run.get_context()` makes the run of the step this process runs; canalis/core/run_context.py
 #: installs it (canalis.core imports that module), so this module needs nothing above it
@@ -39,7 +41,8 @@ class Run:
     def _rehydrate(experiment, run_id, kind=None):
         """The run object for a recorded run: of the class registered for its kind."""
         if kind is None:
-            kind = (experiment.workspace.ledger.run(run_id) or {}).get("kind")
+            row = experiment.workspace.ledger.run(run_id)
+            kind = row.kind if row is not None else None
         return _RUN_TYPES.get(kind, Run)(experiment, run_id)
 
     def __init__(self, experiment, run_id):
@@ -72,7 +75,7 @@ class Run:
     def _session(self):
         return self.experiment.workspace.session
 
-    def _row(self) -> dict:
+    def _row(self) -> RunRow:
         row = self._ledger.run(self._run_id)
         if row is None:
             raise UserErrorException(f"run {self._run_id!r} is not in the ledger of workspace {self.experiment.workspace.name!r}")
@@ -87,19 +90,20 @@ class Run:
         return self.get_status()
 
     def get_status(self) -> str:
-        return self._row()["status"]
+        """The run's status as SDK v1 gives it: a plain string ("Completed", ...)."""
+        return self._row().status.value
 
     def get_details(self) -> dict:
         row = self._row()
         return {
-            "runId": self._run_id, "status": row["status"], "startTimeUtc": row.get("started_at"),
-            "endTimeUtc": row.get("finished_at"), "properties": {"kind": row.get("kind")},
-            "tags": row.get("tags") or {}, "parameters": row.get("parameters") or {}, "git": row.get("git"),
-            "error": row.get("error"), "experiment": self.experiment.name,
+            "runId": self._run_id, "status": row.status.value, "startTimeUtc": row.started_at,
+            "endTimeUtc": row.finished_at, "properties": {"kind": row.kind},
+            "tags": row.tags or {}, "parameters": row.parameters or {}, "git": row.git,
+            "error": row.error, "experiment": self.experiment.name,
         }
 
     def get_tags(self) -> dict:
-        return dict(self._row().get("tags") or {})
+        return dict(self._row().tags or {})
 
     @property
     def tags(self):
@@ -137,8 +141,8 @@ class Run:
         return self.experiment.workspace.get_default_keyvault().get_secrets(secrets)
 
     def get_metrics(self, name=None, recursive=False, run_type=None, populate=False):
-        rows = [r for r in self._ledger.metrics(run_id=self._run_id) if r.get("step_run_id") is None]
-        if not rows and self._row().get("kind") == "script":
+        rows = [r for r in self._ledger.metrics(run_id=self._run_id) if r.step_run_id is None]
+        if not rows and self._row().kind == "script":
             rows = self._ledger.metrics(run_id=self._run_id)
         folded = _metrics.fold(rows)
         if recursive:
@@ -161,6 +165,8 @@ class Run:
     # -- waiting ------------------------------------------------------------------------------
     def wait_for_completion(self, show_output=False, wait_post_processing=False, raise_on_error=True, timeout_seconds=None):
         import time
+
+        from canalis.ledger.status import RunStatus
 
         deadline = None if timeout_seconds is None else time.time() + timeout_seconds
         if self._handle is not None:
@@ -187,7 +193,7 @@ class Run:
 
             # a run executed by another process: follow the ledger; stop if that process is gone
             self._show_output = show_output
-            while effective_status(self._row()) not in (*TERMINAL, "Orphaned"):
+            while effective_status(self._row()) not in RunStatus.terminal() | {RunStatus.Orphaned}:
                 self._flush_output()
                 if deadline and time.time() > deadline:
                     break
@@ -197,10 +203,10 @@ class Run:
         if show_output:
             self._end_output()
             self._print_summary()
-        if raise_on_error and status == "Failed":
+        if raise_on_error and status == RunStatus.Failed:
             from canalis.exceptions import ActivityFailedException
 
-            raise ActivityFailedException(f"run {self._run_id} failed: {self._row().get('error')}")
+            raise ActivityFailedException(f"run {self._run_id} failed: {self._row().error}")
         return status
 
     def _flush_output(self):
@@ -217,9 +223,9 @@ class Run:
             self._prefixers = {}
 
         def emit(row, stream, data, first):
-            key = (row["step_run_id"], stream)
+            key = (row.step_run_id, stream)
             if key not in self._prefixers:
-                self._prefixers[key] = LinePrefixer(f"[{row['step_name']}] ")
+                self._prefixers[key] = LinePrefixer(f"[{row.step_name}] ")
             text = self._prefixers[key].feed(data)
             if text:
                 out = sys.stderr if stream == "stderr" else sys.stdout
@@ -240,13 +246,15 @@ class Run:
                 prefixer.at_line_start = True
 
     def _print_summary(self):
+        from canalis.ledger.status import StepStatus
+
         print(f"Run {self._run_id}: {self.get_status()}")
         for child in self.get_children():
             row = child._row()
-            extra = f" (reused from {row['reused_from']})" if row.get("reused_from") else ""
-            print(f"  {row['step_name']}: {row['status']}{extra}")
-            if row["status"] == "Failed" and row.get("error"):
-                print("    " + row["error"].replace("\n", "\n    "))
+            extra = f" (reused from {row.reused_from})" if row.reused_from else ""
+            print(f"  {row.step_name}: {row.status}{extra}")
+            if row.status == StepStatus.Failed and row.error:
+                print("    " + row.error.replace("\n", "\n    "))
 
     def cancel(self, reason=None):
         """Stop the run: running steps are stopped, the others skipped; the run ends as
@@ -318,7 +326,9 @@ class _OfflineRun:
         self._print("tags", "", tags)
 
     def get_status(self):
-        return "Running"
+        from canalis.ledger.status import RunStatus
+
+        return RunStatus.Running.value
 
     def get_secret(self, name):
         raise UserErrorException(f"an offline run has no keyvault to read secret {name!r} from; submit the script with "

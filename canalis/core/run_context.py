@@ -149,7 +149,11 @@ class _StepContextRun:
         self._send({"op": "tag", "tags": {str(k): v for k, v in tags.items()}})
 
     def get_status(self):
-        return "Running"
+        """Running: the step asking is running. (The ledger module is imported here, not at the
+        top: a step that never asks does not load it.)"""
+        from canalis.ledger.status import RunStatus
+
+        return RunStatus.Running.value
 
     def __repr__(self):
         return f"Run(id={self.id!r}, step={self.name!r})"

@@ -15,6 +15,7 @@ from collections import deque
 from typing import Callable, Iterator
 
 from canalis import reports
+from canalis.ledger.rows import StepRunRow
 
 #: bytes read at a time from a log
 CHUNK = 1 << 20
@@ -27,10 +28,10 @@ class LogSource:
     def __init__(self, ledger, store, runs_dir, run_id: str):
         self.ledger, self.store, self.runs_dir, self.run_id = ledger, store, runs_dir, run_id
 
-    def live_path(self, row: dict, stream: str) -> str:
-        return os.path.join(self.runs_dir, self.run_id, row["step_run_id"], f"{stream}.txt")
+    def live_path(self, row: StepRunRow, stream: str) -> str:
+        return os.path.join(self.runs_dir, self.run_id, row.step_run_id, f"{stream}.txt")
 
-    def open(self, row: dict, stream: str, offset: int = 0):
+    def open(self, row: StepRunRow, stream: str, offset: int = 0):
         """A binary stream positioned at `offset`, or None when the step has written nothing yet.
         The live file is complete once the digest is recorded (it is closed before it is stored),
         so it is read while it exists; the blob is used once the step's folder is gone."""
@@ -115,15 +116,15 @@ class LogFollower:
         self.offsets: dict[tuple[str, str], int] = {}
         self.started: set[tuple[str, str]] = set()
 
-    def rows(self) -> list[dict]:
-        return [r for r in self.ledger.step_runs(self.run_id) if self.step in (None, r["step_name"])]
+    def rows(self) -> list[StepRunRow]:
+        return [r for r in self.ledger.step_runs(self.run_id) if self.step in (None, r.step_name)]
 
-    def poll(self, emit: Callable[[dict, str, bytes, bool], None]) -> None:
+    def poll(self, emit: Callable[[StepRunRow, str, bytes, bool], None]) -> None:
         """Calls `emit(row, stream, data, first)` for every new piece of output; `first` is true
         for the first piece of a step run's stream. Reads up to the end each file has now."""
         for row in self.rows():
             for stream in STREAMS:
-                key = (row["step_run_id"], stream)
+                key = (row.step_run_id, stream)
                 if key not in self.offsets:
                     self.offsets[key] = self._start(row, stream)
                     if self.offsets[key] is None:
@@ -141,7 +142,7 @@ class LogFollower:
                         offset += len(data)
                         self.offsets[key] = offset
 
-    def _start(self, row: dict, stream: str) -> int | None:
+    def _start(self, row: StepRunRow, stream: str) -> int | None:
         """Where to start reading a stream seen for the first time: 0, or where its last
         `tail` lines begin (None: nothing written yet)."""
         if self.tail is None:

@@ -143,13 +143,13 @@ class Workspace:
     def datasets(self) -> dict:
         from canalis.core.dataset import Dataset
 
-        return {d["name"]: Dataset.get_by_name(self, d["name"]) for d in self.ledger.datasets()}
+        return {d.name: Dataset.get_by_name(self, d.name) for d in self.ledger.datasets()}
 
     @property
     def experiments(self) -> dict:
         from canalis.core.experiment import Experiment
 
-        return {e["name"]: Experiment(self, e["name"]) for e in self.ledger.experiments()}
+        return {e.name: Experiment(self, e.name) for e in self.ledger.experiments()}
 
     @property
     def compute_targets(self) -> dict:
@@ -167,7 +167,7 @@ class Workspace:
     def models(self) -> dict:
         from canalis.core.model import Model
 
-        return {m["name"]: Model(self, m["name"]) for m in self.ledger.models()}
+        return {m.name: Model(self, m.name) for m in self.ledger.models()}
 
     def get_details(self) -> dict:
         cfg = self._layout.read_config()

@@ -118,9 +118,9 @@ class AbstractDataset:
     def _of_row(cls, workspace, row):
         """A registered version (a `datasets` projection row) as a dataset of this class; the
         factory that picks the class by the row's kind is `canalis.core.dataset.registered`."""
-        reg = {k: row.get(k) for k in ("name", "version", "description", "tags", "id")}
-        return cls(workspace=workspace, sources=(row.get("lineage") or {}).get("sources", []), tree=row["digest"],
-                   registration=reg, options=row.get("options") or {})
+        reg = {"name": row.name, "version": row.version, "description": row.description, "tags": row.tags, "id": row.id}
+        return cls(workspace=workspace, sources=(row.lineage or {}).get("sources", []), tree=row.digest,
+                   registration=reg, options=row.options or {})
 
     # -- consumption ---------------------------------------------------------------------------
     def as_named_input(self, name):

@@ -150,7 +150,7 @@ def test_logs_prints_the_stored_bytes_unchanged(small_run):
     assert r.stdout_bytes == b"== talk stdout ==\n" + expected
     assert r.stderr_bytes == b"== talk stderr ==\nerr 1\nerr 2\n"
     step = run.find_step_run("talk")[0]
-    assert ws.store.get_bytes(step._row()["stdout"]) == expected  # captured byte for byte
+    assert ws.store.get_bytes(step._row().stdout) == expected  # captured byte for byte
 
 
 def test_logs_head_and_tail(small_run):
@@ -209,7 +209,7 @@ def test_submit_and_logs_of_a_step_printing_300_mb_stay_in_bounded_memory(ws, sr
     submit_out = tmp_path / "submit.out"
     peak_submit = _peak([sys.executable, "-m", "canalis", "submit", str(pipe), "-e", "big"], submit_out, tmp_path)
     assert submit_out.stat().st_size > SIZE  # every byte was echoed (with its prefixes)
-    run_id = ws.ledger.runs()[0]["run_id"]
+    run_id = ws.ledger.runs()[0].run_id
     logs_out = tmp_path / "logs.out"
     peak_logs = _peak([sys.executable, "-m", "canalis", "logs", run_id, "--workspace", str(ws.root)], logs_out, tmp_path)
     assert logs_out.stat().st_size == len(b"== spew stdout ==\n") + SIZE

@@ -81,7 +81,7 @@ def kill_leftovers(pids):
 
 
 def statuses(ws, run_id):
-    return {r["step_name"]: r["status"] for r in ws.ledger.step_runs(run_id)}
+    return {r.step_name: r.status for r in ws.ledger.step_runs(run_id)}
 
 
 def test_run_cancel_stops_the_running_step_and_its_children(ws, src, tmp_path, monkeypatch, counter):
@@ -106,7 +106,7 @@ def test_run_cancel_stops_the_running_step_and_its_children(ws, src, tmp_path, m
     assert statuses(ws, run.id) == {"slow": "Canceled", "after": "Skipped"}
     assert counter.lines() == []  # quick.py never ran
     row = ws.ledger.run(run.id)
-    assert row["status"] == "Canceled" and row["error"] == "wrong parameters"
+    assert row.status == "Canceled" and row.error == "wrong parameters"
     types = [r.type for r in ws.ledger.events(stream=f"run:{run.id}")]
     assert types.index("run.cancel_requested") < types.index("step.canceled") < types.index("run.canceled")
     canceled = next(ws.ledger.events(stream=f"run:{run.id}", type="step.canceled")).payload
@@ -149,7 +149,7 @@ def slow_submit(root, pids_file):
 def test_canalis_cancel_from_another_process(tmp_path):
     root, pids_file = _project(tmp_path), tmp_path / "pids"
     with slow_submit(root, pids_file) as proc:
-        run_id = Workspace(path=root).ledger.runs()[0]["run_id"]
+        run_id = Workspace(path=root).ledger.runs()[0].run_id
         out = canalis("cancel", run_id, "--reason", "stop it", "--json", cwd=root, timeout=120)
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout) == {"run_id": run_id, "status": "Canceled"}
@@ -171,9 +171,9 @@ def test_ctrl_c_on_submit_cancels_the_run(tmp_path):
         assert proc.wait(timeout=60) != 0
         wait_for(lambda: not any(alive(p) for p in step_pids(pids_file)), 30, "the step's process group to exit")
     ws = Workspace(path=root)
-    run_id = ws.ledger.runs()[0]["run_id"]
-    assert ws.ledger.run(run_id)["status"] == "Canceled"
-    assert ws.ledger.run(run_id)["error"] == "interrupted (Ctrl-C)"
+    run_id = ws.ledger.runs()[0].run_id
+    assert ws.ledger.run(run_id).status == "Canceled"
+    assert ws.ledger.run(run_id).error == "interrupted (Ctrl-C)"
     assert statuses(ws, run_id) == {"slow": "Canceled", "after": "Skipped"}
 
 
@@ -187,7 +187,7 @@ def test_a_run_nobody_executes_is_canceled_at_once(ws):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["status"] == "Canceled"
-    assert ws.ledger.run("r1")["status"] == "Canceled"
+    assert ws.ledger.run("r1").status == "Canceled"
     assert statuses(ws, "r1") == {"train": "Abandoned"}
 
 
@@ -200,7 +200,7 @@ def test_cancel_of_an_orphaned_run_stops_the_steps_it_left_running(tmp_path):
         step, child = step_pids(pids_file)
         assert alive(step) and alive(child)
         ws = Workspace(path=root)
-        run_id = ws.ledger.runs()[0]["run_id"]
+        run_id = ws.ledger.runs()[0].run_id
         assert next(ws.ledger.events(type="step.started")).payload["pid"] == step
         out = canalis("cancel", run_id, "--json", cwd=root, timeout=120)
         assert out.returncode == 0, out.stderr

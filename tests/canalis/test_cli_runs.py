@@ -156,9 +156,9 @@ open(os.path.join(sys.argv[-1], "out.txt"), "w").write("done")
         while not list(ws.ledger.events(type="step.started")):
             assert time.time() < deadline
             time.sleep(0.05)
-        run_id = ws.ledger.runs()[0]["run_id"]
+        run_id = ws.ledger.runs()[0].run_id
         follow = canalis(project, "logs", run_id, "first", "--follow")
         assert [line for line in follow.stdout.splitlines() if line.startswith("tick")] == [f"tick {i}" for i in range(4)]
-        assert ws.ledger.run(run_id)["status"] == "Completed"
+        assert ws.ledger.run(run_id).status == "Completed"
     finally:
         proc.wait(timeout=60)

@@ -316,7 +316,7 @@ def test_a_step_reused_after_its_run_was_collected_stores_its_key_document_again
     first = submit_once()
     time.sleep(0.2)
     gc(ws, "--keep-last", "0", "--grace", "0s")  # the run goes; its output stays, a dataset names it
-    key = ws.ledger.step_runs(first.id)[0]["reuse_key"]
+    key = ws.ledger.step_runs(first.id)[0].reuse_key
     assert not ws.store.exists(key)
     again = submit_once()
     assert statuses(again) == {"first": "Reused"}
@@ -347,7 +347,7 @@ def test_failed_step_folders_are_counted_by_runs_and_removed_by_gc_once_older_th
     run = Experiment(ws, "gc").submit(p)
     assert run.wait_for_completion(raise_on_error=False) == "Failed"
     (step,) = ws.ledger.step_runs(run.id)
-    folder = ws._layout.runs / run.id / step["step_run_id"]
+    folder = ws._layout.runs / run.id / step.step_run_id
     assert (folder / "outputs" / "o" / "partial.bin").exists()  # kept for inspection
 
     (row,) = json.loads(_runs(ws, "--json"))
@@ -365,7 +365,7 @@ def test_failed_step_folders_are_counted_by_runs_and_removed_by_gc_once_older_th
     assert report["failed_folders"]["removed"] == 1 and report["failed_folders"]["removed_bytes"] >= 300_000
     assert not folder.exists() and not folder.parent.exists()
     (removed,) = [e.payload for e in ws.ledger.events(type="gc.folders_removed")]
-    assert removed["folders"] == [[run.id, step["step_run_id"]]] and removed["keep_failed_s"] == 0.0
+    assert removed["folders"] == [[run.id, step.step_run_id]] and removed["keep_failed_s"] == 0.0
     assert json.loads(_runs(ws, "--json"))[0]["failed_folders_bytes"] == 0
     assert _runs(ws).strip().splitlines()[-1] == "working folders kept after failed steps: 0 bytes in 0 run(s)"
 

@@ -67,7 +67,7 @@ def test_reproduce_after_deleting_sources_and_data_names_the_nondeterministic_st
     assert verdicts["after"] == "identical"  # same length: identical bytes despite different inputs
     assert result["verify"]["nondeterministic"] == ["noisy"]
     repro = ws.ledger.run(result["reproduction"])
-    assert repro["tags"] == {"reproduces": run.id}
+    assert repro.tags == {"reproduces": run.id}
     assert counter.lines().count("steady.py") == 2  # reuse was off
 
 

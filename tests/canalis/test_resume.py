@@ -80,7 +80,7 @@ def test_resume_after_sigkill_reuses_finished_steps_and_reruns_the_abandoned_one
 
 
 def _resume_and_check(root, ws, counter, step_pid):
-    run_id = ws.ledger.runs()[0]["run_id"]
+    run_id = ws.ledger.runs()[0].run_id
     slow_started = next(r.payload for r in ws.ledger.events(type="step.started") if r.payload["step_name"] == "slow")
     assert slow_started["pid"] == step_pid
     os.kill(step_pid, 0)  # the executor is gone, its step still runs

@@ -74,6 +74,16 @@ run = Run.get_context(); run.log("x", 1); run.parent.log("y", 2); run.tag("t", "
     assert run.find_step_run("spy")[0].get_metrics() == {"x": 1}
 
 
+def test_importing_the_sdk_does_not_load_the_ledger():
+    """A step imports the SDK to log and tag; the ledger (SQLite, hashing, its row types and
+    statuses) is imported only where it is read, so a step does not pay for loading it."""
+    code = ("import sys, canalis.core, canalis.data, canalis.pipeline.core, canalis.pipeline.steps\n"
+            "from canalis.core import Run\nRun.get_context()\n"
+            "print(sorted(m for m in sys.modules if m.startswith('canalis.ledger')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_outside_canalis_get_context_is_an_offline_run_that_prints(tmp_path):
     f = write(tmp_path / "plain.py", """
 from canalis.core import Run
@@ -133,8 +143,8 @@ open(os.path.join(sys.argv[1], "rows.csv"), "w").write("a,b\\n1,2\\n")
     assert ds.version == 1 and ds.description == "made by make"
     assert ds.to_pandas_dataframe().to_dict("list") == {"a": [1], "b": [2]}
     row = ws.ledger.dataset("rows_ds")
-    assert row["lineage"]["run_id"] == run.id and row["lineage"]["output"] == "rows"
-    assert row["lineage"]["step_run_id"] == run.find_step_run("make")[0].id
+    assert row.lineage["run_id"] == run.id and row.lineage["output"] == "rows"
+    assert row.lineage["step_run_id"] == run.find_step_run("make")[0].id
 
 
 def test_output_destination_is_written_to_the_datastore(ws, src, counter):

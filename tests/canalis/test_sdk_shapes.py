@@ -64,7 +64,7 @@ def test_script_run_config_is_a_one_step_run(ws, src, counter):
     run = Experiment(ws, "script").submit(ScriptRunConfig(source_directory=str(src), script="train.py"))
     assert run.wait_for_completion() == "Completed"
     assert run.get_metrics() == {"score": 3}
-    assert ws.ledger.run(run.id)["kind"] == "script"
+    assert ws.ledger.run(run.id).kind == "script"
 
 
 def test_step_sequence_orders_steps_without_data(ws, src, counter):

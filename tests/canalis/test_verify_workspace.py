@@ -129,7 +129,7 @@ def test_faulty_trees_are_traced_to_the_runs_step_runs_and_datasets_that_used_th
     step_run = faulty.find_step_run("make")[0].id
     by_tree = {t["tree"]: t for t in result["faulty_trees"]}
     plan = ws.ledger.run_plan(faulty.id)
-    source, dataset_tree = plan["steps"][0]["source_tree"], ws.ledger.dataset("raw")["digest"]
+    source, dataset_tree = plan["steps"][0]["source_tree"], ws.ledger.dataset("raw").digest
     assert set(by_tree) == {source, dataset_tree}
     assert {e["path"]: (e["declared"], e["actual"]) for e in by_tree[source]["entries"]} == {
         "big.txt": (5000, 6), "small.txt": (6, 5000)}

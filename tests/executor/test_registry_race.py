@@ -44,7 +44,7 @@ def test_concurrent_registrations_get_distinct_consecutive_versions(tmp_path):
         assert p.returncode == 0 and out.strip() == "done"
     ledger = layout.at(root).open_ledger()
     versions = ledger.dataset_versions("shared")
-    assert sorted(int(v["version"]) for v in versions) == list(range(1, 3 * n + 1))
-    assert len({v["digest"] for v in versions}) == 3 * n
+    assert sorted(int(v.version) for v in versions) == list(range(1, 3 * n + 1))
+    assert len({v.digest for v in versions}) == 3 * n
     envs = [r.payload for r in ledger.events(type="environment.registered") if r.payload["name"] == "shared-env"]
     assert sorted(int(e["version"]) for e in envs) == list(range(1, 3 * n + 1))

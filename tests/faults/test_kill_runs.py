@@ -75,18 +75,18 @@ def _resume_and_check(root, label):
         if not runs:
             return "no run yet"
         (run,) = runs
-        if run["status"] == "Completed":
+        if run.status == "Completed":
             return "completed"
-        completed = {e.payload["step_name"] for e in _step_events(ws, run["run_id"]) if e.type == "step.completed"}
+        completed = {e.payload["step_name"] for e in _step_events(ws, run.run_id) if e.type == "step.completed"}
         head = ws.ledger.head()[0]
-        out = canalis("resume", run["run_id"], "-q", "--workspace", root, timeout=300)
+        out = canalis("resume", run.run_id, "-q", "--workspace", root, timeout=300)
         assert out.returncode == 0, (label, out.stderr)
-        assert ws.ledger.run(run["run_id"])["status"] == "Completed", label
-        again = {e.payload["step_name"] for e in ws.ledger.events(stream=f"run:{run['run_id']}", type="step.started", since=head)}
+        assert ws.ledger.run(run.run_id).status == "Completed", label
+        again = {e.payload["step_name"] for e in ws.ledger.events(stream=f"run:{run.run_id}", type="step.started", since=head)}
         assert not (again & completed), (label, again & completed)  # completed steps keep their results
-        final = {s["step_name"]: s for s in ws.ledger.step_runs(run["run_id"]) if s["status"] == "Completed"}
+        final = {s.step_name: s for s in ws.ledger.step_runs(run.run_id) if s.status == "Completed"}
         assert sorted(final) == [f"s{i}" for i in range(STEPS)], label
-        last = ws.store.get_tree(final[f"s{STEPS - 1}"]["outputs"][f"o{STEPS - 1}"])
+        last = ws.store.get_tree(final[f"s{STEPS - 1}"].outputs[f"o{STEPS - 1}"])
         v = next(e for e in last if e.path == "v.txt")
         assert ws.store.get_bytes(v.digest).decode().split() == [f"s{i}" for i in range(STEPS)], label
         result = verify_workspace(ws.ledger, ws.store)
@@ -142,7 +142,7 @@ def test_a_step_killed_at_random_points_fails_the_run_resumably_and_resume_finis
             kill(proc)
         ws = Workspace(path=root)
         run = ws.ledger.runs()[0]
-        if run["status"] == "Failed":
+        if run.status == "Failed":
             (failed,) = [e.payload for e in ws.ledger.events(type="run.failed")]
             assert failed["resumable"] and f"step 's{victim}' was killed by SIGKILL" in failed["error"], failed
         ws.ledger.close()

@@ -63,7 +63,7 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
             if not running:
                 continue
             sid = draw(st.sampled_from(running))
-            how = draw(st.sampled_from(["completed", "failed", "abandoned"]))
+            how = draw(st.sampled_from(["completed", "failed", "canceled", "abandoned"]))
             name, key = "a", draw(KEYS)
             if how == "completed":
                 outputs = draw(st.dictionaries(NAMES, DIGEST, max_size=2))
@@ -76,6 +76,10 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
                 steps[sid] = "Failed"
                 out.append(ev.StepFailed(run_id=rid, step_run_id=sid, step_name=name, reuse_key=key, error=draw(TEXT),
                                          exit_code=draw(st.none() | st.integers(-9, 255)), duration_s=draw(st.none() | DURATION)))
+            elif how == "canceled":
+                steps[sid] = "Canceled"
+                out.append(ev.StepCanceled(run_id=rid, step_run_id=sid, step_name=name, reuse_key=key, reason="run canceled",
+                                           exit_code=draw(st.none() | st.just(-15)), duration_s=draw(st.none() | DURATION)))
             else:
                 steps[sid] = "Abandoned"
                 out.append(ev.StepAbandoned(run_id=rid, step_run_id=sid, step_name=name, reason="executor died"))

@@ -76,7 +76,7 @@ def test_threads_sharing_one_ledger(tmp_path):
     assert not errors
     _assert_intact(led, 601)
     for t in range(4):
-        assert [m["value"] for m in led.metrics(step_run_id=f"t{t}")] == list(range(150))
+        assert [m.value for m in led.metrics(step_run_id=f"t{t}")] == list(range(150))
     led.close()
 
 

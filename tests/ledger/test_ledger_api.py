@@ -116,10 +116,10 @@ def test_projections_built_under_other_rules_are_rebuilt_on_open(tmp_path):
     conn.commit()
     conn.close()
     led = Ledger(path)
-    assert led.run("r1")["experiment"] == "e"
+    assert led.run("r1").experiment == "e"
     assert led.verify().ok
     led.append(ev.RunStarted(run_id="r1", host="h", pid=1, resumed=False))
-    assert led.run("r1")["status"] == "Running"
+    assert led.run("r1").status == "Running"
 
 
 def test_append_computed_decides_inside_the_write_transaction(led):

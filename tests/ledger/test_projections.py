@@ -96,13 +96,13 @@ def _run(led, rid="r1", experiment="exp"):
 
 def test_run_status_moves_queued_running_completed(led):
     _run(led)
-    assert led.run("r1")["status"] == "Queued"
+    assert led.run("r1").status == "Queued"
     led.append(ev.StepStarted(run_id="r1", step_run_id="s1", step_name="a", reuse_key="k"))
     run = led.run("r1")
-    assert run["status"] == "Running" and run["started_at"]
+    assert run.status == "Running" and run.started_at
     led.append(ev.RunCompleted(run_id="r1", duration_s=3.5))
     run = led.run("r1")
-    assert (run["status"], run["duration_s"], run["parameters"]) == ("Completed", 3.5, {"lr": 0.1})
+    assert (run.status, run.duration_s, run.parameters) == ("Completed", 3.5, {"lr": 0.1})
     assert led.run_plan("r1") == {"steps": ["a"]}
     assert led.run("nope") is None
 
@@ -110,10 +110,10 @@ def test_run_status_moves_queued_running_completed(led):
 def test_failed_then_resumed_run_is_running_again(led):
     _run(led)
     led.append(ev.RunFailed(run_id="r1", error="step a failed", failed_steps=["a"]))
-    assert led.run("r1")["status"] == "Failed" and led.run("r1")["failed_steps"] == ["a"]
+    assert led.run("r1").status == "Failed" and led.run("r1").failed_steps == ["a"]
     led.append(ev.RunStarted(run_id="r1", host="h", pid=8, resumed=True))
     run = led.run("r1")
-    assert (run["status"], run["error"], run["finished_at"]) == ("Running", None, None)
+    assert (run.status, run.error, run.finished_at) == ("Running", None, None)
 
 
 def test_step_runs_in_plan_order_and_reuse_candidates_newest_first(led):
@@ -122,8 +122,8 @@ def test_step_runs_in_plan_order_and_reuse_candidates_newest_first(led):
         led.append(ev.StepStarted(run_id="r1", step_run_id=sid, step_name=name, reuse_key="k" + name))
     led.append(ev.StepCompleted(run_id="r1", step_run_id="s1", step_name="a", reuse_key="ka", outputs={"o": "d1"}))
     led.append(ev.StepFailed(run_id="r1", step_run_id="s2", step_name="b", reuse_key="kb", error="boom", exit_code=1))
-    assert [s["step_name"] for s in led.step_runs("r1")] == ["b", "a"]
-    assert led.step_run("s2")["status"] == "Failed" and led.step_run("s2")["exit_code"] == 1
+    assert [s.step_name for s in led.step_runs("r1")] == ["b", "a"]
+    assert led.step_run("s2").status == "Failed" and led.step_run("s2").exit_code == 1
     _run(led, "r2")
     led.append(ev.StepStarted(run_id="r2", step_run_id="s3", step_name="a", reuse_key="ka"))
     led.append(ev.StepCompleted(run_id="r2", step_run_id="s3", step_name="a", reuse_key="ka", outputs={"o": "d2"},
@@ -131,12 +131,12 @@ def test_step_runs_in_plan_order_and_reuse_candidates_newest_first(led):
     led.append(ev.StepReused(run_id="r2", step_run_id="s4", step_name="a", reuse_key="ka", reused_from="s3",
                              reused_run_id="r2", outputs={"o": "d2"}))
     cands = led.reuse_candidates("ka")
-    assert [(c["step_run_id"], c["run_id"], c["outputs"]) for c in cands] == [("s3", "r2", {"o": "d2"}),
-                                                                             ("s1", "r1", {"o": "d1"})]
-    assert all(c["completed_at"] for c in cands)
-    assert led.step_run("s4")["status"] == "Reused" and led.step_run("s4")["reused_from"] == "s3"
-    assert [r["run_id"] for r in led.runs()] == ["r2", "r1"]
-    assert [r["run_id"] for r in led.runs(limit=1)] == ["r2"]
+    assert [(c.step_run_id, c.run_id, c.outputs) for c in cands] == [("s3", "r2", {"o": "d2"}),
+                                                                     ("s1", "r1", {"o": "d1"})]
+    assert all(c.completed_at for c in cands)
+    assert led.step_run("s4").status == "Reused" and led.step_run("s4").reused_from == "s3"
+    assert [r.run_id for r in led.runs()] == ["r2", "r1"]
+    assert [r.run_id for r in led.runs(limit=1)] == ["r2"]
 
 
 def test_metrics_in_logged_order_with_kinds(led):
@@ -144,33 +144,33 @@ def test_metrics_in_logged_order_with_kinds(led):
     led.append(ev.MetricLogged(run_id="r1", name="acc", value=0.5))
     led.append(ev.MetricLogged(run_id="r1", step_run_id="s1", name="curve", kind="list", value=[1, 2, 3]))
     led.append(ev.MetricLogged(run_id="r1", step_run_id="s1", name="cm", kind="table", value={"a": [1], "b": [2]}))
-    assert [(m["name"], m["kind"]) for m in led.metrics("r1")] == [("acc", "scalar"), ("curve", "list"), ("cm", "table")]
-    assert [m["value"] for m in led.metrics(step_run_id="s1")] == [[1, 2, 3], {"a": [1], "b": [2]}]
+    assert [(m.name, m.kind) for m in led.metrics("r1")] == [("acc", "scalar"), ("curve", "list"), ("cm", "table")]
+    assert [m.value for m in led.metrics(step_run_id="s1")] == [[1, 2, 3], {"a": [1], "b": [2]}]
 
 
 def test_datasets_models_experiments_pipelines_schedules(led):
     for v in (1, 2):
         led.append(ev.DatasetRegistered(name="iris", version=v, id=f"id{v}", digest=f"t{v}", tags={"v": v}))
     led.append(ev.DatasetRegistered(name="wine", version=1, id="w1", kind="tabular", digest="tw"))
-    assert [(d["name"], d["version"]) for d in led.datasets()] == [("iris", 2), ("wine", 1)]
-    assert [d["version"] for d in led.dataset_versions("iris")] == [1, 2]
-    assert led.dataset("iris")["digest"] == "t2" and led.dataset("iris", 1)["tags"] == {"v": 1}
+    assert [(d.name, d.version) for d in led.datasets()] == [("iris", 2), ("wine", 1)]
+    assert [d.version for d in led.dataset_versions("iris")] == [1, 2]
+    assert led.dataset("iris").digest == "t2" and led.dataset("iris", 1).tags == {"v": 1}
     assert led.dataset("nope") is None
     lineage = {"run_id": "r1", "datasets": [{"name": "iris", "version": 2}]}
     led.append(ev.ModelRegistered(name="clf", version=1, id="m1", digest="tm", lineage=lineage))
-    assert led.model("clf")["lineage"] == lineage and [m["name"] for m in led.models()] == ["clf"]
+    assert led.model("clf").lineage == lineage and [m.name for m in led.models()] == ["clf"]
     led.append(ev.EnvironmentRegistered(name="env", version=1, id="e1", digest="te", definition={"a": 1}))
-    assert led.registration("environments", "env")["definition"] == {"a": 1}
+    assert led.registration("environments", "env").definition == {"a": 1}
     _run(led, "r1", "e1")
     _run(led, "r2", "e1")
     _run(led, "r3", "e2")
-    exps = {e["name"]: e for e in led.experiments()}
-    assert exps["e1"]["run_count"] == 2 and exps["e2"]["run_count"] == 1 and exps["e1"]["last_run_at"]
-    assert [r["run_id"] for r in led.runs(experiment="e1")] == ["r2", "r1"]
+    exps = {e.name: e for e in led.experiments()}
+    assert exps["e1"].run_count == 2 and exps["e2"].run_count == 1 and exps["e1"].last_run_at
+    assert [r.run_id for r in led.runs(experiment="e1")] == ["r2", "r1"]
     led.append(ev.PipelinePublished(pipeline_id="p1", name="train", plan={}, snapshots=["s"]))
     led.append(ev.PipelineDisabled(pipeline_id="p1"))
-    assert led.pipeline("p1")["enabled"] is False
+    assert led.pipeline("p1").enabled is False
     led.append(ev.ScheduleCreated(schedule_id="sc1", name="n", pipeline_id="p1", experiment="e1"))
     led.append(ev.ScheduleDisabled(schedule_id="sc1"))
     led.append(ev.ScheduleEnabled(schedule_id="sc1"))
-    assert led.schedules()[0]["enabled"] is True
+    assert led.schedules()[0].enabled is True

@@ -58,11 +58,11 @@ def test_secrets_never_reach_the_file_but_reuse_key_does(led):
     for secret in (b"hunter2", b"s3cr3t", b"ghp_abcdef", b"sv=2020"):
         assert secret not in raw
     run = led.run("r1")
-    assert run["parameters"] == {"lr": 0.1, "db_password": REDACTED, "conn": {"AccountKey": REDACTED}}
-    assert run["tags"] == {"owner": "ana", "token": REDACTED}
-    assert led.step_run("s1")["reuse_key"] == "rk1"
+    assert run.parameters == {"lr": 0.1, "db_password": REDACTED, "conn": {"AccountKey": REDACTED}}
+    assert run.tags == {"owner": "ana", "token": REDACTED}
+    assert led.step_run("s1").reuse_key == "rk1"
     assert led.run_plan("r1") == {"steps": [{"reuse_key": "rk1"}]}
-    assert led.dataset("d")["options"] == {"sas_token": REDACTED, "path": "p"}
+    assert led.dataset("d").options == {"sas_token": REDACTED, "path": "p"}
     assert next(led.events(type="annotation.added")).payload["author"] == "auditor"
     conn = sqlite3.connect(str(led.path))
     assert conn.execute("SELECT count(*) FROM events WHERE payload LIKE '%hunter2%'").fetchone()[0] == 0
@@ -135,7 +135,7 @@ def test_a_name_value_pair_named_like_a_credential_has_its_value_redacted():
 def test_metric_named_like_a_credential_is_stored_redacted(led):
     rec = led.append(ev.MetricLogged(run_id="r", name="api_key", value="sk-abc"))
     assert rec.payload["value"] == REDACTED and rec.payload["name"] == "api_key"
-    assert led.metrics(run_id="r")[0]["value"] == REDACTED
+    assert led.metrics(run_id="r")[0].value == REDACTED
 
 
 # -- values that look like credentials -----------------------------------------------------------

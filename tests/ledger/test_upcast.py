@@ -37,7 +37,7 @@ def test_metric_logged_v1_row_reads_as_v2_scalar(led):
     assert rec.event() == ev.MetricLogged(run_id="r1", name="acc", kind="scalar", value=0.75)
     assert led.verify().ok  # the stored row is untouched; its hash covers version 1
     led.rebuild()
-    assert [(m["name"], m["kind"], m["value"]) for m in led.metrics("r1")] == [("acc", "scalar", 0.75)]
+    assert [(m.name, m.kind, m.value) for m in led.metrics("r1")] == [("acc", "scalar", 0.75)]
     new = led.append(ev.MetricLogged(run_id="r1", name="loss", kind="list", value=[1, 2]))
     assert new.version == 2 and led.verify().ok
     export = [json.loads(line) for line in _export(led)]
@@ -79,7 +79,7 @@ def test_step_started_v1_row_reads_as_v2_without_inputs(led):
     assert rec.payload["inputs"] == []
     assert led.verify().ok
     led.append(ev.StepStarted(run_id="r1", step_run_id="s2", step_name="b", reuse_key="k2", inputs=[["data", "d" * 64]]))
-    assert led.step_run("s2")["inputs"] == [["data", "d" * 64]]
+    assert led.step_run("s2").inputs == [["data", "d" * 64]]
 
 
 def _write_v1(led: Ledger, type_: str, stream: str, payload: dict) -> None:
@@ -108,12 +108,12 @@ def test_registrations_of_version_1_read_as_the_shared_registration_shape(led):
     assert led.verify().ok
     led.rebuild()
     ds = led.dataset("iris")
-    assert (ds["id"], ds["digest"], ds["options"]) == ("d1", "t" * 64, {"separator": ";"})
-    assert ds["lineage"] == {"run_id": "r1", "step_run_id": "s1", "output": "o"}
+    assert (ds.id, ds.digest, ds.options) == ("d1", "t" * 64, {"separator": ";"})
+    assert ds.lineage == {"run_id": "r1", "step_run_id": "s1", "output": "o"}
     model = led.model("clf")
-    assert (model["id"], model["digest"]) == ("m1", "m" * 64)
-    assert model["lineage"] == {"run_id": "r1", "datasets": [{"name": "iris", "version": 1}]}
+    assert (model.id, model.digest) == ("m1", "m" * 64)
+    assert model.lineage == {"run_id": "r1", "datasets": [{"name": "iris", "version": 1}]}
     env = led.registration("environments", "env")
-    assert (env["id"], env["digest"], env["definition"]) == ("env:1", "e" * 64, {"name": "env"})
+    assert (env.id, env.digest, env.definition) == ("env:1", "e" * 64, {"name": "env"})
     for type_ in ("dataset.registered", "model.registered", "environment.registered"):
         assert next(led.events(type=type_)).stored_version == 1

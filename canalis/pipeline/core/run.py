@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from canalis.core import metrics as _metrics
 from canalis.core.run import Run
 from canalis.exceptions import PipelineValidationError, UserErrorException
+
+if TYPE_CHECKING:  # the ledger is imported where it is read: a step importing the SDK does not load it
+    from canalis.ledger.rows import StepRunRow
 
 
 def watch(experiment, handle):
@@ -30,7 +34,7 @@ def resume_run(workspace, run_id, force=False, max_concurrent_steps=None):
         raise UserErrorException(str(e)) from None
     except PlanError as e:
         raise PipelineValidationError(str(e)) from None
-    return watch(Experiment(workspace, workspace.ledger.run(run_id)["experiment"]), handle)
+    return watch(Experiment(workspace, workspace.ledger.run(run_id).experiment), handle)
 
 
 def reproduce_run(workspace, run_id, max_concurrent_steps=None):
@@ -47,7 +51,7 @@ def reproduce_run(workspace, run_id, max_concurrent_steps=None):
         raise PipelineValidationError(str(e)) from None
     except ExecutorError as e:
         raise UserErrorException(str(e)) from None
-    return watch(Experiment(workspace, workspace.ledger.run(handle.run_id)["experiment"]), handle)
+    return watch(Experiment(workspace, workspace.ledger.run(handle.run_id).experiment), handle)
 
 
 class PipelineRun(Run):
@@ -56,7 +60,7 @@ class PipelineRun(Run):
     _kinds = ("pipeline", "script")
 
     def get_children(self, recursive=False, tags=None, properties=None, type=None, status=None, _rehydrate_runs=True):
-        return [StepRun(self, row["step_run_id"]) for row in self._ledger.step_runs(self.id)]
+        return [StepRun(self, row.step_run_id) for row in self._ledger.step_runs(self.id)]
 
     def get_steps(self):
         return self.get_children()
@@ -112,7 +116,7 @@ class StepRun(Run):
     def parent(self):
         return self._parent
 
-    def _row(self):
+    def _row(self) -> StepRunRow:
         row = self._ledger.step_run(self._step_run_id)
         if row is None:
             raise UserErrorException(f"step run {self._step_run_id!r} is not in the ledger")
@@ -120,24 +124,31 @@ class StepRun(Run):
 
     @property
     def name(self):
-        return self._row()["step_name"]
+        return self._row().step_name
 
     @property
     def reused(self) -> bool:
-        return self._row()["status"] == "Reused"
+        from canalis.ledger.status import StepStatus
 
-    def get_status(self):
-        status = self._row()["status"]
-        return "Completed" if status == "Reused" else status
+        return self._row().status == StepStatus.Reused
+
+    def get_status(self) -> str:
+        """The step's status as SDK v1 gives it, a plain string; a reused step is Completed."""
+        from canalis.ledger.status import StepStatus
+
+        status = self._row().status
+        return (StepStatus.Completed if status == StepStatus.Reused else status).value
 
     def get_details(self):
+        from canalis.ledger.status import StepStatus
+
         row = self._row()
         return {
-            "runId": self._step_run_id, "status": self.get_status(), "name": row["step_name"],
-            "reused": row["status"] == "Reused", "reusedFrom": row.get("reused_from"),
-            "startTimeUtc": row.get("started_at"), "endTimeUtc": row.get("finished_at"),
-            "durationSeconds": row.get("duration_s"), "outputs": row.get("outputs") or {},
-            "reuseKey": row.get("reuse_key"), "error": row.get("error"), "exitCode": row.get("exit_code"),
+            "runId": self._step_run_id, "status": self.get_status(), "name": row.step_name,
+            "reused": row.status == StepStatus.Reused, "reusedFrom": row.reused_from,
+            "startTimeUtc": row.started_at, "endTimeUtc": row.finished_at,
+            "durationSeconds": row.duration_s, "outputs": row.outputs or {},
+            "reuseKey": row.reuse_key, "error": row.error, "exitCode": row.exit_code,
         }
 
     def get_metrics(self, name=None, recursive=False, run_type=None, populate=False):
@@ -149,12 +160,14 @@ class StepRun(Run):
 
     def wait_for_completion(self, show_output=False, wait_post_processing=False, raise_on_error=True, timeout_seconds=None):
         """Waits for the pipeline run this step belongs to, then reports the step's status."""
+        from canalis.ledger.status import StepStatus
+
         self._parent.wait_for_completion(show_output=show_output, raise_on_error=False, timeout_seconds=timeout_seconds)
         status = self.get_status()
-        if raise_on_error and status == "Failed":
+        if raise_on_error and status == StepStatus.Failed:
             from canalis.exceptions import ActivityFailedException
 
-            raise ActivityFailedException(f"step {self.name!r} of run {self._parent.id} failed: {self._row().get('error')}")
+            raise ActivityFailedException(f"step {self.name!r} of run {self._parent.id} failed: {self._row().error}")
         return status
 
     def _log(self, name, kind, value, description):
@@ -162,7 +175,7 @@ class StepRun(Run):
 
     # -- outputs --------------------------------------------------------------------------
     def get_outputs(self):
-        return {n: PortDataReference(self, n, t) for n, t in (self._row().get("outputs") or {}).items()}
+        return {n: PortDataReference(self, n, t) for n, t in (self._row().outputs or {}).items()}
 
     def get_output(self, name):
         return self.get_output_data(name)
@@ -194,14 +207,14 @@ class StepRun(Run):
     def _files(self) -> dict[str, str]:
         files = {}
         row = self._row()
-        for stream in ("stdout", "stderr"):
-            if row.get(stream):
-                files[f"logs/{stream}.txt"] = row[stream]
+        for stream, digest in (("stdout", row.stdout), ("stderr", row.stderr)):
+            if digest:
+                files[f"logs/{stream}.txt"] = digest
         for rec in self._ledger.events(stream=f"run:{self._parent.id}", type="artifact.uploaded"):
             if rec.payload.get("step_run_id") == self._step_run_id:
                 files[rec.payload["name"]] = rec.payload["digest"]
         store = self.experiment.workspace.store
-        for out, tree in (row.get("outputs") or {}).items():
+        for out, tree in (row.outputs or {}).items():
             for e in store.get_tree(tree):
                 if e.type == "file":
                     files[f"outputs/{out}/{e.path}"] = e.digest
