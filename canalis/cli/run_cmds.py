@@ -215,7 +215,7 @@ def logs(layout, run, step, follow, head, tail):
     store = layout.open_store()
     run_id = reports.resolve_run(ledger, run)
     follower = LogFollower(ledger, store, str(layout.runs), run_id, step=step, tail=tail)
-    out = {"stdout": click.get_binary_stream("stdout"), "stderr": click.get_binary_stream("stderr")}
+    out = {"stdout": sys.stdout.buffer, "stderr": sys.stderr.buffer}
     if head is not None:
         for row in _rows(follower, run_id, step, follow):
             for stream in ("stdout", "stderr"):
