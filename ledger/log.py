@@ -37,7 +37,6 @@ from canalis.ledger.rows import (
 from canalis.ledger.sqlite import import_sqlite_utils
 from canalis.ledger.tables import SqliteTables
 
-sqlite_utils = import_sqlite_utils()
 from canalis.ledger.upcast import upcast
 
 FORMAT_VERSION = 1
@@ -149,7 +148,7 @@ class Ledger:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA wal_autocheckpoint=10000")
             conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-        self._db = sqlite_utils.Database(conn, execute_plugins=False)
+        self._utils_db = None  # sqlite-utils' view of the connection, made when tables are created
         self._ensure_schema()
 
     def _open_readonly(self, cause) -> sqlite3.Connection:
@@ -209,6 +208,14 @@ class Ledger:
                     raise LedgerFull(f"no space left on device: {self.path} could not record the event; "
                                      "free some space and try again") from e
                 raise
+
+    @property
+    def _db(self):
+        """sqlite-utils on the ledger's connection, for creating projection tables (a new or
+        rebuilt file). Imported on first use: opening and appending do not need it."""
+        if self._utils_db is None:
+            self._utils_db = import_sqlite_utils().Database(self._conn, execute_plugins=False)
+        return self._utils_db
 
     def _ensure_schema(self) -> None:
         """Create the events table on a new file, refuse a format we do not read, and create
