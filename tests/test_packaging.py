@@ -81,6 +81,9 @@ def test_runs_are_started_and_recorded_only_through_the_session():
         if rel.startswith("canalis/"):
             for call in (".append(ev.", "append_many(", "append_computed(", "import writing", "writing("):
                 assert call not in text, f"{rel} writes the ledger or takes the gc lock itself ({call}); use the Session"
+            if rel not in ("canalis/core/workspace.py", "canalis/layout.py"):
+                assert ".workspace._layout" not in text and "ws._layout" not in text, \
+                    f"{rel} reaches into the workspace's layout; ask the Workspace or the Session"
 
 
 def _module_name(folder: str, py: pathlib.Path) -> str:

@@ -106,9 +106,9 @@ def _check_name(name) -> str:
 class Keyvault:
     """The workspace's secrets: `ws.get_default_keyvault()`."""
 
-    def __init__(self, workspace):
+    def __init__(self, workspace, secret_file: SecretFile):
         self.workspace = workspace
-        self._file = SecretFile(workspace._layout)
+        self._file = secret_file
 
     def _record(self, names, deleted=False) -> None:
         self.workspace.session.record_secrets(names, deleted=deleted)

@@ -117,9 +117,9 @@ class Workspace:
     # -- SDK properties ------------------------------------------------------------------
     def get_default_keyvault(self):
         """The workspace's secrets (`Keyvault`), kept in `.canalis/secrets.json` (docs/secrets.md)."""
-        from canalis.core.keyvault import Keyvault
+        from canalis.core.keyvault import Keyvault, SecretFile
 
-        return Keyvault(self)
+        return Keyvault(self, SecretFile(self._layout))
 
     def get_default_datastore(self):
         from canalis.core.datastore import Datastore
