@@ -161,10 +161,14 @@ class Layout:
         return Ledger(self.ledger_path)
 
     def open_session(self, store=None, ledger=None, secret_values=None):
-        """The application core on this workspace (executor/session.py)."""
+        """The application core on this workspace (executor/session.py). Runs it starts are
+        executed by `python -m canalis.executor_main` on this workspace (one process per run)."""
+        import sys
+
         from canalis.executor.session import Session
 
-        return Session(self, store or self.open_store(), ledger or self.open_ledger(), secret_values)
+        executor_argv = [sys.executable, "-m", "canalis.executor_main", "--workspace", str(self.root)]
+        return Session(self, store or self.open_store(), ledger or self.open_ledger(), secret_values, executor_argv)
 
 
 def find(start: str | os.PathLike | None = None) -> Layout:
