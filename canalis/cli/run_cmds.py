@@ -1,6 +1,7 @@
 """`canalis submit | runs | show | logs | metrics | experiments | datasets`."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import runpy
@@ -77,7 +78,9 @@ def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps,
     if not file.is_file():
         raise click.ClickException(f"{file} is not a file; pass FILE.py[:NAME]")
     sys.path.insert(0, str(file.resolve().parent))
-    with submit_capture.capturing() as captured:
+    # with --json, what FILE prints while loaded (its own wait's output) goes to stderr: stdout is the JSON
+    quiet_stdout = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+    with submit_capture.capturing() as captured, quiet_stdout:
         try:
             namespace = runpy.run_path(str(file), run_name="__canalis_submit__")
         except KeyboardInterrupt:  # in FILE's own wait for the run it submitted
