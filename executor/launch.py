@@ -26,8 +26,9 @@ from canalis.ledger.status import RunStatus
 LOG_NAME = "executor.log"
 #: the end of an executor's log quoted when it stopped early
 TAIL_BYTES = 4096
-#: first and longest pause between two looks at the ledger while waiting for the executor
-POLL_FIRST_S, POLL_MAX_S = 0.01, 0.1
+#: pause between two looks at the ledger while waiting for the executor to start (a read by
+#: primary key: cheap next to the ~0.2 s a Python process takes to start and import)
+POLL_S = 0.005
 
 
 class ExecutorNotStarted(ExecutorError):
@@ -95,7 +96,6 @@ def _taken(ledger, proc: ExecutorProcess, ended_before: str | None) -> bool:
 
 
 def _wait_taken(ledger, proc: ExecutorProcess, ended_before: str | None) -> None:
-    pause = POLL_FIRST_S
     while not _taken(ledger, proc, ended_before):
         code = proc.exit_code()
         if code is not None:
@@ -107,5 +107,4 @@ def _wait_taken(ledger, proc: ExecutorProcess, ended_before: str | None) -> None
                 f"its log {proc.log_path} ends with:\n{tail or '(nothing)'}\n"
                 f"once the cause is fixed, `canalis resume {proc.run_id}` starts it again"
             )
-        time.sleep(pause)
-        pause = min(POLL_MAX_S, pause * 1.5)
+        time.sleep(POLL_S)

@@ -208,13 +208,13 @@ class Run:
         ended = RunStatus.terminal() | {RunStatus.Orphaned}
         deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
         self._show_output = bool(show_output) or getattr(self, "_show_output", False)
-        pause = 0.01  # short at first (a run whose steps are all reused ends in a moment), then 4 looks a second
+        pause = 0.005  # short at first (a run whose steps are all reused ends in a moment), then 4 looks a second
         while self._status_now() not in ended:
             self._flush_output()
             if deadline is not None and time.monotonic() > deadline:
                 break
             time.sleep(pause)
-            pause = min(0.25, pause * 1.5)
+            pause = min(0.25, pause * 1.25)
         self._flush_output()
         status = self._status_now()
         if status == RunStatus.Orphaned and report_orphaned:
