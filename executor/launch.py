@@ -43,6 +43,8 @@ class ExecutorProcess:
     pid: int
     log_path: Path
     popen: subprocess.Popen
+    #: set when the process has exited (and been reaped): the run's end is recorded by then
+    exited: threading.Event
 
     def exit_code(self) -> int | None:
         return self.popen.poll()
@@ -78,8 +80,14 @@ def start(ledger, argv: list[str], runs_dir, run_id: str) -> ExecutorProcess:
         # cwd: the run's folder, which holds no package that could shadow canalis on sys.path
         popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd=log.parent,
                                  start_new_session=True, close_fds=True)
-    threading.Thread(target=popen.wait, name=f"canalis-reap-{popen.pid}", daemon=True).start()
-    proc = ExecutorProcess(run_id, popen.pid, log, popen)
+    exited = threading.Event()
+
+    def reap():
+        popen.wait()
+        exited.set()
+
+    threading.Thread(target=reap, name=f"canalis-reap-{popen.pid}", daemon=True).start()
+    proc = ExecutorProcess(run_id, popen.pid, log, popen, exited)
     _wait_taken(ledger, proc, ended_before)
     return proc
 

@@ -208,12 +208,18 @@ class Run:
         ended = RunStatus.terminal() | {RunStatus.Orphaned}
         deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
         self._show_output = bool(show_output) or getattr(self, "_show_output", False)
-        pause = 0.005  # short at first (a run whose steps are all reused ends in a moment), then 4 looks a second
+        # when this process started the executor, its exit (right after it records the run's end)
+        # ends a pause at once; otherwise the pauses are short at first, then 4 looks a second
+        exited = self._handle.process.exited if self._handle is not None else None
+        pause = 0.005
         while self._status_now() not in ended:
             self._flush_output()
             if deadline is not None and time.monotonic() > deadline:
                 break
-            time.sleep(pause)
+            if exited is not None:
+                exited.wait(pause)
+            else:
+                time.sleep(pause)
             pause = min(0.25, pause * 1.25)
         self._flush_output()
         status = self._status_now()
