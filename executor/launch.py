@@ -8,7 +8,9 @@ only starts it and waits until it has taken the run: recorded `run.started` with
 pid, or ended the run (a run canceled while queued). If the process exits before that,
 `ExecutorNotStarted` names the run and quotes the end of its log.
 
-The starting process reaps the executor when it exits (a thread waits for it): an exited
+The process may have started the executor ahead, before the run was recorded, as a standby
+that takes the run's arguments on its stdin (executor/standby.py). The starting process
+reaps the executor when it exits (a thread waits for it): an exited
 child that is never reaped stays in the process table as a zombie, which would look alive
 to `executor/orphans.py`.
 """
@@ -20,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from canalis.executor import standby
 from canalis.executor.errors import ExecutorError
 from canalis.ledger.status import RunStatus
 
@@ -70,24 +73,30 @@ def log_tail(path: Path, limit: int = TAIL_BYTES) -> str:
     return data.decode(errors="replace").strip()
 
 
-def start(ledger, argv: list[str], runs_dir, run_id: str) -> ExecutorProcess:
-    """Start `argv` as the executor of `run_id`, detached, and return once it has taken the run."""
+def start(ledger, base_argv: list[str], args: list[str], runs_dir, run_id: str) -> ExecutorProcess:
+    """Start the executor of `run_id` (`base_argv` + `args`), detached, and return once it has
+    taken the run. A standby this process started ahead for the workspace (executor/standby.py)
+    is handed the run instead, when there is one still alive."""
     log = log_path(runs_dir, run_id)
     log.parent.mkdir(parents=True, exist_ok=True)
     before = ledger.run(run_id)
     ended_before = before.finished_at if before is not None else None
-    with open(log, "ab") as out:
-        # cwd: the run's folder, which holds no package that could shadow canalis on sys.path
-        popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd=log.parent,
-                                 start_new_session=True, close_fds=True)
-    exited = threading.Event()
+    ahead = standby.take(base_argv)
+    if ahead is not None and ahead.hand(args):
+        proc = ExecutorProcess(run_id, ahead.pid, log, ahead.popen, ahead.exited)
+    else:
+        with open(log, "ab") as out:
+            # cwd: the run's folder, which holds no package that could shadow canalis on sys.path
+            popen = subprocess.Popen([*base_argv, *args], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                     cwd=log.parent, start_new_session=True, close_fds=True)
+        exited = threading.Event()
 
-    def reap():
-        popen.wait()
-        exited.set()
+        def reap():
+            popen.wait()
+            exited.set()
 
-    threading.Thread(target=reap, name=f"canalis-reap-{popen.pid}", daemon=True).start()
-    proc = ExecutorProcess(run_id, popen.pid, log, popen, exited)
+        threading.Thread(target=reap, name=f"canalis-reap-{popen.pid}", daemon=True).start()
+        proc = ExecutorProcess(run_id, popen.pid, log, popen, exited)
     _wait_taken(ledger, proc, ended_before)
     return proc
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from canalis.executor import launch, registry
+from canalis.executor import launch, registry, standby
 from canalis.executor.cancel import request_cancel
 from canalis.executor.engine import RunExecutor, new_run_id, submitted_event
 from canalis.executor.errors import ExecutorError, PlanError
@@ -90,17 +90,22 @@ class Session:
         """Record `run.submitted` and start the run. `plan` may be a function of the store
         that builds it (taking the snapshots it needs): it runs under the safety lock. `vet(plan,
         parameters)` may refuse the submit (raising) before anything is recorded."""
-        with self._writing():
-            plan = plan(self.store) if callable(plan) else plan
-            params = plan.resolve_parameters(parameters)
-            if vet is not None:
-                vet(plan, params)
-            run_id = new_run_id(experiment)
-            gits = [s.git for s in plan.steps if s.git]
-            self.ledger.append(submitted_event(
-                run_id, experiment, plan, params, tags=tags, git=gits[0] if gits else None, kind=kind,
-                description=description, options={"regenerate_outputs": options.regenerate_outputs,
-                                                  "continue_on_step_failure": options.continue_on_step_failure}))
+        self.prestart_executor()  # its start overlaps the planning
+        try:
+            with self._writing():
+                plan = plan(self.store) if callable(plan) else plan
+                params = plan.resolve_parameters(parameters)
+                if vet is not None:
+                    vet(plan, params)
+                run_id = new_run_id(experiment)
+                gits = [s.git for s in plan.steps if s.git]
+                self.ledger.append(submitted_event(
+                    run_id, experiment, plan, params, tags=tags, git=gits[0] if gits else None, kind=kind,
+                    description=description, options={"regenerate_outputs": options.regenerate_outputs,
+                                                      "continue_on_step_failure": options.continue_on_step_failure}))
+        except BaseException:  # nothing to execute: the executor started ahead quits
+            standby.discard(self.executor_argv)
+            raise
         return self._start(run_id, max_concurrent_steps=options.max_concurrent_steps)
 
     def resume(self, run_id: str, *, force: bool = False, max_concurrent_steps: int | None = None) -> RunHandle:
@@ -124,6 +129,12 @@ class Session:
             options={"regenerate_outputs": True, "reproduces": run_id}))
         return self._start(new_id, max_concurrent_steps=max_concurrent_steps)
 
+    def prestart_executor(self) -> None:
+        """Start the executor of the next run this process starts on this workspace ahead of
+        time (executor/standby.py): it gets ready while the run is planned and recorded."""
+        if self.executor_argv:
+            standby.prestart(self.executor_argv, self.runs_dir)
+
     def _submitted(self, run_id: str) -> dict:
         rec = next(iter(self.ledger.events(stream=f"run:{run_id}", type="run.submitted")), None)
         if rec is None:
@@ -135,10 +146,10 @@ class Session:
         Interrupted meanwhile (Ctrl-C), the run is canceled: nobody asked for it to go on."""
         if not self.executor_argv:
             raise ExecutorError("this Session cannot start executor processes (opened without executor_argv)")
-        argv = [*self.executor_argv, run_id, *(["--resume"] if resumed else []),
+        args = [run_id, *(["--resume"] if resumed else []),
                 *(["--max-concurrent-steps", str(max_concurrent_steps)] if max_concurrent_steps else [])]
         try:
-            process = launch.start(self.ledger, argv, self.runs_dir, run_id)
+            process = launch.start(self.ledger, self.executor_argv, args, self.runs_dir, run_id)
         except KeyboardInterrupt:
             request_cancel(self.ledger, run_id, "interrupted (Ctrl-C) while starting")
             raise
