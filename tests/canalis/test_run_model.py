@@ -20,7 +20,7 @@ from canalis import layout
 from canalis.core import Experiment, ScriptRunConfig, Workspace
 from canalis.data import OutputFileDatasetConfig
 from canalis.exceptions import ActivityFailedException
-from canalis.executor import launch
+from canalis.executor import launch, standby
 from canalis.executor.launch import ExecutorNotStarted
 from canalis.ledger import events as ev
 from canalis.pipeline.core import Pipeline, PipelineRun
@@ -70,6 +70,7 @@ def project(tmp_path, monkeypatch, counter):
     script(root / "src", "after.py", AFTER)
     monkeypatch.setenv("GATE", str(tmp_path / "gate"))
     yield root
+    open_gate()  # whatever a failed test left waiting ends
     kill_executors(root)
 
 
@@ -351,8 +352,82 @@ def test_an_executor_that_stops_before_starting_the_run_is_reported_with_its_log
     ws.ledger.append(ev.RunSubmitted(run_id="r1", experiment="e", pid=os.getpid(), host=os.uname().nodename))
     argv = [sys.executable, "-c", "import sys; print('cannot open the workspace: boom', file=sys.stderr); sys.exit(3)"]
     with pytest.raises(ExecutorNotStarted) as e:
-        launch.start(ws.ledger, argv, ws.session.runs_dir, "r1")
+        launch.start(ws.ledger, argv, [], ws.session.runs_dir, "r1")
     message = str(e.value)
     assert "the executor of run r1 stopped (exit code 3) before it started the run" in message
     assert "cannot open the workspace: boom" in message and "canalis resume r1" in message
     assert ws.ledger.run("r1").status == "Queued"
+
+
+# -- the executor started ahead (executor/standby.py) ------------------------------------------
+
+
+def started_at(pid: int) -> float:
+    """When the process started (epoch seconds, to the clock tick), from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        ticks = int(f.read().split(")")[-1].split()[19])
+    with open("/proc/stat") as f:
+        boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def test_canalis_submit_hands_its_run_to_the_executor_it_started_ahead(project):
+    proc = submit_in_own_session(project, "-q", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: events(project, "step.started"), "the first step to start")
+        ws = Workspace(path=project)
+        (run,) = ws.ledger.runs()
+        submitted = next(ws.ledger.events(type="run.submitted"))
+        from datetime import datetime
+
+        recorded = datetime.fromisoformat(submitted.time.replace("Z", "+00:00")).timestamp()
+        assert run.pid != submitted.payload["pid"]
+        assert started_at(run.pid) < recorded  # the executor was there before its run was
+        log = (project / ".canalis" / "runs" / run.run_id / "executor.log").read_text()
+        assert f"starting run {run.run_id} (started ahead of it)" in log
+    finally:
+        open_gate()
+    assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    assert the_run(project)["status"] == "Completed"
+
+
+def test_a_standby_handed_no_run_quits_and_writes_nothing(ws):
+    argv, runs = layout.at(ws.root).executor_argv(), ws.session.runs_dir
+    head = ws.ledger.head()
+    standby.prestart(argv, runs)
+    waiting = standby.take(argv)
+    assert waiting is not None and standby.take(argv) is None  # taken once
+    waiting.discard()
+    assert waiting.exited.wait(60) and waiting.popen.returncode == 0
+    assert list(runs.iterdir()) == [] and ws.ledger.head() == head
+
+
+def test_a_dead_standby_is_replaced_by_a_fresh_executor(ws, src, counter):
+    argv = layout.at(ws.root).executor_argv()
+    standby.prestart(argv, ws.session.runs_dir)
+    dead = standby.take(argv)
+    dead.popen.kill()
+    assert dead.exited.wait(60)
+    standby._waiting[tuple(argv)] = dead  # offered, but gone
+    script(src, "train.py", "print('trained')\n")
+    run = Experiment(ws, "fresh").submit(ScriptRunConfig(source_directory=str(src), script="train.py"))
+    assert run.wait_for_completion() == "Completed"
+    assert run._row().pid not in (dead.pid, os.getpid()) and counter.lines() == ["train.py"]
+
+
+ENV_FROM_FILE = PIPELINE.replace("here = os.path", "os.environ['SET_WHILE_LOADING'] = 'by the file'\nhere = os.path")
+SHOWS_ENV = """
+import os, sys
+print("step sees", os.environ.get("SET_WHILE_LOADING"), flush=True)
+open(os.path.join(sys.argv[-1], "v"), "w").write("x")
+"""
+
+
+def test_steps_see_the_environment_the_submit_had_when_it_started_the_run(project):
+    """The executor started ahead began before the file was loaded; the file's changes to the
+    environment still reach the steps, as they would from an executor started afterwards."""
+    write(project / "pipeline.py", ENV_FROM_FILE)
+    script(project / "src", "gated.py", SHOWS_ENV)
+    out = canalis("submit", "pipeline.py", "-e", "e", cwd=project)
+    assert out.returncode == 0, out.stderr
+    assert "[gated] step sees by the file\n" in out.stdout
