@@ -338,6 +338,12 @@ def test_a_dead_executor_is_reported_and_resume_finishes_the_run(project, counte
     assert f"`canalis resume {run.id}` finishes the run" in err
     with pytest.raises(ActivityFailedException, match="canalis resume"):
         run.wait_for_completion()
+    shown = json.loads(canalis("show", run.id, "--json", cwd=project).stdout)
+    assert shown["status"] == "Orphaned"
+    # following the logs of a run nobody executes any more ends (instead of waiting for ever)
+    followed = subprocess.run([sys.executable, "-m", "canalis", "logs", run.id, "--follow"], cwd=project,
+                              capture_output=True, text=True, timeout=60)
+    assert followed.returncode == 0 and "first step says hello" in followed.stdout
 
     open_gate()
     out = canalis("resume", run.id, "--json", "-q", cwd=project)
