@@ -32,7 +32,7 @@ def _arguments(argv):
     ap.add_argument("--resume", action="store_true", help="Finish a run whose executor died (steps done keep their results).")
     ap.add_argument("--max-concurrent-steps", type=int, default=None)
     ap.add_argument("--standby", action="store_true",
-                    help="Get ready, then read RUN_ID [--resume] [--max-concurrent-steps N] on stdin (end of file: quit).")
+                    help='Get ready, then read {"args": [RUN_ID, ...], "env": {...}} on stdin (end of file: quit).')
     args = ap.parse_args(argv)
     if not args.standby and not args.run_id:
         ap.error("RUN_ID is required (or --standby)")

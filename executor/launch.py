@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from canalis.executor import standby
-from canalis.executor.errors import ExecutorError
+from canalis.executor.errors import ExecutorNotStarted
 from canalis.ledger.status import RunStatus
 
 LOG_NAME = "executor.log"
@@ -32,10 +32,6 @@ TAIL_BYTES = 4096
 #: pause between two looks at the ledger while waiting for the executor to start (a read by
 #: primary key: cheap next to the ~0.2 s a Python process takes to start and import)
 POLL_S = 0.005
-
-
-class ExecutorNotStarted(ExecutorError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -89,14 +85,7 @@ def start(ledger, base_argv: list[str], args: list[str], runs_dir, run_id: str) 
             # cwd: the run's folder, which holds no package that could shadow canalis on sys.path
             popen = subprocess.Popen([*base_argv, *args], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                      cwd=log.parent, start_new_session=True, close_fds=True)
-        exited = threading.Event()
-
-        def reap():
-            popen.wait()
-            exited.set()
-
-        threading.Thread(target=reap, name=f"canalis-reap-{popen.pid}", daemon=True).start()
-        proc = ExecutorProcess(run_id, popen.pid, log, popen, exited)
+        proc = ExecutorProcess(run_id, popen.pid, log, popen, standby.reaped(popen))
     _wait_taken(ledger, proc, ended_before)
     return proc
 

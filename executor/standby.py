@@ -26,6 +26,19 @@ _waiting: dict[tuple[str, ...], "Standby"] = {}
 _lock = threading.Lock()
 
 
+def reaped(popen: subprocess.Popen) -> threading.Event:
+    """An event set once the child has exited; a thread waits for it meanwhile. An exited
+    child nobody waits for stays a zombie, which would look alive (executor/orphans.py)."""
+    exited = threading.Event()
+
+    def reap():
+        popen.wait()
+        exited.set()
+
+    threading.Thread(target=reap, name=f"canalis-reap-{popen.pid}", daemon=True).start()
+    return exited
+
+
 class Standby:
     """An executor process waiting on its stdin for the run to execute."""
 
@@ -35,13 +48,7 @@ class Standby:
         self.popen = subprocess.Popen([*base_argv, "--standby"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, cwd=cwd, start_new_session=True, close_fds=True)
         self.pid = self.popen.pid
-        self.exited = threading.Event()
-
-        def reap():  # an exited child never waited for stays a zombie, which looks alive (executor/orphans.py)
-            self.popen.wait()
-            self.exited.set()
-
-        threading.Thread(target=reap, name=f"canalis-reap-{self.pid}", daemon=True).start()
+        self.exited = reaped(self.popen)
 
     def hand(self, args: list[str]) -> bool:
         """Give it its run's arguments and this process's environment as it is now (what an

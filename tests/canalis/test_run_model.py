@@ -21,7 +21,7 @@ from canalis.core import Experiment, ScriptRunConfig, Workspace
 from canalis.data import OutputFileDatasetConfig
 from canalis.exceptions import ActivityFailedException
 from canalis.executor import launch, standby
-from canalis.executor.launch import ExecutorNotStarted
+from canalis.executor.errors import ExecutorNotStarted
 from canalis.ledger import events as ev
 from canalis.pipeline.core import Pipeline, PipelineRun
 from canalis.pipeline.steps import PythonScriptStep
