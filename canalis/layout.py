@@ -161,10 +161,19 @@ class Layout:
         return Ledger(self.ledger_path)
 
     def open_session(self, store=None, ledger=None, secret_values=None):
-        """The application core on this workspace (executor/session.py)."""
+        """The application core on this workspace (executor/session.py). Runs it starts are
+        executed by `python -m canalis.executor_main` on this workspace (one process per run)."""
         from canalis.executor.session import Session
 
-        return Session(self, store or self.open_store(), ledger or self.open_ledger(), secret_values)
+        return Session(self, store or self.open_store(), ledger or self.open_ledger(), secret_values,
+                       self.executor_argv())
+
+    def executor_argv(self) -> list[str]:
+        """The command of a run's executor process on this workspace (canalis/executor_main.py);
+        the run's arguments follow it."""
+        import sys
+
+        return [sys.executable, "-m", "canalis.executor_main", "--workspace", str(self.root)]
 
 
 def find(start: str | os.PathLike | None = None) -> Layout:

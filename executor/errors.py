@@ -41,3 +41,7 @@ class PathEscapeError(PlanError, ValueError):
 class ParameterValueError(PlanError, ValueError):
     """A pipeline parameter or literal argument that cannot reach a step's command line as
     text (bytes, a NUL byte, a lone surrogate)."""
+
+
+class ExecutorNotStarted(ExecutorError):
+    """A run's executor process exited before it took the run; the message quotes its log."""

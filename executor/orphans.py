@@ -36,7 +36,18 @@ def executor_alive(run_row: RunRow) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(int(pid))
+
+
+def _zombie(pid: int) -> bool:
+    """An exited process its parent has not reaped yet (it executes nothing any more). Known
+    through /proc (Linux); elsewhere a process that exists counts as running."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 1:].split()[:1] == [b"Z"]
 
 
 def effective_status(row: RunRow) -> RunStatus:

@@ -25,8 +25,10 @@ class RunNotResumable(ExecutorError):
     pass
 
 
-def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict, dict, dict]:
-    """(plan, parameters, done steps, submitted payload); records abandoned steps."""
+def recorded_progress(ledger, run_id: str) -> tuple[dict | None, object | None, dict, dict]:
+    """(run.submitted payload, the run's last end unless a resume followed it, steps started
+    and not ended: step_run_id -> step.started payload, steps done: name -> (status, outputs)).
+    Reads only: the executor of a resumed run takes its done steps from here."""
     submitted = None
     ended = None  # the run's last end, unless a resume followed it
     started: dict[str, dict] = {}
@@ -47,6 +49,12 @@ def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict
             done[p["step_name"]] = (status, dict(p["outputs"]))
         elif rec.type in ("step.failed", "step.canceled", "step.abandoned"):
             started.pop(p["step_run_id"], None)
+    return submitted, ended, started, done
+
+
+def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict, dict, dict]:
+    """(plan, parameters, done steps, submitted payload); records abandoned steps."""
+    submitted, ended, started, done = recorded_progress(ledger, run_id)
     if submitted is None:
         raise RunNotResumable(f"run {run_id!r} has no run.submitted event; it cannot be resumed")
     resumable = ended is not None and ended.type == "run.failed" and ended.payload.get("resumable")

@@ -9,7 +9,9 @@ inside the lock.
 
 Verbs:
 - `submit(experiment, plan, ...)`, `resume(run_id)`, `reproduce(run_id)`: record the run
-  and start its executor; they return a `RunHandle`.
+  and start its executor, a detached process of its own (executor/launch.py); they return a
+  `RunHandle` once that process has taken the run.
+- `execute(run_id)`: what that executor process does: run a recorded run until it ends.
 - `cancel(run_id)`; `tag(run_id, tags)`, `log_metric(...)`: record what a user says about a run.
 - `register(what, name, content, ...)`: datasets, models and environments (executor/registry.py).
 - `register_datastore(name, kind, path)`.
@@ -17,23 +19,21 @@ Verbs:
 """
 from __future__ import annotations
 
-import sys
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from canalis.executor import registry
+from canalis.executor import launch, registry, standby
 from canalis.executor.cancel import request_cancel
 from canalis.executor.engine import RunExecutor, new_run_id, submitted_event
 from canalis.executor.errors import ExecutorError, PlanError
+from canalis.executor.launch import ExecutorProcess
 from canalis.executor.locks import writing
-from canalis.executor.nospace import RunNotRecorded
 from canalis.executor.plan import Plan
 from canalis.executor.registry import Lineage
 from canalis.executor.orphans import effective_status
-from canalis.executor.resume import prepare_resume
+from canalis.executor.resume import prepare_resume, recorded_progress
 from canalis.ledger import events as ev
 from canalis.ledger.rows import RegistrationRow, RunRow
 from canalis.ledger.status import RunStatus
@@ -50,16 +50,15 @@ class SubmitOptions:
 
 
 class RunHandle:
-    """A run this process started: its executor and an event set when it has ended. Its steps'
-    output is read from their logs (canalis/core/run_logs.py), as any other process reads it."""
+    """A run this process started: its id and its executor process (pid, log file). The run is
+    watched through the ledger, as any other process watches it (canalis/core/run.py)."""
 
-    def __init__(self, run_id: str, executor: RunExecutor):
-        self.run_id, self.executor = run_id, executor
-        self.done = threading.Event()
-        self.thread: threading.Thread | None = None
+    def __init__(self, run_id: str, process: ExecutorProcess):
+        self.run_id, self.process = run_id, process
 
-    def cancel(self, reason: str) -> None:
-        self.executor.cancel(reason)
+    @property
+    def log_path(self) -> Path:
+        return self.process.log_path
 
 
 class Session:
@@ -67,10 +66,14 @@ class Session:
     `runs`, `read_config()`, `write_config(cfg)`; `store` and `ledger` are open;
     `secret_values(names)` gives the values of keyvault secrets (to mask them in logs)."""
 
-    def __init__(self, layout, store, ledger, secret_values: Callable[[list], list] | None = None):
+    def __init__(self, layout, store, ledger, secret_values: Callable[[list], list] | None = None,
+                 executor_argv: list[str] | None = None):
         self.layout, self.store, self.ledger = layout, store, ledger
         # names -> values of the workspace's secrets (its keyvault): masked in the logs of steps that read them
         self.secret_values = secret_values
+        # how to start a run's executor process (the face owns the entry point); the run id and
+        # options are appended: RUN_ID [--resume] [--max-concurrent-steps N]
+        self.executor_argv = list(executor_argv or [])
         self.root = Path(layout.root)
         self.locks_dir, self.runs_dir = Path(layout.locks), Path(layout.runs)
 
@@ -87,38 +90,36 @@ class Session:
         """Record `run.submitted` and start the run. `plan` may be a function of the store
         that builds it (taking the snapshots it needs): it runs under the safety lock. `vet(plan,
         parameters)` may refuse the submit (raising) before anything is recorded."""
-        with self._writing():
-            plan = plan(self.store) if callable(plan) else plan
-            params = plan.resolve_parameters(parameters)
-            if vet is not None:
-                vet(plan, params)
-            run_id = new_run_id(experiment)
-            gits = [s.git for s in plan.steps if s.git]
-            self.ledger.append(submitted_event(
-                run_id, experiment, plan, params, tags=tags, git=gits[0] if gits else None, kind=kind,
-                description=description, options={"regenerate_outputs": options.regenerate_outputs,
-                                                  "continue_on_step_failure": options.continue_on_step_failure}))
-        return self._start(experiment, plan, run_id, params, max_workers=options.max_concurrent_steps,
-                           regenerate=options.regenerate_outputs,
-                           continue_on_step_failure=options.continue_on_step_failure)
+        self.prestart_executor()  # its start overlaps the planning
+        try:
+            with self._writing():
+                plan = plan(self.store) if callable(plan) else plan
+                params = plan.resolve_parameters(parameters)
+                if vet is not None:
+                    vet(plan, params)
+                run_id = new_run_id(experiment)
+                gits = [s.git for s in plan.steps if s.git]
+                self.ledger.append(submitted_event(
+                    run_id, experiment, plan, params, tags=tags, git=gits[0] if gits else None, kind=kind,
+                    description=description, options={"regenerate_outputs": options.regenerate_outputs,
+                                                      "continue_on_step_failure": options.continue_on_step_failure}))
+        except BaseException:  # nothing to execute: the executor started ahead quits
+            standby.discard(self.executor_argv)
+            raise
+        return self._start(run_id, max_concurrent_steps=options.max_concurrent_steps)
 
     def resume(self, run_id: str, *, force: bool = False, max_concurrent_steps: int | None = None) -> RunHandle:
-        """Finish a run whose executor died; steps it completed keep their results."""
-        plan, params, done, submitted = prepare_resume(self.ledger, run_id, force=force)
+        """Finish a run whose executor died (or that failed resumably) in a new executor process;
+        steps it completed keep their results. Steps left running are recorded as abandoned here."""
+        plan, _params, _done, _submitted = prepare_resume(self.ledger, run_id, force=force)
         _check_recorded(plan, run_id)
-        options = (submitted.get("plan") or {}).get("options") or {}
-        return self._start(submitted["experiment"], plan, run_id, params, done=done, resumed=True,
-                           max_workers=max_concurrent_steps,
-                           continue_on_step_failure=bool(options.get("continue_on_step_failure")))
+        return self._start(run_id, resumed=True, max_concurrent_steps=max_concurrent_steps)
 
     def reproduce(self, run_id: str, *, max_concurrent_steps: int | None = None) -> RunHandle:
         """Run RUN's recorded plan again from the ledger and the store alone, reuse off, as a
         new run tagged `reproduces=RUN`. Outputs are not copied to datastore destinations and
         no dataset is registered."""
-        rec = next(iter(self.ledger.events(stream=f"run:{run_id}", type="run.submitted")), None)
-        if rec is None:
-            raise ExecutorError(f"run {run_id!r} has no run.submitted event in this workspace")
-        submitted = rec.payload
+        submitted = self._submitted(run_id)
         plan = Plan.from_dict(submitted["plan"])
         _check_recorded(plan, run_id)
         new_id = new_run_id(submitted["experiment"])
@@ -126,38 +127,60 @@ class Session:
             new_id, submitted["experiment"], plan, submitted["parameters"], kind=submitted["kind"],
             git=submitted.get("git"), tags={"reproduces": run_id}, description=f"reproduction of {run_id}",
             options={"regenerate_outputs": True, "reproduces": run_id}))
-        return self._start(submitted["experiment"], plan, new_id, dict(submitted["parameters"]), regenerate=True,
-                           publish=False, max_workers=max_concurrent_steps)
+        return self._start(new_id, max_concurrent_steps=max_concurrent_steps)
 
-    def _start(self, experiment: str, plan: Plan, run_id: str, params: dict, *, max_workers=None,
-               **options) -> RunHandle:
-        """Execute the run in a thread of this process."""
+    def prestart_executor(self) -> None:
+        """Start the executor of the next run this process starts on this workspace ahead of
+        time (executor/standby.py): it gets ready while the run is planned and recorded."""
+        if self.executor_argv:
+            standby.prestart(self.executor_argv, self.runs_dir)
+
+    def _submitted(self, run_id: str) -> dict:
+        rec = next(iter(self.ledger.events(stream=f"run:{run_id}", type="run.submitted")), None)
+        if rec is None:
+            raise ExecutorError(f"run {run_id!r} has no run.submitted event in this workspace")
+        return rec.payload
+
+    def _start(self, run_id: str, *, resumed: bool = False, max_concurrent_steps: int | None = None) -> RunHandle:
+        """Start the run's executor process (detached) and return once it has taken the run.
+        Interrupted meanwhile (Ctrl-C), the run is canceled: nobody asked for it to go on."""
+        if not self.executor_argv:
+            raise ExecutorError("this Session cannot start executor processes (opened without executor_argv)")
+        args = [run_id, *(["--resume"] if resumed else []),
+                *(["--max-concurrent-steps", str(max_concurrent_steps)] if max_concurrent_steps else [])]
+        try:
+            process = launch.start(self.ledger, self.executor_argv, args, self.runs_dir, run_id)
+        except KeyboardInterrupt:
+            request_cancel(self.ledger, run_id, "interrupted (Ctrl-C) while starting")
+            raise
+        return RunHandle(run_id, process)
+
+    def execute(self, run_id: str, *, resumed: bool = False, max_concurrent_steps: int | None = None) -> RunStatus:
+        """Execute a recorded run in this process, until it ends: what a run's executor process
+        does. The plan, parameters and options are read back from `run.submitted`; a resumed
+        run also reads which steps it finished before (executor/resume.py)."""
+        submitted, _ended, _started, done = recorded_progress(self.ledger, run_id)
+        if submitted is None:
+            raise ExecutorError(f"run {run_id!r} has no run.submitted event in this workspace")
+        plan = Plan.from_dict(submitted["plan"])
+        _check_recorded(plan, run_id)
+        options = (submitted.get("plan") or {}).get("options") or {}
         executor = RunExecutor(
-            ledger=self.ledger, store=self.store, plan=plan, run_id=run_id, parameters=params,
-            scratch_dir=self.runs_dir, locks_dir=self.locks_dir, experiment=experiment, workspace_root=self.root,
-            max_workers=max_workers or self.settings().get("max_concurrent_steps"),
-            secret_values=self.secret_values, **options,
+            ledger=self.ledger, store=self.store, plan=plan, run_id=run_id, parameters=dict(submitted["parameters"]),
+            scratch_dir=self.runs_dir, locks_dir=self.locks_dir, experiment=submitted["experiment"],
+            workspace_root=self.root,
+            max_workers=max_concurrent_steps or self.settings().get("max_concurrent_steps"),
+            secret_values=self.secret_values, resumed=resumed, done=done if resumed else None,
+            # a resume reuses what it can; a reproduction never publishes, resumed or not
+            regenerate=bool(options.get("regenerate_outputs")) and not resumed,
+            continue_on_step_failure=bool(options.get("continue_on_step_failure")),
+            publish="reproduces" not in options,
         )
-        handle = RunHandle(run_id, executor)
+        return executor.execute()
 
-        def execute():
-            try:
-                executor.execute()
-            except RunNotRecorded as e:  # a full disk: say what to do, without a traceback
-                print(f"canalis: {e}", file=sys.stderr, flush=True)
-            finally:
-                handle.done.set()
-
-        handle.thread = threading.Thread(target=execute, name=f"canalis-run-{run_id}")
-        handle.thread.start()
-        return handle
-
-    def cancel(self, run_id: str, reason: str | None = None, handle: RunHandle | None = None) -> str:
+    def cancel(self, run_id: str, reason: str | None = None) -> str:
         """Ask the run to stop (any process). Returns `RunStatus.Canceled` or "CancelRequested"."""
-        outcome = request_cancel(self.ledger, run_id, reason)
-        if handle is not None:
-            handle.cancel(reason or "canceled by the user")
-        return outcome
+        return request_cancel(self.ledger, run_id, reason)
 
     def tag(self, run_id: str, tags: dict, step_run_id: str | None = None) -> None:
         self.ledger.append(ev.RunTagged(run_id=run_id, step_run_id=step_run_id, tags={str(k): v for k, v in tags.items()}))

@@ -5,7 +5,8 @@ kept for inspection (its checked-out source and inputs, partial outputs, logs, c
 an executor that dies leaves the folders of the steps it was running (they become
 `Abandoned` on resume or cancel). This module finds those kept folders, says how much disk
 space they hold, and removes the ones whose step ended longer ago than a retention
-(`canalis gc --keep-failed`, default `DEFAULT_KEEP_FAILED`).
+(`canalis gc --keep-failed`, default `DEFAULT_KEEP_FAILED`). A run's folder goes with its
+last step folder (and its executor's log) once the run has ended that long ago.
 
 Never touched: the folder of a step the ledger shows running, and a folder the ledger does
 not know yet (a step being set up) while its run is queued or running. Folders the ledger
@@ -113,9 +114,32 @@ def remove_older_than(ledger, runs_dir, seconds: float, now: float | None = None
                 shutil.rmtree(f.path, onexc=_writable_and_retry)
             else:
                 shutil.rmtree(f.path, onerror=_writable_and_retry)
-            try:
-                f.path.parent.rmdir()  # the run's folder, once its last step folder is gone
-            except OSError:
-                pass
         removed.append(f)
+    if not dry_run:
+        remove_ended_run_folders(ledger, runs_dir, seconds, now)
     return removed, kept
+
+
+def remove_ended_run_folders(ledger, runs_dir, seconds: float, now: float) -> None:
+    """Remove the folders of runs that ended more than `seconds` ago and hold no step folder
+    any more: what is left there is the executor's log (`executor.log`, executor/launch.py). A
+    run that has not ended (running, queued, orphaned) keeps its log: it tells why its executor
+    stopped."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return
+    for run_dir in runs_dir.iterdir():
+        if not run_dir.is_dir() or any(p.is_dir() for p in run_dir.iterdir()):
+            continue
+        run = ledger.run(run_dir.name)
+        if run is None or run.status not in RunStatus.terminal():
+            continue
+        ended = _when(run.finished_at)
+        if ended is None or now - ended <= seconds:
+            continue
+        for leftover in run_dir.iterdir():
+            leftover.unlink(missing_ok=True)
+        try:
+            run_dir.rmdir()
+        except OSError:  # an executor of the run (a resume) wrote into it meanwhile
+            pass

@@ -4,6 +4,7 @@ importing pandas or the whole SDK."""
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
@@ -31,7 +32,44 @@ COMMANDS = {
 }
 
 
+#: commands that start a run: their run's executor is started as they start (see `_prestart_executor`)
+STARTS_A_RUN = ("submit", "resume", "reproduce")
+
+
+def _prestart_executor(args: list[str]) -> None:
+    """For a command that starts a run, start the run's executor now, as a standby
+    (executor/standby.py): it imports and opens the workspace while the command loads the
+    pipeline and records the run, instead of after. The workspace is the one the command
+    will most likely use (--workspace, CANALIS_WORKSPACE, else found upward from the current
+    folder); when it is another, or no run is started, the standby quits unused."""
+    import os
+
+    from canalis import layout as _layout
+    from canalis.errors import CanalisError
+    from canalis.executor import standby
+
+    root = None
+    for i, arg in enumerate(args):
+        if arg == "--workspace" and i + 1 < len(args):
+            root = args[i + 1]
+        elif arg.startswith("--workspace="):
+            root = arg.split("=", 1)[1]
+    root = root or os.environ.get("CANALIS_WORKSPACE")
+    try:
+        lay = _layout.at(root) if root else _layout.find()
+    except CanalisError:
+        return  # no workspace here: the command says so itself
+    if lay.runs.is_dir():
+        standby.prestart(lay.executor_argv(), lay.runs)
+
+
 class LazyGroup(click.Group):
+    def main(self, args=None, *rest, **kwargs):
+        argv = sys.argv[1:] if args is None else list(args)
+        if argv[:1] and argv[0] in STARTS_A_RUN and "--help" not in argv:
+            _prestart_executor(argv[1:])
+        return super().main(args, *rest, **kwargs)
+
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
 

@@ -18,17 +18,18 @@ from canalis.ledger.status import RunStatus
 @json_option
 @fail_on_canalis_errors
 def resume(layout, run, force, quiet, as_json):
-    """Finish RUN after its submitting process died: completed steps keep their results,
+    """Finish RUN after its executor process died: completed steps keep their results,
     a step that started and never ended is recorded as abandoned and runs again. A run that
     failed only for causes outside its steps (no space left on device, a step's process
     killed from outside) is resumed the same way: its failed steps run again."""
+    from canalis.cli.run_cmds import follow_run
     from canalis.pipeline.core.run import resume_run
     from canalis.core.workspace import Workspace
 
     ws = Workspace(path=layout.root)
     run_id = reports.resolve_run(ws.ledger, run)
     r = resume_run(ws, run_id, force=force)
-    status = r.wait_for_completion(show_output=not (quiet or as_json), raise_on_error=False)
+    status = follow_run(r, show_output=not (quiet or as_json))
     if as_json:
         print_json(reports.run_summary(ws.ledger, run_id))
     sys.exit(0 if status == RunStatus.Completed else 1)
@@ -126,6 +127,7 @@ def diff(layout, run_a, run_b, as_json):
 @fail_on_canalis_errors
 def reproduce(layout, run, check, quiet, as_json):
     """Run RUN again from the ledger and the store alone (reuse off), as a new run."""
+    from canalis.cli.run_cmds import follow_run
     from canalis.pipeline.core.run import reproduce_run
     from canalis.core.workspace import Workspace
     from canalis.executor.compare import verify_reproduction
@@ -133,7 +135,7 @@ def reproduce(layout, run, check, quiet, as_json):
     ws = Workspace(path=layout.root)
     original = reports.resolve_run(ws.ledger, run)
     r = reproduce_run(ws, original)
-    status = r.wait_for_completion(show_output=not (quiet or as_json), raise_on_error=False)
+    status = follow_run(r, show_output=not (quiet or as_json))
     result = {"original": original, "reproduction": r.id, "status": status}
     if check:
         result["verify"] = verify_reproduction(ws.ledger, original, r.id)

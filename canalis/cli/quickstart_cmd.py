@@ -14,7 +14,8 @@ from canalis.cli.common import fail_on_canalis_errors, json_option, print_json
 @fail_on_canalis_errors
 def quickstart(directory, as_json):
     """Create a workspace in DIRECTORY, run a prepare/train/evaluate pipeline, then run it
-    again and show that every step was reused."""
+    again and show that every step was reused. Run again on the same DIRECTORY, it submits
+    in the existing workspace again (and reuses what did not change)."""
     from canalis import quickstart as qs
     from canalis.ledger.status import RunStatus
 
@@ -29,7 +30,14 @@ def quickstart(directory, as_json):
         click.echo(f"{label} run {s['run_id']}: {s['status']} ({steps})")
     reused = second["counts"]["reused"]
     accuracy = first["metrics"]["run"].get("accuracy")
-    click.echo(f"test accuracy {accuracy:.3f}; second submit reused {reused} of {len(second['steps'])} steps")
+    if isinstance(accuracy, (int, float)):
+        click.echo(f"test accuracy {accuracy:.3f}; second submit reused {reused} of {len(second['steps'])} steps")
+    else:  # a run whose evaluate step was reused logged no accuracy itself
+        click.echo(f"second submit reused {reused} of {len(second['steps'])} steps")
+    if result["existing_workspace"]:
+        ran = [x["step"] for x in first["steps"] if not x["reused"]]
+        click.echo(f"{result['workspace']} was already a workspace: the first submit "
+                   + (f"ran {', '.join(ran)} again" if ran else "reused every step too (nothing had changed)"))
     click.echo(f"workspace {result['workspace']} ready in {result['seconds']} s. Next: cd {result['project']} && "
                f"canalis runs; canalis show latest; canalis submit pipeline.py --experiment quickstart --param n_estimators=50")
     if second["status"] != RunStatus.Completed or reused != len(second["steps"]):

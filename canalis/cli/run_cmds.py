@@ -1,6 +1,7 @@
 """`canalis submit | runs | show | logs | metrics | experiments | datasets`."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import runpy
@@ -42,10 +43,14 @@ def _parse_param(text: str):
 
 @click.command()
 @click.argument("target")
-@click.option("--experiment", "-e", required=True, help="Experiment to submit to.")
+@click.option("--experiment", "-e", default=None,
+              help="Experiment to submit to (needed unless FILE submits its run itself).")
 @click.option("--param", "params", multiple=True, help="Pipeline parameter NAME=VALUE (VALUE read as JSON when it parses).")
 @click.option("--regenerate-outputs", is_flag=True, help="Run every step; reuse nothing.")
 @click.option("--max-concurrent-steps", type=int, default=None, help="Independent steps run at once (default: cores).")
+@click.option("--detach", "-d", is_flag=True,
+              help="Print the run id once its executor has started, and return; the run goes on "
+                   "(`canalis logs RUN --follow` follows it, `canalis cancel RUN` stops it).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not stream step output.")
 @click.option("--allow-secret-values", is_flag=True, default=None,
               help="Submit parameter, argument and environment values that look like credentials anyway "
@@ -54,16 +59,18 @@ def _parse_param(text: str):
               help="Workspace root for Workspace.from_config() in FILE (default: found upward).")
 @json_option
 @fail_on_canalis_errors
-def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps, quiet, allow_secret_values, workspace,
-           as_json):
-    """Submit the pipeline object in FILE.py[:NAME] (NAME defaults to `pipeline`)."""
+def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps, detach, quiet, allow_secret_values,
+           workspace, as_json):
+    """Submit the pipeline object in FILE.py[:NAME] (NAME defaults to `pipeline`), then wait
+    for the run, streaming its steps' output. Ctrl-C cancels the run.
+
+    The run executes in a process of its own, which goes on whatever happens to this one;
+    --detach returns as soon as it has started. A FILE that submits a run itself while it is
+    loaded (`Experiment(ws, name).submit(pipeline)` at top level) is not submitted again: the
+    run it submitted is the one reported."""
     if workspace:
         os.environ["CANALIS_WORKSPACE"] = str(Path(workspace).resolve())
-    from canalis.core.experiment import Experiment
-    from canalis.pipeline.core.run import watch
-    from canalis.executor.errors import PlanError
-    from canalis.executor.session import SubmitOptions
-    from canalis.pipeline.core.pipeline import Pipeline
+    from canalis.core import submit_capture
 
     path, _, name = target.partition(":")
     name = name or "pipeline"
@@ -71,28 +78,108 @@ def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps,
     if not file.is_file():
         raise click.ClickException(f"{file} is not a file; pass FILE.py[:NAME]")
     sys.path.insert(0, str(file.resolve().parent))
-    namespace = runpy.run_path(str(file), run_name="__canalis_submit__")
+    # with --json, what FILE prints while loaded (its own wait's output) goes to stderr: stdout is the JSON
+    quiet_stdout = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+    with submit_capture.capturing() as captured, quiet_stdout:
+        try:
+            namespace = runpy.run_path(str(file), run_name="__canalis_submit__")
+        except KeyboardInterrupt:  # in FILE's own wait for the run it submitted
+            for run in captured:
+                _cancel_interrupted(run, show_output=not (quiet or as_json))
+            sys.exit(130)
+    if captured:
+        runs = captured
+        ignored = [o for o, given in (("--param", params), ("--regenerate-outputs", regenerate_outputs),
+                                      ("--max-concurrent-steps", max_concurrent_steps),
+                                      ("--experiment", experiment not in (None, runs[0].experiment.name))) if given]
+        if ignored:
+            click.echo(f"canalis: {file} submitted run {', '.join(r.id for r in runs)} itself while loading; "
+                       f"{', '.join(ignored)} applied only to a pipeline canalis submit submits, and were not used", err=True)
+    else:
+        runs = [_submit_pipeline(file, name, namespace, experiment, params, regenerate_outputs, max_concurrent_steps,
+                                 allow_secret_values)]
+    if detach:
+        _report_detached(runs, as_json)
+        return
+    statuses = [follow_run(run, show_output=not (quiet or as_json)) for run in runs]
+    if as_json:
+        summaries = [reports.run_summary(r.experiment.workspace.ledger, r.id) for r in runs]
+        print_json(summaries[0] if len(summaries) == 1 else summaries)
+    sys.exit(0 if all(s == RunStatus.Completed for s in statuses) else 1)
+
+
+def _submit_pipeline(file, name, namespace, experiment, params, regenerate_outputs, max_concurrent_steps,
+                     allow_secret_values):
+    """Submit the Pipeline FILE defines as `name`; returns its PipelineRun (already executing)."""
+    from canalis.core.experiment import Experiment
+    from canalis.executor.errors import ExecutorError, PlanError
+    from canalis.executor.session import SubmitOptions
+    from canalis.pipeline.core.compile import refuse_secret_values
+    from canalis.pipeline.core.pipeline import Pipeline
+    from canalis.pipeline.core.run import watch
+
     obj = namespace.get(name)
     if not isinstance(obj, Pipeline):
         found = sorted(k for k, v in namespace.items() if isinstance(v, Pipeline))
         raise click.ClickException(f"{file} defines no Pipeline named {name!r} (Pipelines found: {', '.join(found) or 'none'}); use {file}:NAME")
+    if not experiment:
+        raise click.ClickException(f"{file} submits nothing itself; name the experiment to submit {name!r} to "
+                                   "with --experiment NAME")
     ws = obj.workspace
-    from canalis.pipeline.core.compile import refuse_secret_values
-
     try:
         handle = ws.session.submit(
             experiment, lambda store: obj.plan(), dict(_parse_param(p) for p in params),
             options=SubmitOptions(regenerate_outputs=regenerate_outputs, max_concurrent_steps=max_concurrent_steps),
             description=obj.description,
             vet=lambda plan, values: refuse_secret_values(plan, values, allow_secret_values or None))
-    except PlanError as e:
+    except (PlanError, ExecutorError) as e:
         raise click.ClickException(str(e)) from None
-    run = watch(Experiment(ws, experiment), handle)
-    status = run.wait_for_completion(show_output=not (quiet or as_json), raise_on_error=False)
-    summary = reports.run_summary(obj.workspace.ledger, run.id)
+    return watch(Experiment(ws, experiment), handle)
+
+
+def _report_detached(runs, as_json) -> None:
+    from canalis.executor.launch import log_path
+
+    out = [{"run_id": r.id, "status": r.get_status(),
+            "executor_log": str(log_path(r.experiment.workspace.session.runs_dir, r.id))} for r in runs]
     if as_json:
-        print_json(summary)
-    sys.exit(0 if status == RunStatus.Completed else 1)
+        return print_json(out[0] if len(out) == 1 else out)
+    for r in out:
+        click.echo(r["run_id"])
+    click.echo(f"the run goes on in its executor process (log: {out[-1]['executor_log']}); "
+               f"`canalis logs {out[-1]['run_id']} --follow` follows it, `canalis cancel {out[-1]['run_id']}` stops it",
+               err=True)
+
+
+def follow_run(run, show_output: bool) -> str:
+    """Wait for a run this command started and return its status; Ctrl-C cancels it (and the
+    command exits with 130)."""
+    try:
+        return run._follow(show_output=show_output)
+    except KeyboardInterrupt:
+        _cancel_interrupted(run, show_output)
+        sys.exit(130)
+
+
+def _cancel_interrupted(run, show_output: bool) -> None:
+    """Ctrl-C while `canalis submit` waits: cancel the run and wait for its executor to stop its
+    steps (a second Ctrl-C stops the waiting only), then say how to go on."""
+    from canalis.exceptions import UserErrorException
+
+    try:
+        run.cancel("interrupted (Ctrl-C)")
+    except UserErrorException:  # it had ended meanwhile
+        return
+    click.echo(f"\ncanceling run {run.id} (Ctrl-C); waiting for its executor to stop its steps "
+               "(Ctrl-C again stops waiting)", err=True)
+    try:
+        status = run._follow(show_output=show_output)
+    except KeyboardInterrupt:
+        click.echo(f"stopped waiting; run {run.id} is being canceled by its executor (`canalis show {run.id}`)", err=True)
+        return
+    advice = (" A canceled run cannot be resumed: submit again, and the steps that completed are reused"
+              if status == RunStatus.Canceled else "")
+    click.echo(f"run {run.id}: {status}.{advice}", err=True)
 
 
 @click.command()
@@ -236,11 +323,14 @@ def logs(layout, run, step, follow, head, tail):
         out[stream].write(data)
         out[stream].flush()
 
+    from canalis.executor.orphans import effective_status
+
     while True:
         _rows(follower, run_id, step, follow)
         follower.poll(emit)
         row = ledger.run(run_id)
-        if not follow or (row is not None and row.status in RunStatus.terminal()):
+        # a run whose executor is gone writes nothing more: stop following it (`canalis resume` finishes it)
+        if not follow or (row is not None and effective_status(row) in RunStatus.terminal() | {RunStatus.Orphaned}):
             if follow:
                 follower.poll(emit)  # what was written between the last poll and the end
             break

@@ -18,16 +18,21 @@ class Experiment:
         self.name = name
 
     def submit(self, config, tags=None, **kwargs):
-        """Submit a Pipeline (or a ScriptRunConfig) and return its run, already executing.
+        """Submit a Pipeline (or a ScriptRunConfig) and return its run, already executing in an
+        executor process of its own: the run goes on when this process ends.
 
         Pipeline keywords: pipeline_parameters, regenerate_outputs, continue_on_step_failure,
         and max_concurrent_steps (canalis: how many independent steps run at once);
         allow_secret_values=True submits values that look like credentials (docs/secrets.md).
         """
+        from canalis.core import submit_capture
+
         submit = getattr(config, "_submit_to", None)
         if submit is None:
             raise UserErrorException(f"cannot submit {config!r}; submit a Pipeline or a ScriptRunConfig")
-        return submit(self, tags=tags, **kwargs)
+        run = submit(self, tags=tags, **kwargs)
+        submit_capture.note(run)
+        return run
 
     def get_runs(self, type=None, tags=None, properties=None, include_children=False):
         from canalis.core.run import Run

@@ -48,7 +48,7 @@ class Run:
     def __init__(self, experiment, run_id):
         self.experiment = experiment
         self._run_id = run_id
-        self._handle = None  # a RunHandle when this process executes the run
+        self._handle = None  # a RunHandle (executor process, log) when this process started the run
 
     # -- factory -----------------------------------------------------------------------
     @staticmethod
@@ -90,13 +90,14 @@ class Run:
         return self.get_status()
 
     def get_status(self) -> str:
-        """The run's status as SDK v1 gives it: a plain string ("Completed", ...)."""
-        return self._row().status.value
+        """The run's status as SDK v1 gives it: a plain string ("Completed", ...), or "Orphaned"
+        when the ledger shows it queued or running but its executor process is gone."""
+        return self._status_now().value
 
     def get_details(self) -> dict:
         row = self._row()
         return {
-            "runId": self._run_id, "status": row.status.value, "startTimeUtc": row.started_at,
+            "runId": self._run_id, "status": self.get_status(), "startTimeUtc": row.started_at,
             "endTimeUtc": row.finished_at, "properties": {"kind": row.kind},
             "tags": row.tags or {}, "parameters": row.parameters or {}, "git": row.git,
             "error": row.error, "experiment": self.experiment.name,
@@ -164,50 +165,81 @@ class Run:
 
     # -- waiting ------------------------------------------------------------------------------
     def wait_for_completion(self, show_output=False, wait_post_processing=False, raise_on_error=True, timeout_seconds=None):
+        """Wait until the run ends and return its status. The run executes in a process of its
+        own; this reads the ledger, from this process or any other. `show_output=True` streams
+        the steps' output (each line after `[step] `), then a summary. Ctrl-C stops the waiting
+        only: the run goes on (as in SDK v1), and the exception raised says so."""
+        from canalis.core import submit_capture
+        from canalis.exceptions import ActivityFailedException, ExperimentExecutionException
+        from canalis.ledger.status import RunStatus
+
+        try:
+            status = self._follow(show_output, timeout_seconds, report_orphaned=not raise_on_error)
+        except KeyboardInterrupt:
+            if submit_capture.active():
+                raise  # `canalis submit` is loading this script: there Ctrl-C cancels the run
+            self._end_output()
+            raise ExperimentExecutionException(
+                f"stopped waiting for run {self._run_id} (interrupted); the run goes on in its executor process. "
+                f"Follow it with `canalis logs {self._run_id} --follow`; stop it with run.cancel() or "
+                f"`canalis cancel {self._run_id}`") from None
+        if raise_on_error and status == RunStatus.Failed:
+            raise ActivityFailedException(f"run {self._run_id} failed: {self._row().error}")
+        if raise_on_error and status == RunStatus.Orphaned:
+            raise ActivityFailedException(self._orphaned_message())
+        return status
+
+    def _status_now(self):
+        """The run's effective status (executor/orphans.py). A run seen Running whose executor is
+        gone is read once more: the executor may have recorded the run's end just before exiting."""
+        from canalis.executor.orphans import effective_status
+        from canalis.ledger.status import RunStatus
+
+        status = effective_status(self._row())
+        return effective_status(self._row()) if status == RunStatus.Orphaned else status
+
+    def _follow(self, show_output, timeout_seconds=None, report_orphaned=True) -> str:
+        """Follow the run through the ledger until it ends (or its executor is gone, or the
+        timeout passes); KeyboardInterrupt goes to the caller."""
         import time
 
         from canalis.ledger.status import RunStatus
 
-        deadline = None if timeout_seconds is None else time.time() + timeout_seconds
-        if self._handle is not None:
-            if show_output:
-                self._show_output = True
-                self._flush_output()
-            done = self._handle.done
-            try:
-                while not done.wait(0.2):
-                    self._flush_output()
-                    if deadline and time.time() > deadline:
-                        break
-            except KeyboardInterrupt:  # Ctrl-C cancels the run: its steps stop, the ledger says so
-                try:
-                    self.cancel("interrupted (Ctrl-C)")
-                except UserErrorException:
-                    pass  # it ended meanwhile
-                while not done.wait(0.2):
-                    self._flush_output()
-                raise
+        ended = RunStatus.terminal() | {RunStatus.Orphaned}
+        deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+        self._show_output = bool(show_output) or getattr(self, "_show_output", False)
+        # when this process started the executor, its exit (right after it records the run's end)
+        # ends a pause at once; otherwise the pauses are short at first, then 4 looks a second
+        exited = self._handle.process.exited if self._handle is not None else None
+        pause = 0.005
+        while self._status_now() not in ended:
             self._flush_output()
-        else:
-            from canalis.executor.orphans import effective_status
-
-            # a run executed by another process: follow the ledger; stop if that process is gone
-            self._show_output = show_output
-            while effective_status(self._row()) not in RunStatus.terminal() | {RunStatus.Orphaned}:
-                self._flush_output()
-                if deadline and time.time() > deadline:
-                    break
-                time.sleep(0.2)
-            self._flush_output()
-        status = self.get_status()
-        if show_output:
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            if exited is not None:
+                exited.wait(pause)
+            else:
+                time.sleep(pause)
+            pause = min(0.25, pause * 1.25)
+        self._flush_output()
+        status = self._status_now()
+        if status == RunStatus.Orphaned and report_orphaned:
+            print(f"canalis: {self._orphaned_message()}", file=sys.stderr, flush=True)
+        if show_output and not getattr(self, "_summary_shown", False):
             self._end_output()
             self._print_summary()
-        if raise_on_error and status == RunStatus.Failed:
-            from canalis.exceptions import ActivityFailedException
+            self._summary_shown = status in ended
+        return status.value
 
-            raise ActivityFailedException(f"run {self._run_id} failed: {self._row().error}")
-        return status
+    def _orphaned_message(self) -> str:
+        from canalis.executor.launch import log_path, log_tail
+
+        row = self._row()
+        log = log_path(self._session.runs_dir, self._run_id)
+        tail = log_tail(log)
+        return (f"run {self._run_id} did not end: its executor process ({row.pid} on {row.host}) is gone"
+                + (f"; its log {log} ends with:\n{tail}\n" if tail else "; ")
+                + f"`canalis resume {self._run_id}` finishes the run (steps that completed keep their results)")
 
     def _flush_output(self):
         """Print what the run's steps wrote since the last call, each line after `[step] `.
@@ -258,11 +290,11 @@ class Run:
 
     def cancel(self, reason=None):
         """Stop the run: running steps are stopped, the others skipped; the run ends as
-        Canceled. A run executing in another process is asked to stop through the ledger."""
+        Canceled. The request is recorded in the ledger, where the run's executor process sees it."""
         from canalis.executor.cancel import RunNotCancelable
 
         try:
-            self._session.cancel(self._run_id, reason, handle=self._handle)
+            self._session.cancel(self._run_id, reason)
         except RunNotCancelable as e:
             raise UserErrorException(str(e)) from None
 

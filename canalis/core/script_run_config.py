@@ -16,7 +16,8 @@ class ScriptRunConfig:
         self.environment = environment
 
     def _submit_to(self, experiment, tags=None, **kwargs):
-        """What `Experiment.submit(script_run_config)` does: a one-step pipeline run of kind "script"."""
+        """What `Experiment.submit(script_run_config)` does: a one-step pipeline run of kind "script",
+        whose step runs every time."""
         from canalis.pipeline.core.pipeline import Pipeline
 
         return Pipeline(experiment.workspace, [self._as_step()])._submit_to(experiment, tags=tags, kind="script", **kwargs)
@@ -29,5 +30,7 @@ class ScriptRunConfig:
         if self.environment is not None:
             rc = rc or RunConfiguration()
             rc.environment = self.environment
+        # a script run always runs: SDK v1 reused pipeline steps only, never script runs
         return PythonScriptStep(script_name=self.script, name=Path(self.script).stem, arguments=self.arguments,
-                                source_directory=self.source_directory, runconfig=rc, compute_target=self.compute_target)
+                                source_directory=self.source_directory, runconfig=rc, compute_target=self.compute_target,
+                                allow_reuse=False)

@@ -13,13 +13,32 @@ from pathlib import Path
 from canalis import layout as _layout
 
 
+AMLIGNORE = "__pycache__/\n*.log\nscratch/\n"
+
+
+def project_files() -> dict[str, str]:
+    """name -> text of the example project's files."""
+    files = {e.name: e.read_text(encoding="utf-8")
+             for e in resources.files("canalis.quickstart").joinpath("project").iterdir() if e.name.endswith(".py")}
+    return {**files, ".amlignore": AMLIGNORE}
+
+
 def write_project(root: Path) -> Path:
+    """Write the example project to ROOT/project. A file there that differs from the example
+    (the user changed it) is never overwritten: the quickstart refuses instead."""
+    from canalis.exceptions import UserErrorException
+
     project = root / "project"
+    files = project_files()
+    changed = sorted(n for n in files if (project / n).exists() and (project / n).read_bytes() != files[n].encode())
+    if changed:
+        raise UserErrorException(
+            f"{project} holds changed quickstart files ({', '.join(changed)}); canalis quickstart does not overwrite "
+            f"them. Submit your project with `canalis submit pipeline.py --experiment quickstart` in {project}, "
+            "or run the quickstart in another folder")
     project.mkdir(parents=True, exist_ok=True)
-    for entry in resources.files("canalis.quickstart").joinpath("project").iterdir():
-        if entry.name.endswith(".py"):
-            (project / entry.name).write_text(entry.read_text(encoding="utf-8"), encoding="utf-8")
-    (project / ".amlignore").write_text("__pycache__/\n*.log\nscratch/\n", encoding="utf-8")
+    for name, text in files.items():
+        (project / name).write_text(text, encoding="utf-8")
     return project
 
 
@@ -38,18 +57,21 @@ def write_data(ws) -> None:
 
 
 def run(directory, show_output=True, echo=print) -> dict:
-    """Create the workspace, submit the pipeline twice; returns both run summaries."""
+    """Create the workspace (or use the one DIR already is), submit the pipeline twice; returns
+    both run summaries. Run again on the same folder, the first submit reuses too."""
     import runpy
 
     from canalis import reports
     from canalis.core import Experiment, Workspace
 
     root = Path(directory).resolve()
-    if (root / _layout.DIRNAME).exists() and any((root / _layout.DIRNAME / "objects").iterdir()):
-        echo(f"{root} is already a workspace; reusing it")
+    existing = (root / _layout.DIRNAME / "config.json").is_file()
+    project = write_project(root)  # refuses, before anything is written, to overwrite a changed example
+    if existing:
+        echo(f"{root} is already a workspace; submitting the quickstart pipeline in it again "
+             "(steps whose code and data did not change are reused)")
     _layout.init(root, name=root.name)
     ws = Workspace(path=root)
-    project = write_project(root)
     write_data(ws)
     pipeline = runpy.run_path(str(project / "pipeline.py"), run_name="__canalis_quickstart__")["pipeline"]
     summaries = []
@@ -60,7 +82,7 @@ def run(directory, show_output=True, echo=print) -> dict:
         summary = reports.run_summary(ws.ledger, r.id)
         summary["metrics"] = reports.run_metrics(ws.ledger, r.id)
         summaries.append(summary)
-    return {"workspace": str(root), "project": str(project), "runs": summaries}
+    return {"workspace": str(root), "project": str(project), "existing_workspace": existing, "runs": summaries}
 
 
-__all__ = ["run", "write_project", "write_data"]
+__all__ = ["project_files", "run", "write_project", "write_data"]

@@ -5,7 +5,10 @@ count the processes a submit really started.
 """
 from __future__ import annotations
 
+import os
+import signal
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -63,3 +66,45 @@ def statuses(run) -> dict:
 
 def started_steps(ws, run) -> list[str]:
     return sorted(r.payload["step_name"] for r in ws.ledger.events(stream=f"run:{run.id}", type="step.started"))
+
+
+def executor_pids(root) -> list[int]:
+    """Pids of the executor processes (`python -m canalis.executor_main`) working on the
+    workspace at `root`, found by their command line."""
+    marker = f"--workspace\0{Path(root).resolve()}\0".encode()
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if b"canalis.executor_main" in cmdline and marker in cmdline:
+            found.append(int(pid))
+    return found
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie not reaped yet counts as exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def kill_executors(root) -> list[int]:
+    """SIGKILL the executors of the workspace at `root` (only them: steps run in process groups
+    of their own, as after a real crash) and wait until they have exited; returns their pids."""
+    pids = executor_pids(root)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 60
+    while not all(gone(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return pids

@@ -19,7 +19,7 @@ from canalis.exceptions import UserErrorException
 from canalis.ledger import events as ev
 from canalis.pipeline.core import Pipeline
 from canalis.pipeline.steps import PythonScriptStep
-from tests.canalis.conftest import script, write
+from tests.canalis.conftest import kill_executors, script, write
 
 # The slow step starts a grandchild (same process group) and records both pids, so the test
 # can check that a cancel stops the whole group.
@@ -142,6 +142,7 @@ def slow_submit(root, pids_file):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        kill_executors(root)
         kill_leftovers(step_pids(pids_file))
 
 
@@ -195,8 +196,9 @@ def test_a_run_nobody_executes_is_canceled_at_once(ws):
 def test_cancel_of_an_orphaned_run_stops_the_steps_it_left_running(tmp_path):
     root, pids_file = _project(tmp_path), tmp_path / "pids"
     with slow_submit(root, pids_file) as proc:
-        os.killpg(proc.pid, signal.SIGKILL)  # the executor dies; its step (own process group) does not
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        kill_executors(root)  # the executor dies; its step (own process group) does not
         step, child = step_pids(pids_file)
         assert alive(step) and alive(child)
         ws = Workspace(path=root)

@@ -1,4 +1,4 @@
-"""A submitting process killed with SIGKILL mid-step, then `canalis resume`."""
+"""A run's executor (and its submitter) killed with SIGKILL mid-step, then `canalis resume`."""
 from __future__ import annotations
 
 import json
@@ -12,7 +12,7 @@ import pytest
 
 from canalis import layout
 from canalis.core import Workspace
-from tests.canalis.conftest import script, write
+from tests.canalis.conftest import kill_executors, script, write
 
 PIPELINE = """
 import os
@@ -66,9 +66,12 @@ def test_resume_after_sigkill_reuses_finished_steps_and_reruns_the_abandoned_one
         time.sleep(0.1)
     else:
         os.killpg(proc.pid, signal.SIGKILL)
+        kill_executors(root)
         raise AssertionError("the slow step never started")
     os.killpg(proc.pid, signal.SIGKILL)  # the submitting process, by its group id
     proc.wait()
+    (executor,) = kill_executors(root)  # and the run's executor (a session of its own): a crash
+    assert ws.ledger.run(ws.ledger.runs()[0].run_id).pid == executor
     (step_pid,) = [int(p) for p in (tmp_path / "pids").read_text().split()]
     try:
         _resume_and_check(root, ws, counter, step_pid)

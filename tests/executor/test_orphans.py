@@ -31,3 +31,28 @@ def test_a_running_run_whose_executor_is_gone_is_orphaned_but_stays_running_in_t
         assert effective_status(led.run("r1")) is RunStatus.Completed  # an ended run is never orphaned
         stored = {r["status"] for r in led.projection_rows()["runs"]}
         assert stored == {"Completed"} and RunStatus.Orphaned not in {r.status for r in led.runs()}
+
+
+def test_an_executor_that_exited_but_was_not_reaped_yet_is_gone(tmp_path):
+    """An exited child its parent has not waited for stays in the process table as a zombie;
+    it executes nothing, so its run is Orphaned."""
+    import time
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # exited, and not reaped: nobody has called wait()
+            with open(f"/proc/{child.pid}/stat") as f:
+                if f.read().split(")")[-1].split()[0] == "Z":
+                    break
+            time.sleep(0.01)
+        else:
+            raise AssertionError("the child did not exit")
+        os.kill(child.pid, 0)  # the pid still answers
+        here = socket.gethostname()
+        with Ledger(tmp_path / "ledger.db") as led:
+            led.append(ev.RunSubmitted(run_id="r1", experiment="e", parameters={}, host=here, pid=os.getpid()))
+            led.append(ev.RunStarted(run_id="r1", host=here, pid=child.pid))
+            assert effective_status(led.run("r1")) is RunStatus.Orphaned
+    finally:
+        child.wait()

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 CANALIS = [sys.executable, "-m", "canalis"]
@@ -24,10 +25,17 @@ def canalis(*args, cwd=None, env=None, timeout=180) -> subprocess.CompletedProce
                           env={**os.environ, **(env or {})}, timeout=timeout)
 
 
+#: in the environment of a process `start` starts, and so of the processes it starts in turn
+TREE_VAR = "CANALIS_TEST_TREE"
+
+
 def start(argv, cwd=None, env=None) -> subprocess.Popen:
     """A process in a session of its own (so that killing it does not reach this one)."""
-    return subprocess.Popen(argv, cwd=cwd, env={**os.environ, **(env or {})}, start_new_session=True,
+    marker = uuid.uuid4().hex
+    proc = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **(env or {}), TREE_VAR: marker}, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc.tree_marker = marker
+    return proc
 
 
 def count_events(root: Path, type_: str | None = None) -> int:
@@ -70,6 +78,40 @@ def kill(proc: subprocess.Popen) -> bool:
             alive = False
     proc.wait(timeout=60)
     return alive
+
+
+def _descendants_but_steps(marker: str) -> list[int]:
+    """Processes started (directly or not) by the process `start` marked with `marker`, except
+    step processes: the executor of a run, or a process about to become one."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if f"{TREE_VAR}={marker}".encode() in env and not any(e.startswith(b"CANALIS_STEP_CONTEXT=") for e in env):
+            found.append(int(pid))
+    return found
+
+
+def crash(proc: subprocess.Popen) -> bool:
+    """What a machine's crash does to a `canalis submit` and the run it started: SIGKILL the
+    submitter, then the run's executor (a detached process of its own), not the steps (they
+    live in sessions of their own). True when the submitter was still running."""
+    alive = kill(proc)
+    while True:  # the submitter is gone, so no new executor appears; one may be between fork and exec
+        pids = _descendants_but_steps(proc.tree_marker)
+        if not pids:
+            return alive
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.01)
 
 
 def clean(result: dict) -> bool:

@@ -1,5 +1,5 @@
-"""The process running a pipeline (`canalis submit`), or one of its steps' processes, killed
-with SIGKILL at random points.
+"""The processes running a pipeline (`canalis submit` and the run's executor), or one of its
+steps' processes, killed with SIGKILL at random points.
 
 After each kill: `verify` is clean, and `canalis resume RUN` finishes the run (Completed)
 without running again any step that had completed: those keep their results.
@@ -17,7 +17,7 @@ import pytest
 from canalis import layout
 from canalis.core import Workspace
 from canalis.executor.integrity import verify_workspace
-from tests.faults.faults import CANALIS, canalis, clean, count_events, kill, start, stop_leftovers, wait_until
+from tests.faults.faults import CANALIS, canalis, clean, count_events, crash, kill, start, stop_leftovers, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -114,7 +114,7 @@ def test_submit_killed_at_random_points_is_resumed(scratch):
             wait_until(lambda: count_events(root, trigger) >= nth, proc, timeout=120)
             time.sleep(rng.uniform(0, 0.2))
         finally:
-            kill(proc)
+            crash(proc)
         outcomes.append(_resume_and_check(root, f"seed {seed}: after {trigger} #{nth}"))
     assert any(o.startswith("resumed") for o in outcomes), outcomes
 

@@ -42,8 +42,10 @@ class Pipeline:
     def _submit_to(self, experiment, tags=None, kind="pipeline", pipeline_parameters=None, regenerate_outputs=False,
                    continue_on_step_failure=False, max_concurrent_steps=None, allow_secret_values=None, **_ignored):
         """What `Experiment.submit(pipeline)` does: plan (taking snapshots), record and start the
-        run through the workspace's Session; returns the PipelineRun, already executing."""
-        from canalis.executor.errors import PlanError
+        run through the workspace's Session; returns the PipelineRun, already executing in its
+        executor process."""
+        from canalis.exceptions import ExperimentExecutionException
+        from canalis.executor.errors import ExecutorError, PlanError
         from canalis.executor.session import SubmitOptions
         from canalis.pipeline.core.compile import refuse_secret_values
         from canalis.pipeline.core.run import watch
@@ -59,6 +61,8 @@ class Pipeline:
                                                              plan, values, allow_secret_values))
         except PlanError as e:
             raise PipelineValidationError(str(e)) from None
+        except ExecutorError as e:  # its executor process could not start
+            raise ExperimentExecutionException(str(e)) from None
         return watch(experiment, handle)
 
     def __repr__(self):

@@ -14,8 +14,8 @@ if TYPE_CHECKING:  # the ledger is imported where it is read: a step importing t
 
 
 def watch(experiment, handle):
-    """The PipelineRun of a run this process started (`Session.submit`, `resume`, `reproduce`):
-    waiting on it streams its steps' output."""
+    """The PipelineRun of a run this process started (`Session.submit`, `resume`, `reproduce`);
+    it executes in its own process, and is watched through the ledger like any other run."""
     run = PipelineRun(experiment, handle.run_id)
     run._handle = handle
     return run
@@ -24,16 +24,14 @@ def watch(experiment, handle):
 def resume_run(workspace, run_id, force=False, max_concurrent_steps=None):
     """Finish a run whose executor died; completed steps keep their results."""
     from canalis.core.experiment import Experiment
-    from canalis.executor.resume import RunNotResumable
-
-    from canalis.executor.errors import PlanError
+    from canalis.executor.errors import ExecutorError, PlanError
 
     try:
         handle = workspace.session.resume(run_id, force=force, max_concurrent_steps=max_concurrent_steps)
-    except RunNotResumable as e:
-        raise UserErrorException(str(e)) from None
     except PlanError as e:
         raise PipelineValidationError(str(e)) from None
+    except ExecutorError as e:  # not resumable, or its executor process could not start
+        raise UserErrorException(str(e)) from None
     return watch(Experiment(workspace, workspace.ledger.run(run_id).experiment), handle)
 
 
@@ -41,9 +39,7 @@ def reproduce_run(workspace, run_id, max_concurrent_steps=None):
     """Run RUN's recorded plan again from the ledger and the store alone, reuse off, as a
     new run tagged `reproduces=RUN` (see `Session.reproduce`)."""
     from canalis.core.experiment import Experiment
-    from canalis.executor.errors import ExecutorError
-
-    from canalis.executor.errors import PlanError
+    from canalis.executor.errors import ExecutorError, PlanError
 
     try:
         handle = workspace.session.reproduce(run_id, max_concurrent_steps=max_concurrent_steps)

@@ -1,0 +1,35 @@
+"""Runs a file submits while `canalis submit` loads it.
+
+An SDK v1 script often ends with `Experiment(ws, name).submit(pipeline)` at top level.
+`canalis submit FILE.py` loads the file to find its pipeline; if the file submits while it is
+loaded, that run is the one `canalis submit` reports, and nothing is submitted a second time.
+`Experiment.submit` notes each run it returns here; `canalis submit` collects them with
+`capturing()`. While capturing, Ctrl-C in the file's own `wait_for_completion` reaches
+`canalis submit` as it is (which cancels the run), instead of stopping the wait only.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+_stack: list[list] = []
+
+
+@contextmanager
+def capturing():
+    """Collects the runs submitted inside the block (a list, filled as they are submitted)."""
+    runs: list = []
+    _stack.append(runs)
+    try:
+        yield runs
+    finally:
+        _stack.remove(runs)
+
+
+def note(run) -> None:
+    """Called by `Experiment.submit` with each run it returns."""
+    if _stack:
+        _stack[-1].append(run)
+
+
+def active() -> bool:
+    return bool(_stack)
