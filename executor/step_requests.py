@@ -9,8 +9,8 @@ naming what to change, so the step raises it instead of waiting for an answer th
 """
 from __future__ import annotations
 
-from canalis.executor import registry
-from canalis.executor.errors import ExecutorError
+from canalis.executor import paths, registry
+from canalis.executor.errors import ExecutorError, PathEscapeError
 from canalis.executor.locks import writing
 from canalis.ledger.errors import LedgerError
 from canalis.store.errors import StoreError
@@ -59,6 +59,10 @@ def _dict(message: dict, field: str) -> dict:
 def _register_model(execution, m: dict) -> dict:
     run = execution.run
     name = _text(m, "name", "a model's name")
+    try:
+        paths.check_name(name, "model name")  # it becomes a folder name where the model is checked out
+    except PathEscapeError as e:
+        raise _Refused(str(e)) from None
     tree = _text(m, "tree", f"the files of model {name!r}")
     if not run.store.exists(tree):
         raise _Refused(f"the files of model {name!r} (tree {tree[:12]}) are not in the store; register a file or "
@@ -66,7 +70,10 @@ def _register_model(execution, m: dict) -> dict:
     run.store.get_tree(tree)  # a tree, not a lone blob (NotATreeError otherwise)
     datasets = input_datasets(execution.spec)
     seen = {(d["name"], d["version"]) for d in datasets}
-    for d in m.get("datasets") or []:
+    given = m.get("datasets") or []
+    if not isinstance(given, list):
+        raise _Refused(f"a model's datasets must be a list, got {type(given).__name__}")
+    for d in given:
         if isinstance(d, dict) and isinstance(d.get("name"), str) and (d["name"], d.get("version")) not in seen:
             seen.add((d["name"], d.get("version")))
             datasets.append({k: d.get(k) for k in ("purpose", "name", "version", "id")})
