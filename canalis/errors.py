@@ -7,3 +7,8 @@ class CanalisError(Exception):
 
 class WorkspaceError(CanalisError):
     """The workspace is missing, malformed, or of a format this canalis does not read."""
+
+
+class DatasetChangedWarning(UserWarning):
+    """The files a registered dataset version was made from changed since: the version keeps
+    the bytes it was registered with (`Dataset.get_by_name` warns, once per place it is called)."""

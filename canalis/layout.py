@@ -68,6 +68,12 @@ class Layout:
         return self.dir / "secrets.json"
 
     @property
+    def models(self) -> Path:
+        """Model versions materialised by `Model.get_model_path` (read-only copies; the store
+        and the ledger are the source of truth, so the folder can be removed at any time)."""
+        return self.dir / "models"
+
+    @property
     def runs(self) -> Path:
         """Scratch folders of steps while they run (never a source of truth)."""
         return self.dir / "runs"

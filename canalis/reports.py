@@ -51,6 +51,7 @@ def step_summary(row: StepRunRow) -> dict:
         "status": row.status,
         "reused": row.status == StepStatus.Reused,
         "reused_from": row.reused_from,
+        "reused_run_id": row.reused_run_id,
         "duration_s": row.duration_s,
         "reuse_key": row.reuse_key,
         "outputs": row.outputs or {},
@@ -63,7 +64,8 @@ def run_summary(ledger, run_id: str) -> dict:
     row = ledger.run(run_id)
     if row is None:
         raise RunNotFound(f"no run {run_id!r}")
-    steps = [step_summary(s) for s in ledger.step_runs(run_id)]
+    step_rows = ledger.step_runs(run_id)
+    steps = [step_summary(s) for s in step_rows]
     return {
         "run_id": run_id,
         "experiment": row.experiment,
@@ -78,6 +80,7 @@ def run_summary(ledger, run_id: str) -> dict:
         "git": row.git,
         "error": row.error,
         "steps": steps,
+        "registered": registered_by_run(ledger, run_id, step_rows),
         "counts": {
             "ran": sum(1 for s in steps if s["status"] in StepStatus.ran()),
             "reused": sum(1 for s in steps if s["reused"]),
@@ -99,15 +102,62 @@ def run_list(ledger, experiment=None) -> list[dict]:
     return out
 
 
+def _answering(step_rows) -> dict[str, StepRunRow]:
+    """step run id -> the step run of this run that answers for it: itself, or the step run
+    that reused it."""
+    out = {s.step_run_id: s for s in step_rows}
+    out.update({s.reused_from: s for s in step_rows if s.reused_from})
+    return out
+
+
 def run_metrics(ledger, run_id: str) -> dict:
-    """{"run": {...run-level metrics...}, "steps": {step name: {...}}}"""
-    rows = ledger.metrics(run_id=run_id)
-    names = {s.step_run_id: s.step_name for s in ledger.step_runs(run_id)}
+    """{"run": {...run-level metrics...}, "steps": {step name: {...}}, "reused_from": {step name:
+    {"run_id", "step_run_id"}}}: what the run answers for, a reused step with the metrics of the
+    step run it reused (named in `reused_from`)."""
+    rows = ledger.run_metrics(run_id)
+    step_rows = ledger.step_runs(run_id)
+    answering = _answering(step_rows)
     by_step: dict[str, list] = {}
     for r in rows:
         if r.step_run_id:
-            by_step.setdefault(names.get(r.step_run_id, r.step_run_id), []).append(r)
+            s = answering.get(r.step_run_id)
+            by_step.setdefault(s.step_name if s else r.step_run_id, []).append(r)
     return {
         "run": _metrics.fold([r for r in rows if not r.step_run_id]),
         "steps": {name: _metrics.fold(rs) for name, rs in by_step.items()},
+        "reused_from": {s.step_name: {"run_id": s.reused_run_id, "step_run_id": s.reused_from}
+                        for s in step_rows if s.reused_from},
     }
+
+
+def metric_table(ledger, run_id: str) -> list[tuple]:
+    """(step or "(run)", name, value, run it was logged in when that is another run) rows of
+    what the run answers for: `canalis metrics` as a table."""
+    rows = ledger.run_metrics(run_id)
+    answering = _answering(ledger.step_runs(run_id))
+    groups: dict[str, list] = {"(run)": []}
+    for r in rows:
+        s = answering.get(r.step_run_id) if r.step_run_id else None
+        groups.setdefault((s.step_name if s else r.step_run_id) if r.step_run_id else "(run)", []).append(r)
+    out = []
+    for label, rs in groups.items():
+        for name, value in _metrics.fold(rs).items():
+            origins = sorted({r.run_id for r in rs if r.name == name} - {run_id})
+            out.append((label, name, value, ", ".join(origins) or None))
+    return out
+
+
+def registered_by_run(ledger, run_id: str, step_rows=None) -> list[dict]:
+    """The models and dataset versions a run answers for: registered by its steps or from it,
+    and those registered by step runs it reused (`reused_from` names the step run that did)."""
+    answering = _answering(step_rows if step_rows is not None else ledger.step_runs(run_id))
+    out = []
+    for kind, table in (("model", "models"), ("dataset", "datasets")):
+        for r in ledger.registered_by_run(table, run_id):
+            lineage = r.lineage or {}
+            by = answering.get(lineage.get("step_run_id"))
+            reused = by is not None and by.reused_from == lineage.get("step_run_id")
+            out.append({"kind": kind, "name": r.name, "version": r.version, "digest": r.digest,
+                        "step": by.step_name if by else None, "registered_in": lineage.get("run_id"),
+                        "reused_from": lineage.get("step_run_id") if reused else None})
+    return out

@@ -65,7 +65,8 @@ class WorkLayout:
         root/inputs/<name>     each input, checked out read-only
         root/outputs/<name>    each output, empty when the step starts
         root/context.json      what `Run.get_context()` reads
-        root/channel.jsonl     what the step tells its executor (metrics, tags, files)
+        root/channel.jsonl     what the step tells its executor (metrics, tags, files, requests)
+        root/replies/          the executor's answers to the step's requests
         root/stdout.txt, root/stderr.txt
     """
 
@@ -88,6 +89,10 @@ class WorkLayout:
     @property
     def channel(self) -> Path:
         return self.root / "channel.jsonl"
+
+    @property
+    def replies(self) -> Path:
+        return self.root / "replies"
 
     def log(self, stream: str) -> Path:
         return self.root / f"{stream}.txt"

@@ -162,6 +162,12 @@ def downstream(ix: Index, node_id: str, seen: set) -> dict:
             n["children"].append(child)
         n["children"] += [downstream(ix, f"step:{r.step_run_id}", seen) for r in ix.steps.values()
                           if r.reused_from == ident]
+        # what the step registered (a reused step answers for what the step run it reused registered)
+        # (one that is an output's tree is shown under that tree already)
+        by, trees = {ident, row.reused_from} - {None}, set((row.outputs or {}).values())
+        n["children"] += [_node(kind_, f"{r['name']}:{r['version']}") for kind_, rows in
+                          (("dataset", ix.datasets), ("model", ix.models)) for r in rows
+                          if (r.get("lineage") or {}).get("step_run_id") in by and r["digest"] not in trees]
         return n
     if kind == "tree":
         n = _node("tree", ident)
@@ -177,7 +183,8 @@ def downstream(ix: Index, node_id: str, seen: set) -> dict:
             if spec and any((i.dataset or {}).get("name") == name and str(i.dataset["version"]) == version
                             for i in spec.inputs):
                 n["children"].append(downstream(ix, f"step:{r.step_run_id}", seen))
-        n["children"] += [_node("model", f"{m['name']}:{m['version']}") for m in ix.models
+        n["children"] += [_node(kind_, f"{m['name']}:{m['version']}") for kind_, rows in
+                          (("model", ix.models), ("dataset", ix.datasets)) for m in rows
                           if any(d.get("name") == name and str(d.get("version")) == version
                                  for d in (m.get("lineage") or {}).get("datasets") or [])]
         return n

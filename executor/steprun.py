@@ -22,12 +22,13 @@ from pathlib import Path
 
 from canalis.executor import nospace, paths, registry
 from canalis.executor.bind import BoundStep, WorkLayout
-from canalis.executor.channel import ENV_VAR, ChannelReader
+from canalis.executor.channel import ENV_VAR, ChannelReader, write_reply
 from canalis.executor.errors import ExecutorError
 from canalis.executor.locks import writing
 from canalis.executor.logcapture import StepLog
 from canalis.executor.outcome import Outcome, StepResult
 from canalis.executor.publish import publish_tree
+from canalis.executor.step_requests import REQUESTS, answer, input_datasets
 from canalis.ledger import events as ev
 from canalis.ledger.status import StepStatus
 from canalis.ledger.redact import mask_strings, mask_values
@@ -78,6 +79,7 @@ class StepExecution:
             "workspace": str(run.workspace_root) if run.workspace_root else None,
             "objects": str(run.store.root) if hasattr(run.store, "root") else None,
             "channel": str(lay.channel),
+            "replies": str(lay.replies),
             "inputs": {i.name: {"path": str(lay.input(i.name)), "kind": i.kind, "mode": i.mode, "options": i.options}
                        for i in self.bound.inputs},
             "outputs": {o.name: str(lay.output(o.name)) for o in self.spec.outputs},
@@ -146,14 +148,21 @@ class StepExecution:
     def _ingest(self, reader: ChannelReader) -> None:
         run, sid = self.run, self.step_run_id
         events = []
-        for m in reader.read_new():
+        for i, m in enumerate(reader.read_new()):
             m = mask_strings(m, run.masks.get(sid, ()))
             op = m.get("op")
             target = None if m.get("target") == "parent" else sid
-            if op == "metric":
+            if op in REQUESTS:  # answered in order: what the step said before it is recorded first
+                if events:
+                    run.ledger.append_many(events)
+                    events = []
+                reader.ack(i)
+                write_reply(self.layout.replies, m.get("reply"), answer(self, m))
+                reader.ack(i + 1)
+            elif op == "metric":
                 events.append(ev.MetricLogged(run_id=run.run_id, step_run_id=target, name=str(m["name"]),
                                               kind=m.get("kind", "scalar"), value=m.get("value"),
-                                              description=m.get("description")))
+                                              description=m.get("description"), by_step_run_id=sid))
             elif op == "tag":
                 events.append(ev.RunTagged(run_id=run.run_id, step_run_id=target, tags=dict(m.get("tags", {}))))
             elif op == "secrets" and run.secret_values is not None:
@@ -232,7 +241,8 @@ class StepExecution:
             if o.register:
                 registry.register(
                     run.ledger, "dataset", o.register["name"], trees[o.name],
-                    lineage=registry.Lineage(run_id=run.run_id, step_run_id=self.step_run_id, output=o.name),
+                    lineage=registry.Lineage(run_id=run.run_id, step_run_id=self.step_run_id, output=o.name,
+                                             datasets=tuple(input_datasets(self.spec))),
                     description=o.register.get("description"), tags=o.register.get("tags") or {},
                     kind=o.kind, options=o.options,
                 )

@@ -388,9 +388,13 @@ class StepAbandoned(_RunEvent):
 # -- metrics, artifacts, outputs -----------------------------------------------------------
 
 
-@event("metric.logged", version=2)
+@event("metric.logged", version=3)
 class MetricLogged(_RunEvent):
-    """A metric was logged by a run or one of its steps (kind says how to read value)."""
+    """A metric was logged by a run or one of its steps (kind says how to read value).
+    `step_run_id` is the step run it belongs to (null: the run itself); `by_step_run_id` is
+    the step run whose process logged it (null: logged from outside a step), so a metric a
+    step logs on its parent run (`run.parent.log`) still names that step, and a run that
+    reuses the step answers for it."""
 
     run_id: str
     step_run_id: str | None = None
@@ -398,6 +402,7 @@ class MetricLogged(_RunEvent):
     kind: Literal["scalar", "list", "row", "table", "image"] = "scalar"
     value: JSON = None
     description: str | None = None
+    by_step_run_id: str | None = None
 
 
 @event("artifact.uploaded")

@@ -478,6 +478,22 @@ class Ledger:
     def metrics(self, run_id: str | None = None, step_run_id: str | None = None) -> list[MetricRow]:
         return self._read(queries.metrics, run_id, step_run_id)
 
+    def run_metrics(self, run_id: str) -> list[MetricRow]:
+        """Every metric the run answers for, following its reused step runs (queries.run_metrics)."""
+        return self._read(queries.run_metrics, run_id)
+
+    def step_metrics(self, step_run_id: str) -> list[MetricRow]:
+        """A step run's metrics; a reused one answers with those of the step run it reused."""
+        return self._read(queries.step_metrics, step_run_id)
+
+    def registered_by_run(self, kind: str, run_id: str) -> list[RegistrationRow]:
+        """Dataset or model versions (`kind`: "datasets", "models") the run answers for."""
+        return self._read(queries.registered_by_run, kind, run_id)
+
+    def registered_by_step_run(self, kind: str, step_run_id: str) -> list[RegistrationRow]:
+        """Dataset or model versions a step run registered (or the step run it reused)."""
+        return self._read(queries.registered_by_step_run, kind, step_run_id)
+
     def reuse_candidates(self, reuse_key: str) -> list[ReuseCandidate]:
         return self._read(queries.reuse_candidates, reuse_key)
 

@@ -75,6 +75,43 @@ def metrics(conn, run_id: str | None = None, step_run_id: str | None = None) -> 
     return _select(conn, SPECS["metrics"], " AND ".join(where), params, "seq")  # seq is global: logged order
 
 
+def _metric_columns(alias: str) -> str:
+    return ", ".join(f"{alias}.[{c}]" for c in SPECS["metrics"].names)
+
+
+def _metric_rows(conn, sql: str, params) -> list[MetricRow]:
+    spec = SPECS["metrics"]
+    return [MetricRow.from_columns(spec.decode(r)) for r in conn.execute(sql, tuple(params))]
+
+
+def run_metrics(conn, run_id: str) -> list[MetricRow]:
+    """Every metric run `run_id` answers for, in logged order: those recorded in the run, and,
+    for each of its step runs that reused another, the metrics of the step run it reused and
+    the run-level metrics that step run's process logged (`run.parent.log`), read where they
+    were recorded (nothing is copied; the rows keep their own run_id and step_run_id)."""
+    m = _metric_columns("m")
+    sql = (f"SELECT {m} FROM metrics AS m WHERE m.run_id = ? "
+           f"UNION SELECT {m} FROM step_runs AS s JOIN metrics AS m ON m.run_id = s.reused_run_id "
+           "AND (m.step_run_id = s.reused_from OR (m.step_run_id IS NULL AND m.by_step_run_id = s.reused_from)) "
+           "WHERE s.run_id = ? AND s.reused_from IS NOT NULL AND s.reused_run_id != s.run_id "
+           "ORDER BY seq")
+    return _metric_rows(conn, sql, (run_id, run_id))
+
+
+def step_metrics(conn, step_run_id: str) -> list[MetricRow]:
+    """A step run's metrics in logged order; a reused step run answers with those of the step
+    run it reused (and any logged on it since)."""
+    row = step_run(conn, step_run_id)
+    if row is None:
+        return metrics(conn, step_run_id=step_run_id)
+    pairs = [(row.run_id, step_run_id)]
+    if row.reused_from:
+        pairs.append((row.reused_run_id, row.reused_from))
+    where = " OR ".join("(m.run_id = ? AND m.step_run_id = ?)" for _ in pairs)
+    return _metric_rows(conn, f"SELECT {_metric_columns('m')} FROM metrics AS m WHERE {where} ORDER BY m.seq",
+                        [v for pair in pairs for v in pair])
+
+
 def reuse_candidates(conn, reuse_key: str) -> list[ReuseCandidate]:
     """Completed step runs with this reuse key, newest first."""
     return _select(conn, SPECS["reuse_index"], "reuse_key = ?", (reuse_key,), "seq DESC")
@@ -100,6 +137,25 @@ def registration(conn, kind: str, name: str, version: int | None = None) -> Regi
     if version is None:
         return _one(_select(conn, spec, "name = ?", (name,), "version DESC", 1))
     return _one(_select(conn, spec, "name = ? AND version = ?", (name, version)))
+
+
+def registered_by_run(conn, kind: str, run_id: str) -> list[RegistrationRow]:
+    """Versions of datasets or models (`kind` is the table name) a run answers for, oldest
+    first: those whose lineage names the run, and those registered by a step run that one of
+    the run's step runs reused."""
+    spec = SPECS[kind]
+    return _select(conn, spec, "json_extract(lineage, '$.run_id') = ? OR json_extract(lineage, '$.step_run_id') IN "
+                   "(SELECT reused_from FROM step_runs WHERE run_id = ? AND reused_from IS NOT NULL)",
+                   (run_id, run_id), "seq")
+
+
+def registered_by_step_run(conn, kind: str, step_run_id: str) -> list[RegistrationRow]:
+    """Versions of datasets or models (`kind` is the table name) a step run registered, oldest
+    first; a reused step run answers with those of the step run it reused."""
+    row = step_run(conn, step_run_id)
+    ids = [step_run_id] + ([row.reused_from] if row is not None and row.reused_from else [])
+    return _select(conn, SPECS[kind], f"json_extract(lineage, '$.step_run_id') IN ({', '.join('?' * len(ids))})",
+                   ids, "seq")
 
 
 def datasets(conn) -> list[DatasetRow]:

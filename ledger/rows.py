@@ -131,7 +131,8 @@ class StepRunRow(Row):
 
 @_row_of(proj_metrics.TABLE)
 class MetricRow(Row):
-    """One logged metric value (`kind`: scalar, list, row, table, image)."""
+    """One logged metric value (`kind`: scalar, list, row, table, image); `by_step_run_id` is
+    the step run whose process logged it (None when logged from outside a step)."""
 
     seq: int
     run_id: str
@@ -141,6 +142,7 @@ class MetricRow(Row):
     value: Any
     description: str | None
     logged_at: str
+    by_step_run_id: str | None
 
 
 @dataclass(frozen=True)

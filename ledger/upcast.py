@@ -63,6 +63,14 @@ def _metric_logged_v1_to_v2(p: dict) -> dict:
     return p
 
 
+@upcaster("metric.logged", 2)
+def _metric_logged_v2_to_v3(p: dict) -> dict:
+    """v3 names the step run whose process logged the metric (`by_step_run_id`); a v2 row does
+    not say (a null `step_run_id` was a step's `run.parent.log` or a log on the run itself): null."""
+    p.setdefault("by_step_run_id", None)
+    return p
+
+
 @upcaster("step.started", 1)
 def _step_started_v1_to_v2(p: dict) -> dict:
     """v2 records the input trees a step reads; v1 rows did not (empty: look at the key document)."""

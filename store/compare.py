@@ -46,3 +46,32 @@ def compare(store, tree: str, folder, ignore: bool = True) -> dict:
     only_folder = sorted(on_disk.keys() - stored.keys())
     return {"same": not (differ or only_tree or only_folder), "files": len(on_disk), "differ": differ,
             "only_in_tree": only_tree, "only_in_folder": only_folder}
+
+
+def compare_files(store, tree: str, mapping: dict) -> dict:
+    """Compare a stored tree with chosen files ({path in the tree: file on disk}, what
+    `put_files` would make a tree of: links followed), without storing anything. A file whose
+    size differs from its entry is not read; the others are hashed. Modes are not compared:
+    the question is whether the content changed. Returns {"same", "files", "differ": [paths
+    whose content differs], "only_in_tree": [paths], "only_in_files": [paths]}."""
+    stored = {e.path: e for e in store.get_tree(tree)}
+    chosen = {rel: os.fspath(p) for rel, p in mapping.items()}
+    try:
+        sizes = {rel: os.stat(p).st_size for rel, p in chosen.items()}
+    except FileNotFoundError as e:
+        raise SnapshotError(e.filename, "a file disappeared while the files were read; compare again") from None
+    common = sorted(stored.keys() & chosen.keys())
+    differ = [rel for rel in common if stored[rel].type != FILE or stored[rel].size != sizes[rel]]
+    same_size = [rel for rel in common if rel not in differ]
+    try:
+        with ThreadPoolExecutor(max(2, os.cpu_count() or 1)) as pool:
+            digests = list(pool.map(lambda rel: hash_path(chosen[rel], sizes[rel]), same_size))
+    except FileNotFoundError as e:
+        raise SnapshotError(e.filename, "a file disappeared while the files were read; compare again") from None
+    except PermissionError as e:
+        raise SnapshotError(e.filename, "a file cannot be read; fix its permissions") from None
+    differ += [rel for rel, d in zip(same_size, digests) if d != stored[rel].digest]
+    only_tree = sorted(stored.keys() - chosen.keys())
+    only_files = sorted(chosen.keys() - stored.keys())
+    return {"same": not (differ or only_tree or only_files), "files": len(chosen),
+            "differ": sorted(differ), "only_in_tree": only_tree, "only_in_files": only_files}

@@ -21,6 +21,7 @@ COMMANDS = {
     "metrics": "canalis.cli.run_cmds:metrics",
     "experiments": "canalis.cli.run_cmds:experiments",
     "datasets": "canalis.cli.run_cmds:datasets",
+    "models": "canalis.cli.model_cmds:models",
     "resume": "canalis.cli.audit_cmds:resume",
     "why": "canalis.cli.audit_cmds:why",
     "diff": "canalis.cli.audit_cmds:diff",

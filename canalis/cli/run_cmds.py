@@ -238,8 +238,13 @@ def show(layout, run, as_json):
         g = s["git"]
         click.echo(f"git: {g.get('commit', '')[:12]} on {g.get('branch')}{' (dirty)' if g.get('dirty') else ''}")
     _table(None, ["step", "status", "reused/ran", "duration s", "outputs"],
-           [(x["step"], x["status"], "reused" if x["reused"] else ("ran" if x["status"] in StepStatus.ran() else "-"),
+           [(x["step"], x["status"], f"reused from {x['reused_run_id']}" if x["reused"]
+             else ("ran" if x["status"] in StepStatus.ran() else "-"),
              _fmt_s(x["duration_s"]), " ".join(f"{k}={short_digest(v)}" for k, v in x["outputs"].items())) for x in s["steps"]])
+    for r in s["registered"]:
+        by = f" by step {r['step']}" if r["step"] else ""
+        reused = f" (reused: registered in run {r['registered_in']})" if r["reused_from"] else ""
+        click.echo(f"registered {r['kind']} {r['name']}:{r['version']}{by}{reused}")
     for x in s["steps"]:
         if x["status"] == StepStatus.Failed and x["error"]:
             click.echo(f"step {x['step']} failed: {x['error']}", err=True)
@@ -312,14 +317,14 @@ def logs(layout, run, step, follow, head, tail):
                 with f:
                     for i, data in enumerate(head_chunks(chunks(f), head)):
                         if i == 0:
-                            out[stream].write(f"== {row.step_name} {stream} ==\n".encode())
+                            out[stream].write(_log_header(row, stream))
                         out[stream].write(data)
                 out[stream].flush()
         return
 
     def emit(row, stream, data, first):
         if first:
-            out[stream].write(f"== {row.step_name} {stream} ==\n".encode())
+            out[stream].write(_log_header(row, stream))
         out[stream].write(data)
         out[stream].flush()
 
@@ -337,6 +342,12 @@ def logs(layout, run, step, follow, head, tail):
         time.sleep(0.5)
 
 
+def _log_header(row, stream) -> bytes:
+    """The line before a step's log; a reused step's log is the one of the run it reused."""
+    reused = f" (reused from run {row.reused_run_id})" if row.reused_from else ""
+    return f"== {row.step_name} {stream}{reused} ==\n".encode()
+
+
 def _rows(follower, run_id, step, follow) -> list:
     rows = follower.rows()
     if step and not rows and not follow:
@@ -350,15 +361,14 @@ def _rows(follower, run_id, step, follow) -> list:
 @json_option
 @fail_on_canalis_errors
 def metrics(layout, run, as_json):
-    """Metrics a run and its steps logged."""
+    """Metrics a run and its steps logged. A reused step shows the metrics of the step run it
+    reused, marked with the run they were logged in."""
     ledger = layout.open_ledger()
-    m = reports.run_metrics(ledger, reports.resolve_run(ledger, run))
+    run_id = reports.resolve_run(ledger, run)
     if as_json:
-        return print_json(m)
-    rows = [("(run)", k, v) for k, v in m["run"].items()]
-    for step_name, values in m["steps"].items():
-        rows += [(step_name, k, v) for k, v in values.items()]
-    _table("metrics", ["step", "name", "value"], rows)
+        return print_json(reports.run_metrics(ledger, run_id))
+    rows = reports.metric_table(ledger, run_id)
+    _table("metrics", ["step", "name", "value", "reused from run"], rows)
 
 
 @click.command()

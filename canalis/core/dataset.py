@@ -1,6 +1,8 @@
 """`Dataset` with its SDK v1 factories: `Dataset.File.from_files`, `Dataset.Tabular.from_*`."""
 from __future__ import annotations
 
+import warnings
+
 from canalis.data import _sources
 from canalis.data.abstract_dataset import AbstractDataset
 from canalis.data.file_dataset import FileDataset
@@ -62,17 +64,57 @@ def registered(workspace, row):
     return (TabularDataset if row.kind == "tabular" else FileDataset)._of_row(workspace, row)
 
 
+def _row(workspace, name, version):
+    row = workspace.ledger.dataset(name, None if version in (None, "latest") else int(version))
+    if row is None:
+        versions = [d.version for d in workspace.ledger.dataset_versions(name)]
+        hint = f"known versions: {versions}" if versions else "no dataset of that name is registered"
+        raise UserErrorException(f"dataset {name!r} version {version!r} not found ({hint})")
+    return row
+
+
+def _where(sources) -> str:
+    return ", ".join(f"{s['datastore']}/{s['path']}" if "datastore" in s else s.get("local", "?") for s in sources)
+
+
+def warn_if_moved(workspace, row) -> bool:
+    """Warn (`DatasetChangedWarning`, one line) when the files a registered version was made
+    from now hold other content: the version keeps its registered bytes, and the warning says
+    which version is returned and how to register what is there now. True when it warned."""
+    from canalis.errors import DatasetChangedWarning
+    from canalis.store.compare import compare_files
+
+    sources = (row.lineage or {}).get("sources") or []
+    if not sources:
+        return False  # made by a step (register_on_complete) or from a tree: nothing to compare with
+    try:
+        files = _sources.resolve(workspace, sources)
+    except UserErrorException:
+        now = "are gone"
+    else:
+        if compare_files(workspace.store, row.digest, files)["same"]:
+            return False
+        now = "changed"
+    warnings.warn(
+        f"dataset {row.name!r}: the files at {_where(sources)} {now} since version {row.version} was registered; "
+        f"returning version {row.version} (the bytes registered then). To register what is there now: "
+        f"Dataset.get_by_name(ws, {row.name!r}).register(ws, {row.name!r}, create_new_version=True)",
+        DatasetChangedWarning, stacklevel=3)
+    return True
+
+
 class Dataset(AbstractDataset):
     File = _FileFactory
     Tabular = _TabularFactory
 
     @staticmethod
     def get_by_name(workspace, name, version="latest"):
-        row = workspace.ledger.dataset(name, None if version in (None, "latest") else int(version))
-        if row is None:
-            versions = [d.version for d in workspace.ledger.dataset_versions(name)]
-            hint = f"known versions: {versions}" if versions else "no dataset of that name is registered"
-            raise UserErrorException(f"dataset {name!r} version {version!r} not found ({hint})")
+        """A registered version (the latest by default). A registered version holds the bytes
+        it was registered with; when the datastore files the latest version was made from have
+        changed since, a `DatasetChangedWarning` says so (and how to register them)."""
+        row = _row(workspace, name, version)
+        if version in (None, "latest"):
+            warn_if_moved(workspace, row)
         return registered(workspace, row)
 
     @staticmethod
@@ -85,4 +127,5 @@ class Dataset(AbstractDataset):
 
     @staticmethod
     def get_all(workspace):
-        return {d.name: Dataset.get_by_name(workspace, d.name) for d in workspace.ledger.datasets()}
+        """The latest version of every registered dataset, by name (not compared with their files)."""
+        return {d.name: registered(workspace, d) for d in workspace.ledger.datasets()}

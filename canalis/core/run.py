@@ -142,9 +142,12 @@ class Run:
         return self.experiment.workspace.get_default_keyvault().get_secrets(secrets)
 
     def get_metrics(self, name=None, recursive=False, run_type=None, populate=False):
-        rows = [r for r in self._ledger.metrics(run_id=self._run_id) if r.step_run_id is None]
+        """The run's metrics: those logged on it, also by its steps with `run.parent.log(...)`;
+        a step the run reused answers with what the step run it reused logged."""
+        answered = self._ledger.run_metrics(self._run_id)
+        rows = [r for r in answered if r.step_run_id is None]
         if not rows and self._row().kind == "script":
-            rows = self._ledger.metrics(run_id=self._run_id)
+            rows = answered
         folded = _metrics.fold(rows)
         if recursive:
             out = {self._run_id: folded}

@@ -18,10 +18,10 @@ class _StepContextRun:
     """The run of the step this process is running, as `Run.get_context()` sees it."""
 
     def __init__(self, context: dict, _target="step"):
-        from canalis.executor.channel import ChannelWriter
+        from canalis.core.step_channel import StepChannel
 
         self._ctx = context
-        self._channel = ChannelWriter(context["channel"])
+        self._channel = StepChannel.of(context)
         self._target = _target
 
     @property
@@ -121,9 +121,7 @@ class _StepContextRun:
         self._send({"op": "metric", "name": str(name), "kind": "image", "value": {"image": digest}, "description": description or None})
 
     def _store(self):
-        from canalis.store import LocalStore
-
-        return LocalStore(self._ctx["objects"])
+        return self._channel.store()
 
     def upload_file(self, name, path_or_stream):
         """Store a file as one of the step run's files, under `name` (a relative path such as
@@ -135,12 +133,24 @@ class _StepContextRun:
         else:
             digest, size = self._store().put_file(path_or_stream), os.path.getsize(path_or_stream)
         self._send({"op": "artifact", "name": str(name), "digest": digest, "size": size})
+        self._channel.uploaded[str(name)] = digest
 
     def upload_folder(self, name, path):
         root = Path(path)
         for f in sorted(root.rglob("*")):
             if f.is_file():
                 self.upload_file(f"{name}/{f.relative_to(root).as_posix()}", str(f))
+
+    def register_model(self, model_name, model_path=None, tags=None, properties=None, description=None,
+                       datasets=None, **kwargs):
+        """Register a model from a file or folder the step made: `model_path` (default: the
+        model's name) is a path relative to the step's working folder (or absolute), or names
+        files it uploaded (`upload_file`). The executor records the version with the step run,
+        its pipeline run and the registered datasets the step reads as lineage."""
+        from canalis.core.model import Model
+
+        return Model._register_in_step(self._channel, self.experiment.workspace, model_name, model_path or model_name,
+                                       tags, properties, description, datasets)
 
     def tag(self, key, value=None):
         self._send({"op": "tag", "tags": {str(key): value}})

@@ -143,7 +143,7 @@ class Workspace:
     def datasets(self) -> dict:
         from canalis.core.dataset import Dataset
 
-        return {d.name: Dataset.get_by_name(self, d.name) for d in self.ledger.datasets()}
+        return Dataset.get_all(self)
 
     @property
     def experiments(self) -> dict:

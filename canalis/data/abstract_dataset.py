@@ -100,13 +100,18 @@ class AbstractDataset:
 
     # -- registration ----------------------------------------------------------------------
     def register(self, workspace, name, description=None, tags=None, create_new_version=False):
-        """Snapshot the data into the store and record it as a version of `name`."""
+        """Snapshot the data into the store and record it as a version of `name`. A registered
+        version made from datastore paths keeps its bytes, except with `create_new_version=True`:
+        then the files at its paths are read again (a new version when they changed)."""
         from canalis.executor.errors import DatasetVersionError
         from canalis.executor.registry import Lineage
 
+        content = self._snapshot
+        if create_new_version and self._registration and self._sources and self._local_root is None:
+            content = self._copy(tree=None, registration=None)._snapshot  # what its paths hold now
         try:
             row = workspace.session.register(
-                "dataset", name, self._snapshot, lineage=Lineage(sources=tuple(self._sources)),
+                "dataset", name, content, lineage=Lineage(sources=tuple(self._sources)),
                 description=description, tags=tags, create_new_version=create_new_version,
                 kind=self.kind, options=self._options,
             )

@@ -1,9 +1,12 @@
 """Workspace, datastores and datasets: versions immutable by content."""
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from canalis.core import Dataset, Datastore, Workspace
+from canalis.errors import DatasetChangedWarning
 from canalis.exceptions import NotSupportedOfflineError, UserErrorException, WorkspaceException
 from tests.canalis.conftest import write
 
@@ -75,7 +78,8 @@ def test_registered_versions_are_immutable_by_content(ws):
     f.write_text("changed entirely\n")
     old = Dataset.get_by_name(ws, "table", version=1)
     assert old.to_pandas_dataframe()["a"].tolist() == [1, 2]  # read from the store, not the datastore
-    assert Dataset.get_by_name(ws, "table").version == 2
+    with pytest.warns(DatasetChangedWarning, match="changed since version 2"):
+        assert Dataset.get_by_name(ws, "table").version == 2
     assert Dataset.get_by_id(ws, v1.id).version == 1
     assert set(ws.datasets) == {"table"}
     with pytest.raises(UserErrorException, match="known versions: \\[1, 2\\]"):
@@ -95,3 +99,43 @@ def test_tabular_transforms_and_parquet(ws, tmp_path):
     left, right = a.to_pandas_dataframe()["n"].tolist(), b.to_pandas_dataframe()["n"].tolist()
     assert sorted(left + right) == list(range(10)) and left and right
     assert a.to_pandas_dataframe()["n"].tolist() == left  # same seed, same split
+
+
+def test_get_by_name_says_when_the_datastore_path_changed_and_create_new_version_registers_it(ws):
+    store = ws.get_default_datastore()
+    f = write(store.root / "d" / "data.csv", "a\n1\n2\n")
+    Dataset.Tabular.from_delimited_files(path=(store, "d/*.csv")).register(ws, "d")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # unchanged files: no warning
+        assert Dataset.get_by_name(ws, "d").version == 1
+
+    f.write_text("a\n1\n3\n")  # same size, other bytes
+    with pytest.warns(DatasetChangedWarning) as said:
+        ds = Dataset.get_by_name(ws, "d")
+    (w,) = said
+    message = str(w.message)
+    assert "\n" not in message and w.filename == __file__  # one line, pointing at the caller
+    assert message == ("dataset 'd': the files at workspaceblobstore/d/*.csv changed since version 1 was registered; "
+                       "returning version 1 (the bytes registered then). To register what is there now: "
+                       "Dataset.get_by_name(ws, 'd').register(ws, 'd', create_new_version=True)")
+    assert ds.version == 1 and ds.to_pandas_dataframe()["a"].tolist() == [1, 2]  # the registered bytes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a version asked for by number is what was asked for: no warning
+        assert Dataset.get_by_name(ws, "d", version=1).version == 1
+
+    # what the warning says to do registers the files there now
+    v2 = ds.register(ws, "d", create_new_version=True)
+    assert v2.version == 2 and v2.to_pandas_dataframe()["a"].tolist() == [1, 3]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Dataset.get_by_name(ws, "d").version == 2
+    assert ds.register(ws, "d", create_new_version=True).version == 2  # unchanged again: no new version
+
+    write(store.root / "d" / "more.csv", "a\n9\n")  # a file added under the glob
+    with pytest.warns(DatasetChangedWarning, match="changed since version 2"):
+        Dataset.get_by_name(ws, "d")
+    for p in (store.root / "d").iterdir():
+        p.unlink()
+    with pytest.warns(DatasetChangedWarning, match=r"files at workspaceblobstore/d/\*\.csv are gone since version 2 was "
+                                                   r"registered; returning version 2"):
+        assert Dataset.get_by_name(ws, "d").to_pandas_dataframe()["a"].tolist() == [1, 3]

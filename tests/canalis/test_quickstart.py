@@ -19,6 +19,12 @@ def test_quickstart_runs_the_pipeline_then_reuses_every_step(tmp_path):
     assert [s["status"] for s in first["steps"]] == ["Completed"] * 3
     assert [s["reused"] for s in second["steps"]] == [True] * 3
     assert 0.8 <= first["metrics"]["run"]["accuracy"] <= 1.0
+    # the second submit reused every step, and answers with their metrics (logged by the first)
+    assert (second["metrics"]["run"], second["metrics"]["steps"]) == (first["metrics"]["run"], first["metrics"]["steps"])
+    assert set(second["metrics"]["reused_from"]) == {"prepare", "train", "evaluate"}
+    latest = subprocess.run([sys.executable, "-c", "from canalis.cli import main; main()", "metrics", "latest", "--json",
+                             "--workspace", str(tmp_path / "demo")], capture_output=True, text=True, timeout=60)
+    assert json.loads(latest.stdout)["run"] == first["metrics"]["run"]
     assert (tmp_path / "demo" / ".canalis" / "ledger.db").is_file()
     reports = list((tmp_path / "demo" / ".canalis" / "datastores" / "workspaceblobstore" / "reports").glob("*/report.json"))
     assert len(reports) == 1 and json.loads(reports[0].read_text())["rows"] == 44

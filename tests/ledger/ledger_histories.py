@@ -98,8 +98,10 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
         elif action == "metric":
             kind = draw(st.sampled_from(["scalar", "list", "row", "table", "image"]))
             value = draw(SCALAR if kind == "scalar" else JSONV)
-            out.append(ev.MetricLogged(run_id=rid, step_run_id=draw(st.none() | st.sampled_from(sorted(steps) or [None])),
-                                       name=draw(NAMES), kind=kind, value=value, description=draw(st.none() | TEXT)))
+            step = draw(st.none() | st.sampled_from(sorted(steps) or [None]))
+            by = step if step is not None else draw(st.none() | st.sampled_from(sorted(steps) or [None]))
+            out.append(ev.MetricLogged(run_id=rid, step_run_id=step, name=draw(NAMES), kind=kind, value=value,
+                                       description=draw(st.none() | TEXT), by_step_run_id=by))
         elif action == "tag":
             target = draw(st.none() | st.sampled_from(sorted(steps) or [None]))
             out.append(ev.RunTagged(run_id=rid, step_run_id=target, tags=draw(DICT)))
@@ -123,9 +125,11 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
         elif action == "model":
             name = draw(st.sampled_from(["clf", "reg"]))
             models[name] = models.get(name, 0) + 1
+            by_step = draw(st.none() | st.sampled_from(sorted(steps) or [None]))
             out.append(ev.ModelRegistered(name=name, version=models[name], id=f"m{counter}", digest=draw(DIGEST),
                                           tags=draw(DICT), properties=draw(DICT),
-                                          lineage={"run_id": rid, "datasets": [{"name": "iris", "version": 1}]}))
+                                          lineage={"run_id": rid, "datasets": [{"name": "iris", "version": 1}],
+                                                   **({"step_run_id": by_step} if by_step else {})}))
         elif action == "environment":
             name = draw(st.sampled_from(["base", "gpu"]))
             environments[name] = environments.get(name, 0) + 1

@@ -1,4 +1,4 @@
-"""Older event versions are read as the current version: metric.logged v1 -> v2."""
+"""Older event versions are read as the current version: metric.logged v1 -> v2 -> v3, ..."""
 from __future__ import annotations
 
 import json
@@ -13,12 +13,13 @@ from canalis.ledger.errors import EventValidationError
 from canalis.ledger.upcast import UPCASTERS, upcast
 
 
-def _write_v1_metric(led: Ledger, payload: dict, type_: str = "metric.logged") -> int:
-    """Append a v1 row (metric.logged by default) straight into SQLite, chained correctly, as an old canalis did."""
+def _write_v1_metric(led: Ledger, payload: dict, type_: str = "metric.logged", version: int = 1) -> int:
+    """Append an old row (metric.logged v1 by default) straight into SQLite, chained correctly, as an old canalis did."""
     seq, prev = led.head()
     seq += 1
     text = canonical_json(payload)
-    row = (seq, f"old-event-id-{seq}", "2025-01-02T03:04:05.000006Z", type_, 1, f"run:{payload['run_id']}", text, prev)
+    row = (seq, f"old-event-id-{seq}", "2025-01-02T03:04:05.000006Z", type_, version, f"run:{payload['run_id']}", text,
+           prev)
     h = event_hash(*row)
     conn = sqlite3.connect(str(led.path))
     conn.execute("INSERT INTO events (seq, id, time, type, version, stream, payload, prev_hash, hash) "
@@ -28,27 +29,39 @@ def _write_v1_metric(led: Ledger, payload: dict, type_: str = "metric.logged") -
     return seq
 
 
-def test_metric_logged_v1_row_reads_as_v2_scalar(led):
+def test_metric_logged_v1_row_reads_as_current_scalar(led):
     led.append(ev.RunSubmitted(run_id="r1", experiment="e"))
     seq = _write_v1_metric(led, {"run_id": "r1", "step_run_id": None, "name": "acc", "value": 0.75, "description": None})
     rec = next(led.events(type="metric.logged"))
-    assert (rec.seq, rec.version, rec.stored_version) == (seq, 2, 1)
+    assert (rec.seq, rec.version, rec.stored_version) == (seq, 3, 1)
     assert rec.payload["kind"] == "scalar" and rec.payload["value"] == 0.75
     assert rec.event() == ev.MetricLogged(run_id="r1", name="acc", kind="scalar", value=0.75)
     assert led.verify().ok  # the stored row is untouched; its hash covers version 1
     led.rebuild()
     assert [(m.name, m.kind, m.value) for m in led.metrics("r1")] == [("acc", "scalar", 0.75)]
     new = led.append(ev.MetricLogged(run_id="r1", name="loss", kind="list", value=[1, 2]))
-    assert new.version == 2 and led.verify().ok
+    assert new.version == 3 and led.verify().ok
     export = [json.loads(line) for line in _export(led)]
-    assert [e["version"] for e in export if e["type"] == "metric.logged"] == [1, 2]
+    assert [e["version"] for e in export if e["type"] == "metric.logged"] == [1, 3]
 
 
 def test_v1_without_optional_fields_upcasts(led):
     _write_v1_metric(led, {"run_id": "r1", "name": "acc", "value": 1})
     rec = next(led.events())
     assert rec.payload == {"run_id": "r1", "name": "acc", "value": 1, "kind": "scalar", "step_run_id": None,
-                           "description": None}
+                           "description": None, "by_step_run_id": None}
+
+
+def test_metric_logged_v2_row_reads_as_v3_logged_by_no_known_step(led):
+    # a v2 row does not say which step logged it: null, also for a metric of a step run
+    _write_v1_metric(led, {"run_id": "r1", "step_run_id": "s1", "name": "acc", "kind": "scalar", "value": 0.5,
+                           "description": None}, version=2)
+    rec = next(led.events(type="metric.logged"))
+    assert (rec.version, rec.stored_version) == (3, 2)
+    assert rec.event() == ev.MetricLogged(run_id="r1", step_run_id="s1", name="acc", value=0.5, by_step_run_id=None)
+    led.rebuild()
+    assert [(m.step_run_id, m.by_step_run_id) for m in led.metrics("r1")] == [("s1", None)]
+    assert led.verify().ok
 
 
 def test_a_version_newer_than_known_is_refused():

@@ -141,14 +141,15 @@ class StepRun(Run):
         row = self._row()
         return {
             "runId": self._step_run_id, "status": self.get_status(), "name": row.step_name,
-            "reused": row.status == StepStatus.Reused, "reusedFrom": row.reused_from,
+            "reused": row.status == StepStatus.Reused, "reusedFrom": row.reused_from, "reusedRunId": row.reused_run_id,
             "startTimeUtc": row.started_at, "endTimeUtc": row.finished_at,
             "durationSeconds": row.duration_s, "outputs": row.outputs or {},
             "reuseKey": row.reuse_key, "error": row.error, "exitCode": row.exit_code,
         }
 
     def get_metrics(self, name=None, recursive=False, run_type=None, populate=False):
-        folded = _metrics.fold(self._ledger.metrics(step_run_id=self._step_run_id))
+        """The step's metrics; a reused step answers with those of the step run it reused."""
+        folded = _metrics.fold(self._ledger.step_metrics(self._step_run_id))
         return {name: folded[name]} if name else folded
 
     def get_children(self, *args, **kwargs):
@@ -201,14 +202,22 @@ class StepRun(Run):
         return self.get_stdout_log() + self.get_stderr_log()
 
     def _files(self) -> dict[str, str]:
+        from canalis.reports import log_digest
+
         files = {}
         row = self._row()
-        for stream, digest in (("stdout", row.stdout), ("stderr", row.stderr)):
+        for stream in ("stdout", "stderr"):
+            digest = log_digest(self._ledger, row, stream)
             if digest:
                 files[f"logs/{stream}.txt"] = digest
-        for rec in self._ledger.events(stream=f"run:{self._parent.id}", type="artifact.uploaded"):
-            if rec.payload.get("step_run_id") == self._step_run_id:
-                files[rec.payload["name"]] = rec.payload["digest"]
+        # files the step uploaded; a reused step answers with those of the step run it reused
+        uploaders = [(self._parent.id, self._step_run_id)]
+        if row.reused_from:
+            uploaders.insert(0, (row.reused_run_id, row.reused_from))
+        for run_id, step_run_id in uploaders:
+            for rec in self._ledger.events(stream=f"run:{run_id}", type="artifact.uploaded"):
+                if rec.payload.get("step_run_id") == step_run_id:
+                    files[rec.payload["name"]] = rec.payload["digest"]
         store = self.experiment.workspace.store
         for out, tree in (row.outputs or {}).items():
             for e in store.get_tree(tree):

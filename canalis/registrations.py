@@ -1,0 +1,57 @@
+"""What the CLI (and later the server) shows about registered models, built from the ledger in
+one place: `canalis models` lists them, `canalis models show NAME[:VERSION]` tells one."""
+from __future__ import annotations
+
+from canalis.errors import CanalisError
+from canalis.ledger.rows import ModelRow
+
+
+class ModelNotFound(CanalisError):
+    pass
+
+
+def model_entry(ledger, row: ModelRow) -> dict:
+    """One model version as listed: its columns, and the run and step it came from."""
+    lineage = row.lineage or {}
+    step = ledger.step_run(lineage["step_run_id"]) if lineage.get("step_run_id") else None
+    return {
+        "name": row.name, "version": row.version, "id": row.id, "tree": row.digest,
+        "registered_at": row.registered_at, "description": row.description,
+        "tags": row.tags or {}, "properties": row.properties or {},
+        "run_id": lineage.get("run_id"), "step_run_id": lineage.get("step_run_id"),
+        "step": step.step_name if step is not None else None,
+        "datasets": [{"name": d.get("name"), "version": d.get("version"), "purpose": d.get("purpose")}
+                     for d in lineage.get("datasets") or []],
+    }
+
+
+def model_list(ledger, name: str | None = None) -> list[dict]:
+    """The latest version of each model (by name), or every version of `name`, oldest first."""
+    rows = ledger.model_versions(name) if name else ledger.models()
+    return [model_entry(ledger, r) for r in rows]
+
+
+def parse_ref(ref: str) -> tuple[str, int | None]:
+    """NAME or NAME:VERSION."""
+    name, sep, version = ref.rpartition(":")
+    if not sep:
+        return ref, None
+    if not version.isdigit():
+        raise ModelNotFound(f"{ref!r} is not NAME or NAME:VERSION (VERSION is a whole number)")
+    return name, int(version)
+
+
+def model_detail(ledger, store, ref: str) -> dict:
+    """One model version (the latest when `ref` names no version): what `model_entry` gives,
+    the files in it, and every version of the name."""
+    name, version = parse_ref(ref)
+    row = ledger.model(name, version)
+    if row is None:
+        versions = [r.version for r in ledger.model_versions(name)]
+        if not versions:
+            raise ModelNotFound(f"no model named {name!r} is registered; list them with `canalis models`")
+        raise ModelNotFound(f"model {name!r} has no version {version} (versions: {versions})")
+    out = model_entry(ledger, row)
+    out["files"] = [{"path": e.path, "size": e.size, "digest": e.digest} for e in store.get_tree(row.digest)]
+    out["versions"] = [r.version for r in ledger.model_versions(name)]
+    return out
