@@ -45,6 +45,8 @@ def _parse_param(text: str):
 @click.option("--experiment", "-e", required=True, help="Experiment to submit to.")
 @click.option("--param", "params", multiple=True, help="Pipeline parameter NAME=VALUE (VALUE read as JSON when it parses).")
 @click.option("--regenerate-outputs", is_flag=True, help="Run every step; reuse nothing.")
+@click.option("--continue-on-step-failure", is_flag=True,
+              help="After a step fails, still run every step whose inputs exist (default: start no new step).")
 @click.option("--max-concurrent-steps", type=int, default=None, help="Independent steps run at once (default: cores).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not stream step output.")
 @click.option("--allow-secret-values", is_flag=True, default=None,
@@ -54,8 +56,8 @@ def _parse_param(text: str):
               help="Workspace root for Workspace.from_config() in FILE (default: found upward).")
 @json_option
 @fail_on_canalis_errors
-def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps, quiet, allow_secret_values, workspace,
-           as_json):
+def submit(target, experiment, params, regenerate_outputs, continue_on_step_failure, max_concurrent_steps, quiet,
+           allow_secret_values, workspace, as_json):
     """Submit the pipeline object in FILE.py[:NAME] (NAME defaults to `pipeline`)."""
     if workspace:
         os.environ["CANALIS_WORKSPACE"] = str(Path(workspace).resolve())
@@ -82,7 +84,8 @@ def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps,
     try:
         handle = ws.session.submit(
             experiment, lambda store: obj.plan(), dict(_parse_param(p) for p in params),
-            options=SubmitOptions(regenerate_outputs=regenerate_outputs, max_concurrent_steps=max_concurrent_steps),
+            options=SubmitOptions(regenerate_outputs=regenerate_outputs, continue_on_step_failure=continue_on_step_failure,
+                                  max_concurrent_steps=max_concurrent_steps),
             description=obj.description,
             vet=lambda plan, values: refuse_secret_values(plan, values, allow_secret_values or None))
     except PlanError as e:
