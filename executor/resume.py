@@ -7,12 +7,19 @@ steps never reached run as usual (and may be reused by key like any other).
 A run that ended `Failed` with `resumable: true` (its steps failed only for reasons outside
 their code: no space left on device, a process killed from outside; executor/nospace.py)
 is resumed the same way: its failed and skipped steps run again.
+
+The resume is recorded as `run.resume_requested`, with the options it runs under: those
+recorded at submit (`regenerate_outputs`, `continue_on_step_failure`), and
+`regenerate_outputs` also when the resume (or an earlier resume of the run) asked for it.
 """
 from __future__ import annotations
 
+import getpass
 import os
+import socket
+from typing import NamedTuple
 
-from canalis.executor.errors import ExecutorError
+from canalis.executor.errors import ExecutorError, PlanError
 from canalis.executor.plan import Plan
 from canalis.executor.orphans import executor_alive, stop_leftover_steps
 from canalis.ledger import events as ev
@@ -25,9 +32,22 @@ class RunNotResumable(ExecutorError):
     pass
 
 
-def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict, dict, dict]:
-    """(plan, parameters, done steps, submitted payload); records abandoned steps."""
+class Resumption(NamedTuple):
+    """What a resume executes: the recorded plan and parameters, the steps the run finished
+    before (name -> (status, outputs)), the run.submitted payload and the options."""
+
+    plan: Plan
+    parameters: dict
+    done: dict
+    submitted: dict
+    options: dict  # {"regenerate_outputs": bool, "continue_on_step_failure": bool}
+
+
+def prepare_resume(ledger, run_id: str, force: bool = False, regenerate_outputs: bool = False) -> Resumption:
+    """Check that the run can be resumed, then record the request (`run.resume_requested`)
+    and the steps its dead executor left unfinished (`step.abandoned`), in one append."""
     submitted = None
+    regenerate = bool(regenerate_outputs)
     ended = None  # the run's last end, unless a resume followed it
     started: dict[str, dict] = {}
     done: dict[str, tuple[StepStatus, dict]] = {}
@@ -35,6 +55,9 @@ def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict
         p = rec.payload
         if rec.type == "run.submitted":
             submitted = p
+            regenerate = regenerate or bool((p.get("plan") or {}).get("options", {}).get("regenerate_outputs"))
+        elif rec.type == "run.resume_requested":
+            regenerate = regenerate or bool(p.get("regenerate_outputs"))
         elif rec.type in FINISHED:
             ended = rec
         elif rec.type == "run.started" and p.get("resumed"):
@@ -65,6 +88,15 @@ def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict
                          + ("; its process, still running, was stopped" if p.get("pid") in stopped else ""))
         for sid, p in started.items()
     ]
-    if abandoned:
-        ledger.append_many(abandoned)
-    return Plan.from_dict(submitted["plan"]), dict(submitted["parameters"]), done, submitted
+    plan = Plan.from_dict(submitted["plan"])
+    try:  # a plan read back from the ledger gets the checks a submit gives, before anything is recorded
+        plan.check_paths()
+    except PlanError as e:
+        raise PlanError(f"run {run_id}: {e}") from None
+    request = ev.RunResumeRequested(run_id=run_id, regenerate_outputs=regenerate, host=socket.gethostname(),
+                                    pid=os.getpid(), user=getpass.getuser())
+    ledger.append_many([request, *abandoned])
+    recorded = (submitted.get("plan") or {}).get("options") or {}
+    options = {"regenerate_outputs": regenerate,
+               "continue_on_step_failure": bool(recorded.get("continue_on_step_failure"))}
+    return Resumption(plan, dict(submitted["parameters"]), done, submitted, options)

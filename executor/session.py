@@ -102,14 +102,14 @@ class Session:
                            regenerate=options.regenerate_outputs,
                            continue_on_step_failure=options.continue_on_step_failure)
 
-    def resume(self, run_id: str, *, force: bool = False, max_concurrent_steps: int | None = None) -> RunHandle:
-        """Finish a run whose executor died; steps it completed keep their results."""
-        plan, params, done, submitted = prepare_resume(self.ledger, run_id, force=force)
-        _check_recorded(plan, run_id)
-        options = (submitted.get("plan") or {}).get("options") or {}
-        return self._start(submitted["experiment"], plan, run_id, params, done=done, resumed=True,
-                           max_workers=max_concurrent_steps,
-                           continue_on_step_failure=bool(options.get("continue_on_step_failure")))
+    def resume(self, run_id: str, *, force: bool = False, max_concurrent_steps: int | None = None,
+               regenerate_outputs: bool = False) -> RunHandle:
+        """Finish a run whose executor died; steps it finished keep their results. The options
+        recorded at submit hold; `regenerate_outputs` also turns reuse off for the steps it runs."""
+        r = prepare_resume(self.ledger, run_id, force=force, regenerate_outputs=regenerate_outputs)
+        return self._start(r.submitted["experiment"], r.plan, run_id, r.parameters, done=r.done, resumed=True,
+                           max_workers=max_concurrent_steps, regenerate=r.options["regenerate_outputs"],
+                           continue_on_step_failure=r.options["continue_on_step_failure"])
 
     def reproduce(self, run_id: str, *, max_concurrent_steps: int | None = None) -> RunHandle:
         """Run RUN's recorded plan again from the ledger and the store alone, reuse off, as a
