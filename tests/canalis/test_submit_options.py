@@ -1,5 +1,6 @@
-"""`continue_on_step_failure` both ways: off (the default), no new step starts after the
-first failure while steps already running finish; on, every step whose inputs exist runs."""
+"""Submit options. `continue_on_step_failure` both ways: off (the default), no new step
+starts after the first failure while steps already running finish; on, every step whose
+inputs exist runs. `regenerate_outputs` runs every step."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from canalis.core import Experiment
+from canalis.core import Experiment, Workspace
 from canalis.data import OutputFileDatasetConfig
 from canalis.pipeline.core import Pipeline
 from canalis.pipeline.steps import PythonScriptStep
@@ -160,3 +161,23 @@ def test_cli_submit_both_ways(tmp_path, counter):
     assert off.returncode == 1, off.stderr
     steps = {s["step"]: s["status"] for s in json.loads(off.stdout)["steps"]}
     assert steps == {"bad": "Failed", "bad_child": "Skipped", "good": "Skipped", "good_child": "Skipped"}
+
+
+def test_cli_submit_regenerate_outputs_runs_every_step(tmp_path, counter):
+    from canalis import layout
+
+    root = tmp_path / "proj"
+    layout.init(root)
+    write(root / "pipeline.py", PIPELINE_FILE.replace("boom.py", "ok.py"))
+    script(root / "src", "ok.py", OK)
+    assert _canalis("submit", "pipeline.py", "-e", "x", "-q", cwd=root).returncode == 0
+    again = _canalis("submit", "pipeline.py", "-e", "x", "--json", cwd=root)
+    assert {s["status"] for s in json.loads(again.stdout)["steps"]} == {"Reused"}
+    counter.reset()
+    forced = _canalis("submit", "pipeline.py", "-e", "x", "--regenerate-outputs", "--json", cwd=root)
+    assert forced.returncode == 0, forced.stderr
+    summary = json.loads(forced.stdout)
+    assert {s["status"] for s in summary["steps"]} == {"Completed"}
+    assert counter.lines() == ["ok.py"] * 4
+    submitted = next(iter(Workspace(path=root).ledger.events(stream=f"run:{summary['run_id']}", type="run.submitted")))
+    assert submitted.payload["plan"]["options"]["regenerate_outputs"] is True
