@@ -13,6 +13,7 @@ class RunConfiguration:
             self.environment.python.conda_dependencies = conda_dependencies
             self.environment.python.user_managed_dependencies = False
         self.node_count = 1
+        self.command = command  # a CommandStep without a command of its own runs this one
 
     @property
     def environment_variables(self):
