@@ -5,6 +5,7 @@ import re
 
 from canalis.data.output_dataset_config import OutputFileDatasetConfig
 from canalis.exceptions import UserErrorException
+from canalis.ignored_keywords import given, warn_ignored
 
 
 class PipelineStep:
@@ -58,6 +59,7 @@ class PythonScriptStep(PipelineStep):
                          allow_reuse=allow_reuse, hash_paths=hash_paths, params=params)
         self.script_name = script_name
         self.version = version
+        warn_ignored("PythonScriptStep", given(runconfig_pipeline_params=runconfig_pipeline_params, version=version))
 
 
 class CommandStep(PipelineStep):
@@ -90,6 +92,7 @@ class CommandStep(PipelineStep):
                          allow_reuse=allow_reuse, params=params)
         if not self.shell:
             _claim_outputs(self, self.command)
+        warn_ignored("CommandStep", given(runconfig_pipeline_params=runconfig_pipeline_params, version=version))
 
 
 # what a data object or parameter looks like when formatted into a string with str() or an f-string
