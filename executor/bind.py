@@ -12,10 +12,17 @@ it computes.
 
 What is deliberately not in the key: the working folders' absolute paths, the compute
 target, the environment the executor itself inherited (as with make, DVC and SDK v1).
+
+A command step given as one string (`shell`) runs as `/bin/sh -c <string>`, as SDK v1 ran it.
+A string cannot hold data placeholders, so such a step gets each of its inputs and outputs
+as an environment variable naming the folder, `AZUREML_DATAREFERENCE_<name>` (SDK v1's
+name for it; characters other than letters, digits and `_` become `_`). The variables are
+bound words like the argv: placeholders in the key, folders when rendered.
 """
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -28,6 +35,10 @@ from canalis.executor.plan import InputRef, Lit, OutputRef, Param, StepSpec
 
 #: SDK v1 passes `params=` of a PythonScriptStep as environment variables with this prefix
 PARAMETER_ENV_PREFIX = "AML_PARAMETER_"
+#: the shell that runs a command step given as one string
+SHELL = "/bin/sh"
+#: a shell command step finds the folder of its input or output `name` in this variable + name
+DATA_ENV_PREFIX = "AZUREML_DATAREFERENCE_"
 
 
 @dataclass(frozen=True)
@@ -113,7 +124,7 @@ class BoundStep:
 
     spec: StepSpec
     argv: tuple  # of Word
-    env: tuple  # ((name, value), ...): the step's own environment variables
+    env: tuple  # ((name, Word), ...): the step's own environment variables (data folders as placeholders)
     inputs: tuple  # (BoundInput, ...) sorted by name
     parameters: tuple  # ((name, text), ...): the parameters the step reads, as it receives them (their
     # values are in the key through argv and env; their names are not, so renaming one keeps the key)
@@ -132,9 +143,12 @@ class BoundStep:
         """The argv of the process, for a step laid out as `layout`."""
         return [_render(w, layout, python) for w in self.argv]
 
-    def environment(self) -> dict[str, str]:
-        """The step's own environment variables (the runner adds them to its base environment)."""
-        return dict(self.env)
+    def environment(self, layout: WorkLayout | None = None) -> dict[str, str]:
+        """The step's own environment variables (the runner adds them to its base environment),
+        with data placeholders rendered for `layout` (needed only when the step has them)."""
+        if layout is None and any(not isinstance(v, str) for _, v in self.env):
+            raise BindError(f"step {self.name!r} names data folders in its environment; give the layout to render them")
+        return {name: _render(v, layout, "") for name, v in self.env}
 
 
 def _render(word: Word, layout: WorkLayout, python: str) -> str:
@@ -167,6 +181,20 @@ def parameter_text(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def data_variables(spec: StepSpec) -> dict[str, Word]:
+    """For a shell command step: the environment variable naming each input's and output's
+    folder (`AZUREML_DATAREFERENCE_<name>`). Two names that become one variable are refused."""
+    found: dict[str, Word] = {}
+    named: dict[str, str] = {}
+    for word in (*(InputPath(i.name) for i in spec.inputs), *(OutputPath(o.name) for o in spec.outputs)):
+        var = DATA_ENV_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", word.name)
+        if var in found:
+            raise BindError(f"step {spec.name!r}: inputs or outputs {named[var]!r} and {word.name!r} would both be "
+                            f"${var} in its shell command; rename one of them")
+        found[var], named[var] = word, word.name
+    return found
+
+
 def bind(spec: StepSpec, params: dict, input_trees: dict[str, str]) -> BoundStep:
     """Bind `spec` to parameter values (the run's resolved parameters) and the content
     digests of its inputs; returns the BoundStep with its key."""
@@ -196,6 +224,12 @@ def bind(spec: StepSpec, params: dict, input_trees: dict[str, str]) -> BoundStep
 
     if spec.kind == "python":
         argv = (INTERPRETER, spec.script, *(word(a) for a in spec.arguments))
+    elif spec.kind == "command" and spec.shell:
+        line = [word(a) for a in (spec.command or ())]
+        if len(line) != 1 or not isinstance(line[0], str) or spec.arguments:
+            raise BindError(f"step {spec.name!r} runs a shell command, which must be one string; "
+                            "give a list to pass data folders or parameters as words")
+        argv = (SHELL, "-c", line[0])
     elif spec.kind == "command":
         argv = (*(word(a) for a in (spec.command or ())), *(word(a) for a in spec.arguments))
         if not argv:
@@ -203,8 +237,10 @@ def bind(spec: StepSpec, params: dict, input_trees: dict[str, str]) -> BoundStep
     else:
         raise BindError(f"step {spec.name!r} has kind {spec.kind!r}; canalis runs 'python' and 'command' steps")
 
-    env: dict[str, str] = {str(k): str(v) for k, v in
-                           spec.environment.get("definition", {}).get("environment_variables", {}).items()}
+    env: dict[str, Word] = {str(k): str(v) for k, v in
+                            spec.environment.get("definition", {}).get("environment_variables", {}).items()}
+    if spec.kind == "command" and spec.shell:
+        env.update(data_variables(spec))
     for name, arg in spec.params:
         value = word(arg)
         if not isinstance(value, str):
@@ -225,7 +261,7 @@ def bind(spec: StepSpec, params: dict, input_trees: dict[str, str]) -> BoundStep
         "kind": spec.kind,
         "script": spec.script,
         "argv": [_word_doc(w) for w in argv],
-        "env": dict(env_items),
+        "env": {name: _word_doc(w) for name, w in env_items},
         "source_tree": spec.source_tree,
         "hash_paths": dict(sorted((p, d) for p, d in spec.hash_paths)),
         "inputs": [{"name": i.name, "tree": i.tree, "mode": i.mode, "kind": i.kind, "options": i.options}

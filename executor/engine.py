@@ -152,7 +152,9 @@ class RunExecutor:
                         self.ledger.append(
                             ev.StepSkipped(run_id=self.run_id, step_run_id=new_step_run_id(), step_name=step.name, reason=reason)
                         )
-                    elif all(state[u] in StepStatus.succeeded() for u in ups):
+                    elif all(state[u] in StepStatus.succeeded() for u in ups) and len(running) < self.max_workers:
+                        # started here only when a worker is free: a step queued in the pool would
+                        # start after a failure (or a cancel) that should have skipped it
                         state[step.name] = StepStatus.Running
                         running[pool.submit(self._guarded_step, step)] = step
                 if not running:

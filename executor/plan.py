@@ -10,8 +10,10 @@ small types: a literal (`Lit`), a pipeline parameter (`Param`), the path of an i
 `{"lit": str}`, `{"param": name}`, `{"input": name}`, `{"output": name}`; this module is the
 only place that reads or writes that form.
 
-Plan format 2 (this release) added `params` to a step. A plan without `format` is format 1
-and is upcast on read (no `params`), so runs recorded before keep resuming and reproducing.
+Plan format 2 added `params` to a step; format 3 (this release) added `shell` (a command
+step given as one string, run by `/bin/sh -c`). Older plans are upcast on read (format 1:
+no `params`; formats 1 and 2: `shell` false, since their string commands were split into
+words), so runs recorded before keep resuming and reproducing.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from canalis.executor.errors import (
     UnknownParameterError,
 )
 
-PLAN_FORMAT = 2
+PLAN_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,8 @@ class StepSpec:
 
     `arguments` and `command` are tuples of `Arg`; `params` are `(name, Arg)` pairs that
     reach the step as environment variables `AML_PARAMETER_<name>` (SDK v1's `params=`).
+    With `shell`, `command` is one literal: a command line run by `/bin/sh -c`, whose
+    inputs and outputs are named by environment variables (executor/bind.py).
     Dicts of arguments in the old form are accepted and converted.
     """
 
@@ -139,6 +143,7 @@ class StepSpec:
     compute_target: str = "local"
     git: dict | None = None
     after: tuple = ()  # names of steps that must finish first (StepSequence, run_after)
+    shell: bool = False  # a "command" step whose command is one string for /bin/sh -c (plan format 3)
 
     def __post_init__(self):
         object.__setattr__(self, "arguments", _args(self.arguments))
@@ -286,14 +291,16 @@ class Plan:
     def from_dict(cls, d: dict) -> "Plan":
         """A plan as recorded; older formats are upcast, unknown (newer) ones refused."""
         version = d.get("format", 1)
-        if version not in (1, PLAN_FORMAT):
-            raise PlanError(f"the plan has format {version!r}; this canalis reads formats 1 and {PLAN_FORMAT}. "
+        if version not in range(1, PLAN_FORMAT + 1):
+            raise PlanError(f"the plan has format {version!r}; this canalis reads formats 1 to {PLAN_FORMAT}. "
                             "Use the canalis release that recorded it.")
         steps = []
         for s in d["steps"]:
             s = dict(s)
             if version == 1:
                 s.pop("params", None)  # format 1 had none; SDK params were dropped before they reached a step
+            if version < 3:
+                s["shell"] = False  # string commands were split into words and ran without a shell
             steps.append(StepSpec(**s))
         return cls(steps=steps, parameters=dict(d.get("parameters", {})), description=d.get("description"))
 

@@ -7,12 +7,19 @@ steps never reached run as usual (and may be reused by key like any other).
 A run that ended `Failed` with `resumable: true` (its steps failed only for reasons outside
 their code: no space left on device, a process killed from outside; executor/nospace.py)
 is resumed the same way: its failed and skipped steps run again.
+
+The resume is recorded as `run.resume_requested`, with the options it runs under: those
+recorded at submit (`regenerate_outputs`, `continue_on_step_failure`), and
+`regenerate_outputs` also when the resume (or an earlier resume of the run) asked for it.
 """
 from __future__ import annotations
 
+import getpass
 import os
+import socket
+from typing import NamedTuple
 
-from canalis.executor.errors import ExecutorError
+from canalis.executor.errors import ExecutorError, PlanError
 from canalis.executor.plan import Plan
 from canalis.executor.orphans import executor_alive, stop_leftover_steps
 from canalis.ledger import events as ev
@@ -25,11 +32,23 @@ class RunNotResumable(ExecutorError):
     pass
 
 
-def recorded_progress(ledger, run_id: str) -> tuple[dict | None, object | None, dict, dict]:
-    """(run.submitted payload, the run's last end unless a resume followed it, steps started
-    and not ended: step_run_id -> step.started payload, steps done: name -> (status, outputs)).
-    Reads only: the executor of a resumed run takes its done steps from here."""
+class Progress(NamedTuple):
+    """What the ledger says of a run so far: its run.submitted payload, its last end (unless a
+    resume followed it), the steps started and not ended (step_run_id -> step.started payload),
+    the steps done (name -> (status, outputs)), and its effective options: those recorded at
+    submit, with `regenerate_outputs` also when a resume asked for it."""
+
+    submitted: dict | None
+    ended: object | None
+    started: dict
+    done: dict
+    options: dict  # {"regenerate_outputs": bool, "continue_on_step_failure": bool}
+
+
+def recorded_progress(ledger, run_id: str) -> Progress:
+    """Reads only: the executor of a resumed run takes its done steps and options from here."""
     submitted = None
+    regenerate = False
     ended = None  # the run's last end, unless a resume followed it
     started: dict[str, dict] = {}
     done: dict[str, tuple[StepStatus, dict]] = {}
@@ -37,6 +56,9 @@ def recorded_progress(ledger, run_id: str) -> tuple[dict | None, object | None, 
         p = rec.payload
         if rec.type == "run.submitted":
             submitted = p
+            regenerate = regenerate or bool((p.get("plan") or {}).get("options", {}).get("regenerate_outputs"))
+        elif rec.type == "run.resume_requested":
+            regenerate = regenerate or bool(p.get("regenerate_outputs"))
         elif rec.type in FINISHED:
             ended = rec
         elif rec.type == "run.started" and p.get("resumed"):
@@ -49,12 +71,17 @@ def recorded_progress(ledger, run_id: str) -> tuple[dict | None, object | None, 
             done[p["step_name"]] = (status, dict(p["outputs"]))
         elif rec.type in ("step.failed", "step.canceled", "step.abandoned"):
             started.pop(p["step_run_id"], None)
-    return submitted, ended, started, done
+    recorded = ((submitted or {}).get("plan") or {}).get("options") or {}
+    options = {"regenerate_outputs": regenerate,
+               "continue_on_step_failure": bool(recorded.get("continue_on_step_failure"))}
+    return Progress(submitted, ended, started, done, options)
 
 
-def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict, dict, dict]:
-    """(plan, parameters, done steps, submitted payload); records abandoned steps."""
-    submitted, ended, started, done = recorded_progress(ledger, run_id)
+def prepare_resume(ledger, run_id: str, force: bool = False, regenerate_outputs: bool = False) -> Plan:
+    """Check that the run can be resumed, then record the request (`run.resume_requested`, with
+    `regenerate_outputs`) and the steps its dead executor left unfinished (`step.abandoned`), in
+    one append. Returns the recorded plan (checked as a submit checks it)."""
+    submitted, ended, started, _done, options = recorded_progress(ledger, run_id)
     if submitted is None:
         raise RunNotResumable(f"run {run_id!r} has no run.submitted event; it cannot be resumed")
     resumable = ended is not None and ended.type == "run.failed" and ended.payload.get("resumable")
@@ -66,6 +93,11 @@ def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict
             f"run {run_id!r} may still be executing (process {row.pid} on {row.host}); "
             "wait for it or stop it, or pass --force if you know it is gone"
         )
+    plan = Plan.from_dict(submitted["plan"])
+    try:  # a plan read back from the ledger gets the checks a submit gives, before anything is recorded
+        plan.check_paths()
+    except PlanError as e:
+        raise PlanError(f"run {run_id}: {e}") from None
     stopped = set(stop_leftover_steps(row.host if row else None, [(sid, p.get("pid")) for sid, p in started.items()]))
     abandoned = [
         ev.StepAbandoned(run_id=run_id, step_run_id=sid, step_name=p["step_name"],
@@ -73,6 +105,8 @@ def prepare_resume(ledger, run_id: str, force: bool = False) -> tuple[Plan, dict
                          + ("; its process, still running, was stopped" if p.get("pid") in stopped else ""))
         for sid, p in started.items()
     ]
-    if abandoned:
-        ledger.append_many(abandoned)
-    return Plan.from_dict(submitted["plan"]), dict(submitted["parameters"]), done, submitted
+    request = ev.RunResumeRequested(run_id=run_id, regenerate_outputs=bool(regenerate_outputs or
+                                                                          options["regenerate_outputs"]),
+                                    host=socket.gethostname(), pid=os.getpid(), user=getpass.getuser())
+    ledger.append_many([request, *abandoned])
+    return plan

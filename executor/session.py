@@ -108,11 +108,13 @@ class Session:
             raise
         return self._start(run_id, max_concurrent_steps=options.max_concurrent_steps)
 
-    def resume(self, run_id: str, *, force: bool = False, max_concurrent_steps: int | None = None) -> RunHandle:
+    def resume(self, run_id: str, *, force: bool = False, max_concurrent_steps: int | None = None,
+               regenerate_outputs: bool = False) -> RunHandle:
         """Finish a run whose executor died (or that failed resumably) in a new executor process;
-        steps it completed keep their results. Steps left running are recorded as abandoned here."""
-        plan, _params, _done, _submitted = prepare_resume(self.ledger, run_id, force=force)
-        _check_recorded(plan, run_id)
+        steps it completed keep their results. Steps left running are recorded as abandoned here.
+        The options recorded at submit hold; `regenerate_outputs` also turns reuse off for the
+        steps the resume runs."""
+        prepare_resume(self.ledger, run_id, force=force, regenerate_outputs=regenerate_outputs)
         return self._start(run_id, resumed=True, max_concurrent_steps=max_concurrent_steps)
 
     def reproduce(self, run_id: str, *, max_concurrent_steps: int | None = None) -> RunHandle:
@@ -159,7 +161,7 @@ class Session:
         """Execute a recorded run in this process, until it ends: what a run's executor process
         does. The plan, parameters and options are read back from `run.submitted`; a resumed
         run also reads which steps it finished before (executor/resume.py)."""
-        submitted, _ended, _started, done = recorded_progress(self.ledger, run_id)
+        submitted, _ended, _started, done, effective = recorded_progress(self.ledger, run_id)
         if submitted is None:
             raise ExecutorError(f"run {run_id!r} has no run.submitted event in this workspace")
         plan = Plan.from_dict(submitted["plan"])
@@ -171,9 +173,10 @@ class Session:
             workspace_root=self.root,
             max_workers=max_concurrent_steps or self.settings().get("max_concurrent_steps"),
             secret_values=self.secret_values, resumed=resumed, done=done if resumed else None,
-            # a resume reuses what it can; a reproduction never publishes, resumed or not
-            regenerate=bool(options.get("regenerate_outputs")) and not resumed,
-            continue_on_step_failure=bool(options.get("continue_on_step_failure")),
+            # regenerate_outputs recorded at submit holds on resume, and a resume may ask for it;
+            # a reproduction never publishes, resumed or not
+            regenerate=effective["regenerate_outputs"],
+            continue_on_step_failure=effective["continue_on_step_failure"],
             publish="reproduces" not in options,
         )
         return executor.execute()

@@ -88,7 +88,7 @@ class StepExecution:
     # -- launch ----------------------------------------------------------------------------
     def launch(self) -> Outcome:
         run, lay, bound, sid = self.run, self.layout, self.bound, self.step_run_id
-        env = {**run.base_env(), **bound.environment(), ENV_VAR: str(lay.context), "PYTHONUNBUFFERED": "1"}
+        env = {**run.base_env(), **bound.environment(lay), ENV_VAR: str(lay.context), "PYTHONUNBUFFERED": "1"}
         logs = self.logs = {s: StepLog(lay.log(s)) for s in ("stdout", "stderr")}
         stderr_tail: deque = deque(maxlen=STDERR_TAIL_LINES)
 

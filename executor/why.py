@@ -110,6 +110,12 @@ def diff_key_documents(store, old: KeyDocument, new: KeyDocument, params_before:
     return out
 
 
+def _regenerated_on_resume(ledger, run_id: str, row) -> bool:
+    """Whether the step ran after a resume of its run that turned reuse off."""
+    return any(rec.payload.get("regenerate_outputs") and rec.time <= (row.started_at or "~")
+               for rec in ledger.events(stream=f"run:{run_id}", type="run.resume_requested"))
+
+
 def explain(ledger, store, run_id: str, step_name: str) -> dict:
     rows = [r for r in ledger.step_runs(run_id) if r.step_name == step_name]
     if not rows:
@@ -129,7 +135,7 @@ def explain(ledger, store, run_id: str, step_name: str) -> dict:
     spec = next((s for s in plan.get("steps", []) if s["name"] == step_name), {})
     if spec and not spec.get("allow_reuse", True):
         return {**result, "decision": "ran", "reason": "reuse was off for this step (allow_reuse=False)", "differences": []}
-    if plan.get("options", {}).get("regenerate_outputs"):
+    if plan.get("options", {}).get("regenerate_outputs") or _regenerated_on_resume(ledger, run_id, row):
         return {**result, "decision": "ran", "reason": "reuse was off for this run (regenerate_outputs=True)", "differences": []}
     same_key = [c for c in ledger.reuse_candidates(row.reuse_key) if c.step_run_id != row.step_run_id
                 and (c.completed_at or "") < (row.started_at or "~")]

@@ -277,6 +277,20 @@ class RunCancelRequested(_RunEvent):
     pid: int | None = None
 
 
+@event("run.resume_requested")
+class RunResumeRequested(_RunEvent):
+    """Someone asked to finish the run (`canalis resume`, `resume_run`). With
+    `regenerate_outputs` the steps the resume runs are not reused (asked for now, or recorded
+    at submit); steps the run already finished keep their results. host, pid and user name
+    the requesting process."""
+
+    run_id: str
+    regenerate_outputs: bool = False
+    host: str = ""
+    pid: int = 0
+    user: str = ""
+
+
 @event("run.tagged")
 class RunTagged(_RunEvent):
     """Tags were added to the run (step_run_id null) or to one of its step runs; later values win."""

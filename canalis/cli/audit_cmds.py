@@ -13,22 +13,25 @@ from canalis.ledger.status import RunStatus
 @click.command()
 @click.argument("run")
 @click.option("--force", is_flag=True, help="Resume even if the recorded executor process may still exist.")
+@click.option("--regenerate-outputs", is_flag=True,
+              help="Reuse nothing for the steps still to run (a run submitted with it keeps it anyway).")
 @click.option("--quiet", "-q", is_flag=True, help="Do not stream step output.")
 @workspace_option
 @json_option
 @fail_on_canalis_errors
-def resume(layout, run, force, quiet, as_json):
+def resume(layout, run, force, regenerate_outputs, quiet, as_json):
     """Finish RUN after its executor process died: completed steps keep their results,
     a step that started and never ended is recorded as abandoned and runs again. A run that
     failed only for causes outside its steps (no space left on device, a step's process
-    killed from outside) is resumed the same way: its failed steps run again."""
+    killed from outside) is resumed the same way: its failed steps run again. The options
+    of the submit (--regenerate-outputs, --continue-on-step-failure) hold for the resume."""
     from canalis.cli.run_cmds import follow_run
     from canalis.pipeline.core.run import resume_run
     from canalis.core.workspace import Workspace
 
     ws = Workspace(path=layout.root)
     run_id = reports.resolve_run(ws.ledger, run)
-    r = resume_run(ws, run_id, force=force)
+    r = resume_run(ws, run_id, force=force, regenerate_outputs=regenerate_outputs)
     status = follow_run(r, show_output=not (quiet or as_json))
     if as_json:
         print_json(reports.run_summary(ws.ledger, run_id))

@@ -47,6 +47,8 @@ def _parse_param(text: str):
               help="Experiment to submit to (needed unless FILE submits its run itself).")
 @click.option("--param", "params", multiple=True, help="Pipeline parameter NAME=VALUE (VALUE read as JSON when it parses).")
 @click.option("--regenerate-outputs", is_flag=True, help="Run every step; reuse nothing.")
+@click.option("--continue-on-step-failure", is_flag=True,
+              help="After a step fails, still run every step whose inputs exist (default: start no new step).")
 @click.option("--max-concurrent-steps", type=int, default=None, help="Independent steps run at once (default: cores).")
 @click.option("--detach", "-d", is_flag=True,
               help="Print the run id once its executor has started, and return; the run goes on "
@@ -59,8 +61,8 @@ def _parse_param(text: str):
               help="Workspace root for Workspace.from_config() in FILE (default: found upward).")
 @json_option
 @fail_on_canalis_errors
-def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps, detach, quiet, allow_secret_values,
-           workspace, as_json):
+def submit(target, experiment, params, regenerate_outputs, continue_on_step_failure, max_concurrent_steps, detach, quiet,
+           allow_secret_values, workspace, as_json):
     """Submit the pipeline object in FILE.py[:NAME] (NAME defaults to `pipeline`), then wait
     for the run, streaming its steps' output. Ctrl-C cancels the run.
 
@@ -90,14 +92,15 @@ def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps,
     if captured:
         runs = captured
         ignored = [o for o, given in (("--param", params), ("--regenerate-outputs", regenerate_outputs),
+                                      ("--continue-on-step-failure", continue_on_step_failure),
                                       ("--max-concurrent-steps", max_concurrent_steps),
                                       ("--experiment", experiment not in (None, runs[0].experiment.name))) if given]
         if ignored:
             click.echo(f"canalis: {file} submitted run {', '.join(r.id for r in runs)} itself while loading; "
                        f"{', '.join(ignored)} applied only to a pipeline canalis submit submits, and were not used", err=True)
     else:
-        runs = [_submit_pipeline(file, name, namespace, experiment, params, regenerate_outputs, max_concurrent_steps,
-                                 allow_secret_values)]
+        runs = [_submit_pipeline(file, name, namespace, experiment, params, regenerate_outputs, continue_on_step_failure,
+                                 max_concurrent_steps, allow_secret_values)]
     if detach:
         _report_detached(runs, as_json)
         return
@@ -108,8 +111,8 @@ def submit(target, experiment, params, regenerate_outputs, max_concurrent_steps,
     sys.exit(0 if all(s == RunStatus.Completed for s in statuses) else 1)
 
 
-def _submit_pipeline(file, name, namespace, experiment, params, regenerate_outputs, max_concurrent_steps,
-                     allow_secret_values):
+def _submit_pipeline(file, name, namespace, experiment, params, regenerate_outputs, continue_on_step_failure,
+                     max_concurrent_steps, allow_secret_values):
     """Submit the Pipeline FILE defines as `name`; returns its PipelineRun (already executing)."""
     from canalis.core.experiment import Experiment
     from canalis.executor.errors import ExecutorError, PlanError
@@ -129,7 +132,8 @@ def _submit_pipeline(file, name, namespace, experiment, params, regenerate_outpu
     try:
         handle = ws.session.submit(
             experiment, lambda store: obj.plan(), dict(_parse_param(p) for p in params),
-            options=SubmitOptions(regenerate_outputs=regenerate_outputs, max_concurrent_steps=max_concurrent_steps),
+            options=SubmitOptions(regenerate_outputs=regenerate_outputs, continue_on_step_failure=continue_on_step_failure,
+                                  max_concurrent_steps=max_concurrent_steps),
             description=obj.description,
             vet=lambda plan, values: refuse_secret_values(plan, values, allow_secret_values or None))
     except (PlanError, ExecutorError) as e:

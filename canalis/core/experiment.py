@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from canalis.exceptions import UserErrorException
+from canalis.ignored_keywords import warn_ignored
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,254}$")
 
@@ -16,6 +17,8 @@ class Experiment:
             )
         self.workspace = workspace
         self.name = name
+        if kwargs:
+            warn_ignored("Experiment", kwargs)
 
     def submit(self, config, tags=None, **kwargs):
         """Submit a Pipeline (or a ScriptRunConfig) and return its run, already executing in an
@@ -24,6 +27,7 @@ class Experiment:
         Pipeline keywords: pipeline_parameters, regenerate_outputs, continue_on_step_failure,
         and max_concurrent_steps (canalis: how many independent steps run at once);
         allow_secret_values=True submits values that look like credentials (docs/secrets.md).
+        Other keywords are named in a warning (canalis/ignored_keywords.py).
         """
         from canalis.core import submit_capture
 

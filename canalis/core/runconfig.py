@@ -1,4 +1,5 @@
 """`RunConfiguration`: the compute target and environment of a step."""
+from canalis.ignored_keywords import given, warn_ignored
 from canalis.core.environment import DEFAULT_CPU_IMAGE, DEFAULT_GPU_IMAGE, DockerSection, Environment, PythonSection
 
 
@@ -13,6 +14,11 @@ class RunConfiguration:
             self.environment.python.conda_dependencies = conda_dependencies
             self.environment.python.user_managed_dependencies = False
         self.node_count = 1
+        ignored = given(_history_enabled=_history_enabled, _path=_path, _name=_name)
+        ignored += [] if framework in (None, "Python", "python") else ["framework"]
+        ignored += [] if communicator in (None, "None") else ["communicator"]
+        warn_ignored("RunConfiguration", ignored)
+        self.command = command  # a CommandStep without a command of its own runs this one
 
     @property
     def environment_variables(self):

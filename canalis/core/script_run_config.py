@@ -1,7 +1,10 @@
-"""`ScriptRunConfig`: one script submitted as a one-step run."""
+"""`ScriptRunConfig`: one script (or command) submitted as a one-step run."""
 from __future__ import annotations
 
 from pathlib import Path
+
+from canalis.exceptions import UserErrorException
+from canalis.ignored_keywords import given, warn_ignored
 
 
 class ScriptRunConfig:
@@ -14,6 +17,10 @@ class ScriptRunConfig:
         self.run_config = run_config
         self.compute_target = compute_target
         self.environment = environment
+        self.command = command  # instead of script and arguments, as in SDK v1: a CommandStep
+        warn_ignored("ScriptRunConfig", given(
+            _telemetry_values=_telemetry_values, distributed_job_config=distributed_job_config, resume_from=resume_from,
+            max_run_duration_seconds=max_run_duration_seconds, docker_runtime_config=docker_runtime_config))
 
     def _submit_to(self, experiment, tags=None, **kwargs):
         """What `Experiment.submit(script_run_config)` does: a one-step pipeline run of kind "script",
@@ -24,13 +31,18 @@ class ScriptRunConfig:
 
     def _as_step(self):
         from canalis.core.runconfig import RunConfiguration
-        from canalis.pipeline.steps import PythonScriptStep
+        from canalis.pipeline.steps import CommandStep, PythonScriptStep
 
         rc = self.run_config
         if self.environment is not None:
             rc = rc or RunConfiguration()
             rc.environment = self.environment
         # a script run always runs: SDK v1 reused pipeline steps only, never script runs
+        if self.script is None and self.command is not None:
+            return CommandStep(command=self.command, source_directory=self.source_directory, runconfig=rc,
+                               compute_target=self.compute_target, allow_reuse=False)
+        if self.script is None:
+            raise UserErrorException("ScriptRunConfig needs a script (or a command) to run")
         return PythonScriptStep(script_name=self.script, name=Path(self.script).stem, arguments=self.arguments,
                                 source_directory=self.source_directory, runconfig=rc, compute_target=self.compute_target,
                                 allow_reuse=False)

@@ -9,13 +9,16 @@ from canalis import layout as _layout
 from canalis.permissions import apply_umask, policy_of
 from canalis.exceptions import UserErrorException, WorkspaceException
 from canalis.errors import WorkspaceError
+from canalis.ignored_keywords import warn_cloud
 
 _NOTE_PRINTED = False
 
 
 class Workspace:
-    """A canalis workspace. Cloud arguments of SDK v1 (subscription, resource group,
-    auth ...) are accepted and ignored."""
+    """A canalis workspace. The arguments of SDK v1 that identify a cloud workspace
+    (subscription, resource group, auth, location) are accepted and not used: a canalis
+    workspace is its folder. Other cloud arguments (sku, tags, storage_account ...) are named
+    in a warning (canalis/ignored_keywords.py)."""
 
     def __init__(self, subscription_id=None, resource_group=None, workspace_name=None, auth=None, _location=None, path=None, **_cloud):
         try:
@@ -33,6 +36,7 @@ class Workspace:
         self._store = None
         self._session = None
         self._lock = threading.Lock()
+        warn_cloud("Workspace", _cloud)
 
     # -- SDK constructors -----------------------------------------------------------
     @classmethod
@@ -55,6 +59,7 @@ class Workspace:
         """Create a workspace named `name` in `path` (default: the current folder). Its
         `.canalis/` is readable by the owner only, or by `shared_group` (canalis: folders
         2770, files 0660; see docs/secrets.md)."""
+        warn_cloud("Workspace.create", _cloud)
         root = Path(path) if path else Path.cwd()
         try:
             lay = _layout.init(root, name=name, exist_ok=exist_ok, shared_group=shared_group)
@@ -64,6 +69,7 @@ class Workspace:
 
     @classmethod
     def get(cls, name, auth=None, subscription_id=None, resource_group=None, location=None, path=None, **_cloud):
+        warn_cloud("Workspace.get", _cloud)
         return cls(path=path or _layout.find().root, workspace_name=name)
 
     def write_config(self, path=None, file_name=None):

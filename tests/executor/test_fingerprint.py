@@ -93,6 +93,28 @@ def test_params_reach_the_step_as_aml_parameter_variables_and_the_key():
     assert bind(step, {"lr": 0.2}, TREES).key != a.key
 
 
+def test_a_shell_command_is_sh_c_with_its_data_folders_in_variables():
+    step = base(kind="command", script=None, shell=True, arguments=[],
+                command=[Lit("cat $AZUREML_DATAREFERENCE_data/* | wc -l > $AZUREML_DATAREFERENCE_model/n")])
+    b = bind(step, {}, TREES)
+    assert b.render(LAYOUT, "py") == ["/bin/sh", "-c", "cat $AZUREML_DATAREFERENCE_data/* | wc -l > $AZUREML_DATAREFERENCE_model/n"]
+    assert b.environment(LAYOUT) == {"AZUREML_DATAREFERENCE_data": "/work/run/step/inputs/data",
+                                     "AZUREML_DATAREFERENCE_model": "/work/run/step/outputs/model"}
+    doc = json.loads(b.document)
+    assert doc["argv"] == ["/bin/sh", "-c", step.command[0].value]
+    assert doc["env"] == {"AZUREML_DATAREFERENCE_data": {"input": "data"}, "AZUREML_DATAREFERENCE_model": {"output": "model"}}
+    with pytest.raises(BindError, match="layout"):
+        b.environment()
+    assert bind(base(kind="command", script=None, shell=True, arguments=[], command=[Lit("echo  a")]), {}, TREES).key != \
+        bind(base(kind="command", script=None, shell=True, arguments=[], command=[Lit("echo a")]), {}, TREES).key
+    with pytest.raises(BindError, match="one string"):
+        bind(base(kind="command", script=None, shell=True, arguments=[], command=[Lit("echo"), Param("lr")]), {"lr": 1}, TREES)
+    clash = base(kind="command", script=None, shell=True, arguments=[], command=[Lit("true")],
+                 outputs=[OutputSpec(name="a-b"), OutputSpec(name="a_b")])
+    with pytest.raises(BindError, match="'a-b' and 'a_b'"):
+        bind(clash, {}, TREES)
+
+
 def test_binding_refuses_what_it_cannot_fill():
     with pytest.raises(BindError, match="parameter 'lr'"):
         bind(base(), {}, TREES)
@@ -118,6 +140,7 @@ def test_key_documents_of_both_versions_read_into_one_type():
 _text = st.text(alphabet="ab -=/", min_size=0, max_size=4)
 _values = st.one_of(_text, st.integers(-3, 3), st.booleans(), st.floats(allow_nan=False, allow_infinity=False, width=16))
 _NAMES = ("x", "y", "z")
+_shell_text = st.sampled_from(["/bin/sh", "-c", "echo a | tr a b", "echo a|tr a b", "cat $AZUREML_DATAREFERENCE_i1"])
 
 
 @st.composite
@@ -130,13 +153,19 @@ def steps(draw):
         *([st.sampled_from(inputs).map(InputRef)] if inputs else []),
         *([st.sampled_from(outputs).map(OutputRef)] if outputs else []),
     )
-    kind = draw(st.sampled_from(["python", "command"]))
+    kind = draw(st.sampled_from(["python", "command", "shell"]))
     value_arg = st.one_of(_text.map(Lit), st.sampled_from(_NAMES).map(Param))
+    command = None
+    if kind == "command":
+        command = draw(st.lists(arg, min_size=1, max_size=3))
+    elif kind == "shell":  # one string for /bin/sh -c; its data folders come as variables
+        command = [Lit(draw(_shell_text))]
     spec = StepSpec(
-        name="s", kind=kind, source_tree=draw(st.sampled_from(["a" * 64, "b" * 64])),
+        name="s", kind="python" if kind == "python" else "command", shell=kind == "shell",
+        source_tree=draw(st.sampled_from(["a" * 64, "b" * 64])),
         script=draw(st.sampled_from(["one.py", "two.py"])) if kind == "python" else None,
-        command=draw(st.lists(arg, min_size=1, max_size=3)) if kind == "command" else None,
-        arguments=draw(st.lists(arg, max_size=4)),
+        command=command,
+        arguments=draw(st.lists(arg, max_size=4)) if kind != "shell" else [],
         params=draw(st.lists(st.tuples(st.sampled_from(["p", "q"]), value_arg), max_size=2, unique_by=lambda t: t[0])),
         inputs=[InputSpec(name=i, source="data", tree="0" * 64, mode=draw(st.sampled_from(["download", "mount"])))
                 for i in inputs],
@@ -153,7 +182,7 @@ def steps(draw):
 def _what_reaches_the_process(b):
     """Everything a process started for `b` receives: argv, its own environment, and the
     content, mode, kind and options of each input (its folders are where the layout puts them)."""
-    return (b.render(LAYOUT, "/python"), b.environment(),
+    return (b.render(LAYOUT, "/python"), b.environment(LAYOUT),
             sorted((i.name, i.tree, i.mode, i.kind, json.dumps(i.options, sort_keys=True)) for i in b.inputs),
             sorted(o.name for o in b.spec.outputs), b.spec.source_tree, b.spec.environment.get("digest"),
             tuple(map(tuple, b.spec.hash_paths)))

@@ -80,10 +80,24 @@ def test_plans_of_format_1_are_upcast_and_unknown_formats_refused():
     plan = Plan.from_dict(v1)
     step = plan.steps[0]
     assert step.command == (Lit("echo"), Param("w")) and step.arguments == (InputRef("x"),) and step.params == ()
-    assert plan.to_dict()["format"] == PLAN_FORMAT == 2
+    assert plan.to_dict()["format"] == PLAN_FORMAT == 3
     assert Plan.from_dict(plan.to_dict()) == plan
     with pytest.raises(PlanError, match="format 99"):
         Plan.from_dict({**v1, "format": 99})
+
+
+def test_plans_of_format_2_are_read_with_commands_run_without_a_shell():
+    """Format 2 split string commands into words and ran them without a shell; format 3 adds `shell`."""
+    v2 = {"format": 2, "steps": [{"name": "a", "kind": "command", "source_tree": "0" * 64,
+                                  "command": [{"lit": "echo"}, {"lit": "a|b"}], "params": [["p", {"lit": "1"}]],
+                                  "inputs": [], "outputs": [], "hash_paths": [], "after": []}],
+          "parameters": {}, "description": None}
+    (step,) = Plan.from_dict(v2).steps
+    assert step.shell is False and step.command == (Lit("echo"), Lit("a|b")) and step.params == (("p", Lit("1")),)
+    shell = StepSpec(name="s", kind="command", source_tree="0" * 64, command=[Lit("echo a | tr a b")], shell=True)
+    doc = Plan(steps=[shell]).to_dict()
+    assert doc["format"] == 3 and doc["steps"][0]["shell"] is True
+    assert Plan.from_dict(doc).steps == [shell]
 
 
 def test_arguments_are_typed_and_bad_ones_refused():

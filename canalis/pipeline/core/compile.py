@@ -5,6 +5,8 @@ datastore path a step reads (so a file changed in place is seen), and `hash_path
 """
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path
 
 from canalis.core.datastore import Datastore
@@ -38,8 +40,13 @@ def flatten(steps) -> list:
     return out
 
 
+def _command_words(step) -> list:
+    """The words of a command step given as a list (a shell string holds no data objects)."""
+    return [] if step.kind != "command" or getattr(step, "shell", False) else list(step.command)
+
+
 def _consumed_outputs(step):
-    for item in (*step.inputs, *step.arguments, *getattr(step, "command", [])):
+    for item in (*step.inputs, *step.arguments, *_command_words(step)):
         if isinstance(item, OutputInput):
             yield item.output
         elif isinstance(item, OutputFileDatasetConfig) and any(i is item for i in step.inputs):
@@ -166,7 +173,11 @@ class _Compiler:
                 f"got {type(v).__name__}; pass data as an input or argument instead")
 
         arguments = [argument(a) for a in step.arguments]
-        command = [argument(a) for a in step.command] if step.kind == "command" else None
+        shell = step.kind == "command" and bool(getattr(step, "shell", False))
+        if shell:
+            command = [Lit(self.literal(step, step.command))]
+        else:
+            command = [argument(a) for a in step.command] if step.kind == "command" else None
         params = [(str(n), param_value(n, v)) for n, v in sorted(step.params.items())]
         source = Path(step.source_directory or self.default_source or ".").resolve()
         if not source.is_dir():
@@ -184,15 +195,18 @@ class _Compiler:
         from canalis.core.environment import environment_of
 
         env = environment_of(step.runconfig)
-        return StepSpec(
+        spec = StepSpec(
             name=step.name, kind=step.kind, source_tree=tree, source_dir=str(source),
             script=getattr(step, "script_name", None), command=command,
             hash_paths=self.hash_paths(step, source), arguments=arguments, params=params,
             inputs=list(inputs.values()), outputs=list(outputs.values()),
             environment={"digest": env.digest(), "definition": env.definition()},
             allow_reuse=bool(step.allow_reuse), compute_target=_target_name(step.compute_target, step.runconfig),
-            git=self.git(source), after=[a.name for a in step._after],
+            git=self.git(source), after=[a.name for a in step._after], shell=shell,
         )
+        if shell:
+            check_shell_command(spec)
+        return spec
 
     @staticmethod
     def literal(step, text: str) -> str:
@@ -257,6 +271,34 @@ class _Compiler:
         return self._git[key]
 
 
+def check_shell_command(spec: StepSpec) -> None:
+    """A shell command step finds its data in `$AZUREML_DATAREFERENCE_<name>` variables: each
+    one the string uses must name one of its inputs or outputs, and no two of those may
+    become the same variable."""
+    from canalis.executor.bind import DATA_ENV_PREFIX, BindError, data_variables
+
+    try:
+        known = data_variables(spec)
+    except BindError as e:
+        raise PipelineValidationError(str(e)) from None
+    text = spec.command[0].value
+    for var in dict.fromkeys(re.findall(r"\$\{?(" + DATA_ENV_PREFIX + r"[A-Za-z0-9_]+)", text)):
+        if var not in known:
+            names = ", ".join(f"${v}" for v in known) or "none"
+            raise PipelineValidationError(
+                f"step {spec.name!r}: its command uses ${var}, but the step has no input or output "
+                f"{var[len(DATA_ENV_PREFIX):]!r} (its data variables: {names}); add the data to the step's "
+                "inputs= or outputs="
+            )
+
+
+def _shell_words(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:  # unbalanced quotes: the shell will say so; look at the plain words
+        return text.split()
+
+
 def _target_name(target, runconfig) -> str:
     target = target if target is not None else getattr(runconfig, "target", None)
     if target is None:
@@ -305,7 +347,7 @@ def find_secret_values(plan: Plan, parameters: dict) -> list[str]:
         for i, (a, text) in enumerate(zip(items, args)):
             if isinstance(a, Lit) and (k := _kind(text)):
                 found.append(f"argument {i + 1} of step {s.name!r} holds {k}")
-        flagged = secret_argument(args)
+        flagged = secret_argument(_shell_words(s.command[0].value) if s.shell else args)
         if flagged:
             found.append(f"argument {flagged[1]!r} of step {s.name!r} passes a credential on the command line")
         env_vars = s.environment.get("definition", {}).get("environment_variables", {})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from canalis.exceptions import PipelineValidationError
+from canalis.ignored_keywords import given, warn_ignored
 from canalis.pipeline.core.graph import StepSequence  # noqa: F401  (SDK v1 also exports it from here)
 
 
@@ -12,6 +13,9 @@ class Pipeline:
         self._steps = list(steps) if isinstance(steps, (list, tuple)) else [steps]
         self.description = description
         self._default_source_directory = default_source_directory
+        ignored = given(default_datastore=default_datastore, _workflow_provider=_workflow_provider,
+                        _service_endpoint=_service_endpoint) + list(kwargs)
+        warn_ignored("Pipeline", ignored + ([] if resolve_closure else ["resolve_closure"]))
 
     @property
     def workspace(self):
@@ -34,22 +38,25 @@ class Pipeline:
     def submit(self, experiment_name, pipeline_parameters=None, continue_on_step_failure=False, regenerate_outputs=False, parent_run_id=None, credential_passthrough=None, **kwargs):
         from canalis.core.experiment import Experiment
 
-        return Experiment(self._workspace, experiment_name).submit(
+        unused = {n: True for n in given(parent_run_id=parent_run_id, credential_passthrough=credential_passthrough)}
+        return Experiment(self._workspace, experiment_name).submit(  # what it cannot honour is named in one warning
             self, pipeline_parameters=pipeline_parameters, continue_on_step_failure=continue_on_step_failure,
-            regenerate_outputs=regenerate_outputs, **kwargs
+            regenerate_outputs=regenerate_outputs, _where="Pipeline.submit", **unused, **kwargs
         )
 
     def _submit_to(self, experiment, tags=None, kind="pipeline", pipeline_parameters=None, regenerate_outputs=False,
-                   continue_on_step_failure=False, max_concurrent_steps=None, allow_secret_values=None, **_ignored):
+                   continue_on_step_failure=False, max_concurrent_steps=None, allow_secret_values=None,
+                   _where="Experiment.submit", **ignored):
         """What `Experiment.submit(pipeline)` does: plan (taking snapshots), record and start the
         run through the workspace's Session; returns the PipelineRun, already executing in its
-        executor process."""
+        executor process. Other keywords are named in a warning (`_where`: the API the user called)."""
         from canalis.exceptions import ExperimentExecutionException
         from canalis.executor.errors import ExecutorError, PlanError
         from canalis.executor.session import SubmitOptions
         from canalis.pipeline.core.compile import refuse_secret_values
         from canalis.pipeline.core.run import watch
 
+        warn_ignored(_where, ignored)
         options = SubmitOptions(regenerate_outputs=bool(regenerate_outputs),
                                 continue_on_step_failure=bool(continue_on_step_failure),
                                 max_concurrent_steps=max_concurrent_steps)

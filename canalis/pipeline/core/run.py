@@ -21,13 +21,16 @@ def watch(experiment, handle):
     return run
 
 
-def resume_run(workspace, run_id, force=False, max_concurrent_steps=None):
-    """Finish a run whose executor died; completed steps keep their results."""
+def resume_run(workspace, run_id, force=False, max_concurrent_steps=None, regenerate_outputs=False):
+    """Finish a run whose executor died; steps it finished keep their results. The options
+    it was submitted with hold; `regenerate_outputs=True` also runs the steps still to do
+    without reusing any."""
     from canalis.core.experiment import Experiment
     from canalis.executor.errors import ExecutorError, PlanError
 
     try:
-        handle = workspace.session.resume(run_id, force=force, max_concurrent_steps=max_concurrent_steps)
+        handle = workspace.session.resume(run_id, force=force, max_concurrent_steps=max_concurrent_steps,
+                                          regenerate_outputs=regenerate_outputs)
     except PlanError as e:
         raise PipelineValidationError(str(e)) from None
     except ExecutorError as e:  # not resumable, or its executor process could not start
