@@ -14,8 +14,8 @@ import posixpath
 import uuid
 
 from canalis.executor import paths
-from canalis.store.checkout import check_link_target
-from canalis.store.tree import FILE, SYMLINK
+from canalis.store.checkout import symlinks_of
+from canalis.store.tree import FILE
 
 
 def publish_tree(store, tree: str, root, rel: str, what: str, root_label: str) -> str:
@@ -24,12 +24,7 @@ def publish_tree(store, tree: str, root, rel: str, what: str, root_label: str) -
     root_real = os.path.realpath(root)
     paths.resolve_inside(root_real, rel, what, root_label)
     entries = store.get_tree(tree)  # paths are relative, normalised, free of '..' (checked by the store)
-    links = []
-    for e in entries:
-        if e.type == SYMLINK:
-            target = os.fsdecode(store.get_bytes(e.digest, verify=True))
-            check_link_target(e.path, target)
-            links.append((e, target))
+    links = symlinks_of(store, entries)
     target_dir = paths.make_dirs_inside(root_real, rel, what, root_label)
     for e in entries:
         if e.type == FILE:

@@ -51,14 +51,21 @@ def check_link_target(entry_path: str, target: str) -> None:
         raise UnsafePathError(entry_path, f"symlink target {target!r} points outside the checkout")
 
 
-def checkout(store, tree: str, dest, *, readonly: bool = True, link: bool | None = None) -> None:
-    entries = store.get_tree(tree)  # validates paths: relative, no '..', nothing under a file or link
+def symlinks_of(store, entries) -> list:
+    """(entry, target) of every symlink among a tree's entries, each target checked to stay
+    inside the tree (before anything is written)."""
     links = []
     for e in entries:
         if e.type == SYMLINK:
             target = os.fsdecode(store.get_bytes(e.digest, verify=True))
             check_link_target(e.path, target)
             links.append((e, target))
+    return links
+
+
+def checkout(store, tree: str, dest, *, readonly: bool = True, link: bool | None = None) -> None:
+    entries = store.get_tree(tree)  # validates paths: relative, no '..', nothing under a file or link
+    links = symlinks_of(store, entries)
     root = _prepare_dest(dest)
     link = _default_link() if link is None else link
     made = {root}

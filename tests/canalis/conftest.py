@@ -108,3 +108,13 @@ def kill_executors(root) -> list[int]:
     while not all(gone(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.02)
     return pids
+
+
+def wait_for(predicate, what="the condition", timeout=120.0):
+    """Poll `predicate` until it holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -19,7 +19,7 @@ from canalis.exceptions import UserErrorException
 from canalis.ledger import events as ev
 from canalis.pipeline.core import Pipeline
 from canalis.pipeline.steps import PythonScriptStep
-from tests.canalis.conftest import kill_executors, script, write
+from tests.canalis.conftest import kill_executors, script, wait_for, write
 
 # The slow step starts a grandchild (same process group) and records both pids, so the test
 # can check that a cancel stops the whole group.
@@ -61,13 +61,6 @@ def alive(pid: int) -> bool:
         return f.read().split(")")[-1].split()[0] != "Z"
 
 
-def wait_for(predicate, timeout=60.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def step_pids(path) -> list[int]:
@@ -100,7 +93,7 @@ def test_run_cancel_stops_the_running_step_and_its_children(ws, src, tmp_path, m
         run.cancel(reason="wrong parameters")
         assert run.wait_for_completion(raise_on_error=False) == "Canceled"
         assert time.monotonic() - t0 < 30  # SIGTERM stops a sleeping Python step at once
-        wait_for(lambda: not any(alive(p) for p in step_pids(pids_file)), 30, "the step's process group to exit")
+        wait_for(lambda: not any(alive(p) for p in step_pids(pids_file)), "the step's process group to exit", 30)
     finally:
         kill_leftovers(step_pids(pids_file))
     assert statuses(ws, run.id) == {"slow": "Canceled", "after": "Skipped"}
@@ -155,7 +148,7 @@ def test_canalis_cancel_from_another_process(tmp_path):
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout) == {"run_id": run_id, "status": "Canceled"}
         assert proc.wait(timeout=60) == 1  # the submit reports a run that did not complete
-        wait_for(lambda: not any(alive(p) for p in step_pids(pids_file)), 30, "the step's process group to exit")
+        wait_for(lambda: not any(alive(p) for p in step_pids(pids_file)), "the step's process group to exit", 30)
     ws = Workspace(path=root)
     assert statuses(ws, run_id) == {"slow": "Canceled", "after": "Skipped"}
     requested = next(ws.ledger.events(stream=f"run:{run_id}", type="run.cancel_requested")).payload
@@ -170,7 +163,7 @@ def test_ctrl_c_on_submit_cancels_the_run(tmp_path):
     with slow_submit(root, pids_file) as proc:
         os.kill(proc.pid, signal.SIGINT)  # what a terminal sends to the submit on Ctrl-C
         assert proc.wait(timeout=60) != 0
-        wait_for(lambda: not any(alive(p) for p in step_pids(pids_file)), 30, "the step's process group to exit")
+        wait_for(lambda: not any(alive(p) for p in step_pids(pids_file)), "the step's process group to exit", 30)
     ws = Workspace(path=root)
     run_id = ws.ledger.runs()[0].run_id
     assert ws.ledger.run(run_id).status == "Canceled"

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from canalis.core import Dataset, Datastore, Experiment
+from canalis.core import Dataset, Experiment
 from canalis.data import OutputFileDatasetConfig
 from canalis.data.data_reference import DataPath, DataPathComputeBinding, DataReference
 from canalis.data.dataset_consumption_config import DatasetConsumptionConfig
@@ -24,7 +24,7 @@ from canalis.executor.errors import PathEscapeError
 from canalis.executor.plan import InputSpec, OutputSpec, Plan, StepSpec
 from canalis.pipeline.core import Pipeline, PipelineData
 from canalis.pipeline.steps import PythonScriptStep
-from tests.canalis.conftest import script, statuses, write
+from tests.canalis.conftest import script, write
 
 BAD_RELATIVE = ["/abs/dir", "../../x", "..", "a/../../b", "a\0b", "./../x"]
 BAD_NAMES = ["../..", "/abs", "..", ".", "a/b", "a\0b", "", "x y"]

@@ -8,13 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from canalis import layout
 from canalis.core import Workspace
 from tests.canalis.conftest import script, write
+from tests.canalis.conftest import wait_for as wait_until
 
 PIPELINE = """
 import os
@@ -79,13 +79,6 @@ def project(tmp_path):
     return root
 
 
-def _wait(predicate, what, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _step_events(ws, run_id, type_) -> list[str]:
@@ -102,13 +95,13 @@ def interrupted_run(root, tmp_path, *submit_args, wait_for=()) -> str:
                             env={**os.environ, "HOLD": str(pids)}, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait(lambda: [r for r in ws.ledger.runs() if r.run_id not in before], "the run")
+        wait_until(lambda: [r for r in ws.ledger.runs() if r.run_id not in before], "the run")
         (run_id,) = [r.run_id for r in ws.ledger.runs() if r.run_id not in before]
-        _wait(lambda: "hold" in _step_events(ws, run_id, "step.started") and pids.exists()
+        wait_until(lambda: "hold" in _step_events(ws, run_id, "step.started") and pids.exists()
               and all(s in _step_events(ws, run_id, "step.failed") for s in wait_for), "the held step")
         executor = ws.ledger.run(run_id).pid  # the process that recorded run.started
         os.kill(executor, signal.SIGKILL)
-        _wait(lambda: not _alive(executor), "the executor to die")
+        wait_until(lambda: not _alive(executor), "the executor to die")
     finally:
         try:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -12,20 +12,17 @@ import signal
 import subprocess
 import sys
 import termios
-import time
 
 import pytest
 
 from canalis import layout
 from canalis.core import Experiment, ScriptRunConfig, Workspace
-from canalis.data import OutputFileDatasetConfig
 from canalis.exceptions import ActivityFailedException
 from canalis.executor import launch, standby
 from canalis.executor.errors import ExecutorNotStarted
 from canalis.ledger import events as ev
-from canalis.pipeline.core import Pipeline, PipelineRun
-from canalis.pipeline.steps import PythonScriptStep
-from tests.canalis.conftest import gone, kill_executors, script, write
+from canalis.pipeline.core import PipelineRun
+from tests.canalis.conftest import gone, kill_executors, script, wait_for, write
 
 # the first step prints, then waits until the file named by GATE exists (an environment
 # variable: not part of the reuse key), so a test decides when the run may end
@@ -79,13 +76,6 @@ def open_gate():
         pass
 
 
-def wait_for(predicate, what, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def events(root, type_):
@@ -110,7 +100,7 @@ def the_run(root) -> dict:
 
 
 def wait_until_ended(root) -> dict:
-    wait_for(lambda: the_run(root)["status"] not in ("Queued", "Running"), "the run to end")
+    wait_for(lambda: the_run(root)["status"] not in ("Queued", "Running"), "the run to end", 120)
     return the_run(root)
 
 
