@@ -122,8 +122,8 @@ class PublishedPipeline:
 def submit_published(experiment, pipeline_parameters, *, tags=None, pipeline_id=None, endpoint_id=None, version=None,
                      continue_on_step_failure=None, allow_secret_values=None, where="Experiment.submit", ignored=None):
     """Run a published pipeline or an endpoint version from Python: the PipelineRun."""
+    from canalis.core.run import Run
     from canalis.pipeline.core.compile import refuse_secret_values
-    from canalis.pipeline.core.run import watch
 
     warn_ignored(where, ignored or {})
     if pipeline_parameters is not None and not isinstance(pipeline_parameters, dict):
@@ -133,4 +133,6 @@ def submit_published(experiment, pipeline_parameters, *, tags=None, pipeline_id=
             experiment.name, pipeline_parameters, pipeline_id=pipeline_id, endpoint_id=endpoint_id, version=version,
             tags=tags, continue_on_step_failure=continue_on_step_failure,
             vet=lambda plan, values: refuse_secret_values(plan, values, allow_secret_values))
-    return watch(experiment, handle)
+    run = Run._rehydrate(experiment, handle.run_id, "pipeline")  # a PipelineRun (canalis.pipeline.core.run)
+    run._handle = handle  # as `watch` does; importing it here would tie this module and run.py in a loop
+    return run

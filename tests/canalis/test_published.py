@@ -1,0 +1,105 @@
+"""Published pipelines, pipeline endpoints and schedules from Python (SDK v1 names): what is
+recorded, what a run of a published pipeline gets, and what is refused before anything is
+recorded."""
+from __future__ import annotations
+
+import pytest
+
+from canalis.core import Experiment
+from canalis.exceptions import PipelineValidationError, UserErrorException
+from canalis.pipeline.core import Pipeline, PipelineEndpoint, PipelineParameter, PublishedPipeline
+from canalis.pipeline.core.schedule import Schedule, ScheduleRecurrence
+from canalis.pipeline.steps import PythonScriptStep
+from tests.canalis.conftest import script
+
+ECHO = """
+import sys
+print("argv:" + "|".join(sys.argv[1:]))
+"""
+
+
+def _pipeline(ws, src, default=3):
+    script(src, "echo.py", ECHO)
+    return Pipeline(ws, [PythonScriptStep(name="echo", script_name="echo.py", source_directory=str(src),
+                                          arguments=[PipelineParameter("n", default)])])
+
+
+def _submitted(ws) -> int:
+    return len(list(ws.ledger.events(type="run.submitted")))
+
+
+def test_a_published_pipeline_runs_with_new_parameter_values(ws, src, counter):
+    published = _pipeline(ws, src).publish(name="echo", description="echoes n", version="1")
+    assert published.status == "Active" and published.version == "1" and published.parameters == {"n": 3}
+    assert published.endpoint.endswith(f"/pipelines/{published.id}/runs")
+    assert PublishedPipeline.get(ws, published.id).name == "echo"
+    run = published.submit(ws, "exp", pipeline_parameters={"n": 5})
+    assert run.wait_for_completion() == "Completed"
+    assert "argv:5" in run.find_step_run("echo")[0].get_stdout_log()
+    row = ws.ledger.run(run.id)
+    assert row.trigger["pipeline_id"] == published.id and row.trigger["via"] == "sdk"
+
+
+@pytest.mark.parametrize("values,message", [({"m": 1}, "no parameter named 'm'"),
+                                            ({"n": "x"}, "'n' must be an integer"),
+                                            ({"n": True}, "'n' must be an integer")])
+def test_unknown_parameters_and_wrong_types_are_refused_before_anything_is_recorded(ws, src, counter, values, message):
+    published = _pipeline(ws, src).publish(name="echo")
+    with pytest.raises(PipelineValidationError, match=message):
+        published.submit(ws, "exp", pipeline_parameters=values)
+    assert _submitted(ws) == 0 and counter.lines() == []
+
+
+def test_a_disabled_pipeline_refuses_runs_until_enabled(ws, src, counter):
+    published = _pipeline(ws, src).publish(name="echo")
+    published.disable()
+    assert PublishedPipeline.get(ws, published.id).status == "Disabled"
+    assert PublishedPipeline.list(ws) == [] and len(PublishedPipeline.list(ws, active_only=False)) == 1
+    with pytest.raises(UserErrorException, match="is disabled"):
+        Experiment(ws, "exp").submit(published)
+    assert _submitted(ws) == 0
+    published.enable()
+    assert Experiment(ws, "exp").submit(published).wait_for_completion() == "Completed"
+
+
+def test_endpoint_versions_default_and_explicit(ws, src, counter):
+    first = _pipeline(ws, src, 3).publish(name="v0")
+    second = _pipeline(ws, src, 4).publish(name="v1")
+    endpoint = PipelineEndpoint.publish(ws, "ep", "an endpoint", first)
+    assert endpoint.get_default_version() == "0"
+    endpoint.add(second)
+    assert endpoint.get_default_version() == "0" and [v.version for v in endpoint.list_versions()] == ["0", "1"]
+    run = endpoint.submit("exp")
+    assert run.wait_for_completion() == "Completed" and "argv:3" in run.find_step_run("echo")[0].get_stdout_log()
+    run = Experiment(ws, "exp").submit(endpoint, pipeline_version="1")
+    assert run.wait_for_completion() == "Completed" and "argv:4" in run.find_step_run("echo")[0].get_stdout_log()
+    endpoint.set_default_version("1")
+    again = PipelineEndpoint.get(ws, name="ep")
+    assert again.get_default_version() == "1" and again.get_pipeline().id == second.id
+    with pytest.raises(UserErrorException, match="no version '7'"):
+        again.set_default_version(7)
+    with pytest.raises(UserErrorException, match="exists"):
+        PipelineEndpoint.publish(ws, "ep", None, first)
+
+
+def test_publish_pipeline_from_a_run_keeps_its_plan(ws, src, counter):
+    run = Experiment(ws, "exp").submit(_pipeline(ws, src), pipeline_parameters={"n": 9})
+    assert run.wait_for_completion() == "Completed"
+    published = run.publish_pipeline(name="from-run")
+    assert published.published_from_run == run.id and published.get_step_names() == ["echo"]
+
+
+def test_schedules_are_recorded_checked_and_listed(ws, src, counter):
+    published = _pipeline(ws, src).publish(name="echo")
+    schedule = Schedule.create(ws, "every-minute", pipeline_id=published.id, experiment_name="exp",
+                               recurrence=ScheduleRecurrence("Minute", 1), pipeline_parameters={"n": 2})
+    assert schedule.recurrence.frequency == "Minute" and schedule.pipeline_parameters == {"n": 2}
+    assert [s.id for s in Schedule.get_schedules_for_pipeline_id(ws, published.id)] == [schedule.id]
+    with pytest.raises(PipelineValidationError, match="no parameter named 'x'"):
+        Schedule.create(ws, "bad", pipeline_id=published.id, experiment_name="exp",
+                        recurrence=ScheduleRecurrence("Minute", 1), pipeline_parameters={"x": 1})
+    with pytest.raises(UserErrorException, match="frequency"):
+        ScheduleRecurrence("Fortnight", 1)
+    schedule.disable()
+    assert Schedule.get(ws, schedule.id).status == "Disabled" and Schedule.list(ws) == []
+    assert schedule.get_last_pipeline_run() is None
