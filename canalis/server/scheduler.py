@@ -14,8 +14,9 @@ changed, disabled or enabled from any process are followed without a restart.
   (a digest of every file's path, size and modification time) is compared with the state of
   the last fire and fires once when it differs: many files landing at once make one run.
   Where watchdog cannot watch (no inotify), and in any case every `polling_interval` minutes,
-  the folder's state is looked at directly. A schedule that never fired takes the folder as
-  it is when the scheduler first sees it as its starting state.
+  the folder's state is looked at directly. A schedule that never fired compares the folder
+  with what it held when the schedule was created (the files not modified since), so files
+  that land while no server runs still fire it once the server starts.
 
 A run a schedule starts names it in `run.submitted`'s trigger (`{"via": "schedule",
 "schedule_id", "schedule_name", "reason"}`); a fire whose run is refused (the pipeline was
@@ -39,6 +40,21 @@ def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
+def _digest(listing: dict) -> str:
+    h = blake3()
+    for rel, (size, mtime) in sorted(listing.items()):
+        h.update(f"{rel}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def _as_created(listing: dict, created_at: str) -> tuple[str, dict]:
+    """The folder as it was when the schedule was created, as far as the files tell: those
+    not modified since. A schedule that never fired fires for the others."""
+    created = _parse(created_at).timestamp() * 1e9
+    kept = {k: v for k, v in listing.items() if v[1] <= created}
+    return _digest(kept), kept
+
+
 def folder_state(folder: Path) -> tuple[str, dict]:
     """A digest of the files under `folder` (relative path, size, mtime) and the listing itself."""
     listing = {}
@@ -52,10 +68,7 @@ def folder_state(folder: Path) -> tuple[str, dict]:
                 except OSError:
                     continue
                 listing[path.relative_to(folder).as_posix()] = (st.st_size, st.st_mtime_ns)
-    h = blake3()
-    for rel, (size, mtime) in sorted(listing.items()):
-        h.update(f"{rel}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
-    return h.hexdigest(), listing
+    return _digest(listing), listing
 
 
 class _Watch:
@@ -151,9 +164,9 @@ class Scheduler:
             w = self._watches[row.schedule_id] = _Watch(folder)
             self._watch(w)
             state, listing = folder_state(folder)
-            w.baseline = (row.last_state or state, listing)
+            w.baseline = (row.last_state, listing) if row.last_state else _as_created(listing, row.created_at)
             w.last_look = time.monotonic()
-            if row.last_state and row.last_state != state:  # changed while nobody watched
+            if w.baseline[0] != state:  # changed while nobody watched: fires once settled
                 w.last_event = time.monotonic()
             return
         clock = time.monotonic()
