@@ -70,6 +70,8 @@ def test_a_revoked_token_is_refused(ws, published, server, token):
     ({"ParameterAssignments": {}}, 422, "ExperimentName"),
     ({"ExperimentName": "rest", "Unknown": 1}, 422, "Unknown"),
     ({"ExperimentName": "no spaces allowed"}, 422, "ExperimentName"),
+    ({"ExperimentName": "rest", "ParameterAssignments": {"who": "a\u0000b"}}, 422, "NUL"),
+    ({"ExperimentName": "rest", "ParameterAssignments": {"who": "AKIAIOSFODNN7EXAMPLE"}}, 422, "AWS access key"),
 ])
 def test_bad_bodies_are_refused_naming_the_problem_and_nothing_is_submitted(ws, published, server, token, body,
                                                                            status, message):
