@@ -11,6 +11,7 @@ import os
 import socket
 from datetime import datetime, timezone
 
+from canalis.errors import ServeError
 from canalis.server import address
 
 #: seconds between two looks of the scheduler at the schedules, and that a watched folder must
