@@ -113,16 +113,16 @@ def next_due(rec: dict, after: datetime) -> datetime:
     start = _time(rec["start_time"], tz)
     local_after = after.astimezone(tz)
     if rec["frequency"] in _UNIT and local_after > start:
-        # start counting from the last whole period before `after`, not from start_time (a
-        # minutely schedule a year old would otherwise step through half a million times)
+        # start counting from a whole period shortly before `after`, not from start_time (a
+        # minutely schedule a year old would otherwise step through half a million times).
+        # The rule runs on the wall clock (a daylight saving change shifts its UTC times), so
+        # periods are counted there too, less a margin of over two hours: around a change the
+        # wall clock and the true order of times differ by up to an hour.
         period = _UNIT[rec["frequency"]] * rec["interval"]
-        if rec["frequency"] in ("Minute", "Hour"):  # fixed lengths: count in UTC
-            whole = (after.astimezone(timezone.utc) - start.astimezone(timezone.utc)) // period
-            start = (start.astimezone(timezone.utc) + whole * period).astimezone(tz)
-        else:  # days and weeks: count on the wall clock, which keeps the times of day across DST
-            naive_start, naive_after = start.replace(tzinfo=None), local_after.replace(tzinfo=None)
-            whole = max(0, (naive_after - naive_start) // period - 1)
-            start = (naive_start + whole * period).replace(tzinfo=tz)
+        naive_start, naive_after = start.replace(tzinfo=None), local_after.replace(tzinfo=None)
+        margin = timedelta(hours=2) // period + 1
+        whole = max(0, (naive_after - naive_start) // period - margin)
+        start = (naive_start + whole * period).replace(tzinfo=tz)
     found = _rule(rec, start).after(local_after, inc=False)
     if found is None:
         raise RecurrenceError(f"recurrence {rec} has no time after {after.isoformat()}")
