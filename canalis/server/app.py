@@ -174,7 +174,7 @@ def create_app(workspace, base_url: str, scheduler=None) -> FastAPI:
     def submit(body: m.SubmitRequest, token, pipeline_id=None, endpoint_id=None, version=None) -> m.SubmitResponse:
         from canalis.pipeline.core.compile import refuse_secret_values
 
-        trigger = {"via": "rest", "caller": token.name, "caller_id": token.id}  # the token by name ("token" keys are redacted)
+        trigger = {"via": "rest", "by": token.name}  # the token by its name (a key named "token" is redacted)
         with _refusing(), lock:
             handle = session.submit_published(
                 body.ExperimentName, body.ParameterAssignments, pipeline_id=pipeline_id, endpoint_id=endpoint_id,

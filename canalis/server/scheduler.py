@@ -19,7 +19,7 @@ changed, disabled or enabled from any process are followed without a restart.
   that land while no server runs still fire it once the server starts.
 
 A run a schedule starts names it in `run.submitted`'s trigger (`{"via": "schedule",
-"schedule_id", "schedule_name", "reason"}`); a fire whose run is refused (the pipeline was
+"by": <schedule name>, "schedule_id", "reason", "due"}`); a fire whose run is refused (the pipeline was
 disabled, say) is recorded as `schedule.trigger_failed`.
 """
 from __future__ import annotations
@@ -218,7 +218,7 @@ class Scheduler:
     def _submit(self, row, reason: str, due: str | None) -> None:
         from canalis.executor.errors import ExecutorError
 
-        trigger = {"via": "schedule", "schedule_id": row.schedule_id, "schedule_name": row.name, "reason": reason}
+        trigger = {"via": "schedule", "by": row.name, "schedule_id": row.schedule_id, "reason": reason, "due": due}
         try:
             self.workspace.session.submit_published(
                 row.experiment, dict(row.parameters or {}), pipeline_id=row.pipeline_id,

@@ -34,7 +34,7 @@ def test_sdk_v1_rest_code_runs_a_published_pipeline_with_parameters(ws, publishe
     assert run.get_status() == "Completed"
     assert "argv:7|x" in run.find_step_run("echo")[0].get_stdout_log()
     trigger = ws.ledger.run(run_id).trigger
-    assert trigger["via"] == "rest" and trigger["caller"] == "local" and trigger["pipeline_id"] == published.id
+    assert trigger["via"] == "rest" and trigger["by"] == "local" and trigger["pipeline_id"] == published.id
     steps = requests.get(f"{server.url}/runs/{run_id}/steps", headers=headers, timeout=10).json()
     assert [(s["Name"], s["Status"]) for s in steps] == [("echo", "Completed")]
 
@@ -43,7 +43,7 @@ def test_a_named_token_is_recorded_as_who_triggered_the_run(ws, published, serve
     r = requests.post(f"{server.url}/pipelines/{published.id}/runs", headers=bearer(token),
                       json={"ExperimentName": "rest", "ParameterAssignments": {"who": "ci"}})
     assert r.status_code == 201, r.text
-    assert ws.ledger.run(r.json()["Id"]).trigger["caller"] == "ci"
+    assert ws.ledger.run(r.json()["Id"]).trigger["by"] == "ci"
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer cnl_not-a-token"}, {"Authorization": "Basic eDp5"}])

@@ -27,7 +27,7 @@ def test_a_recurrence_schedule_fires_and_its_run_names_it(ws, published, server)
                                recurrence=ScheduleRecurrence("Minute", 1, start_time=start),
                                pipeline_parameters={"n": 11})
     run_row = wait_for(lambda: _runs_of(ws, schedule.id), "the schedule fires", timeout=120)[0]
-    assert run_row.trigger["schedule_name"] == "minutely" and run_row.trigger["via"] == "schedule"
+    assert run_row.trigger["by"] == "minutely" and run_row.trigger["via"] == "schedule"
     fire = _fires(ws, schedule.id)[0]
     assert fire.payload["reason"] == "recurrence" and fire.payload["due"].startswith((start + timedelta(minutes=1))
                                                                                       .isoformat()[:19])
@@ -68,7 +68,7 @@ def test_many_files_landing_at_once_fire_one_run(ws, published, tmp_path):
         fires = _fires(ws, schedule.id)
         assert [f.payload["changes"] for f in fires[1:]] == [["late.csv"]]
         assert len(_runs_of(ws, schedule.id)) == 2
-        assert _runs_of(ws, schedule.id)[0].trigger["schedule_name"] == "on-data"
+        assert _runs_of(ws, schedule.id)[0].trigger["by"] == "on-data"
     finally:
         server.stop()
 
