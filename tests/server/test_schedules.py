@@ -109,3 +109,40 @@ def test_the_server_restarted_keeps_pipelines_endpoints_schedules_and_tokens(ws,
         finally:
             server.stop()
     assert seen[0] == seen[1] == ([published.id], [endpoint.id], [schedule.id])
+
+
+def test_one_due_time_is_claimed_once_even_by_two_processes_at_once(ws, published):
+    """What keeps two servers on one workspace from firing one due time twice: the claim,
+    made from two processes at the same moment, records one `schedule.triggered`."""
+    import subprocess
+    import sys
+
+    schedule = Schedule.create(ws, "hourly", pipeline_id=published.id, experiment_name="e",
+                               recurrence=ScheduleRecurrence("Hour", 1))
+    claim = ("import sys, time\n"
+             "from canalis.core import Workspace\n"
+             "ws = Workspace(path=sys.argv[1])\n"
+             "while time.time() < float(sys.argv[3]): pass\n"
+             "print(ws.session.claim_schedule(sys.argv[2], 'recurrence', due='2030-01-01T00:00:00+00:00') is not None)\n")
+    start = __import__("time").time() + 2
+    procs = [subprocess.Popen([sys.executable, "-c", claim, str(ws.root), schedule.id, str(start)],
+                              stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    answers = sorted(p.communicate(timeout=120)[0].strip() for p in procs)
+    assert answers == ["False", "False", "False", "True"]
+    assert len(_fires(ws, schedule.id)) == 1
+    assert ws.session.claim_schedule(schedule.id, "recurrence", due="2029-12-31T23:00:00+00:00") is None  # earlier
+
+
+def test_a_fire_of_a_disabled_pipeline_is_recorded_as_failed_and_runs_nothing(ws, published, tmp_path):
+    published.disable()
+    start = datetime.now(timezone.utc) - timedelta(seconds=59)
+    schedule = Schedule.create(ws, "minutely", pipeline_id=published.id, experiment_name="sched",
+                               recurrence=ScheduleRecurrence("Minute", 1, start_time=start))
+    server = Server(ws.root, tmp_path / "server.log").start()
+    try:
+        failed = wait_for(lambda: [e for e in ws.ledger.events(type="schedule.trigger_failed")], "a failed fire")
+    finally:
+        server.stop()
+    assert "disabled" in failed[0].payload["error"] and _runs_of(ws, schedule.id) == []
+    assert "disabled" in Schedule.get(ws, schedule.id)._row.last_error
+    assert "last error" in canalis(ws.root, "schedules").stdout
