@@ -12,9 +12,10 @@ changed, disabled or enabled from any process are followed without a restart.
 - Data change: the folder `path_on_datastore` of the datastore is watched with watchdog;
   an event marks the folder changed, and once no event came for `settle` seconds its state
   (a digest of every file's path, size and modification time) is compared with the state of
-  the last fire and fires once when it differs: many files landing at once make one run.
-  Where watchdog cannot watch (no inotify), and in any case every `polling_interval` minutes,
-  the folder's state is looked at directly. A schedule that never fired compares the folder
+  the last fire. A changed state fires when a look `settle` seconds later finds the same
+  state again (no event since): many files landing at once make one run. Where watchdog
+  cannot watch (no inotify, or CANALIS_SCHEDULER_WATCH=poll), and in any case every
+  `polling_interval` minutes, the folder's state is looked at directly, with the same rule. A schedule that never fired compares the folder
   with what it held when the schedule was created (the files not modified since), so files
   that land while no server runs still fire it once the server starts.
 
@@ -34,6 +35,9 @@ from pathlib import Path
 from blake3 import blake3
 
 log = logging.getLogger("canalis.server")
+#: "poll" looks at watched folders every polling_interval only (network file systems, where
+#: inotify does not see writes made on other machines)
+WATCH_ENV = "CANALIS_SCHEDULER_WATCH"
 
 
 def _parse(text: str) -> datetime:
@@ -79,6 +83,7 @@ class _Watch:
         self.last_event = None  # monotonic time of the last watchdog event, None when none pending
         self.last_look = 0.0  # monotonic time the state was last computed by polling
         self.baseline = None  # (state, listing) the next fire is compared with
+        self.pending = None  # a changed state seen once: it fires when a look `settle` seconds later sees it again
         self.observer = None
 
 
@@ -170,15 +175,19 @@ class Scheduler:
                 w.last_event = time.monotonic()
             return
         clock = time.monotonic()
-        polling = (row.polling_interval or 5) * 60
-        if w.last_event is None and clock - w.last_look < polling:
-            return  # no event, and not yet time to look anyway
-        if w.last_event is not None and clock - w.last_event < self.settle:
-            return  # still changing: wait until it settles
-        w.last_event, w.last_look = None, clock
+        settled = w.last_event is not None and clock - w.last_event >= self.settle
+        polled = w.last_event is None and clock - w.last_look >= (row.polling_interval or 5) * 60
+        if not (settled or polled):
+            return  # no change seen, or still changing
+        w.last_look = clock
         state, listing = folder_state(folder)
         if state == w.baseline[0]:
+            w.last_event = w.pending = None
             return
+        if state != w.pending:  # a state not seen before: fire only once it stays so for `settle` seconds
+            w.pending, w.last_event = state, clock
+            return
+        w.last_event = w.pending = None
         before = w.baseline[1]
         changes = sorted(k for k in set(listing) | set(before) if listing.get(k) != before.get(k))
         w.baseline = (state, listing)
@@ -188,6 +197,8 @@ class Scheduler:
 
     def _watch(self, w: _Watch) -> None:
         """Start a watchdog observer on the folder; without one the folder is polled."""
+        if os.environ.get(WATCH_ENV, "").lower() == "poll":
+            return
         try:
             from watchdog.events import FileSystemEventHandler
             from watchdog.observers import Observer

@@ -146,3 +146,29 @@ def test_a_fire_of_a_disabled_pipeline_is_recorded_as_failed_and_runs_nothing(ws
     assert "disabled" in failed[0].payload["error"] and _runs_of(ws, schedule.id) == []
     assert "disabled" in Schedule.get(ws, schedule.id)._row.last_error
     assert "last error" in canalis(ws.root, "schedules").stdout
+
+
+def test_a_polled_folder_also_fires_once_for_many_files(ws, published, tmp_path):
+    """Without watchdog's events (CANALIS_SCHEDULER_WATCH=poll: what a folder inotify cannot
+    watch gets), the folder is looked at every polling_interval and a change fires once it
+    stays the same from one look to the next."""
+    import time
+
+    folder = tmp_path / "store"
+    folder.mkdir()
+    Datastore.register_local(ws, "landing", str(folder))
+    schedule = Schedule.create(ws, "polled", pipeline_id=published.id, experiment_name="data", datastore="landing",
+                               polling_interval=0.01)  # minutes
+    server = Server(ws.root, tmp_path / "server.log", env={"CANALIS_SCHEDULER_WATCH": "poll"}).start()
+    try:
+        names = [f"{i}.csv" for i in range(8)]
+        for name in names:  # files land over more than one poll of the folder (a poll every 0.6 s)
+            (folder / name).write_text("x\n")
+            time.sleep(0.1)
+        wait_for(lambda: _fires(ws, schedule.id), "the polled schedule fires", timeout=120)
+        (folder / "late.csv").write_text("x\n")
+        wait_for(lambda: len(_fires(ws, schedule.id)) >= 2, "a later file fires again", timeout=120)
+    finally:
+        server.stop()
+    fires = _fires(ws, schedule.id)
+    assert [f.payload["changes"] for f in fires] == [sorted(names), ["late.csv"]]
