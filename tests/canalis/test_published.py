@@ -103,3 +103,35 @@ def test_schedules_are_recorded_checked_and_listed(ws, src, counter):
     schedule.disable()
     assert Schedule.get(ws, schedule.id).status == "Disabled" and Schedule.list(ws) == []
     assert schedule.get_last_pipeline_run() is None
+
+
+def test_the_endpoint_url_follows_the_recorded_address_the_setting_and_the_environment(ws, src, counter, monkeypatch):
+    from canalis.server import address
+
+    published = _pipeline(ws, src).publish(name="echo")
+    assert published.endpoint == f"http://127.0.0.1:8787/pipelines/{published.id}/runs"  # nothing recorded yet
+    address.record(ws.root / ".canalis", "127.0.0.1", 9123, 1, "2030-01-01T00:00:00Z")
+    assert published.endpoint == f"http://127.0.0.1:9123/pipelines/{published.id}/runs"
+    ws._update_config(lambda cfg: cfg.setdefault("settings", {}).update(server_url="https://pipelines.example/"))
+    assert published.endpoint == f"https://pipelines.example/pipelines/{published.id}/runs"
+    monkeypatch.setenv("CANALIS_SERVER_URL", "http://10.0.0.5:80")
+    assert published.endpoint == f"http://10.0.0.5:80/pipelines/{published.id}/runs"
+
+
+def test_a_schedule_is_updated_and_a_bad_update_changes_nothing(ws, src, counter):
+    published = _pipeline(ws, src).publish(name="echo")
+    schedule = Schedule.create(ws, "s", pipeline_id=published.id, experiment_name="exp",
+                               recurrence=ScheduleRecurrence("Hour", 1))
+    schedule.update(name="renamed", recurrence=ScheduleRecurrence("Day", 1, hours=[6], minutes=[0]),
+                    pipeline_parameters={"n": 4})
+    again = Schedule.get(ws, schedule.id)
+    assert (again.name, again.recurrence.frequency, again.recurrence.hours, again.pipeline_parameters) == \
+        ("renamed", "Day", [6], {"n": 4})
+    updates = len(list(ws.ledger.events(type="schedule.updated")))
+    with pytest.raises(PipelineValidationError, match="no parameter named 'zz'"):
+        schedule.update(pipeline_parameters={"zz": 1})
+    with pytest.raises(UserErrorException, match="cannot watch a datastore"):
+        schedule.update(path_on_datastore="x")
+    assert len(list(ws.ledger.events(type="schedule.updated"))) == updates
+    schedule.update(status="Disabled")
+    assert Schedule.get(ws, schedule.id).status == "Disabled"
