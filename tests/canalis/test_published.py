@@ -80,6 +80,8 @@ def test_endpoint_versions_default_and_explicit(ws, src, counter):
         again.set_default_version(7)
     with pytest.raises(UserErrorException, match="exists"):
         PipelineEndpoint.publish(ws, "ep", None, first)
+    swapped = PipelineEndpoint.publish(ws, "ep2", second, "pipeline third, description fourth")
+    assert swapped.description == "pipeline third, description fourth" and swapped.get_pipeline().id == second.id
 
 
 def test_publish_pipeline_from_a_run_keeps_its_plan(ws, src, counter):

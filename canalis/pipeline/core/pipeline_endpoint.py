@@ -72,7 +72,11 @@ class PipelineEndpoint:
     # -- SDK v1 class methods ------------------------------------------------------------
     @staticmethod
     def publish(workspace, name, description, pipeline, _workflow_provider=None, _service_endpoint=None):
-        """A new endpoint named `name` whose version "0" (the default) is `pipeline`."""
+        """A new endpoint named `name` whose version "0" (the default) is `pipeline`. SDK v1's
+        order is (workspace, name, description, pipeline); a call that passes the pipeline
+        third and the description fourth means the same and is taken so."""
+        if isinstance(description, PublishedPipeline) and not isinstance(pipeline, PublishedPipeline):
+            description, pipeline = pipeline, description
         with sdk_errors():
             return PipelineEndpoint(workspace, workspace.session.publish_endpoint(name, _pipeline_id(pipeline), description))
 
