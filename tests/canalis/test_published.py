@@ -137,3 +137,19 @@ def test_a_schedule_is_updated_and_a_bad_update_changes_nothing(ws, src, counter
     assert len(list(ws.ledger.events(type="schedule.updated"))) == updates
     schedule.update(status="Disabled")
     assert Schedule.get(ws, schedule.id).status == "Disabled"
+
+
+def test_a_published_pipeline_still_runs_its_own_sources_after_they_changed_and_gc_ran(ws, src, counter):
+    import json
+
+    from click.testing import CliRunner
+
+    from canalis.cli import main
+
+    published = _pipeline(ws, src).publish(name="echo")
+    script(src, "echo.py", "print('edited after publishing')\n")
+    out = CliRunner().invoke(main, ["gc", "--json", "--workspace", str(ws.root), "--keep-last", "0", "--grace", "0s"])
+    assert out.exit_code == 0, out.output and json.loads(out.output)
+    run = published.submit(ws, "exp", pipeline_parameters={"n": 8})
+    assert run.wait_for_completion() == "Completed"
+    assert "argv:8" in run.find_step_run("echo")[0].get_stdout_log()
