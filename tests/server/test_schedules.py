@@ -96,7 +96,7 @@ def test_the_server_restarted_keeps_pipelines_endpoints_schedules_and_tokens(ws,
     schedule = Schedule.create(ws, "daily", pipeline_id=published.id, experiment_name="sched",
                                recurrence=ScheduleRecurrence("Day", 1, hours=[3], minutes=[0]))
     server = Server(ws.root, tmp_path / "server.log")
-    seen = []
+    seen, started = [], []
     for _ in range(2):
         server.start()
         try:
@@ -106,9 +106,15 @@ def test_the_server_restarted_keeps_pipelines_endpoints_schedules_and_tokens(ws,
             r = requests.post(f"{server.url}/endpoints/{endpoint.id}/runs", headers=bearer(token),
                               json={"ExperimentName": "again"}, timeout=10)
             assert r.status_code == 201, r.text
+            started.append(r.json()["Id"])
         finally:
-            server.stop()
+            server.stop()  # right after the submit: the run goes on in its own executor process
     assert seen[0] == seen[1] == ([published.id], [endpoint.id], [schedule.id])
+    from canalis.core import Experiment
+    from canalis.pipeline.core.run import PipelineRun
+
+    assert [PipelineRun(Experiment(ws, "again"), run_id).wait_for_completion() for run_id in started] == \
+        ["Completed", "Completed"]
 
 
 def test_one_due_time_is_claimed_once_even_by_two_processes_at_once(ws, published):
