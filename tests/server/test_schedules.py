@@ -88,7 +88,7 @@ def test_files_that_land_while_no_server_runs_fire_once_it_starts(ws, published,
         server.stop()
 
 
-def test_the_server_restarted_keeps_pipelines_endpoints_schedules_and_tokens(ws, published, tmp_path):
+def test_the_server_restarted_keeps_pipelines_endpoints_schedules_and_tokens(ws, published, tmp_path, counter):
     from canalis.pipeline.core import PipelineEndpoint
 
     token = canalis(ws.root, "token", "create", "keep").stdout.strip().splitlines()[-1]
