@@ -235,12 +235,14 @@ class Scheduler:
                 row.experiment, dict(row.parameters or {}), pipeline_id=row.pipeline_id,
                 endpoint_id=row.pipeline_endpoint_id, trigger=trigger,
                 continue_on_step_failure=row.continue_on_step_failure)
-        except ExecutorError as e:
-            self._fail(row, str(e), due)
+        except ExecutorError as e:  # every failed fire is recorded (its `schedule.triggered` cleared the last error)
+            self.workspace.session.schedule_failed(row.schedule_id, str(e), due)
 
-    def _fail(self, row, error: str, due: str | None = None) -> None:
+    def _fail(self, row, error: str) -> None:
+        """A schedule that cannot even be looked at (its datastore is gone): recorded once,
+        not at every look."""
         if row.last_error != error:
-            self.workspace.session.schedule_failed(row.schedule_id, error, due)
+            self.workspace.session.schedule_failed(row.schedule_id, error, None)
 
 
 __all__ = ["Scheduler", "folder_state"]

@@ -178,3 +178,22 @@ def test_a_polled_folder_also_fires_once_for_many_files(ws, published, tmp_path)
         server.stop()
     fires = _fires(ws, schedule.id)
     assert [f.payload["changes"] for f in fires] == [sorted(names), ["late.csv"]]
+
+
+def test_every_failed_fire_is_recorded_not_only_the_first(ws, published):
+    """The scheduler of `canalis serve`, run in this process: two due times of a schedule
+    whose pipeline is disabled make two `schedule.trigger_failed`, and the schedule shows
+    the error after each."""
+    from canalis.server.scheduler import Scheduler
+
+    published.disable()
+    start = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    schedule = Schedule.create(ws, "minutely", pipeline_id=published.id, experiment_name="sched",
+                               recurrence=ScheduleRecurrence("Minute", 1, start_time=start))
+    scheduler = Scheduler(ws)
+    for minute in (1, 2):
+        scheduler.look(now=start + timedelta(minutes=minute, seconds=1))
+        failed = [e for e in ws.ledger.events(type="schedule.trigger_failed")]
+        assert len(failed) == minute and len(_fires(ws, schedule.id)) == minute
+        assert "disabled" in (ws.ledger.schedule(schedule.id).last_error or "")
+    assert _runs_of(ws, schedule.id) == []
