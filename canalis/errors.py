@@ -12,3 +12,7 @@ class WorkspaceError(CanalisError):
 class DatasetChangedWarning(UserWarning):
     """The files a registered dataset version was made from changed since: the version keeps
     the bytes it was registered with (`Dataset.get_by_name` warns, once per place it is called)."""
+
+
+class ServeError(CanalisError):
+    """`canalis serve` cannot start as asked (the address is taken, a setting is not a number)."""

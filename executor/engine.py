@@ -40,7 +40,8 @@ def new_step_run_id() -> str:
     return str(uuid.uuid4())
 
 
-def submitted_event(run_id, experiment, plan: Plan, parameters, *, tags=None, git=None, kind="pipeline", description=None, options=None):
+def submitted_event(run_id, experiment, plan: Plan, parameters, *, tags=None, git=None, kind="pipeline", description=None, options=None,
+                    trigger=None):
     """`run.submitted` with the whole plan; `options` (regenerate_outputs ...) ride along in it."""
     plan_doc = plan.to_dict()
     plan_doc["options"] = dict(options or {})
@@ -57,6 +58,7 @@ def submitted_event(run_id, experiment, plan: Plan, parameters, *, tags=None, gi
         user=getpass.getuser(),
         description=description,
         parent_run_id=None,
+        trigger=trigger,
     )
 
 

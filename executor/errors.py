@@ -45,3 +45,28 @@ class ParameterValueError(PlanError, ValueError):
 
 class ExecutorNotStarted(ExecutorError):
     """A run's executor process exited before it took the run; the message quotes its log."""
+
+
+class PublishedNotFound(ExecutorError):
+    """No published pipeline, pipeline endpoint, endpoint version or schedule has that id or name."""
+
+
+class PublishedDisabled(ExecutorError):
+    """The published pipeline (or endpoint, or schedule) is disabled: it refuses runs until enabled."""
+
+
+class PublishError(ExecutorError):
+    """A pipeline, endpoint or schedule cannot be published or changed as asked (a snapshot gone
+    from the store, a name already taken, a bad setting); nothing was recorded."""
+
+
+class ParameterTypeError(PlanError, ValueError):
+    """A parameter value of a published pipeline's run does not have its default's type."""
+
+
+class RecurrenceError(PublishError, ValueError):
+    """A schedule's recurrence cannot be used (unknown frequency or time zone, hours out of range ...)."""
+
+
+class TokenError(ExecutorError):
+    """A bearer token cannot be made or revoked as asked (a bad or taken name, no such token)."""

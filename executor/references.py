@@ -113,6 +113,10 @@ def collect(ledger) -> References:
         elif t == "pipeline.published":
             for d in p.get("snapshots", []):
                 refs.add(d, "tree", f"published pipeline {p['name']}", None, seq, pipeline=p["name"])
+            for s in (p.get("plan") or {}).get("steps", []):  # hash_paths entries may be single files' blobs
+                for path, d in s.get("hash_paths", []):
+                    refs.add(d, "any", f"published pipeline {p['name']} step {s['name']} hash_path {path}", None, seq,
+                             pipeline=p["name"])
         elif t == "store.collection_intended":
             refs.intents[(p["gc_id"], p["batch"])] = Intent(p["gc_id"], p["batch"], seq, rec.time, list(p["digests"]), p["bytes"])
         elif t == "store.collected":

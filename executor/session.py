@@ -16,6 +16,9 @@ Verbs:
 - `register(what, name, content, ...)`: datasets, models and environments (executor/registry.py).
 - `register_datastore(name, kind, path)`.
 - Reads: `run`, `runs`, `step_runs`, `step_run`, `run_status` (with the derived `Orphaned`).
+- Published pipelines, endpoints, schedules and tokens (executor/published.py,
+  executor/schedules.py, executor/tokens.py): `publish`, `submit_published`, the endpoint and
+  schedule verbs, `create_token`, `revoke_token`, `authenticate`, `local_token`.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from canalis.executor import launch, registry, standby
+from canalis.executor import launch, published, registry, schedules, standby, tokens
 from canalis.executor.cancel import request_cancel
 from canalis.executor.engine import RunExecutor, new_run_id, submitted_event
 from canalis.executor.errors import ExecutorError, PlanError
@@ -86,10 +89,12 @@ class Session:
     # -- runs --------------------------------------------------------------------------------
     def submit(self, experiment: str, plan: Plan | Callable[[object], Plan], parameters: dict | None = None, *,
                options: SubmitOptions = SubmitOptions(), tags: dict | None = None, kind: str = "pipeline",
-               description: str | None = None, vet: Callable[[Plan, dict], None] | None = None) -> RunHandle:
+               description: str | None = None, vet: Callable[[Plan, dict], None] | None = None,
+               trigger: dict | None = None) -> RunHandle:
         """Record `run.submitted` and start the run. `plan` may be a function of the store
         that builds it (taking the snapshots it needs): it runs under the safety lock. `vet(plan,
-        parameters)` may refuse the submit (raising) before anything is recorded."""
+        parameters)` may refuse the submit (raising) before anything is recorded. `trigger`
+        says what started the run when it is not a direct submit (a REST call, a schedule)."""
         self.prestart_executor()  # its start overlaps the planning
         try:
             with self._writing():
@@ -102,7 +107,8 @@ class Session:
                 self.ledger.append(submitted_event(
                     run_id, experiment, plan, params, tags=tags, git=gits[0] if gits else None, kind=kind,
                     description=description, options={"regenerate_outputs": options.regenerate_outputs,
-                                                      "continue_on_step_failure": options.continue_on_step_failure}))
+                                                      "continue_on_step_failure": options.continue_on_step_failure},
+                    trigger=trigger))
         except BaseException:  # nothing to execute: the executor started ahead quits
             standby.discard(self.executor_argv)
             raise
@@ -218,6 +224,85 @@ class Session:
         cfg.setdefault("datastores", {})[name] = {"type": kind, "path": path}
         self.layout.write_config(cfg)
         self.ledger.append(ev.DatastoreRegistered(name=name, kind=kind, path=path))
+
+    # -- published pipelines, endpoints, schedules, tokens ----------------------------------------
+    def publish(self, name: str, plan: Plan | Callable[[object], Plan], *, description=None, version=None,
+                continue_on_step_failure: bool = False, published_from_run: str | None = None):
+        """Publish a plan (a function of the store that builds it runs under the safety lock, so
+        its snapshots are named by `pipeline.published` before garbage collection may sweep)."""
+        with self._writing():
+            plan = plan(self.store) if callable(plan) else plan
+            return published.publish(self.ledger, self.store, plan, name, description=description, version=version,
+                                     continue_on_step_failure=continue_on_step_failure,
+                                     published_from_run=published_from_run)
+
+    def set_pipeline_enabled(self, pipeline_id: str, enabled: bool):
+        return published.set_pipeline_enabled(self.ledger, pipeline_id, enabled)
+
+    def publish_endpoint(self, name: str, pipeline_id: str, description=None):
+        return published.publish_endpoint(self.ledger, name, pipeline_id, description)
+
+    def add_to_endpoint(self, endpoint_id: str, pipeline_id: str, make_default: bool = False):
+        return published.add_to_endpoint(self.ledger, endpoint_id, pipeline_id, make_default)
+
+    def set_endpoint_default(self, endpoint_id: str, version):
+        return published.set_default_version(self.ledger, endpoint_id, version)
+
+    def rename_endpoint(self, endpoint_id: str, name: str):
+        return published.rename_endpoint(self.ledger, endpoint_id, name)
+
+    def set_endpoint_enabled(self, endpoint_id: str, enabled: bool):
+        return published.set_endpoint_enabled(self.ledger, endpoint_id, enabled)
+
+    def submit_published(self, experiment: str, parameters: dict | None = None, *, pipeline_id: str | None = None,
+                         endpoint_id: str | None = None, version=None, trigger: dict | None = None,
+                         description: str | None = None, tags: dict | None = None,
+                         continue_on_step_failure: bool | None = None,
+                         vet: Callable[[Plan, dict], None] | None = None) -> RunHandle:
+        """Run a published pipeline (or an endpoint's version, the default when None) as
+        `Experiment.submit` runs a pipeline: the run is recorded and its executor started by
+        `submit`. Refused before anything is recorded when the pipeline or endpoint is
+        disabled, or a parameter is unknown or of the wrong type."""
+        row, ep = published.runnable(self.ledger, pipeline_id, endpoint_id, version)
+        plan = Plan.from_dict(row.plan)
+        _check_recorded(plan, row.pipeline_id)
+        published.check_parameters(plan, parameters)
+        keep_going = row.continue_on_step_failure if continue_on_step_failure is None else continue_on_step_failure
+        trigger = {"via": "sdk", **(trigger or {}), "pipeline_id": row.pipeline_id,
+                   "endpoint_id": ep.endpoint_id if ep else None}
+        return self.submit(experiment, plan, parameters, options=SubmitOptions(continue_on_step_failure=bool(keep_going)),
+                           tags=tags, description=description or row.description, vet=vet, trigger=trigger)
+
+    def create_schedule(self, name: str, experiment: str, **settings):
+        return schedules.create(self.ledger, name, experiment, **settings)
+
+    def update_schedule(self, schedule_id: str, changes: dict):
+        return schedules.update(self.ledger, schedule_id, changes)
+
+    def set_schedule_enabled(self, schedule_id: str, enabled: bool):
+        return schedules.set_enabled(self.ledger, schedule_id, enabled)
+
+    def claim_schedule(self, schedule_id: str, reason: str, **fire):
+        """Record that a schedule fires, unless that fire is recorded already (executor/schedules.py)."""
+        return schedules.claim(self.ledger, schedule_id, reason, **fire)
+
+    def schedule_failed(self, schedule_id: str, error: str, due: str | None = None) -> None:
+        schedules.record_failure(self.ledger, schedule_id, error, due)
+
+    def create_token(self, name: str):
+        """A new bearer token: (its row, its text). The text is shown once; the ledger keeps its digest."""
+        return tokens.create(self.ledger, name)
+
+    def revoke_token(self, name_or_id: str):
+        return tokens.revoke(self.ledger, name_or_id)
+
+    def authenticate(self, text: str | None):
+        """The valid token whose text this is, or None (compared in constant time)."""
+        return tokens.authenticate(self.ledger, text)
+
+    def local_token(self) -> str:
+        """The workspace's local token (made on first use, kept readable by the owner only)."""
+        return tokens.local(self.ledger, Path(self.layout.dir) / "local-token", self.locks_dir)
 
     # -- reads ---------------------------------------------------------------------------------
     def settings(self) -> dict:

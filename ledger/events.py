@@ -208,9 +208,13 @@ class _RunEvent(Event):
         return f"run:{self.run_id}"
 
 
-@event("run.submitted")
+@event("run.submitted", version=2)
 class RunSubmitted(_RunEvent):
-    """A run was submitted: what, with which parameters and plan, by whom. The run is Queued."""
+    """A run was submitted: what, with which parameters and plan, by whom. The run is Queued.
+    `trigger` says what started it when it was not a direct submit: a published pipeline
+    over REST (`{"via": "rest", "by": <token name>, "pipeline_id", "endpoint_id"}`), from the
+    SDK (`"via": "sdk"`), or a schedule (`{"via": "schedule", "by": <schedule name>,
+    "schedule_id", "due", "reason", ...}`)."""
 
     run_id: str
     experiment: str
@@ -224,6 +228,7 @@ class RunSubmitted(_RunEvent):
     user: str = ""
     description: str | None = None
     parent_run_id: str | None = None
+    trigger: dict | None = None
 
 
 @event("run.started")
@@ -516,9 +521,11 @@ class _PipelineEvent(Event):
         return f"pipeline:{self.pipeline_id}"
 
 
-@event("pipeline.published")
+@event("pipeline.published", version=2)
 class PipelinePublished(_PipelineEvent):
-    """A pipeline was published (plan and source snapshots frozen); it starts enabled."""
+    """A pipeline was published (plan and source snapshots frozen); it starts enabled.
+    `continue_on_step_failure` is how its runs go on after a failed step; `published_from_run`
+    names the run it was published from (`PipelineRun.publish_pipeline`)."""
 
     pipeline_id: str
     name: str
@@ -527,6 +534,8 @@ class PipelinePublished(_PipelineEvent):
     plan: JSON = field(default_factory=dict)
     snapshots: list[str] = field(default_factory=list)
     endpoint_id: str | None = None
+    continue_on_step_failure: bool = False
+    published_from_run: str | None = None
 
 
 @event("pipeline.disabled")
@@ -549,16 +558,25 @@ class _ScheduleEvent(Event):
         return f"schedule:{self.schedule_id}"
 
 
-@event("schedule.created")
+@event("schedule.created", version=2)
 class ScheduleCreated(_ScheduleEvent):
-    """A schedule of a published pipeline was created; it starts enabled."""
+    """A schedule of a published pipeline (or of a pipeline endpoint's default version) was
+    created; it starts enabled. It fires on a `recurrence`, or when files change under
+    `path_on_datastore` of `datastore` (a data-change schedule; `polling_interval` in minutes
+    is how often the folder is polled where file events are not available)."""
 
     schedule_id: str
     name: str
-    pipeline_id: str
+    pipeline_id: str | None = None
     experiment: str
     recurrence: dict | None = None
     parameters: dict = field(default_factory=dict)
+    pipeline_endpoint_id: str | None = None
+    description: str | None = None
+    datastore: str | None = None
+    path_on_datastore: str | None = None
+    polling_interval: float | None = None
+    continue_on_step_failure: bool | None = None
 
 
 @event("schedule.disabled")
@@ -573,6 +591,134 @@ class ScheduleEnabled(_ScheduleEvent):
     """A schedule was enabled again."""
 
     schedule_id: str
+
+
+@event("schedule.updated")
+class ScheduleUpdated(_ScheduleEvent):
+    """Settings of a schedule were changed (`Schedule.update`): `changes` holds the new value
+    of each setting named (name, description, recurrence, parameters, datastore,
+    path_on_datastore, polling_interval, continue_on_step_failure)."""
+
+    schedule_id: str
+    changes: dict = field(default_factory=dict)
+
+
+@event("schedule.triggered")
+class ScheduleTriggered(_ScheduleEvent):
+    """A schedule fired, recorded before its run is submitted (so a fire is never made twice):
+    `reason` is "recurrence" (`due`: the time it was due, UTC ISO 8601) or "data-change"
+    (`changes`: paths that changed under the watched folder, at most 100; `state`: the
+    digest of the folder's listing after the change). The run's `run.submitted` names the
+    schedule in its `trigger`; a submit that failed is `schedule.trigger_failed`."""
+
+    schedule_id: str
+    reason: Literal["recurrence", "data-change"]
+    due: str | None = None
+    changes: list[str] = field(default_factory=list)
+    state: str | None = None
+    host: str = ""
+    pid: int = 0
+
+
+@event("schedule.trigger_failed")
+class ScheduleTriggerFailed(_ScheduleEvent):
+    """A schedule fired but its run could not be submitted (the pipeline is disabled, a
+    parameter no longer fits ...); `error` says why."""
+
+    schedule_id: str
+    error: str
+    due: str | None = None
+
+
+# -- pipeline endpoints ----------------------------------------------------------------------
+
+
+class _EndpointEvent(Event):
+    @property
+    def stream(self) -> str:
+        return f"pipeline_endpoint:{self.endpoint_id}"
+
+
+@event("pipeline_endpoint.published")
+class PipelineEndpointPublished(_EndpointEvent):
+    """A pipeline endpoint was made with its first published pipeline as version "0", the default."""
+
+    endpoint_id: str
+    name: str
+    pipeline_id: str
+    description: str | None = None
+
+
+@event("pipeline_endpoint.pipeline_added")
+class PipelineEndpointPipelineAdded(_EndpointEvent):
+    """A published pipeline was added to an endpoint as its next `version` (and made the
+    default when `make_default`)."""
+
+    endpoint_id: str
+    pipeline_id: str
+    version: str
+    make_default: bool = False
+
+
+@event("pipeline_endpoint.default_changed")
+class PipelineEndpointDefaultChanged(_EndpointEvent):
+    """The endpoint's default version changed."""
+
+    endpoint_id: str
+    version: str
+
+
+@event("pipeline_endpoint.renamed")
+class PipelineEndpointRenamed(_EndpointEvent):
+    """The endpoint was given a new name."""
+
+    endpoint_id: str
+    name: str
+
+
+@event("pipeline_endpoint.disabled")
+class PipelineEndpointDisabled(_EndpointEvent):
+    """The endpoint was disabled: it refuses runs."""
+
+    endpoint_id: str
+
+
+@event("pipeline_endpoint.enabled")
+class PipelineEndpointEnabled(_EndpointEvent):
+    """The endpoint was enabled again."""
+
+    endpoint_id: str
+
+
+# -- bearer tokens of the REST API -----------------------------------------------------
+
+
+class _TokenEvent(Event):
+    @property
+    def stream(self) -> str:
+        return f"token:{self.id}"
+
+
+@event("token.created")
+class TokenCreated(_TokenEvent):
+    """A bearer token of the REST API was made (`canalis token create NAME`): its `id`,
+    `name` and the BLAKE3 `digest` of its text; the text itself is never recorded. (No field
+    is called "token": the ledger redacts the values of such keys.)"""
+
+    id: str
+    name: str
+    digest: str
+    user: str = ""
+    host: str = ""
+
+
+@event("token.revoked")
+class TokenRevoked(_TokenEvent):
+    """A bearer token was revoked: the server refuses it from now on."""
+
+    id: str
+    name: str
+    user: str = ""
 
 
 # -- store housekeeping ---------------------------------------------------------------------

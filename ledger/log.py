@@ -31,8 +31,8 @@ from canalis.ledger.projections import fingerprint as projection_fingerprint
 from canalis.ledger.record import Recorded, VerifyResult
 from canalis.ledger.redact import redact
 from canalis.ledger.rows import (
-    DatasetRow, ExperimentRow, MetricRow, ModelRow, PipelineRow, RegistrationRow, ReuseCandidate, RunRow, ScheduleRow,
-    StepRunRow,
+    DatasetRow, EndpointRow, ExperimentRow, MetricRow, ModelRow, PipelineRow, RegistrationRow, ReuseCandidate, RunRow, ScheduleRow,
+    StepRunRow, TokenRow,
 )
 from canalis.ledger.sqlite import import_sqlite_utils
 from canalis.ledger.tables import SqliteTables
@@ -529,6 +529,23 @@ class Ledger:
 
     def schedules(self) -> list[ScheduleRow]:
         return self._read(queries.schedules)
+
+    def schedule(self, schedule_id: str) -> ScheduleRow | None:
+        return self._read(queries.schedule, schedule_id)
+
+    def endpoints(self) -> list[EndpointRow]:
+        return self._read(queries.endpoints)
+
+    def endpoint(self, endpoint_id: str | None = None, name: str | None = None) -> EndpointRow | None:
+        """A pipeline endpoint by id, or by its current name."""
+        return self._read(queries.endpoint, endpoint_id, name)
+
+    def tokens(self) -> list[TokenRow]:
+        return self._read(queries.tokens)
+
+    def last_triggered_run(self, schedule_id: str) -> RunRow | None:
+        """The newest run the schedule submitted."""
+        return self._read(queries.last_triggered_run, schedule_id)
 
     def experiments(self) -> list[ExperimentRow]:
         return self._read(queries.experiments)

@@ -8,7 +8,8 @@ TABLE = TableSpec(
     (
         ("pipeline_id", "text"), ("name", "text"), ("version", "text"), ("description", "text"),
         ("plan", "json"), ("snapshots", "json"), ("endpoint_id", "text"), ("enabled", "bool"),
-        ("published_at", "text"), ("updated_at", "text"),
+        ("published_at", "text"), ("updated_at", "text"), ("continue_on_step_failure", "bool"),
+        ("published_from_run", "text"),
     ),
     pk=("pipeline_id",),
 )
@@ -23,7 +24,8 @@ def apply(rec, tables) -> None:
         row = TABLE.blank(
             pipeline_id=p["pipeline_id"], name=p["name"], version=p["version"], description=p["description"],
             plan=p["plan"], snapshots=p["snapshots"], endpoint_id=p["endpoint_id"], enabled=True,
-            published_at=rec.time,
+            published_at=rec.time, continue_on_step_failure=p["continue_on_step_failure"],
+            published_from_run=p["published_from_run"],
         )
     elif row is None:
         return  # enabling or disabling a pipeline never published changes nothing

@@ -18,7 +18,7 @@ TABLE = TableSpec(
         ("submitted_at", "text"), ("started_at", "text"), ("finished_at", "text"), ("duration_s", "float"),
         ("parameters", "json"), ("tags", "json"), ("git", "json"), ("host", "text"),
         ("pid", "int"), ("user", "text"), ("description", "text"), ("parent_run_id", "text"),
-        ("error", "text"), ("failed_steps", "json"), ("submitted_seq", "int"),
+        ("error", "text"), ("failed_steps", "json"), ("submitted_seq", "int"), ("trigger", "json"),
     ),
     pk=("run_id",),
     indexes=(("experiment",), ("submitted_seq",)),
@@ -45,6 +45,7 @@ def apply(rec, tables) -> None:
             experiment=p["experiment"], kind=p["kind"], submitted_at=rec.time, parameters=p["parameters"],
             tags={**p["tags"], **(row["tags"] or {})}, git=p["git"], host=p["host"], pid=p["pid"],
             user=p["user"], description=p["description"], parent_run_id=p["parent_run_id"], submitted_seq=rec.seq,
+            trigger=p["trigger"],
         )
     elif t == "run.started":
         row.update(status=RunStatus.Running, finished_at=None, error=None, duration_s=None, host=p["host"], pid=p["pid"])

@@ -1,4 +1,4 @@
-"""Projection `schedules`: pipeline schedules and whether they are enabled."""
+"""Projection `schedules`: pipeline schedules, whether they are enabled, and their last fire."""
 from __future__ import annotations
 
 from canalis.ledger.tables import TableSpec
@@ -8,12 +8,19 @@ TABLE = TableSpec(
     (
         ("schedule_id", "text"), ("name", "text"), ("pipeline_id", "text"), ("experiment", "text"),
         ("recurrence", "json"), ("parameters", "json"), ("enabled", "bool"), ("created_at", "text"),
-        ("updated_at", "text"),
+        ("updated_at", "text"), ("pipeline_endpoint_id", "text"), ("description", "text"), ("datastore", "text"),
+        ("path_on_datastore", "text"), ("polling_interval", "float"), ("continue_on_step_failure", "bool"),
+        ("last_triggered_at", "text"), ("last_due", "text"), ("last_state", "text"), ("trigger_count", "int"),
+        ("last_error", "text"),
     ),
     pk=("schedule_id",),
 )
 TABLES = {TABLE.name: TABLE}
-TYPES = frozenset({"schedule.created", "schedule.disabled", "schedule.enabled"})
+TYPES = frozenset({"schedule.created", "schedule.disabled", "schedule.enabled", "schedule.updated",
+                   "schedule.triggered", "schedule.trigger_failed"})
+#: settings `schedule.updated` may change (its `changes` keys), each a column
+SETTINGS = ("name", "description", "recurrence", "parameters", "datastore", "path_on_datastore", "polling_interval",
+            "continue_on_step_failure")
 
 
 def apply(rec, tables) -> None:
@@ -23,8 +30,23 @@ def apply(rec, tables) -> None:
         row = TABLE.blank(
             schedule_id=p["schedule_id"], name=p["name"], pipeline_id=p["pipeline_id"], experiment=p["experiment"],
             recurrence=p["recurrence"], parameters=p["parameters"], enabled=True, created_at=rec.time,
+            pipeline_endpoint_id=p["pipeline_endpoint_id"], description=p["description"], datastore=p["datastore"],
+            path_on_datastore=p["path_on_datastore"], polling_interval=p["polling_interval"],
+            continue_on_step_failure=p["continue_on_step_failure"], trigger_count=0,
         )
     elif row is None:
+        return
+    elif t == "schedule.updated":
+        row.update({k: v for k, v in p["changes"].items() if k in SETTINGS})
+    elif t == "schedule.triggered":
+        row.update(last_triggered_at=rec.time, last_due=p["due"] or row["last_due"],
+                   last_state=p["state"] or row["last_state"], trigger_count=(row["trigger_count"] or 0) + 1,
+                   last_error=None)
+        tables.put("schedules", row)
+        return  # a fire is not a change of the schedule's settings
+    elif t == "schedule.trigger_failed":
+        row["last_error"] = p["error"]
+        tables.put("schedules", row)
         return
     else:
         row["enabled"] = t == "schedule.enabled"

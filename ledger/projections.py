@@ -6,13 +6,13 @@ folds) and one pure `apply(rec, tables)`. Adding a projection means adding its m
 from __future__ import annotations
 
 from canalis.ledger import (
-    proj_experiments, proj_metrics, proj_pipelines, proj_registrations, proj_reuse_index, proj_runs,
-    proj_schedules, proj_step_runs,
+    proj_endpoints, proj_experiments, proj_metrics, proj_pipelines, proj_registrations, proj_reuse_index, proj_runs,
+    proj_schedules, proj_step_runs, proj_tokens,
 )
 
 PROJECTIONS = (
     proj_runs, proj_step_runs, proj_metrics, proj_registrations, proj_pipelines, proj_schedules,
-    proj_experiments, proj_reuse_index,
+    proj_experiments, proj_reuse_index, proj_endpoints, proj_tokens,
 )
 SPECS = {name: spec for m in PROJECTIONS for name, spec in m.TABLES.items()}
 

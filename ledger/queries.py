@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from canalis.ledger.projections import SPECS
 from canalis.ledger.rows import (
-    ROW_TYPES, DatasetRow, ExperimentRow, MetricRow, ModelRow, PipelineRow, RegistrationRow, ReuseCandidate, Row,
+    ROW_TYPES, DatasetRow, EndpointRow, ExperimentRow, TokenRow, MetricRow, ModelRow, PipelineRow, RegistrationRow, ReuseCandidate, Row,
     RunRow, ScheduleRow, StepRunRow,
 )
 from canalis.ledger.status import StepStatus
@@ -193,6 +193,32 @@ def pipeline(conn, pipeline_id: str) -> PipelineRow | None:
 
 def schedules(conn) -> list[ScheduleRow]:
     return _select(conn, SPECS["schedules"], order="created_at, schedule_id")
+
+
+def schedule(conn, schedule_id: str) -> ScheduleRow | None:
+    return _one(_select(conn, SPECS["schedules"], "schedule_id = ?", (schedule_id,)))
+
+
+def endpoints(conn) -> list[EndpointRow]:
+    return _select(conn, SPECS["pipeline_endpoints"], order="created_at, endpoint_id")
+
+
+def endpoint(conn, endpoint_id: str | None = None, name: str | None = None) -> EndpointRow | None:
+    """An endpoint by id, or by its current name."""
+    if endpoint_id is not None:
+        return _one(_select(conn, SPECS["pipeline_endpoints"], "endpoint_id = ?", (endpoint_id,)))
+    return _one(_select(conn, SPECS["pipeline_endpoints"], "name = ?", (name,), "created_at DESC", 1))
+
+
+def tokens(conn) -> list[TokenRow]:
+    """Every bearer token (valid and revoked), oldest first."""
+    return _select(conn, SPECS["tokens"], order="created_at, id")
+
+
+def last_triggered_run(conn, schedule_id: str) -> RunRow | None:
+    """The newest run a schedule submitted (its `trigger` names the schedule)."""
+    return _one(_select(conn, SPECS["runs"], "json_extract([trigger], '$.schedule_id') = ?", (schedule_id,),
+                        "submitted_seq DESC", 1))
 
 
 def experiments(conn) -> list[ExperimentRow]:

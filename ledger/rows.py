@@ -16,8 +16,8 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from canalis.ledger import (
-    proj_experiments, proj_metrics, proj_pipelines, proj_registrations, proj_reuse_index, proj_runs,
-    proj_schedules, proj_step_runs,
+    proj_endpoints, proj_experiments, proj_metrics, proj_pipelines, proj_registrations, proj_reuse_index, proj_runs,
+    proj_schedules, proj_step_runs, proj_tokens,
 )
 from canalis.ledger.status import RunStatus, StepStatus
 from canalis.ledger.tables import TableSpec
@@ -96,6 +96,7 @@ class RunRow(Row):
     error: str | None
     failed_steps: list | None
     submitted_seq: int | None
+    trigger: dict | None
 
 
 @_row_of(proj_step_runs.TABLE)
@@ -189,19 +190,67 @@ class PipelineRow(Row):
     enabled: bool
     published_at: str
     updated_at: str
+    continue_on_step_failure: bool | None
+    published_from_run: str | None
 
 
 @_row_of(proj_schedules.TABLE)
 class ScheduleRow(Row):
+    """A schedule, its settings, and its last fire (`last_due` of a recurrence, `last_state`
+    of a watched folder)."""
+
     schedule_id: str
     name: str
-    pipeline_id: str
+    pipeline_id: str | None
     experiment: str
     recurrence: dict | None
     parameters: dict | None
     enabled: bool
     created_at: str
     updated_at: str
+    pipeline_endpoint_id: str | None
+    description: str | None
+    datastore: str | None
+    path_on_datastore: str | None
+    polling_interval: float | None
+    continue_on_step_failure: bool | None
+    last_triggered_at: str | None
+    last_due: str | None
+    last_state: str | None
+    trigger_count: int | None
+    last_error: str | None
+
+
+@_row_of(proj_endpoints.TABLE)
+class EndpointRow(Row):
+    """A pipeline endpoint: its versions (`[{"version", "pipeline_id"}]`) and the default one."""
+
+    endpoint_id: str
+    name: str
+    description: str | None
+    default_version: str
+    versions: list
+    enabled: bool
+    created_at: str
+    updated_at: str
+
+    def pipeline_of(self, version: str | None = None) -> str | None:
+        """The published pipeline id of `version` (the default when None), or None."""
+        want = self.default_version if version is None else str(version)
+        return next((v["pipeline_id"] for v in self.versions if v["version"] == want), None)
+
+
+@_row_of(proj_tokens.TABLE)
+class TokenRow(Row):
+    """A bearer token of the REST API (its digest only); `revoked_at` is None while it is valid."""
+
+    id: str
+    name: str
+    digest: str
+    user: str | None
+    host: str | None
+    created_at: str
+    revoked_at: str | None
 
 
 @_row_of(proj_experiments.TABLE)
@@ -233,10 +282,11 @@ class ReuseCandidate(Row):
 ROW_TYPES: dict[str, type[Row]] = {
     "runs": RunRow, "step_runs": StepRunRow, "metrics": MetricRow, "datasets": DatasetRow, "models": ModelRow,
     "environments": EnvironmentRow, "pipelines": PipelineRow, "schedules": ScheduleRow,
-    "experiments": ExperimentRow, "reuse_index": ReuseCandidate,
+    "experiments": ExperimentRow, "reuse_index": ReuseCandidate, "pipeline_endpoints": EndpointRow,
+    "tokens": TokenRow,
 }
 
 __all__ = [
-    "ROW_TYPES", "DatasetRow", "EnvironmentRow", "ExperimentRow", "MetricRow", "ModelRow", "PipelineRow",
+    "ROW_TYPES", "DatasetRow", "EndpointRow", "EnvironmentRow", "ExperimentRow", "TokenRow", "MetricRow", "ModelRow", "PipelineRow",
     "RegistrationRow", "ReuseCandidate", "Row", "RunRow", "ScheduleRow", "StepRunRow",
 ]

@@ -122,3 +122,28 @@ def _store_collected_v1_to_v2(p: dict) -> dict:
     p.setdefault("finished_by", None)
     p.setdefault("spared", [])
     return p
+
+
+@upcaster("run.submitted", 1)
+def _run_submitted_v1_to_v2(p: dict) -> dict:
+    """v2 says what triggered the run (a REST call, a schedule); v1 runs were submitted directly."""
+    p.setdefault("trigger", None)
+    return p
+
+
+@upcaster("pipeline.published", 1)
+def _pipeline_published_v1_to_v2(p: dict) -> dict:
+    """v2 records `continue_on_step_failure` and the run a pipeline was published from."""
+    p.setdefault("continue_on_step_failure", False)
+    p.setdefault("published_from_run", None)
+    return p
+
+
+@upcaster("schedule.created", 1)
+def _schedule_created_v1_to_v2(p: dict) -> dict:
+    """v2 adds pipeline endpoints, a description, data-change schedules and
+    continue_on_step_failure; a v1 schedule had none of them."""
+    for name in ("pipeline_endpoint_id", "description", "datastore", "path_on_datastore", "polling_interval",
+                 "continue_on_step_failure"):
+        p.setdefault(name, None)
+    return p

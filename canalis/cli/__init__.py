@@ -30,6 +30,12 @@ COMMANDS = {
     "gc": "canalis.cli.audit_cmds:gc",
     "lineage": "canalis.cli.audit_cmds:lineage",
     "quickstart": "canalis.cli.quickstart_cmd:quickstart",
+    "serve": "canalis.cli.serve_cmds:serve",
+    "token": "canalis.cli.serve_cmds:token",
+    "pipelines": "canalis.cli.serve_cmds:pipelines",
+    "endpoints": "canalis.cli.serve_cmds:endpoints",
+    "schedules": "canalis.cli.serve_cmds:schedules",
+    "publish": "canalis.cli.serve_cmds:publish",
 }
 
 

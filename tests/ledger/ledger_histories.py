@@ -27,6 +27,8 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
     environments: dict[str, int] = {}
     pipelines: list[str] = []
     schedules: list[str] = []
+    endpoints: dict[str, int] = {}  # endpoint_id -> versions so far
+    tokens: list[str] = []
     out: list[ev.Event] = []
     n = draw(st.integers(1, max_events))
     counter = 0
@@ -35,7 +37,7 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
         action = draw(st.sampled_from([
             "submit", "start", "step", "step", "finish_step", "finish_step", "reuse", "skip", "metric", "metric",
             "tag", "end_run", "dataset", "model", "environment", "pipeline", "pipeline_toggle", "schedule", "schedule_toggle",
-            "other",
+            "schedule_fire", "schedule_update", "endpoint", "endpoint_change", "token", "other",
         ]))
         if action == "submit" or not runs:
             rid = f"run{counter}"
@@ -46,6 +48,9 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
                 plan={"steps": ["a", "b"]}, git=draw(st.none() | st.just({"commit": "abc"})), host="h",
                 pid=draw(st.integers(1, 99999)), user="u", description=draw(st.none() | TEXT),
                 parent_run_id=draw(st.none() | st.sampled_from(sorted(runs))),
+                trigger=draw(st.none() | st.fixed_dictionaries({
+                    "via": st.sampled_from(["rest", "schedule", "sdk"]), "by": NAMES,
+                    "schedule_id": st.sampled_from(schedules or ["sch0"])})),
             ))
             continue
         rid = draw(st.sampled_from(sorted(runs)))
@@ -151,6 +156,49 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
                 out.append(ev.ScheduleCreated(schedule_id=sid, name="nightly", pipeline_id=draw(st.sampled_from(pipelines)),
                                               experiment="exp1", recurrence=draw(st.none() | st.just({"frequency": "Day"})),
                                               parameters=draw(DICT)))
+        elif action == "schedule_fire":
+            if schedules:
+                sid = draw(st.sampled_from(schedules))
+                if draw(st.booleans()):
+                    out.append(ev.ScheduleTriggered(schedule_id=sid, reason=draw(st.sampled_from(["recurrence", "data-change"])),
+                                                    due=draw(st.none() | st.just("2030-01-01T00:00:00Z")),
+                                                    changes=draw(st.lists(NAMES, max_size=2)), state=draw(st.none() | DIGEST)))
+                else:
+                    out.append(ev.ScheduleTriggerFailed(schedule_id=sid, error=draw(TEXT), due=None))
+        elif action == "schedule_update":
+            if schedules:
+                out.append(ev.ScheduleUpdated(schedule_id=draw(st.sampled_from(schedules)), changes=draw(st.fixed_dictionaries(
+                    {}, optional={"name": NAMES, "description": st.none() | TEXT, "parameters": DICT,
+                                  "polling_interval": st.floats(0.01, 60), "unknown_setting": TEXT}))))
+        elif action == "endpoint":
+            if pipelines:
+                eid = f"ep{counter}"
+                endpoints[eid] = 1
+                out.append(ev.PipelineEndpointPublished(endpoint_id=eid, name=draw(NAMES), pipeline_id=draw(st.sampled_from(pipelines)),
+                                                        description=draw(st.none() | TEXT)))
+        elif action == "endpoint_change":
+            if endpoints:
+                eid = draw(st.sampled_from(sorted(endpoints)))
+                how = draw(st.sampled_from(["add", "default", "rename", "disable", "enable"]))
+                if how == "add":
+                    out.append(ev.PipelineEndpointPipelineAdded(endpoint_id=eid, pipeline_id=draw(st.sampled_from(pipelines)),
+                                                                version=str(endpoints[eid]), make_default=draw(st.booleans())))
+                    endpoints[eid] += 1
+                elif how == "default":
+                    out.append(ev.PipelineEndpointDefaultChanged(endpoint_id=eid, version=str(draw(st.integers(0, endpoints[eid] - 1)))))
+                elif how == "rename":
+                    out.append(ev.PipelineEndpointRenamed(endpoint_id=eid, name=draw(NAMES)))
+                else:
+                    cls = ev.PipelineEndpointDisabled if how == "disable" else ev.PipelineEndpointEnabled
+                    out.append(cls(endpoint_id=eid))
+        elif action == "token":
+            if tokens and draw(st.booleans()):
+                tid = draw(st.sampled_from(tokens))
+                out.append(ev.TokenRevoked(id=tid, name="ci"))
+            else:
+                tid = f"t{counter}"
+                tokens.append(tid)
+                out.append(ev.TokenCreated(id=tid, name=draw(NAMES), digest=draw(DIGEST), user="u", host="h"))
         elif action == "schedule_toggle":
             if schedules:
                 sid = draw(st.sampled_from(schedules))

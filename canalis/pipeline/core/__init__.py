@@ -2,7 +2,11 @@
 from canalis.pipeline.core.graph import PipelineParameter, StepSequence
 from canalis.pipeline.core.pipeline import Pipeline
 from canalis.pipeline.core.pipeline_data import PipelineData, TrainingOutput
+from canalis.pipeline.core.pipeline_endpoint import PipelineEndpoint, PipelineIdVersion
+from canalis.pipeline.core.published_pipeline import PublishedPipeline
 from canalis.pipeline.core.run import PipelineRun, PortDataReference, StepRun
+from canalis.pipeline.core.schedule import Schedule, ScheduleRecurrence, TimeZone
 
-__all__ = ["Pipeline", "PipelineData", "PipelineParameter", "PipelineRun", "PortDataReference", "StepRun",
-           "StepSequence", "TrainingOutput"]
+__all__ = ["Pipeline", "PipelineData", "PipelineEndpoint", "PipelineIdVersion", "PipelineParameter", "PipelineRun",
+           "PortDataReference", "PublishedPipeline", "Schedule", "ScheduleRecurrence", "StepRun", "StepSequence",
+           "TimeZone", "TrainingOutput"]

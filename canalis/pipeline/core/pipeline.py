@@ -44,6 +44,20 @@ class Pipeline:
             regenerate_outputs=regenerate_outputs, _where="Pipeline.submit", **unused, **kwargs
         )
 
+    def publish(self, name=None, description=None, version=None, continue_on_step_failure=None):
+        """Freeze the pipeline (its snapshots are taken now and kept) for others to run over
+        REST, from Python, behind a PipelineEndpoint or on a Schedule; returns the PublishedPipeline."""
+        from canalis.exceptions import UserErrorException
+        from canalis.pipeline.core._published import sdk_errors
+        from canalis.pipeline.core.published_pipeline import PublishedPipeline
+
+        if not name:
+            raise UserErrorException("Pipeline.publish needs name=: the name the published pipeline is listed under")
+        with sdk_errors():
+            row = self._workspace.session.publish(name, lambda store: self.plan(), description=description or self.description,
+                                                  version=version, continue_on_step_failure=bool(continue_on_step_failure))
+        return PublishedPipeline(self._workspace, row)
+
     def _submit_to(self, experiment, tags=None, kind="pipeline", pipeline_parameters=None, regenerate_outputs=False,
                    continue_on_step_failure=False, max_concurrent_steps=None, allow_secret_values=None,
                    _where="Experiment.submit", **ignored):

@@ -93,9 +93,22 @@ class PipelineRun(Run):
         return self._submitted_plan()
 
     def publish_pipeline(self, name, description=None, version=None, continue_on_step_failure=None, **kwargs):
-        from canalis.exceptions import NotSupportedOfflineError
+        """Publish the pipeline this run ran (its recorded plan and snapshots, which must still
+        be in the store); returns the PublishedPipeline."""
+        from canalis.executor.plan import Plan
+        from canalis.ignored_keywords import warn_ignored
+        from canalis.pipeline.core._published import sdk_errors
+        from canalis.pipeline.core.published_pipeline import PublishedPipeline
 
-        raise NotSupportedOfflineError("publishing pipelines comes with `canalis serve`; it is not available in this release")
+        warn_ignored("PipelineRun.publish_pipeline", kwargs)
+        if not name:
+            raise UserErrorException("publish_pipeline needs name=: the name the published pipeline is listed under")
+        plan = Plan.from_dict(self._submitted_plan())
+        ws = self.experiment.workspace
+        with sdk_errors():
+            row = ws.session.publish(name, plan, description=description or plan.description, version=version,
+                                     continue_on_step_failure=bool(continue_on_step_failure), published_from_run=self.id)
+        return PublishedPipeline(ws, row)
 
     def __repr__(self):
         return f"PipelineRun(experiment={self.experiment.name!r}, id={self.id!r})"
