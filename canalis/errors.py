@@ -12,3 +12,9 @@ class WorkspaceError(CanalisError):
 class DatasetChangedWarning(UserWarning):
     """The files a registered dataset version was made from changed since: the version keeps
     the bytes it was registered with (`Dataset.get_by_name` warns, once per place it is called)."""
+
+
+class ReferenceNotFound(CanalisError):
+    """A name given on the command line (a run, a digest prefix, a model or dataset version, a
+    stream) names nothing in this workspace, or more than one thing; the message lists what
+    there is. The command line reports it as a usage error (exit code 2)."""

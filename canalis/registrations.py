@@ -2,11 +2,11 @@
 one place: `canalis models` lists them, `canalis models show NAME[:VERSION]` tells one."""
 from __future__ import annotations
 
-from canalis.errors import CanalisError
+from canalis.errors import ReferenceNotFound
 from canalis.ledger.rows import ModelRow
 
 
-class ModelNotFound(CanalisError):
+class ModelNotFound(ReferenceNotFound):
     pass
 
 

@@ -4,6 +4,7 @@ importing pandas or the whole SDK."""
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -30,6 +31,7 @@ COMMANDS = {
     "gc": "canalis.cli.audit_cmds:gc",
     "lineage": "canalis.cli.audit_cmds:lineage",
     "quickstart": "canalis.cli.quickstart_cmd:quickstart",
+    "completion": "canalis.cli.completion:completion",
 }
 
 
@@ -69,7 +71,10 @@ class LazyGroup(click.Group):
         argv = sys.argv[1:] if args is None else list(args)
         if argv[:1] and argv[0] in STARTS_A_RUN and "--help" not in argv:
             _prestart_executor(argv[1:])
-        return super().main(args, *rest, **kwargs)
+        from canalis.cli.errors import reported
+
+        with reported():  # no traceback for a user error (canalis/cli/errors.py)
+            return super().main(args, *rest, **kwargs)
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
@@ -82,11 +87,21 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module), attr)
 
 
+def _set_debug(ctx, param, value):
+    if value:
+        from canalis.cli.errors import DEBUG_ENV
+
+        os.environ[DEBUG_ENV] = "1"
+
+
 @click.group(cls=LazyGroup)
 @click.version_option(package_name="canalis")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
+              help="Show the traceback of an error (also CANALIS_DEBUG=1).")
 def main():
     """canalis: reproducible ML pipelines on your own machine.
 
     Every command finds the workspace upward from the current folder, or takes
-    --workspace DIR.
+    --workspace DIR. Errors say what is wrong and what to do (exit code 2 for a usage
+    error, 1 for a failure).
     """

@@ -6,12 +6,16 @@ import sys
 import click
 
 from canalis import reports
-from canalis.cli.common import fail_on_canalis_errors, json_option, print_json, short_digest, workspace_option
+from canalis.cli.common import (
+    DURATION, duration_help, fail_on_canalis_errors, json_option, print_json, short_digest, workspace_option,
+)
+from canalis.cli.completion import complete_run
+from canalis.durations import format_duration
 from canalis.ledger.status import RunStatus
 
 
 @click.command()
-@click.argument("run")
+@click.argument("run", shell_complete=complete_run)
 @click.option("--force", is_flag=True, help="Resume even if the recorded executor process may still exist.")
 @click.option("--regenerate-outputs", is_flag=True,
               help="Reuse nothing for the steps still to run (a run submitted with it keeps it anyway).")
@@ -39,7 +43,7 @@ def resume(layout, run, force, regenerate_outputs, quiet, as_json):
 
 
 @click.command()
-@click.argument("run")
+@click.argument("run", shell_complete=complete_run)
 @click.argument("step")
 @workspace_option
 @json_option
@@ -85,8 +89,8 @@ def _describe_difference(d: dict) -> str:
 
 
 @click.command()
-@click.argument("run_a")
-@click.argument("run_b")
+@click.argument("run_a", shell_complete=complete_run)
+@click.argument("run_b", shell_complete=complete_run)
 @workspace_option
 @json_option
 @fail_on_canalis_errors
@@ -122,7 +126,7 @@ def diff(layout, run_a, run_b, as_json):
 
 
 @click.command()
-@click.argument("run")
+@click.argument("run", shell_complete=complete_run)
 @click.option("--verify", "check", is_flag=True, help="Report per step whether outputs are byte-identical to the original's.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not stream step output.")
 @workspace_option
@@ -182,10 +186,12 @@ def verify(layout, deep, repair, as_json):
 
 @click.command()
 @click.option("--keep-last", type=int, default=None, help="Keep the N newest runs of each experiment.")
-@click.option("--older-than", default=None, help="Collect runs submitted longer ago than this (90s, 30m, 12h, 7d, 2w).")
-@click.option("--grace", default="1h", show_default=True, help="Keep objects no event names while younger than this.")
-@click.option("--keep-failed", default="7d", show_default=True,
-              help="Keep working folders of failed steps (.canalis/runs/) that ended less than this long ago.")
+@click.option("--older-than", type=DURATION, default=None,
+              help=duration_help("Collect runs submitted longer ago than this."))
+@click.option("--grace", type=DURATION, default="1h", show_default=True,
+              help=duration_help("Keep objects no event names while younger than this."))
+@click.option("--keep-failed", type=DURATION, default="7d", show_default=True,
+              help=duration_help("Keep working folders of failed steps (.canalis/runs/) that ended less than this long ago."))
 @click.option("--dry-run", is_flag=True, help="Report what would be removed; change nothing.")
 @workspace_option
 @json_option
@@ -195,17 +201,11 @@ def gc(layout, keep_last, older_than, grace, keep_failed, dry_run, as_json):
     pipeline needs. Without --keep-last or --older-than every run is kept and only objects
     no event names (older than --grace) are removed. Working folders of failed steps go
     once they are older than --keep-failed. An interrupted collection is finished first."""
-    from canalis.executor.gc import collect_garbage, parse_duration
+    from canalis.executor.gc import collect_garbage
 
-    try:
-        older = parse_duration(older_than) if older_than else None
-        grace_s = parse_duration(grace)
-        keep_failed_s = parse_duration(keep_failed)
-    except ValueError as e:
-        raise click.BadParameter(str(e)) from None
     report = collect_garbage(layout.open_ledger(), layout.open_store(), layout.locks, keep_last=keep_last,
-                             older_than=older, dry_run=dry_run, grace_seconds=grace_s,
-                             runs_dir=layout.runs, keep_failed=keep_failed_s)
+                             older_than=older_than, dry_run=dry_run, grace_seconds=grace,
+                             runs_dir=layout.runs, keep_failed=keep_failed)
     if as_json:
         return print_json(report.to_dict())
     verb = "would remove" if dry_run else "removed"
@@ -216,7 +216,7 @@ def gc(layout, keep_last, older_than, grace, keep_failed, dry_run, as_json):
     ff = report.failed_folders
     if ff.get("removed") or ff.get("kept"):
         click.echo(f"  working folders of failed steps: {verb} {ff['removed']} ({_mb(ff['removed_bytes'])}), "
-                   f"kept {ff['kept']} ({_mb(ff['kept_bytes'])}) that ended within {keep_failed}")
+                   f"kept {ff['kept']} ({_mb(ff['kept_bytes'])}) that ended within {format_duration(keep_failed)}")
     fin = report.finished
     if fin["collections"]:
         click.echo(f"  {'would finish' if dry_run else 'finished'} {len(fin['collections'])} interrupted collection batch(es): "

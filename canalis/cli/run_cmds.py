@@ -12,7 +12,12 @@ from pathlib import Path
 import click
 
 from canalis import reports
-from canalis.cli.common import fail_on_canalis_errors, json_option, print_json, short_digest, workspace_option
+from canalis.cli.common import (
+    DURATION, duration_help, fail_on_canalis_errors, json_option, print_json, short_digest, workspace_option,
+)
+from canalis.cli.errors import UsageFailure, as_click_error
+from canalis.cli.completion import complete_dataset, complete_experiment, complete_run
+from canalis.durations import format_duration
 from canalis.ledger.status import RunStatus, StepStatus
 
 
@@ -78,7 +83,7 @@ def submit(target, experiment, params, regenerate_outputs, continue_on_step_fail
     name = name or "pipeline"
     file = Path(path)
     if not file.is_file():
-        raise click.ClickException(f"{file} is not a file; pass FILE.py[:NAME]")
+        raise UsageFailure(f"{file} is not a file; pass FILE.py[:NAME]")
     sys.path.insert(0, str(file.resolve().parent))
     # with --json, what FILE prints while loaded (its own wait's output) goes to stderr: stdout is the JSON
     quiet_stdout = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
@@ -124,10 +129,11 @@ def _submit_pipeline(file, name, namespace, experiment, params, regenerate_outpu
     obj = namespace.get(name)
     if not isinstance(obj, Pipeline):
         found = sorted(k for k, v in namespace.items() if isinstance(v, Pipeline))
-        raise click.ClickException(f"{file} defines no Pipeline named {name!r} (Pipelines found: {', '.join(found) or 'none'}); use {file}:NAME")
+        raise UsageFailure(f"{file} defines no Pipeline named {name!r} (Pipelines found: {', '.join(found) or 'none'}); "
+                           f"use {file}:NAME")
     if not experiment:
-        raise click.ClickException(f"{file} submits nothing itself; name the experiment to submit {name!r} to "
-                                   "with --experiment NAME")
+        raise UsageFailure(f"{file} submits nothing itself; name the experiment to submit {name!r} to "
+                           "with --experiment NAME")
     ws = obj.workspace
     try:
         handle = ws.session.submit(
@@ -137,7 +143,7 @@ def _submit_pipeline(file, name, namespace, experiment, params, regenerate_outpu
             description=obj.description,
             vet=lambda plan, values: refuse_secret_values(plan, values, allow_secret_values or None))
     except (PlanError, ExecutorError) as e:
-        raise click.ClickException(str(e)) from None
+        raise as_click_error(e) from None
     return watch(Experiment(ws, experiment), handle)
 
 
@@ -186,27 +192,95 @@ def _cancel_interrupted(run, show_output: bool) -> None:
     click.echo(f"run {run.id}: {status}.{advice}", err=True)
 
 
+def _statuses(ctx, param, values):
+    from canalis.run_list import RunFilterError, parse_status
+
+    try:
+        return frozenset(parse_status(v) for text in values for v in text.split(","))
+    except RunFilterError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _tags(ctx, param, values):
+    from canalis.run_list import RunFilterError, parse_tag
+
+    try:
+        return dict(parse_tag(v) for v in values)
+    except RunFilterError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _since(ctx, param, value):
+    from canalis.run_list import RunFilterError, parse_since
+
+    try:
+        return None if value is None else parse_since(value)
+    except RunFilterError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 @click.command()
-@click.option("--experiment", "-e", default=None)
+@click.option("--experiment", "-e", default=None, metavar="NAME", shell_complete=complete_experiment,
+              help="Only runs of this experiment.")
+@click.option("--status", "statuses", multiple=True, callback=_statuses, metavar="STATUS",
+              help="Only runs with this status (Queued, Running, Completed, Failed, Canceled, Orphaned); "
+                   "repeat or separate with commas for several.")
+@click.option("--since", callback=_since, default=None, metavar="DURATION|DATE",
+              help="Only runs submitted since then: a DURATION ago (2h, 7d) or a date (2026-01-31, 2026-01-31T12:00 UTC).")
+@click.option("--tag", "tags", multiple=True, callback=_tags, metavar="NAME[=VALUE]",
+              help="Only runs with this tag (and value); repeat for several.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=None, metavar="N",
+              help="List at most N runs, newest first (default 20).")
+@click.option("--all", "all_", is_flag=True, help="List every matching run.")
+@click.option("--metric", default=None, metavar="NAME",
+              help="Add a column with this metric (logged on the run, else by a step; a series shows last [min..max]).")
 @workspace_option
 @json_option
 @fail_on_canalis_errors
-def runs(layout, experiment, as_json):
-    """List runs, newest first, and the disk space working folders kept after failed steps hold."""
+def runs(layout, experiment, statuses, since, tags, limit, all_, metric, as_json):
+    """List runs, newest first, with their parameters (and a chosen --metric), and the disk
+    space working folders kept after failed steps hold."""
+    from canalis import run_list
     from canalis.executor.workdirs import DEFAULT_KEEP_FAILED, bytes_by_run
 
+    if all_ and limit is not None:
+        raise click.UsageError("--all and --limit cannot be combined")
     ledger = layout.open_ledger()
-    rows = reports.run_list(ledger, experiment)
+    flt = run_list.RunFilter(experiment=experiment, statuses=statuses, since=since, tags=tags,
+                             limit=None if all_ else (limit or run_list.DEFAULT_LIMIT))
+    selected, matched = run_list.select(ledger, flt)
+    rows = run_list.describe(ledger, selected, metric)
     kept = bytes_by_run(ledger, layout.runs)
     for r in rows:
         r["failed_folders_bytes"] = kept.get(r["run_id"], 0)
     if as_json:
         return print_json(rows)
-    _table("runs", ["run", "experiment", "status", "submitted", "duration s", "steps", "reused"],
-           [(r["run_id"], r["experiment"], r["status"], _fmt_t(r["submitted_at"]), _fmt_s(r["duration_s"]), r["steps"], r["reused"]) for r in rows])
+    params = list(dict.fromkeys(k for r in rows for k in r["parameters"]))
+    columns = ["run", "experiment", "status", "submitted", "duration", "steps", "reused", *params]
+    columns += [metric] if metric else []
+    _table("runs", columns,
+           [(r["run_id"], r["experiment"], r["status"], _fmt_t(r["submitted_at"]), format_duration(r["duration_s"]),
+             r["steps"], r["reused"], *[_value(r["parameters"].get(p)) for p in params],
+             *([_metric_cell(r["metric"]["value"])] if metric else [])) for r in rows])
+    if matched > len(rows):
+        click.echo(f"showing the newest {len(rows)} of {matched} matching runs; --limit N or --all for more")
     total, holding = sum(r["failed_folders_bytes"] for r in rows), sum(1 for r in rows if r["failed_folders_bytes"])
     click.echo(f"working folders kept after failed steps: {_size(total)} in {holding} run(s)"
                + (f"; `canalis gc` removes those older than {DEFAULT_KEEP_FAILED} (--keep-failed)" if total else ""))
+
+
+def _value(v) -> str:
+    return "" if v is None else (v if isinstance(v, str) else json.dumps(v))
+
+
+def _metric_cell(v) -> str:
+    if isinstance(v, dict) and set(v) == {"last", "min", "max", "count"}:
+        return f"{_num(v['last'])} [{_num(v['min'])}..{_num(v['max'])}]"
+    return "" if v is None else (_num(v) if isinstance(v, (int, float)) else json.dumps(v)[:40])
+
+
+def _num(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
 def _size(n: int) -> str:
@@ -225,26 +299,46 @@ def _fmt_s(v):
 
 
 @click.command()
-@click.argument("run")
+@click.argument("run", shell_complete=complete_run)
+@click.option("--graph", is_flag=True, help="Draw the pipeline's steps as a graph: data names on the edges, state marks.")
 @workspace_option
 @json_option
 @fail_on_canalis_errors
-def show(layout, run, as_json):
-    """A run and its steps: status, reused or ran, duration, output digests."""
+def show(layout, run, graph, as_json):
+    """A run and its steps: state (queued, running for how long, reused from which run,
+    completed in how long, failed, skipped or canceled and why), output digests."""
+    from canalis import step_states
+
     ledger = layout.open_ledger()
-    s = reports.run_summary(ledger, reports.resolve_run(ledger, run))
+    run_id = reports.resolve_run(ledger, run)
+    s = reports.run_summary(ledger, run_id)
     if as_json:
         return print_json(s)
-    click.echo(f"run {s['run_id']}  experiment {s['experiment']}  status {s['status']}  duration {_fmt_s(s['duration_s'])} s")
+    states = step_states.step_states(ledger, run_id)
+    done, total = step_states.progress(states)
+    click.echo(f"run {s['run_id']}  experiment {s['experiment']}  status {s['status']}  {_run_time(s)}  "
+               f"steps {done} of {total} ended")
+    if s.get("canceled"):
+        click.echo(step_states.describe_cancel(s["canceled"]))
     if s["parameters"]:
         click.echo("parameters: " + ", ".join(f"{k}={v!r}" for k, v in s["parameters"].items()))
     if s["git"]:
         g = s["git"]
         click.echo(f"git: {g.get('commit', '')[:12]} on {g.get('branch')}{' (dirty)' if g.get('dirty') else ''}")
-    _table(None, ["step", "status", "reused/ran", "duration s", "outputs"],
-           [(x["step"], x["status"], f"reused from {x['reused_run_id']}" if x["reused"]
-             else ("ran" if x["status"] in StepStatus.ran() else "-"),
-             _fmt_s(x["duration_s"]), " ".join(f"{k}={short_digest(v)}" for k, v in x["outputs"].items())) for x in s["steps"]])
+    if graph:
+        from rich.console import Console
+
+        from canalis.cli import graph_view
+
+        console = Console(width=None if sys.stdout.isatty() else 200, highlight=False)
+        for line in graph_view.render(states):
+            console.print(line)
+        console.print(f"[dim]{graph_view.LEGEND}[/]")
+    else:
+        outputs = {x["step_run_id"]: x["outputs"] for x in s["steps"]}
+        _table(None, ["step", "state", "outputs"],
+               [(x.name, x.label(), " ".join(f"{k}={short_digest(v)}" for k, v in outputs.get(x.step_run_id, {}).items()))
+                for x in states])
     for r in s["registered"]:
         by = f" by step {r['step']}" if r["step"] else ""
         reused = f" (reused: registered in run {r['registered_in']})" if r["reused_from"] else ""
@@ -252,14 +346,24 @@ def show(layout, run, as_json):
     for x in s["steps"]:
         if x["status"] == StepStatus.Failed and x["error"]:
             click.echo(f"step {x['step']} failed: {x['error']}", err=True)
+            click.echo(f"  full log: canalis logs {run_id} {x['step']}", err=True)
+
+
+def _run_time(s: dict) -> str:
+    """'duration 9.8 s' for a run that ended, 'running for 12 s' (or queued) for one that has not."""
+    if s["duration_s"] is not None:
+        return f"duration {format_duration(s['duration_s'])}"
+    if s.get("elapsed_s") is not None:
+        return f"{str(s['status']).lower()} for {format_duration(s['elapsed_s'])}"
+    return "duration -"
 
 
 @click.command()
-@click.argument("run")
+@click.argument("run", shell_complete=complete_run)
 @click.option("--reason", default=None, help="Why; recorded in the ledger with the cancel.")
 @click.option("--wait/--no-wait", "wait_", default=True, show_default=True,
               help="Wait until the run's executor has stopped its steps.")
-@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait at most.")
+@click.option("--timeout", type=DURATION, default="60s", show_default=True, help=duration_help("How long to wait at most."))
 @workspace_option
 @json_option
 @fail_on_canalis_errors
@@ -289,7 +393,7 @@ def cancel(layout, run, reason, wait_, timeout, as_json):
 
 
 @click.command()
-@click.argument("run")
+@click.argument("run", shell_complete=complete_run)
 @click.argument("step", required=False)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing output of running steps until the run ends.")
 @click.option("--head", type=click.IntRange(min=0), default=None, metavar="N",
@@ -360,7 +464,7 @@ def _rows(follower, run_id, step, follow) -> list:
 
 
 @click.command()
-@click.argument("run")
+@click.argument("run", shell_complete=complete_run)
 @workspace_option
 @json_option
 @fail_on_canalis_errors

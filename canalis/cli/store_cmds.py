@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from canalis.cli.common import fail_on_canalis_errors, json_option, print_json, workspace_option
+from canalis.cli.common import DURATION, duration_help, fail_on_canalis_errors, json_option, print_json, workspace_option
 
 
 def _store_errors(f):
@@ -138,8 +138,8 @@ deep_option = click.option(
 @click.option("--repair", is_flag=True,
               help="Rebuild a damaged pack index, quarantine corrupt blobs and damaged packs, drop bad stat-cache "
                    "entries and checkout-cache files, remove old temp files.")
-@click.option("--grace", "grace", default=3600.0, show_default=True,
-              help="Seconds a temp file must be old before --repair removes it.")
+@click.option("--grace", "grace", type=DURATION, default="1h", show_default=True,
+              help=duration_help("How old a temp file must be before --repair removes it."))
 @deep_option
 @json_option
 @_common
