@@ -15,6 +15,12 @@ from canalis.durations import format_duration
 from canalis.ledger.status import StepStatus
 
 QUEUED = "Queued"
+#: the mark and the rich style of each state, as the live view and `show --graph` draw them
+MARKS = {QUEUED: "·", StepStatus.Running: "▶", StepStatus.Completed: "✓", StepStatus.Reused: "✓",
+         StepStatus.Failed: "✗", StepStatus.Skipped: "–", StepStatus.Canceled: "✗", StepStatus.Abandoned: "?"}
+STYLES = {QUEUED: "dim", StepStatus.Running: "bold yellow", StepStatus.Completed: "green", StepStatus.Reused: "cyan",
+          StepStatus.Failed: "bold red", StepStatus.Skipped: "dim", StepStatus.Canceled: "red",
+          StepStatus.Abandoned: "magenta"}
 
 
 def _age(iso: str | None, now: float) -> float | None:
@@ -75,10 +81,11 @@ def plan_steps(ledger, run_id: str):
         return plan.steps, {s.name: set() for s in plan.steps}
 
 
-def step_states(ledger, run_id: str, now: float | None = None) -> list[StepState]:
-    """Every step of the run: planned steps in run order, each with its last step run."""
+def step_states(ledger, run_id: str, now: float | None = None, plan=None) -> list[StepState]:
+    """Every step of the run: planned steps in run order, each with its last step run. `plan`
+    is what `plan_steps` returned for the run, when the caller keeps it between calls."""
     now = time.time() if now is None else now
-    specs, upstream = plan_steps(ledger, run_id)
+    specs, upstream = plan if plan is not None else plan_steps(ledger, run_id)
     last = {}
     for row in ledger.step_runs(run_id):
         last[row.step_name] = row
@@ -126,4 +133,4 @@ def describe_cancel(c: dict) -> str:
     return f"canceled by {who}{where}{pid}" + (f": {c['reason']}" if c.get("reason") else "")
 
 
-__all__ = ["QUEUED", "StepState", "cancel_request", "describe_cancel", "plan_steps", "progress", "step_states"]
+__all__ = ["MARKS", "QUEUED", "STYLES", "StepState", "cancel_request", "describe_cancel", "plan_steps", "progress", "step_states"]

@@ -15,6 +15,7 @@ COMMANDS = {
     "store": "canalis.cli.store_cmds:store",
     "ledger": "canalis.cli.ledger_cmds:ledger",
     "submit": "canalis.cli.run_cmds:submit",
+    "plan": "canalis.cli.run_cmds:plan",
     "runs": "canalis.cli.run_cmds:runs",
     "show": "canalis.cli.run_cmds:show",
     "logs": "canalis.cli.run_cmds:logs",

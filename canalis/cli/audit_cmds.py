@@ -10,6 +10,8 @@ from canalis.cli.common import (
     DURATION, duration_help, fail_on_canalis_errors, json_option, print_json, short_digest, workspace_option,
 )
 from canalis.cli.completion import complete_run
+from canalis.plan_report import describe_difference
+from canalis.cli.run_cmds import follow_run, plain_option, quiet_option
 from canalis.durations import format_duration
 from canalis.ledger.status import RunStatus
 
@@ -19,24 +21,24 @@ from canalis.ledger.status import RunStatus
 @click.option("--force", is_flag=True, help="Resume even if the recorded executor process may still exist.")
 @click.option("--regenerate-outputs", is_flag=True,
               help="Reuse nothing for the steps still to run (a run submitted with it keeps it anyway).")
-@click.option("--quiet", "-q", is_flag=True, help="Do not stream step output.")
+@quiet_option
+@plain_option
 @workspace_option
 @json_option
 @fail_on_canalis_errors
-def resume(layout, run, force, regenerate_outputs, quiet, as_json):
+def resume(layout, run, force, regenerate_outputs, quiet, plain, as_json):
     """Finish RUN after its executor process died: completed steps keep their results,
     a step that started and never ended is recorded as abandoned and runs again. A run that
     failed only for causes outside its steps (no space left on device, a step's process
     killed from outside) is resumed the same way: its failed steps run again. The options
     of the submit (--regenerate-outputs, --continue-on-step-failure) hold for the resume."""
-    from canalis.cli.run_cmds import follow_run
     from canalis.pipeline.core.run import resume_run
     from canalis.core.workspace import Workspace
 
     ws = Workspace(path=layout.root)
     run_id = reports.resolve_run(ws.ledger, run)
     r = resume_run(ws, run_id, force=force, regenerate_outputs=regenerate_outputs)
-    status = follow_run(r, show_output=not (quiet or as_json))
+    status = follow_run(r, show_output=not (quiet or as_json), plain=plain, quiet=quiet and not as_json)
     if as_json:
         print_json(reports.run_summary(ws.ledger, run_id))
     sys.exit(0 if status == RunStatus.Completed else 1)
@@ -62,30 +64,7 @@ def why(layout, run, step, as_json):
         return print_json(result)
     click.echo(f"{step}: {result['decision']}: {result['reason']}")
     for d in result.get("differences", []):
-        click.echo("  " + _describe_difference(d))
-
-
-def _describe_difference(d: dict) -> str:
-    files = d.get("files")
-    listed = ""
-    if files:
-        parts = [f"{k} {', '.join(v)}" for k, v in files.items() if v]
-        listed = f" ({'; '.join(parts)})" if parts else ""
-    if d["part"] == "parameter":
-        return f"parameter {d['name']}: {d['before']!r} -> {d['after']!r}"
-    if d["part"] == "input":
-        return f"input {d['name']}: {d['change']}{listed}"
-    if d["part"] == "source":
-        return f"source snapshot changed{listed}"
-    if d["part"] == "hash_path":
-        return f"hash_paths entry {d['name']} changed"
-    if d["part"] == "environment":
-        return f"environment changed ({short_digest(d['before'])} -> {short_digest(d['after'])})"
-    if d["part"] == "env":
-        return f"environment variable {d['name']}: {d['before']!r} -> {d['after']!r}"
-    if d["part"] == "key_version":
-        return f"{d['change']} (key format {d['before']} -> {d['after']})"
-    return f"{d['part']}: {d['before']!r} -> {d['after']!r}"
+        click.echo("  " + describe_difference(d))
 
 
 @click.command()
@@ -114,7 +93,7 @@ def diff(layout, run_a, run_b, as_json):
             continue
         notes = []
         if "source" in s:
-            notes.append(_describe_difference({"part": "source", "files": s["source"]}))
+            notes.append(describe_difference({"part": "source", "files": s["source"]}))
         if "environment" in s:
             notes.append("environment changed")
         for n in s.get("inputs", {}):
@@ -128,13 +107,13 @@ def diff(layout, run_a, run_b, as_json):
 @click.command()
 @click.argument("run", shell_complete=complete_run)
 @click.option("--verify", "check", is_flag=True, help="Report per step whether outputs are byte-identical to the original's.")
-@click.option("--quiet", "-q", is_flag=True, help="Do not stream step output.")
+@quiet_option
+@plain_option
 @workspace_option
 @json_option
 @fail_on_canalis_errors
-def reproduce(layout, run, check, quiet, as_json):
+def reproduce(layout, run, check, quiet, plain, as_json):
     """Run RUN again from the ledger and the store alone (reuse off), as a new run."""
-    from canalis.cli.run_cmds import follow_run
     from canalis.pipeline.core.run import reproduce_run
     from canalis.core.workspace import Workspace
     from canalis.executor.compare import verify_reproduction
@@ -142,13 +121,13 @@ def reproduce(layout, run, check, quiet, as_json):
     ws = Workspace(path=layout.root)
     original = reports.resolve_run(ws.ledger, run)
     r = reproduce_run(ws, original)
-    status = follow_run(r, show_output=not (quiet or as_json))
+    status = follow_run(r, show_output=not (quiet or as_json), plain=plain, quiet=quiet and not as_json)
     result = {"original": original, "reproduction": r.id, "status": status}
     if check:
         result["verify"] = verify_reproduction(ws.ledger, original, r.id)
     if as_json:
         print_json(result)
-    else:
+    elif not quiet:
         click.echo(f"reproduction {r.id} of {original}: {status}")
         for s in result.get("verify", {}).get("steps", []):
             click.echo(f"  {s['step']}: {s['verdict']}")

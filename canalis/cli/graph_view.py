@@ -6,14 +6,8 @@ name (`── prepared ──▶ train, evaluate`), and `after` edges for steps 
 """
 from __future__ import annotations
 
-from canalis.ledger.status import StepStatus
-from canalis.step_states import QUEUED, StepState
+from canalis.step_states import MARKS, STYLES, StepState
 
-MARKS = {QUEUED: "·", StepStatus.Running: "▶", StepStatus.Completed: "✓", StepStatus.Reused: "✓",
-         StepStatus.Failed: "✗", StepStatus.Skipped: "–", StepStatus.Canceled: "✗", StepStatus.Abandoned: "?"}
-STYLES = {QUEUED: "dim", StepStatus.Running: "bold yellow", StepStatus.Completed: "green", StepStatus.Reused: "cyan",
-          StepStatus.Failed: "bold red", StepStatus.Skipped: "dim", StepStatus.Canceled: "red",
-          StepStatus.Abandoned: "magenta"}
 LEGEND = "✓ completed or reused  ▶ running  · queued  ✗ failed or canceled  – skipped  ? abandoned"
 
 

@@ -1,4 +1,4 @@
-"""`canalis submit | runs | show | logs | metrics | experiments | datasets`."""
+"""`canalis submit | plan | runs | show | logs | metrics | experiments | datasets`."""
 from __future__ import annotations
 
 import contextlib
@@ -35,6 +35,12 @@ def _table(title, columns, rows):
     Console(width=None if sys.stdout.isatty() else 200).print(t)
 
 
+quiet_option = click.option("--quiet", "-q", is_flag=True,
+                            help="Print only the run id and its final status (and a failed step's error, on stderr).")
+plain_option = click.option("--plain", is_flag=True,
+                            help="Print line by line (as when the output is not a terminal) instead of the live view.")
+
+
 def _parse_param(text: str):
     if "=" not in text:
         raise click.BadParameter(f"{text!r} is not NAME=VALUE")
@@ -58,7 +64,10 @@ def _parse_param(text: str):
 @click.option("--detach", "-d", is_flag=True,
               help="Print the run id once its executor has started, and return; the run goes on "
                    "(`canalis logs RUN --follow` follows it, `canalis cancel RUN` stops it).")
-@click.option("--quiet", "-q", is_flag=True, help="Do not stream step output.")
+@quiet_option
+@plain_option
+@click.option("--dry-run", is_flag=True,
+              help="Print the plan: each step, whether it would be reused (from which run) or run and why; run nothing.")
 @click.option("--allow-secret-values", is_flag=True, default=None,
               help="Submit parameter, argument and environment values that look like credentials anyway "
                    "(they are recorded readable; see docs/secrets.md).")
@@ -67,7 +76,7 @@ def _parse_param(text: str):
 @json_option
 @fail_on_canalis_errors
 def submit(target, experiment, params, regenerate_outputs, continue_on_step_failure, max_concurrent_steps, detach, quiet,
-           allow_secret_values, workspace, as_json):
+           plain, dry_run, allow_secret_values, workspace, as_json):
     """Submit the pipeline object in FILE.py[:NAME] (NAME defaults to `pipeline`), then wait
     for the run, streaming its steps' output. Ctrl-C cancels the run.
 
@@ -87,13 +96,19 @@ def submit(target, experiment, params, regenerate_outputs, continue_on_step_fail
     sys.path.insert(0, str(file.resolve().parent))
     # with --json, what FILE prints while loaded (its own wait's output) goes to stderr: stdout is the JSON
     quiet_stdout = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
-    with submit_capture.capturing() as captured, quiet_stdout:
+    dry = submit_capture.dry_run() if dry_run else contextlib.nullcontext()
+    intercepted = None
+    with submit_capture.capturing() as captured, quiet_stdout, dry:
         try:
             namespace = runpy.run_path(str(file), run_name="__canalis_submit__")
+        except submit_capture.DrySubmit as d:  # FILE's own submit, in a dry run: preview that one
+            namespace, intercepted = {}, d
         except KeyboardInterrupt:  # in FILE's own wait for the run it submitted
             for run in captured:
                 _cancel_interrupted(run, show_output=not (quiet or as_json))
             sys.exit(130)
+    if dry_run:
+        return _dry_run(file, name, namespace, intercepted, params, regenerate_outputs, allow_secret_values, as_json)
     if captured:
         runs = captured
         ignored = [o for o, given in (("--param", params), ("--regenerate-outputs", regenerate_outputs),
@@ -109,11 +124,66 @@ def submit(target, experiment, params, regenerate_outputs, continue_on_step_fail
     if detach:
         _report_detached(runs, as_json)
         return
-    statuses = [follow_run(run, show_output=not (quiet or as_json)) for run in runs]
+    statuses = [follow_run(run, show_output=not (quiet or as_json), plain=plain, quiet=quiet and not as_json)
+                 for run in runs]
     if as_json:
         summaries = [reports.run_summary(r.experiment.workspace.ledger, r.id) for r in runs]
         print_json(summaries[0] if len(summaries) == 1 else summaries)
     sys.exit(0 if all(s == RunStatus.Completed for s in statuses) else 1)
+
+
+@click.command("plan")
+@click.argument("target")
+@click.option("--param", "params", multiple=True, help="Pipeline parameter NAME=VALUE (VALUE read as JSON when it parses).")
+@click.option("--regenerate-outputs", is_flag=True, help="Plan as a submit that reuses nothing would run.")
+@click.option("--workspace", type=click.Path(file_okay=False), default=None,
+              help="Workspace root for Workspace.from_config() in FILE (default: found upward).")
+@json_option
+@click.pass_context
+def plan(ctx, target, params, regenerate_outputs, workspace, as_json):
+    """Print what `canalis submit FILE.py[:NAME]` would do, running nothing: each step, whether
+    it would be reused (and from which run) or run, and why (the words of `canalis why`).
+    The same as `canalis submit --dry-run`; nothing is written to the ledger."""
+    ctx.invoke(submit, target=target, params=params, regenerate_outputs=regenerate_outputs, dry_run=True,
+               workspace=workspace, as_json=as_json)
+
+
+def _pipeline_in(file, name, namespace):
+    """The Pipeline FILE defines as `name`, or a usage error naming the Pipelines it defines."""
+    from canalis.pipeline.core.pipeline import Pipeline
+
+    obj = namespace.get(name)
+    if not isinstance(obj, Pipeline):
+        found = sorted(k for k, v in namespace.items() if isinstance(v, Pipeline))
+        raise UsageFailure(f"{file} defines no Pipeline named {name!r} (Pipelines found: {', '.join(found) or 'none'}); "
+                           f"use {file}:NAME")
+    return obj
+
+
+def _dry_run(file, name, namespace, intercepted, params, regenerate_outputs, allow_secret_values, as_json) -> None:
+    """Print what a submit would do (canalis/plan_report.py); run and record nothing."""
+    from canalis import plan_report
+    from canalis.pipeline.core.pipeline import Pipeline
+
+    given = dict(_parse_param(p) for p in params)
+    if intercepted is not None:  # the submit FILE makes itself, with its own parameters and options
+        obj, kwargs = intercepted.config, intercepted.kwargs
+        if not isinstance(obj, Pipeline):
+            raise UsageFailure(f"{file} submits {obj!r}, not a Pipeline: a dry run previews pipelines only")
+        given = {**(kwargs.get("pipeline_parameters") or {}), **given}
+        regenerate_outputs = regenerate_outputs or bool(kwargs.get("regenerate_outputs"))
+    else:
+        obj = _pipeline_in(file, name, namespace)
+    from canalis.executor.errors import PlanError
+
+    try:
+        result = obj._preview(given, regenerate_outputs=regenerate_outputs,
+                              allow_secret_values=allow_secret_values or None)
+    except PlanError as e:
+        raise as_click_error(e) from None
+    if as_json:
+        return print_json(plan_report.to_json(result))
+    click.echo("\n".join(plan_report.lines(result)))
 
 
 def _submit_pipeline(file, name, namespace, experiment, params, regenerate_outputs, continue_on_step_failure,
@@ -126,11 +196,7 @@ def _submit_pipeline(file, name, namespace, experiment, params, regenerate_outpu
     from canalis.pipeline.core.pipeline import Pipeline
     from canalis.pipeline.core.run import watch
 
-    obj = namespace.get(name)
-    if not isinstance(obj, Pipeline):
-        found = sorted(k for k, v in namespace.items() if isinstance(v, Pipeline))
-        raise UsageFailure(f"{file} defines no Pipeline named {name!r} (Pipelines found: {', '.join(found) or 'none'}); "
-                           f"use {file}:NAME")
+    obj = _pipeline_in(file, name, namespace)
     if not experiment:
         raise UsageFailure(f"{file} submits nothing itself; name the experiment to submit {name!r} to "
                            "with --experiment NAME")
@@ -161,14 +227,20 @@ def _report_detached(runs, as_json) -> None:
                err=True)
 
 
-def follow_run(run, show_output: bool) -> str:
-    """Wait for a run this command started and return its status; Ctrl-C cancels it (and the
-    command exits with 130)."""
+def follow_run(run, show_output: bool, plain: bool = False, quiet: bool = False) -> str:
+    """Wait for a run this command started and return its status, showing it live on a
+    terminal (line by line with `plain` or into a pipe); `quiet` prints only `RUN STATUS`.
+    Ctrl-C cancels the run (and the command exits with 130)."""
+    run._plain = True if plain else None
     try:
-        return run._follow(show_output=show_output)
+        status = run._follow(show_output=show_output)
     except KeyboardInterrupt:
         _cancel_interrupted(run, show_output)
         sys.exit(130)
+    if quiet:
+        click.echo(f"{run.id} {status}")
+        run._print_failures()
+    return status
 
 
 def _cancel_interrupted(run, show_output: bool) -> None:
