@@ -27,6 +27,7 @@ COMMANDS = {
     "resume": "canalis.cli.audit_cmds:resume",
     "why": "canalis.cli.audit_cmds:why",
     "diff": "canalis.cli.audit_cmds:diff",
+    "compare": "canalis.cli.compare_cmd:compare",
     "reproduce": "canalis.cli.audit_cmds:reproduce",
     "verify": "canalis.cli.audit_cmds:verify",
     "gc": "canalis.cli.audit_cmds:gc",
