@@ -10,16 +10,19 @@ from canalis.cli.common import DURATION, duration_help, fail_on_canalis_errors, 
 
 
 def _store_errors(f):
-    """Store errors become a one-line message and exit code 1, like the face's own errors."""
+    """Store errors become a one-line message: exit code 2 for a digest or prefix that names
+    no blob (or several), 1 otherwise, like the face's own errors."""
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         from canalis.store.errors import StoreError
 
+        from canalis.cli.errors import as_click_error
+
         try:
             return f(*args, **kwargs)
         except StoreError as e:
-            raise click.ClickException(str(e)) from None
+            raise as_click_error(e) from None
 
     return wrapper
 
@@ -53,8 +56,9 @@ def put(file, as_json, layout):
 @json_option
 @_common
 def cat(digest, verify, as_json, layout):
-    """Write blob DIGEST's content to standard output."""
+    """Write blob DIGEST's content to standard output (DIGEST: whole, or a unique prefix)."""
     st = layout.open_store()
+    digest = st.resolve_prefix(digest)
     if as_json:
         data = st.get_bytes(digest, verify=verify)
         out = {"digest": digest, "size": len(data)}
@@ -100,8 +104,9 @@ def snapshot(directory, no_ignore, as_json, layout):
 @json_option
 @_common
 def ls_(tree, as_json, layout):
-    """List the entries of TREE."""
-    entries = layout.open_store().get_tree(tree)
+    """List the entries of TREE (a tree digest, whole or a unique prefix)."""
+    st = layout.open_store()
+    entries = st.get_tree(st.resolve_prefix(tree))
     if as_json:
         print_json([
             {"path": e.path, "type": e.type, "mode": f"{e.mode:o}", "size": e.size, "digest": e.digest}
@@ -119,8 +124,9 @@ def ls_(tree, as_json, layout):
 @json_option
 @_common
 def checkout(tree, directory, writable, as_json, layout):
-    """Materialise TREE into DIRECTORY (empty or missing)."""
+    """Materialise TREE (a tree digest, whole or a unique prefix) into DIRECTORY (empty or missing)."""
     st = layout.open_store()
+    tree = st.resolve_prefix(tree)
     st.checkout(tree, directory, readonly=not writable)
     if as_json:
         print_json({"tree": tree, "directory": directory, "files": len(st.get_tree(tree))})
