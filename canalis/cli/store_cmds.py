@@ -175,10 +175,12 @@ def verify(repair, grace, deep, as_json, layout):
 @_common
 def compare(tree, directory, no_ignore, as_json, layout):
     """Compare TREE with DIRECTORY as a snapshot would see it, storing nothing: every file is
-    read and hashed. Exit 0 when they hold the same files, 1 when not."""
+    read and hashed. Exit 0 when they hold the same files, 1 when not, 2 when TREE names no
+    tree (TREE: whole, or a unique prefix)."""
     from canalis.store.compare import compare as _compare
 
-    r = _compare(layout.open_store(), tree, directory, ignore=not no_ignore)
+    st = layout.open_store()
+    r = _compare(st, st.resolve_prefix(tree), directory, ignore=not no_ignore)
     if as_json:
         print_json(r)
     else:
