@@ -45,3 +45,7 @@ class ParameterValueError(PlanError, ValueError):
 
 class ExecutorNotStarted(ExecutorError):
     """A run's executor process exited before it took the run; the message quotes its log."""
+
+
+class UnknownStreamError(ExecutorError):
+    """A note (`canalis ledger annotate`) about a stream the ledger has no event on."""

@@ -212,7 +212,15 @@ class Session:
         self.ledger.append_many([cls(name=n) for n in names])
 
     def annotate(self, stream: str, message: str, author: str | None = None):
-        """Record an auditor's note on any stream (`canalis ledger annotate`)."""
+        """Record an auditor's note on a stream the ledger knows (`canalis ledger annotate`):
+        a note about a stream nothing was ever recorded on (a mistyped run id) is refused."""
+        from canalis.executor.errors import UnknownStreamError
+
+        if next(iter(self.ledger.events(stream=stream, chunk=1)), None) is None:
+            raise UnknownStreamError(
+                f"the ledger has no event on stream {stream!r}, so a note there would be about nothing; "
+                "name a stream that exists: run:RUN_ID (`canalis runs`), or one `canalis ledger events` shows "
+                "(or use --run RUN, which takes latest or a prefix)")
         return self.ledger.append(ev.AnnotationAdded(stream_name=stream, message=message, author=author))
 
     # -- registrations -------------------------------------------------------------------------

@@ -44,10 +44,10 @@ def _user_errors() -> tuple[type, ...]:
 
 def _usage_errors() -> tuple[type, ...]:
     from canalis.errors import ReferenceNotFound
-    from canalis.executor.errors import UnknownParameterError
+    from canalis.executor.errors import UnknownParameterError, UnknownStreamError
     from canalis.store.errors import DigestPrefixError, InvalidDigestError
 
-    return ReferenceNotFound, UnknownParameterError, DigestPrefixError, InvalidDigestError
+    return ReferenceNotFound, UnknownParameterError, UnknownStreamError, DigestPrefixError, InvalidDigestError
 
 
 def as_click_error(e: BaseException) -> click.ClickException | None:

@@ -473,13 +473,17 @@ def cancel(layout, run, reason, wait_, timeout, as_json):
 @click.option("--tail", type=click.IntRange(min=0), default=None, metavar="N",
               help="Print only the last N lines of each step's stdout and stderr (with --follow: then what follows).")
 @workspace_option
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object per line of output: step, step_run_id, stream, line, time, text.")
 @fail_on_canalis_errors
-def logs(layout, run, step, follow, head, tail):
+def logs(layout, run, step, follow, head, tail, as_json):
     """stdout and stderr of a run's steps (or of STEP).
 
     Logs are streamed from the store (or from a running step's live file), byte for byte, in
-    bounded memory whatever their size."""
+    bounded memory whatever their size. With --json, both streams go to standard output as
+    JSON lines (docs/cli-json.md)."""
     from canalis.core.run_logs import LogFollower, chunks, head_chunks
+    from canalis.log_lines import JsonLines
 
     if head is not None and (tail is not None or follow):
         raise click.UsageError("--head cannot be combined with --tail or --follow")
@@ -488,6 +492,16 @@ def logs(layout, run, step, follow, head, tail):
     run_id = reports.resolve_run(ledger, run)
     follower = LogFollower(ledger, store, str(layout.runs), run_id, step=step, tail=tail)
     out = {"stdout": sys.stdout.buffer, "stderr": sys.stderr.buffer}
+    lines = JsonLines() if as_json else None
+
+    def emit(row, stream, data, first):
+        if lines is not None:
+            return lines.feed(row, stream, data)
+        if first:
+            out[stream].write(_log_header(row, stream))
+        out[stream].write(data)
+        out[stream].flush()
+
     if head is not None:
         for row in _rows(follower, run_id, step, follow):
             for stream in ("stdout", "stderr"):
@@ -496,17 +510,10 @@ def logs(layout, run, step, follow, head, tail):
                     continue
                 with f:
                     for i, data in enumerate(head_chunks(chunks(f), head)):
-                        if i == 0:
-                            out[stream].write(_log_header(row, stream))
-                        out[stream].write(data)
-                out[stream].flush()
+                        emit(row, stream, data, i == 0)
+            if lines is not None:
+                lines.finish()
         return
-
-    def emit(row, stream, data, first):
-        if first:
-            out[stream].write(_log_header(row, stream))
-        out[stream].write(data)
-        out[stream].flush()
 
     from canalis.executor.orphans import effective_status
 
@@ -520,6 +527,8 @@ def logs(layout, run, step, follow, head, tail):
                 follower.poll(emit)  # what was written between the last poll and the end
             break
         time.sleep(0.5)
+    if lines is not None:
+        lines.finish()
 
 
 def _log_header(row, stream) -> bytes:
@@ -531,7 +540,8 @@ def _log_header(row, stream) -> bytes:
 def _rows(follower, run_id, step, follow) -> list:
     rows = follower.rows()
     if step and not rows and not follow:
-        raise click.ClickException(f"run {run_id} has no step {step!r}")
+        known = sorted({r.step_name for r in follower.ledger.step_runs(run_id)})
+        raise UsageFailure(f"run {run_id} has no step {step!r} (its steps: {', '.join(known) or 'none yet'})")
     return rows
 
 

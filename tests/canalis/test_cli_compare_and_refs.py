@@ -178,3 +178,36 @@ def test_completion_script_and_run_id_completion(three_runs):
     out = subprocess.run([sys.executable, "-m", "canalis"], cwd=root, capture_output=True, text=True, env=env,
                          timeout=120)
     assert {line.split(",", 1)[1] for line in out.stdout.splitlines()} == {"e", "f"}
+
+
+def test_annotate_takes_a_run_reference_and_refuses_a_run_that_does_not_exist(three_runs, tmp_path):
+    import shutil
+
+    root, (a, b, c) = three_runs
+    copy = tmp_path / "copy"  # (the module's workspace stays as it is for the other tests)
+    shutil.copytree(root, copy)
+    out = canalis(copy, "ledger", "annotate", "--run", "latest~1", "looked at by hand", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["stream"] == f"run:{b}"
+    bad = canalis(copy, "ledger", "annotate", "--run", "zz_nothing", "a note")
+    assert bad.returncode == 2 and "no run 'zz_nothing'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_logs_json_gives_one_object_per_line(three_runs, tmp_path):
+    root, (a, b, c) = three_runs
+    write(tmp_path / "p" / "pipeline.py", PIPELINE)
+    write(tmp_path / "p" / "prep" / "prep.py", PREP + "print('one')\nprint('two', end='')\n"
+          "import sys; print('héllo on stderr', file=sys.stderr)\n")
+    write(tmp_path / "p" / "train" / "train.py", TRAIN)
+    from canalis import layout
+
+    layout.init(tmp_path / "p")
+    assert canalis(tmp_path / "p", "submit", "pipeline.py", "-e", "logs", "-q").returncode == 0
+    out = canalis(tmp_path / "p", "logs", "latest", "prep", "--json")
+    assert out.returncode == 0, out.stderr
+    objs = [json.loads(x) for x in out.stdout.splitlines()]
+    assert sorted((o["stream"], o["line"], o["text"]) for o in objs) == [
+        ("stderr", 1, "héllo on stderr"), ("stdout", 1, "one"), ("stdout", 2, "two")]
+    assert all(o["step"] == "prep" and o["step_run_id"] and o["time"].endswith("Z") for o in objs)
+    nostep = canalis(tmp_path / "p", "logs", "latest", "nosuch")
+    assert nostep.returncode == 2 and "has no step 'nosuch' (its steps: prep, train)" in nostep.stderr
