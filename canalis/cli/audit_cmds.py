@@ -127,9 +127,10 @@ def reproduce(layout, run, check, quiet, plain, as_json):
         result["verify"] = verify_reproduction(ws.ledger, original, r.id)
     if as_json:
         print_json(result)
-    elif not quiet:
-        click.echo(f"reproduction {r.id} of {original}: {status}")
-        for s in result.get("verify", {}).get("steps", []):
+    else:
+        if not quiet:
+            click.echo(f"reproduction {r.id} of {original}: {status}")
+        for s in result.get("verify", {}).get("steps", []):  # asked for with --verify: also with -q
             click.echo(f"  {s['step']}: {s['verdict']}")
     ok = status == RunStatus.Completed and (not check or result["verify"]["identical"])
     sys.exit(0 if ok else 1)
