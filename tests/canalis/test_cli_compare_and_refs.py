@@ -211,3 +211,47 @@ def test_logs_json_gives_one_object_per_line(three_runs, tmp_path):
     assert all(o["step"] == "prep" and o["step_run_id"] and o["time"].endswith("Z") for o in objs)
     nostep = canalis(tmp_path / "p", "logs", "latest", "nosuch")
     assert nostep.returncode == 2 and "has no step 'nosuch' (its steps: prep, train)" in nostep.stderr
+
+
+def test_runs_filters_limit_and_metric_column(three_runs, tmp_path):
+    root, (a, b, c) = three_runs
+
+    def ids(*args):
+        out = canalis(root, "runs", "--json", *args)
+        assert out.returncode == 0, out.stderr
+        return [r["run_id"] for r in json.loads(out.stdout)]
+
+    assert ids() == [c, b, a]
+    assert ids("--experiment", "e") == [b, a] and ids("--limit", "1") == [c] and ids("--all") == [c, b, a]
+    assert ids("--status", "Completed") == [c, b, a] and ids("--status", "Failed") == []
+    assert ids("--since", "1h") == [c, b, a] and ids("--since", "2000-01-01") == [c, b, a]
+    listed = json.loads(canalis(root, "runs", "--json", "--metric", "accuracy").stdout)
+    assert [r["metric"]["value"] for r in listed] == [1.0, 0.2, 0.2]
+    assert [r["parameters"]["lr"] for r in listed] == [0.5, 0.1, 0.1]
+    table = canalis(root, "runs", "--metric", "loss")
+    assert table.returncode == 0 and "0.0909 [0.0909..1]" in table.stdout and "lr" in table.stdout
+
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    from canalis.core import Workspace
+
+    Workspace(path=copy).session.tag(b, {"owner": "ines"})
+    tagged = json.loads(canalis(copy, "runs", "--json", "--tag", "owner=ines").stdout)
+    assert [r["run_id"] for r in tagged] == [b] and tagged[0]["tags"] == {"owner": "ines"}
+    assert [r["run_id"] for r in json.loads(canalis(copy, "runs", "--json", "--tag", "owner").stdout)] == [b]
+
+
+def test_show_graph_draws_the_steps_their_data_and_states(three_runs):
+    root, (a, b, c) = three_runs
+    out = canalis(root, "show", c, "--graph")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    prep = next(i for i, x in enumerate(lines) if x.startswith("✓ prep"))
+    assert f"reused from {a}" in lines[prep]
+    assert lines[prep + 1].strip() == "└── prepared ──▶ train"
+    assert next(x for x in lines if x.startswith("✓ train")).split()[-1] == "s"  # "completed in 0.3 s"
+    assert "✓ completed or reused" in out.stdout
+    plain = canalis(root, "show", a)
+    assert "None" not in plain.stdout and re.search(r"completed in [\d.]+ s", plain.stdout)
