@@ -24,6 +24,7 @@ COMMANDS = {
     "experiments": "canalis.cli.run_cmds:experiments",
     "datasets": "canalis.cli.run_cmds:datasets",
     "models": "canalis.cli.model_cmds:models",
+    "environments": "canalis.cli.registry_cmds:environments",
     "resume": "canalis.cli.audit_cmds:resume",
     "why": "canalis.cli.audit_cmds:why",
     "diff": "canalis.cli.audit_cmds:diff",

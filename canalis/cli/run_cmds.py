@@ -579,8 +579,11 @@ def experiments(layout, as_json):
 @json_option
 @fail_on_canalis_errors
 def datasets(layout, name, as_json):
-    """Registered datasets (latest versions), or every version of NAME."""
+    """Registered datasets (latest versions), or every version of NAME; NAME:VERSION tells
+    one version: its files and where it came from."""
     ledger = layout.open_ledger()
+    if name and ":" in name:
+        return _dataset_version(layout, ledger, name, as_json)
     rows = ledger.dataset_versions(name) if name else ledger.datasets()
     out = [{"name": r.name, "version": r.version, "kind": r.kind, "tree": r.digest, "id": r.id,
             "registered_at": r.registered_at, "run_id": (r.lineage or {}).get("run_id"),
@@ -589,3 +592,16 @@ def datasets(layout, name, as_json):
         return print_json(out)
     _table("datasets", ["name", "version", "kind", "tree", "registered", "from run"],
            [(r["name"], r["version"], r["kind"], short_digest(r["tree"]), r["registered_at"], r["run_id"]) for r in out])
+
+
+def _dataset_version(layout, ledger, ref, as_json):
+    from canalis import registrations
+
+    d = registrations.registration_detail(ledger, layout.open_store(), "datasets", ref)
+    if as_json:
+        return print_json(d)
+    click.echo(f"dataset {d['name']} version {d['version']} ({d['kind']}; versions: {', '.join(map(str, d['versions']))})")
+    click.echo(f"tree {d['digest']}  registered {d['registered_at']}" + (f"  by run {d['run_id']}" if d["run_id"] else ""))
+    if d["description"]:
+        click.echo(f"description: {d['description']}")
+    _table("files", ["path", "size", "digest"], [(f["path"], f["size"], short_digest(f["digest"])) for f in d["files"]])

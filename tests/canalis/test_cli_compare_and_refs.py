@@ -255,3 +255,35 @@ def test_show_graph_draws_the_steps_their_data_and_states(three_runs):
     assert "✓ completed or reused" in out.stdout
     plain = canalis(root, "show", a)
     assert "None" not in plain.stdout and re.search(r"completed in [\d.]+ s", plain.stdout)
+
+
+def test_environments_and_dataset_versions_list_and_show_one(tmp_path):
+    from canalis import layout
+    from canalis.core import Dataset, Environment, Workspace
+
+    root = tmp_path / "reg"
+    layout.init(root)
+    ws = Workspace(path=root)
+    env = Environment("sklearn-env")
+    env.register(ws)
+    env.environment_variables = {"MODE": "fast"}
+    env.register(ws)
+    write(tmp_path / "data" / "a.csv", "x\n1\n")
+    Dataset.File.from_files(str(tmp_path / "data")).register(ws, "raw")
+
+    listed = json.loads(canalis(root, "environments", "--json").stdout)
+    assert [(e["name"], e["version"]) for e in listed] == [("sklearn-env", 2)]
+    one = canalis(root, "environments", "show", "sklearn-env:1", "--json")
+    assert one.returncode == 0, one.stderr
+    doc = json.loads(one.stdout)
+    assert doc["version"] == 1 and doc["versions"] == [1, 2] and doc["definition"]["name"] == "sklearn-env"
+    assert "MODE" not in json.dumps(doc["definition"])
+    assert "fast" in canalis(root, "environments", "show", "sklearn-env").stdout
+    missing = canalis(root, "environments", "show", "sklearn-env:7")
+    assert missing.returncode == 2 and "has no version 7 (versions: [1, 2])" in missing.stderr
+    unknown = canalis(root, "environments", "show", "nope")
+    assert unknown.returncode == 2 and "list them with `canalis environments`" in unknown.stderr
+
+    ds = json.loads(canalis(root, "datasets", "raw:1", "--json").stdout)
+    assert ds["name"] == "raw" and [f["path"] for f in ds["files"]] == ["a.csv"] and ds["kind"] == "file"
+    assert canalis(root, "datasets", "raw:3").returncode == 2
