@@ -287,3 +287,23 @@ def test_environments_and_dataset_versions_list_and_show_one(tmp_path):
     ds = json.loads(canalis(root, "datasets", "raw:1", "--json").stdout)
     assert ds["name"] == "raw" and [f["path"] for f in ds["files"]] == ["a.csv"] and ds["kind"] == "file"
     assert canalis(root, "datasets", "raw:3").returncode == 2
+
+
+def test_lineage_dot_draws_the_pipeline_not_one_node_per_record(three_runs):
+    root, (a, b, c) = three_runs
+    out = canalis(root, "lineage", a, "--dot")
+    assert out.returncode == 0, out.stderr
+    dot = out.stdout
+    nodes = dict(re.findall(r'^  "([^"]+)" \[label="([^"]*)"', dot, re.M))
+    edges = re.findall(r'^  "([^"]+)" -> "([^"]+)"(?: \[label="([^"]*)"\])?;', dot, re.M)
+    steps = {nid: label for nid, label in nodes.items() if nid.startswith("step:")}
+    assert not any("Reused" in label for label in steps.values()), "a reused step is drawn as the one it reused"
+    names = sorted(label.split("\\n")[0] for label in steps.values())
+    assert names == ["prep", "train", "train"]  # a's prep and train; f's train (lr 0.5) read a's prepared
+    prep = next(nid for nid, label in steps.items() if label.startswith("prep"))
+    assert "reused 2x" in steps[prep] and f"run {a}" in steps[prep]
+    step_edges = [(x, y, label) for x, y, label in edges if x.startswith("step:") and y.startswith("step:")]
+    assert len(step_edges) == 2 and all(x == prep and label == "prepared" for x, y, label in step_edges)
+    assert not any(nid.startswith("tree:") and "prepared" in label for nid, label in nodes.items())
+    json_nodes = json.dumps(json.loads(canalis(root, "lineage", a, "--json").stdout))
+    assert json_nodes.count('"kind": "step"') > len(steps)  # the records the drawing folded
