@@ -7,7 +7,7 @@ import click
 
 from canalis import reports
 from canalis.cli.common import (
-    DURATION, duration_help, fail_on_canalis_errors, json_option, print_json, short_digest, workspace_option,
+    DURATION, duration_help, fail_on_canalis_errors, json_option, print_json, workspace_option,
 )
 from canalis.cli.completion import complete_run
 from canalis.plan_report import describe_difference

@@ -193,7 +193,6 @@ def _submit_pipeline(file, name, namespace, experiment, params, regenerate_outpu
     from canalis.executor.errors import ExecutorError, PlanError
     from canalis.executor.session import SubmitOptions
     from canalis.pipeline.core.compile import refuse_secret_values
-    from canalis.pipeline.core.pipeline import Pipeline
     from canalis.pipeline.core.run import watch
 
     obj = _pipeline_in(file, name, namespace)
@@ -574,7 +573,7 @@ def experiments(layout, as_json):
 
 
 @click.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_dataset)
 @workspace_option
 @json_option
 @fail_on_canalis_errors

@@ -287,6 +287,10 @@ def test_environments_and_dataset_versions_list_and_show_one(tmp_path):
     ds = json.loads(canalis(root, "datasets", "raw:1", "--json").stdout)
     assert ds["name"] == "raw" and [f["path"] for f in ds["files"]] == ["a.csv"] and ds["kind"] == "file"
     assert canalis(root, "datasets", "raw:3").returncode == 2
+    env = {**os.environ, "_CANALIS_COMPLETE": "bash_complete", "COMP_WORDS": "canalis datasets r", "COMP_CWORD": "2"}
+    done = subprocess.run([sys.executable, "-m", "canalis"], cwd=root, capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert [line.split(",", 1)[1] for line in done.stdout.splitlines()] == ["raw"]
 
 
 def test_lineage_dot_draws_the_pipeline_not_one_node_per_record(three_runs):
