@@ -144,3 +144,23 @@ def test_a_failed_step_shows_its_last_stderr_lines_and_where_the_log_is(project)
     assert status == "Failed"
     assert "step train failed" in out.stderr and "loss went to nan" in out.stderr
     assert f"whole log: canalis logs {run_id} train" in out.stderr
+
+
+def test_ctrl_c_in_the_live_view_cancels_the_run_and_says_how_to_go_on(project):
+    env = {**os.environ, "TERM": "xterm-256color"}
+    env.pop("CANALIS_PLAIN", None)
+    child = pexpect.spawn(sys.executable, ["-m", "canalis", "submit", "pipeline.py", "-e", "live"], cwd=str(project),
+                          env=env, dimensions=(40, 120), encoding="utf-8", timeout=120)
+    try:
+        child.expect("prep is waiting for its gate")
+        child.sendintr()  # Ctrl-C, through the terminal
+        child.expect(r"canceling run (\S+) \(Ctrl-C\)")
+        run_id = child.match.group(1)
+        child.expect(rf"run {re.escape(run_id)}: Canceled\. A canceled run cannot be resumed")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 130
+    out = subprocess.run([sys.executable, "-m", "canalis", "show", run_id], cwd=project, capture_output=True, text=True,
+                         timeout=120)
+    assert re.search(r"canceled by \S+ on \S+ \(pid \d+\): interrupted \(Ctrl-C\)", out.stdout), out.stdout
