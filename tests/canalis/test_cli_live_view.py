@@ -84,6 +84,7 @@ def test_the_live_view_in_a_terminal_shows_each_steps_state_progress_and_output(
         child.expect(r"Run \S+: Completed")
         child.expect(pexpect.EOF)
     finally:
+        open_gate()  # (whatever happened above, the run can end)
         child.close()
     assert child.exitstatus == 0
 
@@ -159,6 +160,7 @@ def test_ctrl_c_in_the_live_view_cancels_the_run_and_says_how_to_go_on(project):
         child.expect(rf"run {re.escape(run_id)}: Canceled\. A canceled run cannot be resumed")
         child.expect(pexpect.EOF)
     finally:
+        open_gate()  # (whatever happened above, the run can end)
         child.close()
     assert child.exitstatus == 130
     out = subprocess.run([sys.executable, "-m", "canalis", "show", run_id], cwd=project, capture_output=True, text=True,
