@@ -12,4 +12,6 @@ if importlib.util.find_spec("canalis.store") is None:
 
 from canalis.cli import main  # noqa: E402
 
-main()
+# named as the installed command is, so that usage lines and shell completion
+# (`_CANALIS_COMPLETE`, canalis/cli/completion.py) are the same either way
+main(prog_name="canalis", complete_var="_CANALIS_COMPLETE")

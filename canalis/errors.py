@@ -16,3 +16,7 @@ class DatasetChangedWarning(UserWarning):
 
 class ServeError(CanalisError):
     """`canalis serve` cannot start as asked (the address is taken, a setting is not a number)."""
+class ReferenceNotFound(CanalisError):
+    """A name given on the command line (a run, a digest prefix, a model or dataset version, a
+    stream) names nothing in this workspace, or more than one thing; the message lists what
+    there is. The command line reports it as a usage error (exit code 2)."""

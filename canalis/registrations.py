@@ -2,11 +2,11 @@
 one place: `canalis models` lists them, `canalis models show NAME[:VERSION]` tells one."""
 from __future__ import annotations
 
-from canalis.errors import CanalisError
+from canalis.errors import ReferenceNotFound
 from canalis.ledger.rows import ModelRow
 
 
-class ModelNotFound(CanalisError):
+class ModelNotFound(ReferenceNotFound):
     pass
 
 
@@ -54,4 +54,54 @@ def model_detail(ledger, store, ref: str) -> dict:
     out = model_entry(ledger, row)
     out["files"] = [{"path": e.path, "size": e.size, "digest": e.digest} for e in store.get_tree(row.digest)]
     out["versions"] = [r.version for r in ledger.model_versions(name)]
+    return out
+
+
+class RegistrationNotFound(ReferenceNotFound):
+    """A dataset or environment NAME[:VERSION] that names no registered version."""
+
+
+#: the listing command of each kind, named in errors
+_LISTING = {"datasets": "canalis datasets", "environments": "canalis environments"}
+
+
+def registration_entry(row, kind: str) -> dict:
+    """One registered dataset or environment version: where it came from (the run and step
+    that registered it, when one did)."""
+    lineage = row.lineage or {}
+    out = {"name": row.name, "version": row.version, "digest": row.digest, "id": row.id,
+           "registered_at": row.registered_at, "description": row.description, "tags": row.tags or {},
+           "properties": row.properties or {}, "run_id": lineage.get("run_id"),
+           "step_run_id": lineage.get("step_run_id"), "datasets": list(lineage.get("datasets") or [])}
+    if kind == "datasets":
+        out["kind"] = row.kind
+    return out
+
+
+def registration_list(ledger, kind: str, name: str | None = None) -> list[dict]:
+    """The latest version of each registered name of `kind` ("datasets", "environments"), or
+    every version of `name`, oldest first."""
+    return [registration_entry(r, kind) for r in ledger.registrations(kind, name)]
+
+
+def registration_detail(ledger, store, kind: str, ref: str) -> dict:
+    """One version of a registered dataset or environment (the latest when `ref` names no
+    version), with every version of the name; a dataset with its files, an environment with
+    its definition."""
+    name, version = parse_ref(ref)
+    row = ledger.registration(kind, name, version)
+    what = kind.rstrip("s")
+    if row is None:
+        versions = [r.version for r in ledger.registrations(kind, name)]
+        if not versions:
+            raise RegistrationNotFound(f"no {what} named {name!r} is registered; list them with `{_LISTING[kind]}`")
+        raise RegistrationNotFound(f"{what} {name!r} has no version {version} (versions: {versions})")
+    out = registration_entry(row, kind)
+    out["versions"] = [r.version for r in ledger.registrations(kind, name)]
+    if kind == "datasets":
+        out["files"] = [{"path": e.path, "size": e.size, "digest": e.digest} for e in store.get_tree(row.digest)]
+    else:  # the definition is in the event that registered the version
+        out["definition"] = next((rec.payload.get("definition") for rec in ledger.events(type="environment.registered")
+                                  if rec.payload.get("name") == row.name and rec.payload.get("version") == row.version),
+                                 None)
     return out

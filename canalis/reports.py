@@ -2,31 +2,10 @@
 from __future__ import annotations
 
 from canalis.core import metrics as _metrics
-from canalis.errors import CanalisError
 from canalis.executor.orphans import effective_status
 from canalis.ledger.rows import StepRunRow
-from canalis.ledger.status import StepStatus
-
-
-class RunNotFound(CanalisError):
-    pass
-
-
-def resolve_run(ledger, ref: str) -> str:
-    """A run id from a full id, a unique prefix, or `latest`."""
-    if ref == "latest":
-        runs = ledger.runs(limit=1)
-        if not runs:
-            raise RunNotFound("no run in this workspace yet; submit one with `canalis submit`")
-        return runs[0].run_id
-    if ledger.run(ref) is not None:
-        return ref
-    matches = [r.run_id for r in ledger.runs() if r.run_id.startswith(ref)]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise RunNotFound(f"no run {ref!r}; list runs with `canalis runs`")
-    raise RunNotFound(f"{ref!r} matches {len(matches)} runs ({', '.join(matches[:5])} ...); give more of the id")
+from canalis.ledger.status import RunStatus, StepStatus
+from canalis.run_refs import RunNotFound, resolve_run  # noqa: F401  (where the commands found them)
 
 
 def _log(row: StepRunRow, stream: str) -> str | None:
@@ -60,21 +39,52 @@ def step_summary(row: StepRunRow) -> dict:
     }
 
 
+def _elapsed(since: str | None, now: float) -> float | None:
+    from datetime import datetime
+
+    if not since:
+        return None
+    return round(max(0.0, now - datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp()), 3)
+
+
+def run_duration(row) -> float | None:
+    """Seconds the run took: recorded for a completed run; for one that failed or was canceled,
+    from when it started to when it ended. None while it has not ended."""
+    from datetime import datetime
+
+    if row.duration_s is not None or not (row.finished_at and (row.started_at or row.submitted_at)):
+        return row.duration_s
+    start, end = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (row.started_at or row.submitted_at,
+                                                                               row.finished_at))
+    return round(max(0.0, (end - start).total_seconds()), 6)
+
+
 def run_summary(ledger, run_id: str) -> dict:
+    import time
+
+    from canalis.step_states import cancel_request
+
     row = ledger.run(run_id)
     if row is None:
         raise RunNotFound(f"no run {run_id!r}")
+    now = time.time()
     step_rows = ledger.step_runs(run_id)
     steps = [step_summary(s) for s in step_rows]
+    for s, r in zip(steps, step_rows):
+        s["elapsed_s"] = _elapsed(r.started_at, now) if r.status == StepStatus.Running else None
+    status = effective_status(row)
     return {
         "run_id": run_id,
         "experiment": row.experiment,
         "kind": row.kind,
-        "status": effective_status(row),
+        "status": status,
         "submitted_at": row.submitted_at,
         "started_at": row.started_at,
         "finished_at": row.finished_at,
-        "duration_s": row.duration_s,
+        "duration_s": run_duration(row),
+        "elapsed_s": (_elapsed(row.started_at or row.submitted_at, now)
+                      if status in (RunStatus.Queued, RunStatus.Running) else None),
+        "canceled": cancel_request(ledger, run_id) if status == RunStatus.Canceled else None,
         "parameters": row.parameters or {},
         "tags": row.tags or {},
         "git": row.git,
@@ -88,18 +98,6 @@ def run_summary(ledger, run_id: str) -> dict:
             "skipped": sum(1 for s in steps if s["status"] == StepStatus.Skipped),
         },
     }
-
-
-def run_list(ledger, experiment=None) -> list[dict]:
-    out = []
-    for row in ledger.runs(experiment=experiment):
-        steps = ledger.step_runs(row.run_id)
-        out.append({
-            "run_id": row.run_id, "experiment": row.experiment, "status": effective_status(row),
-            "submitted_at": row.submitted_at, "duration_s": row.duration_s,
-            "steps": len(steps), "reused": sum(1 for s in steps if s.status == StepStatus.Reused),
-        })
-    return out
 
 
 def _answering(step_rows) -> dict[str, StepRunRow]:

@@ -9,6 +9,7 @@ its running steps are recorded as abandoned, then the run as canceled.
 """
 from __future__ import annotations
 
+import getpass
 import os
 import socket
 
@@ -26,6 +27,13 @@ class RunNotCancelable(ExecutorError):
     pass
 
 
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return None
+
+
 def request_cancel(ledger, run_id: str, reason: str | None = None) -> str:
     """Record a cancel request; returns `RunStatus.Canceled` when the run was canceled here and
     now, `CANCEL_REQUESTED` ("CancelRequested") when its executor will act on it."""
@@ -35,7 +43,8 @@ def request_cancel(ledger, run_id: str, reason: str | None = None) -> str:
     if row.status in RunStatus.terminal():
         raise RunNotCancelable(f"run {run_id} has already ended ({row.status}); there is nothing to cancel")
     reason = reason or "canceled by the user"
-    ledger.append(ev.RunCancelRequested(run_id=run_id, reason=reason, host=socket.gethostname(), pid=os.getpid()))
+    ledger.append(ev.RunCancelRequested(run_id=run_id, reason=reason, host=socket.gethostname(), pid=os.getpid(),
+                                        user=_user()))
     if row.status == RunStatus.Running and executor_alive(row):
         return CANCEL_REQUESTED
     running = [s for s in ledger.step_runs(run_id) if s.status == StepStatus.Running]

@@ -70,3 +70,5 @@ class RecurrenceError(PublishError, ValueError):
 
 class TokenError(ExecutorError):
     """A bearer token cannot be made or revoked as asked (a bad or taken name, no such token)."""
+class UnknownStreamError(ExecutorError):
+    """A note (`canalis ledger annotate`) about a stream the ledger has no event on."""

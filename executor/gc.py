@@ -62,15 +62,6 @@ class GcReport:
         return asdict(self)
 
 
-def parse_duration(text: str) -> float:
-    """'90s', '30m', '12h', '7d', '2w' -> seconds."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-    text = text.strip().lower()
-    if not text or text[-1] not in units or not text[:-1].replace(".", "", 1).isdigit():
-        raise ValueError(f"{text!r} is not a duration; write a number and a unit: 90s, 30m, 12h, 7d, 2w")
-    return float(text[:-1]) * units[text[-1]]
-
-
 def _iso_age(iso: str | None, now: float) -> float:
     if not iso:
         return float("inf")

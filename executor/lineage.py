@@ -219,27 +219,7 @@ def lineage(ledger, store, ref: str) -> dict:
 
 
 def to_dot(result: dict) -> str:
-    lines = ["digraph lineage {", "  rankdir=LR;", "  node [shape=box, fontsize=10];"]
-    labels, edges = {}, set()
+    """The lineage as a Graphviz graph of the pipeline (executor/lineage_dot.py)."""
+    from canalis.executor.lineage_dot import to_dot as draw
 
-    def label(n):
-        bits = [n["kind"], n.get("name") or n["id"].partition(":")[2][:16]]
-        if n.get("status"):
-            bits.append(n["status"])
-        return "\\n".join(str(b) for b in bits if b)
-
-    def walk(n, up):
-        labels.setdefault(n["id"], label(n))
-        for c in n.get("children", []):
-            labels.setdefault(c["id"], label(c))
-            edges.add((c["id"], n["id"]) if up else (n["id"], c["id"]))
-            walk(c, up)
-
-    walk(result["upstream"], True)
-    walk(result["downstream"], False)
-    for nid, text in sorted(labels.items()):
-        lines.append(f'  "{nid}" [label="{text}"];')
-    for a, b in sorted(edges):
-        lines.append(f'  "{a}" -> "{b}";')
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    return draw(result)

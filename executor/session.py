@@ -11,6 +11,7 @@ Verbs:
 - `submit(experiment, plan, ...)`, `resume(run_id)`, `reproduce(run_id)`: record the run
   and start its executor, a detached process of its own (executor/launch.py); they return a
   `RunHandle` once that process has taken the run.
+- `preview(plan, ...)`: what a submit would do (reuse or run, and why), recording nothing.
 - `execute(run_id)`: what that executor process does: run a recorded run until it ends.
 - `cancel(run_id)`; `tag(run_id, tags)`, `log_metric(...)`: record what a user says about a run.
 - `register(what, name, content, ...)`: datasets, models and environments (executor/registry.py).
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from canalis.executor import launch, published, registry, schedules, standby, tokens
+from canalis.executor import launch, preview, published, registry, schedules, standby, tokens
 from canalis.executor.cancel import request_cancel
 from canalis.executor.engine import RunExecutor, new_run_id, submitted_event
 from canalis.executor.errors import ExecutorError, PlanError
@@ -113,6 +114,19 @@ class Session:
             standby.discard(self.executor_argv)
             raise
         return self._start(run_id, max_concurrent_steps=options.max_concurrent_steps)
+
+    def preview(self, plan: Plan | Callable[[object], Plan], parameters: dict | None = None, *,
+                options: SubmitOptions = SubmitOptions(), vet: Callable[[Plan, dict], None] | None = None) -> dict:
+        """What `submit` would do, without recording or running anything (executor/preview.py):
+        {"plan", "parameters", "steps": [...], "snapshots": [...]}. Building the plan stores the
+        snapshots it takes (no event names them: garbage collection removes them after its grace)."""
+        with self._writing():
+            plan = plan(self.store) if callable(plan) else plan
+            params = plan.resolve_parameters(parameters)
+            if vet is not None:
+                vet(plan, params)
+            steps = preview.preview(self.ledger, self.store, plan, params, regenerate=options.regenerate_outputs)
+        return {"plan": plan, "parameters": params, "steps": steps, "snapshots": preview.snapshots(plan)}
 
     def resume(self, run_id: str, *, force: bool = False, max_concurrent_steps: int | None = None,
                regenerate_outputs: bool = False) -> RunHandle:
@@ -204,7 +218,15 @@ class Session:
         self.ledger.append_many([cls(name=n) for n in names])
 
     def annotate(self, stream: str, message: str, author: str | None = None):
-        """Record an auditor's note on any stream (`canalis ledger annotate`)."""
+        """Record an auditor's note on a stream the ledger knows (`canalis ledger annotate`):
+        a note about a stream nothing was ever recorded on (a mistyped run id) is refused."""
+        from canalis.executor.errors import UnknownStreamError
+
+        if next(iter(self.ledger.events(stream=stream, chunk=1)), None) is None:
+            raise UnknownStreamError(
+                f"the ledger has no event on stream {stream!r}, so a note there would be about nothing; "
+                "name a stream that exists: run:RUN_ID (`canalis runs`), or one `canalis ledger events` shows "
+                "(or use --run RUN, which takes latest or a prefix)")
         return self.ledger.append(ev.AnnotationAdded(stream_name=stream, message=message, author=author))
 
     # -- registrations -------------------------------------------------------------------------

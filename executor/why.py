@@ -137,25 +137,34 @@ def explain(ledger, store, run_id: str, step_name: str) -> dict:
         return {**result, "decision": "ran", "reason": "reuse was off for this step (allow_reuse=False)", "differences": []}
     if plan.get("options", {}).get("regenerate_outputs") or _regenerated_on_resume(ledger, run_id, row):
         return {**result, "decision": "ran", "reason": "reuse was off for this run (regenerate_outputs=True)", "differences": []}
-    same_key = [c for c in ledger.reuse_candidates(row.reuse_key) if c.step_run_id != row.step_run_id
-                and (c.completed_at or "") < (row.started_at or "~")]
+    return {**result, **compare_with_earlier(ledger, store, step_name, row.reuse_key, _doc(store, row.reuse_key),
+                                             step_parameters(ledger, run_id, step_name), before=row.started_at or "~",
+                                             exclude=row.step_run_id)}
+
+
+def compare_with_earlier(ledger, store, step_name: str, key: str, doc: KeyDocument | None, params: dict,
+                         before: str = "~", exclude: str | None = None) -> dict:
+    """Why a step with reuse key `key` (document `doc`, reading `params`) runs rather than
+    being reused, seen from what completed before `before` (an ISO time): {"decision": "ran",
+    "reason", "differences", ["compared_with", "compared_run_id"]}. `canalis why` asks it
+    about a step that ran; a dry run about a step that would run."""
+    same_key = [c for c in ledger.reuse_candidates(key) if c.step_run_id != exclude and (c.completed_at or "") < before]
     if same_key:
-        return {**result, "decision": "ran", "differences": [],
+        return {"decision": "ran", "differences": [],
                 "reason": f"step run {same_key[0].step_run_id} had the same key but its outputs were no longer all "
                           "in the store (garbage-collected or removed), so the step ran again"}
-    earlier = ledger.last_completed_step_run(step_name, before=row.started_at or "~", exclude=row.step_run_id)
+    earlier = ledger.last_completed_step_run(step_name, before=before, exclude=exclude)
     if earlier is None:
-        return {**result, "decision": "ran", "differences": [],
+        return {"decision": "ran", "differences": [],
                 "reason": f"no earlier completed step run named {step_name!r}: nothing to reuse"}
-    old, new = _doc(store, earlier.reuse_key), _doc(store, row.reuse_key)
-    if old is None or new is None:
-        return {**result, "decision": "ran", "compared_with": earlier.step_run_id, "differences": [],
+    old = _doc(store, earlier.reuse_key)
+    if old is None or doc is None:
+        return {"decision": "ran", "compared_with": earlier.step_run_id, "differences": [],
                 "reason": "the key documents are no longer in the store; the keys differ"}
-    diffs = diff_key_documents(store, old, new, step_parameters(ledger, earlier.run_id, step_name),
-                               step_parameters(ledger, run_id, step_name))
+    diffs = diff_key_documents(store, old, doc, step_parameters(ledger, earlier.run_id, step_name), params)
     reason = f"its reuse key differs from step run {earlier.step_run_id} of run {earlier.run_id}"
-    if old.version != new.version:
-        reason = (f"the reuse key format changed (version {old.version} -> {new.version}) since step run "
+    if old.version != doc.version:
+        reason = (f"the reuse key format changed (version {old.version} -> {doc.version}) since step run "
                   f"{earlier.step_run_id} of run {earlier.run_id}; keys of different formats never match")
-    return {**result, "decision": "ran", "compared_with": earlier.step_run_id, "compared_run_id": earlier.run_id,
+    return {"decision": "ran", "compared_with": earlier.step_run_id, "compared_run_id": earlier.run_id,
             "reason": reason, "differences": diffs}

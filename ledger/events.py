@@ -270,16 +270,17 @@ class RunCanceled(_RunEvent):
     reason: str | None = None
 
 
-@event("run.cancel_requested")
+@event("run.cancel_requested", version=2)
 class RunCancelRequested(_RunEvent):
     """Someone asked for the run to stop (`canalis cancel`, `Run.cancel()`, Ctrl-C). The
     executor stops its running steps and records run.canceled; host and pid name the
-    requesting process."""
+    requesting process, user the account it ran as (version 2)."""
 
     run_id: str
     reason: str | None = None
     host: str | None = None
     pid: int | None = None
+    user: str | None = None
 
 
 @event("run.resume_requested")

@@ -463,6 +463,9 @@ class Ledger:
     def runs(self, experiment: str | None = None, limit: int | None = None) -> list[RunRow]:
         return self._read(queries.runs, experiment, limit)
 
+    def run_ids_with_prefix(self, prefix: str, limit: int = 20) -> list[str]:
+        return self._read(queries.run_ids_with_prefix, prefix, limit)
+
     def step_runs(self, run_id: str) -> list[StepRunRow]:
         return self._read(queries.step_runs, run_id)
 

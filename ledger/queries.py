@@ -41,6 +41,13 @@ def runs(conn, experiment: str | None = None, limit: int | None = None) -> list[
     return _select(conn, SPECS["runs"], "experiment = ?", (experiment,), "submitted_seq DESC, run_id", limit)
 
 
+def run_ids_with_prefix(conn, prefix: str, limit: int = 20) -> list[str]:
+    """Ids of runs that start with `prefix`, newest submission first (at most `limit`)."""
+    rows = conn.execute("SELECT run_id FROM runs WHERE substr(run_id, 1, ?) = ? ORDER BY submitted_seq DESC, run_id "
+                        "LIMIT ?", (len(prefix), prefix, int(limit)))
+    return [r[0] for r in rows]
+
+
 def step_runs(conn, run_id: str) -> list[StepRunRow]:
     """A run's step runs in plan order (the order their first step.* event was recorded)."""
     return _select(conn, SPECS["step_runs"], "run_id = ?", (run_id,), "plan_order")

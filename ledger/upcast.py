@@ -115,6 +115,13 @@ def _run_failed_v1_to_v2(p: dict) -> dict:
     return p
 
 
+@upcaster("run.cancel_requested", 1)
+def _run_cancel_requested_v1_to_v2(p: dict) -> dict:
+    """v2 names the user who asked; v1 rows did not record it (null)."""
+    p.setdefault("user", None)
+    return p
+
+
 @upcaster("store.collected", 1)
 def _store_collected_v1_to_v2(p: dict) -> dict:
     """v2 ties a removal to the intent it completes; v1 removals had no intent."""

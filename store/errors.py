@@ -104,3 +104,19 @@ class CorruptPackError(StoreError):
             f"pack {path} is damaged ({reason}); run `canalis store verify --repair` to move it to "
             f"the quarantine, then put the content again"
         )
+
+
+class DigestPrefixError(StoreError, ValueError):
+    """A digest prefix that names no blob, or more than one (`candidates` lists some)."""
+
+    def __init__(self, prefix: str, candidates: list[str] | None = None, shown: int = 8):
+        self.prefix = prefix
+        self.candidates = list(candidates or [])
+        if not self.candidates:
+            msg = (f"no blob or tree in the store starts with {prefix!r}; check the digest "
+                   "(`canalis show RUN --json` and `canalis store ls TREE` print whole digests)")
+        else:
+            more = " ..." if len(self.candidates) > shown else ""
+            msg = (f"{prefix!r} is the beginning of more than one digest ({', '.join(self.candidates[:shown])}{more}); "
+                   "give more of it")
+        super().__init__(msg)

@@ -27,7 +27,9 @@ from canalis.store import pack as _pack
 from canalis.store.batch import Batch
 from canalis.store.blob import HEADER_SIZE, RAW, ZSTD, check_digest, pack_header, unpack_header
 from canalis.store.durable import fsync_path, syncfs  # noqa: F401  (syncfs: re-exported)
-from canalis.store.errors import BlobNotFoundError, NotATreeError, SnapshotError, StoreError
+from canalis.store.errors import (
+    BlobNotFoundError, DigestPrefixError, InvalidDigestError, NotATreeError, SnapshotError, StoreError,
+)
 from canalis.store.packindex import PackIndex
 from canalis.store.tree import TreeEntry, decode_manifest, encode_manifest
 
@@ -257,6 +259,30 @@ class LocalStore:
         return tmp
 
     # -- reading --------------------------------------------------------------------
+    def resolve_prefix(self, prefix: str, limit: int = 9) -> str:
+        """The whole digest of the one blob whose digest starts with `prefix` (lowercase hex);
+        a whole digest is returned as it is, present or not. Raises DigestPrefixError naming
+        the candidates (up to `limit`) when there are several, or saying there is none."""
+        p = (prefix or "").strip().lower()
+        if len(p) == 64:
+            return check_digest(p)
+        if not p or not set(p) <= _HEX or len(p) > 64:
+            raise InvalidDigestError(prefix)
+        found: list[str] = []
+        folders = [p[:2]] if len(p) >= 2 else [p + x for x in sorted(_HEX)]
+        for folder in folders:
+            try:
+                names = sorted(os.listdir(os.path.join(self._root, folder)))
+            except FileNotFoundError:
+                continue
+            found += [n for n in names if len(n) == 64 and n.startswith(p)]
+        self._index.refresh(force=True)
+        found += [d for d, _, _, _ in self._index.entries() if d.startswith(p)]
+        found = sorted(set(found))
+        if len(found) != 1:
+            raise DigestPrefixError(p, found[:limit])
+        return found[0]
+
     def exists(self, digest: str) -> bool:
         return self._where(check_digest(digest)) is not None
 

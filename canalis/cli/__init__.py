@@ -4,6 +4,7 @@ importing pandas or the whole SDK."""
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -14,6 +15,7 @@ COMMANDS = {
     "store": "canalis.cli.store_cmds:store",
     "ledger": "canalis.cli.ledger_cmds:ledger",
     "submit": "canalis.cli.run_cmds:submit",
+    "plan": "canalis.cli.run_cmds:plan",
     "runs": "canalis.cli.run_cmds:runs",
     "show": "canalis.cli.run_cmds:show",
     "logs": "canalis.cli.run_cmds:logs",
@@ -22,9 +24,11 @@ COMMANDS = {
     "experiments": "canalis.cli.run_cmds:experiments",
     "datasets": "canalis.cli.run_cmds:datasets",
     "models": "canalis.cli.model_cmds:models",
+    "environments": "canalis.cli.registry_cmds:environments",
     "resume": "canalis.cli.audit_cmds:resume",
     "why": "canalis.cli.audit_cmds:why",
     "diff": "canalis.cli.audit_cmds:diff",
+    "compare": "canalis.cli.compare_cmd:compare",
     "reproduce": "canalis.cli.audit_cmds:reproduce",
     "verify": "canalis.cli.audit_cmds:verify",
     "gc": "canalis.cli.audit_cmds:gc",
@@ -36,6 +40,7 @@ COMMANDS = {
     "endpoints": "canalis.cli.serve_cmds:endpoints",
     "schedules": "canalis.cli.serve_cmds:schedules",
     "publish": "canalis.cli.serve_cmds:publish",
+    "completion": "canalis.cli.completion:completion",
 }
 
 
@@ -75,7 +80,10 @@ class LazyGroup(click.Group):
         argv = sys.argv[1:] if args is None else list(args)
         if argv[:1] and argv[0] in STARTS_A_RUN and "--help" not in argv:
             _prestart_executor(argv[1:])
-        return super().main(args, *rest, **kwargs)
+        from canalis.cli.errors import reported
+
+        with reported():  # no traceback for a user error (canalis/cli/errors.py)
+            return super().main(args, *rest, **kwargs)
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
@@ -88,11 +96,21 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module), attr)
 
 
+def _set_debug(ctx, param, value):
+    if value:
+        from canalis.cli.errors import DEBUG_ENV
+
+        os.environ[DEBUG_ENV] = "1"
+
+
 @click.group(cls=LazyGroup)
 @click.version_option(package_name="canalis")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
+              help="Show the traceback of an error (also CANALIS_DEBUG=1).")
 def main():
     """canalis: reproducible ML pipelines on your own machine.
 
     Every command finds the workspace upward from the current folder, or takes
-    --workspace DIR.
+    --workspace DIR. Errors say what is wrong and what to do (exit code 2 for a usage
+    error, 1 for a failure).
     """

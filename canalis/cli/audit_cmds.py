@@ -6,40 +6,46 @@ import sys
 import click
 
 from canalis import reports
-from canalis.cli.common import fail_on_canalis_errors, json_option, print_json, short_digest, workspace_option
+from canalis.cli.common import (
+    DURATION, duration_help, fail_on_canalis_errors, json_option, print_json, workspace_option,
+)
+from canalis.cli.completion import complete_run
+from canalis.plan_report import describe_difference
+from canalis.cli.run_cmds import follow_run, plain_option, quiet_option
+from canalis.durations import format_duration
 from canalis.ledger.status import RunStatus
 
 
 @click.command()
-@click.argument("run")
+@click.argument("run", shell_complete=complete_run)
 @click.option("--force", is_flag=True, help="Resume even if the recorded executor process may still exist.")
 @click.option("--regenerate-outputs", is_flag=True,
               help="Reuse nothing for the steps still to run (a run submitted with it keeps it anyway).")
-@click.option("--quiet", "-q", is_flag=True, help="Do not stream step output.")
+@quiet_option
+@plain_option
 @workspace_option
 @json_option
 @fail_on_canalis_errors
-def resume(layout, run, force, regenerate_outputs, quiet, as_json):
+def resume(layout, run, force, regenerate_outputs, quiet, plain, as_json):
     """Finish RUN after its executor process died: completed steps keep their results,
     a step that started and never ended is recorded as abandoned and runs again. A run that
     failed only for causes outside its steps (no space left on device, a step's process
     killed from outside) is resumed the same way: its failed steps run again. The options
     of the submit (--regenerate-outputs, --continue-on-step-failure) hold for the resume."""
-    from canalis.cli.run_cmds import follow_run
     from canalis.pipeline.core.run import resume_run
     from canalis.core.workspace import Workspace
 
     ws = Workspace(path=layout.root)
     run_id = reports.resolve_run(ws.ledger, run)
     r = resume_run(ws, run_id, force=force, regenerate_outputs=regenerate_outputs)
-    status = follow_run(r, show_output=not (quiet or as_json))
+    status = follow_run(r, show_output=not (quiet or as_json), plain=plain, quiet=quiet and not as_json)
     if as_json:
         print_json(reports.run_summary(ws.ledger, run_id))
     sys.exit(0 if status == RunStatus.Completed else 1)
 
 
 @click.command()
-@click.argument("run")
+@click.argument("run", shell_complete=complete_run)
 @click.argument("step")
 @workspace_option
 @json_option
@@ -58,35 +64,12 @@ def why(layout, run, step, as_json):
         return print_json(result)
     click.echo(f"{step}: {result['decision']}: {result['reason']}")
     for d in result.get("differences", []):
-        click.echo("  " + _describe_difference(d))
-
-
-def _describe_difference(d: dict) -> str:
-    files = d.get("files")
-    listed = ""
-    if files:
-        parts = [f"{k} {', '.join(v)}" for k, v in files.items() if v]
-        listed = f" ({'; '.join(parts)})" if parts else ""
-    if d["part"] == "parameter":
-        return f"parameter {d['name']}: {d['before']!r} -> {d['after']!r}"
-    if d["part"] == "input":
-        return f"input {d['name']}: {d['change']}{listed}"
-    if d["part"] == "source":
-        return f"source snapshot changed{listed}"
-    if d["part"] == "hash_path":
-        return f"hash_paths entry {d['name']} changed"
-    if d["part"] == "environment":
-        return f"environment changed ({short_digest(d['before'])} -> {short_digest(d['after'])})"
-    if d["part"] == "env":
-        return f"environment variable {d['name']}: {d['before']!r} -> {d['after']!r}"
-    if d["part"] == "key_version":
-        return f"{d['change']} (key format {d['before']} -> {d['after']})"
-    return f"{d['part']}: {d['before']!r} -> {d['after']!r}"
+        click.echo("  " + describe_difference(d))
 
 
 @click.command()
-@click.argument("run_a")
-@click.argument("run_b")
+@click.argument("run_a", shell_complete=complete_run)
+@click.argument("run_b", shell_complete=complete_run)
 @workspace_option
 @json_option
 @fail_on_canalis_errors
@@ -110,7 +93,7 @@ def diff(layout, run_a, run_b, as_json):
             continue
         notes = []
         if "source" in s:
-            notes.append(_describe_difference({"part": "source", "files": s["source"]}))
+            notes.append(describe_difference({"part": "source", "files": s["source"]}))
         if "environment" in s:
             notes.append("environment changed")
         for n in s.get("inputs", {}):
@@ -122,15 +105,15 @@ def diff(layout, run_a, run_b, as_json):
 
 
 @click.command()
-@click.argument("run")
+@click.argument("run", shell_complete=complete_run)
 @click.option("--verify", "check", is_flag=True, help="Report per step whether outputs are byte-identical to the original's.")
-@click.option("--quiet", "-q", is_flag=True, help="Do not stream step output.")
+@quiet_option
+@plain_option
 @workspace_option
 @json_option
 @fail_on_canalis_errors
-def reproduce(layout, run, check, quiet, as_json):
+def reproduce(layout, run, check, quiet, plain, as_json):
     """Run RUN again from the ledger and the store alone (reuse off), as a new run."""
-    from canalis.cli.run_cmds import follow_run
     from canalis.pipeline.core.run import reproduce_run
     from canalis.core.workspace import Workspace
     from canalis.executor.compare import verify_reproduction
@@ -138,15 +121,16 @@ def reproduce(layout, run, check, quiet, as_json):
     ws = Workspace(path=layout.root)
     original = reports.resolve_run(ws.ledger, run)
     r = reproduce_run(ws, original)
-    status = follow_run(r, show_output=not (quiet or as_json))
+    status = follow_run(r, show_output=not (quiet or as_json), plain=plain, quiet=quiet and not as_json)
     result = {"original": original, "reproduction": r.id, "status": status}
     if check:
         result["verify"] = verify_reproduction(ws.ledger, original, r.id)
     if as_json:
         print_json(result)
     else:
-        click.echo(f"reproduction {r.id} of {original}: {status}")
-        for s in result.get("verify", {}).get("steps", []):
+        if not quiet:
+            click.echo(f"reproduction {r.id} of {original}: {status}")
+        for s in result.get("verify", {}).get("steps", []):  # asked for with --verify: also with -q
             click.echo(f"  {s['step']}: {s['verdict']}")
     ok = status == RunStatus.Completed and (not check or result["verify"]["identical"])
     sys.exit(0 if ok else 1)
@@ -182,10 +166,12 @@ def verify(layout, deep, repair, as_json):
 
 @click.command()
 @click.option("--keep-last", type=int, default=None, help="Keep the N newest runs of each experiment.")
-@click.option("--older-than", default=None, help="Collect runs submitted longer ago than this (90s, 30m, 12h, 7d, 2w).")
-@click.option("--grace", default="1h", show_default=True, help="Keep objects no event names while younger than this.")
-@click.option("--keep-failed", default="7d", show_default=True,
-              help="Keep working folders of failed steps (.canalis/runs/) that ended less than this long ago.")
+@click.option("--older-than", type=DURATION, default=None,
+              help=duration_help("Collect runs submitted longer ago than this."))
+@click.option("--grace", type=DURATION, default="1h", show_default=True,
+              help=duration_help("Keep objects no event names while younger than this."))
+@click.option("--keep-failed", type=DURATION, default="7d", show_default=True,
+              help=duration_help("Keep working folders of failed steps (.canalis/runs/) that ended less than this long ago."))
 @click.option("--dry-run", is_flag=True, help="Report what would be removed; change nothing.")
 @workspace_option
 @json_option
@@ -195,17 +181,11 @@ def gc(layout, keep_last, older_than, grace, keep_failed, dry_run, as_json):
     pipeline needs. Without --keep-last or --older-than every run is kept and only objects
     no event names (older than --grace) are removed. Working folders of failed steps go
     once they are older than --keep-failed. An interrupted collection is finished first."""
-    from canalis.executor.gc import collect_garbage, parse_duration
+    from canalis.executor.gc import collect_garbage
 
-    try:
-        older = parse_duration(older_than) if older_than else None
-        grace_s = parse_duration(grace)
-        keep_failed_s = parse_duration(keep_failed)
-    except ValueError as e:
-        raise click.BadParameter(str(e)) from None
     report = collect_garbage(layout.open_ledger(), layout.open_store(), layout.locks, keep_last=keep_last,
-                             older_than=older, dry_run=dry_run, grace_seconds=grace_s,
-                             runs_dir=layout.runs, keep_failed=keep_failed_s)
+                             older_than=older_than, dry_run=dry_run, grace_seconds=grace,
+                             runs_dir=layout.runs, keep_failed=keep_failed)
     if as_json:
         return print_json(report.to_dict())
     verb = "would remove" if dry_run else "removed"
@@ -216,7 +196,7 @@ def gc(layout, keep_last, older_than, grace, keep_failed, dry_run, as_json):
     ff = report.failed_folders
     if ff.get("removed") or ff.get("kept"):
         click.echo(f"  working folders of failed steps: {verb} {ff['removed']} ({_mb(ff['removed_bytes'])}), "
-                   f"kept {ff['kept']} ({_mb(ff['kept_bytes'])}) that ended within {keep_failed}")
+                   f"kept {ff['kept']} ({_mb(ff['kept_bytes'])}) that ended within {format_duration(keep_failed)}")
     fin = report.finished
     if fin["collections"]:
         click.echo(f"  {'would finish' if dry_run else 'finished'} {len(fin['collections'])} interrupted collection batch(es): "

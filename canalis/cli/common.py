@@ -1,10 +1,8 @@
 """Options and helpers shared by the CLI modules: workspace lookup, --json output, errors."""
 from __future__ import annotations
 
-import errno
 import functools
 import json
-import sqlite3
 import sys
 
 import click
@@ -29,10 +27,41 @@ def workspace_option(f):
         try:
             lay = _layout.at(workspace) if workspace else _layout.find()
         except CanalisError as e:
+            from canalis.cli.errors import debug
+
+            if debug():
+                raise
             raise click.ClickException(str(e)) from None
         return f(*args, layout=lay, **kwargs)
 
     return wrapper
+
+
+class Duration(click.ParamType):
+    """A DURATION option: `90s`, `30m`, `12h`, `7d`, `2w`, or a plain number of seconds."""
+
+    name = "duration"
+
+    def get_metavar(self, param, ctx=None):
+        return "DURATION"
+
+    def convert(self, value, param, ctx):
+        from canalis.durations import DurationError, parse_duration
+
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(value)
+        except DurationError as e:
+            self.fail(str(e), param, ctx)
+
+
+DURATION = Duration()
+
+
+def duration_help(text: str) -> str:
+    """`text` followed by how a DURATION is written (shown in --help)."""
+    return f"{text} (DURATION: 90s, 30m, 12h, 7d, 2w; a plain number is seconds)"
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
@@ -45,26 +74,22 @@ def print_json(obj) -> None:
 
 def fail_on_canalis_errors(f):
     """Turns canalis's own errors, a full disk and an unusable checkpoint key into a one-line
-    message and exit code 1 (no traceback)."""
+    message: exit code 2 for a name that names nothing (a run, a digest prefix), 1 otherwise
+    (canalis/cli/errors.py). With --debug (CANALIS_DEBUG=1) the original exception goes through."""
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
-        from canalis.ledger.errors import CheckpointError, LedgerFull
+        from canalis.cli.errors import as_click_error, debug
 
         try:
             return f(*args, **kwargs)
-        except (CanalisError, LedgerFull, CheckpointError) as e:
-            raise click.ClickException(str(e)) from None
-        except OSError as e:
-            if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+        except click.ClickException:
+            raise
+        except Exception as e:
+            err = None if debug() else as_click_error(e)
+            if err is None:
                 raise
-            where = f" ({e.filename})" if e.filename else ""
-            raise click.ClickException(f"no space left on device{where}; free some space and try again") from None
-        except sqlite3.OperationalError as e:  # a cache or index file SQLite could not write
-            if "disk is full" not in str(e) and "disk i/o error" not in str(e).lower():
-                raise
-            raise click.ClickException(f"no space left on device (or the disk is failing): SQLite reported {str(e)!r}; "
-                                       "free some space and try again") from None
+            raise err from None
 
     return wrapper
 

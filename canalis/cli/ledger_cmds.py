@@ -237,16 +237,29 @@ def export_cmd(fmt, output, layout):
 
 
 @ledger.command("annotate")
-@click.option("--stream", required=True, help="The stream the note is about (e.g. run:RUN_ID).")
+@click.option("--stream", default=None, help="The stream the note is about (e.g. run:RUN_ID).")
+@click.option("--run", "run_ref", default=None,
+              help="The run the note is about (a run id, a unique prefix, latest, latest~N, EXPERIMENT:latest).")
 @click.option("--author", default=None, help="Who writes the note (default: the current user).")
 @click.argument("message")
 @json_option
 @workspace_option
 @fail_on_canalis_errors
 @_ledger_errors
-def annotate_cmd(stream, author, message, as_json, layout):
-    """Record an auditor's note as an annotation.added event."""
+def annotate_cmd(stream, run_ref, author, message, as_json, layout):
+    """Record an auditor's note as an annotation.added event, on --stream or on --run's stream.
+    A stream the ledger has no event on is refused (exit code 2)."""
     import getpass
+
+    from canalis.cli.errors import UsageFailure
+
+    if (stream is None) == (run_ref is None):
+        raise UsageFailure("give the note's subject with exactly one of --stream STREAM or --run RUN")
+    if run_ref is not None:
+        from canalis.run_refs import resolve_run
+
+        with _open(layout) as led:
+            stream = f"run:{resolve_run(led, run_ref)}"
 
     if author is None:
         try:

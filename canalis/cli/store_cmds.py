@@ -6,20 +6,23 @@ import sys
 
 import click
 
-from canalis.cli.common import fail_on_canalis_errors, json_option, print_json, workspace_option
+from canalis.cli.common import DURATION, duration_help, fail_on_canalis_errors, json_option, print_json, workspace_option
 
 
 def _store_errors(f):
-    """Store errors become a one-line message and exit code 1, like the face's own errors."""
+    """Store errors become a one-line message: exit code 2 for a digest or prefix that names
+    no blob (or several), 1 otherwise, like the face's own errors."""
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         from canalis.store.errors import StoreError
 
+        from canalis.cli.errors import as_click_error
+
         try:
             return f(*args, **kwargs)
         except StoreError as e:
-            raise click.ClickException(str(e)) from None
+            raise as_click_error(e) from None
 
     return wrapper
 
@@ -53,8 +56,9 @@ def put(file, as_json, layout):
 @json_option
 @_common
 def cat(digest, verify, as_json, layout):
-    """Write blob DIGEST's content to standard output."""
+    """Write blob DIGEST's content to standard output (DIGEST: whole, or a unique prefix)."""
     st = layout.open_store()
+    digest = st.resolve_prefix(digest)
     if as_json:
         data = st.get_bytes(digest, verify=verify)
         out = {"digest": digest, "size": len(data)}
@@ -100,8 +104,9 @@ def snapshot(directory, no_ignore, as_json, layout):
 @json_option
 @_common
 def ls_(tree, as_json, layout):
-    """List the entries of TREE."""
-    entries = layout.open_store().get_tree(tree)
+    """List the entries of TREE (a tree digest, whole or a unique prefix)."""
+    st = layout.open_store()
+    entries = st.get_tree(st.resolve_prefix(tree))
     if as_json:
         print_json([
             {"path": e.path, "type": e.type, "mode": f"{e.mode:o}", "size": e.size, "digest": e.digest}
@@ -119,8 +124,9 @@ def ls_(tree, as_json, layout):
 @json_option
 @_common
 def checkout(tree, directory, writable, as_json, layout):
-    """Materialise TREE into DIRECTORY (empty or missing)."""
+    """Materialise TREE (a tree digest, whole or a unique prefix) into DIRECTORY (empty or missing)."""
     st = layout.open_store()
+    tree = st.resolve_prefix(tree)
     st.checkout(tree, directory, readonly=not writable)
     if as_json:
         print_json({"tree": tree, "directory": directory, "files": len(st.get_tree(tree))})
@@ -138,8 +144,8 @@ deep_option = click.option(
 @click.option("--repair", is_flag=True,
               help="Rebuild a damaged pack index, quarantine corrupt blobs and damaged packs, drop bad stat-cache "
                    "entries and checkout-cache files, remove old temp files.")
-@click.option("--grace", "grace", default=3600.0, show_default=True,
-              help="Seconds a temp file must be old before --repair removes it.")
+@click.option("--grace", "grace", type=DURATION, default="1h", show_default=True,
+              help=duration_help("How old a temp file must be before --repair removes it."))
 @deep_option
 @json_option
 @_common
@@ -169,10 +175,12 @@ def verify(repair, grace, deep, as_json, layout):
 @_common
 def compare(tree, directory, no_ignore, as_json, layout):
     """Compare TREE with DIRECTORY as a snapshot would see it, storing nothing: every file is
-    read and hashed. Exit 0 when they hold the same files, 1 when not."""
+    read and hashed. Exit 0 when they hold the same files, 1 when not, 2 when TREE names no
+    tree (TREE: whole, or a unique prefix)."""
     from canalis.store.compare import compare as _compare
 
-    r = _compare(layout.open_store(), tree, directory, ignore=not no_ignore)
+    st = layout.open_store()
+    r = _compare(st, st.resolve_prefix(tree), directory, ignore=not no_ignore)
     if as_json:
         print_json(r)
     else:

@@ -34,6 +34,7 @@ class Experiment:
         submit = getattr(config, "_submit_to", None)
         if submit is None:
             raise UserErrorException(f"cannot submit {config!r}; submit a Pipeline or a ScriptRunConfig")
+        submit_capture.intercept(self, config, dict(kwargs, tags=tags))
         run = submit(self, tags=tags, **kwargs)
         submit_capture.note(run)
         return run

@@ -210,26 +210,28 @@ class Run:
 
         ended = RunStatus.terminal() | {RunStatus.Orphaned}
         deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
-        self._show_output = bool(show_output) or getattr(self, "_show_output", False)
+        self._show_output = bool(show_output)
         # when this process started the executor, its exit (right after it records the run's end)
         # ends a pause at once; otherwise the pauses are short at first, then 4 looks a second
         exited = self._handle.process.exited if self._handle is not None else None
         pause = 0.005
-        while self._status_now() not in ended:
+        try:
+            while self._status_now() not in ended:
+                self._flush_output()
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                if exited is not None:
+                    exited.wait(pause)
+                else:
+                    time.sleep(pause)
+                pause = min(0.25, pause * 1.25)
             self._flush_output()
-            if deadline is not None and time.monotonic() > deadline:
-                break
-            if exited is not None:
-                exited.wait(pause)
-            else:
-                time.sleep(pause)
-            pause = min(0.25, pause * 1.25)
-        self._flush_output()
+        finally:  # the live view gives the terminal back, also on Ctrl-C
+            self._end_output()
         status = self._status_now()
         if status == RunStatus.Orphaned and report_orphaned:
             print(f"canalis: {self._orphaned_message()}", file=sys.stderr, flush=True)
         if show_output and not getattr(self, "_summary_shown", False):
-            self._end_output()
             self._print_summary()
             self._summary_shown = status in ended
         return status.value
@@ -245,51 +247,61 @@ class Run:
                 + f"`canalis resume {self._run_id}` finishes the run (steps that completed keep their results)")
 
     def _flush_output(self):
-        """Print what the run's steps wrote since the last call, each line after `[step] `.
-        Read from the step logs (the live files, then the store), so memory stays bounded and
-        nothing is held back for a caller that never asks for output."""
+        """Show what changed since the last call: step states, and what the run's steps wrote,
+        in the live view on a terminal, line by line otherwise (canalis/core/run_view.py). Read
+        from the ledger and the step logs (the live files, then the store), so memory stays
+        bounded and nothing is held back for a caller that never asks for output."""
         if not getattr(self, "_show_output", False):
             return
-        from canalis.core.run_logs import LinePrefixer, LogFollower
+        from canalis.core.run_logs import LogFollower
+        from canalis.core.run_view import make_view
+        from canalis.step_states import plan_steps, step_states
 
+        ws = self.experiment.workspace
         if getattr(self, "_follower", None) is None:
-            ws = self.experiment.workspace
             self._follower = LogFollower(ws.ledger, ws.store, str(ws.session.runs_dir), self._run_id)
-            self._prefixers = {}
-
-        def emit(row, stream, data, first):
-            key = (row.step_run_id, stream)
-            if key not in self._prefixers:
-                self._prefixers[key] = LinePrefixer(f"[{row.step_name}] ")
-            text = self._prefixers[key].feed(data)
-            if text:
-                out = sys.stderr if stream == "stderr" else sys.stdout
-                out.write(text)
-                out.flush()
-
-        self._follower.poll(emit)
+            self._plan = plan_steps(ws.ledger, self._run_id)
+        if getattr(self, "_view", None) is None:
+            self._view = make_view(getattr(self, "_plain", None))
+        self._view.update(step_states(ws.ledger, self._run_id, plan=self._plan))
+        self._follower.poll(lambda row, stream, data, first: self._view.output(row, stream, data))
+        self._view.update(step_states(ws.ledger, self._run_id, plan=self._plan))
 
     def _end_output(self):
-        """After the last flush: a stream that ended without a newline gets one, so the summary
-        starts on a line of its own."""
-        for (_, stream), prefixer in (getattr(self, "_prefixers", None) or {}).items():
-            out = sys.stderr if stream == "stderr" else sys.stdout
-            rest = prefixer.feed(b"", final=True)  # an incomplete UTF-8 sequence at the very end
-            if rest or not prefixer.at_line_start:
-                out.write(rest + ("" if rest.endswith("\n") else "\n"))
-                out.flush()
-                prefixer.at_line_start = True
+        """After the last flush: stop the view (a stream that ended without a newline gets one,
+        so the summary starts on a line of its own)."""
+        from canalis.core.run_view import LiveView
+
+        view = getattr(self, "_view", None)
+        if view is not None:
+            view.stop()
+            if isinstance(view, LiveView):  # a plain view is kept: what it said is not said twice
+                self._view = None
 
     def _print_summary(self):
-        from canalis.ledger.status import StepStatus
+        """The run's status and each step's; for a failed step, its last lines of stderr and
+        where its whole log is."""
+        from canalis.step_states import step_states
 
+        ws = self.experiment.workspace
         print(f"Run {self._run_id}: {self.get_status()}")
-        for child in self.get_children():
-            row = child._row()
-            extra = f" (reused from {row.reused_from})" if row.reused_from else ""
-            print(f"  {row.step_name}: {row.status}{extra}")
-            if row.status == StepStatus.Failed and row.error:
-                print("    " + row.error.replace("\n", "\n    "))
+        for s in step_states(ws.ledger, self._run_id):
+            print(f"  {s.name}: {s.label()}")
+        self._print_failures()
+
+    def _print_failures(self):
+        """For each failed step: its last lines of stderr, and where its whole log is (stderr)."""
+        from canalis.step_states import step_states
+
+        ws = self.experiment.workspace
+        for s in step_states(ws.ledger, self._run_id):
+            if s.status == "Failed" and s.why:
+                print(f"step {s.name} failed: " + s.why.replace("\n", "\n  "), file=sys.stderr)
+                kept = Path(ws.session.runs_dir) / self._run_id / (s.step_run_id or "")
+                where = f" (its working folder is kept: {kept})" if s.step_run_id and kept.is_dir() else ""
+                print(f"  whole log: canalis logs {self._run_id} {s.name}{where}", file=sys.stderr)
+        sys.stderr.flush()
+        sys.stdout.flush()
 
     def cancel(self, reason=None):
         """Stop the run: running steps are stopped, the others skipped; the run ends as

@@ -12,6 +12,33 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 _stack: list[list] = []
+_dry: list[bool] = []
+
+
+class DrySubmit(BaseException):
+    """Raised by `Experiment.submit` while `canalis submit --dry-run` loads a file: the file's
+    own submit is where loading stops, and what it would submit is previewed instead. (A
+    BaseException, so that the file's `except Exception` does not swallow it.)"""
+
+    def __init__(self, experiment, config, kwargs):
+        super().__init__(f"dry run of the submit of {config!r} to experiment {experiment.name!r}")
+        self.experiment, self.config, self.kwargs = experiment, config, kwargs
+
+
+@contextmanager
+def dry_run():
+    """Inside the block, `Experiment.submit` submits nothing: it raises DrySubmit."""
+    _dry.append(True)
+    try:
+        yield
+    finally:
+        _dry.pop()
+
+
+def intercept(experiment, config, kwargs) -> None:
+    """Called by `Experiment.submit` before it submits: in a dry run, stop there."""
+    if _dry:
+        raise DrySubmit(experiment, config, kwargs)
 
 
 @contextmanager

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from pathlib import Path
 
 from canalis.data import _paths
-from canalis.exceptions import UserErrorException
+from canalis.exceptions import NotSupportedOfflineError, UserErrorException
 
 _GLOB = set("*?[")
+_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]+)://")
+
+
+def refuse_url(item: str, what: str = "dataset path") -> None:
+    """A URL (https://, s3://, wasbs://, azureml:// ...) cannot be read offline: say so at
+    once, naming the local ways to give the same data."""
+    m = _URL.match(item)
+    if m and m.group("scheme").lower() != "file":
+        raise NotSupportedOfflineError(
+            f"{what} {item!r} is a URL, and canalis works offline: it reads no data over the network. "
+            "Download the file(s) first and pass the local path, or upload them to a datastore "
+            "(`Datastore.upload(src_dir=..., target_path=...)`) and pass (datastore, 'path'), or register "
+            "them once as a dataset (`Dataset.File.from_files(local_path).register(ws, name)`) and use "
+            "`Dataset.get_by_name(ws, name)`")
 
 
 def normalise(workspace, path) -> list[dict]:
@@ -24,6 +39,9 @@ def normalise(workspace, path) -> list[dict]:
             out.append({"datastore": item.datastore.name,
                         "path": _paths.datastore_path(item.path_on_datastore, item.datastore.name, "dataset path")})
         elif isinstance(item, (str, os.PathLike)):
+            if isinstance(item, str):
+                refuse_url(item)
+                item = item[len("file://"):] if item.lower().startswith("file://") else item
             out.append({"local": str(Path(item).expanduser().absolute())})
         else:
             raise UserErrorException(

@@ -75,7 +75,7 @@ def test_submit_show_runs_logs_and_listings(project, counter):
     shown = json.loads(canalis(project, "show", summary["run_id"], "--json").stdout)
     assert shown["steps"][0]["outputs"]["first_out"] == summary["steps"][0]["outputs"]["first_out"]
     table = canalis(project, "show", summary["run_id"][:-3]).stdout
-    assert "first" in table and "ran" in table
+    assert "first" in table and "completed in" in table and "None" not in table
     assert "reused" in canalis(project, "show", "latest").stdout
 
     logs = canalis(project, "logs", summary["run_id"], "second").stdout
@@ -98,11 +98,11 @@ def test_submit_with_params_and_regenerate(project, counter):
 
 def test_submit_errors_are_one_clear_line(project):
     bad = canalis(project, "submit", "pipeline.py", "-e", "cli", "--param", "nope=1", check=False)
-    assert bad.returncode == 1 and "no parameter named 'nope'" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "no parameter named 'nope'" in bad.stderr and "Traceback" not in bad.stderr
     missing = canalis(project, "submit", "pipeline.py:absent", "-e", "cli", check=False)
     assert missing.returncode != 0 and "no Pipeline named 'absent'" in missing.stderr and "other" in missing.stderr
     unknown = canalis(project, "show", "no-such-run", check=False)
-    assert unknown.returncode == 1 and "no run 'no-such-run'" in unknown.stderr
+    assert unknown.returncode == 2 and "no run 'no-such-run'" in unknown.stderr
 
 
 def test_failing_run_exits_nonzero_and_logs_show_stderr(project, counter):

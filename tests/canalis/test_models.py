@@ -130,7 +130,7 @@ def test_a_model_registered_in_a_step_is_read_by_the_next_and_reached_from_its_d
     for ref, said in (("nope", "no model named 'nope'"), ("clf:7", "has no version 7 (versions: [1])"),
                       ("clf:x", "is not NAME or NAME:VERSION")):
         out = canalis(ws, "models", "show", ref, ok=False)
-        assert out.returncode == 1 and said in out.stderr and "Traceback" not in out.stderr
+        assert out.returncode == 2 and said in out.stderr and "Traceback" not in out.stderr  # a usage error
 
 
 PREP = """

@@ -299,7 +299,7 @@ def test_a_file_that_submits_at_top_level_is_run_once_under_canalis_submit(proje
 
 def test_a_file_without_a_submit_still_needs_an_experiment(project):
     out = canalis("submit", "pipeline.py", cwd=project)
-    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "submits nothing itself; name the experiment" in out.stderr and "--experiment NAME" in out.stderr
 
 

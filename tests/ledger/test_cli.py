@@ -74,3 +74,12 @@ def test_ledger_errors_are_one_line_messages(tmp_path):
     lay.write_config({"version": 1, "name": "t", "ledger": {"format": 99}})
     res = CliRunner().invoke(main, ["ledger", "head", "--workspace", str(tmp_path)])
     assert res.exit_code == 1 and "ledger format 99" in res.output
+
+
+def test_annotate_refuses_a_stream_the_ledger_has_no_event_on(ws):
+    res = CliRunner().invoke(main, ["ledger", "annotate", "--stream", "run:r_typo", "a note",
+                                    "--workspace", str(ws.root)])
+    assert res.exit_code == 2 and "no event on stream 'run:r_typo'" in res.output
+    missing = CliRunner().invoke(main, ["ledger", "annotate", "a note", "--workspace", str(ws.root)])
+    assert missing.exit_code == 2 and "exactly one of --stream STREAM or --run RUN" in missing.output
+    assert json.loads(_run(ws, "head", "--json").output)["seq"] == 8  # nothing was recorded

@@ -59,8 +59,8 @@ def test_snapshot_ls_checkout_verify(ws, tmp_path):
 def test_errors_are_one_line_messages(ws, tmp_path):
     r = run(ws, "cat", "0" * 64, ok=False)
     assert r.exit_code == 1 and "is not in the store" in r.output and "Traceback" not in r.output
-    r = run(ws, "ls", "nothex", ok=False)
-    assert r.exit_code == 1 and "64 lowercase hex" in r.output
+    r = run(ws, "ls", "nothex", ok=False)  # a usage error: exit code 2
+    assert r.exit_code == 2 and "64 lowercase hex" in r.output
     d = json.loads(run(ws, "put", str(write(tmp_path, {"f": "x"}) / "f"), "--json").output)["digest"]
     r = run(ws, "ls", d, ok=False)
     assert r.exit_code == 1 and "is not a tree" in r.output

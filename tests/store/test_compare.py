@@ -51,4 +51,4 @@ def test_cli_exit_codes_json_and_errors(store, tmp_path):
     diff = CliRunner().invoke(main, ["store", "compare", tree, str(root), "--workspace", str(ws)])
     assert diff.exit_code == 1 and "differs a.txt" in diff.output and "DIFFERENT" in diff.output
     bad = CliRunner().invoke(main, ["store", "compare", "nothex", str(root), "--workspace", str(ws)])
-    assert bad.exit_code == 1 and "64 lowercase hex" in bad.output and "Traceback" not in bad.output
+    assert bad.exit_code == 2 and "64 lowercase hex" in bad.output and "Traceback" not in bad.output

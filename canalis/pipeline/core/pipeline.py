@@ -27,13 +27,41 @@ class Pipeline:
 
         return build_plan(self._workspace, self._steps, self.description, self._default_source_directory)
 
-    def validate(self) -> list:
-        """Problems that stop this pipeline from running, as messages (empty when it can run)."""
+    def validate(self, pipeline_parameters=None) -> list:
+        """Problems that stop this pipeline from running, as messages (empty when it can run).
+        When it can run, the plan is printed as `canalis submit --dry-run` prints it: each step,
+        reused (from which run) or run, and why (SDK v1's validate also printed its steps)."""
         try:
-            self.plan()
+            result = self.preview(pipeline_parameters)
         except PipelineValidationError as e:
             return [str(e)]
+        from canalis.plan_report import lines
+
+        print("\n".join(lines(result)), flush=True)
         return []
+
+    def preview(self, pipeline_parameters=None, regenerate_outputs=False, allow_secret_values=None) -> dict:
+        """What a submit would do, running and recording nothing (a dry run): {"plan",
+        "parameters", "steps", "snapshots"}, one entry per step with its decision ("reuse",
+        "run", or "depends" on a step that will run) and the reason (executor/preview.py).
+        Compiling takes the snapshots the plan needs; they go to the store, not the ledger."""
+        from canalis.executor.errors import PlanError
+
+        try:
+            return self._preview(pipeline_parameters, regenerate_outputs, allow_secret_values)
+        except PlanError as e:
+            raise PipelineValidationError(str(e)) from None
+
+    def _preview(self, pipeline_parameters=None, regenerate_outputs=False, allow_secret_values=None) -> dict:
+        """`preview`, letting the executor's PlanError through (the CLI tells an unknown
+        parameter, a usage error, from a pipeline that cannot run)."""
+        from canalis.executor.session import SubmitOptions
+        from canalis.pipeline.core.compile import refuse_secret_values
+
+        return self._workspace.session.preview(
+            lambda store: self.plan(), pipeline_parameters,
+            options=SubmitOptions(regenerate_outputs=bool(regenerate_outputs)),
+            vet=lambda plan, values: refuse_secret_values(plan, values, allow_secret_values))
 
     def submit(self, experiment_name, pipeline_parameters=None, continue_on_step_failure=False, regenerate_outputs=False, parent_run_id=None, credential_passthrough=None, **kwargs):
         from canalis.core.experiment import Experiment

@@ -1,7 +1,9 @@
 """The quickstart pipeline: prepare -> train -> evaluate, written with SDK v1 names.
 
-Submit it again with `canalis submit pipeline.py --experiment quickstart`; change
-`n_estimators` with `--param n_estimators=50` and only train and evaluate run again.
+Submit it again with `canalis submit pipeline.py --experiment quickstart` (or `python
+pipeline.py`, as an SDK v1 script would); change `n_estimators` with `--param n_estimators=50`
+and only train and evaluate run again. `canalis plan pipeline.py` says what would run, and why,
+without running anything.
 """
 import os
 
@@ -28,3 +30,9 @@ evaluate = PythonScriptStep(name="evaluate", script_name="evaluate.py", source_d
                             arguments=["--data", prepared.as_input(), "--model", model.as_input(), "--report", report])
 
 pipeline = Pipeline(workspace=ws, steps=[prepare, train, evaluate])
+
+if __name__ == "__main__":  # `python pipeline.py` submits, as an SDK v1 script does (not under `canalis submit`)
+    from canalis.core import Experiment
+
+    run = Experiment(ws, "quickstart").submit(pipeline)
+    run.wait_for_completion(show_output=True)
