@@ -30,6 +30,8 @@ COMMANDS = {
     "gc": "canalis.cli.audit_cmds:gc",
     "lineage": "canalis.cli.audit_cmds:lineage",
     "quickstart": "canalis.cli.quickstart_cmd:quickstart",
+    "exec": "canalis.cli.compat_cmds:exec_",
+    "compat": "canalis.cli.compat_cmds:compat",
 }
 
 
