@@ -159,7 +159,7 @@ def test_output_written_as_one_file_is_read_as_parquet(ws, src):
 
 
 def test_default_destination_on_a_datastore_alone(ws, src):
-    write(src / "w.py", "import os, sys\nos.makedirs(sys.argv[1])\nopen(os.path.join(sys.argv[1], 'f.txt'), 'w').write('hi')\n")
+    write(src / "w.py", "import os, sys\nos.makedirs(sys.argv[1], exist_ok=True)\nopen(os.path.join(sys.argv[1], 'f.txt'), 'w').write('hi')\n")
     store = ws.get_default_datastore()
     out = OutputFileDatasetConfig(name="result", destination=store)
     run = _submit(ws, [PythonScriptStep(name="w", script_name="w.py", source_directory=str(src), arguments=[out])])
@@ -169,7 +169,7 @@ def test_default_destination_on_a_datastore_alone(ws, src):
 
 
 def test_command_step_takes_its_command_from_a_script_run_config(ws, src):
-    write(src / "say.py", "import os, sys\nos.makedirs(sys.argv[1])\nopen(sys.argv[1] + '/w.txt', 'w').write('said')\n")
+    write(src / "say.py", "import os, sys\nos.makedirs(sys.argv[1], exist_ok=True)\nopen(sys.argv[1] + '/w.txt', 'w').write('said')\n")
     out = OutputFileDatasetConfig(name="o")
     src_cfg = ScriptRunConfig(source_directory=str(src), command=["python", "say.py", out])
     run = _submit(ws, [CommandStep(name="cmd", runconfig=src_cfg, outputs=[out])])
