@@ -227,3 +227,33 @@ def test_cloud_datastore_registrations_are_local_folders(ws, tmp_path, src):
     write(src / "up" / "b.csv", "y\n2\n")
     blob.upload(str(src / "up"), target_path="iris", show_progress=False)
     assert Dataset.File.from_files(path=(blob, "iris")).to_path() == ["/b.csv"]
+
+
+DATA_PARAM_PIPELINE = """
+from canalis.core import Workspace
+from canalis.data import DataPath, DataPathComputeBinding
+from canalis.pipeline.core import Pipeline, PipelineParameter
+from canalis.pipeline.steps import PythonScriptStep
+
+ws = Workspace.from_config()
+store = ws.get_default_datastore()
+param = PipelineParameter("input_path", default_value=DataPath(store, "a"))
+pair = (param, DataPathComputeBinding())
+pipeline = Pipeline(ws, [PythonScriptStep(name="r", script_name="r.py", source_directory="src", arguments=[pair],
+                                          inputs=[pair])])
+"""
+
+
+def test_cli_refuses_a_data_parameter_given_as_text(ws):
+    import subprocess
+    import sys
+
+    (ws.get_default_datastore().root / "a").mkdir(parents=True)
+    (ws.get_default_datastore().root / "a" / "f").write_text("x")
+    write(ws.root / "src" / "r.py", "print('read')\n")
+    write(ws.root / "pipe.py", DATA_PARAM_PIPELINE)
+    done = subprocess.run([sys.executable, "-m", "canalis", "submit", "pipe.py:pipeline", "-e", "x",
+                           "--param", "input_path=b"], cwd=ws.root, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "'input_path' takes data" in done.stderr and "pipeline_parameters=" in done.stderr
+    assert ws.ledger.runs() == []
