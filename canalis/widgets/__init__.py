@@ -20,6 +20,7 @@ POLL_S = 0.5
 class RunDetails:
     def __init__(self, run_instance):
         self.run = run_instance
+        self._refresher = None  # the thread refreshing the Jupyter table, while the run goes on
 
     # -- what is shown ---------------------------------------------------------------------
     def _summary(self) -> dict:
@@ -85,7 +86,8 @@ class RunDetails:
                     return
                 time.sleep(POLL_S)
 
-        threading.Thread(target=refresh, name="canalis-rundetails", daemon=True).start()
+        self._refresher = threading.Thread(target=refresh, name="canalis-rundetails", daemon=True)
+        self._refresher.start()
 
 
 def _in_jupyter() -> bool:
