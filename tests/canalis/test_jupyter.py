@@ -1,5 +1,6 @@
-"""`RunDetails(run).show()` in Jupyter: an HTML table of the steps, refreshed until the run ends,
-shown through a real IPython shell's display machinery."""
+"""SDK v1 code in IPython and Jupyter, through a real IPython shell: `%load_ext canalis.compat`
+answers `azureml` imports; `RunDetails(run).show()` is an HTML table of the steps, refreshed
+until the run ends."""
 from __future__ import annotations
 
 import pytest
@@ -39,3 +40,23 @@ def test_jupyter_table_refreshes_until_the_run_ends(ws, src, tmp_path, monkeypat
     assert "Completed" not in first
     assert f"<b>run {run.id}</b>: Completed" in html[-1] and "<td>gated</td><td>Completed</td>" in html[-1]
     run.wait_for_completion()
+
+
+def test_load_ext_turns_the_mapping_on_in_an_ipython_session(monkeypatch, capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from canalis.compat import finder
+
+    monkeypatch.delenv(finder.ENV, raising=False)
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_line_magic("load_ext", "canalis.compat")
+        assert "answered by canalis" in capsys.readouterr().out
+        import os
+
+        assert os.environ[finder.ENV] == "canalis"  # processes the session starts get it too
+        result = shell.run_cell("from azureml.core import Workspace as W\nimport canalis.core\nW is canalis.core.Workspace")
+        assert result.result is True
+    finally:
+        shell.run_line_magic("unload_ext", "canalis.compat")
+    assert finder.installed_finder() is None
