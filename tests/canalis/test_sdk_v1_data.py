@@ -257,3 +257,28 @@ def test_cli_refuses_a_data_parameter_given_as_text(ws):
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "'input_path' takes data" in done.stderr and "pipeline_parameters=" in done.stderr
     assert ws.ledger.runs() == []
+
+
+READ_TABLE_PARAM = """
+import os, sys
+from azureml.core import Run
+df = Run.get_context().input_datasets["table"].to_pandas_dataframe()
+os.makedirs(sys.argv[1], exist_ok=True)
+open(os.path.join(sys.argv[1], "n.txt"), "w").write(str(int(df["v"].sum())))
+"""
+
+
+def test_tabular_dataset_parameter_reaches_input_datasets(ws, src, tmp_path):
+    for name, rows in (("one.csv", "v\n1\n2\n"), ("two.csv", "v\n10\n20\n")):
+        (tmp_path / name).write_text(rows)
+    write(src / "t.py", READ_TABLE_PARAM)
+    param = PipelineParameter("table", default_value=Dataset.Tabular.from_delimited_files(str(tmp_path / "one.csv")))
+
+    def steps():
+        return [PythonScriptStep(name="t", script_name="t.py", source_directory=str(src),
+                                 arguments=[OutputFileDatasetConfig(name="n")],
+                                 inputs=[DatasetConsumptionConfig("table", param)])]
+
+    assert _read(ws, _submit(ws, steps()), "t", "n", "n.txt") == "3"
+    other = Dataset.Tabular.from_delimited_files(str(tmp_path / "two.csv"))
+    assert _read(ws, _submit(ws, steps(), pipeline_parameters={"table": other}), "t", "n", "n.txt") == "30"
