@@ -95,6 +95,9 @@ def main(argv=None) -> int:
             if args is None:
                 return 0  # no run came: nothing was written anywhere
             _say(f"{'resuming' if args.resume else 'starting'} run {args.run_id} (started ahead of it)")
+        from canalis.compat.steps import step_environment
+
+        os.environ.update(step_environment(os.environ))  # steps import `azureml` from canalis (canalis/compat/steps.py)
         status = session.execute(args.run_id, resumed=args.resume, max_concurrent_steps=args.max_concurrent_steps)
     except RunNotRecorded as e:  # a full disk: what to do, without a traceback
         _say(f"canalis: {e}")

@@ -43,9 +43,12 @@ DATA_ENV_PREFIX = "AZUREML_DATAREFERENCE_"
 
 @dataclass(frozen=True)
 class InputPath:
-    """Placeholder for the folder (or file) where input `name` is made available."""
+    """Placeholder for the folder where input `name` is made available, or for the one file
+    `file` in it when the input is file-valued (a dataset or datastore path naming one file, an
+    upstream output the step wrote as one file)."""
 
     name: str
+    file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ def _render(word: Word, layout: WorkLayout, python: str) -> str:
     if isinstance(word, str):
         return word
     if isinstance(word, InputPath):
-        return str(layout.input(word.name))
+        return str(layout.input(word.name) / word.file) if word.file else str(layout.input(word.name))
     if isinstance(word, OutputPath):
         return str(layout.output(word.name))
     return python
@@ -165,8 +168,8 @@ def _word_doc(word: Word):
     """A word as it is written in the key document."""
     if isinstance(word, str):
         return word
-    if isinstance(word, InputPath):
-        return {"input": word.name}
+    if isinstance(word, InputPath):  # a file-valued input names its file (the argv differs from the folder's)
+        return {"input": word.name, "file": word.file} if word.file else {"input": word.name}
     if isinstance(word, OutputPath):
         return {"output": word.name}
     return {"interpreter": True}
@@ -181,12 +184,13 @@ def parameter_text(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def data_variables(spec: StepSpec) -> dict[str, Word]:
+def data_variables(spec: StepSpec, input_files: dict[str, str] | None = None) -> dict[str, Word]:
     """For a shell command step: the environment variable naming each input's and output's
-    folder (`AZUREML_DATAREFERENCE_<name>`). Two names that become one variable are refused."""
+    folder, or file (`AZUREML_DATAREFERENCE_<name>`). Two names that become one variable are refused."""
     found: dict[str, Word] = {}
     named: dict[str, str] = {}
-    for word in (*(InputPath(i.name) for i in spec.inputs), *(OutputPath(o.name) for o in spec.outputs)):
+    files = input_files or {}
+    for word in (*(InputPath(i.name, files.get(i.name)) for i in spec.inputs), *(OutputPath(o.name) for o in spec.outputs)):
         var = DATA_ENV_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", word.name)
         if var in found:
             raise BindError(f"step {spec.name!r}: inputs or outputs {named[var]!r} and {word.name!r} would both be "
@@ -195,9 +199,11 @@ def data_variables(spec: StepSpec) -> dict[str, Word]:
     return found
 
 
-def bind(spec: StepSpec, params: dict, input_trees: dict[str, str]) -> BoundStep:
+def bind(spec: StepSpec, params: dict, input_trees: dict[str, str], input_files: dict[str, str] | None = None) -> BoundStep:
     """Bind `spec` to parameter values (the run's resolved parameters) and the content
-    digests of its inputs; returns the BoundStep with its key."""
+    digests of its inputs; returns the BoundStep with its key. `input_files` names the file of
+    each file-valued input (its path in the input's tree): the step gets that file's path."""
+    files = dict(input_files or {})
     inputs = {i.name for i in spec.inputs}
     outputs = {o.name for o in spec.outputs}
     used: dict[str, str] = {}  # parameter -> its value as the step receives it (text)
@@ -215,7 +221,7 @@ def bind(spec: StepSpec, params: dict, input_trees: dict[str, str]) -> BoundStep
         if isinstance(arg, InputRef):
             if arg.name not in inputs:
                 raise BindError(f"step {spec.name!r} refers to input {arg.name!r}, which is not among its inputs")
-            return InputPath(arg.name)
+            return InputPath(arg.name, files.get(arg.name))
         if isinstance(arg, OutputRef):
             if arg.name not in outputs:
                 raise BindError(f"step {spec.name!r} refers to output {arg.name!r}, which is not among its outputs")
@@ -240,7 +246,7 @@ def bind(spec: StepSpec, params: dict, input_trees: dict[str, str]) -> BoundStep
     env: dict[str, Word] = {str(k): str(v) for k, v in
                             spec.environment.get("definition", {}).get("environment_variables", {}).items()}
     if spec.kind == "command" and spec.shell:
-        env.update(data_variables(spec))
+        env.update(data_variables(spec, files))
     for name, arg in spec.params:
         value = word(arg)
         if not isinstance(value, str):
@@ -256,6 +262,7 @@ def bind(spec: StepSpec, params: dict, input_trees: dict[str, str]) -> BoundStep
         for i in sorted(spec.inputs, key=lambda i: i.name)
     )
     env_items = tuple(sorted(env.items()))
+    unmade = sorted(o.name for o in spec.outputs if not o.folder)
     document = canonical({
         "key_version": KEY_VERSION,
         "kind": spec.kind,
@@ -268,6 +275,8 @@ def bind(spec: StepSpec, params: dict, input_trees: dict[str, str]) -> BoundStep
                    for i in bound_inputs],
         "environment": spec.environment.get("digest"),
         "outputs": sorted(outputs),
+        # outputs not made as folders in advance (PipelineData): the step sees no folder there
+        **({"outputs_unmade": unmade} if unmade else {}),
     })
     return BoundStep(spec=spec, argv=tuple(argv), env=env_items, inputs=bound_inputs,
                      parameters=tuple(used.items()), document=document, key=blake3.blake3(document).hexdigest())

@@ -17,7 +17,7 @@ import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from canalis.executor import nospace
+from canalis.executor import nospace, outputs
 from canalis.executor.bind import BoundStep, bind
 from canalis.executor.locks import single_flight, writing
 from canalis.executor.plan import Plan, StepSpec
@@ -247,8 +247,19 @@ class RunExecutor:
     def input_trees(self, step: StepSpec) -> dict[str, str]:
         return {i.name: (i.tree if i.source == "data" else self.tree_of_output[i.output]) for i in step.inputs}
 
+    def input_files(self, step: StepSpec) -> dict[str, str]:
+        """Inputs the step gets as one file: data naming one file (`options["file"]`), and
+        upstream outputs written as one file (executor/outputs.py)."""
+        out = {}
+        for i in step.inputs:
+            if i.source == "data" and i.options.get("file"):
+                out[i.name] = i.options["file"]
+            elif i.source == "output" and outputs.file_output(self.store, self.tree_of_output[i.output], i.output):
+                out[i.name] = i.output
+        return out
+
     def bind(self, step: StepSpec) -> BoundStep:
-        return bind(step, self.params, self.input_trees(step))
+        return bind(step, self.params, self.input_trees(step), self.input_files(step))
 
     def _step(self, step: StepSpec, step_run_id: str) -> StepResult:
         bound = self.bind(step)

@@ -112,6 +112,10 @@ class OutputSpec:
     pipeline_output_name: str | None = None
     kind: str = "file"
     options: dict = field(default_factory=dict)
+    #: made as an empty folder before the step starts (OutputFileDatasetConfig, whose mount SDK v1
+    #: made); False: only its parent exists, and the step makes a folder or writes one file there
+    #: (PipelineData, as in SDK v1; executor/outputs.py)
+    folder: bool = True
 
 
 @dataclass(frozen=True)
@@ -249,6 +253,12 @@ class Plan:
         producers = self.producers()
         return {s.name: {producers[o] for o in s.consumed()} | set(s.after) for s in self.steps}
 
+    def data_parameters(self) -> list[str]:
+        """Parameters whose value is data (a datastore path or a dataset): the inputs they feed
+        name them (`origin["parameter"]`) and hold the tree of the value submitted."""
+        return sorted({i.origin["parameter"] for s in self.steps for i in s.inputs
+                       if i.origin and i.origin.get("parameter")})
+
     def resolve_parameters(self, overrides: dict | None) -> dict:
         overrides = dict(overrides or {})
         unknown = sorted(set(overrides) - set(self.parameters))
@@ -257,6 +267,12 @@ class Plan:
             raise UnknownParameterError(
                 f"pipeline has no parameter named {', '.join(map(repr, unknown))} (known parameters: {known})"
             )
+        data = sorted(set(overrides) & set(self.data_parameters()))
+        if data:  # its content is snapshotted when the plan is built, which only the SDK's submit does
+            raise ParameterValueError(
+                f"pipeline parameter {data[0]!r} takes data (a datastore path or a dataset), whose content is "
+                f"snapshotted at submit; pass it from Python: pipeline_parameters={{{data[0]!r}: "
+                "DataPath(datastore, 'path')}} (or a Dataset)")
         for name, value in overrides.items():
             check_value(value, f"value of pipeline parameter {name!r}")
         return {**self.parameters, **overrides}

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from canalis.executor import nospace, paths, registry
+from canalis.executor import nospace, outputs, paths, registry
 from canalis.executor.bind import BoundStep, WorkLayout
 from canalis.executor.channel import ENV_VAR, ChannelReader, write_reply
 from canalis.executor.errors import ExecutorError
@@ -64,13 +64,16 @@ class StepExecution:
             self._phase(f"checking out its input {i.name!r}")
             store.checkout(i.tree, lay.input(i.name), readonly=True)
         self._phase("preparing its working folder")
-        for o in self.spec.outputs:
+        (lay.root / "outputs").mkdir(parents=True, exist_ok=True)
+        for o in self.spec.outputs:  # an output that is not a folder in advance: the step makes a folder or writes a file
             paths.check_component(o.name, f"output name of step {name!r}")
-            lay.output(o.name).mkdir(parents=True)
+            if o.folder:
+                lay.output(o.name).mkdir()
         lay.context.write_text(json.dumps(self._context(), indent=1))
 
     def _context(self) -> dict:
         run, lay = self.run, self.layout
+        files = run.input_files(self.spec)
         return {
             "run_id": run.run_id,
             "step_run_id": self.step_run_id,
@@ -80,7 +83,8 @@ class StepExecution:
             "objects": str(run.store.root) if hasattr(run.store, "root") else None,
             "channel": str(lay.channel),
             "replies": str(lay.replies),
-            "inputs": {i.name: {"path": str(lay.input(i.name)), "kind": i.kind, "mode": i.mode, "options": i.options}
+            "inputs": {i.name: {"path": str(lay.input(i.name)), "kind": i.kind, "mode": i.mode, "options": i.options,
+                                "file": files.get(i.name)}
                        for i in self.bound.inputs},
             "outputs": {o.name: str(lay.output(o.name)) for o in self.spec.outputs},
         }
@@ -203,7 +207,7 @@ class StepExecution:
             trees = {}
             for o in spec.outputs:
                 self._phase(f"storing its output {o.name!r} in the store")
-                trees[o.name] = run.store.snapshot(lay.output(o.name), ignore=False, stat_cache=False).tree
+                trees[o.name] = outputs.snapshot(run.store, lay.output(o.name), o.name)
             run.ledger.append(ev.StepCompleted(**common, outputs=trees, allow_reuse=spec.allow_reuse, **logs))
         if run.publish:
             self._phase("copying its outputs to their datastore destinations")

@@ -41,6 +41,8 @@ COMMANDS = {
     "schedules": "canalis.cli.serve_cmds:schedules",
     "publish": "canalis.cli.serve_cmds:publish",
     "completion": "canalis.cli.completion:completion",
+    "exec": "canalis.cli.compat_cmds:exec_",
+    "compat": "canalis.cli.compat_cmds:compat",
 }
 
 

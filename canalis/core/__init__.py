@@ -12,6 +12,11 @@ from canalis.core.runconfig import RunConfiguration
 from canalis.core.script_run_config import ScriptRunConfig
 from canalis.core.workspace import Workspace
 
+#: the Azure ML SDK v1 release whose names this canalis answers (canalis/compat/sdk_v1_names.json)
+SDK_V1_RELEASE = "1.62.0"
+#: what SDK v1 code prints as `azureml.core.VERSION`: that release, marked as canalis's (a valid PEP 440 version)
+VERSION = f"{SDK_V1_RELEASE}+canalis.{__import__('canalis').__version__}"
+
 __all__ = ["ComputeTarget", "CondaDependencies", "Dataset", "Datastore", "Environment", "Experiment", "Keyvault", "Model", "Run",
            "RunConfiguration", "ScriptRunConfig", "Workspace"]
 

@@ -30,7 +30,10 @@ class _FileFactory:
     @staticmethod
     def from_files(path, validate=True, partition_format=None, is_file=False):
         ws = _workspace_of(path)
-        ds = FileDataset(workspace=ws, sources=_sources.normalise(ws, path))
+        sources = _sources.normalise(ws, path)
+        one = _sources.single_file(ws, sources) if validate else None
+        # a dataset of one file is that file's path in a step (as_mount, as_download, input_datasets, arguments)
+        ds = FileDataset(workspace=ws, sources=sources, options={"file": one} if one else None)
         return _checked(ds, validate)
 
 

@@ -25,7 +25,11 @@ class Datastore:
                 "register a folder with Datastore.register_local(workspace, name, path)"
             )
         self.name = name
-        self.datastore_type = "Local"
+        from canalis.core.cloud_datastores import TYPES
+
+        self.datastore_type = TYPES.get(entry.get("type"), "Local")
+        for key, value in entry.get("cloud", {}).items():  # account_name, container_name, ... as SDK v1 code prints them
+            setattr(self, key, value)
         path = Path(entry["path"])
         self.root = path if path.is_absolute() else workspace.root / path
 
@@ -58,10 +62,46 @@ class Datastore:
             "Datastore.register_local(workspace, name, path)"
         )
 
-    register_azure_blob_container = _cloud
-    register_azure_file_share = _cloud
+    @staticmethod
+    def register_azure_blob_container(workspace, datastore_name, container_name, account_name, sas_token=None,
+                                      account_key=None, protocol=None, endpoint=None, overwrite=False,
+                                      create_if_not_exists=False, skip_validation=False, blob_cache_timeout=None,
+                                      grant_workspace_access=False, subscription_id=None, resource_group=None,
+                                      local_path=None):
+        """A local folder standing for the blob container (canalis/core/cloud_datastores.py):
+        `local_path` if given (a mirror you filled), else an empty folder in the workspace."""
+        from canalis.core import cloud_datastores
+
+        cloud_datastores.register(workspace, datastore_name, "azure_blob",
+                                         {"account_name": account_name, "container_name": container_name},
+                                         local_path, overwrite)
+        return Datastore(workspace, datastore_name)
+
+    @staticmethod
+    def register_azure_file_share(workspace, datastore_name, file_share_name, account_name, sas_token=None,
+                                  account_key=None, protocol=None, endpoint=None, overwrite=False,
+                                  create_if_not_exists=False, skip_validation=False, local_path=None):
+        """A local folder standing for the file share (see register_azure_blob_container)."""
+        from canalis.core import cloud_datastores
+
+        cloud_datastores.register(workspace, datastore_name, "azure_file",
+                                         {"account_name": account_name, "file_share_name": file_share_name},
+                                         local_path, overwrite)
+        return Datastore(workspace, datastore_name)
+
+    @staticmethod
+    def register_azure_data_lake_gen2(workspace, datastore_name, filesystem, account_name, tenant_id=None,
+                                      client_id=None, client_secret=None, resource_url=None, authority_url=None,
+                                      protocol=None, endpoint=None, overwrite=False, subscription_id=None,
+                                      resource_group=None, grant_workspace_access=False, local_path=None):
+        """A local folder standing for the Data Lake Gen2 filesystem (see register_azure_blob_container)."""
+        from canalis.core import cloud_datastores
+
+        cloud_datastores.register(workspace, datastore_name, "azure_data_lake_gen2",
+                                         {"account_name": account_name, "filesystem": filesystem}, local_path, overwrite)
+        return Datastore(workspace, datastore_name)
+
     register_azure_data_lake = _cloud
-    register_azure_data_lake_gen2 = _cloud
     register_azure_sql_database = _cloud
     register_azure_postgre_sql = _cloud
     register_azure_my_sql = _cloud

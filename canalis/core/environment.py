@@ -34,6 +34,55 @@ class DockerSection:
         self.arguments = []
 
 
+class SparkSection:
+    """Spark packages of a cloud Spark cluster: accepted, not used offline (one note)."""
+
+    def __init__(self, repositories=None, packages=None, precache_packages=True):
+        self.repositories = list(repositories or [])
+        self.packages = list(packages or [])
+        self.precache_packages = precache_packages
+
+    def _used(self) -> bool:
+        return bool(self.repositories or self.packages)
+
+
+class DatabricksSection:
+    """Libraries of a Databricks cluster: accepted, not used offline (one note)."""
+
+    def __init__(self):
+        self.maven_libraries, self.pypi_libraries, self.rcran_libraries = [], [], []
+        self.jar_libraries, self.egg_libraries = [], []
+
+    def _used(self) -> bool:
+        return any((self.maven_libraries, self.pypi_libraries, self.rcran_libraries, self.jar_libraries,
+                    self.egg_libraries))
+
+
+class RSection:
+    """An R environment of SDK v1: accepted, not used offline (one note)."""
+
+    def __init__(self, r_version=None, user_managed=False, rscript_path=None, snapshot_date=None):
+        self.r_version, self.user_managed, self.rscript_path = r_version, user_managed, rscript_path
+        self.snapshot_date = snapshot_date
+        self.cran_packages, self.github_packages, self.custom_url_packages, self.bioconductor_packages = [], [], [], []
+
+    def _used(self) -> bool:
+        return True
+
+
+#: SDK v1 curated environments are named like this; they run with the current interpreter
+CURATED_PREFIX = "AzureML-"
+_noted: set = set()
+
+
+def _note_once(key, text) -> None:
+    import sys
+
+    if key not in _noted:
+        _noted.add(key)
+        print(text, file=sys.stderr, flush=True)
+
+
 class Environment:
     def __init__(self, name):
         self.name = name
@@ -42,6 +91,20 @@ class Environment:
         self.docker = DockerSection()
         self.environment_variables: dict = {}
         self.inferencing_stack_version = None
+        self.spark = SparkSection()  # cloud-only sections, accepted and not used (note_cloud_sections)
+        self.databricks = DatabricksSection()
+        self.r = None
+
+    def note_cloud_sections(self, where: str) -> list[str]:
+        """One note when this environment sets sections only the cloud used (spark, databricks,
+        r): canalis accepts and ignores them. Returns their names."""
+        used = [n for n in ("spark", "databricks", "r") if getattr(self, n, None) is not None
+                and getattr(getattr(self, n), "_used", lambda: True)()]
+        if used:
+            _note_once(("sections", self.name, tuple(used)),
+                       f"note: {where}: environment {self.name!r} sets {', '.join(used)}, which only the cloud used; "
+                       "canalis ignores them")
+        return used
 
     # -- construction -----------------------------------------------------------------------
     @staticmethod
@@ -61,14 +124,29 @@ class Environment:
         return env
 
     @staticmethod
-    def get(workspace, name, version=None):
+    def get(workspace, name, version=None, label=None):
+        """A registered environment; an SDK v1 curated environment (`AzureML-...`) that is not
+        registered runs steps with the current interpreter, as its packages' stand-in (one note)."""
         row = workspace.ledger.registration("environments", name, int(version) if version is not None else None)
+        if row is None and str(name).startswith(CURATED_PREFIX) and version is None:
+            return Environment._curated(name)
         if row is None:
             versions = [r.version for r in workspace.ledger.registrations("environments", name)]
             if not versions:
                 raise UserErrorException(f"no environment named {name!r} is registered; register it with env.register(ws)")
             raise UserErrorException(f"environment {name!r} has no version {version!r} (known: {versions})")
         return Environment._from_definition(row.definition, int(row.version))
+
+    @staticmethod
+    def _curated(name) -> "Environment":
+        import sys
+
+        env = Environment(name)
+        env.python.user_managed_dependencies = True
+        _note_once(("curated", name),
+                   f"note: curated environment {name!r} is an Azure image; canalis runs its steps with this Python "
+                   f"({sys.executable}): install the packages the steps need into it")
+        return env
 
     @staticmethod
     def list(workspace):

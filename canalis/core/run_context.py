@@ -48,7 +48,8 @@ class _StepContextRun:
         out = {}
         for name, spec in self._ctx["inputs"].items():
             if spec.get("mode", "download") in ("download", "mount") and spec["kind"] == "file":
-                out[name] = spec["path"]
+                # a file-valued input (one file of a dataset or datastore path, an output written as a file) is its file
+                out[name] = os.path.join(spec["path"], spec["file"]) if spec.get("file") else spec["path"]
             elif spec["kind"] == "tabular":
                 out[name] = TabularDataset(options=spec["options"], local_root=spec["path"])
             else:

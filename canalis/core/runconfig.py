@@ -1,6 +1,73 @@
-"""`RunConfiguration`: the compute target and environment of a step."""
+"""`RunConfiguration`: the compute target and environment of a step; the distributed-job
+configurations SDK v1 code passes (`MpiConfiguration`, `PyTorchConfiguration`,
+`TensorflowConfiguration`), accepted and run as one process."""
+import sys
+
 from canalis.ignored_keywords import given, warn_ignored
+from canalis.core.conda_dependencies import CondaDependencies
 from canalis.core.environment import DEFAULT_CPU_IMAGE, DEFAULT_GPU_IMAGE, DockerSection, Environment, PythonSection
+
+_noted: set = set()
+
+
+class _Distributed:
+    """What a distributed job asked for; canalis runs it as one process on this machine."""
+
+    _kind = "distributed"
+
+    def processes(self) -> int:
+        return max(1, int(self.node_count or 1)) * max(1, int(self._per_node() or 1))
+
+    def _per_node(self):
+        return 1
+
+
+class MpiConfiguration(_Distributed):
+    _kind = "MPI"
+
+    def __init__(self, process_count_per_node=1, node_count=1):
+        self.process_count_per_node = process_count_per_node
+        self.node_count = node_count
+
+    def _per_node(self):
+        return self.process_count_per_node
+
+
+class PyTorchConfiguration(_Distributed):
+    _kind = "PyTorch"
+
+    def __init__(self, communication_backend_name="nccl", process_count=None, node_count=1):
+        self.communication_backend_name = communication_backend_name
+        self.process_count = process_count
+        self.node_count = node_count
+
+    def processes(self) -> int:
+        return max(1, int(self.process_count or 0), int(self.node_count or 1))
+
+
+class TensorflowConfiguration(_Distributed):
+    _kind = "TensorFlow"
+
+    def __init__(self, worker_count=1, parameter_server_count=1):
+        self.worker_count = worker_count
+        self.parameter_server_count = parameter_server_count
+        self.node_count = 1
+
+    def processes(self) -> int:
+        return max(1, int(self.worker_count or 1)) + max(0, int(self.parameter_server_count or 0))
+
+
+def note_single_process(where: str, config) -> None:
+    """One line, once per kind and place: a distributed job runs as a single process here."""
+    if config is None or not isinstance(config, _Distributed):
+        return
+    key = (where, config._kind)
+    if key in _noted:
+        return
+    _noted.add(key)
+    asked = config.processes()
+    print(f"note: {where}: the {config._kind} configuration ({asked} process{'es' if asked != 1 else ''} asked) runs as "
+          "a single process on this machine", file=sys.stderr, flush=True)
 
 
 class RunConfiguration:
@@ -14,6 +81,11 @@ class RunConfiguration:
             self.environment.python.conda_dependencies = conda_dependencies
             self.environment.python.user_managed_dependencies = False
         self.node_count = 1
+        self.framework = framework or "Python"
+        self.communicator = communicator or "None"
+        self.mpi = MpiConfiguration()
+        self.pytorch = PyTorchConfiguration(process_count=1)
+        self.tensorflow = TensorflowConfiguration(worker_count=1, parameter_server_count=0)
         ignored = given(_history_enabled=_history_enabled, _path=_path, _name=_name)
         ignored += [] if framework in (None, "Python", "python") else ["framework"]
         ignored += [] if communicator in (None, "None") else ["communicator"]
@@ -24,5 +96,19 @@ class RunConfiguration:
     def environment_variables(self):
         return self.environment.environment_variables
 
+    def _distributed(self):
+        """The distributed configuration this run configuration asks for, if any."""
+        communicator = str(self.communicator or "None").lower()
+        if communicator in ("intelmpi", "openmpi", "mpi") or str(self.framework).lower() == "mpi":
+            return self.mpi
+        if str(self.framework).lower() == "pytorch" or communicator == "nccl":
+            return self.pytorch
+        if str(self.framework).lower() == "tensorflow" or communicator == "parameterserver":
+            return self.tensorflow
+        if int(self.node_count or 1) > 1:
+            return MpiConfiguration(node_count=self.node_count)
+        return None
 
-__all__ = ["RunConfiguration", "DEFAULT_CPU_IMAGE", "DEFAULT_GPU_IMAGE", "DockerSection", "PythonSection"]
+
+__all__ = ["RunConfiguration", "CondaDependencies", "DEFAULT_CPU_IMAGE", "DEFAULT_GPU_IMAGE", "DockerSection",
+           "Environment", "MpiConfiguration", "PyTorchConfiguration", "PythonSection", "TensorflowConfiguration"]

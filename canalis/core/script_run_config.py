@@ -18,6 +18,12 @@ class ScriptRunConfig:
         self.compute_target = compute_target
         self.environment = environment
         self.command = command  # instead of script and arguments, as in SDK v1: a CommandStep
+        self.distributed_job_config = distributed_job_config
+        from canalis.core.runconfig import _Distributed, note_single_process
+
+        if isinstance(distributed_job_config, _Distributed):  # MPI / PyTorch / TensorFlow: one process, said once
+            note_single_process("ScriptRunConfig", distributed_job_config)
+            distributed_job_config = None
         warn_ignored("ScriptRunConfig", given(
             _telemetry_values=_telemetry_values, distributed_job_config=distributed_job_config, resume_from=resume_from,
             max_run_duration_seconds=max_run_duration_seconds, docker_runtime_config=docker_runtime_config))
@@ -29,14 +35,20 @@ class ScriptRunConfig:
 
         return Pipeline(experiment.workspace, [self._as_step()])._submit_to(experiment, tags=tags, kind="script", **kwargs)
 
-    def _as_step(self):
+    def _run_configuration(self):
+        """The RunConfiguration its step runs with: `run_config`, with `environment` if given."""
         from canalis.core.runconfig import RunConfiguration
-        from canalis.pipeline.steps import CommandStep, PythonScriptStep
 
         rc = self.run_config
         if self.environment is not None:
             rc = rc or RunConfiguration()
             rc.environment = self.environment
+        return rc
+
+    def _as_step(self):
+        from canalis.pipeline.steps import CommandStep, PythonScriptStep
+
+        rc = self._run_configuration()
         # a script run always runs: SDK v1 reused pipeline steps only, never script runs
         if self.script is None and self.command is not None:
             return CommandStep(command=self.command, source_directory=self.source_directory, runconfig=rc,

@@ -21,11 +21,18 @@ class Workspace:
     in a warning (canalis/ignored_keywords.py)."""
 
     def __init__(self, subscription_id=None, resource_group=None, workspace_name=None, auth=None, _location=None, path=None, **_cloud):
+        from canalis.core import sdk_config
+
         try:
-            self._layout = _layout.at(path) if path else _layout.find()
+            self._layout = _layout.at(path) if path else sdk_config.find_layout()
         except WorkspaceError as e:
             raise WorkspaceException(str(e)) from None
         cfg = self._layout.read_config()
+        self._identity = {k: v for k, v in (("subscription_id", subscription_id), ("resource_group", resource_group),
+                                            ("location", _location)) if v}
+        self._auth = auth
+        if auth is not None and hasattr(auth, "_workspace_root"):
+            auth._workspace_root = self._layout.root  # its header carries this workspace's local token
         apply_umask(policy_of(cfg))  # what this process writes into the workspace follows its permissions
         self.name = cfg["name"]
         if workspace_name and workspace_name != self.name:
@@ -41,17 +48,22 @@ class Workspace:
     # -- SDK constructors -----------------------------------------------------------
     @classmethod
     def from_config(cls, path=None, auth=None, _logger=None, _file_name=None):
-        """The workspace at or above `path` (a folder or a config file; default: the current folder)."""
+        """The workspace at or above `path` (a folder or a config file; default: the current folder):
+        the nearest `.canalis/`, or the nearest SDK v1 `config.json` (also `.azureml/config.json`,
+        `aml_config/config.json`; `_file_name` another name), mapped onto the canalis workspace in
+        its folder, made on first use and named after its `workspace_name` (canalis/core/sdk_config.py)."""
+        from canalis.core import sdk_config
+
         if path is None and os.environ.get("CANALIS_WORKSPACE"):
-            return cls(path=os.environ["CANALIS_WORKSPACE"])
+            return cls(path=os.environ["CANALIS_WORKSPACE"], auth=auth)
         start = Path(path) if path else None
-        if start is not None and start.is_file():
-            start = start.parent
+        if start is not None and start.is_file() and start.parent.name == _layout.DIRNAME:
+            start = start.parent  # .canalis/config.json itself
         try:
-            lay = _layout.find(start)
+            lay = sdk_config.find_layout(start, _file_name)
         except WorkspaceError as e:
             raise UserErrorException(str(e)) from None
-        return cls(path=lay.root)
+        return cls(path=lay.root, auth=auth)
 
     @classmethod
     def create(cls, name, auth=None, subscription_id=None, resource_group=None, location=None, exist_ok=False, path=None,
@@ -69,8 +81,11 @@ class Workspace:
 
     @classmethod
     def get(cls, name, auth=None, subscription_id=None, resource_group=None, location=None, path=None, **_cloud):
+        from canalis.core import sdk_config
+
         warn_cloud("Workspace.get", _cloud)
-        return cls(path=path or _layout.find().root, workspace_name=name)
+        return cls(subscription_id, resource_group, workspace_name=name, auth=auth, _location=location,
+                   path=path or sdk_config.find_layout().root)
 
     def write_config(self, path=None, file_name=None):
         """SDK v1 wrote .azureml/config.json; a canalis workspace already is its config."""
@@ -121,6 +136,26 @@ class Workspace:
         return self._layout.read_config().get("settings", {})
 
     # -- SDK properties ------------------------------------------------------------------
+    def _cloud_value(self, key: str) -> str:
+        """An identity value SDK v1 code reads: given to the constructor, else from the SDK v1
+        config the workspace was made for, else canalis's documented local default."""
+        from canalis.core.sdk_config import KEY, LOCAL_IDENTITY
+
+        return self._identity.get(key) or self._config.get(KEY, {}).get(key) or LOCAL_IDENTITY[key]
+
+    @property
+    def subscription_id(self) -> str:
+        return self._cloud_value("subscription_id")
+
+    @property
+    def resource_group(self) -> str:
+        return self._cloud_value("resource_group")
+
+    @property
+    def location(self) -> str:
+        return self._cloud_value("location")
+
+
     def get_default_keyvault(self):
         """The workspace's secrets (`Keyvault`), kept in `.canalis/secrets.json` (docs/secrets.md)."""
         from canalis.core.keyvault import Keyvault, SecretFile
@@ -177,7 +212,9 @@ class Workspace:
 
     def get_details(self) -> dict:
         cfg = self._layout.read_config()
-        return {"name": self.name, "root": str(self.root), "datastores": sorted(cfg.get("datastores", {}))}
+        return {"name": self.name, "root": str(self.root), "datastores": sorted(cfg.get("datastores", {})),
+                "subscriptionId": self.subscription_id, "resourceGroup": self.resource_group,
+                "location": self.location}
 
     def __repr__(self):
         return f"Workspace.create(name={self.name!r}, path={str(self.root)!r})"

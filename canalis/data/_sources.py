@@ -92,8 +92,11 @@ def resolve(workspace, sources: list[dict]) -> dict[str, Path]:
             pattern, label = src["local"], src["local"]
         base, files = _base_and_matches(pattern)
         if not files:
+            from canalis.core.cloud_datastores import missing_data_hint
+
+            hint = missing_data_hint(workspace, src["datastore"], src["path"]) if "datastore" in src else ""
             raise UserErrorException(
-                f"dataset path {label!r} matches no file; check the path and that the data was uploaded"
+                f"dataset path {label!r} matches no file{hint or '; check the path and that the data was uploaded'}"
             )
         for f in files:
             rel = f.relative_to(base).as_posix() if f != base else f.name
@@ -103,3 +106,22 @@ def resolve(workspace, sources: list[dict]) -> dict[str, Path]:
                 )
             mapping[rel] = f
     return mapping
+
+
+def single_file(workspace, sources: list[dict]) -> str | None:
+    """When `sources` name exactly one file (one path, no glob, that is a file now): its name in
+    the dataset's tree, which is how a step gets it as a file path rather than a folder."""
+    from canalis.core.datastore import Datastore
+
+    if len(sources) != 1:
+        return None
+    src = sources[0]
+    if "datastore" in src:
+        if workspace is None or not src["path"] or set(src["path"]) & _GLOB:
+            return None
+        path = Datastore(workspace, src["datastore"]).root / src["path"]
+    else:
+        if set(src["local"]) & _GLOB:
+            return None
+        path = Path(src["local"])
+    return path.name if path.is_file() else None

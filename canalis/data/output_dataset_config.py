@@ -26,6 +26,10 @@ class OutputFileDatasetConfig:
     def as_input(self, name=None):
         return OutputInput(self, name)
 
+    def as_named_input(self, name):
+        """SDK v1's PipelineOutputFileDataset / PipelineOutputTabularDataset spelling of `as_input(name)`."""
+        return OutputInput(self, name)
+
     def as_mount(self, disable_metadata_cache=False):
         self.mode = "mount"
         return self
@@ -38,17 +42,45 @@ class OutputFileDatasetConfig:
         self._register = {"name": name, "description": description, "tags": dict(tags or {})}
         return self
 
-    def read_delimited_files(self, include_path=False, separator=",", header=True, partition_format=None, path_glob=None, set_column_types=None):
+    def read_delimited_files(self, include_path=False, separator=",", header=True, partition_format=None, path_glob=None,
+                             set_column_types=None, file_extension=None):
+        """Read as a table by the steps that consume it (SDK v1's OutputTabularDatasetConfig): this
+        object, now tabular, with `keep_columns` / `drop_columns` / `random_split` etc."""
         self._kind = "tabular"
         self._options = {"format": "delimited", "separator": separator, "header": bool(header),
                          "infer_column_types": True,
-                         "set_column_types": {k: str(v) for k, v in (set_column_types or {}).items()}}
+                         "set_column_types": {k: str(v) for k, v in (set_column_types or {}).items()},
+                         **({"file_extension": file_extension} if file_extension else {})}
         return self
 
-    def read_parquet_files(self, include_path=False, partition_format=None, path_glob=None, set_column_types=None):
+    def read_parquet_files(self, include_path=False, partition_format=None, path_glob=None, set_column_types=None,
+                           file_extension=None):
+        """Read as Parquet by the steps that consume it; `file_extension` (e.g. ".parquet") keeps
+        only the files with it; None reads every file, also an output written as one file."""
         self._kind = "tabular"
-        self._options = {"format": "parquet", "set_column_types": {k: str(v) for k, v in (set_column_types or {}).items()}}
+        self._options = {"format": "parquet", "set_column_types": {k: str(v) for k, v in (set_column_types or {}).items()},
+                         **({"file_extension": file_extension} if file_extension else {})}
         return self
+
+    # -- what the consumers of a tabular output read (as TabularDataset does) -----------------
+    def _transform(self, op):
+        if self._kind != "tabular":
+            raise UserErrorException(f"output {self.name!r} is read as files; call read_parquet_files() or "
+                                     f"read_delimited_files() (PipelineData: parse_...) before {op[0]}_columns")
+        self._options = {**self._options, "transforms": [*self._options.get("transforms", []), op]}
+        return self
+
+    def keep_columns(self, columns, validate=False):
+        return self._transform(["keep", [columns] if isinstance(columns, str) else list(columns)])
+
+    def drop_columns(self, columns):
+        return self._transform(["drop", [columns] if isinstance(columns, str) else list(columns)])
+
+    def take(self, count):
+        return self._transform(["take", int(count)])
+
+    def skip(self, count):
+        return self._transform(["skip", int(count)])
 
     def __repr__(self):
         return f"OutputFileDatasetConfig(name={self.name!r})"

@@ -10,6 +10,18 @@ from canalis.exceptions import UserErrorException
 class TabularDataset(AbstractDataset):
     kind = "tabular"
 
+    def _open_files(self):
+        """The files to read: those ending in `file_extension` when the options name one."""
+        ext = self._options.get("file_extension")
+        files = super()._open_files()
+        if not ext:
+            return files
+        kept = [(rel, f) for rel, f in files if rel.endswith(ext)]
+        for rel, f in files:
+            if not rel.endswith(ext):
+                f.close()
+        return kept
+
     def to_pandas_dataframe(self, on_error="null", out_of_range_datetime="null"):
         import pandas as pd
 
@@ -18,7 +30,10 @@ class TabularDataset(AbstractDataset):
             with f:
                 frames.append(self._read(rel, f))
         if not frames:
-            raise UserErrorException(f"{self!r} holds no file to read")
+            ext = self._options.get("file_extension")
+            hint = (f"; it reads only files ending in {ext!r}: pass file_extension=None to read every file "
+                    "(an output written as one file has no extension)") if ext else ""
+            raise UserErrorException(f"{self!r} holds no file to read{hint}")
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         for op in self._options.get("transforms", []):
             df = _apply(df, op)

@@ -42,8 +42,8 @@ def test_register_local_datastore_and_upload(ws, tmp_path):
         ds.upload_files([str(files[0])], target_path="../escape")
     with pytest.raises(UserErrorException, match="no datastore named 'nope'"):
         Datastore(ws, "nope")
-    with pytest.raises(NotSupportedOfflineError, match="register_local"):
-        Datastore.register_azure_blob_container(ws, "blob", "container", "account")
+    with pytest.raises(NotSupportedOfflineError, match="register_local"):  # blob containers become local folders
+        Datastore.register_azure_sql_database(ws, "sql", "server", "database")
     assert [e.payload["name"] for e in ws.ledger.events(type="datastore.registered")] == ["mine"]
 
 

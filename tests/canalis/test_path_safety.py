@@ -322,7 +322,7 @@ def test_port_data_reference_download_does_not_follow_a_symlink(ws, src, counter
     step = _one_output_run(ws, src)
     local = tmp_path / "local"
     local.mkdir()
-    os.symlink(outside, local / "r")
+    os.symlink(outside, local / "azureml")  # outputs land at local/azureml/<step run id>/<name>, as in SDK v1
     with pytest.raises(UserErrorException, match="symlink"):
         step.get_output_data("r").download(str(local), overwrite=True, show_progress=False)
     assert untouched(outside)

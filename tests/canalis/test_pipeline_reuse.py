@@ -1,6 +1,7 @@
 """Reuse by ledger replay, end to end with real step processes."""
 from __future__ import annotations
 
+from pathlib import Path
 
 from canalis.core import Dataset, Experiment
 from canalis.data import OutputFileDatasetConfig
@@ -69,7 +70,9 @@ def test_seed_flow_runs_through_output_dataset_configs(ws, src, counter, tmp_pat
     assert sorted(counter.lines()) == ["compare.py", "prepare.py", "train.py"]
     compare = run.find_step_run("compare")[0]
     out = compare.get_output_data("result").download(tmp_path / "dl")
-    assert (tmp_path / "dl" / "result" / "result.txt").read_text() == "good" and out.endswith("result")
+    step_run_id = compare.get_output_data("result").path_on_datastore.split("/")[1]
+    assert Path(out) == tmp_path / "dl" / "azureml" / step_run_id / "result"  # SDK v1's layout under local_path
+    assert (Path(out) / "result.txt").read_text() == "good"
     assert compare.get_metrics() == {"score": 4.5}
     assert run.get_metrics() == {"best_score": 4.5}
     assert run.find_step_run("prepare")[0].get_metrics() == {"rows": 10}

@@ -4,9 +4,9 @@ from canalis.pipeline.core.pipeline import Pipeline
 from canalis.pipeline.core.pipeline_data import PipelineData, TrainingOutput
 from canalis.pipeline.core.pipeline_endpoint import PipelineEndpoint, PipelineIdVersion
 from canalis.pipeline.core.published_pipeline import PublishedPipeline
-from canalis.pipeline.core.run import PipelineRun, PortDataReference, StepRun
+from canalis.pipeline.core.run import PipelineRun, PortDataReference, StepRun, StepRunOutput
 from canalis.pipeline.core.schedule import Schedule, ScheduleRecurrence, TimeZone
 
 __all__ = ["Pipeline", "PipelineData", "PipelineEndpoint", "PipelineIdVersion", "PipelineParameter", "PipelineRun",
-           "PortDataReference", "PublishedPipeline", "Schedule", "ScheduleRecurrence", "StepRun", "StepSequence",
-           "TimeZone", "TrainingOutput"]
+           "PortDataReference", "PublishedPipeline", "Schedule", "ScheduleRecurrence", "StepRun", "StepRunOutput",
+           "StepSequence", "TimeZone", "TrainingOutput"]

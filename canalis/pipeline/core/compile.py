@@ -5,6 +5,7 @@ datastore path a step reads (so a file changed in place is seen), and `hash_path
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from pathlib import Path
@@ -13,7 +14,7 @@ from canalis.core.datastore import Datastore
 from canalis.data.abstract_dataset import AbstractDataset
 from canalis.data.data_reference import DataPath, DataReference
 from canalis.data.dataset_consumption_config import DatasetConsumptionConfig
-from canalis.data import _paths
+from canalis.data import _paths, parameter_values
 from canalis.data.output_dataset_config import OutputFileDatasetConfig, OutputInput, check_destination
 from canalis.exceptions import PipelineValidationError
 from canalis.executor.errors import PlanError
@@ -22,6 +23,15 @@ from canalis.executor.plan import InputRef, InputSpec, Lit, OutputRef, OutputSpe
 from canalis.pipeline.core import gitinfo
 from canalis.pipeline.core.graph import PipelineParameter, StepSequence
 from canalis.store.errors import SnapshotError
+
+
+#: where `OutputFileDatasetConfig(destination=datastore)` puts an output on the datastore, as SDK v1 did
+DEFAULT_DESTINATION = "{run-id}/{output-name}"
+
+
+def _data_parameter_pair(item) -> bool:
+    """`(PipelineParameter, DataPathComputeBinding)`: SDK v1's way to pass a DataPath parameter."""
+    return isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], PipelineParameter)
 
 
 def flatten(steps) -> list:
@@ -69,10 +79,12 @@ def all_steps(pipeline_steps) -> list:
 
 
 class _Compiler:
-    def __init__(self, workspace, default_source_directory=None):
+    def __init__(self, workspace, default_source_directory=None, data_parameters=None):
         self.ws = workspace
         self.default_source = default_source_directory
+        self.data_values = dict(data_parameters or {})  # submitted values of data-valued parameters
         self.parameters: dict = {}
+        self._noted_sources: set = set()
         self._trees: dict[str, object] = {}
         self._git: dict[str, dict | None] = {}
         self._names: dict[int, str] = {}
@@ -96,17 +108,53 @@ class _Compiler:
         return InputSpec(name=name, source="data", tree=tree, mode=mode, kind=dataset.kind, options=dataset._options,
                          dataset=reg, origin={"sources": dataset._sources} if not reg else None)
 
-    def reference_input(self, ref: DataReference) -> InputSpec:
+    def reference_input(self, ref: DataReference, name=None, origin_extra=None) -> InputSpec:
+        """A datastore path read by a step: a folder, or one file (then the step gets the file's path)."""
         from canalis.data import _sources
 
-        files = _sources.resolve(self.ws, [{"datastore": ref.datastore.name, "path": ref.path_on_datastore}])
+        source = {"datastore": ref.datastore.name, "path": ref.path_on_datastore}
+        files = _sources.resolve(self.ws, [source])
         tree = self.ws.store.put_files(files).tree
-        return InputSpec(name=ref.data_reference_name, source="data", tree=tree, mode=ref.mode, kind="file",
-                         origin={"sources": [{"datastore": ref.datastore.name, "path": ref.path_on_datastore}]})
+        one = _sources.single_file(self.ws, [source])
+        return InputSpec(name=name or ref.data_reference_name, source="data", tree=tree, mode=ref.mode, kind="file",
+                         options={"file": one} if one else {}, origin={"sources": [source], **(origin_extra or {})})
+
+    def parameter_input(self, step, param: PipelineParameter, name: str, mode: str | None) -> InputSpec:
+        """An input whose data is a pipeline parameter's value (a DataPath or a dataset): the value
+        submitted for it, else its default, snapshotted now; the parameter is recorded with what
+        its value was and the tree it gave (canalis/data/parameter_values.py)."""
+        value = self.data_values.get(param.name, param.default_value)
+        extra = {"parameter": param.name}
+        if isinstance(value, (DataPath, DataReference)):
+            ref = value.create_data_reference() if isinstance(value, DataPath) else value
+            spec = self.reference_input(ref, name=name, origin_extra=extra)
+            if mode:
+                spec = dataclasses.replace(spec, mode=mode)
+        elif isinstance(value, AbstractDataset):
+            spec = self.data_input(step.name, name, value, mode or "direct")
+            spec = dataclasses.replace(spec, origin={**(spec.origin or {}), **extra})
+        else:
+            raise PipelineValidationError(
+                f"step {step.name!r}: pipeline parameter {param.name!r} is used as data, but its value {value!r} is "
+                "neither a DataPath nor a dataset")
+        recorded = parameter_values.recorded(value, spec.tree)
+        known = self.parameters.get(param.name)
+        if known is not None and known != recorded:
+            raise PipelineValidationError(f"pipeline parameter {param.name!r} is declared twice with different defaults; "
+                                          "use one PipelineParameter object")
+        self.parameters[param.name] = recorded
+        return spec
 
     def as_input(self, step, item, inputs: dict) -> str:
         """Adds `item` to `inputs` (by name) and returns the name the step sees it under."""
-        if isinstance(item, OutputInput):
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], PipelineParameter):
+            param, binding = item  # (PipelineParameter(DataPath), DataPathComputeBinding(mode=...)), as in SDK v1
+            spec = self.parameter_input(step, param, _paths.input_name(param.name), getattr(binding, "mode", None))
+        elif isinstance(item, PipelineParameter) and item._is_data():
+            spec = self.parameter_input(step, item, _paths.input_name(item.name), None)
+        elif isinstance(item, DatasetConsumptionConfig) and isinstance(item.dataset, PipelineParameter):
+            spec = self.parameter_input(step, item.dataset, item.name, item.mode)
+        elif isinstance(item, OutputInput):
             out = item.output
             spec = InputSpec(name=item.input_name or self.output_name(out), source="output", output=self.output_name(out),
                              mode=item.mode, kind=out._kind, options=out._options)
@@ -142,7 +190,8 @@ class _Compiler:
             name = self.output_name(out)
             outputs[name] = OutputSpec(name=name, destination=self.destination(out), register=out._register,
                                        pipeline_output_name=getattr(out, "pipeline_output_name", None),
-                                       kind=out._kind, options=out._options)
+                                       kind=out._kind, options=out._options,
+                                       folder=getattr(out, "_made_in_advance", True))
             return name
 
         for out in step.outputs:
@@ -151,6 +200,8 @@ class _Compiler:
             produce(out)
 
         def argument(a):
+            if isinstance(a, PipelineParameter) and a._is_data() or _data_parameter_pair(a):
+                return InputRef(self.as_input(step, a, inputs))
             if isinstance(a, PipelineParameter):
                 self.add_parameter(a)
                 return Param(a.name)
@@ -186,6 +237,8 @@ class _Compiler:
             tree = self.snapshot(source)
         except SnapshotError as e:
             raise PipelineValidationError(f"step {step.name!r}: {e}") from None
+        if step.source_directory is None and self.default_source is None:
+            self.note_current_folder(step, source, tree)
         if step.kind == "python":
             names = {e.path for e in self.ws.store.get_tree(tree)}
             script = Path(step.script_name).as_posix()
@@ -193,8 +246,12 @@ class _Compiler:
                 why = "is ignored by .amlignore/.gitignore" if (source / script).is_file() else "does not exist"
                 raise PipelineValidationError(f"step {step.name!r}: script {script!r} {why} in source_directory {str(source)!r}")
         from canalis.core.environment import environment_of
+        from canalis.core.runconfig import note_single_process
 
         env = environment_of(step.runconfig)
+        env.note_cloud_sections(f"step {step.name!r}")
+        distributed = getattr(step.runconfig, "_distributed", None)
+        note_single_process(f"step {step.name!r}", distributed() if distributed else None)
         spec = StepSpec(
             name=step.name, kind=step.kind, source_tree=tree, source_dir=str(source),
             script=getattr(step, "script_name", None), command=command,
@@ -207,6 +264,22 @@ class _Compiler:
         if shell:
             check_shell_command(spec)
         return spec
+
+    def note_current_folder(self, step, source: Path, tree: str) -> None:
+        """A step without source_directory snapshots the current folder, as in SDK v1: say so once
+        per folder, with its size, so that a re-run after files land there is no surprise."""
+        import sys
+
+        if str(source) in self._noted_sources:
+            return
+        self._noted_sources.add(str(source))
+        entries = self.ws.store.get_tree(tree)
+        size = sum(e.size for e in entries)
+        print(f"note: step {step.name!r} has no source_directory, so canalis snapshots the current folder {source} "
+              f"({len(entries)} file{'s' if len(entries) != 1 else ''}, {size / 1e6:.1f} MB), as SDK v1 did. Files "
+              "written into it later (downloads, outputs) change that snapshot and make the step run again; give "
+              "source_directory= to snapshot only the step's code, or list such files in .amlignore",
+              file=sys.stderr, flush=True)
 
     @staticmethod
     def literal(step, text: str) -> str:
@@ -231,6 +304,8 @@ class _Compiler:
         dest = out.destination
         if dest is None:
             return None
+        if isinstance(dest, Datastore):  # a datastore alone: SDK v1's default path on it
+            dest = (dest, DEFAULT_DESTINATION)
         if isinstance(dest, tuple):
             store, path = dest
         elif isinstance(dest, (DataPath, DataReference)):
@@ -373,8 +448,11 @@ def refuse_secret_values(plan: Plan, parameters: dict, allow: bool | None = None
         )
 
 
-def build_plan(workspace, steps, description=None, default_source_directory=None) -> Plan:
-    compiler = _Compiler(workspace, default_source_directory)
+def build_plan(workspace, steps, description=None, default_source_directory=None, data_parameters=None) -> Plan:
+    """The plan of `steps`, snapshots taken now. `data_parameters` are submitted values of
+    data-valued pipeline parameters (DataPath or dataset objects), snapshotted in place of
+    their defaults."""
+    compiler = _Compiler(workspace, default_source_directory, data_parameters)
     specs = [compiler.step(s) for s in all_steps(steps)]
     plan = Plan(steps=specs, parameters=compiler.parameters, description=description)
     refuse_secret_names(plan)

@@ -8,7 +8,17 @@ from canalis.exceptions import UserErrorException
 
 
 class PipelineParameter:
+    """A value given at submit. Its default is JSON (str, number, bool, list, dict), or data: a
+    `DataPath` or a dataset, whose content is snapshotted at submit and read by steps as an
+    input (as `(param, DataPathComputeBinding())`, `DatasetConsumptionConfig(name, param)` or
+    the parameter itself among inputs or arguments)."""
+
     def __init__(self, name, default_value):
+        from canalis.data.parameter_values import is_data_value
+
+        if is_data_value(default_value):
+            self.name, self.default_value = name, default_value
+            return
         try:
             json.dumps(default_value, allow_nan=False)
         except (TypeError, ValueError):
@@ -24,6 +34,11 @@ class PipelineParameter:
             raise UserErrorException(str(e)) from None
         self.name = name
         self.default_value = default_value
+
+    def _is_data(self) -> bool:
+        from canalis.data.parameter_values import is_data_value
+
+        return is_data_value(self.default_value)
 
     def __repr__(self):
         return f"PipelineParameter(name={self.name!r}, default_value={self.default_value!r})"

@@ -21,11 +21,13 @@ class Pipeline:
     def workspace(self):
         return self._workspace
 
-    def plan(self):
-        """The executor plan: snapshots taken now (sources, datasets, datastore paths)."""
+    def plan(self, data_parameters=None):
+        """The executor plan: snapshots taken now (sources, datasets, datastore paths, and the
+        values of data-valued parameters: `data_parameters` {name: DataPath or dataset})."""
         from canalis.pipeline.core.compile import build_plan
 
-        return build_plan(self._workspace, self._steps, self.description, self._default_source_directory)
+        return build_plan(self._workspace, self._steps, self.description, self._default_source_directory,
+                          data_parameters)
 
     def validate(self, pipeline_parameters=None) -> list:
         """Problems that stop this pipeline from running, as messages (empty when it can run).
@@ -98,12 +100,17 @@ class Pipeline:
         from canalis.pipeline.core.compile import refuse_secret_values
         from canalis.pipeline.core.run import watch
 
+        from canalis.data.parameter_values import is_data_value
+
         warn_ignored(_where, ignored)
+        given = dict(pipeline_parameters or {})
+        data = {n: v for n, v in given.items() if is_data_value(v)}  # snapshotted while the plan is built
+        values = {n: v for n, v in given.items() if n not in data}
         options = SubmitOptions(regenerate_outputs=bool(regenerate_outputs),
                                 continue_on_step_failure=bool(continue_on_step_failure),
                                 max_concurrent_steps=max_concurrent_steps)
         try:
-            handle = experiment.workspace.session.submit(experiment.name, lambda store: self.plan(), pipeline_parameters,
+            handle = experiment.workspace.session.submit(experiment.name, lambda store: self._plan_with(data), values,
                                                          options=options, tags=tags, kind=kind,
                                                          description=self.description,
                                                          vet=lambda plan, values: refuse_secret_values(
@@ -113,6 +120,20 @@ class Pipeline:
         except ExecutorError as e:  # its executor process could not start
             raise ExperimentExecutionException(str(e)) from None
         return watch(experiment, handle)
+
+    def _plan_with(self, data: dict):
+        """The plan with data-valued parameters' submitted values; a data value for a parameter
+        the pipeline has not, or that is not data-valued, is refused."""
+        plan = self.plan(data)
+        known = set(plan.data_parameters())
+        wrong = sorted(set(data) - known)
+        if wrong:
+            what = ("is not data-valued: its default is " + repr(plan.parameters[wrong[0]])
+                    if wrong[0] in plan.parameters else "is not a parameter of this pipeline")
+            raise PipelineValidationError(f"pipeline parameter {wrong[0]!r} was given data ({data[wrong[0]]!r}) but "
+                                          f"{what}; declare it with PipelineParameter({wrong[0]!r}, "
+                                          "default_value=DataPath(...) or a dataset)")
+        return plan
 
     def __repr__(self):
         return f"Pipeline(steps={[getattr(s, 'name', s) for s in self._steps]})"

@@ -5,6 +5,10 @@ from canalis.data.output_dataset_config import OutputFileDatasetConfig, OutputIn
 
 
 class PipelineData(OutputFileDatasetConfig):
+    #: as in SDK v1, a PipelineData path is not made in advance: its parent exists, and the step
+    #: makes a folder there or writes one file at it (executor/outputs.py)
+    _made_in_advance = False
+
     def __init__(self, name, datastore=None, output_name=None, output_mode="mount", output_path_on_compute=None,
                  output_overwrite=None, data_type=None, is_directory=None, pipeline_output_name=None, training_output=None):
         super().__init__(name=output_name or name)
@@ -23,10 +27,13 @@ class PipelineData(OutputFileDatasetConfig):
         return self
 
     def parse_delimited_files(self, include_path=False, separator=",", header=True, partition_format=None, file_extension="", set_column_types=None, quoted_line_breaks=False):
-        return self.read_delimited_files(separator=separator, header=header, set_column_types=set_column_types)
+        return self.read_delimited_files(separator=separator, header=header, set_column_types=set_column_types,
+                                         file_extension=file_extension or None)
 
     def parse_parquet_files(self, include_path=False, partition_format=None, file_extension=".parquet", set_column_types=None):
-        return self.read_parquet_files(set_column_types=set_column_types)
+        """Read as Parquet by the consuming steps: the files ending in `file_extension`, or with
+        None every file (an output the step wrote as one file, often without an extension)."""
+        return self.read_parquet_files(set_column_types=set_column_types, file_extension=file_extension or None)
 
     def __repr__(self):
         return f"PipelineData(name={self.name!r})"

@@ -188,16 +188,23 @@ class StepRun(Run):
 
     # -- outputs --------------------------------------------------------------------------
     def get_outputs(self):
-        return {n: PortDataReference(self, n, t) for n, t in (self._row().outputs or {}).items()}
+        """{output name: StepRunOutput}, as in SDK v1 (`.get_port_data_reference()` gives the data)."""
+        return {n: StepRunOutput(self, n, t) for n, t in (self._row().outputs or {}).items()}
 
     def get_output(self, name):
-        return self.get_output_data(name)
-
-    def get_output_data(self, name):
         outputs = self.get_outputs()
         if name not in outputs:
             raise UserErrorException(f"step {self.name!r} has no output {name!r} (outputs: {', '.join(sorted(outputs)) or 'none'})")
         return outputs[name]
+
+    def get_output_data(self, name):
+        """The output's data (`PortDataReference`), to download or read as a dataset."""
+        return self.get_output(name).get_port_data_reference()
+
+    def _data_run_id(self) -> str:
+        """The step run whose outputs these are: a reused step's are the original's."""
+        row = self._row()
+        return row.reused_from or self._step_run_id
 
     # -- logs and files -------------------------------------------------------------------
     def _log_text(self, stream) -> str:
@@ -264,8 +271,8 @@ class StepRun(Run):
         return f"StepRun(name={self.name!r}, id={self.id!r})"
 
 
-class PortDataReference:
-    """A step's output: a tree in the store that can be downloaded."""
+class StepRunOutput:
+    """One output of a step run (SDK v1's StepRunOutput)."""
 
     def __init__(self, step_run, name, tree):
         self._step_run = step_run
@@ -273,21 +280,83 @@ class PortDataReference:
         self.tree = tree
 
     @property
-    def path_on_datastore(self):
-        return None
+    def step_run(self):
+        return self._step_run
 
-    def download(self, local_path, overwrite=False, show_progress=True):
+    def get_port_data_reference(self):
+        return PortDataReference(self._step_run, self.name, self.tree)
+
+    def __repr__(self):
+        return f"StepRunOutput(name={self.name!r}, tree={self.tree[:12]}...)"
+
+
+#: the folder SDK v1 kept step outputs under on the datastore (and under a download's local_path)
+OUTPUT_ROOT = "azureml"
+
+
+class PortDataReference:
+    """A step's output: a tree in the store, laid out as SDK v1 laid it out on the datastore,
+    `azureml/<step run id>/<output name>` (a folder, or one file when the step wrote one)."""
+
+    def __init__(self, step_run, name, tree):
+        self._step_run = step_run
+        self.name = name
+        self.tree = tree
+
+    @property
+    def data_reference_name(self):
+        return self.name
+
+    @property
+    def datastore_name(self):
+        return self._step_run.experiment.workspace._config.get("default_datastore", "workspaceblobstore")
+
+    @property
+    def path_on_datastore(self) -> str:
+        """`azureml/<step run id>/<output name>` (a reused step's: the step run it reused): where
+        `download(local_path)` puts it under `local_path`."""
+        return f"{OUTPUT_ROOT}/{self._step_run._data_run_id()}/{self.name}"
+
+    @property
+    def _path_on_datastore(self) -> str:
+        return self.path_on_datastore
+
+    def get_port_data_reference(self):
+        return self
+
+    def _is_file(self) -> bool:
+        from canalis.executor.outputs import file_output
+
+        return file_output(self._step_run.experiment.workspace.store, self.tree, self.name)
+
+    def download(self, local_path=".", overwrite=False, show_progress=True):
+        """Write the output under `local_path` as SDK v1 did, at `local_path/azureml/<step run
+        id>/<output name>` (one file, or a folder), so outputs of later runs land beside it.
+        Returns that path. Nothing is written through a symlink on the way."""
         from canalis.data import _paths
 
-        target = Path(local_path) / _paths.component(self.name, "output name")
-        if target.is_symlink():
-            raise UserErrorException(f"{target} is a symlink; canalis does not write through links. Remove it or "
-                                     "pick another local_path")
+        base = Path(local_path)
+        rel = [OUTPUT_ROOT, _paths.component(self._step_run._data_run_id(), "step run id"),
+               _paths.component(self.name, "output name")]
+        target = base
+        for part in rel:
+            target = target / part
+            if target.is_symlink():
+                raise UserErrorException(f"{target} is a symlink; canalis does not write through links. Remove it or "
+                                         "pick another local_path")
         if target.exists():
             if not overwrite:
                 raise UserErrorException(f"{target} exists; pass overwrite=True to replace it")
-            shutil.rmtree(target)
-        self._step_run.experiment.workspace.store.checkout(self.tree, target, readonly=False)
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        store = self._step_run.experiment.workspace.store
+        if self._is_file():
+            store.checkout_file(store.get_tree(self.tree)[0].digest, target, readonly=False)
+        else:
+            store.checkout(self.tree, target, readonly=False)
         if show_progress:
             print(f"downloaded output {self.name!r} to {target}")
         return str(target)
@@ -298,4 +367,4 @@ class PortDataReference:
         return FileDataset(workspace=self._step_run.experiment.workspace, tree=self.tree)
 
     def __repr__(self):
-        return f"PortDataReference(name={self.name!r}, tree={self.tree[:12]}...)"
+        return f"PortDataReference(name={self.name!r}, path_on_datastore={self.path_on_datastore!r})"

@@ -1,4 +1,8 @@
 """`azureml.pipeline.steps` names."""
+from canalis.pipeline.steps.cloud_steps import (AdlaStep, AzureBatchStep, DatabricksStep, EstimatorStep, HyperDriveStep,
+                                                KustoStep, MpiStep, SynapseSparkStep)
+from canalis.pipeline.steps.data_transfer_step import DataTransferStep
 from canalis.pipeline.steps.python_script_step import CommandStep, PipelineStep, PythonScriptStep
 
-__all__ = ["PythonScriptStep", "CommandStep", "PipelineStep"]
+__all__ = ["PythonScriptStep", "CommandStep", "PipelineStep", "DataTransferStep", "AdlaStep", "AzureBatchStep",
+           "DatabricksStep", "EstimatorStep", "HyperDriveStep", "KustoStep", "MpiStep", "SynapseSparkStep"]

@@ -53,7 +53,9 @@ class PythonScriptStep(PipelineStep):
 
     def __init__(self, script_name, name=None, arguments=None, compute_target=None, runconfig=None,
                  runconfig_pipeline_params=None, inputs=None, outputs=None, params=None, source_directory=None,
-                 allow_reuse=True, version=None, hash_paths=None):
+                 allow_reuse=True, version=None, hash_paths=None, target=None):
+        # `target=` is how SDK v1's pipelines article writes compute_target (steps run on this machine either way)
+        compute_target = compute_target if compute_target is not None else target
         super().__init__(name or script_name, inputs=inputs, outputs=outputs, arguments=arguments,
                          compute_target=compute_target, runconfig=runconfig, source_directory=source_directory,
                          allow_reuse=allow_reuse, hash_paths=hash_paths, params=params)
@@ -73,6 +75,12 @@ class CommandStep(PipelineStep):
 
     def __init__(self, command=None, name=None, compute_target=None, runconfig=None, runconfig_pipeline_params=None,
                  inputs=None, outputs=None, params=None, source_directory=None, allow_reuse=True, version=None):
+        if hasattr(runconfig, "_run_configuration"):  # SDK v1: CommandStep(runconfig=ScriptRunConfig(command=[...]))
+            src = runconfig
+            source_directory = source_directory if source_directory is not None else src.source_directory
+            compute_target = compute_target if compute_target is not None else src.compute_target
+            runconfig = src._run_configuration()
+            command = command if command is not None else src.command
         if command is None and runconfig is not None:
             command = getattr(runconfig, "command", None)  # SDK v1: the command may come with the runconfig
         if isinstance(command, str):
