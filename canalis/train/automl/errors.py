@@ -21,5 +21,9 @@ def require_flaml() -> None:
     """Raise AutoMLNotInstalledError unless FLAML can be imported."""
     import importlib.util
 
-    if importlib.util.find_spec("flaml") is None:
+    try:
+        found = importlib.util.find_spec("flaml") is not None
+    except (ImportError, ValueError):  # a broken or blocked installation
+        found = False
+    if not found:
         raise AutoMLNotInstalledError(f"AutoML in canalis searches with FLAML, which is not installed; {INSTALL_HINT}")

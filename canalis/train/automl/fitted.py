@@ -35,7 +35,8 @@ class FittedPipeline:
         if self.task == "forecasting":
             exog = X.drop(columns=[self.time_column_name])
             feats = self.featurizer.transform(exog) if self.featurizer is not None else exog.reset_index(drop=True)
-            return pd.concat([X[[self.time_column_name]].reset_index(drop=True), feats.reset_index(drop=True)], axis=1)
+            times = pd.to_datetime(X[self.time_column_name]).reset_index(drop=True).rename(self.time_column_name)
+            return pd.concat([times, feats.reset_index(drop=True)], axis=1)
         return self.featurizer.transform(X) if self.featurizer is not None else X
 
     def predict(self, X):

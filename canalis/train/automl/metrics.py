@@ -72,6 +72,8 @@ def classification_scores(y_true, proba, classes) -> dict:
     proba = np.asarray(proba, dtype=float)
     if proba.ndim == 1:
         proba = np.column_stack([1 - proba, proba])
+    proba = np.clip(proba, 1e-15, 1)
+    proba = proba / proba.sum(axis=1, keepdims=True)
     labels = list(range(len(classes)))
     pred = proba.argmax(axis=1)
     present = np.unique(y_true)
@@ -82,7 +84,7 @@ def classification_scores(y_true, proba, classes) -> dict:
         "recall_score_weighted": skm.recall_score(y_true, pred, average="weighted", zero_division=0),
         "f1_score_weighted": skm.f1_score(y_true, pred, average="weighted", zero_division=0),
         "f1_score_macro": skm.f1_score(y_true, pred, average="macro", zero_division=0),
-        "log_loss": skm.log_loss(y_true, np.clip(proba, 1e-15, 1), labels=labels),
+        "log_loss": skm.log_loss(y_true, proba, labels=labels),
     }
     macro_recall = skm.recall_score(y_true, pred, average="macro", labels=list(present), zero_division=0)
     chance = 1.0 / max(len(present), 1)
@@ -109,7 +111,7 @@ def regression_scores(y_true, pred, label_range: float) -> dict:
     from scipy.stats import spearmanr
     from sklearn import metrics as skm
 
-    y_true, pred = np.asarray(y_true, dtype=float), np.asarray(pred, dtype=float)
+    y_true, pred = np.asarray(y_true, dtype=float).ravel(), np.asarray(pred, dtype=float).ravel()
     rmse = float(np.sqrt(skm.mean_squared_error(y_true, pred)))
     mae = float(skm.mean_absolute_error(y_true, pred))
     scale = label_range if label_range > 0 else 1.0

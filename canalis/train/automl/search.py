@@ -100,14 +100,7 @@ def run(df, settings: dict, validation_df=None, log_path: Path | None = None) ->
     primary = M.lookup(task, settings["primary_metric"])
     label_range = float(np.max(y) - np.min(y)) if task != M.CLASSIFICATION else 0.0
 
-    def scores(X_val, y_val, estimator):
-        if task == M.CLASSIFICATION:
-            return M.classification_scores(y_val, estimator.predict_proba(X_val), classes)
-        return M.regression_scores(y_val, estimator.predict(X_val), label_range)
-
-    def metric(X_val, y_val, estimator, labels, X_train, y_train, *args, **kwargs):
-        values = scores(X_val, y_val, estimator)
-        return M.loss(primary, values[primary.name]), values
+    metric = SdkMetric(task, primary, classes, label_range)
 
     log_path = Path(log_path or "automl_trials.jsonl")
     fit = dict(task=_FLAML_TASK[task], metric=metric, estimator_list=list(settings["models"]),
@@ -142,6 +135,27 @@ def run(df, settings: dict, validation_df=None, log_path: Path | None = None) ->
                             best_config=dict(automl.best_config or {}), best_estimator=automl.best_estimator)
     return SearchResult(trials=trials, best_iteration=best.iteration, fitted=fitted,
                         featurization=featurizer.describe() if featurizer is not None else {})
+
+
+class SdkMetric:
+    """What FLAML calls to score a trial: every metric of the task under SDK v1's names, and
+    the primary metric's loss. A class (not a closure) so that a fitted search pickles."""
+
+    def __init__(self, task, primary, classes, label_range):
+        self.task, self.primary, self.classes, self.label_range = task, primary, classes, label_range
+
+    def scores(self, X_val, y_val, estimator) -> dict:
+        import numpy as np
+
+        if hasattr(X_val, "test_data") and hasattr(X_val, "target_names"):  # FLAML's time series holdout
+            y_val = np.asarray(X_val.test_data[X_val.target_names]).ravel()
+        if self.task == M.CLASSIFICATION:
+            return M.classification_scores(y_val, estimator.predict_proba(X_val), self.classes)
+        return M.regression_scores(y_val, estimator.predict(X_val), self.label_range)
+
+    def __call__(self, X_val, y_val, estimator, labels, X_train, y_train, *args, **kwargs):
+        values = self.scores(X_val, y_val, estimator)
+        return M.loss(self.primary, values[self.primary.name]), values
 
 
 def _validation(df, settings, featurizer, classes):
