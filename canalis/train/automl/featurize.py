@@ -85,7 +85,7 @@ class Featurizer:
                     parts[f"{col}__is_{i}"] = (text == value).to_numpy(dtype=float)
             elif kind == "date":
                 d = pd.to_datetime(s, errors="coerce")
-                for part in ("year", "month", "day", "dayofweek", "hour"):
+                for part in ("year", "month", "day", "day_of_week", "hour"):
                     parts[f"{col}__{part}"] = getattr(d.dt, part).fillna(-1).to_numpy(dtype=float)
             else:
                 matrix = state.transform(s.fillna("").astype(str)).toarray()

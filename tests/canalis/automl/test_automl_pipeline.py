@@ -166,6 +166,14 @@ def test_article_flow_prep_automl_register(ws, tmp_path):
     metrics_cli = canalis(ws, "metrics", run.id, "--json")
     assert "AUC_weighted" in metrics_cli and "trials" in metrics_cli
 
+    # `canalis models show` tells the best trial's metrics
+    shown = json.loads(canalis(ws, "models", "show", "TitanicSurvivalInitial:1", "--json"))["automl"]
+    assert shown["step"] == "AutoML_Classification" and shown["trials"] == 4
+    assert shown["best_trial"]["iteration"] == best_entry["iteration"]
+    assert shown["best_trial"]["metrics"]["AUC_weighted"] == pytest.approx(best_entry["AUC_weighted"])
+    text = canalis(ws, "models", "show", "TitanicSurvivalInitial")
+    assert f"best of 4 trials is iteration {best_entry['iteration']}" in text and "AUC_weighted=" in text
+
     # second submit: prep and AutoML are reused; the register step runs again, and the same model
     # content keeps its version (a version is its content)
     again = Experiment(ws, "titanic_automl").submit(article_pipeline(ws, src))
@@ -182,6 +190,7 @@ def test_article_flow_prep_automl_register(ws, tmp_path):
     assert third.get_step("dataprep").reused and not third.get_step("AutoML_Classification").reused
     assert len(AutoMLStepRun(third.get_step("AutoML_Classification")).get_children()) == 5
     assert [m.version for m in Model.list(ws, name="TitanicSurvivalInitial")] == [1, 2]
+    assert json.loads(canalis(ws, "models", "show", "TitanicSurvivalInitial:2", "--json"))["automl"]["trials"] == 5
 
     # lineage: the model back through the AutoML step and the prep step to the registered dataset
     lineage = json.loads(canalis(ws, "lineage", "model:TitanicSurvivalInitial", "--json"))
