@@ -33,14 +33,7 @@ DEFAULT_MODELS = {
 DEFAULT_TIMEOUT_S = 60.0
 
 #: settings with a meaning offline; any other keyword is named in a warning
-_KNOWN = {"seed", "max_cores_per_iteration", "validation_size", "forecast_horizon", "max_horizon",
-          "time_series_id_column_names", "forecasting_parameters", "enable_onnx_compatible_models",
-          "experiment_exit_score", "verbosity", "model_explainability", "enable_stack_ensemble",
-          "enable_voting_ensemble", "max_concurrent_iterations", "enable_dnn", "weight_column_name",
-          "cv_split_column_names"}
-#: accepted without effect: the search runs here, one trial at a time, without ensembles or explanations
-_NO_EFFECT = ("enable_onnx_compatible_models", "verbosity", "model_explainability", "enable_stack_ensemble",
-              "enable_voting_ensemble", "max_concurrent_iterations", "enable_dnn", "cv_split_column_names")
+_KNOWN = {"seed", "validation_size", "forecast_horizon", "max_horizon", "forecasting_parameters"}
 
 
 class AutoMLConfig:
@@ -86,6 +79,8 @@ class AutoMLConfig:
         self.n_cross_validations = _positive_int(n_cross_validations, "n_cross_validations")
         if self.n_cross_validations is not None and self.n_cross_validations < 2:
             raise AutoMLConfigError(f"n_cross_validations must be at least 2, got {n_cross_validations!r}")
+        if weight_column_name is not None and not isinstance(weight_column_name, str):
+            raise AutoMLConfigError(f"weight_column_name must be a column name, got {weight_column_name!r}")
         if self.n_cross_validations and validation_data is not None:
             raise AutoMLConfigError("give either validation_data= or n_cross_validations=, not both")
         self.validation_size = _fraction(validation_size if validation_size is not None
@@ -93,16 +88,19 @@ class AutoMLConfig:
         self.timeout_s = _timeout(experiment_timeout_hours, experiment_timeout_minutes, self.iterations)
         self.iteration_timeout_s = (None if iteration_timeout_minutes is None
                                     else _positive(iteration_timeout_minutes, "iteration_timeout_minutes") * 60)
-        if featurization not in ("auto", "off") and not isinstance(featurization, (dict, str)):
-            featurization = "auto"  # a FeaturizationConfig: its column settings are not applied (see docs/automl.md)
-        if isinstance(featurization, str) and featurization not in ("auto", "off"):
-            raise AutoMLConfigError(f"featurization {featurization!r}: use 'auto' or 'off'")
-        self.featurization = featurization if isinstance(featurization, str) else "auto"
+        from canalis.train.automl.featurization_config import FeaturizationConfig
+
+        if isinstance(featurization, FeaturizationConfig):
+            self.featurization = "auto"
+            self.featurization_settings = featurization.settings()
+        elif featurization in ("auto", "off"):
+            self.featurization, self.featurization_settings = featurization, {}
+        else:
+            raise AutoMLConfigError(f"featurization {featurization!r}: use 'auto', 'off' or a FeaturizationConfig")
         self.enable_early_stopping = bool(enable_early_stopping)
         self.models = _models(task, allowed_models or whitelist_models, blocked_models or blacklist_models)
         self.seed = int(settings.get("seed", 0))
         self.n_jobs = int(max_cores_per_iteration) if max_cores_per_iteration and max_cores_per_iteration > 0 else -1
-        self.experiment_exit_score = experiment_exit_score
         self.debug_log = debug_log
         self.path = path
         self.compute_target = compute_target
@@ -115,12 +113,20 @@ class AutoMLConfig:
             if not self.time_column_name:
                 raise AutoMLConfigError("a forecasting AutoMLConfig needs time_column_name=, the column of dates")
             self.forecast_horizon = _positive_int(horizon if horizon not in (None, "auto") else 1, "forecast_horizon")
-        unknown = [k for k in settings if k not in _KNOWN]
-        warn_ignored("AutoMLConfig", [*unknown, *(k for k in _NO_EFFECT if locals().get(k) is not None
-                                                   or settings.get(k) is not None),
-                                      *(n for n, v in (("spark_context", spark_context), ("mem_in_mb", mem_in_mb),
-                                                       ("test_data", test_data), ("enable_tf", enable_tf),
-                                                       ("y_min", y_min), ("y_max", y_max)) if v is not None)])
+        # accepted without effect: the search runs here, one trial at a time, on canalis's own step code,
+        # without ensembles, explanations or ONNX
+        no_effect = dict(
+            path=path,            enable_onnx_compatible_models=enable_onnx_compatible_models, verbosity=verbosity,
+            model_explainability=model_explainability, enable_stack_ensemble=enable_stack_ensemble,
+            enable_voting_ensemble=enable_voting_ensemble, max_concurrent_iterations=max_concurrent_iterations,
+            enable_dnn=enable_dnn, cv_split_column_names=cv_split_column_names, spark_context=spark_context,
+            mem_in_mb=mem_in_mb, experiment_exit_score=experiment_exit_score, cv_splits_indices=cv_splits_indices,
+            test_data=test_data, enable_tf=enable_tf, y_min=y_min, y_max=y_max, sample_weight=sample_weight,
+            X_valid=X_valid, y_valid=y_valid, sample_weight_valid=sample_weight_valid, num_classes=num_classes,
+            enforce_time_on_windows=enforce_time_on_windows, enable_local_managed=enable_local_managed,
+)
+        warn_ignored("AutoMLConfig", [*(k for k in settings if k not in _KNOWN),
+                                      *(k for k, v in no_effect.items() if v is not None)])
         self.user_settings = {k: v for k, v in settings.items() if k in _KNOWN}
 
     def settings(self) -> dict:
@@ -130,9 +136,10 @@ class AutoMLConfig:
             "weight_column_name": self.weight_column_name, "iterations": self.iterations,
             "n_cross_validations": self.n_cross_validations, "validation_size": self.validation_size,
             "timeout_s": self.timeout_s, "iteration_timeout_s": self.iteration_timeout_s,
-            "featurization": self.featurization, "enable_early_stopping": self.enable_early_stopping,
+            "featurization": self.featurization, "featurization_settings": self.featurization_settings,
+            "enable_early_stopping": self.enable_early_stopping,
             "models": list(self.models), "seed": self.seed, "n_jobs": self.n_jobs,
-            "experiment_exit_score": self.experiment_exit_score, "debug_log": self.debug_log,
+            "debug_log": self.debug_log,
             "time_column_name": self.time_column_name, "forecast_horizon": self.forecast_horizon,
         }
 

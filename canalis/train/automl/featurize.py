@@ -4,14 +4,16 @@ FLAML searches over estimators for numeric features; this is what it leaves to t
 done as SDK v1's AutoML did it, so a table like the Titanic data (numbers, categories, free
 text, missing values) trains as it is:
 
-- numeric columns: missing values become the column's median, plus a 0/1 "was missing" column
+- numeric columns: missing values become the column's median (or what the column's Imputer
+  says: mean, most_frequent, constant), plus a 0/1 "was missing" column
   where the training data had gaps;
 - dates (datetime columns, or text columns that all parse as dates): year, month, day,
   day of week, hour;
 - categories (text with few distinct values, booleans): one-hot, with missing as its own
   category and unseen values as all zeros;
 - free text (text with many distinct values): TF-IDF of its words (at most 20 terms);
-- a column with one value (or none) is dropped.
+- a column with one value (or none) is dropped, as are the FeaturizationConfig's drop_columns;
+  its column purposes (Numeric, Categorical, DateTime, Text, Ignore) override the guesses.
 
 The fitted featurizer is part of the pickled model, so the model predicts on raw rows.
 """
@@ -23,8 +25,12 @@ TEXT_TERMS = 20
 
 
 class Featurizer:
-    def __init__(self, mode="auto"):
-        self.mode = mode
+    def __init__(self, drop_columns=(), column_purposes=None, imputers=None):
+        """`drop_columns`, `column_purposes` ({column: numeric|category|date|text|drop}) and
+        `imputers` ({column: {"strategy", "fill_value"}}) are a FeaturizationConfig's settings."""
+        self.drop_columns = set(drop_columns)
+        self.column_purposes = dict(column_purposes or {})
+        self.imputers = dict(imputers or {})
         self.plan: list[tuple[str, str, object]] = []  # (column, kind, fitted state)
 
     # -- learning ---------------------------------------------------------------------------------
@@ -35,26 +41,51 @@ class Featurizer:
         self.plan = []
         for col in df.columns:
             s = df[col]
-            if s.nunique(dropna=True) <= 1:
+            purpose = self.column_purposes.get(str(col))
+            if str(col) in self.drop_columns or purpose == "drop" or s.nunique(dropna=True) <= (0 if purpose else 1):
                 continue
-            if pd.api.types.is_bool_dtype(s):
+            if purpose == "numeric":
+                self.plan.append((col, "numeric", self._imputed(col, pd.to_numeric(s, errors="coerce"))))
+            elif purpose == "category":
+                self.plan.append((col, "category", _categories(s)))
+            elif purpose == "date":
+                self.plan.append((col, "date", None))
+            elif purpose == "text":
+                self._text(col, s)
+            elif pd.api.types.is_bool_dtype(s):
                 self.plan.append((col, "category", _categories(s.astype(str))))
             elif pd.api.types.is_numeric_dtype(s):
-                self.plan.append((col, "numeric", (float(s.median()), bool(s.isna().any()))))
+                self.plan.append((col, "numeric", self._imputed(col, s)))
             elif pd.api.types.is_datetime64_any_dtype(s) or _looks_like_dates(s):
                 self.plan.append((col, "date", None))
             elif s.nunique(dropna=True) <= max(MAX_CATEGORIES, 0) or s.nunique(dropna=True) <= 0.05 * len(s):
                 self.plan.append((col, "category", _categories(s)))
             else:
-                from sklearn.feature_extraction.text import TfidfVectorizer
-
-                vec = TfidfVectorizer(max_features=TEXT_TERMS, token_pattern=r"(?u)\b\w+\b")
-                try:
-                    vec.fit(s.fillna("").astype(str))
-                except ValueError:  # no words at all
-                    continue
-                self.plan.append((col, "text", vec))
+                self._text(col, s)
         return self
+
+    def _imputed(self, col, s) -> tuple:
+        """(the value that fills a gap, whether the training data had gaps)."""
+        how = self.imputers.get(str(col), {"strategy": "median"})
+        strategy = how["strategy"]
+        if strategy == "constant":
+            fill = float(how.get("fill_value", 0))
+        elif strategy == "most_frequent":
+            modes = s.mode(dropna=True)
+            fill = float(modes.iloc[0]) if len(modes) else 0.0
+        else:
+            fill = float(getattr(s, strategy)()) if s.notna().any() else 0.0
+        return fill, bool(s.isna().any())
+
+    def _text(self, col, s) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vec = TfidfVectorizer(max_features=TEXT_TERMS, token_pattern=r"(?u)\b\w+\b")
+        try:
+            vec.fit(s.fillna("").astype(str))
+        except ValueError:  # no words at all
+            return
+        self.plan.append((col, "text", vec))
 
     def fit_transform(self, df):
         return self.fit(df).transform(df)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 class FittedPipeline:
     def __init__(self, task, featurizer, estimator, label_column_name, classes=None, label_transformer=None,
-                 time_column_name=None, best_config=None, best_estimator=None):
+                 time_column_name=None, best_config=None, best_estimator=None, weight_column_name=None):
         self.task = task
         self.featurizer = featurizer
         self.estimator = estimator  # the FLAML estimator (its `.estimator` is the library's own model)
@@ -20,6 +20,7 @@ class FittedPipeline:
         self.time_column_name = time_column_name
         self.best_config = best_config
         self.best_estimator = best_estimator
+        self.weight_column_name = weight_column_name
 
     @property
     def steps(self):
@@ -31,7 +32,7 @@ class FittedPipeline:
 
         if not isinstance(X, pd.DataFrame):
             X = pd.DataFrame(X)
-        X = X.drop(columns=[self.label_column_name], errors="ignore")
+        X = X.drop(columns=[self.label_column_name, getattr(self, "weight_column_name", None)], errors="ignore")
         if self.task == "forecasting":
             exog = X.drop(columns=[self.time_column_name])
             feats = self.featurizer.transform(exog) if self.featurizer is not None else exog.reset_index(drop=True)

@@ -60,6 +60,11 @@ def prepare(df, settings: dict):
         raise AutoMLDataError(f"the training data has {len(df)} labelled row(s); AutoML needs at least 4")
     y = df[label]
     X = df.drop(columns=[label])
+    weight = settings.get("weight_column_name")
+    if weight:
+        if weight not in X.columns:
+            raise AutoMLDataError(f"the training data has no column {weight!r} (weight_column_name)")
+        X = X.drop(columns=[weight])
     classes = None
     if settings["task"] == M.CLASSIFICATION:
         classes, codes = np.unique(y.astype(str) if y.dtype == object else y, return_inverse=True)
@@ -77,14 +82,14 @@ def prepare(df, settings: dict):
             raise AutoMLDataError(f"the training data has no column {tcol!r} (time_column_name)")
         exog = X.drop(columns=[tcol])
         if settings["featurization"] == "auto" and len(exog.columns):
-            featurizer = Featurizer().fit(exog)
+            featurizer = Featurizer(**settings.get("featurization_settings", {})).fit(exog)
             exog = featurizer.transform(exog)
         X = pd.concat([pd.to_datetime(X[tcol]).reset_index(drop=True).rename(tcol), exog.reset_index(drop=True)],
                       axis=1)
         order = X[tcol].argsort(kind="stable")
         X, y = X.iloc[order].reset_index(drop=True), np.asarray(y, dtype=float)[order]
     elif settings["featurization"] == "auto":
-        featurizer = Featurizer().fit(X)
+        featurizer = Featurizer(**settings.get("featurization_settings", {})).fit(X)
         X = featurizer.transform(X)
     return X, np.asarray(y), featurizer, classes
 
@@ -121,6 +126,8 @@ def run(df, settings: dict, validation_df=None, log_path: Path | None = None) ->
         fit["period"] = settings["forecast_horizon"]
         if "eval_method" not in fit:
             fit["eval_method"] = "holdout"
+    if settings.get("weight_column_name"):
+        fit["sample_weight"] = _weights(df, settings)
     automl = AutoML()
     automl.fit(X_train=X, y_train=y, **fit)
     if automl.model is None:
@@ -132,6 +139,7 @@ def run(df, settings: dict, validation_df=None, log_path: Path | None = None) ->
     fitted = FittedPipeline(task, featurizer, estimator, settings["label_column_name"], classes=classes,
                             label_transformer=getattr(automl, "_label_transformer", None),
                             time_column_name=settings.get("time_column_name"),
+                            weight_column_name=settings.get("weight_column_name"),
                             best_config=dict(automl.best_config or {}), best_estimator=automl.best_estimator)
     return SearchResult(trials=trials, best_iteration=best.iteration, fitted=fitted,
                         featurization=featurizer.describe() if featurizer is not None else {})
@@ -158,6 +166,19 @@ class SdkMetric:
         return M.loss(self.primary, values[self.primary.name]), values
 
 
+def _weights(df, settings):
+    """The weight column of the labelled rows, in the order `prepare` gives them."""
+    import numpy as np
+
+    rows = df[df[settings["label_column_name"]].notna()].reset_index(drop=True)
+    w = np.asarray(rows[settings["weight_column_name"]], dtype=float)
+    if settings["task"] == M.FORECASTING:
+        import pandas as pd
+
+        w = w[np.asarray(pd.to_datetime(rows[settings["time_column_name"]])).argsort(kind="stable")]
+    return w
+
+
 def _validation(df, settings, featurizer, classes):
     import numpy as np
 
@@ -166,7 +187,8 @@ def _validation(df, settings, featurizer, classes):
         raise AutoMLDataError(f"the validation data has no column {label!r} (label_column_name)")
     df = df[df[label].notna()].reset_index(drop=True)
     y = df[label]
-    X = df.drop(columns=[label])
+    X = df.drop(columns=[label, *([settings["weight_column_name"]] if settings.get("weight_column_name") else [])],
+                errors="ignore")
     if settings["task"] == M.CLASSIFICATION:
         values = y.astype(str) if y.dtype == object else y
         unknown = set(np.unique(values)) - set(classes)

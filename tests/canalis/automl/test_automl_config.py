@@ -37,7 +37,7 @@ def config(**kw):
     ({"blocked_models": ["lgbm", "xgboost", "rf", "extra_tree", "lrl1"]}, ["no model"]),
     ({"label_column_name": None}, ["label_column_name"]),
     ({"training_data": None}, ["training_data"]),
-    ({"featurization": "sometimes"}, ["'auto' or 'off'"]),
+    ({"featurization": "sometimes"}, ["'auto', 'off' or a FeaturizationConfig"]),
     ({"task": "forecasting", "primary_metric": "r2_score"}, ["time_column_name"]),
     ({"validation_size": 1.5}, ["validation_size"]),
 ])
@@ -64,6 +64,12 @@ def test_small_budgets_and_sdk_names_are_accepted():
 def test_unknown_settings_are_named_in_a_warning(capsys):
     config(iterations=2, some_cloud_knob=3)
     assert "some_cloud_knob" in capsys.readouterr().err
+
+
+def test_explicit_keywords_without_effect_are_named_in_a_warning(capsys):
+    config(iterations=2, enable_voting_ensemble=True, experiment_exit_score=0.9)
+    err = capsys.readouterr().err
+    assert "enable_voting_ensemble=" in err and "experiment_exit_score=" in err
 
 
 def test_automl_step_outputs_must_carry_a_training_output():

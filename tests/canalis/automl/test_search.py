@@ -95,3 +95,42 @@ def test_featurized_rows_are_finite_and_depend_on_their_own_row_only(columns, da
     np.testing.assert_array_equal(part.to_numpy(dtype=float), whole.iloc[picked].to_numpy(dtype=float))
     unseen = pd.DataFrame({"num": [None], "cat": ["zzz"], "text": ["new words"], "flag": [True]})
     assert np.isfinite(f.transform(unseen).to_numpy(dtype=float)).all()
+
+
+def test_featurization_config_drops_columns_sets_purposes_and_imputers(tmp_path):
+    from canalis.train.automl import FeaturizationConfig
+
+    fc = FeaturizationConfig(drop_columns=["Ticket"])
+    fc.add_drop_columns("Cabin")
+    fc.add_column_purpose("Pclass", "Categorical")
+    fc.add_column_purpose("PassengerId", "Ignore")
+    fc.add_transformer_params("Imputer", ["Age"], {"strategy": "constant", "fill_value": -1})
+    df = titanic(200, seed=4)
+    df["weight"] = np.where(df["Survived"] == 1, 2.0, 1.0)
+    result = search.run(df, settings_of(iterations=2, featurization=fc, weight_column_name="weight"),
+                        log_path=tmp_path / "f.jsonl")
+    kinds = result.featurization
+    assert kinds["Ticket"] == kinds["Cabin"] == kinds["PassengerId"] == "dropped" and kinds["Pclass"] == "category"
+    assert "weight" not in kinds
+    features = result.fitted.featurizer.transform(df.assign(Age=np.nan))
+    assert (features["Age"] == -1).all() and "Pclass__is_0" in features
+    assert len(result.fitted.predict(df)) == len(df)
+
+
+def test_bad_featurization_settings_are_refused():
+    from canalis.train.automl import FeaturizationConfig
+    from canalis.train.automl.errors import AutoMLConfigError
+
+    with pytest.raises(AutoMLConfigError, match="'Numerical'.*Numeric"):
+        FeaturizationConfig().add_column_purpose("Age", "Numerical")
+    with pytest.raises(AutoMLConfigError, match="'Imputer' only"):
+        FeaturizationConfig().add_transformer_params("HashOneHotEncoder", ["Name"], {})
+    with pytest.raises(AutoMLConfigError, match="strategy 'mode'"):
+        FeaturizationConfig().add_transformer_params("Imputer", ["Age"], {"strategy": "mode"})
+
+
+def test_validation_data_is_used_for_scoring(tmp_path):
+    data = titanic(300, seed=8)
+    result = search.run(data.iloc[:200], settings_of(iterations=2), validation_df=data.iloc[200:],
+                        log_path=tmp_path / "v.jsonl")
+    assert len(result.trials) == 2 and 0 <= result.best.metrics["AUC_weighted"] <= 1
