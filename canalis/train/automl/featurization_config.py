@@ -19,8 +19,9 @@ class FeaturizationConfig:
         self.imputers: dict[str, dict] = {}
         for column, purpose in (column_purposes or {}).items():
             self.add_column_purpose(column, purpose)
-        for name, columns, params in (transformer_params or {}).items() if isinstance(transformer_params, dict) else ():
-            self.add_transformer_params(name, columns, params)
+        for name, entries in (transformer_params or {}).items():  # SDK v1: {name: [(columns, params), ...]}
+            for columns, params in entries:
+                self.add_transformer_params(name, columns, params)
         self.blocked_transformers = blocked_transformers
         warn_ignored("FeaturizationConfig", [n for n, v in (("blocked_transformers", blocked_transformers),
                                                              ("dataset_language", dataset_language),

@@ -127,6 +127,10 @@ def test_bad_featurization_settings_are_refused():
         FeaturizationConfig().add_transformer_params("HashOneHotEncoder", ["Name"], {})
     with pytest.raises(AutoMLConfigError, match="strategy 'mode'"):
         FeaturizationConfig().add_transformer_params("Imputer", ["Age"], {"strategy": "mode"})
+    given = FeaturizationConfig(transformer_params={"Imputer": [(["Age", "Fare"], {"strategy": "mean"})]},
+                                column_purposes={"Pclass": "Categorical"})
+    assert given.settings()["imputers"]["Fare"]["strategy"] == "mean"
+    assert given.settings()["column_purposes"] == {"Pclass": "category"}
 
 
 def test_validation_data_is_used_for_scoring(tmp_path):
