@@ -11,8 +11,9 @@ import pytest
 
 from canalis.core import Dataset, Experiment
 from canalis.pipeline.core import Pipeline
-from canalis.pipeline.steps import AutoMLStep, AutoMLStepRun
+from canalis.pipeline.steps import AutoMLStep, AutoMLStepRun, PythonScriptStep
 from canalis.train.automl import AutoMLConfig
+from canalis.train.automl.run import AutoMLRun
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +61,10 @@ def test_regression_on_a_registered_dataset_with_default_outputs(ws):
     assert r2 > 0.5, r2  # three small trials: well above the mean (r2 = 0), not a tuned model
     best, fitted = AutoMLStepRun(run.get_step("AutoML_Regression")).get_output()
     assert best.get_metrics()["r2_score"] == max(e["r2_score"] for e in entries)
+    by_id = AutoMLRun(run.experiment, run.get_step("AutoML_Regression").id)  # SDK v1's AutoMLRun(experiment, run_id)
+    assert by_id.get_best_child().iteration == best.iteration
+    lowest_mae = min(entries, key=lambda e: (e["mean_absolute_error"], e["iteration"]))["iteration"]
+    assert by_id.get_best_child(metric="mean_absolute_error").iteration == lowest_mae
     assert np.allclose(fitted.predict(held_out), predicted)
 
 
@@ -94,3 +99,33 @@ def test_a_missing_label_column_fails_the_step_with_a_message(ws):
     err = run.get_step("automl").get_stderr_log()
     assert "AutoML: the training data has no column 'price' (label_column_name); its columns: a, b" in err
     assert "Traceback" not in err
+
+
+def test_training_data_from_a_step_written_as_csv_and_validation_data_registered(ws, tmp_path):
+    from canalis.data import OutputFileDatasetConfig
+    from tests.canalis.automl.titanic import titanic
+    from tests.canalis.conftest import write
+
+    data = titanic(360, seed=9)
+    register(ws, "raw_titanic", data.iloc[:260])
+    valid = register(ws, "titanic_valid", data.iloc[260:])
+    write(tmp_path / "src" / "prep.py", """
+        import os, sys
+        from canalis.core import Run
+        df = Run.get_context().input_datasets["raw"].to_pandas_dataframe()
+        df.drop(columns=["PassengerId"]).to_csv(os.path.join(sys.argv[1], "train.csv"), index=False)
+    """)
+    prepped = OutputFileDatasetConfig(name="prepped")
+    prep = PythonScriptStep(name="prep", script_name="prep.py", source_directory=str(tmp_path / "src"),
+                            inputs=[Dataset.get_by_name(ws, "raw_titanic").as_named_input("raw")], arguments=[prepped])
+    config = AutoMLConfig(task="classification", primary_metric="accuracy", label_column_name="Survived",
+                          training_data=prepped.read_delimited_files(), validation_data=valid, iterations=2)
+    run = Experiment(ws, "automl_tasks").submit(Pipeline(ws, [prep, AutoMLStep(name="automl", automl_config=config)]))
+    run.wait_for_completion(raise_on_error=False)
+    assert run.get_status() == "Completed", run.get_step("automl").get_stderr_log()[-3000:]
+    assert "260 rows" in run.get_step("automl").get_stdout_log()
+    best, fitted = AutoMLStepRun(run.get_step("automl")).get_output()
+    # the validation rows score the trials: the best trial's accuracy is the fitted model's on them
+    # (before the final refit on all training rows, so compared loosely)
+    held = data.iloc[260:]
+    assert abs((fitted.predict(held) == held["Survived"].to_numpy()).mean() - best.get_metrics()["accuracy"]) < 0.15
