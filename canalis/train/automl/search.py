@@ -134,7 +134,8 @@ def run(df, settings: dict, validation_df=None, log_path: Path | None = None) ->
         raise AutoMLDataError("the search finished without fitting any model within its budget; give it more time "
                               "(experiment_timeout_minutes) or more iterations")
     trials = _trials(log_path, primary)
-    best = min(trials, key=lambda t: (M.loss(primary, t.metrics[primary.name]), t.iteration))
+    best = _fitted_trial(trials, automl) or min(trials, key=lambda t: (M.loss(primary, t.metrics[primary.name]),
+                                                                        t.iteration))
     estimator = automl if task == M.FORECASTING else automl.model
     fitted = FittedPipeline(task, featurizer, estimator, settings["label_column_name"], classes=classes,
                             label_transformer=getattr(automl, "_label_transformer", None),
@@ -199,6 +200,12 @@ def _validation(df, settings, featurizer, classes):
     if featurizer is not None and settings["task"] != M.FORECASTING:
         X = featurizer.transform(X)
     return X, np.asarray(y), featurizer, classes
+
+
+def _fitted_trial(trials, automl):
+    """The trial whose model FLAML fitted as its best (the first, if configurations repeat)."""
+    config = _plain(automl.best_config or {})
+    return next((t for t in trials if t.model == automl.best_estimator and t.hyperparameters == config), None)
 
 
 def _trials(log_path: Path, primary) -> list:
