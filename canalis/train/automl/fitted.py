@@ -41,9 +41,14 @@ class FittedPipeline:
         return self.featurizer.transform(X) if self.featurizer is not None else X
 
     def predict(self, X):
+        import warnings
+
         import numpy as np
 
-        out = np.asarray(self.estimator.predict(self._features(X)))
+        with warnings.catch_warnings():  # FLAML's deprecation notices about pandas
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module="flaml")
+            warnings.filterwarnings("ignore", category=FutureWarning, module="flaml")
+            out = np.asarray(self.estimator.predict(self._features(X)))
         if self.task == "classification":
             codes = out.astype(int)
             if self.label_transformer is not None:

@@ -10,6 +10,7 @@ the same best model. A time budget makes the number of trials depend on the mach
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,7 +130,10 @@ def run(df, settings: dict, validation_df=None, log_path: Path | None = None) ->
     if settings.get("weight_column_name"):
         fit["sample_weight"] = _weights(df, settings)
     automl = AutoML()
-    automl.fit(X_train=X, y_train=y, **fit)
+    with warnings.catch_warnings():  # FLAML's own deprecation notices about pandas would fill the step's stderr
+        warnings.filterwarnings("ignore", category=FutureWarning, module="flaml")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="flaml")
+        automl.fit(X_train=X, y_train=y, **fit)
     if automl.model is None:
         raise AutoMLDataError("the search finished without fitting any model within its budget; give it more time "
                               "(experiment_timeout_minutes) or more iterations")
