@@ -54,6 +54,7 @@ def model_detail(ledger, store, ref: str) -> dict:
     out = model_entry(ledger, row)
     out["files"] = [{"path": e.path, "size": e.size, "digest": e.digest} for e in store.get_tree(row.digest)]
     out["versions"] = [r.version for r in ledger.model_versions(name)]
+    out["automl"] = automl_origin(ledger, store, row)
     return out
 
 
@@ -105,3 +106,28 @@ def registration_detail(ledger, store, kind: str, ref: str) -> dict:
                                   if rec.payload.get("name") == row.name and rec.payload.get("version") == row.version),
                                  None)
     return out
+def automl_origin(ledger, store, row: ModelRow) -> dict | None:
+    """The AutoML step whose output holds this model's file(s), and its best trial, or None.
+    Looked for among the step runs of the run that registered the model (a reused AutoML step
+    answers with the trials of the step run it reused)."""
+    from canalis.core.metrics import fold
+
+    run_id = (row.lineage or {}).get("run_id")
+    if not run_id:
+        return None
+    files = {e.digest for e in store.get_tree(row.digest) if e.type == "file"}
+    for step in ledger.step_runs(run_id):
+        for tree in (step.outputs or {}).values():
+            if not files & {e.digest for e in store.get_tree(tree) if e.type == "file"}:
+                continue
+            trials = fold(ledger.step_metrics(step.step_run_id)).get("trials")
+            if not isinstance(trials, dict) or "best" not in trials:
+                continue
+            i = trials["best"].index(True)
+            record = {col: values[i] for col, values in trials.items()}
+            meta = ("iteration", "model", "hyperparameters", "duration_s", "best")
+            return {"step": step.step_name, "step_run_id": step.step_run_id, "trials": len(trials["best"]),
+                    "best_trial": {"iteration": record["iteration"], "model": record["model"],
+                                   "hyperparameters": record["hyperparameters"], "duration_s": record["duration_s"],
+                                   "metrics": {k: v for k, v in sorted(record.items()) if k not in meta}}}
+    return None

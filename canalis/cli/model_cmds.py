@@ -57,6 +57,11 @@ def show(layout, ref, as_json):
     if m["run_id"]:
         step = f", step {m['step']} ({m['step_run_id']})" if m["step_run_id"] else ""
         click.echo(f"made by run {m['run_id']}{step}")
+    if m["automl"]:
+        best = m["automl"]["best_trial"]
+        click.echo(f"AutoML step {m['automl']['step']}: best of {m['automl']['trials']} trials is iteration "
+                   f"{best['iteration']} ({best['model']})")
+        click.echo("best trial's metrics: " + ", ".join(f"{k}={v:.4g}" for k, v in best["metrics"].items()))
     for d in m["datasets"]:
         click.echo(f"from dataset {d['name']}:{d['version']}" + (f" ({d['purpose']})" if d["purpose"] else ""))
     _table("files", ["path", "size", "digest"], [(f["path"], f["size"], short_digest(f["digest"])) for f in m["files"]])

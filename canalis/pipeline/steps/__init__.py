@@ -3,6 +3,7 @@ from canalis.pipeline.steps.cloud_steps import (AdlaStep, AzureBatchStep, Databr
                                                 KustoStep, MpiStep, SynapseSparkStep)
 from canalis.pipeline.steps.data_transfer_step import DataTransferStep
 from canalis.pipeline.steps.python_script_step import CommandStep, PipelineStep, PythonScriptStep
+from canalis.pipeline.steps.automl_step import AutoMLStep, AutoMLStepRun
 
-__all__ = ["PythonScriptStep", "CommandStep", "PipelineStep", "DataTransferStep", "AdlaStep", "AzureBatchStep",
-           "DatabricksStep", "EstimatorStep", "HyperDriveStep", "KustoStep", "MpiStep", "SynapseSparkStep"]
+__all__ = ["PythonScriptStep", "CommandStep", "PipelineStep", "DataTransferStep", "AutoMLStep", "AutoMLStepRun", "AdlaStep",
+           "AzureBatchStep", "DatabricksStep", "EstimatorStep", "HyperDriveStep", "KustoStep", "MpiStep", "SynapseSparkStep"]
