@@ -69,6 +69,8 @@ def main(argv=None) -> None:
     entries = [{"iteration": t.iteration, "model": t.model, "hyperparameters": t.hyperparameters,
                 "duration_s": t.duration_s, "best": t.iteration == result.best_iteration, **t.metrics}
                for t in result.trials]
+    for folder in args.metrics_output + args.model_output:  # a PipelineData output's folder is the step's to make
+        Path(folder).mkdir(parents=True, exist_ok=True)
     for folder in args.metrics_output:
         Path(folder, METRICS_FILE).write_text(json.dumps(entries, indent=1, sort_keys=True), encoding="utf-8")
     for folder in args.model_output:
