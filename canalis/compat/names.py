@@ -21,8 +21,11 @@ from pathlib import Path
 SDK_PREFIX = "azureml"
 HOME_PREFIX = "canalis"
 
-#: private SDK v1 names that SDK v1 code imports (the AutoML article: `from azureml.core.run import _OfflineRun`)
-EXTRA = {"azureml.core.run": {"_OfflineRun": "azureml.core.run"}}
+#: names SDK v1 code imports that the recorded module listing lacks: private ones (the AutoML
+#: article: `from azureml.core.run import _OfflineRun`) and ones the SDK loaded lazily (the same
+#: article: `from azureml.train.automl import AutoMLConfig`)
+EXTRA = {"azureml.core.run": {"_OfflineRun": "azureml.core.run"},
+         "azureml.train.automl": {"AutoMLConfig": "azureml.train.automl.automlconfig"}}
 
 #: why a module (or a module's names) is not offered, by the longest matching prefix
 REASONS = {
@@ -51,10 +54,6 @@ REASONS = {
     "azureml.pipeline.steps.parallel_run_step": "ParallelRunStep is not offered in this release",
     "azureml.pipeline.steps.parallel_run_config": "ParallelRunStep is not offered in this release",
     "azureml.widgets.parallel_run_step_details": "ParallelRunStep is not offered in this release",
-    "azureml.pipeline.steps.automl_step": "AutoML is not offered in this release",
-    "azureml.train.automl": "AutoML is not offered in this release",
-    "azureml.pipeline.core.schedule": "schedules are not offered in this release",
-    "azureml.pipeline.core.pipeline_endpoint": "pipeline endpoints are not offered in this release",
 }
 GUIDE = "docs/migrating-from-sdk-v1.md lists what canalis offers"
 
