@@ -8,6 +8,7 @@ import json
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -124,8 +125,10 @@ def test_article_flow_prep_automl_register(ws, tmp_path):
     # the pipeline outputs, downloaded as the article does
     metrics_dir = run.get_pipeline_output("metrics_output").download(str(tmp_path / "dl"), show_progress=False)
     model_dir = run.get_pipeline_output("model_output").download(str(tmp_path / "dl"), show_progress=False)
-    entries = json.loads((tmp_path / "dl" / "metrics_data" / "metrics.json").read_text())
+    # SDK v1's layout: <local_path>/azureml/<step run id>/<output name>
     assert metrics_dir.endswith("metrics_data") and model_dir.endswith("best_model_data")
+    assert Path(metrics_dir).parent.parent == tmp_path / "dl" / "azureml"
+    entries = json.loads((Path(metrics_dir) / "metrics.json").read_text())
     assert [e["iteration"] for e in entries] == [0, 1, 2, 3]  # one entry per iteration
     for e in entries:
         assert e["model"] in {"lgbm", "xgboost", "rf", "extra_tree", "lrl1"} and isinstance(e["hyperparameters"], dict)
