@@ -1,13 +1,16 @@
 """The flows of the three SDK v1 pipeline articles ("Create and run ML pipelines", 2021 and 2019
 editions; "Use automated ML in an ML pipeline"), written here with local data and run through
 `canalis exec` with `azureml` imports and an SDK v1 config.json: each API call in the order and
-shape the articles use it. The AutoML step itself joins when AutoML is offered: here a
-PythonScriptStep writes the metrics and model files the AutoML step would."""
+shape the articles use it; the AutoML article's flow with its AutoMLStep, on a Titanic-shaped
+table made here."""
 from __future__ import annotations
 
 import json
 import sys
 
+import pytest
+
+from tests.canalis.automl.titanic import titanic
 from tests.canalis.test_compat_mapping import canalis_exec, project, run
 
 FLOW_2021 = """
@@ -222,10 +225,29 @@ metrics_data = PipelineData(name='metrics_data', datastore=datastore, pipeline_o
                             training_output=TrainingOutput(type='Metrics'))
 model_data = PipelineData(name='best_model_data', datastore=datastore, pipeline_output_name='model_output',
                           training_output=TrainingOutput(type='Model'))
-# stands in for AutoMLStep (AutoML is offered separately): reads prepped_data, writes the two files
-train_step = PythonScriptStep(name="train", script_name="train.py", runconfig=aml_run_config,
-                              arguments=["--metrics", metrics_data, "--model", model_data],
-                              inputs=[prepped_data.as_named_input("prepped")], outputs=[metrics_data, model_data])
+from azureml.train.automl import AutoMLConfig
+from azureml.pipeline.steps import AutoMLStep
+automl_settings = {
+    "iteration_timeout_minutes" : 10,
+    "iterations" : 2,
+    "experiment_timeout_hours" : 0.25,
+    "primary_metric" : 'AUC_weighted'
+}
+automl_config = AutoMLConfig(task = 'classification',
+                             path = '.',
+                             debug_log = 'automated_ml_errors.log',
+                             compute_target = compute_target,
+                             run_configuration = aml_run_config,
+                             featurization = 'auto',
+                             training_data = prepped_data,
+                             label_column_name = 'Survived',
+                             **automl_settings)
+train_step = AutoMLStep(name='AutoML_Classification',
+    automl_config=automl_config,
+    outputs=[metrics_data,model_data],
+    enable_default_model_output=False,
+    enable_default_metrics_output=False,
+    allow_reuse=True)
 model_name = PipelineParameter("model_name", default_value="TitanicSurvivalInitial")
 register_step = PythonScriptStep(script_name="register_model.py", name="register_model", allow_reuse=False,
                                  arguments=["--model_name", model_name, "--model_path", model_data],
@@ -240,11 +262,18 @@ metrics_output_port.download('.', show_progress=True)
 model_output_port.download('.', show_progress=True)
 metrics_output = metrics_output_port
 model_output = model_output_port
-with open(metrics_output._path_on_datastore) as f:
-    print("METRICS", json.loads(f.read()))
+import pandas as pd
+metrics_filename = metrics_output._path_on_datastore
+with open(metrics_filename) as f:
+   metrics_output_result = f.read()
+deserialized_metrics_output = json.loads(metrics_output_result)
+df = pd.DataFrame(deserialized_metrics_output)
+print("METRICS", len(df), sorted(df.columns))
 import pickle
-with open(model_output._path_on_datastore, "rb") as f:
-    print("MODEL", pickle.load(f))
+model_filename = model_output._path_on_datastore
+with open(model_filename, "rb" ) as f:
+    best_model = pickle.load(f)
+print("PREDICTED", len(best_model.predict(pd.read_csv("titanic.csv").drop(columns=["Survived"]))))
 from azureml.core.model import Model
 print("REGISTERED", Model(ws, "TitanicSurvivalInitial").version)
 """
@@ -263,16 +292,6 @@ os.makedirs(os.path.dirname(args.output_path), exist_ok=True)
 pq.write_table(pa.Table.from_pandas(df), args.output_path)
 """
 
-TRAIN_AUTOML = """
-import argparse, json, os, pickle
-from azureml.core import Run
-p = argparse.ArgumentParser(); p.add_argument("--metrics"); p.add_argument("--model"); a = p.parse_args()
-df = Run.get_context().input_datasets["prepped"].to_pandas_dataframe()
-os.makedirs(os.path.dirname(a.metrics), exist_ok=True)
-json.dump({"AUC_weighted": [0.5], "rows": [len(df)]}, open(a.metrics, "w"))
-pickle.dump({"columns": sorted(df.columns)}, open(a.model, "wb"))
-"""
-
 REGISTER = """
 from azureml.core.model import Model, Dataset
 from azureml.core.run import Run, _OfflineRun
@@ -289,17 +308,20 @@ print("Registered version {0} of model {1}".format(model.version, model.name))
 """
 
 
-def test_automl_in_a_pipeline_article_flow_around_the_automl_step(tmp_path):
-    folder = project(tmp_path, {"flow.py": FLOW_AUTOML, "dataprep.py": DATAPREP, "train.py": TRAIN_AUTOML,
-                                "register_model.py": REGISTER,
-                                "titanic.csv": "PassengerId,Name,Survived,Age\n1,a,0,22\n2,b,1,38\n3,c,1,26\n"})
+@pytest.mark.slow
+def test_automl_in_a_pipeline_article_flow(tmp_path):
+    csv = titanic(n=240, seed=5).to_csv(index=False)
+    folder = project(tmp_path, {"flow.py": FLOW_AUTOML, "dataprep.py": DATAPREP, "register_model.py": REGISTER,
+                                "titanic.csv": csv})
     done = canalis_exec(folder, "flow.py")
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
-    assert json.loads(out.split("\n", 2)[1] if out.startswith("cpu") else next(
-        line for line in out.splitlines() if line.startswith("{")))["provisioningState"] == "Succeeded"
-    assert "METRICS {'AUC_weighted': [0.5], 'rows': [3]}" in out
-    assert "MODEL {'columns': ['Age', 'PassengerId', 'Survived']}" in out
+    assert json.loads(next(line for line in out.splitlines() if line.startswith("{")))["provisioningState"] == "Succeeded"
+    metrics_line = next(line for line in out.splitlines() if line.startswith("METRICS "))
+    count, columns = metrics_line.split(" ", 2)[1:]
+    assert int(count) == 2  # "iterations": 2, one entry each
+    assert {"AUC_weighted", "accuracy", "model", "hyperparameters"} <= set(eval(columns))
+    assert "PREDICTED 240" in out  # the best model predicts raw rows of the training schema
     assert "REGISTERED 1" in out
     assert "no source_directory" in done.stderr  # said, as SDK v1 snapshotted the current folder silently
     downloaded = list((folder / "azureml").glob("*/metrics_data"))

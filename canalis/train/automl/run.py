@@ -93,11 +93,18 @@ class AutoMLRun:
         from canalis.train.automl.files import MODEL_FILE
 
         store = self._step_run.experiment.workspace.store
-        for ref in self._step_run.get_outputs().values():
+        for name, ref in self._step_run.get_outputs().items():
+            # the model output: one file at the output's path, or model.pkl in a folder output
             for e in store.get_tree(ref.tree):
-                if e.path == MODEL_FILE:
-                    return pickle.loads(store.get_bytes(e.digest))
-        raise UserErrorException(f"step run {self._step_run.id} has no model output holding {MODEL_FILE}")
+                if e.path not in (MODEL_FILE, name):
+                    continue
+                data = store.get_bytes(e.digest)
+                if not data.startswith(b"\x80"):  # not a pickle: the metrics output, also one file named as its output
+                    continue
+                model = pickle.loads(data)
+                if hasattr(model, "predict"):
+                    return model
+        raise UserErrorException(f"step run {self._step_run.id} has no model output (a pickled fitted pipeline)")
 
     def __repr__(self):
         return f"AutoMLRun(id={self.id!r})"

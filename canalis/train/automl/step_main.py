@@ -1,9 +1,11 @@
 """What an AutoMLStep's process does: read the training table, search, write the outputs,
 record every trial.
 
-The metrics output holds `metrics.json`, a list with one entry per trial (iteration, model,
-hyperparameters, duration, every metric under SDK v1's names, whether it is the best); the
-model output holds `model.pkl`, the pickled `FittedPipeline` of the best trial. Each trial
+The metrics output is a JSON list with one entry per trial (iteration, model, hyperparameters,
+duration, every metric under SDK v1's names, whether it is the best); the model output is the
+pickled `FittedPipeline` of the best trial. As in SDK v1, each is one file written at the
+output's path (a `PipelineData` output); an output made as a folder in advance
+(`OutputFileDatasetConfig`) gets `metrics.json` / `model.pkl` inside it. Each trial
 is also logged on the step run as a row of the metric `trials`, and the best trial's
 metrics as the step run's scalar metrics, so `canalis metrics` and the run's metrics show
 the search.
@@ -46,6 +48,17 @@ def _is_parquet(f: Path) -> bool:
         return fh.read(4) == b"PAR1"
 
 
+def _target(path: str, file_name: str) -> Path:
+    """Where an output's file goes: at the output's path itself when the step makes it (a
+    `PipelineData` output: one file, as SDK v1 wrote it), inside it when it is a folder made in
+    advance (`OutputFileDatasetConfig`)."""
+    p = Path(path)
+    if p.is_dir():
+        return p / file_name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+
 def main(argv=None) -> None:
     from canalis.core import Run
     from canalis.train.automl import search
@@ -69,12 +82,10 @@ def main(argv=None) -> None:
     entries = [{"iteration": t.iteration, "model": t.model, "hyperparameters": t.hyperparameters,
                 "duration_s": t.duration_s, "best": t.iteration == result.best_iteration, **t.metrics}
                for t in result.trials]
-    for folder in args.metrics_output + args.model_output:  # a PipelineData output's folder is the step's to make
-        Path(folder).mkdir(parents=True, exist_ok=True)
-    for folder in args.metrics_output:
-        Path(folder, METRICS_FILE).write_text(json.dumps(entries, indent=1, sort_keys=True), encoding="utf-8")
-    for folder in args.model_output:
-        with open(Path(folder, MODEL_FILE), "wb") as f:
+    for path in args.metrics_output:
+        _target(path, METRICS_FILE).write_text(json.dumps(entries, indent=1, sort_keys=True), encoding="utf-8")
+    for path in args.model_output:
+        with open(_target(path, MODEL_FILE), "wb") as f:
             pickle.dump(result.fitted, f, protocol=pickle.HIGHEST_PROTOCOL)
 
     run = Run.get_context()

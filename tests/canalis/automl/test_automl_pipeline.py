@@ -128,7 +128,7 @@ def test_article_flow_prep_automl_register(ws, tmp_path):
     # SDK v1's layout: <local_path>/azureml/<step run id>/<output name>
     assert metrics_dir.endswith("metrics_data") and model_dir.endswith("best_model_data")
     assert Path(metrics_dir).parent.parent == tmp_path / "dl" / "azureml"
-    entries = json.loads((Path(metrics_dir) / "metrics.json").read_text())
+    entries = json.loads(Path(metrics_dir).read_text())  # one file at the output's path, as SDK v1 wrote it
     assert [e["iteration"] for e in entries] == [0, 1, 2, 3]  # one entry per iteration
     for e in entries:
         assert e["model"] in {"lgbm", "xgboost", "rf", "extra_tree", "lrl1"} and isinstance(e["hyperparameters"], dict)
@@ -142,7 +142,7 @@ def test_article_flow_prep_automl_register(ws, tmp_path):
     model = Model(ws, "TitanicSurvivalInitial")
     assert model.version == 1
     downloaded = model.download(str(tmp_path / "registered"))  # one file: the path of that file, as SDK v1 gave
-    assert downloaded.endswith("model.pkl")
+    assert downloaded.endswith("best_model_data") and Path(downloaded).is_file()
     with open(downloaded, "rb") as f:
         best_model = pickle.load(f)
     prepped = held_out.drop(columns=["PassengerId", "Name", "Ticket", "Cabin"]).copy()

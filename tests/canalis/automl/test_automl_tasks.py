@@ -32,8 +32,12 @@ def submit(ws, step):
 
 
 def load(run, step, output):
+    """The bytes of a default output: one file written at the output's path (as SDK v1 did)."""
     ref = run.get_step(step).get_outputs()[output]
-    return {e.path: run.experiment.workspace.store.get_bytes(e.digest) for e in run.experiment.workspace.store.get_tree(ref.tree)}
+    store = run.experiment.workspace.store
+    entries = [e for e in store.get_tree(ref.tree) if e.type == "file"]
+    assert [e.path for e in entries] == [output]
+    return store.get_bytes(entries[0].digest)
 
 
 def test_regression_on_a_registered_dataset_with_default_outputs(ws):
@@ -52,10 +56,10 @@ def test_regression_on_a_registered_dataset_with_default_outputs(ws):
     assert run.get_status() == "Completed", run.get_step("AutoML_Regression").get_stderr_log()[-3000:]
     outputs = run.get_step("AutoML_Regression").get_outputs()
     assert set(outputs) == {"default_metrics_AutoML_Regression", "default_model_AutoML_Regression"}
-    entries = json.loads(load(run, "AutoML_Regression", "default_metrics_AutoML_Regression")["metrics.json"])
+    entries = json.loads(load(run, "AutoML_Regression", "default_metrics_AutoML_Regression"))
     assert len(entries) == 3 and all({"r2_score", "spearman_correlation", "normalized_root_mean_squared_error",
                                       "normalized_mean_absolute_error"} <= set(e) for e in entries)
-    model = pickle.loads(load(run, "AutoML_Regression", "default_model_AutoML_Regression")["model.pkl"])
+    model = pickle.loads(load(run, "AutoML_Regression", "default_model_AutoML_Regression"))
     predicted = model.predict(held_out.drop(columns=["price"]))
     r2 = 1 - ((predicted - held_out["price"]) ** 2).sum() / ((held_out["price"] - held_out["price"].mean()) ** 2).sum()
     assert r2 > 0.5, r2  # three small trials: well above the mean (r2 = 0), not a tuned model
