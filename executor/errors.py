@@ -45,3 +45,14 @@ class ParameterValueError(PlanError, ValueError):
 
 class ExecutorNotStarted(ExecutorError):
     """A run's executor process exited before it took the run; the message quotes its log."""
+
+
+class EnvironmentBuildError(ExecutorError):
+    """A step's environment could not be materialised (a package pip could not install, no
+    conda for conda packages, a base image missing from the Docker engine); the message names
+    the environment, what failed and what to do."""
+
+
+class DockerUnavailable(ExecutorError):
+    """A step is to run in a Docker container and no Docker engine answers (or the `docker`
+    Python package is missing); the message says how to start or point at one."""

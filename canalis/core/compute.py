@@ -1,5 +1,7 @@
 """Compute targets. Offline, every name maps to canalis's local runner; SDK v1 code that
-creates an AmlCompute cluster gets a named local target instead, with a note."""
+creates an AmlCompute cluster gets a named local target instead, with a note. A target
+made with `DockerCompute.provisioning_configuration()` runs the steps that name it in
+Docker containers on this machine (docs/environments.md)."""
 from __future__ import annotations
 
 from canalis.exceptions import ComputeTargetException, NotSupportedOfflineError
@@ -22,9 +24,10 @@ class ComputeTarget:
 
     @staticmethod
     def create(workspace, name, provisioning_configuration):
-        entry = {"type": "local", "requested": provisioning_configuration.as_dict()}
+        kind = getattr(provisioning_configuration, "kind", "local")
+        entry = {"type": kind, "requested": provisioning_configuration.as_dict()}
         workspace._update_config(lambda cfg: cfg.setdefault("compute_targets", {}).__setitem__(name, entry))
-        if name not in _NOTED:
+        if name not in _NOTED and kind == "local":
             _NOTED.add(name)
             print(f"note: compute target {name!r} runs steps on this machine with canalis's local runner")
         return ComputeTarget(workspace, name)
@@ -49,8 +52,18 @@ class ComputeInstance(AmlCompute):
     pass
 
 
+class DockerCompute(ComputeTarget):
+    """A compute target whose steps run in Docker containers on this machine, each in the image
+    of its environment: `ComputeTarget.create(ws, "docker", DockerCompute.provisioning_configuration())`."""
+
+    @staticmethod
+    def provisioning_configuration(**kwargs):
+        return _Provisioning(kind="docker", **kwargs)
+
+
 class _Provisioning:
-    def __init__(self, **kwargs):
+    def __init__(self, kind="local", **kwargs):
+        self.kind = kind
         self._values = kwargs
 
     def as_dict(self):
@@ -61,6 +74,14 @@ def compute_targets(workspace) -> dict:
     targets = {"local": {"type": "local"}}
     targets.update(workspace._config.get("compute_targets", {}))
     return targets
+
+
+def compute_target_kind(workspace, target) -> str:
+    """"local" or "docker": how the compute target `target` (a name or a ComputeTarget) runs
+    steps. A name the workspace does not know runs on the local runner, as SDK v1 scripts
+    naming their cloud cluster expect."""
+    name = target if isinstance(target, str) else getattr(target, "name", "local")
+    return compute_targets(workspace).get(name, {}).get("type", "local")
 
 
 def _not_offline(kind):

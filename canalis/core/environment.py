@@ -1,14 +1,15 @@
 """`Environment`: what a step runs with. Its definition's digest is part of every reuse key.
 
-On the local runner a step runs with the current interpreter; the Docker runner builds
-an image from the definition. Here the definition is recorded, hashed and registered.
+An environment without packages (or with `python.user_managed_dependencies = True`) runs
+its steps with the current interpreter; one with pip (or conda) packages is materialised by
+the executor once per digest: a virtual environment under `.canalis/envs/<digest>` on the
+local runner, an image on the Docker runner (docs/environments.md). Here the definition is
+recorded, hashed and registered, and `step_environment` says which runner a step uses.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-
-import blake3
 
 from canalis.core.conda_dependencies import CondaDependencies
 from canalis.exceptions import UserErrorException
@@ -32,6 +33,9 @@ class DockerSection:
         self.base_dockerfile = None
         self.shm_size = None
         self.arguments = []
+        #: the network of the step's container: None (the default) is Docker's "none", no network;
+        #: "bridge" (or "host") lets the step reach the network. Part of the definition when set.
+        self.network = None
 
 
 class Environment:
@@ -85,6 +89,10 @@ class Environment:
     # -- identity ---------------------------------------------------------------------------
     def definition(self) -> dict:
         cd = self.python.conda_dependencies
+        docker = {"enabled": bool(self.docker.enabled), "base_image": self.docker.base_image,
+                  "base_dockerfile": self.docker.base_dockerfile}
+        if self.docker.network is not None:  # only when set: environments without it keep their digest
+            docker["network"] = str(self.docker.network)
         return {
             "name": self.name,
             "python": {
@@ -92,12 +100,13 @@ class Environment:
                 "interpreter_path": self.python.interpreter_path,
                 "conda_dependencies": cd.as_dict() if cd is not None else None,
             },
-            "docker": {"enabled": bool(self.docker.enabled), "base_image": self.docker.base_image,
-                       "base_dockerfile": self.docker.base_dockerfile},
+            "docker": docker,
             "environment_variables": dict(sorted(self.environment_variables.items())),
         }
 
     def digest(self) -> str:
+        import blake3  # here, not at the top: a step that imports the SDK (in any interpreter) does not need it
+
         return blake3.blake3(json.dumps(self.definition(), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
     @staticmethod
@@ -113,6 +122,7 @@ class Environment:
         env.docker.enabled = dk.get("enabled", False)
         env.docker.base_image = dk.get("base_image", DEFAULT_CPU_IMAGE)
         env.docker.base_dockerfile = dk.get("base_dockerfile")
+        env.docker.network = dk.get("network")
         env.environment_variables = dict(d.get("environment_variables", {}))
         return env
 
@@ -129,3 +139,26 @@ def default_environment() -> Environment:
 def environment_of(runconfig) -> Environment:
     env = getattr(runconfig, "environment", None) if runconfig is not None else None
     return env if env is not None else default_environment()
+
+
+def step_environment(workspace, runconfig, compute_target=None) -> dict:
+    """What a planned step records about its environment: the definition and its digest, and,
+    for a step that runs in a Docker container, `"runner": "docker"` with the container's
+    options. Docker is chosen the SDK v1 ways: `runconfig.docker = DockerConfiguration(use_docker=True)`
+    (also through `ScriptRunConfig(docker_runtime_config=...)`), `environment.docker.enabled`,
+    or a compute target of Docker kind (`DockerCompute`). The runner is not in the reuse key."""
+    env = environment_of(runconfig)
+    found = {"digest": env.digest(), "definition": env.definition()}
+    docker = getattr(runconfig, "docker", None) if runconfig is not None else None
+    use = bool(getattr(docker, "use_docker", False)) or bool(env.docker.enabled)
+    if compute_target is None and runconfig is not None:
+        compute_target = getattr(runconfig, "target", None)
+    if not use and compute_target is not None and workspace is not None:
+        from canalis.core.compute import compute_target_kind
+
+        use = compute_target_kind(workspace, compute_target) == "docker"
+    if use:
+        found["runner"] = "docker"
+        shm = getattr(docker, "shm_size", None) or env.docker.shm_size
+        found["docker"] = {"shm_size": shm} if shm else {}
+    return found

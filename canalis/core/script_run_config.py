@@ -18,9 +18,10 @@ class ScriptRunConfig:
         self.compute_target = compute_target
         self.environment = environment
         self.command = command  # instead of script and arguments, as in SDK v1: a CommandStep
+        self.docker_runtime_config = docker_runtime_config  # a DockerConfiguration: run in a container
         warn_ignored("ScriptRunConfig", given(
             _telemetry_values=_telemetry_values, distributed_job_config=distributed_job_config, resume_from=resume_from,
-            max_run_duration_seconds=max_run_duration_seconds, docker_runtime_config=docker_runtime_config))
+            max_run_duration_seconds=max_run_duration_seconds))
 
     def _submit_to(self, experiment, tags=None, **kwargs):
         """What `Experiment.submit(script_run_config)` does: a one-step pipeline run of kind "script",
@@ -37,6 +38,9 @@ class ScriptRunConfig:
         if self.environment is not None:
             rc = rc or RunConfiguration()
             rc.environment = self.environment
+        if self.docker_runtime_config is not None:
+            rc = rc or RunConfiguration()
+            rc.docker = self.docker_runtime_config
         # a script run always runs: SDK v1 reused pipeline steps only, never script runs
         if self.script is None and self.command is not None:
             return CommandStep(command=self.command, source_directory=self.source_directory, runconfig=rc,

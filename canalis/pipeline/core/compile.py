@@ -192,15 +192,14 @@ class _Compiler:
             if script not in names:
                 why = "is ignored by .amlignore/.gitignore" if (source / script).is_file() else "does not exist"
                 raise PipelineValidationError(f"step {step.name!r}: script {script!r} {why} in source_directory {str(source)!r}")
-        from canalis.core.environment import environment_of
+        from canalis.core.environment import step_environment
 
-        env = environment_of(step.runconfig)
         spec = StepSpec(
             name=step.name, kind=step.kind, source_tree=tree, source_dir=str(source),
             script=getattr(step, "script_name", None), command=command,
             hash_paths=self.hash_paths(step, source), arguments=arguments, params=params,
             inputs=list(inputs.values()), outputs=list(outputs.values()),
-            environment={"digest": env.digest(), "definition": env.definition()},
+            environment=step_environment(self.ws, step.runconfig, step.compute_target),
             allow_reuse=bool(step.allow_reuse), compute_target=_target_name(step.compute_target, step.runconfig),
             git=self.git(source), after=[a.name for a in step._after], shell=shell,
         )

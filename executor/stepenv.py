@@ -1,0 +1,83 @@
+"""The interpreter a step runs with, made ready before it starts, and the record of it.
+
+`prepare_environment` reads the step's environment (executor/envspec.py) and answers with a
+`StepInterpreter`: the Python to start the step with and the variables to add to its
+environment. On the current interpreter nothing is built; otherwise the environment is
+materialised once per digest (executor/venvs.py), `environment.built` is recorded by the
+step run that built it, and the step gets canalis's own modules on its `PYTHONPATH`
+(executor/runtime.py). Either way `step.environment` records what the step ran with: the
+interpreter and the installed distributions (a blob of sorted `name==version` lines), so
+that `canalis why` and `diff` can say that packages changed.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from canalis.executor import freeze, runtime
+from canalis.executor.envspec import EnvSpec
+from canalis.executor.locks import writing
+from canalis.executor.venvs import Materialized, ensure_venv
+from canalis.ledger import events as ev
+
+_current: dict = {}
+_current_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class StepInterpreter:
+    python: str | None  # None: the runner's own interpreter
+    env: dict = field(default_factory=dict)
+    spec: EnvSpec | None = None
+
+
+def envs_dir(locks_dir: Path) -> Path:
+    """`.canalis/envs`, beside `.canalis/locks`."""
+    return Path(locks_dir).parent / "envs"
+
+
+def current_interpreter() -> tuple[tuple, dict]:
+    """(packages, identity) of the interpreter the executor runs with, read once per process."""
+    with _current_lock:
+        if not _current:
+            _current["packages"] = tuple(freeze.installed())
+            _current["identity"] = freeze.identity()
+        return _current["packages"], _current["identity"]
+
+
+def _packages_blob(store, packages) -> str:
+    return store.put_bytes(("\n".join(packages) + "\n").encode()) if packages else None
+
+
+def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name: str,
+                        say: Callable[[str], None]) -> StepInterpreter:
+    """Make the step's environment ready (building it when it is the first to need it) and
+    record `step.environment`. Raises EnvironmentBuildError when it cannot be built."""
+    spec = EnvSpec.of(spec_environment)
+    if spec.current_interpreter:
+        packages, identity = current_interpreter()
+        found = Materialized("venv", "", sys.executable, packages, identity, built=False)
+        location, python, extra = None, None, {}
+    else:
+        found = ensure_venv(spec, envs_dir(run.locks_dir), run.locks_dir, say)
+        location, python = found.location, found.python
+        rt = runtime.runtime_dir(envs_dir(run.locks_dir))
+        paths = [str(rt / "python"), str(rt / "native")]
+        extra = {"PYTHONPATH": os.pathsep.join(paths)}
+    with writing(run.locks_dir):
+        blob = _packages_blob(run.store, found.packages)
+        if found.built:
+            run.ledger.append(ev.EnvironmentBuilt(
+                digest=spec.digest, name=spec.name, kind=found.kind, location=found.location,
+                image_id=found.image_id, base_image=found.base_image, base_image_id=found.base_image_id,
+                interpreter=dict(found.interpreter), packages=blob, package_count=len(found.packages),
+                provided=list(spec.provided), duration_s=found.duration_s, run_id=run.run_id, step_run_id=step_run_id))
+        run.ledger.append(ev.StepEnvironmentRecorded(
+            run_id=run.run_id, step_run_id=step_run_id, step_name=step_name, environment=spec.digest,
+            runner="local", interpreter=dict(found.interpreter), packages=blob, package_count=len(found.packages),
+            location=location, image_id=found.image_id))
+    return StepInterpreter(python, extra, spec)
