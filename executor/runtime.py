@@ -69,11 +69,9 @@ def runtime_dir(envs_dir: Path) -> Path:
             shutil.copyfile(path, dest)
         (tmp / "native").mkdir()
         for name in NATIVE:
-            spec = importlib.util.find_spec(name)
-            if spec is None or spec.origin is None:
-                continue
-            origin = Path(spec.submodule_search_locations[0]) if spec.submodule_search_locations else Path(spec.origin)
-            os.symlink(origin, tmp / "native" / origin.name)
+            origin = native_package(name)
+            if origin is not None:
+                os.symlink(origin, tmp / "native" / origin.name)
         (tmp / _MARKER).write_text('{"key": "%s"}\n' % key)
         try:
             os.rename(tmp, target)
@@ -83,3 +81,11 @@ def runtime_dir(envs_dir: Path) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def native_package(name: str) -> Path | None:
+    """The folder (or single-file module) of this interpreter's build of `name`, or None."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.submodule_search_locations[0]) if spec.submodule_search_locations else Path(spec.origin)

@@ -25,6 +25,8 @@ from canalis.executor.venvs import Materialized, ensure_venv
 from canalis.ledger import events as ev
 
 _current: dict = {}
+#: where the store's compiled packages are mounted in a step's container
+NATIVE_IN_CONTAINER = "/opt/canalis-native"
 _current_lock = threading.Lock()
 
 
@@ -33,6 +35,7 @@ class StepInterpreter:
     python: str | None  # None: the runner's own interpreter
     env: dict = field(default_factory=dict)
     spec: EnvSpec | None = None
+    docker: dict | None = None  # for the Docker runner: image, mounts, network, shm_size
 
 
 def envs_dir(locks_dir: Path) -> Path:
@@ -58,7 +61,24 @@ def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name
     """Make the step's environment ready (building it when it is the first to need it) and
     record `step.environment`. Raises EnvironmentBuildError when it cannot be built."""
     spec = EnvSpec.of(spec_environment)
-    if spec.current_interpreter:
+    if spec.runner == "docker":
+        from canalis.executor.images import ensure_image
+
+        found = ensure_image(spec, envs_dir(run.locks_dir), run.locks_dir, say)
+        location, python = found.location, found.python
+        rt = runtime.runtime_dir(envs_dir(run.locks_dir))
+        mounts = [(str(rt / "python"), str(rt / "python"), True)]
+        objects = getattr(run.store, "root", None)
+        if objects is not None:  # files the step uploads are written to the store
+            mounts.append((str(objects), str(objects), False))
+        for name in runtime.NATIVE:  # the store's compiled packages, for an image with the same Python
+            where = runtime.native_package(name)
+            if where is not None:
+                mounts.append((str(where), f"{NATIVE_IN_CONTAINER}/{where.name}", True))
+        extra = {"PYTHONPATH": os.pathsep.join([str(rt / "python"), NATIVE_IN_CONTAINER])}
+        docker = {"image": found.image_id or location, "mounts": mounts, "network": spec.network,
+                  "shm_size": spec.shm_size}
+    elif spec.current_interpreter:
         packages, identity = current_interpreter()
         found = Materialized("venv", "", sys.executable, packages, identity, built=False)
         location, python, extra = None, None, {}
@@ -68,6 +88,8 @@ def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name
         rt = runtime.runtime_dir(envs_dir(run.locks_dir))
         paths = [str(rt / "python"), str(rt / "native")]
         extra = {"PYTHONPATH": os.pathsep.join(paths)}
+    if spec.runner != "docker":
+        docker = None
     with writing(run.locks_dir):
         blob = _packages_blob(run.store, found.packages)
         if found.built:
@@ -78,6 +100,6 @@ def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name
                 provided=list(spec.provided), duration_s=found.duration_s, run_id=run.run_id, step_run_id=step_run_id))
         run.ledger.append(ev.StepEnvironmentRecorded(
             run_id=run.run_id, step_run_id=step_run_id, step_name=step_name, environment=spec.digest,
-            runner="local", interpreter=dict(found.interpreter), packages=blob, package_count=len(found.packages),
+            runner="docker" if docker else "local", interpreter=dict(found.interpreter), packages=blob, package_count=len(found.packages),
             location=location, image_id=found.image_id))
-    return StepInterpreter(python, extra, spec)
+    return StepInterpreter(python, extra, spec, docker)

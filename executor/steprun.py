@@ -126,7 +126,9 @@ class StepExecution:
                                          lambda line: on_line("build", (line.rstrip("\n") + "\n").encode()))
             self._phase("starting its process")
             env = {**env, **interp.env}  # a materialised environment's PYTHONPATH replaces the executor's
-            code = run.runner.run(bound, lay, env=env, on_line=on_line, on_start=on_start, python=interp.python)
+            runner = run.docker_runner() if interp.docker is not None else run.runner
+            code = runner.run(bound, lay, env=env, on_line=on_line, on_start=on_start, python=interp.python,
+                              **(interp.docker or {}))
         except ExecutorError as e:
             code, launch_error = None, str(e)
         finally:

@@ -30,6 +30,7 @@ COMMANDS = {
     "gc": "canalis.cli.audit_cmds:gc",
     "lineage": "canalis.cli.audit_cmds:lineage",
     "quickstart": "canalis.cli.quickstart_cmd:quickstart",
+    "env": "canalis.cli.env_cmds:env",
 }
 
 
