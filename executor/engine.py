@@ -292,6 +292,9 @@ class RunExecutor:
                             reused_from=found.step_run_id, reused_run_id=found.run_id, outputs=found.outputs,
                         )
                     )
+                    from canalis.executor.stepenv import record_reused
+
+                    record_reused(self, step.environment, step_run_id, step.name)
                     return StepResult(StepStatus.Reused, dict(found.outputs))
             return self._execute_step(bound, step_run_id)
 

@@ -103,3 +103,16 @@ def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name
             runner="docker" if docker else "local", interpreter=dict(found.interpreter), packages=blob, package_count=len(found.packages),
             location=location, image_id=found.image_id))
     return StepInterpreter(python, extra, spec, docker)
+
+
+def record_reused(run, spec_environment: dict, step_run_id: str, step_name: str) -> None:
+    """For a reused step on the current interpreter: `step.environment` with the packages it
+    would have run with, so that `canalis why` can say they changed since the step run it
+    reused (packages of the current interpreter are not in the key). Called under `writing`."""
+    spec = EnvSpec.of(spec_environment)
+    if not spec.current_interpreter or spec.runner == "docker":
+        return
+    packages, identity = current_interpreter()
+    run.ledger.append(ev.StepEnvironmentRecorded(
+        run_id=run.run_id, step_run_id=step_run_id, step_name=step_name, environment=spec.digest, runner="local",
+        interpreter=dict(identity), packages=_packages_blob(run.store, packages), package_count=len(packages)))

@@ -159,3 +159,54 @@ def test_a_step_on_the_current_interpreter_records_its_packages(ws, src, counter
     packages = ws.store.get_bytes(recorded[0]["packages"]).decode().split()
     assert any(p.startswith("blake3==") for p in packages) and recorded[0]["package_count"] == len(packages)
     assert events(ws, "environment.built") == []
+
+
+def test_a_step_on_the_current_interpreter_has_its_python_in_the_key_a_materialised_one_does_not(ws, src, tmp_path,
+                                                                                               counter):
+    from canalis.executor.fingerprint import KeyDocument
+    from canalis.executor.freeze import identity
+
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "1.0")
+    script(src, "use.py", USES_PKG)
+    script(src, "plain.py", "print('hi')\n")
+    run = submit(ws, [PythonScriptStep(name="plain", script_name="plain.py", source_directory=str(src)),
+                      step(src, "use", env_with(wheels, f"{PKG}==1.0"))])
+    docs = {r.step_name: KeyDocument.from_bytes(ws.store.get_bytes(r.reuse_key)) for r in ws.ledger.step_runs(run.id)}
+    here = identity()
+    assert docs["plain"].interpreter == {"python": here["python"], "platform": here["platform"]}
+    assert docs["use"].interpreter is None
+
+
+def test_why_says_the_interpreters_packages_changed_where_the_step_was_still_reused(ws, src, tmp_path, counter,
+                                                                                   monkeypatch):
+    import json
+    import subprocess
+    import sys
+
+    for version in ("1.0", "2.0"):  # two sets of packages for the same interpreter, on its path
+        (tmp_path / f"site-{version}" / f"{PKG}-{version}.dist-info").mkdir(parents=True)
+    script(src, "plain.py", "print('hi')\n")
+
+    def once(version):
+        monkeypatch.setenv("PYTHONPATH", str(tmp_path / f"site-{version}"))
+        return submit(ws, [PythonScriptStep(name="plain", script_name="plain.py", source_directory=str(src))])
+
+    first = once("1.0")
+    second = once("2.0")
+    assert second.find_step_run("plain")[0].reused  # packages of the current interpreter are not in the key
+    out = subprocess.run([sys.executable, "-m", "canalis", "why", second.id, "plain", "--workspace", str(ws.root),
+                          "--json"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["decision"] == "reused" and "packages changed" in result["reason"]
+    assert result["packages_changed"]["changed"] == ["canalis-probe-pkg: 1.0 -> 2.0"]
+    text = subprocess.run([sys.executable, "-m", "canalis", "why", second.id, "plain", "--workspace", str(ws.root)],
+                          capture_output=True, text=True).stdout
+    assert "packages changed: canalis-probe-pkg: 1.0 -> 2.0" in text
+
+    diff = subprocess.run([sys.executable, "-m", "canalis", "diff", first.id, second.id, "--workspace", str(ws.root),
+                           "--json"], capture_output=True, text=True)
+    assert diff.returncode == 0, diff.stderr
+    plain = next(s for s in json.loads(diff.stdout)["steps"] if s["step"] == "plain")
+    assert plain["packages"]["changed"] == ["canalis-probe-pkg: 1.0 -> 2.0"]
