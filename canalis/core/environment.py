@@ -50,11 +50,18 @@ class Environment:
     # -- construction -----------------------------------------------------------------------
     @staticmethod
     def from_pip_requirements(name, file_path, pip_version=None):
+        """An environment with the pip packages of a requirements file; its option lines
+        (`--find-links DIR`, `--no-index`, `--index-url URL`) become pip options."""
+        path = Path(file_path)
+        if not path.is_file():
+            raise UserErrorException(f"pip requirements file {str(path)!r} does not exist; give the path of a "
+                                     "requirements.txt (one requirement a line)")
         env = Environment(name)
-        lines = Path(file_path).read_text(encoding="utf-8").splitlines()
-        for line in lines:
-            line = line.split("#", 1)[0].strip()
-            if line:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            line = line.split(" #", 1)[0].strip() if not line.lstrip().startswith("#") else ""
+            if line.startswith("-"):
+                env.python.conda_dependencies.set_pip_option(line)
+            elif line:
                 env.python.conda_dependencies.add_pip_package(line)
         return env
 
