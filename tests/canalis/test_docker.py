@@ -217,3 +217,16 @@ def test_no_container_is_left_after_a_sigint_of_the_executor(engine, tmp_path):
         time.sleep(0.1)
     assert containers_of(engine, ws) == []
     assert ws.ledger.step_runs(run.id)[0].status == "Canceled"
+
+
+def test_a_missing_base_image_says_how_to_make_one(engine, tmp_path):
+    ws = Workspace.create("d", path=tmp_path / "ws")
+    src = tmp_path / "src"
+    write(src / "never.py", "print('never')\n")
+    env = Environment("elsewhere")
+    env.docker.base_image = "canalis/not-in-this-engine:1"
+    run = submit(ws, [PythonScriptStep(name="never", script_name="never.py", source_directory=str(src),
+                                       runconfig=in_docker(env))], expect="Failed")
+    error = events(ws, "step.failed", stream=f"run:{run.id}")[0]["error"]
+    assert "'canalis/not-in-this-engine:1'" in error and "canalis env base-image" in error, error
+    assert containers_of(engine, ws) == []
