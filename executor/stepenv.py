@@ -93,7 +93,7 @@ def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name
     with writing(run.locks_dir):
         blob = _packages_blob(run.store, found.packages)
         if found.built:
-            run.ledger.append(ev.EnvironmentBuilt(
+            run.ledger.append(ev.EnvironmentMaterialized(
                 digest=spec.digest, name=spec.name, kind=found.kind, location=found.location,
                 image_id=found.image_id, base_image=found.base_image, base_image_id=found.base_image_id,
                 interpreter=dict(found.interpreter), packages=blob, package_count=len(found.packages),

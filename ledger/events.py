@@ -530,7 +530,7 @@ class EnvironmentRegistered(_Registered):
 
 
 @event("environment.built")
-class EnvironmentBuilt(Event):
+class EnvironmentMaterialized(Event):
     """An environment was materialised for its digest: a virtual environment (`kind` "venv",
     `location` its folder) or a Docker image (`kind` "image", `location` its tag, `image_id`
     the engine's id, built from `base_image`, whose id is `base_image_id`). `interpreter` is
