@@ -31,7 +31,9 @@ HINTS = {
     "distributed_job_config": "a step runs as one process",
     "framework": "a step runs as one Python process",
     "communicator": "a step runs as one process",
-    "docker_runtime_config": "steps run on this machine",
+    "arguments": "the container gets its working folder, inputs and outputs, and no network unless its "
+                 "environment sets docker.network",
+    "shared_volumes": "the step's folders are always mounted into its container",
     "resume_from": "a script run starts from scratch",
 }
 

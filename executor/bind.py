@@ -263,7 +263,9 @@ def bind(spec: StepSpec, params: dict, input_trees: dict[str, str], input_files:
     )
     env_items = tuple(sorted(env.items()))
     unmade = sorted(o.name for o in spec.outputs if not o.folder)
+    interpreter = _interpreter_part(spec.environment)
     document = canonical({
+        **({"interpreter": interpreter} if interpreter else {}),
         "key_version": KEY_VERSION,
         "kind": spec.kind,
         "script": spec.script,
@@ -280,3 +282,18 @@ def bind(spec: StepSpec, params: dict, input_trees: dict[str, str], input_files:
     })
     return BoundStep(spec=spec, argv=tuple(argv), env=env_items, inputs=bound_inputs,
                      parameters=tuple(used.items()), document=document, key=blake3.blake3(document).hexdigest())
+
+
+def _interpreter_part(environment: dict) -> dict | None:
+    """For a step on the current interpreter (executor/envspec.py), that interpreter's Python
+    version and platform: the environment digest does not say which Python runs the step, so
+    a new Python re-runs it. Its installed packages are not in the key (recorded with the step
+    run instead, `step.environment`). None for a materialised environment, whose digest
+    already names what it installs."""
+    from canalis.executor.envspec import EnvSpec
+    from canalis.executor.freeze import identity
+
+    if not EnvSpec.of(environment).current_interpreter:
+        return None
+    found = identity()
+    return {"python": found["python"], "platform": found["platform"]}

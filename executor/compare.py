@@ -3,7 +3,7 @@ the outputs are byte-identical (same tree digest means same bytes)."""
 from __future__ import annotations
 
 from canalis.executor.plan import Plan
-from canalis.executor.why import diff_trees
+from canalis.executor.why import diff_trees, package_changes
 from canalis.ledger.rows import StepRunRow
 from canalis.ledger.status import StepStatus
 
@@ -51,6 +51,10 @@ def diff_runs(ledger, store, run_a: str, run_b: str) -> dict:
             if inputs:
                 entry["inputs"] = inputs
             ra, rb = steps_a.get(name), steps_b.get(name)
+            if ra and rb:  # what each step run's interpreter had installed (step.environment)
+                packages = package_changes(ledger, store, (run_a, ra.step_run_id), (run_b, rb.step_run_id))
+                if packages:
+                    entry["packages"] = packages
             oa, ob = _outputs(ra), _outputs(rb)
             entry["status"] = {"a": ra and ra.status, "b": rb and rb.status}
             entry["outputs"] = {o: {"identical": oa.get(o) == ob.get(o) and oa.get(o) is not None, "a": oa.get(o), "b": ob.get(o)}

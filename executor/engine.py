@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import signal
 import socket
 import threading
 import time
@@ -107,12 +108,15 @@ class RunExecutor:
         self.phase: dict[str, str] = {}  # step run -> what the executor is doing for it (named when space runs out)
         self.outside: dict[str, str] = {}  # step name -> why it failed from outside its code (executor/nospace.py)
         self.tree_of_output: dict[str, str] = {}
+        self._docker = None  # the Docker runner, made when a step first runs in a container
+        self._docker_lock = threading.Lock()
         self._cancel = threading.Event()
         self._cancel_reason = "canceled by the user"
         self._cancel_seen = 0  # seq of the last run.cancel_requested looked at
 
     # -- the run -------------------------------------------------------------------
     def execute(self) -> RunStatus:
+        restore = self._cancel_on_sigint()
         try:
             return self._execute()
         except LedgerFull as e:
@@ -120,6 +124,17 @@ class RunExecutor:
                 f"no space left on device: the ledger could not record what run {self.run_id} did ({e}); "
                 f"free some space, then `canalis resume {self.run_id}` finishes it"
             ) from e
+        finally:
+            restore()
+
+    def _cancel_on_sigint(self):
+        """In a process's main thread, SIGINT (Ctrl-C) cancels the run: running steps are
+        stopped (their processes, their containers) and the run ends as Canceled. Returns
+        what puts the previous handler back."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = signal.signal(signal.SIGINT, lambda *_: self.cancel("executor interrupted (SIGINT)"))
+        return lambda: signal.signal(signal.SIGINT, previous)
 
     def _execute(self) -> RunStatus:
         started = time.time()
@@ -193,6 +208,20 @@ class RunExecutor:
         stop = getattr(self.runner, "stop_all", None)
         if stop is not None:
             stop()
+        with self._docker_lock:
+            if self._docker is not None:
+                self._docker.stop_all()
+
+    def docker_runner(self):
+        """The runner of the steps that run in Docker containers (executor/runners/docker.py)."""
+        with self._docker_lock:
+            if self._docker is None:
+                from canalis.executor.runners.docker import DockerRunner
+
+                self._docker = DockerRunner()
+                if self._cancel.is_set():
+                    self._docker.stop_all()
+            return self._docker
 
     def _check_cancel_request(self) -> None:
         """Act on a run.cancel_requested another process recorded (`canalis cancel`)."""
@@ -276,6 +305,9 @@ class RunExecutor:
                             reused_from=found.step_run_id, reused_run_id=found.run_id, outputs=found.outputs,
                         )
                     )
+                    from canalis.executor.stepenv import record_reused
+
+                    record_reused(self, step.environment, step_run_id, step.name)
                     return StepResult(StepStatus.Reused, dict(found.outputs))
             return self._execute_step(bound, step_run_id)
 

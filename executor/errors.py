@@ -72,3 +72,12 @@ class TokenError(ExecutorError):
     """A bearer token cannot be made or revoked as asked (a bad or taken name, no such token)."""
 class UnknownStreamError(ExecutorError):
     """A note (`canalis ledger annotate`) about a stream the ledger has no event on."""
+class EnvironmentBuildError(ExecutorError):
+    """A step's environment could not be materialised (a package pip could not install, no
+    conda for conda packages, a base image missing from the Docker engine); the message names
+    the environment, what failed and what to do."""
+
+
+class DockerUnavailable(ExecutorError):
+    """A step is to run in a Docker container and no Docker engine answers (or the `docker`
+    Python package is missing); the message says how to start or point at one."""

@@ -53,6 +53,7 @@ class KeyDocument:
     inputs: tuple  # (KeyInput, ...) sorted by name
     environment: str | None
     outputs: tuple
+    interpreter: dict | None = None  # Python version and platform, for a step on the current interpreter
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "KeyDocument":
@@ -81,7 +82,7 @@ class KeyDocument:
         return cls(version=version, kind=d.get("kind"), script=d.get("script"), argv=argv, env=env,
                    source_tree=d.get("source_tree"),
                    hash_paths=dict(d.get("hash_paths") or {}), inputs=inputs, environment=d.get("environment"),
-                   outputs=tuple(d.get("outputs") or ()))
+                   outputs=tuple(d.get("outputs") or ()), interpreter=d.get("interpreter"))
 
     @property
     def input_trees(self) -> dict[str, str]:

@@ -29,6 +29,7 @@ from canalis.executor.logcapture import StepLog
 from canalis.executor.outcome import Outcome, StepResult
 from canalis.executor.publish import publish_tree
 from canalis.executor.step_requests import REQUESTS, answer, input_datasets
+from canalis.executor.stepenv import prepare_environment
 from canalis.ledger import events as ev
 from canalis.ledger.status import StepStatus
 from canalis.ledger.redact import mask_strings, mask_values
@@ -97,6 +98,11 @@ class StepExecution:
         stderr_tail: deque = deque(maxlen=STDERR_TAIL_LINES)
 
         def on_line(stream, data: bytes):  # whole lines, or pieces of a very long one (bounded)
+            if stream == "build":  # the environment's build output: in the step's stderr, not in its error
+                logs["stderr"].write(data)
+                if run.on_line:
+                    run.on_line(self.spec.name, "stderr", data.decode(errors="replace"))
+                return
             data = mask_values(data, run.masks.get(sid, ()))
             if stream == "stderr":
                 stderr_tail.append(data.decode(errors="replace"))
@@ -116,11 +122,17 @@ class StepExecution:
                     attempt=1, pid=pid, inputs=sorted([i.name, i.tree] for i in bound.inputs)))
             poller.start()
 
-        self._phase("starting its process")
         t0 = time.time()
         launch_error = None
         try:
-            code = run.runner.run(bound, lay, env=env, on_line=on_line, on_start=on_start)
+            self._phase("making its environment ready")
+            interp = prepare_environment(run, self.spec.environment, sid, self.spec.name,
+                                         lambda line: on_line("build", (line.rstrip("\n") + "\n").encode()))
+            self._phase("starting its process")
+            env = {**env, **interp.env}  # a materialised environment's PYTHONPATH replaces the executor's
+            runner = run.docker_runner() if interp.docker is not None else run.runner
+            code = runner.run(bound, lay, env=env, on_line=on_line, on_start=on_start, python=interp.python,
+                              **(interp.docker or {}))
         except ExecutorError as e:
             code, launch_error = None, str(e)
         finally:
@@ -258,3 +270,4 @@ class StepExecution:
         publish_tree(run.store, tree, dest["root"], rel, what, label)
         run.ledger.append(ev.OutputPublished(run_id=run.run_id, step_run_id=self.step_run_id, output=out.name,
                                              tree=tree, datastore=dest["datastore"], path=rel))
+

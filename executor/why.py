@@ -67,7 +67,7 @@ def diff_key_documents(store, old: KeyDocument, new: KeyDocument, params_before:
         return [{"part": "key_version", "before": old.version, "after": new.version,
                  "change": "reuse key format changed; steps run once more after such an upgrade"}]
     out = []
-    for part in ("kind", "script", "environment", "outputs"):
+    for part in ("kind", "script", "environment", "interpreter", "outputs"):
         if getattr(old, part) != getattr(new, part):
             out.append({"part": part, "before": getattr(old, part), "after": getattr(new, part)})
     if old.source_tree != new.source_tree:
@@ -126,8 +126,14 @@ def explain(ledger, store, run_id: str, step_name: str) -> dict:
               "reuse_key": row.reuse_key}
     if row.status == StepStatus.Reused:
         origin_run = row.reused_run_id
-        return {**result, "decision": "reused", "reused_from": row.reused_from, "reused_run_id": origin_run,
-                "reason": f"a completed step run with the same reuse key exists: {row.reused_from} of run {origin_run}"}
+        out = {**result, "decision": "reused", "reused_from": row.reused_from, "reused_run_id": origin_run,
+               "reason": f"a completed step run with the same reuse key exists: {row.reused_from} of run {origin_run}"}
+        changed = package_changes(ledger, store, (origin_run, row.reused_from), (run_id, row.step_run_id))
+        if changed:
+            out["packages_changed"] = changed
+            out["reason"] += ("; the interpreter's installed packages changed since then, which is not part of "
+                              "the reuse key of a step on the current interpreter")
+        return out
     if row.status == StepStatus.Skipped:
         return {**result, "decision": "skipped", "reason": row.reason or "an upstream step did not complete"}
     submitted = next(iter(ledger.events(stream=f"run:{run_id}", type="run.submitted")), None)
@@ -137,9 +143,14 @@ def explain(ledger, store, run_id: str, step_name: str) -> dict:
         return {**result, "decision": "ran", "reason": "reuse was off for this step (allow_reuse=False)", "differences": []}
     if plan.get("options", {}).get("regenerate_outputs") or _regenerated_on_resume(ledger, run_id, row):
         return {**result, "decision": "ran", "reason": "reuse was off for this run (regenerate_outputs=True)", "differences": []}
-    return {**result, **compare_with_earlier(ledger, store, step_name, row.reuse_key, _doc(store, row.reuse_key),
-                                             step_parameters(ledger, run_id, step_name), before=row.started_at or "~",
-                                             exclude=row.step_run_id)}
+    out = {**result, **compare_with_earlier(ledger, store, step_name, row.reuse_key, _doc(store, row.reuse_key),
+                                            step_parameters(ledger, run_id, step_name), before=row.started_at or "~",
+                                            exclude=row.step_run_id)}
+    if "compared_run_id" in out:  # what the key does not hold: the packages each ran with
+        changed = package_changes(ledger, store, (out["compared_run_id"], out["compared_with"]), (run_id, row.step_run_id))
+        if changed:
+            out["packages_changed"] = changed
+    return out
 
 
 def compare_with_earlier(ledger, store, step_name: str, key: str, doc: KeyDocument | None, params: dict,
@@ -168,3 +179,28 @@ def compare_with_earlier(ledger, store, step_name: str, key: str, doc: KeyDocume
                   f"{earlier.step_run_id} of run {earlier.run_id}; keys of different formats never match")
     return {"decision": "ran", "compared_with": earlier.step_run_id, "compared_run_id": earlier.run_id,
             "reason": reason, "differences": diffs}
+
+
+def _packages(ledger, store, run_id: str, step_run_id: str) -> dict | None:
+    """{name: version} a step run ran with (its `step.environment`), None when not recorded."""
+    for rec in ledger.events(stream=f"run:{run_id}", type="step.environment"):
+        if rec.payload.get("step_run_id") == step_run_id:
+            blob = rec.payload.get("packages")
+            if not blob:
+                return {}
+            if not store.exists(blob):
+                return None
+            lines = store.get_bytes(blob).decode().split()
+            return dict(line.partition("==")[::2] for line in lines)
+    return None
+
+
+def package_changes(ledger, store, before: tuple, after: tuple) -> dict | None:
+    """Packages added, removed and changed (`name: old -> new`) between two step runs'
+    recorded environments, each given as (run_id, step_run_id); None when equal or unknown."""
+    a, b = _packages(ledger, store, *before), _packages(ledger, store, *after)
+    if a is None or b is None or a == b:
+        return None
+    return {"added": sorted(f"{n}=={b[n]}" for n in set(b) - set(a)),
+            "removed": sorted(f"{n}=={a[n]}" for n in set(a) - set(b)),
+            "changed": sorted(f"{n}: {a[n]} -> {b[n]}" for n in set(a) & set(b) if a[n] != b[n])}

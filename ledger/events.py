@@ -405,6 +405,28 @@ class StepAbandoned(_RunEvent):
     reason: str
 
 
+@event("step.environment")
+class StepEnvironmentRecorded(_RunEvent):
+    """What a step run ran with: its environment's `digest`, the `runner` ("local" or
+    "docker"), the `interpreter` (Python version, implementation, platform) and `packages`,
+    the BLAKE3 digest of the distributions installed for it (sorted `name==version` lines, a
+    blob in the store; `package_count` of them). For a materialised environment, `location`
+    is its virtual environment folder or image tag and `image_id` the image's id; both are null
+    on the current interpreter. A reused step run on the current interpreter records what it
+    would have run with, so that a change of packages is visible where it forced no re-run."""
+
+    run_id: str
+    step_run_id: str
+    step_name: str
+    environment: str
+    runner: Literal["local", "docker"] = "local"
+    interpreter: dict = field(default_factory=dict)
+    packages: str | None = None
+    package_count: int = 0
+    location: str | None = None
+    image_id: str | None = None
+
+
 # -- metrics, artifacts, outputs -----------------------------------------------------------
 
 
@@ -511,6 +533,36 @@ class EnvironmentRegistered(_Registered):
 
     kind_name: ClassVar[str] = "environment"
     definition: dict = field(default_factory=dict)
+
+
+@event("environment.built")
+class EnvironmentMaterialized(Event):
+    """An environment was materialised for its digest: a virtual environment (`kind` "venv",
+    `location` its folder) or a Docker image (`kind` "image", `location` its tag, `image_id`
+    the engine's id, built from `base_image`, whose id is `base_image_id`). `interpreter` is
+    its Python (version, implementation, platform); `packages` the BLAKE3 digest of its
+    installed distributions (sorted `name==version` lines, a blob in the store) and
+    `package_count` how many; `provided` the requirements canalis provides itself and did not
+    install (`azureml-*`); `run_id`/`step_run_id` the step run that needed it first."""
+
+    digest: str
+    name: str
+    kind: Literal["venv", "image"]
+    location: str
+    image_id: str | None = None
+    base_image: str | None = None
+    base_image_id: str | None = None
+    interpreter: dict = field(default_factory=dict)
+    packages: str | None = None
+    package_count: int = 0
+    provided: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+    run_id: str | None = None
+    step_run_id: str | None = None
+
+    @property
+    def stream(self) -> str:
+        return f"env:{self.digest}"
 
 
 # -- pipelines and schedules --------------------------------------------------------------

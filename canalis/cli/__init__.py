@@ -43,6 +43,7 @@ COMMANDS = {
     "completion": "canalis.cli.completion:completion",
     "exec": "canalis.cli.compat_cmds:exec_",
     "compat": "canalis.cli.compat_cmds:compat",
+    "env": "canalis.cli.env_cmds:env",
 }
 
 

@@ -65,6 +65,9 @@ def why(layout, run, step, as_json):
     click.echo(f"{step}: {result['decision']}: {result['reason']}")
     for d in result.get("differences", []):
         click.echo("  " + describe_difference(d))
+    for kind, items in (result.get("packages_changed") or {}).items():
+        if items:
+            click.echo(f"  packages {kind}: {', '.join(items)}")
 
 
 @click.command()
@@ -96,6 +99,9 @@ def diff(layout, run_a, run_b, as_json):
             notes.append(describe_difference({"part": "source", "files": s["source"]}))
         if "environment" in s:
             notes.append("environment changed")
+        for kind, items in (s.get("packages") or {}).items():
+            if items:
+                notes.append(f"packages {kind}: {', '.join(items)}")
         for n in s.get("inputs", {}):
             notes.append(f"input {n} changed")
         same = [o for o, v in s["outputs"].items() if v["identical"]]

@@ -1,10 +1,13 @@
-"""Compute targets, as objects as in SDK v1. Offline, every target runs steps on this machine
-with canalis's local runner: SDK v1 code that creates an AmlCompute cluster or a compute
-instance gets a named local target of that class instead, with a note.
+"""Compute targets, as objects as in SDK v1. Offline, every target runs steps on this machine:
+SDK v1 code that creates an AmlCompute cluster or a compute instance gets a named target of that
+class running steps with canalis's local runner instead, with a note; a target made with
+`DockerCompute.provisioning_configuration()` runs the steps that name it in Docker containers
+on this machine (docs/environments.md).
 
 `ws.compute_targets[name]` and `ComputeTarget(ws, name)` give an `AmlCompute`,
-`ComputeInstance` or `LocalCompute` (by what was created under that name); `.status` and
-`get_status()` give a status object with the fields SDK v1 code prints and `.serialize()`.
+`ComputeInstance`, `DockerCompute` or `LocalCompute` (by what was created under that name);
+`.status` and `get_status()` give a status object with the fields SDK v1 code prints and
+`.serialize()`.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from canalis.exceptions import ComputeTargetException, NotSupportedOfflineError
 
 _NOTED = set()
 #: SDK v1 type names of the targets canalis makes; the built-in "local" target is "local"
-LOCAL, AML, INSTANCE = "local", "AmlCompute", "ComputeInstance"
+LOCAL, AML, INSTANCE, DOCKER = "local", "AmlCompute", "ComputeInstance", "docker"
 
 
 def _recorded(workspace) -> dict:
@@ -56,7 +59,8 @@ class ComputeTarget:
         self.location = workspace.location
         self.cluster_location = workspace.location
         self.tags = None
-        self.description = "runs steps on this machine with canalis's local runner"
+        self.description = ("runs steps in Docker containers on this machine" if self.type == DOCKER
+                            else "runs steps on this machine with canalis's local runner")
 
     @staticmethod
     def create(workspace, name, provisioning_configuration):
@@ -66,7 +70,7 @@ class ComputeTarget:
         entry = {"type": kind, "requested": provisioning_configuration.as_dict(),
                  "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
         workspace._update_config(lambda cfg: cfg.setdefault("compute_targets", {}).__setitem__(name, entry))
-        if name not in _NOTED:
+        if name not in _NOTED and kind != DOCKER:
             _NOTED.add(name)
             print(f"note: compute target {name!r} ({kind}) runs steps on this machine with canalis's local runner")
         return ComputeTarget(workspace, name)
@@ -210,7 +214,18 @@ class ComputeInstance(ComputeTarget):
         pass
 
 
-_CLASSES = {LOCAL: LocalCompute, AML: AmlCompute, INSTANCE: ComputeInstance}
+class DockerCompute(ComputeTarget):
+    """A compute target whose steps run in Docker containers on this machine, each in the image
+    of its environment: `ComputeTarget.create(ws, "docker", DockerCompute.provisioning_configuration())`."""
+
+    _type = DOCKER
+
+    @staticmethod
+    def provisioning_configuration(**kwargs):
+        return _Provisioning(DOCKER, **kwargs)
+
+
+_CLASSES = {LOCAL: LocalCompute, AML: AmlCompute, INSTANCE: ComputeInstance, DOCKER: DockerCompute}
 
 
 class _Provisioning:
@@ -225,6 +240,14 @@ class _Provisioning:
 def compute_targets(workspace) -> dict:
     """`ws.compute_targets`: name -> target object."""
     return {name: ComputeTarget(workspace, name) for name in _recorded(workspace)}
+
+
+def compute_target_kind(workspace, target) -> str:
+    """"local" or "docker": how the compute target `target` (a name or a ComputeTarget) runs
+    steps. A name the workspace does not know runs on the local runner, as SDK v1 scripts
+    naming their cloud cluster expect."""
+    name = target if isinstance(target, str) else getattr(target, "name", "local")
+    return DOCKER if _recorded(workspace).get(name, {}).get("type") == DOCKER else LOCAL
 
 
 def _not_offline(kind):

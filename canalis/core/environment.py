@@ -1,14 +1,15 @@
 """`Environment`: what a step runs with. Its definition's digest is part of every reuse key.
 
-On the local runner a step runs with the current interpreter; the Docker runner builds
-an image from the definition. Here the definition is recorded, hashed and registered.
+An environment without packages (or with `python.user_managed_dependencies = True`) runs
+its steps with the current interpreter; one with pip (or conda) packages is materialised by
+the executor once per digest: a virtual environment under `.canalis/envs/<digest>` on the
+local runner, an image on the Docker runner (docs/environments.md). Here the definition is
+recorded, hashed and registered, and `step_environment` says which runner a step uses.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-
-import blake3
 
 from canalis.core.conda_dependencies import CondaDependencies
 from canalis.exceptions import UserErrorException
@@ -32,6 +33,9 @@ class DockerSection:
         self.base_dockerfile = None
         self.shm_size = None
         self.arguments = []
+        #: the network of the step's container: None (the default) is Docker's "none", no network;
+        #: "bridge" (or "host") lets the step reach the network. Part of the definition when set.
+        self.network = None
 
 
 class SparkSection:
@@ -109,11 +113,18 @@ class Environment:
     # -- construction -----------------------------------------------------------------------
     @staticmethod
     def from_pip_requirements(name, file_path, pip_version=None):
+        """An environment with the pip packages of a requirements file; its option lines
+        (`--find-links DIR`, `--no-index`, `--index-url URL`) become pip options."""
+        path = Path(file_path)
+        if not path.is_file():
+            raise UserErrorException(f"pip requirements file {str(path)!r} does not exist; give the path of a "
+                                     "requirements.txt (one requirement a line)")
         env = Environment(name)
-        lines = Path(file_path).read_text(encoding="utf-8").splitlines()
-        for line in lines:
-            line = line.split("#", 1)[0].strip()
-            if line:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            line = line.split(" #", 1)[0].strip() if not line.lstrip().startswith("#") else ""
+            if line.startswith("-"):
+                env.python.conda_dependencies.set_pip_option(line)
+            elif line:
                 env.python.conda_dependencies.add_pip_package(line)
         return env
 
@@ -163,6 +174,10 @@ class Environment:
     # -- identity ---------------------------------------------------------------------------
     def definition(self) -> dict:
         cd = self.python.conda_dependencies
+        docker = {"enabled": bool(self.docker.enabled), "base_image": self.docker.base_image,
+                  "base_dockerfile": self.docker.base_dockerfile}
+        if self.docker.network is not None:  # only when set: environments without it keep their digest
+            docker["network"] = str(self.docker.network)
         return {
             "name": self.name,
             "python": {
@@ -170,12 +185,13 @@ class Environment:
                 "interpreter_path": self.python.interpreter_path,
                 "conda_dependencies": cd.as_dict() if cd is not None else None,
             },
-            "docker": {"enabled": bool(self.docker.enabled), "base_image": self.docker.base_image,
-                       "base_dockerfile": self.docker.base_dockerfile},
+            "docker": docker,
             "environment_variables": dict(sorted(self.environment_variables.items())),
         }
 
     def digest(self) -> str:
+        import blake3  # here, not at the top: a step that imports the SDK (in any interpreter) does not need it
+
         return blake3.blake3(json.dumps(self.definition(), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
     @staticmethod
@@ -191,6 +207,7 @@ class Environment:
         env.docker.enabled = dk.get("enabled", False)
         env.docker.base_image = dk.get("base_image", DEFAULT_CPU_IMAGE)
         env.docker.base_dockerfile = dk.get("base_dockerfile")
+        env.docker.network = dk.get("network")
         env.environment_variables = dict(d.get("environment_variables", {}))
         return env
 
@@ -207,3 +224,26 @@ def default_environment() -> Environment:
 def environment_of(runconfig) -> Environment:
     env = getattr(runconfig, "environment", None) if runconfig is not None else None
     return env if env is not None else default_environment()
+
+
+def step_environment(workspace, runconfig, compute_target=None) -> dict:
+    """What a planned step records about its environment: the definition and its digest, and,
+    for a step that runs in a Docker container, `"runner": "docker"` with the container's
+    options. Docker is chosen the SDK v1 ways: `runconfig.docker = DockerConfiguration(use_docker=True)`
+    (also through `ScriptRunConfig(docker_runtime_config=...)`), `environment.docker.enabled`,
+    or a compute target of Docker kind (`DockerCompute`). The runner is not in the reuse key."""
+    env = environment_of(runconfig)
+    found = {"digest": env.digest(), "definition": env.definition()}
+    docker = getattr(runconfig, "docker", None) if runconfig is not None else None
+    use = bool(getattr(docker, "use_docker", False)) or bool(env.docker.enabled)
+    if compute_target is None and runconfig is not None:
+        compute_target = getattr(runconfig, "target", None)
+    if not use and compute_target is not None and workspace is not None:
+        from canalis.core.compute import compute_target_kind
+
+        use = compute_target_kind(workspace, compute_target) == "docker"
+    if use:
+        found["runner"] = "docker"
+        shm = getattr(docker, "shm_size", None) or env.docker.shm_size
+        found["docker"] = {"shm_size": shm} if shm else {}
+    return found

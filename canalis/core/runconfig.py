@@ -1,4 +1,5 @@
-"""`RunConfiguration`: the compute target and environment of a step; the distributed-job
+"""`RunConfiguration`: the compute target and environment of a step; `DockerConfiguration`:
+whether its step runs in a Docker container (docs/environments.md); the distributed-job
 configurations SDK v1 code passes (`MpiConfiguration`, `PyTorchConfiguration`,
 `TensorflowConfiguration`), accepted and run as one process."""
 import sys
@@ -91,6 +92,7 @@ class RunConfiguration:
         ignored += [] if communicator in (None, "None") else ["communicator"]
         warn_ignored("RunConfiguration", ignored)
         self.command = command  # a CommandStep without a command of its own runs this one
+        self.docker = DockerConfiguration()
 
     @property
     def environment_variables(self):
@@ -109,6 +111,21 @@ class RunConfiguration:
             return MpiConfiguration(node_count=self.node_count)
         return None
 
+class DockerConfiguration:
+    """SDK v1's `azureml.core.runconfig.DockerConfiguration`: `use_docker=True` runs the step
+    in a container of the image built from its environment (`environment.docker.base_image`
+    plus its packages). `shm_size` (e.g. "2g") is the container's /dev/shm. `arguments`
+    (extra `docker run` words) and `shared_volumes=False` are not honoured, and say so."""
 
-__all__ = ["RunConfiguration", "CondaDependencies", "DEFAULT_CPU_IMAGE", "DEFAULT_GPU_IMAGE", "DockerSection",
-           "Environment", "MpiConfiguration", "PyTorchConfiguration", "PythonSection", "TensorflowConfiguration"]
+    def __init__(self, use_docker=False, shared_volumes=True, arguments=None, shm_size=None):
+        self.use_docker = bool(use_docker)
+        self.shared_volumes = shared_volumes
+        self.arguments = list(arguments or [])
+        self.shm_size = shm_size
+        warn_ignored("DockerConfiguration", (["arguments"] if self.arguments else [])
+                     + ([] if shared_volumes else ["shared_volumes"]))
+
+
+__all__ = ["RunConfiguration", "CondaDependencies", "DEFAULT_CPU_IMAGE", "DEFAULT_GPU_IMAGE", "DockerConfiguration",
+           "DockerSection", "Environment", "MpiConfiguration", "PyTorchConfiguration", "PythonSection",
+           "TensorflowConfiguration"]

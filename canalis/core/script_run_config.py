@@ -24,9 +24,10 @@ class ScriptRunConfig:
         if isinstance(distributed_job_config, _Distributed):  # MPI / PyTorch / TensorFlow: one process, said once
             note_single_process("ScriptRunConfig", distributed_job_config)
             distributed_job_config = None
+        self.docker_runtime_config = docker_runtime_config  # a DockerConfiguration: run in a container
         warn_ignored("ScriptRunConfig", given(
             _telemetry_values=_telemetry_values, distributed_job_config=distributed_job_config, resume_from=resume_from,
-            max_run_duration_seconds=max_run_duration_seconds, docker_runtime_config=docker_runtime_config))
+            max_run_duration_seconds=max_run_duration_seconds))
 
     def _submit_to(self, experiment, tags=None, **kwargs):
         """What `Experiment.submit(script_run_config)` does: a one-step pipeline run of kind "script",
@@ -36,13 +37,17 @@ class ScriptRunConfig:
         return Pipeline(experiment.workspace, [self._as_step()])._submit_to(experiment, tags=tags, kind="script", **kwargs)
 
     def _run_configuration(self):
-        """The RunConfiguration its step runs with: `run_config`, with `environment` if given."""
+        """The RunConfiguration its step runs with: `run_config`, with `environment` and
+        `docker_runtime_config` if given."""
         from canalis.core.runconfig import RunConfiguration
 
         rc = self.run_config
         if self.environment is not None:
             rc = rc or RunConfiguration()
             rc.environment = self.environment
+        if self.docker_runtime_config is not None:
+            rc = rc or RunConfiguration()
+            rc.docker = self.docker_runtime_config
         return rc
 
     def _as_step(self):

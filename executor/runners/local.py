@@ -30,9 +30,10 @@ class LocalRunner:
         self._lock = threading.Lock()
         self._stopping = False
 
-    def run(self, bound, layout, env, on_line, on_start=None) -> int:
-        """Run `bound` in `layout` (cwd: its source folder); returns the exit code."""
-        argv, cwd = bound.render(layout, self.python), str(layout.src)
+    def run(self, bound, layout, env, on_line, on_start=None, python=None) -> int:
+        """Run `bound` in `layout` (cwd: its source folder) with `python` (default: the runner's
+        interpreter) as the step's interpreter; returns the exit code."""
+        argv, cwd = bound.render(layout, python or self.python), str(layout.src)
         try:
             proc = subprocess.Popen(
                 argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,

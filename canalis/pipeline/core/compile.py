@@ -245,11 +245,10 @@ class _Compiler:
             if script not in names:
                 why = "is ignored by .amlignore/.gitignore" if (source / script).is_file() else "does not exist"
                 raise PipelineValidationError(f"step {step.name!r}: script {script!r} {why} in source_directory {str(source)!r}")
-        from canalis.core.environment import environment_of
+        from canalis.core.environment import environment_of, step_environment
         from canalis.core.runconfig import note_single_process
 
-        env = environment_of(step.runconfig)
-        env.note_cloud_sections(f"step {step.name!r}")
+        environment_of(step.runconfig).note_cloud_sections(f"step {step.name!r}")
         distributed = getattr(step.runconfig, "_distributed", None)
         note_single_process(f"step {step.name!r}", distributed() if distributed else None)
         spec = StepSpec(
@@ -257,7 +256,7 @@ class _Compiler:
             script=getattr(step, "script_name", None), command=command,
             hash_paths=self.hash_paths(step, source), arguments=arguments, params=params,
             inputs=list(inputs.values()), outputs=list(outputs.values()),
-            environment={"digest": env.digest(), "definition": env.definition()},
+            environment=step_environment(self.ws, step.runconfig, step.compute_target),
             allow_reuse=bool(step.allow_reuse), compute_target=_target_name(step.compute_target, step.runconfig),
             git=self.git(source), after=[a.name for a in step._after], shell=shell,
         )

@@ -1,0 +1,60 @@
+"""What an interpreter has installed: `name==version` of each distribution (what `pip
+freeze` lists), and the interpreter's version, implementation and platform.
+
+Read from the names of the `*.dist-info` / `*.egg-info` folders on the path, without
+importing pip (a scan of a few folders instead of a second-long `pip freeze`). This module
+uses the standard library only: canalis runs it as a program with the interpreter of a
+materialised environment (a virtual environment, a Docker image) to learn what that
+environment holds: `python freeze.py` prints the packages, one a line, then
+`#python VERSION IMPLEMENTATION PLATFORM`.
+"""
+import os
+import platform
+import re
+import sys
+import sysconfig
+
+
+def installed(paths=None) -> list:
+    """Sorted `name==version` (names normalised as pip does: lowercase, runs of `-_.` as `-`)
+    of the distributions on `paths` (default `sys.path`); the first of a name wins, as for
+    imports."""
+    seen = {}
+    for entry in (sys.path if paths is None else paths):
+        try:
+            names = sorted(os.listdir(entry or "."))
+        except OSError:
+            continue
+        for n in names:
+            for suffix in (".dist-info", ".egg-info"):
+                if n.endswith(suffix):
+                    name, _, version = n[:-len(suffix)].partition("-")
+                    if suffix == ".egg-info":
+                        version = version.split("-py")[0]
+                    key = re.sub(r"[-_.]+", "-", name).lower()
+                    if version and key not in seen:
+                        seen[key] = key + "==" + version
+    return sorted(seen.values())
+
+
+def identity() -> dict:
+    return {"python": platform.python_version(), "implementation": platform.python_implementation(),
+            "platform": sysconfig.get_platform()}
+
+
+def parse(text: str):
+    """This program's output read back: (packages, identity)."""
+    packages, found = [], {}
+    for line in text.splitlines():
+        if line.startswith("#python "):
+            version, impl, plat = (line.split()[1:] + ["", "", ""])[:3]
+            found = {"python": version, "implementation": impl, "platform": plat}
+        elif line.strip():
+            packages.append(line.strip())
+    return sorted(packages), found
+
+
+if __name__ == "__main__":
+    print("\n".join(installed()))
+    i = identity()
+    print("#python " + " ".join((i["python"], i["implementation"], i["platform"])))

@@ -1,0 +1,118 @@
+"""The interpreter a step runs with, made ready before it starts, and the record of it.
+
+`prepare_environment` reads the step's environment (executor/envspec.py) and answers with a
+`StepInterpreter`: the Python to start the step with and the variables to add to its
+environment. On the current interpreter nothing is built; otherwise the environment is
+materialised once per digest (executor/venvs.py), `environment.built` is recorded by the
+step run that built it, and the step gets canalis's own modules on its `PYTHONPATH`
+(executor/runtime.py). Either way `step.environment` records what the step ran with: the
+interpreter and the installed distributions (a blob of sorted `name==version` lines), so
+that `canalis why` and `diff` can say that packages changed.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from canalis.executor import freeze, runtime
+from canalis.executor.envspec import EnvSpec
+from canalis.executor.locks import writing
+from canalis.executor.venvs import Materialized, ensure_venv
+from canalis.ledger import events as ev
+
+_current: dict = {}
+#: where the store's compiled packages are mounted in a step's container
+NATIVE_IN_CONTAINER = "/opt/canalis-native"
+_current_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class StepInterpreter:
+    python: str | None  # None: the runner's own interpreter
+    env: dict = field(default_factory=dict)
+    spec: EnvSpec | None = None
+    docker: dict | None = None  # for the Docker runner: image, mounts, network, shm_size
+
+
+def envs_dir(locks_dir: Path) -> Path:
+    """`.canalis/envs`, beside `.canalis/locks`."""
+    return Path(locks_dir).parent / "envs"
+
+
+def current_interpreter() -> tuple[tuple, dict]:
+    """(packages, identity) of the interpreter the executor runs with, read once per process."""
+    with _current_lock:
+        if not _current:
+            _current["packages"] = tuple(freeze.installed())
+            _current["identity"] = freeze.identity()
+        return _current["packages"], _current["identity"]
+
+
+def _packages_blob(store, packages) -> str:
+    return store.put_bytes(("\n".join(packages) + "\n").encode()) if packages else None
+
+
+def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name: str,
+                        say: Callable[[str], None]) -> StepInterpreter:
+    """Make the step's environment ready (building it when it is the first to need it) and
+    record `step.environment`. Raises EnvironmentBuildError when it cannot be built."""
+    spec = EnvSpec.of(spec_environment)
+    if spec.runner == "docker":
+        from canalis.executor.images import ensure_image
+
+        found = ensure_image(spec, envs_dir(run.locks_dir), run.locks_dir, say)
+        location, python = found.location, found.python
+        rt = runtime.runtime_dir(envs_dir(run.locks_dir))
+        mounts = [(str(rt / "python"), str(rt / "python"), True)]
+        objects = getattr(run.store, "root", None)
+        if objects is not None:  # files the step uploads are written to the store
+            mounts.append((str(objects), str(objects), False))
+        for name in runtime.NATIVE:  # the store's compiled packages, for an image with the same Python
+            where = runtime.native_package(name)
+            if where is not None:
+                mounts.append((str(where), f"{NATIVE_IN_CONTAINER}/{where.name}", True))
+        extra = {"PYTHONPATH": os.pathsep.join([str(rt / "python"), NATIVE_IN_CONTAINER])}
+        docker = {"image": found.image_id or location, "mounts": mounts, "network": spec.network,
+                  "shm_size": spec.shm_size}
+    elif spec.current_interpreter:
+        packages, identity = current_interpreter()
+        found = Materialized("venv", "", sys.executable, packages, identity, built=False)
+        location, python, extra = None, None, {}
+    else:
+        found = ensure_venv(spec, envs_dir(run.locks_dir), run.locks_dir, say)
+        location, python = found.location, found.python
+        rt = runtime.runtime_dir(envs_dir(run.locks_dir))
+        paths = [str(rt / "python"), str(rt / "native")]
+        extra = {"PYTHONPATH": os.pathsep.join(paths)}
+    if spec.runner != "docker":
+        docker = None
+    with writing(run.locks_dir):
+        blob = _packages_blob(run.store, found.packages)
+        if found.built:
+            run.ledger.append(ev.EnvironmentMaterialized(
+                digest=spec.digest, name=spec.name, kind=found.kind, location=found.location,
+                image_id=found.image_id, base_image=found.base_image, base_image_id=found.base_image_id,
+                interpreter=dict(found.interpreter), packages=blob, package_count=len(found.packages),
+                provided=list(spec.provided), duration_s=found.duration_s, run_id=run.run_id, step_run_id=step_run_id))
+        run.ledger.append(ev.StepEnvironmentRecorded(
+            run_id=run.run_id, step_run_id=step_run_id, step_name=step_name, environment=spec.digest,
+            runner="docker" if docker else "local", interpreter=dict(found.interpreter), packages=blob, package_count=len(found.packages),
+            location=location, image_id=found.image_id))
+    return StepInterpreter(python, extra, spec, docker)
+
+
+def record_reused(run, spec_environment: dict, step_run_id: str, step_name: str) -> None:
+    """For a reused step on the current interpreter: `step.environment` with the packages it
+    would have run with, so that `canalis why` can say they changed since the step run it
+    reused (packages of the current interpreter are not in the key). Called under `writing`."""
+    spec = EnvSpec.of(spec_environment)
+    if not spec.current_interpreter or spec.runner == "docker":
+        return
+    packages, identity = current_interpreter()
+    run.ledger.append(ev.StepEnvironmentRecorded(
+        run_id=run.run_id, step_run_id=step_run_id, step_name=step_name, environment=spec.digest, runner="local",
+        interpreter=dict(identity), packages=_packages_blob(run.store, packages), package_count=len(packages)))
