@@ -2,7 +2,8 @@
 `canalis quickstart` makes, through a shell, the way a reader would type it.
 
 Commands are the lines of fenced blocks that start with `canalis ` (or `$ canalis `), plus
-the `cd` lines among them; a trailing `# comment` is the reader's, not the shell's. Each page
+the `cd` lines among them; blocks fenced as ```python (code) or ```text (a transcript of
+another project's run, shown for its output) are not shell; a trailing `# comment` is the reader's, not the shell's. Each page
 runs in order, on a copy of the quickstart workspace, from the quickstart's project folder
 (the README's block says `cd canalis-demo/project` itself). docs/cli.md is the generated
 reference (tests/canalis/test_cli_docs.py), and docs/store-format.md's worked example is
@@ -27,13 +28,14 @@ PRELUDE = {"docs/audit.md": ["canalis submit pipeline.py -e quickstart --param n
 
 
 def commands(page: str) -> list[str]:
-    out, fenced = [], False
+    out, fenced, shell = [], False, False
     for line in (ROOT / page).read_text(encoding="utf-8").splitlines():
         text = line.strip()
         if text.startswith("```"):
             fenced = not fenced
+            shell = fenced and text[3:].strip() not in ("python", "text")
             continue
-        if not fenced:
+        if not shell:
             continue
         text = text[2:] if text.startswith("$ ") else text
         if text.startswith(("canalis ", "cd ")):
