@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import platform
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -110,7 +112,9 @@ def test_a_step_runs_in_a_container_with_no_network_and_writes_files_the_caller_
 
 
 def _stdout(ws, run, step_name) -> str:
-    done = next(r.payload for r in ws.ledger.events(stream=f"run:{run.id}", type="step.completed")
+    """The stdout of `step_name` in `run` (a run or its id)."""
+    run_id = getattr(run, "id", run)
+    done = next(r.payload for r in ws.ledger.events(stream=f"run:{run_id}", type="step.completed")
                 if r.payload["step_name"] == step_name)
     return ws.store.get_bytes(done["stdout"]).decode()
 
@@ -125,14 +129,42 @@ print("owner", st.st_uid, st.st_gid)
 """
 
 
+OWNED_DRIVER = """
+import sys
+from canalis.core import Experiment, Workspace
+from canalis.core.runconfig import DockerConfiguration, RunConfiguration
+from canalis.data import OutputFileDatasetConfig
+from canalis.pipeline.core import Pipeline
+from canalis.pipeline.steps import PythonScriptStep
+ws = Workspace(path=sys.argv[1])
+rc = RunConfiguration()
+rc.docker = DockerConfiguration(use_docker=True)
+step = PythonScriptStep(name="owned", script_name="owned.py", source_directory=sys.argv[2],
+                        arguments=["--out", OutputFileDatasetConfig(name="out")], runconfig=rc)
+run = Experiment(ws, "exp").submit(Pipeline(ws, [step]))
+print(run.wait_for_completion(raise_on_error=False), run.id)
+"""
+
+#: a group the caller runs with in the test below, one no image user has
+CALLER_GID = 4321
+
+
 def test_files_written_in_the_container_are_owned_by_the_caller(engine, tmp_path):
+    # The caller submits with a group of its own (root's uid, gid 4321): the step's files carry
+    # that group only when the container runs as the caller (as root, uid alone cannot tell).
     ws = Workspace.create("d", path=tmp_path / "ws")
     src = tmp_path / "src"
     write(src / "owned.py", OWNED)
-    out = OutputFileDatasetConfig(name="out")
-    run = submit(ws, [PythonScriptStep(name="owned", script_name="owned.py", source_directory=str(src),
-                                       arguments=["--out", out], runconfig=in_docker())])
-    assert f"owner {os.getuid()} {os.getgid()}" in _stdout(ws, run, "owned")
+    write(tmp_path / "driver.py", OWNED_DRIVER)
+    kw = {"group": CALLER_GID, "extra_groups": []} if os.getuid() == 0 else {}
+    done = subprocess.run([sys.executable, str(tmp_path / "driver.py"), str(ws.root), str(src)], capture_output=True,
+                          text=True, timeout=600, **kw)
+    assert done.returncode == 0, done.stderr[-3000:]
+    status, run_id = done.stdout.split()[-2:]
+    assert status == "Completed", done.stderr[-3000:]
+    expected_gid = CALLER_GID if os.getuid() == 0 else os.getgid()
+    stdout = _stdout(ws, run_id, "owned")
+    assert f"owner {os.getuid()} {expected_gid}" in stdout, stdout
 
 
 def test_a_wheelhouse_package_in_the_image_reuse_across_runners_and_rebuild_on_change(engine, tmp_path):
