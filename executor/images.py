@@ -61,7 +61,7 @@ def ensure_image(spec: EnvSpec, envs_dir: Path, locks_dir: Path, say: Callable[[
                 return Materialized("image", tag, python, tuple(known["packages"]), dict(known["interpreter"]),
                                     built=False, image_id=image.id, base_image=spec.base_image, base_image_id=base.id)
         except (docker.errors.ImageNotFound, OSError, ValueError, KeyError):
-            pass
+            pass  # no image, or no readable record of what it holds: (re)build it below
         t0 = time.monotonic()
         built = False
         if spec.has_packages:

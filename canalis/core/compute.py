@@ -103,7 +103,7 @@ class ComputeTarget:
                              created=self._entry.get("created"))
 
     def refresh_state(self):
-        pass
+        """Nothing to refresh: the state of this machine is read when asked."""
 
     def serialize(self) -> dict:
         return {"id": self.name, "name": self.name, "location": self.location, "tags": self.tags,
@@ -204,14 +204,16 @@ class ComputeInstance(ComputeTarget):
     def provisioning_configuration(vm_size="", ssh_public_access=False, admin_user_ssh_public_key=None, **kwargs):
         return _Provisioning(INSTANCE, vm_size=vm_size, min_nodes=1, max_nodes=1)
 
+    # the instance is this machine, which is running: starting, stopping and restarting it
+    # change nothing
     def start(self, wait_for_completion=True, show_output=True):
-        pass
+        """Nothing to start: steps run on this machine."""
 
     def stop(self, wait_for_completion=True, show_output=True):
-        pass
+        """Nothing to stop: steps run on this machine."""
 
     def restart(self, wait_for_completion=True, show_output=True):
-        pass
+        """Nothing to restart: steps run on this machine."""
 
 
 class DockerCompute(ComputeTarget):

@@ -10,7 +10,7 @@ import sys
 import pexpect
 import pytest
 
-from tests.canalis.conftest import script, write
+from tests.canalis.conftest import open_gate, script, write
 
 PIPELINE = """
 import os
@@ -59,11 +59,6 @@ def project(tmp_path, monkeypatch, counter):
     script(root / "train", "train.py", TRAIN)
     monkeypatch.setenv("GATE", str(tmp_path / "gate"))
     return root
-
-
-def open_gate():
-    with open(os.environ["GATE"], "w"):
-        pass
 
 
 def test_the_live_view_in_a_terminal_shows_each_steps_state_progress_and_output(project):

@@ -22,7 +22,7 @@ from canalis.executor import launch, standby
 from canalis.executor.errors import ExecutorNotStarted
 from canalis.ledger import events as ev
 from canalis.pipeline.core import PipelineRun
-from tests.canalis.conftest import gone, kill_executors, script, wait_for, write
+from tests.canalis.conftest import gone, kill_executors, open_gate, script, wait_for, write
 
 # the first step prints, then waits until the file named by GATE exists (an environment
 # variable: not part of the reuse key), so a test decides when the run may end
@@ -69,11 +69,6 @@ def project(tmp_path, monkeypatch, counter):
     yield root
     open_gate()  # whatever a failed test left waiting ends
     kill_executors(root)
-
-
-def open_gate():
-    with open(os.environ["GATE"], "w"):
-        pass
 
 
 
