@@ -131,8 +131,9 @@ def test_unreferenced_objects_wait_for_the_grace_period_and_new_ones_survive(ws,
     assert not ws.store.exists(stale)
     assert ws.store.exists(young)
     assert report["runs_kept"] == 2  # no policy: every run is kept
-    assert report["kept"]["written after gc began"]["objects"] >= 1 or \
-        report["kept"]["unreferenced, younger than the grace period"]["objects"] >= 1
+    # the young object is kept for one of two reasons, depending on how long ago it was written
+    young_reasons = ("written after gc began", "unreferenced, younger than the grace period")
+    assert sum(report["kept"].get(r, {}).get("objects", 0) for r in young_reasons) >= 1
 
 
 def test_run_in_progress_keeps_everything_it_refers_to(ws, src, counter):
