@@ -1,0 +1,182 @@
+"""Chunked files: large content stored as content-defined chunks plus one chunk list.
+
+A file larger than CHUNKED_MIN is cut with FastCDC (pyfastcdc) into chunks of MIN_CHUNK to
+MAX_CHUNK bytes (AVG_CHUNK on average). Each chunk is an ordinary blob, packed like any small
+blob. The file itself is a *chunk list*: a loose blob record whose header has version 2 and
+kind CHUNKED, whose logical size is the file's size, and whose body is the text
+
+    canalis-chunks 1
+    <chunk digest> <chunk size>
+    ...
+
+Its address is the BLAKE3 of the whole file's bytes, as for any other blob, so a file's
+digest (and every reuse key and `b3sum` check naming it) does not depend on how it is
+stored. A cut point depends only on the bytes just before it, so appending to a file or
+changing a few regions changes only the chunks around the change: a new version of a large
+file costs its changed chunks.
+
+The file is read once: the same bytes feed the whole-file hash, the chunker, each chunk's
+hash and its compression, and memory stays bounded (the chunker's buffer of 2 x MAX_CHUNK and AHEAD chunks in flight).
+See docs/store-format.md.
+"""
+from __future__ import annotations
+
+import re
+
+import blake3
+
+from canalis.store import blob as _blob
+from canalis.store.errors import CorruptBlobError, SnapshotError
+
+#: content larger than this is stored chunked (smaller content is one blob)
+CHUNKED_MIN = 8 << 20
+AVG_CHUNK = 1 << 20
+MIN_CHUNK = 256 << 10
+MAX_CHUNK = 4 << 20
+#: bytes read from the file at a time
+READ = 4 << 20
+#: chunks cut but not yet stored, at most (memory: AHEAD x MAX_CHUNK)
+AHEAD = 8
+
+LIST_MAGIC = b"canalis-chunks 1\n"
+_LINE = re.compile(rb"([0-9a-f]{64}) (0|[1-9][0-9]*)\Z")
+
+
+def _cdc():
+    from pyfastcdc import FastCDC
+
+    return FastCDC(AVG_CHUNK, min_size=MIN_CHUNK, max_size=MAX_CHUNK, normalized_chunking=1)
+
+
+class _HashingReader:
+    """A file read through `readinto` that feeds every byte to the whole-file hash."""
+
+    def __init__(self, f, hasher):
+        self._f = f
+        self._hasher = hasher
+        self.size = 0
+
+    def readinto(self, b) -> int:
+        view = memoryview(b)[:READ]
+        n = self._f.readinto(view)
+        if n:
+            self._hasher.update(view[:n])
+            self.size += n
+        return n or 0
+
+
+def encode_list(chunks: list[tuple[str, int]]) -> bytes:
+    return LIST_MAGIC + b"".join(b"%s %d\n" % (d.encode(), n) for d, n in chunks)
+
+
+def decode_list(body: bytes, digest: str, size: int) -> list[tuple[str, int]]:
+    """The (digest, size) of each chunk of chunk list `digest`; raises CorruptBlobError when
+    the body does not parse or its sizes do not add up to the logical size `size`."""
+    if not body.startswith(LIST_MAGIC) or not body.endswith(b"\n"):
+        raise CorruptBlobError(digest, "chunk list does not start with 'canalis-chunks 1' or lacks its final newline")
+    out = []
+    for line in body[len(LIST_MAGIC):-1].split(b"\n") if len(body) > len(LIST_MAGIC) else []:
+        m = _LINE.match(line)
+        if m is None:
+            raise CorruptBlobError(digest, f"chunk list line {len(out) + 2} does not parse: {line[:100]!r}")
+        out.append((m.group(1).decode(), int(m.group(2))))
+    total = sum(n for _, n in out)
+    if total != size:
+        raise CorruptBlobError(digest, f"chunk list adds up to {total} bytes, header says {size}")
+    return out
+
+
+def ingest(store, path: str, batch, expect: str | None = None) -> str:
+    """Store the file at `path` as chunks (new ones packed into `batch`) and a chunk list
+    (a loose temp file in `batch`); returns the whole file's digest. Reads the file once:
+    this thread reads, hashes the whole and cuts; a second one hashes and compresses each
+    chunk (both release the GIL), at most AHEAD chunks behind. `expect`: the digest the
+    caller computed; a mismatch means the file changed."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    whole = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    chunks: list[tuple[str, int]] = []
+    seen: set[str] = set()
+
+    def store_chunk(data: bytes) -> str:
+        d = blake3.blake3(data).hexdigest()
+        if d not in seen and not store._known(d, batch):
+            compression, body = _blob.encode(data)
+            batch.add_packed(d, compression, len(data), body)
+        seen.add(d)
+        return d
+
+    pending: deque = deque()
+    with open(path, "rb", buffering=0) as f, ThreadPoolExecutor(1) as pool:
+        try:
+            reader = _HashingReader(f, whole)
+            for c in _cdc().cut_stream(reader):
+                pending.append((pool.submit(store_chunk, bytes(c.data)), c.length))  # c.data is reused
+                while len(pending) > AHEAD:
+                    fut, n = pending.popleft()
+                    chunks.append((fut.result(), n))
+            while pending:
+                fut, n = pending.popleft()
+                chunks.append((fut.result(), n))
+        finally:
+            for fut, _ in pending:
+                fut.cancel()
+    digest = whole.hexdigest()
+    if expect is not None and expect != digest:
+        raise SnapshotError(path, "the file changed while it was being stored; snapshot it again")
+    if not store._known(digest, batch):
+        tmp = store._write_body(_blob.CHUNKED, reader.size, encode_list(chunks), False, _blob.CHUNKED_VERSION)
+        batch.add_loose(digest, tmp)
+    return digest
+
+
+class ChunkStream:
+    """The concatenated content of a chunk list's chunks, read one chunk at a time through
+    `opener(digest)` (a BlobReader of that chunk); a chunk whose size is not the listed one
+    is a corrupt chunk list."""
+
+    def __init__(self, opener, chunks: list[tuple[str, int]], digest: str, path: str):
+        self._opener = opener
+        self._chunks = chunks
+        self._digest = digest
+        self._path = path
+        self._i = 0
+        self._cur = None
+        self._left = 0
+
+    def read(self, n: int) -> bytes:
+        while True:
+            if self._cur is None:
+                if self._i >= len(self._chunks):
+                    return b""
+                d, self._left = self._chunks[self._i]
+                self._i += 1
+                self._cur = self._opener(d)
+            data = self._cur.read(min(n, self._left) if self._left else 1)
+            if data:
+                self._left -= len(data)
+                if self._left < 0:
+                    raise CorruptBlobError(self._digest, f"chunk {self._cur.digest} is larger than listed", self._path)
+                return data
+            if self._left:
+                raise CorruptBlobError(self._digest, f"chunk {self._cur.digest} is shorter than listed", self._path)
+            self._cur.close()
+            self._cur = None
+
+    def close(self) -> None:
+        if self._cur is not None:
+            self._cur.close()
+            self._cur = None
+
+
+def chunk_digests(store, digests) -> list[str]:
+    """The chunks of those of `digests` that are chunk lists (whole blobs and missing ones
+    add nothing)."""
+    out = []
+    for d in digests:
+        out += [c for c, _ in store.chunks(d)]
+    return out
+
+
+__all__ = ["CHUNKED_MIN", "ChunkStream", "chunk_digests", "decode_list", "encode_list", "ingest"]
