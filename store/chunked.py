@@ -27,6 +27,7 @@ import blake3
 
 from canalis.store import blob as _blob
 from canalis.store.errors import CorruptBlobError, SnapshotError
+from canalis.store.tree import TREE_MAGIC
 
 #: content larger than this is stored chunked (smaller content is one blob)
 CHUNKED_MIN = 8 << 20
@@ -87,11 +88,18 @@ def decode_list(body: bytes, digest: str, size: int) -> list[tuple[str, int]]:
 
 
 def ingest(store, path: str, batch, expect: str | None = None) -> str:
-    """Store the file at `path` as chunks (new ones packed into `batch`) and a chunk list
+    """Store the file at `path` as chunks (see ingest_stream); reads it once."""
+    with open(path, "rb", buffering=0) as f:
+        return ingest_stream(store, f, batch, expect, path)
+
+
+def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", replace: bool = False) -> str:
+    """Store what binary stream `f` (with `readinto`) holds as chunks (new ones packed into `batch`) and a chunk list
     (a loose temp file in `batch`); returns the whole file's digest. Reads the file once:
     this thread reads, hashes the whole and cuts; a second one hashes and compresses each
     chunk (both release the GIL), at most AHEAD chunks behind. `expect`: the digest the
-    caller computed; a mismatch means the file changed."""
+    caller computed; a mismatch means the file changed. `replace`: write the chunk list
+    even when the digest is stored (upgrading a whole blob to a chunked one)."""
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
@@ -108,7 +116,7 @@ def ingest(store, path: str, batch, expect: str | None = None) -> str:
         return d
 
     pending: deque = deque()
-    with open(path, "rb", buffering=0) as f, ThreadPoolExecutor(1) as pool:
+    with ThreadPoolExecutor(1) as pool:
         try:
             reader = _HashingReader(f, whole)
             for c in _cdc().cut_stream(reader):
@@ -125,7 +133,7 @@ def ingest(store, path: str, batch, expect: str | None = None) -> str:
     digest = whole.hexdigest()
     if expect is not None and expect != digest:
         raise SnapshotError(path, "the file changed while it was being stored; snapshot it again")
-    if not store._known(digest, batch):
+    if replace or not store._known(digest, batch):
         tmp = store._write_body(_blob.CHUNKED, reader.size, encode_list(chunks), False, _blob.CHUNKED_VERSION)
         batch.add_loose(digest, tmp)
     return digest
@@ -168,6 +176,49 @@ class ChunkStream:
         if self._cur is not None:
             self._cur.close()
             self._cur = None
+
+
+def upgrade(store, digest: str) -> bool:
+    """Rewrite loose whole blob `digest` (a store format 2 blob larger than CHUNKED_MIN) as
+    chunks and a chunk list under the same name; False when there is nothing to do. Its
+    content is verified as it is read; the new chunk list replaces the file atomically."""
+    path = store.path_of(digest)
+    try:
+        with open(path, "rb") as f:
+            compression, size = _blob.unpack_header(f.read(_blob.HEADER_SIZE), digest)
+    except FileNotFoundError:
+        return False
+    if compression == _blob.CHUNKED or size <= CHUNKED_MIN:
+        return False
+    batch = store._batch()
+    try:
+        with store.open(digest, verify=True) as src:
+            head = src.read(len(TREE_MAGIC))
+            if head == TREE_MAGIC:  # tree manifests stay whole blobs (verify finds them by content)
+                return False
+            src = _Prefixed(head, src)
+            ingest_stream(store, src, batch, digest, path, replace=True)
+        batch.commit()
+    except BaseException:
+        batch.discard()
+        raise
+    return True
+
+
+class _Prefixed:
+    """`readinto` over `head` and then stream `rest`."""
+
+    def __init__(self, head: bytes, rest):
+        self._head = head
+        self._rest = rest
+
+    def readinto(self, b) -> int:
+        if self._head:
+            n = min(len(b), len(self._head))
+            b[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        return self._rest.readinto(b)
 
 
 def chunk_digests(store, digests) -> list[str]:

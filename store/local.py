@@ -500,6 +500,25 @@ class LocalStore:
             except FileNotFoundError:
                 pass
 
+    def upgrade(self) -> list[str]:
+        """Store every loose whole blob larger than CHUNKED_MIN (written by store format 2) as
+        chunks and a chunk list, under the same digest; returns the digests rewritten. Reading
+        stays correct throughout: the old file is replaced atomically. Garbage collection
+        calls this."""
+        done = []
+        for digest in list(self._loose()):
+            try:
+                if _chunked.upgrade(self, digest):
+                    done.append(digest)
+            except StoreError:  # a corrupt blob stays as it is: verify reports it
+                continue
+        return done
+
+    def chunk_digests(self, digests: Iterable[str]) -> list[str]:
+        """The chunks of those of `digests` that are stored chunked (a tree's entries, a log
+        ...): garbage collection keeps them while a file naming them is kept."""
+        return _chunked.chunk_digests(self, digests)
+
     def stats(self) -> dict:
         """Objects, logical bytes (uncompressed), stored bytes (files and packs on disk)."""
         objects = logical = stored = 0
