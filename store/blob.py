@@ -151,7 +151,7 @@ class BlobReader:
         if self.compression == ZSTD:
             self._src = decompressor().stream_reader(self._f, read_across_frames=True)
         elif self.compression == CHUNKED:  # a chunk list: the content is its chunks, read in turn
-            from canalis.store.chunked import ChunkStream, decode_list
+            from canalis.store.chunklist import ChunkStream, decode_list
 
             try:
                 chunks = decode_list(self._f.read(), digest, self.size)

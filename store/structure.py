@@ -46,7 +46,7 @@ def check_record(read: Callable[[int, int], bytes], stored: int, digest: str, pe
     if compression == CHUNKED:
         if not loose:
             raise CorruptBlobError(digest, "a chunk list in a pack (chunk lists are always stored loose)")
-        from canalis.store.chunked import decode_list
+        from canalis.store.chunklist import decode_list
 
         return Head(size, False if peek_tree else None, tuple(decode_list(read(HEADER_SIZE, body), digest, size)))
     if compression == RAW:
