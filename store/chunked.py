@@ -38,6 +38,7 @@ READ = 4 << 20
 #: chunks cut but not yet stored, at most (memory: AHEAD x MAX_CHUNK)
 AHEAD = 8
 
+
 def _cdc():
     from pyfastcdc import FastCDC
 
