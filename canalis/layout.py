@@ -18,8 +18,9 @@ from canalis.permissions import policy_of
 DIRNAME = ".canalis"
 CONFIG_VERSION = 1
 DEFAULT_DATASTORES = ("workspaceblobstore", "workspacefilestore")
-#: store formats this release reads and upgrades in place (format 2 added pack files to 1)
-UPGRADABLE_STORE_FORMATS = (1,)
+#: store formats this release reads and upgrades in place (format 2 added pack files to 1,
+#: format 3 chunked files to 2)
+UPGRADABLE_STORE_FORMATS = (1, 2)
 
 
 @dataclass(frozen=True)

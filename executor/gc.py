@@ -261,6 +261,7 @@ def collect_garbage(ledger, store, locks_dir, *, keep_last=None, older_than=None
                 done += len(batch)
                 if progress:
                     progress(done, len(doomed))
+            store.upgrade()  # store format 2 whole blobs over CHUNKED_MIN become chunked (same digests)
     if runs_dir is not None and keep_failed is not None:
         remove_failed_folders(ledger, runs_dir, keep_failed, report, began, dry_run)
     runs_all = {r.run_id for r in ledger.runs()}

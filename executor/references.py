@@ -127,12 +127,18 @@ def collect(ledger) -> References:
 
 
 def expand(store, digest: str, kind: str) -> list[str]:
-    """The digest and, for a tree, every digest its entries name."""
+    """The digest and, for a tree, every digest its entries name; with the chunks of every
+    file among them that is stored chunked (files larger than the store's CHUNKED_MIN)."""
+    from canalis.store.chunked import CHUNKED_MIN
+
     out = [digest]
     if kind in ("tree", "any") and store.exists(digest):
         try:
-            out += [e.digest for e in store.get_tree(digest)]
+            entries = store.get_tree(digest)
         except NotATreeError:  # a hash_paths entry may be a single file's blob
             if kind == "tree":
                 raise
-    return out
+        else:
+            out += [e.digest for e in entries]
+            return out + store.chunk_digests(e.digest for e in entries if e.size > CHUNKED_MIN)
+    return out + store.chunk_digests([digest])

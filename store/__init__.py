@@ -5,7 +5,7 @@
 The on-disk format is described in docs/store-format.md.
 """
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 _LAZY = {
     "LocalStore": "canalis.store.local",

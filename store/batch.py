@@ -12,7 +12,7 @@ import os
 import threading
 
 from canalis.store.blob import pack_header
-from canalis.store.durable import make_durable
+from canalis.store.durable import fsync_path, make_durable
 from canalis.store.pack import PACK_TARGET, SUFFIX, PackWriter
 
 #: with more files than this to sync, one syncfs(2) is cheaper than an fsync each
@@ -27,6 +27,8 @@ class Batch:
         self._open: PackWriter | None = None
         self._full: list[PackWriter] = []
         self._lock = threading.Lock()
+        self._syncing: dict[str, object] = {}  # temp path of a full pack -> its fsync, started early
+        self._sync_pool = None
 
     def __contains__(self, digest: str) -> bool:
         return digest in self.loose or digest in self.packed
@@ -53,7 +55,28 @@ class Batch:
             if self._open.size >= PACK_TARGET:
                 self._open.finish()
                 self._full.append(self._open)
+                self._sync_early(self._open.tmp_path)
                 self._open = None
+
+    def _sync_early(self, tmp: str) -> None:
+        """Start the fsync of a full pack now, in the background, so that the disk writes it
+        while the batch goes on (a large file fills many packs); `commit` waits for it."""
+        if self._sync_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._sync_pool = ThreadPoolExecutor(1)
+        self._syncing[tmp] = self._sync_pool.submit(fsync_path, tmp)
+
+    def _wait_syncs(self) -> set:
+        done = set()
+        for tmp, fut in self._syncing.items():
+            fut.result()
+            done.add(tmp)
+        if self._sync_pool is not None:
+            self._sync_pool.shutdown()
+            self._sync_pool = None
+        self._syncing = {}
+        return done
 
     def _writers(self) -> list[PackWriter]:
         return self._full + ([self._open] if self._open is not None else [])
@@ -70,7 +93,8 @@ class Batch:
         store = self.store
         for w in packs:
             w.close()
-        make_durable(temps, store._tmp, FSYNC_EACH_MAX)  # the bytes first ...
+        synced = self._wait_syncs()
+        make_durable([t for t in temps if t not in synced], store._tmp, FSYNC_EACH_MAX)  # the bytes first ...
         folders = set()
         if packs:
             os.makedirs(store._packs, exist_ok=True)
@@ -85,6 +109,10 @@ class Batch:
         self._full, self.loose, self.packed = [], {}, set()
 
     def discard(self) -> None:
+        try:
+            self._wait_syncs()
+        except OSError:
+            pass
         for w in self._writers():
             w.close()
         for tmp in [w.tmp_path for w in self._writers()] + list(self.loose.values()):

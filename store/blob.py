@@ -2,8 +2,9 @@
 
     offset size  field
     0      4     magic b"CNLB"
-    4      1     format version (1)
-    5      1     compression: 0 = none (raw bytes), 1 = zstd (one or more zstd frames)
+    4      1     format version (1; 2 for a chunk list, see chunked.py)
+    5      1     compression: 0 = none (raw bytes), 1 = zstd (one or more zstd frames),
+                 2 = chunk list (version 2 only: the body lists the chunks holding the content)
     6      2     reserved, zero
     8      8     logical (uncompressed) size, unsigned little-endian
     16     ...   body
@@ -26,10 +27,13 @@ from canalis.store.errors import CorruptBlobError, InvalidDigestError, Unsupport
 
 MAGIC = b"CNLB"
 BLOB_VERSION = 1
+#: the header version of a chunk list record (a version 1 reader refuses it, as it should)
+CHUNKED_VERSION = 2
 HEADER = struct.Struct("<4sBBHQ")
 HEADER_SIZE = HEADER.size  # 16
 RAW = 0
 ZSTD = 1
+CHUNKED = 2
 
 ZSTD_LEVEL = 3
 #: compression is kept only when it saves at least this fraction of the size
@@ -52,8 +56,8 @@ def check_digest(digest: object) -> str:
     return digest
 
 
-def pack_header(compression: int, size: int) -> bytes:
-    return HEADER.pack(MAGIC, BLOB_VERSION, compression, 0, size)
+def pack_header(compression: int, size: int, version: int = BLOB_VERSION) -> bytes:
+    return HEADER.pack(MAGIC, version, compression, 0, size)
 
 
 def unpack_header(raw: bytes, digest: str) -> tuple[int, int]:
@@ -63,9 +67,9 @@ def unpack_header(raw: bytes, digest: str) -> tuple[int, int]:
     magic, version, compression, reserved, size = HEADER.unpack(raw[:HEADER_SIZE])
     if magic != MAGIC:
         raise CorruptBlobError(digest, f"bad magic {magic!r}, expected {MAGIC!r}")
-    if version != BLOB_VERSION:
-        raise UnsupportedFormatError(digest, version, BLOB_VERSION)
-    if compression not in (RAW, ZSTD) or reserved != 0:
+    if version not in (BLOB_VERSION, CHUNKED_VERSION):
+        raise UnsupportedFormatError(digest, version, CHUNKED_VERSION)
+    if compression not in ((RAW, ZSTD) if version == BLOB_VERSION else (CHUNKED,)) or reserved != 0:
         raise CorruptBlobError(digest, f"unknown compression flag {compression} / reserved {reserved}")
     return compression, size
 
@@ -132,7 +136,7 @@ class BlobReader:
     """A read-only binary stream of a blob's uncompressed bytes; checks the digest at EOF
     when `verify` is set (and raises CorruptBlobError naming the digest)."""
 
-    def __init__(self, path: str, digest: str, verify: bool = False, record: bytes | None = None):
+    def __init__(self, path: str, digest: str, verify: bool = False, record: bytes | None = None, opener=None):
         self.name = path
         self.digest = digest
         self._f = open(path, "rb") if record is None else io.BytesIO(record)  # record: from a pack
@@ -146,6 +150,18 @@ class BlobReader:
         self._done = False
         if self.compression == ZSTD:
             self._src = decompressor().stream_reader(self._f, read_across_frames=True)
+        elif self.compression == CHUNKED:  # a chunk list: the content is its chunks, read in turn
+            from canalis.store.chunklist import ChunkStream, decode_list
+
+            try:
+                chunks = decode_list(self._f.read(), digest, self.size)
+            except BaseException:
+                self._f.close()
+                raise
+            if opener is None:
+                self._f.close()
+                raise CorruptBlobError(digest, "a chunk list is always stored loose, never in a pack", path)
+            self._src = ChunkStream(opener, chunks, digest, path)
         else:
             self._src = self._f
 
@@ -230,6 +246,8 @@ def decode(raw: bytes, digest: str, verify: bool, path: str) -> bytes:
     """The uncompressed bytes of a blob file's bytes `raw` (a loose file or a pack record)."""
     compression, size = unpack_header(raw, digest)
     body = memoryview(raw)[HEADER_SIZE:]
+    if compression == CHUNKED:  # LocalStore reads chunk lists through BlobReader
+        raise CorruptBlobError(digest, "a chunk list is always stored loose, never in a pack", path)
     if compression == ZSTD:
         try:
             data = decompressor().decompressobj().decompress(body)

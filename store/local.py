@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator
 
-import blake3
-
 from canalis.store import blob as _blob
+from canalis.store import chunked as _chunked
 from canalis.store import pack as _pack
 from canalis.store.batch import Batch
-from canalis.store.blob import HEADER_SIZE, RAW, ZSTD, check_digest, pack_header, unpack_header
+from canalis.store.blob import HEADER_SIZE, check_digest, pack_header, unpack_header
 from canalis.store.durable import fsync_path, syncfs  # noqa: F401  (syncfs: re-exported)
 from canalis.store.errors import (
     BlobNotFoundError, DigestPrefixError, InvalidDigestError, NotATreeError, SnapshotError, StoreError,
@@ -104,11 +103,11 @@ class LocalStore:
         return os.path.join(self._tmp, f"{os.getpid()}-{secrets.token_hex(8)}.tmp")
 
     # -- writing --------------------------------------------------------------------
-    def _write_body(self, compression: int, size: int, body, durable: bool) -> str:
+    def _write_body(self, compression: int, size: int, body, durable: bool, version: int = _blob.BLOB_VERSION) -> str:
         tmp = self._tmp_name()
         try:
             with open(tmp, "xb", buffering=0) as f:
-                _write_all(f, pack_header(compression, size))
+                _write_all(f, pack_header(compression, size, version))
                 _write_all(f, body)
                 if durable:
                     os.fsync(f.fileno())
@@ -153,32 +152,48 @@ class LocalStore:
             batch.add_loose(digest, self._write_body(compression, len(data), body, False))
 
     def put_file(self, path: str | os.PathLike, digest: str | None = None) -> str:
-        """Store a file's content by streaming it (files larger than memory work). A caller that
-        hashed the bytes as it wrote them passes `digest`: a large file is then read once (no
-        mapping of the whole file to hash it); a new blob is still checked against it."""
+        """Store a file's content by streaming it (files larger than memory work). The file is
+        read once; one larger than CHUNKED_MIN is stored as chunks and a chunk list. A caller
+        that hashed the bytes as it wrote them may pass `digest`: a file that no longer hashes
+        to it raises SnapshotError and stores nothing under that name."""
+        if digest is not None:
+            check_digest(digest)
         return self._put_path(os.fspath(path), os.stat(path).st_size, durable=True, batch=None, digest=digest)
 
     def _put_path(self, path: str, size: int, durable: bool, batch: Batch | None, digest: str | None = None) -> str:
-        if size <= _blob.SMALL_FILE:
-            with open(path, "rb", buffering=0) as f:
-                data = f.read()
-            if batch is not None:
-                return self._put_data(data, batch)
-            digest = _blob.hash_bytes(data)
-            if self._known(digest, None):
-                return digest
-            compression, body = _blob.encode(data)
-            tmp = self._write_body(compression, len(data), body, durable)
-        else:
-            digest = check_digest(digest) if digest is not None else _blob.hash_path(path, size)
-            if self._known(digest, batch):
-                return digest
-            tmp = self._stream_to_temp(path, digest, durable)
-        if batch is None:
-            self._install(tmp, digest, durable)
-        else:
-            batch.add_loose(digest, tmp)
-        return digest
+        if size > _chunked.CHUNKED_MIN:
+            return self._put_chunked(path, batch, digest)
+        with open(path, "rb", buffering=0) as f:
+            data = f.read()
+        if len(data) > _chunked.CHUNKED_MIN:  # grew since it was stat'ed
+            return self._put_chunked(path, batch, digest)
+        if batch is not None and digest is None:
+            return self._put_data(data, batch)
+        found = _blob.hash_bytes(data)
+        if digest is not None and found != digest:
+            raise SnapshotError(path, "the file changed while it was being stored; snapshot it again")
+        if self._known(found, batch):
+            return found
+        if batch is not None:
+            self._add_new(found, data, batch)
+            return found
+        compression, body = _blob.encode(data)
+        self._install(self._write_body(compression, len(data), body, durable), found, durable)
+        return found
+
+    def _put_chunked(self, path: str, batch: Batch | None, digest: str | None) -> str:
+        """A large file as chunks and a chunk list, in `batch` or (a single put) in a batch of
+        its own committed here."""
+        if batch is not None:
+            return _chunked.ingest(self, path, batch, digest)
+        own = self._batch()
+        try:
+            found = _chunked.ingest(self, path, own, digest)
+            own.commit()
+        except BaseException:
+            own.discard()
+            raise
+        return found
 
     def _put_group(self, group: list[tuple[str, int]], batch: Batch) -> list[str]:
         """Store a group of files in a batch: a large file streams on its own; small files
@@ -206,57 +221,6 @@ class LocalStore:
             or os.path.exists(self.path_of(digest))
             or self._index.locate(digest) is not None
         )
-
-    def _stream_to_temp(self, path: str, digest: str, durable: bool) -> str:
-        """Compress a big file into a temp file, checking it still hashes to `digest`."""
-        import zstandard
-
-        tmp = self._tmp_name()
-        check = blake3.blake3(max_threads=blake3.blake3.AUTO)
-        try:
-            with open(path, "rb") as src, open(tmp, "xb") as out:
-                head = src.read(1 << 20)
-                sample = _blob.compressor().compress(head)
-                compress = _blob.pays(len(sample), len(head))
-                out.write(pack_header(ZSTD if compress else RAW, 0))
-                if compress:
-                    cctx = zstandard.ZstdCompressor(level=_blob.ZSTD_LEVEL, threads=os.cpu_count() or 1)
-                    w = cctx.stream_writer(out, closefd=False)
-                else:
-                    w = out
-                n = 0
-                chunk = head
-                while chunk:
-                    check.update(chunk)
-                    w.write(chunk)
-                    n += len(chunk)
-                    chunk = src.read(_blob.CHUNK)
-                if compress:
-                    w.flush(zstandard.FLUSH_FRAME)
-                out.seek(0)
-                out.write(pack_header(ZSTD if compress else RAW, n))
-                stored = out.seek(0, 2)
-                if compress and not _blob.pays(stored - HEADER_SIZE, n):
-                    out.seek(0)
-                    out.truncate()
-                    out.write(pack_header(RAW, n))
-                    src.seek(0)
-                    check = blake3.blake3(max_threads=blake3.blake3.AUTO)
-                    while chunk := src.read(_blob.CHUNK):
-                        check.update(chunk)
-                        out.write(chunk)
-                out.flush()
-                if durable:
-                    os.fsync(out.fileno())
-            if check.hexdigest() != digest:
-                raise SnapshotError(path, "the file changed while it was being stored; snapshot it again")
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        return tmp
 
     # -- reading --------------------------------------------------------------------
     def resolve_prefix(self, prefix: str, limit: int = 9) -> str:
@@ -332,7 +296,12 @@ class LocalStore:
         try:
             if record is not None:
                 return _blob.decode(record, digest, verify, where.path)
-            return _blob.read_all(where.path, digest, verify)
+            with open(where.path, "rb", buffering=0) as f:
+                raw = f.read()
+            if raw[5:6] == bytes([_blob.CHUNKED]) and len(raw) >= HEADER_SIZE:
+                with self.open(digest, verify) as r:
+                    return r.read()
+            return _blob.decode(raw, digest, verify, where.path)
         except FileNotFoundError:
             raise BlobNotFoundError(digest, self._root) from None
 
@@ -341,9 +310,30 @@ class LocalStore:
         if they do not hash to `digest`)."""
         where, record = self._record(digest)
         try:
-            return _blob.BlobReader(where.path, digest, verify, record)  # type: ignore[return-value]
+            return _blob.BlobReader(where.path, digest, verify, record, self._chunk_opener)  # type: ignore[return-value]
         except FileNotFoundError:
             raise BlobNotFoundError(digest, self._root) from None
+
+    def _chunk_opener(self, digest: str):
+        return self.open(digest)
+
+    def chunks(self, digest: str) -> list[tuple[str, int]]:
+        """The (digest, size) of each chunk of blob `digest` when it is stored chunked, else
+        [] (also when it is missing). Garbage collection keeps these with their file."""
+        try:
+            where, record = self._record(check_digest(digest))
+        except BlobNotFoundError:
+            return []
+        if record is not None:
+            return []  # chunk lists are always loose
+        try:
+            with open(where.path, "rb") as f:
+                compression, size = unpack_header(f.read(HEADER_SIZE), digest)
+                if compression != _blob.CHUNKED:
+                    return []
+                return _chunked.decode_list(f.read(), digest, size)
+        except FileNotFoundError:
+            return []
 
     def size(self, digest: str) -> int:
         where, record = self._record(digest)
@@ -510,6 +500,25 @@ class LocalStore:
             except FileNotFoundError:
                 pass
 
+    def upgrade(self) -> list[str]:
+        """Store every loose whole blob larger than CHUNKED_MIN (written by store format 2) as
+        chunks and a chunk list, under the same digest; returns the digests rewritten. Reading
+        stays correct throughout: the old file is replaced atomically. Garbage collection
+        calls this."""
+        done = []
+        for digest in list(self._loose()):
+            try:
+                if _chunked.upgrade(self, digest):
+                    done.append(digest)
+            except StoreError:  # a corrupt blob stays as it is: verify reports it
+                continue
+        return done
+
+    def chunk_digests(self, digests: Iterable[str]) -> list[str]:
+        """The chunks of those of `digests` that are stored chunked (a tree's entries, a log
+        ...): garbage collection keeps them while a file naming them is kept."""
+        return _chunked.chunk_digests(self, digests)
+
     def stats(self) -> dict:
         """Objects, logical bytes (uncompressed), stored bytes (files and packs on disk)."""
         objects = logical = stored = 0
@@ -517,8 +526,10 @@ class LocalStore:
         for digest in self._loose():
             try:
                 with open(self.path_of(digest), "rb") as f:
-                    _, size = unpack_header(f.read(HEADER_SIZE), digest)
+                    compression, size = unpack_header(f.read(HEADER_SIZE), digest)
                     stored += os.fstat(f.fileno()).st_size
+                    if compression == _blob.CHUNKED:  # its content is counted in its chunks
+                        size = os.fstat(f.fileno()).st_size - HEADER_SIZE
             except (FileNotFoundError, StoreError):
                 continue
             loose.add(digest)

@@ -8,7 +8,8 @@ checks that nothing outside `store/` calls more, and that `LocalStore` satisfies
 - writing: `put_bytes`, `put_file`, `put_files` (chosen files), `put_tree`, `snapshot` (a folder);
 - reading: `exists`, `present` (which of many), `size`, `get_bytes`, `open` (streaming), `get_tree`;
 - materialising: `checkout` (a tree into a folder), `checkout_file`;
-- housekeeping, for garbage collection and audits: `object_info`, `delete_many`, `verify`.
+- housekeeping, for garbage collection and audits: `object_info`, `delete_many`, `verify`,
+  `chunk_digests` (the chunks a kept chunked file needs), `upgrade` (older formats' large blobs to chunked).
 
 The `canalis store` commands also use `stored_size` and `stats`, which describe the local
 layout, so they are `LocalStore`'s own.
@@ -47,3 +48,5 @@ class Store(Protocol):
     def object_info(self) -> Iterator: ...  # ObjectInfo(digest, stored_bytes, mtime, pack) per blob
     def delete_many(self, digests: Iterable[str]) -> int: ...
     def verify(self, repair: bool = False, grace_seconds: float = 3600, deep: bool = False): ...
+    def chunk_digests(self, digests: Iterable[str]) -> list[str]: ...  # chunks of those stored chunked
+    def upgrade(self) -> list[str]: ...  # whole blobs over CHUNKED_MIN rewritten chunked, same digests

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from canalis.store.blob import HEADER_SIZE, RAW, decompressor, unpack_header
+from canalis.store.blob import CHUNKED, HEADER_SIZE, RAW, decompressor, unpack_header
 from canalis.store.errors import CorruptBlobError
 from canalis.store.pack import Entry
 from canalis.store.tree import TREE_MAGIC, TreeEntry
@@ -32,14 +32,23 @@ class Head:
 
     size: int
     tree: bool | None = None
+    chunks: tuple = ()  # a chunk list's (digest, size) pairs
 
 
-def check_record(read: Callable[[int, int], bytes], stored: int, digest: str, peek_tree: bool = False) -> Head:
+def check_record(read: Callable[[int, int], bytes], stored: int, digest: str, peek_tree: bool = False,
+                 loose: bool = True) -> Head:
     """Check the record of blob `digest`, `stored` bytes long, through `read(offset, n)`
-    (offsets from the record's start). Raises CorruptBlobError (or UnsupportedFormatError)."""
+    (offsets from the record's start). A chunk list (always loose) is read whole and parsed.
+    Raises CorruptBlobError (or UnsupportedFormatError)."""
     start = read(0, min(stored, PEEK))
     compression, size = unpack_header(start, digest)
     body = stored - HEADER_SIZE
+    if compression == CHUNKED:
+        if not loose:
+            raise CorruptBlobError(digest, "a chunk list in a pack (chunk lists are always stored loose)")
+        from canalis.store.chunklist import decode_list
+
+        return Head(size, False if peek_tree else None, tuple(decode_list(read(HEADER_SIZE, body), digest, size)))
     if compression == RAW:
         if body != size:
             hint = " (truncated?)" if body < size else ""

@@ -109,7 +109,8 @@ def _pack_heads(path: str):
     try:
         for e in entries:
             try:
-                heads[e.digest] = check_record(lambda off, n, e=e: os.pread(fd, n, e.offset + off), e.length, e.digest)
+                heads[e.digest] = check_record(lambda off, n, e=e: os.pread(fd, n, e.offset + off), e.length, e.digest,
+                                               loose=False)
             except StoreError as err:
                 heads[e.digest] = _reason(err)
     finally:
@@ -154,6 +155,7 @@ def verify(store, repair: bool = False, grace_seconds: float = 3600, deep: bool 
     index = store._index
     sizes: dict[str, int] = {}  # digest -> logical size, from sound headers
     trees: list[str] = []
+    chunk_lists: dict[str, tuple] = {}  # digest -> its chunks
     loose_bad: list[str] = []
     packed_bad: dict[str, dict[str, str]] = {}  # pack name -> {digest: problem}
     own: dict[str, list] = {}  # pack name -> its own index
@@ -175,6 +177,8 @@ def verify(store, repair: bool = False, grace_seconds: float = 3600, deep: bool 
                 corrupt(digest, head)
                 continue
             sizes[digest] = head.size
+            if head.chunks:
+                chunk_lists[digest] = head.chunks
             if head.tree:
                 trees.append(digest)
         paths = [index.path_of(n) for n in packs]
@@ -205,6 +209,7 @@ def verify(store, repair: bool = False, grace_seconds: float = 3600, deep: bool 
                 for digest, problem in bad_records.items():
                     packed_bad.setdefault(name, {})[digest] = problem
                     corrupt(digest, problem)
+    _check_chunk_lists(chunk_lists, sizes, report, loose_bad, corrupt)
     _check_index(index, own, report)
     _check_trees(store, trees, sizes, report, loose_bad)
     stat_cache_bad = _check_stat_cache(store, sizes, report)
@@ -220,6 +225,27 @@ def verify(store, repair: bool = False, grace_seconds: float = 3600, deep: bool 
     if repair and (report.corrupt or report.damaged_packs):
         report.ok = False  # quarantined content is gone until it is put again; say so
     return report
+
+
+def _check_chunk_lists(chunk_lists: dict, sizes: dict, report, loose_bad: list, corrupt) -> None:
+    """A chunk list is corrupt when one of its chunks is missing, corrupt, or of another
+    size than listed: its content cannot be read back whole. Repair quarantines it (with its
+    bad chunk) so that putting the file again stores it anew."""
+    for digest, chunks in chunk_lists.items():
+        if digest in report.reasons:
+            continue
+        for i, (chunk, size) in enumerate(chunks, start=1):
+            if chunk in report.reasons:
+                problem = f"chunk {i} of {len(chunks)} ({chunk}) is corrupt"
+            elif chunk not in sizes:
+                problem = f"chunk {i} of {len(chunks)} ({chunk}) is missing"
+            elif sizes[chunk] != size:
+                problem = f"chunk {i} of {len(chunks)} ({chunk}) holds {sizes[chunk]} bytes, the list says {size}"
+            else:
+                continue
+            loose_bad.append(digest)
+            corrupt(digest, problem)
+            break
 
 
 def _check_index(index, own: dict, report) -> None:

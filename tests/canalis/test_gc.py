@@ -422,3 +422,28 @@ open(os.path.join(sys.argv[2], "v.txt"), "w").write(open(os.path.join(sys.argv[1
     assert resumed.wait_for_completion(raise_on_error=False) == "Completed"
     assert counter.lines() == ["dies.py"]
     assert verify_json(ws)[0] == 0
+
+
+def test_chunks_of_kept_files_are_kept_and_those_of_collected_files_go(ws, two_runs, tmp_path):
+    """A file over the store's CHUNKED_MIN is stored as chunks and a chunk list: a kept
+    file keeps its chunks (a chunk shared with a collected file too); a collected file's
+    own chunks go with it."""
+    from canalis.store.chunked import CHUNKED_MIN
+
+    shared = os.urandom(CHUNKED_MIN)
+    datastore = ws.get_default_datastore()
+    write(datastore.root / "d" / "big.bin", "")
+    (datastore.root / "d" / "big.bin").write_bytes(shared + b"kept")
+    Dataset.File.from_files(path=(datastore, "d/big.bin")).register(ws, "big")
+    (tmp_path / "gone.bin").write_bytes(shared + os.urandom(CHUNKED_MIN // 2))
+    gone = ws.store.put_file(tmp_path / "gone.bin")
+    kept = next(e.digest for e in ws.store.get_tree(Dataset.get_by_name(ws, "big")._tree) if e.path.endswith("big.bin"))
+    kept_chunks = {c for c, _ in ws.store.chunks(kept)}
+    gone_only = {c for c, _ in ws.store.chunks(gone)} - kept_chunks
+    assert kept_chunks and gone_only
+    time.sleep(0.2)
+    gc(ws, "--keep-last", "0", "--grace", "0s")
+    assert ws.store.exists(kept) and all(ws.store.exists(c) for c in kept_chunks)
+    assert ws.store.get_bytes(kept, verify=True) == shared + b"kept"
+    assert not ws.store.exists(gone) and not any(ws.store.exists(c) for c in gone_only)
+    assert ws.store.verify().ok

@@ -21,7 +21,7 @@ def test_a_format_1_workspace_is_upgraded_and_keeps_its_blobs(tmp_path):
     cfg["store"]["format"] = 1
     lay.write_config(cfg)
     again = lay.open_store()
-    assert json.loads(lay.config_path.read_text())["store"]["format"] == FORMAT_VERSION == 2
+    assert json.loads(lay.config_path.read_text())["store"]["format"] == FORMAT_VERSION == 3
     assert again.get_bytes(digest, verify=True) == b"written by a format 1 store: loose blobs only"
 
 

@@ -1,0 +1,268 @@
+"""Large files in the store: cold ingest against `cp` and `dvc add`, chunk-level dedup of an
+appended file, checkout of a chunked file against a whole blob.
+
+Run by hand, one benchmark at a time on the machine:
+
+    bash bench/setup_dvc.sh            # makes bench/.venv-dvc (optional: DVC rows need it)
+    flock /tmp/canalis-bench.lock python bench/chunk_bench.py [--gib 2] [--reps 3] [--dir /tmp]
+
+For each kind of content (random bytes: incompressible; CSV rows: compressible) a file of
+`--gib` GiB is made in `--dir` (deleted at the end). Every timed run is cold: before it,
+`sync` and `posix_fadvise(DONTNEED)` drop the source from the page cache (no root needed),
+so each contender reads it from the disk. Contenders, interleaved run by run:
+
+- `cp SRC DST`; `cp SRC DST && sync DST` (cp with the durability canalis gives);
+- `canalis store put SRC` in a fresh workspace (whole process: start, read, hash, chunk,
+  compress, write, fsync), with its peak RSS (`wait4`);
+- `dvc add` of the file in a fresh DVC repository (its cache on the same disk).
+
+Then: the file with 1% appended is put into the store that holds the original (new stored
+bytes, time against a cold `cat FILE > /dev/null`), and `dvc add` of it (DVC's cache
+growth); and a checkout of the chunked file against a checkout of the same content stored
+as one whole blob (how store format 2 stored it).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DVC = HERE / ".venv-dvc" / "bin" / "dvc"
+CANALIS = Path(sys.executable).with_name("canalis")
+
+
+def drop(path: Path) -> None:
+    os.sync()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def timed(argv, cwd=None, env=None) -> tuple[float, int]:
+    """(seconds, peak RSS bytes) of one process."""
+    t = time.perf_counter()
+    p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    seconds = time.perf_counter() - t
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read().decode(errors="replace")
+    p.stderr.close()
+    if p.returncode != 0:
+        raise SystemExit(f"{argv} failed ({p.returncode}): {err}")
+    return seconds, usage.ru_maxrss * 1024
+
+
+def make(path: Path, size: int, kind: str) -> None:
+    with open(path, "wb") as f:
+        left = size
+        i = 0
+        while left > 0:
+            if kind == "random":
+                block = os.urandom(min(left, 8 << 20))
+            else:
+                block = "".join(f"{i + j},{(i + j) * 7919 % 100003},{(i + j) % 97}.{j % 10},label_{(i + j) % 13}\n"
+                                for j in range(100_000)).encode()[:left]
+                i += 100_000
+            f.write(block)
+            left -= len(block)
+
+
+def du(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_blocks * 512
+            except FileNotFoundError:
+                pass
+    return total
+
+
+def store_bytes(ws: Path) -> int:
+    return du(ws / ".canalis" / "objects") - du(ws / ".canalis" / "objects" / "cache")
+
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: list) -> None:
+    src = work / f"{kind}.bin"
+    make(src, size, kind)
+    mb = size / 1e6
+    res = {k: [] for k in ("cp", "cp + sync", "canalis store put", "dvc add")}
+    rss = []
+    for rep in range(reps):
+        for name in res:
+            if name == "dvc add" and not DVC.exists():
+                continue
+            if name.startswith("cp"):
+                dst = work / "cp.out"
+                drop(src)
+                cmd = ["cp", str(src), str(dst)] if name == "cp" else ["sh", "-c", f"cp '{src}' '{dst}' && sync '{dst}'"]
+                res[name].append(timed(cmd)[0])
+                dst.unlink()
+            elif name == "canalis store put":
+                ws = work / "ws"
+                subprocess.run([str(CANALIS), "init", str(ws)], check=True, capture_output=True)
+                drop(src)
+                s, peak = timed([str(CANALIS), "store", "put", str(src), "--workspace", str(ws)])
+                res[name].append(s)
+                rss.append(peak)
+                if rep == reps - 1:
+                    stored = store_bytes(ws)
+                    notes.append(f"{kind}: the store holds {stored / 1e6:,.0f} MB for the {mb:,.0f} MB file")
+                shutil.rmtree(ws)
+            else:
+                repo = work / "dvc"
+                repo.mkdir()
+                subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+                subprocess.run([str(DVC), "init", "-q"], cwd=repo, check=True)
+                shutil.copyfile(src, repo / "data.bin")
+                drop(repo / "data.bin")
+                res[name].append(timed([str(DVC), "add", "-q", "data.bin"], cwd=repo)[0])
+                shutil.rmtree(repo)
+    cp, cps = med(res["cp"]), med(res["cp + sync"])
+    for name, xs in res.items():
+        if not xs:
+            continue
+        m = med(xs)
+        extra = f"{m / cp:.2f}x cp, {m / cps:.2f}x cp + sync"
+        if name == "canalis store put":
+            extra += f"; peak RSS {max(rss) / 2**20:.0f} MiB"
+        rows.append(f"| {kind} | cold: {name} | {m:.2f} | {mb / m:,.0f} MB/s | {extra} | {', '.join(f'{x:.2f}' for x in xs)} |")
+
+    # dedup: 1% appended, put into the store holding the original
+    ws = work / "ws"
+    subprocess.run([str(CANALIS), "init", str(ws)], check=True, capture_output=True)
+    subprocess.run([str(CANALIS), "store", "put", str(src), "--workspace", str(ws)], check=True, capture_output=True)
+    before = store_bytes(ws)
+    v2 = work / f"{kind}-v2.bin"
+    shutil.copyfile(src, v2)
+    with open(v2, "ab") as f:
+        tail = work / "tail.bin"
+        make(tail, size // 100, kind)
+        f.write(tail.read_bytes())
+        tail.unlink()
+    reads, puts = [], []
+    for _ in range(reps):
+        drop(v2)
+        reads.append(timed(["sh", "-c", f"cat '{v2}' > /dev/null"])[0])
+    for rep in range(reps):
+        if rep:  # put it again into a store that holds only the original
+            shutil.rmtree(ws)
+            subprocess.run([str(CANALIS), "init", str(ws)], check=True, capture_output=True)
+            subprocess.run([str(CANALIS), "store", "put", str(src), "--workspace", str(ws)], check=True, capture_output=True)
+        drop(v2)
+        puts.append(timed([str(CANALIS), "store", "put", str(v2), "--workspace", str(ws)])[0])
+    new = store_bytes(ws) - before
+    rows.append(f"| {kind} | cold: cat v2 > /dev/null (read it once) | {med(reads):.2f} | | | {', '.join(f'{x:.2f}' for x in reads)} |")
+    rows.append(f"| {kind} | canalis store put v2 (1% appended) | {med(puts):.2f} | | {med(puts) / med(reads):.2f}x the read; "
+                f"new stored bytes {new / 1e6:,.1f} MB = {100 * new / size:.2f}% of the file | {', '.join(f'{x:.2f}' for x in puts)} |")
+    if DVC.exists():
+        repo = work / "dvc"
+        repo.mkdir()
+        subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+        subprocess.run([str(DVC), "init", "-q"], cwd=repo, check=True)
+        shutil.copyfile(src, repo / "data.bin")
+        subprocess.run([str(DVC), "add", "-q", "data.bin"], cwd=repo, check=True)
+        cache0 = du(repo / ".dvc" / "cache")
+        (repo / "data.bin").unlink()
+        shutil.copyfile(v2, repo / "data.bin")
+        drop(repo / "data.bin")
+        s = timed([str(DVC), "add", "-q", "data.bin"], cwd=repo)[0]
+        grown = du(repo / ".dvc" / "cache") - cache0
+        rows.append(f"| {kind} | dvc add v2 (1% appended) | {s:.2f} | | new cache bytes {grown / 1e6:,.1f} MB = "
+                    f"{100 * grown / size:.2f}% of the file | {s:.2f} |")
+        shutil.rmtree(repo)
+
+    # checkout: the chunked file against the same content as one whole blob (format 2)
+    sys.path.insert(0, str(HERE.parent))
+    from canalis.store import LocalStore
+    from canalis.store.blob import RAW, ZSTD, compressor, pays
+
+    store = LocalStore(ws / ".canalis" / "objects")
+    digest = subprocess.run([str(CANALIS), "store", "put", str(src), "--workspace", str(ws)], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    whole_ws = work / "ws-whole"
+    whole = LocalStore(whole_ws / "objects")
+    tmp = whole._tmp_name()
+    with open(src, "rb") as f, open(tmp, "wb") as out:  # a format 2 whole blob: streamed zstd or raw
+        head = f.read(1 << 20)
+        comp = pays(len(compressor().compress(head)), len(head))
+        from canalis.store.blob import pack_header
+        out.write(pack_header(ZSTD if comp else RAW, size))
+        w = compressor().stream_writer(out, closefd=False) if comp else out
+        w.write(head)
+        while block := f.read(4 << 20):
+            w.write(block)
+        if comp:
+            import zstandard
+
+            w.flush(zstandard.FLUSH_FRAME)
+    whole._install(tmp, digest, True)
+    outs = {"chunked": [], "whole blob": []}
+    for _ in range(reps):
+        for name, st in (("chunked", store), ("whole blob", whole)):
+            dest = work / "co.out"
+            os.sync()
+            t = time.perf_counter()
+            st.checkout_file(digest, dest, readonly=False, link=False)
+            outs[name].append(time.perf_counter() - t)
+            dest.unlink()
+    for name, xs in outs.items():
+        rows.append(f"| {kind} | checkout (copy, verified), {name} | {med(xs):.2f} | {mb / med(xs):,.0f} MB/s | "
+                    f"{med(xs) / med(outs['whole blob']):.2f}x whole blob | {', '.join(f'{x:.2f}' for x in xs)} |")
+    shutil.rmtree(ws)
+    shutil.rmtree(whole_ws)
+    src.unlink()
+    v2.unlink()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gib", type=float, default=2)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--dir", default="/tmp")
+    ap.add_argument("--kinds", default="random,csv")
+    ap.add_argument("--out", default=str(HERE / "results-chunk.md"))
+    args = ap.parse_args()
+    size = int(args.gib * (1 << 30))
+    work = Path(tempfile.mkdtemp(prefix="canalis-chunk-bench-", dir=args.dir))
+    rows, notes = [], []
+    load0 = os.getloadavg()
+    try:
+        for kind in args.kinds.split(","):
+            bench_kind(work, kind, size, args.reps, rows, notes)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    load1 = os.getloadavg()
+    dvc = subprocess.run([str(DVC), "--version"], capture_output=True, text=True).stdout.strip() if DVC.exists() else "not installed"
+    lines = [
+        f"Machine: {os.cpu_count()} cores, Linux {platform.release()}, Python {platform.python_version()}; "
+        f"DVC {dvc}. File: {size / 2**30:g} GiB. Load average at start {load0[0]:.2f}, at end {load1[0]:.2f}. "
+        f"Median of {args.reps}, runs interleaved, each cold (sync + posix_fadvise DONTNEED on the source).",
+        "",
+        "| content | what | median (s) | throughput | ratio / notes | runs (s) |",
+        "|---|---|---:|---:|---|---|",
+        *rows,
+        "",
+        *[f"- {n}" for n in notes],
+    ]
+    text = "\n".join(lines) + "\n"
+    Path(args.out).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
