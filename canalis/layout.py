@@ -164,7 +164,22 @@ class Layout:
                 f"workspace {self.root} has ledger format {version!r}; this canalis reads format "
                 f"{FORMAT_VERSION}. Use a canalis release that knows format {version!r}."
             )
-        return Ledger(self.ledger_path)
+        ledger = Ledger(self.ledger_path)
+        ledger.documents = self._document_reader()  # plans stored by content (run.submitted v3)
+        return ledger
+
+    def _document_reader(self):
+        """digest -> JSON document from this workspace's store, which is opened on first use."""
+        import json
+
+        opened = []
+
+        def read(digest: str):
+            if not opened:
+                opened.append(self.open_store())
+            return json.loads(opened[0].get_bytes(digest))
+
+        return read
 
     def open_session(self, store=None, ledger=None, secret_values=None):
         """The application core on this workspace (executor/session.py). Runs it starts are

@@ -57,6 +57,10 @@ class GcReport:
     finished: dict = field(default_factory=lambda: {"collections": [], "objects": 0, "bytes": 0, "spared": 0})
     # working folders of failed steps (.canalis/runs/): removed (older than keep_failed_s) and kept
     failed_folders: dict = field(default_factory=dict)
+    # what .canalis/runs/ holds after this collection (run folders, step working folders,
+    # executors' logs, with their bytes) and the lock files of .canalis/locks/ (unused ones are
+    # removed, or with dry_run counted)
+    workspace: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -263,6 +267,12 @@ def collect_garbage(ledger, store, locks_dir, *, keep_last=None, older_than=None
                     progress(done, len(doomed))
     if runs_dir is not None and keep_failed is not None:
         remove_failed_folders(ledger, runs_dir, keep_failed, report, began, dry_run)
+    if runs_dir is not None:
+        report.workspace = workdirs.usage(runs_dir)
+    from canalis.executor.locks import remove_unused
+
+    total, unused = remove_unused(locks_dir, dry_run=dry_run)
+    report.workspace.update({"lock_files": total, "unused_lock_files": unused, "lock_files_removed": 0 if dry_run else unused})
     runs_all = {r.run_id for r in ledger.runs()}
     report.runs_kept = len(runs_all & (kept | in_progress))
     report.runs_collected = len(runs_all) - report.runs_kept

@@ -83,6 +83,7 @@ def collect(ledger) -> References:
         p, t, seq = rec.payload, rec.type, rec.seq
         run = p.get("run_id")
         if t == "run.submitted":
+            refs.add(p.get("plan_digest"), "blob", f"run {run} plan", run, seq)
             for s in p["plan"]["steps"]:
                 step = s["name"]
                 refs.add(s["source_tree"], "tree", f"run {run} step {step} source", run, seq, step=step)

@@ -224,13 +224,15 @@ class _RunEvent(Event):
         return f"run:{self.run_id}"
 
 
-@event("run.submitted", version=2)
+@event("run.submitted", version=3)
 class RunSubmitted(_RunEvent):
     """A run was submitted: what, with which parameters and plan, by whom. The run is Queued.
     `trigger` says what started it when it was not a direct submit: a published pipeline
     over REST (`{"via": "rest", "by": <token name>, "pipeline_id", "endpoint_id"}`), from the
     SDK (`"via": "sdk"`), or a schedule (`{"via": "schedule", "by": <schedule name>,
-    "schedule_id", "due", "reason", ...}`)."""
+    "schedule_id", "due", "reason", ...}`). Since v3 the plan document is stored once by
+    content in the store and named by `plan_digest` (`plan` is then empty); the ledger's
+    readers give it back in `plan`. Older rows hold the plan inline."""
 
     run_id: str
     experiment: str
@@ -245,6 +247,7 @@ class RunSubmitted(_RunEvent):
     description: str | None = None
     parent_run_id: str | None = None
     trigger: dict | None = None
+    plan_digest: str | None = None
 
 
 @event("run.started")
