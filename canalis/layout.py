@@ -169,15 +169,13 @@ class Layout:
         return ledger
 
     def _document_reader(self):
-        """digest -> JSON document from this workspace's store, which is opened on first use."""
-        import json
-
+        """digest -> a blob's bytes from this workspace's store, which is opened on first use."""
         opened = []
 
-        def read(digest: str):
+        def read(digest: str) -> bytes:
             if not opened:
                 opened.append(self.open_store())
-            return json.loads(opened[0].get_bytes(digest))
+            return opened[0].get_bytes(digest)
 
         return read
 

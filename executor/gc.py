@@ -39,7 +39,7 @@ from canalis.store.errors import StoreError
 BATCH = 5000
 # file times come from a coarse kernel clock that can trail time.time() by a tick
 MTIME_SLACK = 0.05
-ROOT_ORDER = ("dataset", "model", "published pipeline", "run in progress", "kept run")
+ROOT_ORDER = ("dataset", "model", "published pipeline", "run in progress", "kept run", "plan of a recorded run")
 
 
 @dataclass
@@ -106,6 +106,8 @@ def _reason(ref, kept: set, in_progress: set) -> str | None:
             return "model"
         if why.startswith("published pipeline"):
             return "published pipeline"
+        if why.startswith("plan of run"):
+            return "plan of a recorded run"
         return "kept run"
     if ref.run_id in in_progress:
         return "run in progress"

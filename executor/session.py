@@ -23,7 +23,6 @@ Verbs:
 """
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +79,7 @@ class Session:
                  executor_argv: list[str] | None = None):
         self.layout, self.store, self.ledger = layout, store, ledger
         if getattr(ledger, "documents", False) is None:  # plans stored by content are read from this store
-            ledger.documents = lambda digest: json.loads(store.get_bytes(digest))
+            ledger.documents = store.get_bytes
         # names -> values of the workspace's secrets (its keyvault): masked in the logs of steps that read them
         self.secret_values = secret_values
         # how to start a run's executor process (the face owns the entry point); the run id and

@@ -8,7 +8,6 @@ sharing one `Ledger`. Busy databases are waited for (busy timeout) and retried.
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import random
@@ -150,10 +149,11 @@ class Ledger:
             conn.execute("PRAGMA wal_autocheckpoint=10000")
             conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         self._utils_db = None  # sqlite-utils' view of the connection, made when tables are created
-        #: digest -> plan document: how `run.submitted` rows that name their plan by digest get
-        #: it back (the workspace gives a reader of its store; the ledger knows no store)
+        #: digest -> the bytes of a plan document (canonical JSON): how `run.submitted` rows that
+        #: name their plan by digest get it back (the workspace gives a reader of its store; the
+        #: ledger knows no store)
         self.documents = None
-        self._plans: dict[str, object] = {}
+        self._plans: dict[str, bytes] = {}
         self._ensure_schema()
 
     def _open_readonly(self, cause) -> sqlite3.Connection:
@@ -378,14 +378,14 @@ class Ledger:
                     f"run {run_id!r}: its plan is stored by content ({digest[:12]}) and this ledger was opened "
                     "without the workspace's store; open it through the workspace (canalis.layout)")
             try:
-                doc = self.documents(digest)
+                doc = bytes(self.documents(digest))
             except Exception as e:  # the reader's own error (a missing or damaged blob), named
                 raise PlanDocumentMissing(f"run {run_id!r}: its plan {digest[:12]} cannot be read from the store: {e}; "
                                           "run `canalis store verify` and `canalis store repair`") from e
             if len(self._plans) >= 256:
                 self._plans.clear()
             self._plans[digest] = doc
-        return copy.deepcopy(self._plans[digest])
+        return json.loads(self._plans[digest])  # a fresh copy for each reader
 
     def raw_rows(self, chunk: int = 5000) -> Iterator[tuple]:
         """Stored rows exactly as written (payload as canonical text, version as stored), seq order."""

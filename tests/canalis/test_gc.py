@@ -131,8 +131,10 @@ def test_unreferenced_objects_wait_for_the_grace_period_and_new_ones_survive(ws,
     assert not ws.store.exists(stale)
     assert ws.store.exists(young)
     assert report["runs_kept"] == 2  # no policy: every run is kept
-    assert report["kept"]["written after gc began"]["objects"] >= 1 or \
-        report["kept"]["unreferenced, younger than the grace period"]["objects"] >= 1
+    # which of the two depends on how long the gc process took to start after the put
+    kept = report["kept"]
+    assert kept.get("written after gc began", {}).get("objects", 0) >= 1 or \
+        kept.get("unreferenced, younger than the grace period", {}).get("objects", 0) >= 1
 
 
 def test_run_in_progress_keeps_everything_it_refers_to(ws, src, counter):

@@ -119,6 +119,8 @@ def test_gc_keeps_the_plan_document_of_a_recorded_run(ws, src):
     assert run.wait_for_completion() == "Completed"
     (_, payload), = _raw_submitted(ws)
     session = ws.session
-    collect_garbage(session.ledger, session.store, session.locks_dir)
+    report = collect_garbage(session.ledger, session.store, session.locks_dir, keep_last=0, grace_seconds=0)
+    assert report.runs_collected == 1  # the run's outputs may go; the plan that says what it was stays
+    assert report.kept["plan of a recorded run"]["objects"] == 1
     assert session.store.exists(payload["plan_digest"])
     assert [s["name"] for s in session.ledger.run_plan(run.id)["steps"]] == ["s0", "s1", "s2"]
