@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -71,6 +72,11 @@ def sweeping(locks_dir: Path):
     return _flock(Path(locks_dir) / "gc.lock", fcntl.LOCK_EX)
 
 
+#: names of the lock files `single_flight` takes (reuse keys, environments, the local token):
+#: only these may be removed, because only single_flight checks that it locked the current file
+_SINGLE_FLIGHT = re.compile(r"[0-9a-f]{64}|env-[0-9a-f]+|local-token")
+
+
 def remove_unused(locks_dir: Path, dry_run: bool = False) -> tuple[int, int]:
     """(lock files, of which unused) under `locks_dir`, removing the unused ones unless
     `dry_run`: files of reuse keys and environments no process holds, left by a canalis that
@@ -81,7 +87,7 @@ def remove_unused(locks_dir: Path, dry_run: bool = False) -> tuple[int, int]:
         return 0, 0
     total = unused = 0
     for path in locks_dir.glob("*.lock"):
-        if path.name == "gc.lock":  # shared by every writer; kept
+        if not _SINGLE_FLIGHT.fullmatch(path.stem):  # gc.lock, secrets.lock: not taken the single-flight way
             continue
         total += 1
         try:
