@@ -78,8 +78,7 @@ class Session:
     def __init__(self, layout, store, ledger, secret_values: Callable[[list], list] | None = None,
                  executor_argv: list[str] | None = None):
         self.layout, self.store, self.ledger = layout, store, ledger
-        if getattr(ledger, "documents", False) is None:  # plans stored by content are read from this store
-            ledger.documents = store.get_bytes
+        ledger.documents = store.get_bytes  # plans stored by content are read from this (already open) store
         # names -> values of the workspace's secrets (its keyvault): masked in the logs of steps that read them
         self.secret_values = secret_values
         # how to start a run's executor process (the face owns the entry point); the run id and
