@@ -165,7 +165,20 @@ class Layout:
                 f"workspace {self.root} has ledger format {version!r}; this canalis reads format "
                 f"{FORMAT_VERSION}. Use a canalis release that knows format {version!r}."
             )
-        return Ledger(self.ledger_path)
+        ledger = Ledger(self.ledger_path)
+        ledger.documents = self._document_reader()  # plans stored by content (run.submitted v3)
+        return ledger
+
+    def _document_reader(self):
+        """digest -> a blob's bytes from this workspace's store, which is opened on first use."""
+        opened = []
+
+        def read(digest: str) -> bytes:
+            if not opened:
+                opened.append(self.open_store())
+            return opened[0].get_bytes(digest)
+
+        return read
 
     def open_session(self, store=None, ledger=None, secret_values=None):
         """The application core on this workspace (executor/session.py). Runs it starts are

@@ -15,7 +15,6 @@ import socket
 import threading
 import time
 import uuid
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from canalis.executor import nospace, outputs
@@ -26,6 +25,7 @@ from canalis.executor.reuse import find_reusable
 from canalis.executor.runners.local import LocalRunner
 from canalis.executor.outcome import StepResult
 from canalis.ledger import events as ev
+from canalis.ledger.canonical import canonical_json
 from canalis.ledger.errors import LedgerFull
 from canalis.ledger.status import RunStatus, StepStatus
 
@@ -42,10 +42,16 @@ def new_step_run_id() -> str:
 
 
 def submitted_event(run_id, experiment, plan: Plan, parameters, *, tags=None, git=None, kind="pipeline", description=None, options=None,
-                    trigger=None):
-    """`run.submitted` with the whole plan; `options` (regenerate_outputs ...) ride along in it."""
+                    trigger=None, store=None):
+    """`run.submitted` with its plan; `options` (regenerate_outputs ...) ride along in it. Given
+    the store, the plan document is put there once by content (canonical JSON) and the event
+    names it by digest: a re-submit of the same plan adds no plan bytes to the ledger."""
     plan_doc = plan.to_dict()
     plan_doc["options"] = dict(options or {})
+    plan_digest = None
+    if store is not None:
+        plan_digest = store.put_bytes(canonical_json(plan_doc).encode("utf-8"))
+        plan_doc = {}
     return ev.RunSubmitted(
         run_id=run_id,
         experiment=experiment,
@@ -60,6 +66,7 @@ def submitted_event(run_id, experiment, plan: Plan, parameters, *, tags=None, gi
         description=description,
         parent_run_id=None,
         trigger=trigger,
+        plan_digest=plan_digest,
     )
 
 
@@ -149,6 +156,8 @@ class RunExecutor:
             state[name] = status
             self.tree_of_output.update(outputs)
         failed: list[str] = []
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait  # here: a submit needs none of it
+
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="canalis-step") as pool:
             running = {}
             while True:

@@ -39,7 +39,7 @@ from canalis.store.errors import StoreError
 BATCH = 5000
 # file times come from a coarse kernel clock that can trail time.time() by a tick
 MTIME_SLACK = 0.05
-ROOT_ORDER = ("dataset", "model", "published pipeline", "run in progress", "kept run")
+ROOT_ORDER = ("dataset", "model", "published pipeline", "run in progress", "kept run", "plan of a recorded run")
 
 
 @dataclass
@@ -57,6 +57,10 @@ class GcReport:
     finished: dict = field(default_factory=lambda: {"collections": [], "objects": 0, "bytes": 0, "spared": 0})
     # working folders of failed steps (.canalis/runs/): removed (older than keep_failed_s) and kept
     failed_folders: dict = field(default_factory=dict)
+    # what .canalis/runs/ holds after this collection (run folders, step working folders,
+    # executors' logs, with their bytes) and the lock files of .canalis/locks/ (unused ones are
+    # removed, or with dry_run counted)
+    workspace: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -102,6 +106,8 @@ def _reason(ref, kept: set, in_progress: set) -> str | None:
             return "model"
         if why.startswith("published pipeline"):
             return "published pipeline"
+        if why.startswith("plan of run"):
+            return "plan of a recorded run"
         return "kept run"
     if ref.run_id in in_progress:
         return "run in progress"
@@ -264,6 +270,12 @@ def collect_garbage(ledger, store, locks_dir, *, keep_last=None, older_than=None
             store.upgrade()  # store format 2 whole blobs over CHUNKED_MIN become chunked (same digests)
     if runs_dir is not None and keep_failed is not None:
         remove_failed_folders(ledger, runs_dir, keep_failed, report, began, dry_run)
+    if runs_dir is not None:
+        report.workspace = workdirs.usage(runs_dir)
+    from canalis.executor.locks import remove_unused
+
+    total, unused = remove_unused(locks_dir, dry_run=dry_run)
+    report.workspace.update({"lock_files": total, "unused_lock_files": unused, "lock_files_removed": 0 if dry_run else unused})
     runs_all = {r.run_id for r in ledger.runs()}
     report.runs_kept = len(runs_all & (kept | in_progress))
     report.runs_collected = len(runs_all) - report.runs_kept

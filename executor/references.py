@@ -83,6 +83,9 @@ def collect(ledger) -> References:
         p, t, seq = rec.payload, rec.type, rec.seq
         run = p.get("run_id")
         if t == "run.submitted":
+            # the plan document is kept as long as the event naming it exists: whatever the
+            # policy, every recorded run must stay readable (run.submitted v3)
+            refs.add(p.get("plan_digest"), "blob", f"plan of run {run}", None, seq)
             for s in p["plan"]["steps"]:
                 step = s["name"]
                 refs.add(s["source_tree"], "tree", f"run {run} step {step} source", run, seq, step=step)

@@ -26,21 +26,26 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from canalis.executor import launch, preview, published, registry, schedules, standby, tokens
+from canalis.executor import launch, preview, standby
 from canalis.executor.cancel import request_cancel
 from canalis.executor.engine import RunExecutor, new_run_id, submitted_event
 from canalis.executor.errors import ExecutorError, PlanError
 from canalis.executor.launch import ExecutorProcess
 from canalis.executor.locks import writing
 from canalis.executor.plan import Plan
-from canalis.executor.registry import Lineage
 from canalis.executor.orphans import effective_status
 from canalis.executor.resume import prepare_resume, recorded_progress
 from canalis.ledger import events as ev
 from canalis.ledger.rows import RegistrationRow, RunRow
 from canalis.ledger.status import RunStatus
+
+if TYPE_CHECKING:
+    from canalis.executor.registry import Lineage
+
+# registry, published, schedules and tokens are imported by the verbs that use them: a submit
+# (and the executor process) needs none of them, and schedules bring in dateutil and time zones.
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class Session:
     def __init__(self, layout, store, ledger, secret_values: Callable[[list], list] | None = None,
                  executor_argv: list[str] | None = None):
         self.layout, self.store, self.ledger = layout, store, ledger
+        ledger.documents = store.get_bytes  # plans stored by content are read from this (already open) store
         # names -> values of the workspace's secrets (its keyvault): masked in the logs of steps that read them
         self.secret_values = secret_values
         # how to start a run's executor process (the face owns the entry point); the run id and
@@ -109,7 +115,7 @@ class Session:
                     run_id, experiment, plan, params, tags=tags, git=gits[0] if gits else None, kind=kind,
                     description=description, options={"regenerate_outputs": options.regenerate_outputs,
                                                       "continue_on_step_failure": options.continue_on_step_failure},
-                    trigger=trigger))
+                    trigger=trigger, store=self.store))
         except BaseException:  # nothing to execute: the executor started ahead quits
             standby.discard(self.executor_argv)
             raise
@@ -145,10 +151,11 @@ class Session:
         plan = Plan.from_dict(submitted["plan"])
         _check_recorded(plan, run_id)
         new_id = new_run_id(submitted["experiment"])
-        self.ledger.append(submitted_event(
-            new_id, submitted["experiment"], plan, submitted["parameters"], kind=submitted["kind"],
-            git=submitted.get("git"), tags={"reproduces": run_id}, description=f"reproduction of {run_id}",
-            options={"regenerate_outputs": True, "reproduces": run_id}))
+        with self._writing():  # the plan document and the event that names it
+            self.ledger.append(submitted_event(
+                new_id, submitted["experiment"], plan, submitted["parameters"], kind=submitted["kind"],
+                git=submitted.get("git"), tags={"reproduces": run_id}, description=f"reproduction of {run_id}",
+                options={"regenerate_outputs": True, "reproduces": run_id}, store=self.store))
         return self._start(new_id, max_concurrent_steps=max_concurrent_steps)
 
     def prestart_executor(self) -> None:
@@ -236,6 +243,7 @@ class Session:
         """Register a version of a dataset, model or environment (one rule: executor/registry.py).
         `content` is a digest already in the store, or a function of the store that puts the
         content there and returns its digest (it runs under the safety lock)."""
+        from canalis.executor import registry
         with self._writing():
             digest = content(self.store) if callable(content) else content
             return registry.register(self.ledger, what, name, digest, lineage=lineage, description=description,
@@ -252,6 +260,7 @@ class Session:
                 continue_on_step_failure: bool = False, published_from_run: str | None = None):
         """Publish a plan (a function of the store that builds it runs under the safety lock, so
         its snapshots are named by `pipeline.published` before garbage collection may sweep)."""
+        from canalis.executor import published
         with self._writing():
             plan = plan(self.store) if callable(plan) else plan
             return published.publish(self.ledger, self.store, plan, name, description=description, version=version,
@@ -259,21 +268,27 @@ class Session:
                                      published_from_run=published_from_run)
 
     def set_pipeline_enabled(self, pipeline_id: str, enabled: bool):
+        from canalis.executor import published
         return published.set_pipeline_enabled(self.ledger, pipeline_id, enabled)
 
     def publish_endpoint(self, name: str, pipeline_id: str, description=None):
+        from canalis.executor import published
         return published.publish_endpoint(self.ledger, name, pipeline_id, description)
 
     def add_to_endpoint(self, endpoint_id: str, pipeline_id: str, make_default: bool = False):
+        from canalis.executor import published
         return published.add_to_endpoint(self.ledger, endpoint_id, pipeline_id, make_default)
 
     def set_endpoint_default(self, endpoint_id: str, version):
+        from canalis.executor import published
         return published.set_default_version(self.ledger, endpoint_id, version)
 
     def rename_endpoint(self, endpoint_id: str, name: str):
+        from canalis.executor import published
         return published.rename_endpoint(self.ledger, endpoint_id, name)
 
     def set_endpoint_enabled(self, endpoint_id: str, enabled: bool):
+        from canalis.executor import published
         return published.set_endpoint_enabled(self.ledger, endpoint_id, enabled)
 
     def submit_published(self, experiment: str, parameters: dict | None = None, *, pipeline_id: str | None = None,
@@ -285,6 +300,7 @@ class Session:
         `Experiment.submit` runs a pipeline: the run is recorded and its executor started by
         `submit`. Refused before anything is recorded when the pipeline or endpoint is
         disabled, or a parameter is unknown or of the wrong type."""
+        from canalis.executor import published
         row, ep = published.runnable(self.ledger, pipeline_id, endpoint_id, version)
         plan = Plan.from_dict(row.plan)
         _check_recorded(plan, row.pipeline_id)
@@ -296,34 +312,43 @@ class Session:
                            tags=tags, description=description or row.description, vet=vet, trigger=trigger)
 
     def create_schedule(self, name: str, experiment: str, **settings):
+        from canalis.executor import schedules
         return schedules.create(self.ledger, name, experiment, **settings)
 
     def update_schedule(self, schedule_id: str, changes: dict):
+        from canalis.executor import schedules
         return schedules.update(self.ledger, schedule_id, changes)
 
     def set_schedule_enabled(self, schedule_id: str, enabled: bool):
+        from canalis.executor import schedules
         return schedules.set_enabled(self.ledger, schedule_id, enabled)
 
     def claim_schedule(self, schedule_id: str, reason: str, **fire):
         """Record that a schedule fires, unless that fire is recorded already (executor/schedules.py)."""
+        from canalis.executor import schedules
         return schedules.claim(self.ledger, schedule_id, reason, **fire)
 
     def schedule_failed(self, schedule_id: str, error: str, due: str | None = None) -> None:
+        from canalis.executor import schedules
         schedules.record_failure(self.ledger, schedule_id, error, due)
 
     def create_token(self, name: str):
         """A new bearer token: (its row, its text). The text is shown once; the ledger keeps its digest."""
+        from canalis.executor import tokens
         return tokens.create(self.ledger, name)
 
     def revoke_token(self, name_or_id: str):
+        from canalis.executor import tokens
         return tokens.revoke(self.ledger, name_or_id)
 
     def authenticate(self, text: str | None):
         """The valid token whose text this is, or None (compared in constant time)."""
+        from canalis.executor import tokens
         return tokens.authenticate(self.ledger, text)
 
     def local_token(self) -> str:
         """The workspace's local token (made on first use, kept readable by the owner only)."""
+        from canalis.executor import tokens
         return tokens.local(self.ledger, Path(self.layout.dir) / "local-token", self.locks_dir)
 
     # -- reads ---------------------------------------------------------------------------------

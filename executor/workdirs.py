@@ -143,3 +143,24 @@ def remove_ended_run_folders(ledger, runs_dir, seconds: float, now: float) -> No
             run_dir.rmdir()
         except OSError:  # an executor of the run (a resume) wrote into it meanwhile
             pass
+
+
+def usage(runs_dir) -> dict:
+    """What `.canalis/runs/` holds: run folders, step working folders in them, and executors'
+    logs, with the disk space of each (`canalis gc` reports it)."""
+    runs_dir = Path(runs_dir)
+    out = {"run_folders": 0, "step_folders": 0, "step_folders_bytes": 0, "executor_logs": 0, "executor_logs_bytes": 0}
+    if not runs_dir.is_dir():
+        return out
+    for run_dir in runs_dir.iterdir():
+        if not run_dir.is_dir():
+            continue
+        out["run_folders"] += 1
+        for entry in run_dir.iterdir():
+            if entry.is_dir():
+                out["step_folders"] += 1
+                out["step_folders_bytes"] += disk_usage(entry)
+            elif entry.name == "executor.log":
+                out["executor_logs"] += 1
+                out["executor_logs_bytes"] += entry.stat().st_size
+    return out

@@ -53,3 +53,8 @@ class CheckpointFormatError(CheckpointError):
 class LedgerFull(LedgerError):
     """No space left on the device holding the ledger: an event could not be recorded (or
     the ledger could only be opened read-only). Free some space and try again."""
+
+
+class PlanDocumentMissing(LedgerError):
+    """A `run.submitted` names its plan by digest and the plan cannot be read (no reader of the
+    workspace's store was given to the ledger, or the store lacks the document)."""

@@ -153,6 +153,22 @@ def _checker(tp, etype: str):
     raise TypeError(f"event {etype!r}: unsupported field annotation {tp!r}")
 
 
+_ANNOTATIONS: dict[str, Any] = {}
+
+
+def _annotation(text):
+    """The type a field's annotation names. This module's annotations are strings (postponed
+    evaluation); the catalogue's few hundred fields use a few dozen distinct ones, so each is
+    evaluated once here instead of once per field by `typing.get_type_hints`, which compiled
+    every one and was most of the cost of importing the catalogue."""
+    if not isinstance(text, str):
+        return text
+    tp = _ANNOTATIONS.get(text)
+    if tp is None:
+        tp = _ANNOTATIONS[text] = eval(text, globals())  # noqa: S307 - this module's own annotations
+    return tp
+
+
 def event(type_: str, version: int = 1):
     """Class decorator: make a frozen, keyword-only dataclass and register it under `type_`."""
 
@@ -161,8 +177,8 @@ def event(type_: str, version: int = 1):
         cls.type = type_
         cls.version = version
         cls.event_version = version
-        hints = typing.get_type_hints(cls)
         fields = dataclasses.fields(cls)
+        hints = {f.name: _annotation(f.type) for f in fields}
         cls._names = tuple(f.name for f in fields)
         cls._str_fields = tuple(f.name for f in fields if hints[f.name] is str)
         cls._checks = tuple((f.name, _checker(hints[f.name], type_)) for f in fields if hints[f.name] is not str)
@@ -208,13 +224,15 @@ class _RunEvent(Event):
         return f"run:{self.run_id}"
 
 
-@event("run.submitted", version=2)
+@event("run.submitted", version=3)
 class RunSubmitted(_RunEvent):
     """A run was submitted: what, with which parameters and plan, by whom. The run is Queued.
     `trigger` says what started it when it was not a direct submit: a published pipeline
     over REST (`{"via": "rest", "by": <token name>, "pipeline_id", "endpoint_id"}`), from the
     SDK (`"via": "sdk"`), or a schedule (`{"via": "schedule", "by": <schedule name>,
-    "schedule_id", "due", "reason", ...}`)."""
+    "schedule_id", "due", "reason", ...}`). Since v3 the plan document is stored once by
+    content in the store and named by `plan_digest` (`plan` is then empty); the ledger's
+    readers give it back in `plan`. Older rows hold the plan inline."""
 
     run_id: str
     experiment: str
@@ -229,6 +247,7 @@ class RunSubmitted(_RunEvent):
     description: str | None = None
     parent_run_id: str | None = None
     trigger: dict | None = None
+    plan_digest: str | None = None
 
 
 @event("run.started")

@@ -24,7 +24,7 @@ from blake3 import blake3
 from canalis.ledger import queries
 from canalis.ledger.canonical import GENESIS_HASH, canonical_json, hash_message
 from canalis.ledger.chain import verify_rows
-from canalis.ledger.errors import EventValidationError, LedgerBusy, LedgerFormatError, LedgerFull
+from canalis.ledger.errors import EventValidationError, LedgerBusy, LedgerFormatError, LedgerFull, PlanDocumentMissing
 from canalis.ledger.events import REGISTRY, Event
 from canalis.ledger.projections import SPECS, apply_all
 from canalis.ledger.projections import fingerprint as projection_fingerprint
@@ -149,6 +149,11 @@ class Ledger:
             conn.execute("PRAGMA wal_autocheckpoint=10000")
             conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         self._utils_db = None  # sqlite-utils' view of the connection, made when tables are created
+        #: digest -> the bytes of a plan document (canonical JSON): how `run.submitted` rows that
+        #: name their plan by digest get it back (the workspace gives a reader of its store; the
+        #: ledger knows no store)
+        self.documents = None
+        self._plans: dict[str, bytes] = {}
         self._ensure_schema()
 
     def _open_readonly(self, cause) -> sqlite3.Connection:
@@ -357,10 +362,30 @@ class Ledger:
             with self._lock:
                 rows = self._conn.execute(sql, [last, *params]).fetchall()
             for row in rows:
-                yield self._recorded(row)
+                rec = self._recorded(row)
+                if rec.type == "run.submitted" and rec.payload.get("plan_digest") and not rec.payload.get("plan"):
+                    rec.payload["plan"] = self._plan_document(rec.payload["plan_digest"], rec.payload.get("run_id"))
+                yield rec
             if len(rows) < chunk:
                 return
             last = rows[-1][0]
+
+    def _plan_document(self, digest: str, run_id):
+        """The plan a `run.submitted` names by digest (read once per digest: no-op re-submits share one)."""
+        if digest not in self._plans:
+            if self.documents is None:
+                raise PlanDocumentMissing(
+                    f"run {run_id!r}: its plan is stored by content ({digest[:12]}) and this ledger was opened "
+                    "without the workspace's store; open it through the workspace (canalis.layout)")
+            try:
+                doc = bytes(self.documents(digest))
+            except Exception as e:  # the reader's own error (a missing or damaged blob), named
+                raise PlanDocumentMissing(f"run {run_id!r}: its plan {digest[:12]} cannot be read from the store: {e}; "
+                                          "run `canalis store verify` and `canalis store repair`") from e
+            if len(self._plans) >= 256:
+                self._plans.clear()
+            self._plans[digest] = doc
+        return json.loads(self._plans[digest])  # a fresh copy for each reader
 
     def raw_rows(self, chunk: int = 5000) -> Iterator[tuple]:
         """Stored rows exactly as written (payload as canonical text, version as stored), seq order."""

@@ -49,6 +49,31 @@ class Row:
             if not isinstance(value, enum):
                 object.__setattr__(self, name, enum(value))
 
+    # Equality, hashing and repr are defined once here rather than generated for each row
+    # type (an `exec` per method and class every time the ledger is imported): the same
+    # semantics as a dataclass's, over the fields in order.
+    @classmethod
+    def _field_names(cls) -> tuple:
+        names = cls.__dict__.get("_names")
+        if names is None:
+            names = tuple(f.name for f in fields(cls))
+            cls._names = names
+        return names
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self._field_names())
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self):
+        return hash((type(self), self._values()))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self._field_names())})"
+
     def to_dict(self) -> dict[str, Any]:
         """The row's columns as a plain dict, in the table's column order."""
         return {c: getattr(self, c) for c in self.TABLE.names}
@@ -59,7 +84,7 @@ def _row_of(spec: TableSpec):
     exactly the table's columns (a column added to a projection needs its field here)."""
 
     def make(cls):
-        cls = dataclass(frozen=True)(cls)
+        cls = dataclass(frozen=True, eq=False, repr=False)(cls)  # eq, hash, repr: Row's
         have, want = [f.name for f in fields(cls)], list(spec.names)
         if sorted(have) != sorted(want):
             missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
@@ -146,7 +171,7 @@ class MetricRow(Row):
     by_step_run_id: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class RegistrationRow(Row):
     """The columns registered datasets, models and environments share."""
 

@@ -138,6 +138,13 @@ def _run_submitted_v1_to_v2(p: dict) -> dict:
     return p
 
 
+@upcaster("run.submitted", 2)
+def _run_submitted_v2_to_v3(p: dict) -> dict:
+    """v3 may name the plan by the digest of its document in the store; v2 rows hold it inline."""
+    p.setdefault("plan_digest", None)
+    return p
+
+
 @upcaster("pipeline.published", 1)
 def _pipeline_published_v1_to_v2(p: dict) -> dict:
     """v2 records `continue_on_step_failure` and the run a pipeline was published from."""

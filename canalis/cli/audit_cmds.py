@@ -203,6 +203,13 @@ def gc(layout, keep_last, older_than, grace, keep_failed, dry_run, as_json):
     if ff.get("removed") or ff.get("kept"):
         click.echo(f"  working folders of failed steps: {verb} {ff['removed']} ({_mb(ff['removed_bytes'])}), "
                    f"kept {ff['kept']} ({_mb(ff['kept_bytes'])}) that ended within {format_duration(keep_failed)}")
+    w = report.workspace
+    if w.get("run_folders") is not None:
+        click.echo(f"  .canalis/runs: {w['run_folders']} run folder(s); {w['step_folders']} step working folder(s) "
+                   f"({_mb(w['step_folders_bytes'])}); {w['executor_logs']} executor log(s) ({_mb(w['executor_logs_bytes'])})")
+    if w.get("lock_files"):
+        click.echo(f"  .canalis/locks: {w['lock_files']} lock file(s), {w['unused_lock_files']} unused "
+                   f"({'would be removed' if dry_run else 'removed'})")
     fin = report.finished
     if fin["collections"]:
         click.echo(f"  {'would finish' if dry_run else 'finished'} {len(fin['collections'])} interrupted collection batch(es): "

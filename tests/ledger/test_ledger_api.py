@@ -18,7 +18,7 @@ TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 def test_recorded_fields(led):
     rec = led.append(ev.RunSubmitted(run_id="r1", experiment="e", parameters={"ü": "ñ"}))
     assert isinstance(rec, Recorded)
-    assert (rec.seq, rec.type, rec.version, rec.stream) == (1, "run.submitted", 2, "run:r1")
+    assert (rec.seq, rec.type, rec.version, rec.stream) == (1, "run.submitted", 3, "run:r1")
     assert TIME.match(rec.time) and uuid.UUID(rec.id).version == 4
     assert rec.payload["parameters"] == {"ü": "ñ"}
     assert rec.event() == ev.RunSubmitted(run_id="r1", experiment="e", parameters={"ü": "ñ"})

@@ -2,10 +2,23 @@
 from canalis.pipeline.core.graph import PipelineParameter, StepSequence
 from canalis.pipeline.core.pipeline import Pipeline
 from canalis.pipeline.core.pipeline_data import PipelineData, TrainingOutput
-from canalis.pipeline.core.pipeline_endpoint import PipelineEndpoint, PipelineIdVersion
-from canalis.pipeline.core.published_pipeline import PublishedPipeline
 from canalis.pipeline.core.run import PipelineRun, PortDataReference, StepRun, StepRunOutput
-from canalis.pipeline.core.schedule import Schedule, ScheduleRecurrence, TimeZone
+
+_LAZY = {"PipelineEndpoint": "pipeline_endpoint", "PipelineIdVersion": "pipeline_endpoint",
+         "PublishedPipeline": "published_pipeline", "Schedule": "schedule", "ScheduleRecurrence": "schedule",
+         "TimeZone": "schedule"}
+
+
+def __getattr__(name: str):
+    """Published pipelines, endpoints and schedules are loaded on first use: submitting a
+    pipeline needs none of them (nor the recurrence rules and time zones they bring in)."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"canalis.pipeline.core.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["Pipeline", "PipelineData", "PipelineEndpoint", "PipelineIdVersion", "PipelineParameter", "PipelineRun",
            "PortDataReference", "PublishedPipeline", "Schedule", "ScheduleRecurrence", "StepRun", "StepRunOutput",

@@ -87,6 +87,7 @@ class _Compiler:
         self._noted_sources: set = set()
         self._trees: dict[str, object] = {}
         self._git: dict[str, dict | None] = {}
+        self._repositories = gitinfo.Repositories()  # each repository read once per submit
         self._names: dict[int, str] = {}
 
     # -- names of outputs -------------------------------------------------------------
@@ -341,7 +342,7 @@ class _Compiler:
     def git(self, source: Path):
         key = str(source)
         if key not in self._git:
-            self._git[key] = gitinfo.describe(source)
+            self._git[key] = self._repositories.describe(source)
         return self._git[key]
 
 

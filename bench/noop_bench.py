@@ -1,0 +1,98 @@
+"""No-op re-submit benchmark (run by hand): the whole `canalis submit` process of a 20-step
+chain whose steps are all reused, against what any canalis command must pay.
+
+    python bench/noop_bench.py [--repeat 21] [--peer-python OTHER/bin/python] [--out bench/results-noop.md]
+
+Paired, alternating in every repeat: the no-op re-submit; `python -c "import canalis"`;
+the same plus opening the workspace's ledger with sqlite3 and reading one row; a bare
+`python -c pass`; and with --peer-python the no-op re-submit of another canalis install
+(in a workspace made by that install). Wall time and CPU time (user + system of the child)
+are reported as medians; the ratio is the median of the per-repeat ratios. Bytecode must be
+cached as an installed package has it (run once without PYTHONDONTWRITEBYTECODE).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import pipeline_bench  # noqa: E402
+
+
+def measure(cmd, cwd, env) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode != 0:
+        raise SystemExit(f"{cmd} failed:\n{out.stderr}")
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=21)
+    ap.add_argument("--chain", type=int, default=20)
+    ap.add_argument("--peer-python", default=None)
+    ap.add_argument("--out", default=str(HERE / "results-noop.md"))
+    args = ap.parse_args()
+    env = dict(os.environ, CHAIN=str(args.chain))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    tmp = Path(tempfile.mkdtemp(prefix="canalis-noop-bench-"))
+    this = tmp / "this"
+    pipeline_bench.make_canalis_project(this, args.chain)
+    submit = ["-m", "canalis", "submit", "pipeline.py", "-e", "chain", "-q"]
+    db = this / ".canalis" / "ledger.db"
+    cases = [("no-op re-submit (this install)", [sys.executable, *submit], this),
+             ('python -c "import canalis"', [sys.executable, "-c", "import canalis"], tmp),
+             ("import canalis + sqlite3 open and read", [sys.executable, "-c",
+              f"import canalis, sqlite3; sqlite3.connect({str(db)!r}).execute('SELECT seq FROM events LIMIT 1').fetchone()"], tmp),
+             ("python -c pass", [sys.executable, "-c", "pass"], tmp)]
+    if args.peer_python:
+        peer = tmp / "peer"
+        pipeline_bench.make_canalis_project(peer, args.chain)
+        import shutil
+
+        shutil.rmtree(peer / ".canalis")
+        subprocess.run([args.peer_python, "-c", f"from canalis import layout; layout.init({str(peer)!r})"], check=True)
+        cases.insert(1, ("no-op re-submit (peer install)", [args.peer_python, *submit], peer))
+    for _ in range(2):  # first run, and a warm-up no-op
+        for label, cmd, cwd in cases:
+            if label.startswith("no-op"):
+                measure(cmd, cwd, env)
+    results = {label: ([], []) for label, _, _ in cases}
+    for _ in range(args.repeat):
+        for label, cmd, cwd in cases:
+            wall, cpu = measure(cmd, cwd, env)
+            results[label][0].append(wall)
+            results[label][1].append(cpu)
+    noop = results[cases[0][0]][0]
+    base = results["import canalis + sqlite3 open and read"][0]
+    lines = [f"Median of {args.repeat} alternating repeats; {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
+             f"load average at the end {', '.join(f'{x:.2f}' for x in os.getloadavg())}.", "",
+             "| what | wall median | wall fastest | CPU median |", "|---|---:|---:|---:|"]
+    for label, (w, c) in results.items():
+        lines.append(f"| {label} | {statistics.median(w):.3f} s | {min(w):.3f} s | {statistics.median(c):.3f} s |")
+    lines += ["", f"no-op re-submit / (import canalis + SQLite open), paired median: "
+              f"{statistics.median(a / b for a, b in zip(noop, base)):.2f}x (target at most 2x)"]
+    if args.peer_python:
+        peer_noop = results["no-op re-submit (peer install)"][0]
+        lines.append(f"this install / peer install, no-op re-submit, paired median: "
+                     f"{statistics.median(a / b for a, b in zip(noop, peer_noop)):.2f}x")
+    text = "\n".join(lines) + "\n"
+    Path(args.out).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

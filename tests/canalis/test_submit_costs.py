@@ -1,0 +1,153 @@
+"""What a submit costs, as invariants (never timings): what `canalis submit` imports, how often
+a source folder is snapshotted, how many `git` processes read a repository's metadata."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.canalis.conftest import write
+
+PIPELINE = """
+import os
+from canalis.core import Workspace
+from canalis.data import OutputFileDatasetConfig
+from canalis.pipeline.core import Pipeline
+from canalis.pipeline.steps import PythonScriptStep
+
+here = os.path.dirname(os.path.abspath(__file__))
+ws = Workspace.from_config(here)
+steps, prev = [], None
+for i in range(4):
+    out = OutputFileDatasetConfig(name=f"d{i}")
+    folder = os.path.join(here, "a" if i % 2 == 0 else "b")  # two folders, two steps each
+    args = ([prev.as_input()] if prev is not None else ["-"]) + [out]
+    steps.append(PythonScriptStep(name=f"s{i}", script_name="step.py", source_directory=folder, arguments=args))
+    prev = out
+pipeline = Pipeline(ws, steps)
+"""
+STEP = """
+import os, sys
+inp, out = sys.argv[1], sys.argv[2]
+data = open(os.path.join(inp, "data.txt")).read() if inp != "-" else "seed"
+open(os.path.join(out, "data.txt"), "w").write(data + ".")
+"""
+
+#: what a submit of a fully reused pipeline must not load: data libraries, the terminal UI's
+#: heavy parts, sqlite-utils' table machinery, and the parts of canalis it does not use
+NOT_IMPORTED = ("pandas", "pyarrow", "numpy", "sqlite_utils", "rich.console", "rich.live", "rich.table", "pygments",
+                "canalis.train.automl", "canalis.executor.schedules", "canalis.executor.recurrence",
+                "canalis.executor.tokens", "canalis.executor.published", "dateutil", "concurrent.futures")
+
+GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+
+
+def _git(root, *args):
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, env={**os.environ, **GIT_ENV})
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A git repository holding a workspace and a 4-step chain over two source folders, run once."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    from canalis import layout
+
+    root = tmp_path_factory.mktemp("costs") / "proj"
+    layout.init(root)
+    write(root / "pipeline.py", PIPELINE)
+    write(root / "a" / "step.py", STEP)
+    write(root / "b" / "step.py", STEP)
+    write(root / ".gitignore", ".canalis/\n")
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    _git(root, "commit", "-qm", "first")
+    _git(root, "remote", "add", "origin", "https://example.invalid/proj.git")
+    submit(root)
+    return root
+
+
+def submit(root, *python_args, env=None):
+    out = subprocess.run([sys.executable, *python_args, "-m", "canalis", "submit", "pipeline.py", "-e", "costs", "--json"],
+                         cwd=root, capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out
+
+
+def test_a_reused_submit_imports_only_what_it_uses(project):
+    import json
+
+    out = submit(project, "-X", "importtime")
+    assert {s["status"] for s in json.loads(out.stdout)["steps"]} == {"Reused"}
+    imported = set(re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)\s*$", out.stderr, re.MULTILINE))
+    assert "canalis.ledger.events" in imported  # the measure does see canalis's own imports
+    loaded = sorted(m for m in imported if any(m == n or m.startswith(n + ".") for n in NOT_IMPORTED))
+    assert loaded == []
+
+
+def test_git_metadata_is_read_with_one_process_per_repository(project, tmp_path):
+    """Four steps in two folders of one repository: one `git` process, and each step records
+    the same metadata as git itself gives for its folder."""
+    log = tmp_path / "git-calls.txt"
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    real = shutil.which("git")
+    (shim / "git").write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {real} "$@"\n')
+    (shim / "git").chmod(0o755)
+    write(project / "b" / "notes.txt", "changed\n")  # untracked: not dirty
+    (project / "b" / "step.py").write_text((project / "b" / "step.py").read_text() + "\n# edited\n")  # b is dirty
+    try:
+        env = {**os.environ, "PATH": f"{shim}{os.pathsep}{os.environ['PATH']}"}
+        submit(project, env=env)
+    finally:
+        _git(project, "checkout", "--", "b/step.py")
+        (project / "b" / "notes.txt").unlink()
+    calls = [line for line in log.read_text().splitlines() if line]
+    assert len(calls) == 1, calls
+
+    from canalis import layout
+
+    led = layout.find(project).open_ledger()
+    try:
+        plan = led.run_plan(led.runs("costs")[0].run_id)
+    finally:
+        led.close()
+    commit = subprocess.run(["git", "-C", str(project), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    gits = {s["name"]: s["git"] for s in plan["steps"]}
+    expected = {"root": str(project.resolve()), "commit": commit, "branch": _branch(project),
+                "remote": "https://example.invalid/proj.git"}
+    assert gits["s0"] == {**expected, "dirty": False} == gits["s2"]
+    assert gits["s1"] == {**expected, "dirty": True} == gits["s3"]
+
+
+def _branch(root):
+    return subprocess.run(["git", "-C", str(root), "rev-parse", "--abbrev-ref", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+
+
+def test_each_source_folder_is_snapshotted_once_per_submit(project, monkeypatch):
+    """The store's own snapshot runs (counted, not replaced): once per distinct source folder."""
+    import runpy
+
+    from canalis.core import Experiment
+    from canalis.store.local import LocalStore
+
+    seen = []
+    real = LocalStore.snapshot
+
+    def counting(self, folder, *args, **kwargs):
+        seen.append(Path(folder).resolve())
+        return real(self, folder, *args, **kwargs)
+
+    monkeypatch.setattr(LocalStore, "snapshot", counting)
+    pipeline = runpy.run_path(str(project / "pipeline.py"))["pipeline"]
+    run = Experiment(pipeline._workspace, "costs").submit(pipeline)
+    assert run.wait_for_completion() == "Completed"
+    sources = [p for p in seen if p.name in ("a", "b")]
+    assert sorted(sources) == sorted({project.resolve() / "a", project.resolve() / "b"})
