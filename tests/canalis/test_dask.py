@@ -178,3 +178,32 @@ def test_a_missing_distributed_package_names_the_extra():
             "try:\n    import_distributed()\nexcept DaskUnavailable as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "pip install canalis[dask]" in out
+
+
+def test_compute_list_and_submit_with_compute_send_every_step_to_the_cluster(ws, src, dask_cluster):
+    attach(ws, dask_cluster)
+    env = {**os.environ, "CANALIS_WORKSPACE": str(ws.root)}
+    listed = json.loads(subprocess.run([sys.executable, "-m", "canalis", "compute", "list", "--json"], env=env,
+                                       capture_output=True, text=True, check=True).stdout)
+    assert {t["name"]: (t["type"], t["address"]) for t in listed} == {"dask": ("dask", dask_cluster.address),
+                                                                      "local": ("local", None)}
+    write(src / "fan.py", FAN)
+    write(src / "pipe.py", f"""
+        from canalis.core import Workspace
+        from canalis.data import OutputFileDatasetConfig
+        from canalis.pipeline.core import Pipeline
+        from canalis.pipeline.steps import PythonScriptStep
+        ws = Workspace.from_config()
+        steps = [PythonScriptStep(script_name="fan.py", name=f"c{{i}}", source_directory={str(src)!r},
+                                  arguments=[f"c{{i}}", OutputFileDatasetConfig(name=f"o{{i}}"), 10 + i]) for i in range(2)]
+        pipeline = Pipeline(ws, steps)
+    """)
+    bad = subprocess.run([sys.executable, "-m", "canalis", "submit", str(src / "pipe.py"), "-e", "cli", "-q",
+                          "--compute", "nowhere"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "no compute target named 'nowhere'" in bad.stderr and "Traceback" not in bad.stderr
+    out = subprocess.run([sys.executable, "-m", "canalis", "submit", str(src / "pipe.py"), "-e", "cli", "--json",
+                          "--compute", "dask"], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    steps = json.loads(out.stdout)["steps"]
+    assert sorted(s["step"] for s in steps) == ["c0", "c1"]
+    assert all(s["worker"] and s["worker"].startswith("tcp://127.0.0.1:") for s in steps)
