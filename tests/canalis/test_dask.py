@@ -207,3 +207,13 @@ def test_compute_list_and_submit_with_compute_send_every_step_to_the_cluster(ws,
     steps = json.loads(out.stdout)["steps"]
     assert sorted(s["step"] for s in steps) == ["c0", "c1"]
     assert all(s["worker"] and s["worker"].startswith("tcp://127.0.0.1:") for s in steps)
+
+
+def test_a_local_cluster_target_starts_its_own_workers(ws, src):
+    pytest.importorskip("distributed")
+    target = ComputeTarget.attach(ws, "try", DaskCompute.attach_configuration(local_cluster=True, n_workers=1))
+    assert "local cluster" in target.description
+    run = submit(ws, fan_out(ws, src, target, n=2))
+    placed = events(ws, run, "step.placed")
+    assert sorted(p["step_name"] for p in placed) == ["s0", "s1"]
+    assert all(p["worker"].startswith("tcp://127.0.0.1:") for p in placed)
