@@ -36,6 +36,7 @@ def step_summary(row: StepRunRow) -> dict:
         "outputs": row.outputs or {},
         "exit_code": row.exit_code,
         "error": row.error or row.reason,
+        "worker": row.worker,
     }
 
 

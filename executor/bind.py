@@ -64,6 +64,8 @@ class _Interpreter:
 
 
 INTERPRETER = _Interpreter()
+#: the module a "parallel" step (ParallelRunStep) runs: it cuts the input into mini-batches
+PARALLEL_DRIVER = "canalis.pipeline.steps.parallel_driver"
 Word = Union[str, InputPath, OutputPath, _Interpreter]
 
 
@@ -230,6 +232,8 @@ def bind(spec: StepSpec, params: dict, input_trees: dict[str, str], input_files:
 
     if spec.kind == "python":
         argv = (INTERPRETER, spec.script, *(word(a) for a in spec.arguments))
+    elif spec.kind == "parallel":  # ParallelRunStep: canalis's driver runs the entry script's mini-batches
+        argv = (INTERPRETER, "-m", PARALLEL_DRIVER, spec.script, *(word(a) for a in spec.arguments))
     elif spec.kind == "command" and spec.shell:
         line = [word(a) for a in (spec.command or ())]
         if len(line) != 1 or not isinstance(line[0], str) or spec.arguments:
@@ -241,7 +245,7 @@ def bind(spec: StepSpec, params: dict, input_trees: dict[str, str], input_files:
         if not argv:
             raise BindError(f"step {spec.name!r} has an empty command; give CommandStep a command")
     else:
-        raise BindError(f"step {spec.name!r} has kind {spec.kind!r}; canalis runs 'python' and 'command' steps")
+        raise BindError(f"step {spec.name!r} has kind {spec.kind!r}; canalis runs 'python', 'command' and 'parallel' steps")
 
     env: dict[str, Word] = {str(k): str(v) for k, v in
                             spec.environment.get("definition", {}).get("environment_variables", {}).items()}

@@ -117,6 +117,8 @@ class RunExecutor:
         self.tree_of_output: dict[str, str] = {}
         self._docker = None  # the Docker runner, made when a step first runs in a container
         self._docker_lock = threading.Lock()
+        self._dask: dict = {}  # compute target name -> DaskRunner (executor/runners/dask.py)
+        self._targets = None  # the workspace's compute targets, read when a step first asks
         self._cancel = threading.Event()
         self._cancel_reason = "canceled by the user"
         self._cancel_seen = 0  # seq of the last run.cancel_requested looked at
@@ -133,6 +135,8 @@ class RunExecutor:
             ) from e
         finally:
             restore()
+            for runner in list(self._dask.values()):
+                runner.cluster.close()
 
     def _cancel_on_sigint(self):
         """In a process's main thread, SIGINT (Ctrl-C) cancels the run: running steps are
@@ -220,6 +224,9 @@ class RunExecutor:
         with self._docker_lock:
             if self._docker is not None:
                 self._docker.stop_all()
+            dask_runners = list(self._dask.values())
+        for runner in dask_runners:
+            runner.stop_all()
 
     def docker_runner(self):
         """The runner of the steps that run in Docker containers (executor/runners/docker.py)."""
@@ -231,6 +238,29 @@ class RunExecutor:
                 if self._cancel.is_set():
                     self._docker.stop_all()
             return self._docker
+
+    def dask_runner(self, target: str):
+        """The runner of the steps whose compute target `target` is an attached Dask cluster
+        (executor/runners/dask.py), or None for any other target."""
+        with self._docker_lock:
+            if self._targets is None:
+                import json
+
+                try:
+                    cfg = json.loads((self.locks_dir.parent / "config.json").read_text())
+                except (OSError, ValueError):
+                    cfg = {}
+                self._targets = cfg.get("compute_targets", {}) or {}
+            entry = self._targets.get(target) or {}
+            if entry.get("type") != "dask":
+                return None
+            if target not in self._dask:
+                from canalis.executor.runners.dask import DaskCluster, DaskRunner
+
+                self._dask[target] = DaskRunner(DaskCluster(target, entry.get("requested", {})))
+                if self._cancel.is_set():
+                    self._dask[target].stop_all()
+            return self._dask[target]
 
     def _check_cancel_request(self) -> None:
         """Act on a run.cancel_requested another process recorded (`canalis cancel`)."""

@@ -81,3 +81,13 @@ class EnvironmentBuildError(ExecutorError):
 class DockerUnavailable(ExecutorError):
     """A step is to run in a Docker container and no Docker engine answers (or the `docker`
     Python package is missing); the message says how to start or point at one."""
+
+
+class DaskUnavailable(ExecutorError):
+    """A step is to run on a Dask cluster and the `distributed` package is missing; the message
+    names the extra that installs it (`pip install canalis[dask]`)."""
+
+
+class WorkerLost(ExecutorError):
+    """The Dask worker running a step was lost and no further attempt is allowed (or no worker
+    is left); the message names the worker."""

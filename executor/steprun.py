@@ -130,9 +130,12 @@ class StepExecution:
                                          lambda line: on_line("build", (line.rstrip("\n") + "\n").encode()))
             self._phase("starting its process")
             env = {**env, **interp.env}  # a materialised environment's PYTHONPATH replaces the executor's
-            runner = run.docker_runner() if interp.docker is not None else run.runner
-            code = runner.run(bound, lay, env=env, on_line=on_line, on_start=on_start, python=interp.python,
-                              **(interp.docker or {}))
+            dask = run.dask_runner(self.spec.compute_target) if interp.docker is None else None
+            runner = run.docker_runner() if interp.docker is not None else dask or run.runner
+            extra = interp.docker or {}
+            if dask is not None:
+                extra = {"on_placed": self._placed, "on_lost": self._lost}
+            code = runner.run(bound, lay, env=env, on_line=on_line, on_start=on_start, python=interp.python, **extra)
         except ExecutorError as e:
             code, launch_error = None, str(e)
         finally:
@@ -153,6 +156,21 @@ class StepExecution:
         # the tail quoted in an error is masked with every secret the step read, also those learned late
         tail = tuple(mask_values("".join(stderr_tail), run.masks.pop(sid, ())).splitlines()[-STDERR_TAIL_LINES:])
         return Outcome(code, launch_error, duration, tail, tuple(log_errors))
+
+    def _placed(self, placed: dict) -> None:
+        """An attempt of this step began on a Dask worker (executor/runners/dask.py)."""
+        run = self.run
+        run.ledger.append(ev.StepPlaced(
+            run_id=run.run_id, step_run_id=self.step_run_id, step_name=self.spec.name, attempt=int(placed["attempt"]),
+            worker=str(placed["worker"]), worker_name=placed.get("worker_name"), host=placed.get("host"),
+            pid=placed.get("pid")))
+
+    def _lost(self, placed: dict, error: str, retrying: bool) -> None:
+        """The Dask worker of an attempt of this step was lost."""
+        run = self.run
+        run.ledger.append(ev.StepAttemptInterrupted(
+            run_id=run.run_id, step_run_id=self.step_run_id, step_name=self.spec.name, attempt=int(placed["attempt"]),
+            worker=str(placed["worker"]), error=error, retrying=retrying))
 
     def _poll_channel(self, reader: ChannelReader, finished: threading.Event) -> None:
         while not finished.wait(POLL_SECONDS):

@@ -446,6 +446,38 @@ class StepEnvironmentRecorded(_RunEvent):
     image_id: str | None = None
 
 
+@event("step.placed")
+class StepPlaced(_RunEvent):
+    """An attempt of a step run began on a worker of a Dask cluster (executor/runners/dask.py):
+    `worker` is the worker's address, `worker_name` its name, `host` the machine it runs on,
+    `pid` the step process's id there. A step run that was retried after its worker was lost
+    has one of these per attempt (1, 2, ...)."""
+
+    run_id: str
+    step_run_id: str
+    step_name: str
+    attempt: int
+    worker: str
+    worker_name: str | None = None
+    host: str | None = None
+    pid: int | None = None
+
+
+@event("step.attempt_interrupted")
+class StepAttemptInterrupted(_RunEvent):
+    """The worker running an attempt of a step run was lost (its process died, or the cluster
+    dropped it) before the attempt ended; `retrying` says whether the cluster runs the step
+    again elsewhere (a new `step.placed` follows) or the step run fails."""
+
+    run_id: str
+    step_run_id: str
+    step_name: str
+    attempt: int
+    worker: str
+    error: str
+    retrying: bool
+
+
 # -- metrics, artifacts, outputs -----------------------------------------------------------
 
 

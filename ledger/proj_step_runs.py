@@ -2,7 +2,8 @@
 
 Status (`StepStatus`, ledger/status.py): Running (step.started), Completed, Failed, Reused,
 Skipped, Canceled, Abandoned. A new step.started for the same step_run_id (a retry) resets
-the outcome and keeps the order.
+the outcome and keeps the order. `worker` is the Dask worker of the latest attempt
+(step.placed), null for a step run on this machine.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ TABLE = TableSpec(
         ("stdout", "text"), ("stderr", "text"), ("exit_code", "int"), ("error", "text"), ("reason", "text"),
         ("inputs", "json"),
         ("attempt", "int"), ("pid", "int"), ("allow_reuse", "bool"), ("tags", "json"),
+        ("worker", "text"),
         ("plan_order", "int"), ("last_seq", "int"),
     ),
     pk=("step_run_id",),
@@ -26,7 +28,7 @@ TABLE = TableSpec(
 TABLES = {TABLE.name: TABLE}
 TYPES = frozenset({
     "step.started", "step.reused", "step.completed", "step.failed", "step.skipped", "step.canceled", "step.abandoned",
-    "run.tagged",
+    "run.tagged", "step.placed",
 })
 _OUTCOME = dict.fromkeys(
     ("finished_at", "duration_s", "stdout", "stderr", "exit_code", "error", "reason", "reused_from", "reused_run_id")
@@ -50,6 +52,8 @@ def apply(rec, tables) -> None:
         row.update(_OUTCOME)
         row.update(status=StepStatus.Running, reuse_key=p["reuse_key"], attempt=p["attempt"], pid=p["pid"],
                    started_at=rec.time, outputs=None, inputs=p["inputs"])
+    elif t == "step.placed":  # the Dask worker the latest attempt runs on
+        row.update(worker=p["worker"], attempt=p["attempt"])
     elif t == "step.reused":
         row.update(status=StepStatus.Reused, reuse_key=p["reuse_key"], reused_from=p["reused_from"],
                    reused_run_id=p["reused_run_id"], outputs=p["outputs"], finished_at=rec.time,

@@ -151,6 +151,7 @@ class StepRunRow(Row):
     pid: int | None
     allow_reuse: bool | None
     tags: dict | None
+    worker: str | None
     plan_order: int
     last_seq: int
 

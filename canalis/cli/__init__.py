@@ -44,6 +44,7 @@ COMMANDS = {
     "exec": "canalis.cli.compat_cmds:exec_",
     "compat": "canalis.cli.compat_cmds:compat",
     "env": "canalis.cli.env_cmds:env",
+    "compute": "canalis.cli.compute_cmds:compute",
 }
 
 

@@ -61,6 +61,8 @@ def _parse_param(text: str):
 @click.option("--continue-on-step-failure", is_flag=True,
               help="After a step fails, still run every step whose inputs exist (default: start no new step).")
 @click.option("--max-concurrent-steps", type=int, default=None, help="Independent steps run at once (default: cores).")
+@click.option("--compute", "compute_target", default=None, metavar="NAME",
+              help="Run every step on compute target NAME (`canalis compute list`), whatever the steps name.")
 @click.option("--detach", "-d", is_flag=True,
               help="Print the run id once its executor has started, and return; the run goes on "
                    "(`canalis logs RUN --follow` follows it, `canalis cancel RUN` stops it).")
@@ -75,8 +77,8 @@ def _parse_param(text: str):
               help="Workspace root for Workspace.from_config() in FILE (default: found upward).")
 @json_option
 @fail_on_canalis_errors
-def submit(target, experiment, params, regenerate_outputs, continue_on_step_failure, max_concurrent_steps, detach, quiet,
-           plain, dry_run, allow_secret_values, workspace, as_json):
+def submit(target, experiment, params, regenerate_outputs, continue_on_step_failure, max_concurrent_steps, compute_target,
+           detach, quiet, plain, dry_run, allow_secret_values, workspace, as_json):
     """Submit the pipeline object in FILE.py[:NAME] (NAME defaults to `pipeline`), then wait
     for the run, streaming its steps' output. Ctrl-C cancels the run.
 
@@ -114,13 +116,14 @@ def submit(target, experiment, params, regenerate_outputs, continue_on_step_fail
         ignored = [o for o, given in (("--param", params), ("--regenerate-outputs", regenerate_outputs),
                                       ("--continue-on-step-failure", continue_on_step_failure),
                                       ("--max-concurrent-steps", max_concurrent_steps),
+                                      ("--compute", compute_target),
                                       ("--experiment", experiment not in (None, runs[0].experiment.name))) if given]
         if ignored:
             click.echo(f"canalis: {file} submitted run {', '.join(r.id for r in runs)} itself while loading; "
                        f"{', '.join(ignored)} applied only to a pipeline canalis submit submits, and were not used", err=True)
     else:
         runs = [_submit_pipeline(file, name, namespace, experiment, params, regenerate_outputs, continue_on_step_failure,
-                                 max_concurrent_steps, allow_secret_values)]
+                                 max_concurrent_steps, allow_secret_values, compute_target)]
     if detach:
         _report_detached(runs, as_json)
         return
@@ -187,7 +190,7 @@ def _dry_run(file, name, namespace, intercepted, params, regenerate_outputs, all
 
 
 def _submit_pipeline(file, name, namespace, experiment, params, regenerate_outputs, continue_on_step_failure,
-                     max_concurrent_steps, allow_secret_values):
+                     max_concurrent_steps, allow_secret_values, compute_target=None):
     """Submit the Pipeline FILE defines as `name`; returns its PipelineRun (already executing)."""
     from canalis.core.experiment import Experiment
     from canalis.executor.errors import ExecutorError, PlanError
@@ -200,9 +203,12 @@ def _submit_pipeline(file, name, namespace, experiment, params, regenerate_outpu
         raise UsageFailure(f"{file} submits nothing itself; name the experiment to submit {name!r} to "
                            "with --experiment NAME")
     ws = obj.workspace
+    if compute_target is not None and compute_target not in ws.compute_targets:
+        raise UsageFailure(f"no compute target named {compute_target!r} (known: {', '.join(sorted(ws.compute_targets))}); "
+                           "see `canalis compute list`")
     try:
         handle = ws.session.submit(
-            experiment, lambda store: obj.plan(), dict(_parse_param(p) for p in params),
+            experiment, lambda store: _on_target(obj.plan(), compute_target), dict(_parse_param(p) for p in params),
             options=SubmitOptions(regenerate_outputs=regenerate_outputs, continue_on_step_failure=continue_on_step_failure,
                                   max_concurrent_steps=max_concurrent_steps),
             description=obj.description,
@@ -210,6 +216,18 @@ def _submit_pipeline(file, name, namespace, experiment, params, regenerate_outpu
     except (PlanError, ExecutorError) as e:
         raise as_click_error(e) from None
     return watch(Experiment(ws, experiment), handle)
+
+
+def _on_target(plan, compute_target):
+    """The plan with every step on `compute_target` (`--compute`); a ParallelRunStep keeps its own
+    process here and sends its mini-batches where its config says."""
+    import dataclasses
+
+    if compute_target is None:
+        return plan
+    plan.steps = [s if s.kind == "parallel" else dataclasses.replace(s, compute_target=compute_target)
+                  for s in plan.steps]
+    return plan
 
 
 def _report_detached(runs, as_json) -> None:

@@ -51,9 +51,8 @@ REASONS = {
     "azureml.data.dbfs_datastore": "DBFS belongs to Databricks, which runs in the cloud",
     "azureml.data.hdfs_datastore": "HDFS clusters are not reached offline; copy the data into a datastore folder",
     "azureml.data.datacache": "the data cache is an Azure service",
-    "azureml.pipeline.steps.parallel_run_step": "ParallelRunStep is not offered in this release",
-    "azureml.pipeline.steps.parallel_run_config": "ParallelRunStep is not offered in this release",
-    "azureml.widgets.parallel_run_step_details": "ParallelRunStep is not offered in this release",
+    "azureml.widgets.parallel_run_step_details": "the ParallelRunStep widget is not offered; its step's stdout "
+                                                 "has the progress (`canalis logs RUN STEP`)",
 }
 GUIDE = "docs/migrating-from-sdk-v1.md lists what canalis offers"
 

@@ -2,7 +2,10 @@
 SDK v1 code that creates an AmlCompute cluster or a compute instance gets a named target of that
 class running steps with canalis's local runner instead, with a note; a target made with
 `DockerCompute.provisioning_configuration()` runs the steps that name it in Docker containers
-on this machine (docs/environments.md).
+on this machine (docs/environments.md). A Dask cluster is attached the SDK v1 way,
+`ComputeTarget.attach(ws, "dask", DaskCompute.attach_configuration(scheduler_address=...))`
+(or `local_cluster=True` to try it on this machine): steps naming it run as tasks on the
+cluster's workers (docs/dask.md).
 
 `ws.compute_targets[name]` and `ComputeTarget(ws, name)` give an `AmlCompute`,
 `ComputeInstance`, `DockerCompute` or `LocalCompute` (by what was created under that name);
@@ -18,6 +21,7 @@ from canalis.exceptions import ComputeTargetException, NotSupportedOfflineError
 _NOTED = set()
 #: SDK v1 type names of the targets canalis makes; the built-in "local" target is "local"
 LOCAL, AML, INSTANCE, DOCKER = "local", "AmlCompute", "ComputeInstance", "docker"
+DASK = "dask"
 
 
 def _recorded(workspace) -> dict:
@@ -60,6 +64,7 @@ class ComputeTarget:
         self.cluster_location = workspace.location
         self.tags = None
         self.description = ("runs steps in Docker containers on this machine" if self.type == DOCKER
+                            else _dask_description(self._entry) if self.type == DASK
                             else "runs steps on this machine with canalis's local runner")
 
     @staticmethod
@@ -77,6 +82,13 @@ class ComputeTarget:
 
     @staticmethod
     def attach(workspace, name, attach_configuration):
+        """Record `name` as an attached target; only a Dask cluster
+        (`DaskCompute.attach_configuration(...)`) can be attached offline."""
+        if getattr(attach_configuration, "_kind", None) == DASK:
+            entry = {"type": DASK, "requested": attach_configuration.as_dict(),
+                     "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+            workspace._update_config(lambda cfg: cfg.setdefault("compute_targets", {}).__setitem__(name, entry))
+            return ComputeTarget(workspace, name)
         raise NotSupportedOfflineError(f"compute target {name!r} cannot be attached: canalis runs steps on this machine; "
                                        "use compute_target='local' or create an AmlCompute target")
 
@@ -227,7 +239,42 @@ class DockerCompute(ComputeTarget):
         return _Provisioning(DOCKER, **kwargs)
 
 
-_CLASSES = {LOCAL: LocalCompute, AML: AmlCompute, INSTANCE: ComputeInstance, DOCKER: DockerCompute}
+class DaskCompute(ComputeTarget):
+    """A Dask cluster whose workers run the steps that name it (docs/dask.md):
+    `ComputeTarget.attach(ws, "dask", DaskCompute.attach_configuration(scheduler_address="tcp://host:8786"))`,
+    or `attach_configuration(local_cluster=True, n_workers=2)` for a cluster of worker
+    processes on this machine, started by the run that needs it. Needs `pip install canalis[dask]`."""
+
+    _type = DASK
+
+    @staticmethod
+    def attach_configuration(scheduler_address=None, local_cluster=False, n_workers=None, threads_per_worker=1,
+                             max_attempts=3):
+        """`scheduler_address` ("tcp://host:8786") of a running cluster, or `local_cluster=True`;
+        `max_attempts` bounds how often a step whose worker is lost is started (1: never retried)."""
+        if bool(scheduler_address) == bool(local_cluster):
+            raise ComputeTargetException("DaskCompute.attach_configuration needs either scheduler_address="
+                                         "'tcp://host:8786' (a running cluster) or local_cluster=True, not both")
+        if scheduler_address is not None and "://" not in str(scheduler_address):
+            raise ComputeTargetException(f"scheduler_address {scheduler_address!r} is not an address; give it as "
+                                         "'tcp://host:8786'")
+        if int(max_attempts) < 1:
+            raise ComputeTargetException(f"max_attempts must be at least 1, got {max_attempts!r}")
+        return _Provisioning(DASK, scheduler_address=scheduler_address, local_cluster=bool(local_cluster) or None,
+                             n_workers=n_workers, threads_per_worker=threads_per_worker, max_attempts=int(max_attempts))
+
+    @property
+    def scheduler_address(self):
+        return self._entry.get("requested", {}).get("scheduler_address")
+
+
+def _dask_description(entry: dict) -> str:
+    req = entry.get("requested", {})
+    where = req.get("scheduler_address") or "a local cluster started by each run"
+    return f"runs steps on the Dask cluster at {where}"
+
+
+_CLASSES = {LOCAL: LocalCompute, AML: AmlCompute, INSTANCE: ComputeInstance, DOCKER: DockerCompute, DASK: DaskCompute}
 
 
 class _Provisioning:

@@ -124,3 +124,6 @@ def open_gate():
     """Let a gated step go on: it waits until the file named by $GATE exists."""
     with open(os.environ["GATE"], "w"):
         pass
+
+
+from tests.dask_cluster import dask_cluster  # noqa: E402,F401  (the session's Dask cluster, for tests marked dask)

@@ -240,7 +240,7 @@ class _Compiler:
             raise PipelineValidationError(f"step {step.name!r}: {e}") from None
         if step.source_directory is None and self.default_source is None:
             self.note_current_folder(step, source, tree)
-        if step.kind == "python":
+        if step.kind in ("python", "parallel"):  # a ParallelRunStep's script is its entry script
             names = {e.path for e in self.ws.store.get_tree(tree)}
             script = Path(step.script_name).as_posix()
             if script not in names:

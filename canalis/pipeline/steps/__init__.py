@@ -4,12 +4,13 @@ from canalis.pipeline.steps.cloud_steps import (AdlaStep, AzureBatchStep, Databr
 from canalis.pipeline.steps.data_transfer_step import DataTransferStep
 from canalis.pipeline.steps.python_script_step import CommandStep, PipelineStep, PythonScriptStep
 
-_LAZY = {"AutoMLStep": "automl_step", "AutoMLStepRun": "automl_step"}
+_LAZY = {"AutoMLStep": "automl_step", "AutoMLStepRun": "automl_step",
+         "ParallelRunConfig": "parallel_run_config", "ParallelRunStep": "parallel_run_step"}
 
 
 def __getattr__(name: str):
-    """AutoML's step is loaded on first use: its run class brings in the AutoML package, which
-    a pipeline without an AutoML step (and every command) does without."""
+    """AutoML's and ParallelRun's steps are loaded on first use: AutoML's run class brings in
+    the AutoML package, which a pipeline without an AutoML step (and every command) does without."""
     if name in _LAZY:
         import importlib
 
@@ -18,5 +19,6 @@ def __getattr__(name: str):
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["PythonScriptStep", "CommandStep", "PipelineStep", "DataTransferStep", "AutoMLStep", "AutoMLStepRun", "AdlaStep",
+
+__all__ = ["ParallelRunConfig", "ParallelRunStep", "PythonScriptStep", "CommandStep", "PipelineStep", "DataTransferStep", "AutoMLStep", "AutoMLStepRun", "AdlaStep",
            "AzureBatchStep", "DatabricksStep", "EstimatorStep", "HyperDriveStep", "KustoStep", "MpiStep", "SynapseSparkStep"]

@@ -1,0 +1,335 @@
+"""The Dask runner: a step as a task on a worker of a Dask cluster (`distributed`).
+
+The executor prepares the step's working folder as for the local runner (source, inputs
+checked out of the store, `context.json`); the folder must be reachable from the workers at
+the same path (a shared filesystem: docs/dask.md states the contract). The task, on a
+worker, starts the step's process in that folder and writes what it does there:
+
+    <work>/.dask/attempt-<n>.json   where an attempt runs: worker address and name, host, pid
+    <work>/.dask/attempt-<n>.stdout, .stderr   the step's output as it runs
+
+The executor, waiting for the task, reads those files: each new attempt is reported
+(`on_placed`, recorded as `step.placed`), output lines are passed on as they appear, and what
+the step says on its channel is drained by the executor as for a local step. Workers never
+open the ledger; only the submitting process records anything.
+
+A worker that dies while running a step makes the scheduler run the task again on another
+worker (Dask reschedules tasks of lost workers) up to the target's `max_attempts`; each lost
+attempt is reported (`on_lost`, recorded as `step.attempt_interrupted`). When the attempts are used
+up, or no worker is left for `NO_WORKER_WAIT_S`, the step fails with `WorkerLost` naming the
+worker. A retried attempt starts from empty output folders.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from canalis.executor.errors import DaskUnavailable, StepLaunchError, WorkerLost
+
+#: how often the executor looks at a running task's files
+POLL_S = 0.2
+#: a step fails when the cluster has had no worker at all for this long
+NO_WORKER_WAIT_S = 60.0
+_FOLDER = ".dask"
+
+
+def import_distributed():
+    """The `distributed` package, or a clear error naming the extra that installs it."""
+    try:
+        import distributed
+    except ImportError as e:
+        raise DaskUnavailable("the step runs on a Dask cluster and the `distributed` package is missing; "
+                              "install it with `pip install canalis[dask]`") from e
+    return distributed
+
+
+class DaskCluster:
+    """A connection to a Dask scheduler (or a LocalCluster started on first use), shared by the
+    steps of a run that name the same target."""
+
+    def __init__(self, name: str, requested: dict):
+        self.name, self.requested = name, dict(requested)
+        self.max_attempts = int(self.requested.get("max_attempts") or 3)
+        self._client = None
+        self._cluster = None
+        self._lock = threading.Lock()
+
+    def client(self):
+        distributed = import_distributed()
+        with self._lock:
+            if self._client is None:
+                # a LocalCluster's scheduler (in this process) gives up after max_attempts; a remote
+                # scheduler keeps its own limit, and the task itself refuses to start beyond max_attempts
+                import dask
+
+                dask.config.set({"distributed.scheduler.allowed-failures": max(0, self.max_attempts - 1)})
+                address = self.requested.get("scheduler_address")
+                try:
+                    if address:
+                        self._client = distributed.Client(address, timeout="20s", set_as_default=False)
+                    else:
+                        self._cluster = distributed.LocalCluster(
+                            n_workers=int(self.requested.get("n_workers") or os.cpu_count() or 1),
+                            threads_per_worker=int(self.requested.get("threads_per_worker") or 1),
+                            processes=True, dashboard_address=None)
+                        self._client = distributed.Client(self._cluster, set_as_default=False)
+                except OSError as e:
+                    raise StepLaunchError(f"could not reach the Dask scheduler of compute target {self.name!r} "
+                                          f"at {address}: {e}; start it (`dask scheduler`) or fix the address "
+                                          "(`canalis compute list`)") from e
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+            self._client = self._cluster = None
+
+
+class DaskRunner:
+    """Runs steps on one Dask cluster. Same `run(...)` as the local runner, plus `on_placed`
+    and `on_lost` callbacks for where each attempt runs and which worker was lost."""
+
+    name = "dask"
+
+    def __init__(self, cluster: DaskCluster):
+        self.cluster = cluster
+        self._live: dict[str, object] = {}  # work folder -> future
+        self._lock = threading.Lock()
+        self._stopping = False
+
+    def run(self, bound, layout, env, on_line, on_start=None, python=None, *, on_placed=None, on_lost=None) -> int:
+        client = self.cluster.client()
+        argv = bound.render(layout, python or sys.executable)
+        root = Path(layout.root)
+        (root / _FOLDER).mkdir(exist_ok=True)
+        folders = [str(layout.output(o.name)) for o in bound.spec.outputs if o.folder]
+        future = client.submit(run_step_task, argv, str(layout.src), dict(env), str(root), folders,
+                               self.cluster.max_attempts,
+                               key=f"canalis-step-{root.name}-{uuid.uuid4().hex[:8]}", pure=False)
+        with self._lock:
+            self._live[str(root)] = future
+            stopping = self._stopping
+        if stopping:
+            self._kill(future, root)
+        try:
+            return self._follow(client, future, root, on_line, on_start, on_placed, on_lost)
+        finally:
+            with self._lock:
+                self._live.pop(str(root), None)
+
+    def _follow(self, client, future, root: Path, on_line, on_start, on_placed, on_lost) -> int:
+        seen: list[dict] = []
+        tails: dict[str, _Tail] = {}
+        no_worker_since = None
+        while True:
+            done = future.done()
+            for n in range(len(seen) + 1, 1000):
+                placed = _read_attempt(root, n)
+                if placed is None:
+                    break
+                if seen:  # a new attempt: the previous one's worker was lost
+                    self._drain(tails, on_line)
+                    if on_lost:
+                        on_lost(seen[-1], f"worker {seen[-1]['worker']} was lost during attempt {n - 1}", True)
+                    tails.clear()
+                seen.append(placed)
+                if n == 1 and on_start:
+                    on_start(placed.get("pid"))
+                if on_placed:
+                    on_placed(placed)
+                tails = {s: _Tail(root / _FOLDER / f"attempt-{n}.{s}", s) for s in ("stdout", "stderr")}
+            self._drain(tails, on_line)
+            if done:
+                break
+            if not _has_workers(client):
+                no_worker_since = no_worker_since or time.monotonic()
+                if time.monotonic() - no_worker_since > NO_WORKER_WAIT_S:
+                    client.cancel(future)
+                    last = seen[-1]["worker"] if seen else "none"
+                    self._lost(seen, on_lost, "the cluster has no worker left")
+                    raise WorkerLost(f"the Dask cluster of compute target {self.cluster.name!r} has had no worker for "
+                                     f"{NO_WORKER_WAIT_S:.0f} s (last worker running the step: {last}); "
+                                     "start workers (`dask worker ADDRESS`) and resume the run")
+            else:
+                no_worker_since = None
+            time.sleep(POLL_S)
+        try:
+            result = future.result()
+        except Exception as e:  # noqa: BLE001 - the task did not finish: lost workers or a canceled task
+            name = type(e).__name__
+            if name == "KilledWorker":
+                worker = seen[-1]["worker"] if seen else getattr(e, "last_worker", None)
+                worker = getattr(worker, "address", worker)
+                self._lost(seen, on_lost, f"worker {worker} was lost")
+                raise WorkerLost(f"the step was started {len(seen) or 1} time(s) on the Dask cluster of compute target "
+                                 f"{self.cluster.name!r} and each time its worker was lost (last: {worker}); "
+                                 f"the limit is {self.cluster.max_attempts} attempt(s)") from e
+            if name in ("CancelledError", "FutureCancelledError") and self._stopping:
+                return 130
+            raise StepLaunchError(f"the Dask task of the step failed: {name}: {e}") from e
+        if isinstance(result, dict) and "error" in result:
+            raise StepLaunchError(result["error"])
+        if isinstance(result, dict) and "lost" in result:  # started again after its last allowed attempt
+            last = result["lost"]
+            self._lost([last], on_lost, f"worker {last['worker']} was lost during attempt {last['attempt']}")
+            raise WorkerLost(f"the worker running the step ({last['worker']}, on {last.get('host')}) was lost during "
+                             f"attempt {last['attempt']} and compute target {self.cluster.name!r} allows "
+                             f"{self.cluster.max_attempts} attempt(s) (DaskCompute max_attempts)")
+        self._drain(tails, on_line, final=True)
+        return int(result["exit_code"])
+
+    @staticmethod
+    def _lost(seen, on_lost, error):
+        if seen and on_lost:
+            on_lost(seen[-1], error, False)
+
+    @staticmethod
+    def _drain(tails, on_line, final=False):
+        for tail in tails.values():
+            tail.pump(on_line, final)
+
+    def stop_all(self, grace_s: float = 10.0) -> None:
+        """Stop every running step (SIGTERM to its process group on its worker, SIGKILL after
+        `grace_s`) and any step started from now on."""
+        with self._lock:
+            self._stopping = True
+            live = list(self._live.items())
+        for root, future in live:
+            threading.Thread(target=self._kill, args=(future, Path(root), grace_s), daemon=True).start()
+
+    def _kill(self, future, root: Path, grace_s: float = 10.0) -> None:
+        try:
+            client = self.cluster.client()
+            placed = _latest_attempt(root)
+            if placed is not None:
+                client.run(stop_group, placed["pid"], grace_s, workers=[placed["worker"]], wait=False)
+            client.cancel(future)
+        except Exception:  # noqa: BLE001 - the worker or the task is gone already
+            pass
+
+
+class _Tail:
+    """Passes what appears in a log file to `on_line`, whole lines at a time."""
+
+    def __init__(self, path: Path, stream: str):
+        self.path, self.stream, self.offset, self.pending = path, stream, 0, b""
+
+    def pump(self, on_line, final=False) -> None:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        self.offset += len(data)
+        self.pending += data
+        cut = self.pending.rfind(b"\n") + 1
+        if final:
+            cut = len(self.pending)
+        if cut:
+            on_line(self.stream, self.pending[:cut])
+            self.pending = self.pending[cut:]
+
+
+def _read_attempt(root: Path, n: int) -> dict | None:
+    try:
+        return json.loads((root / _FOLDER / f"attempt-{n}.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def _latest_attempt(root: Path) -> dict | None:
+    found = None
+    for n in range(1, 1000):
+        placed = _read_attempt(root, n)
+        if placed is None:
+            return found
+        found = placed
+
+
+def _has_workers(client) -> bool:
+    try:
+        return bool(client.scheduler_info().get("workers"))
+    except Exception:  # noqa: BLE001 - the scheduler does not answer: not a lost worker
+        return True
+
+
+# -- on the worker ---------------------------------------------------------------------------
+
+
+def run_step_task(argv, cwd, env, root, folders, max_attempts) -> dict:
+    """The task a worker runs: start the step's process in its working folder, write where it
+    runs and what it prints into the folder, return its exit code. An attempt after a lost one
+    starts from empty output folders; one beyond `max_attempts` does not start the step and
+    returns the lost attempt (`{"lost": ...}`)."""
+    from distributed import get_worker
+
+    work = Path(root) / _FOLDER
+    n = 1
+    while (work / f"attempt-{n}.json").exists():
+        n += 1
+    if n > max_attempts:
+        return {"lost": _read_attempt(Path(root), n - 1)}
+    if n > 1:
+        _reset_outputs(Path(root), folders)
+    worker = get_worker()
+    out = open(work / f"attempt-{n}.stdout", "wb")
+    err = open(work / f"attempt-{n}.stderr", "wb")
+    try:
+        try:
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, preexec_fn=_die_with_parent)
+        except OSError as e:
+            return {"error": f"could not start {argv[0]!r} in {cwd} on worker {worker.address}: {e}"}
+        tmp = work / f".attempt-{n}.json.tmp"
+        tmp.write_text(json.dumps({"attempt": n, "worker": worker.address, "worker_name": str(worker.name),
+                                   "host": socket.gethostname(), "pid": proc.pid}))
+        os.rename(tmp, work / f"attempt-{n}.json")
+        return {"exit_code": proc.wait(), "worker": worker.address}
+    finally:
+        out.close()
+        err.close()
+
+
+def _reset_outputs(root: Path, folders) -> None:
+    outputs = root / "outputs"
+    shutil.rmtree(outputs, ignore_errors=True)
+    outputs.mkdir(parents=True, exist_ok=True)
+    for folder in folders:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+def _die_with_parent() -> None:
+    """In the step's process before it runs: SIGKILL it when the worker that started it dies,
+    so that a lost worker leaves no step running beside its retry (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - not Linux: the step outlives its worker
+        pass
+
+
+def stop_group(pgid: int, grace_s: float) -> None:
+    """On a worker: SIGTERM the step's process group, SIGKILL after `grace_s`."""
+    from canalis.executor.runners.local import signal_group
+
+    signal_group(pgid, signal.SIGTERM)
+
+    def later():
+        time.sleep(grace_s)
+        signal_group(pgid, signal.SIGKILL)
+
+    threading.Thread(target=later, daemon=True).start()
