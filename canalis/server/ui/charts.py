@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-WIDTH, HEIGHT, PAD = 360, 160, 34
+WIDTH, HEIGHT, PAD = 380, 170, 50
 
 
 def numbers(values) -> list[float] | None:

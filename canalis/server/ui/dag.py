@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 NODE_W, NODE_H = 168, 44
-GAP_X, GAP_Y = 72, 22
+GAP_X, GAP_Y = 96, 22
 MARGIN = 16
 SWEEPS = 4
 

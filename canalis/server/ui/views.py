@@ -194,7 +194,7 @@ def lineage_graph(ledger, store, ref: str) -> dict:
     nodes, edges = fold(result)
     ids = sorted(nodes, key=lambda n: (nodes[n]["kind"] != "data", n))
     try:
-        lay = dag.layout(ids, list(edges), {k: _short(", ".join(sorted(v)), 14) for k, v in edges.items()})
+        lay = dag.layout(ids, list(edges), {k: _short(", ".join(sorted(v)), 13) for k, v in edges.items()})
     except ValueError:
         return {"width": 0, "height": 0, "nodes": [], "edges": [], "w": dag.NODE_W, "h": dag.NODE_H}
     drawn = []

@@ -1,5 +1,5 @@
-"""A small workspace for the web UI's tests: experiment "demo" with two runs of
-prepare -> train -> evaluate. The first completes (train logs a loss series, an accuracy and a
+"""A small workspace for the web UI's tests: dataset "raw", and experiment "demo" with two
+runs of prepare (reads raw) -> train -> evaluate. The first completes (train logs a loss series, an accuracy and a
 table, and registers model "clf"); the second changes train's parameter and asks evaluate to
 fail, so prepare is reused, train runs again and evaluate fails with a message on stderr."""
 from __future__ import annotations
@@ -44,7 +44,7 @@ print("evaluation passed")
 
 def build(root: Path):
     """Make the workspace in `root` and run both runs; returns (workspace, [run ids])."""
-    from canalis.core import Experiment, Workspace
+    from canalis.core import Dataset, Experiment, Workspace
     from canalis.data import OutputFileDatasetConfig
     from canalis.pipeline.core import Pipeline, PipelineParameter
     from canalis.pipeline.steps import PythonScriptStep
@@ -54,10 +54,15 @@ def build(root: Path):
     for name, body in (("prepare.py", PREPARE), ("train.py", TRAIN), ("evaluate.py", EVALUATE)):
         (src / name).write_text(textwrap.dedent(body))
     ws = Workspace.create("ui-demo", path=str(root), exist_ok=True)
+    store = ws.get_default_datastore()
+    (store.root / "raw").mkdir(parents=True, exist_ok=True)
+    (store.root / "raw" / "data.csv").write_text("x,y\n1,2\n3,4\n")
+    raw = Dataset.Tabular.from_delimited_files(path=(store, "raw/data.csv")).register(ws, "raw", description="input rows")
     prepared, model = OutputFileDatasetConfig(name="prepared"), OutputFileDatasetConfig(name="model")
     rate, fail = PipelineParameter("rate", default_value=0.5), PipelineParameter("fail", default_value=0)
     steps = [
-        PythonScriptStep(name="prepare", script_name="prepare.py", source_directory=str(src), arguments=["--out", prepared]),
+        PythonScriptStep(name="prepare", script_name="prepare.py", source_directory=str(src),
+                         inputs=[raw.as_named_input("raw")], arguments=["--out", prepared]),
         PythonScriptStep(name="train", script_name="train.py", source_directory=str(src),
                          arguments=["--data", prepared.as_input(), "--rate", rate, "--model", model]),
         PythonScriptStep(name="evaluate", script_name="evaluate.py", source_directory=str(src),

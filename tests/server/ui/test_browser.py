@@ -93,6 +93,9 @@ def test_compare_pipelines_audit(clean_console, ui_demo):
     clean_console.open("/audit")
     assert "the hash chain holds" in page.locator("#verify").inner_text()
     clean_console.shot("audit")
+    clean_console.open("/datasets/raw")
+    assert page.locator("svg.dag g.node").count() >= 3
+    clean_console.shot("dataset-lineage")
 
 
 def test_keyboard_moves_through_table_cells(clean_console, ui_demo):

@@ -79,6 +79,16 @@ def test_pages_read_without_javascript(ui_demo):
     assert f'href="/runs/{second}/steps/train"' in lineage
 
 
+def test_datasets_and_their_lineage(ui_demo):
+    listing = requests.get(f"{ui_demo.url}/datasets", timeout=30).text
+    assert 'href="/datasets/raw"' in listing and "input rows" in listing
+    page = requests.get(f"{ui_demo.url}/datasets/raw", timeout=30).text
+    assert "Lineage of version 1" in page
+    assert f'href="/runs/{ui_demo.runs[0]}/steps/prepare"' in page  # the step that read it (run 2 reused it)
+    assert 'href="/models/clf"' in page  # and the model made from it
+    assert requests.get(f"{ui_demo.url}/datasets/raw", params={"version": 7}, timeout=30).status_code == 404
+
+
 def test_changes_need_a_token(ui_demo):
     pid = ui_demo.pipeline_id
     url = f"{ui_demo.url}/ui/pipelines/pipeline/{pid}/disable"
