@@ -50,17 +50,31 @@ def _layers(nodes: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
 
 
 def layout(nodes: list[str], edges: list[tuple[str, str]], labels: dict[tuple[str, str], str] | None = None) -> Layout:
-    """Lay out `nodes` (ids, in a preferred order) joined by `edges` (from, to)."""
+    """Lay out `nodes` (ids, in a preferred order) joined by `edges` (from, to). An edge that
+    spans several layers passes through a free slot in each layer between (a virtual node that
+    takes part in the ordering), so it never crosses a box."""
     nodes = list(dict.fromkeys(nodes))
     known = set(nodes)
     edges = [(a, b) for a, b in dict.fromkeys(edges) if a in known and b in known and a != b]
     layer = _layers(nodes, edges)
-    columns: dict[int, list[str]] = {}
-    for n in nodes:
-        columns.setdefault(layer[n], []).append(n)
-    preds: dict[str, list[str]] = {n: [] for n in nodes}
-    succs: dict[str, list[str]] = {n: [] for n in nodes}
+    every = dict(layer)
+    chains: dict[tuple[str, str], list] = {}
+    links = []
     for a, b in edges:
+        chain = [a]
+        for k in range(layer[a] + 1, layer[b]):
+            v = ("virtual", a, b, k)
+            every[v] = k
+            chain.append(v)
+        chain.append(b)
+        chains[(a, b)] = chain
+        links += list(zip(chain, chain[1:]))
+    columns: dict[int, list] = {}
+    for n in every:
+        columns.setdefault(every[n], []).append(n)
+    preds: dict = {n: [] for n in every}
+    succs: dict = {n: [] for n in every}
+    for a, b in links:
         preds[b].append(a)
         succs[a].append(b)
     order = {n: i for col in columns.values() for i, n in enumerate(col)}
@@ -80,25 +94,37 @@ def layout(nodes: list[str], edges: list[tuple[str, str]], labels: dict[tuple[st
                 order[n] = i
     out = Layout(layers=layer)
     tallest = max((len(c) for c in columns.values()), default=0)
+    place = {}
     for k, col in columns.items():
         offset = (tallest - len(col)) * (NODE_H + GAP_Y) / 2  # centre short columns
         for i, n in enumerate(col):
-            out.nodes[n] = (MARGIN + k * (NODE_W + GAP_X), MARGIN + offset + i * (NODE_H + GAP_Y))
+            place[n] = (MARGIN + k * (NODE_W + GAP_X), MARGIN + offset + i * (NODE_H + GAP_Y))
+    out.nodes = {n: place[n] for n in nodes}
     out.width = MARGIN * 2 + (max(keys, default=-1) + 1) * (NODE_W + GAP_X) - (GAP_X if keys else 0)
     out.height = MARGIN * 2 + tallest * (NODE_H + GAP_Y) - (GAP_Y if tallest else 0)
     for a, b in edges:
-        (ax, ay), (bx, by) = out.nodes[a], out.nodes[b]
-        start, end = (ax + NODE_W, ay + NODE_H / 2), (bx, by + NODE_H / 2)
-        out.edges.append({"from": a, "to": b, "label": (labels or {}).get((a, b), ""),
-                          "points": [start, end], "mid": ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)})
+        chain = chains[(a, b)]
+        (ax, ay), (bx, by) = place[a], place[b]
+        points = [(ax + NODE_W, ay + NODE_H / 2)]
+        for v in chain[1:-1]:
+            vx, vy = place[v]
+            points += [(vx, vy + NODE_H / 2), (vx + NODE_W, vy + NODE_H / 2)]
+        points.append((bx, by + NODE_H / 2))
+        (x1, y1), (x2, y2) = points[0], points[1]
+        out.edges.append({"from": a, "to": b, "label": (labels or {}).get((a, b), ""), "points": points,
+                          "mid": ((x1 + x2) / 2, (y1 + y2) / 2)})
     return out
 
 
 def path(points) -> str:
-    """An SVG path: a smooth curve from the first point to the last."""
-    (x1, y1), (x2, y2) = points[0], points[-1]
-    dx = (x2 - x1) / 2
-    return f"M{x1:.1f},{y1:.1f} C{x1 + dx:.1f},{y1:.1f} {x2 - dx:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
+    """An SVG path through the points: a smooth curve between layers, straight through the
+    free slots a long edge passes."""
+    (x0, y0) = points[0]
+    parts = [f"M{x0:.1f},{y0:.1f}"]
+    for (x1, y1), (x2, y2) in zip(points, points[1:]):
+        dx = (x2 - x1) / 2
+        parts.append(f"C{x1 + dx:.1f},{y1:.1f} {x2 - dx:.1f},{y2:.1f} {x2:.1f},{y2:.1f}")
+    return " ".join(parts)
 
 
 __all__ = ["Layout", "NODE_H", "NODE_W", "layout", "path"]

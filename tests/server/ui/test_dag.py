@@ -22,6 +22,12 @@ def _check(lay, nodes, edges):
     for a, b in edges:
         assert lay.layers[a] < lay.layers[b]
         assert lay.nodes[a][0] + dag.NODE_W < lay.nodes[b][0]  # drawn left to right
+    for e in lay.edges:  # a long edge passes a free slot in each layer between: no box is under it there
+        assert len(e["points"]) == 2 * (lay.layers[e["to"]] - lay.layers[e["from"]])
+        for (x1, y1), (x2, y2) in zip(e["points"], e["points"][1:]):
+            if y1 == y2 and x2 - x1 == dag.NODE_W:
+                assert (x1, y1 - dag.NODE_H / 2) not in set(lay.nodes.values())
+        assert e["points"][0][0] == lay.nodes[e["from"]][0] + dag.NODE_W and e["points"][-1][0] == lay.nodes[e["to"]][0]
     boxes = sorted(lay.nodes.values())
     for i, (x, y) in enumerate(boxes):
         assert 0 <= x and x + dag.NODE_W <= lay.width and 0 <= y and y + dag.NODE_H <= lay.height
