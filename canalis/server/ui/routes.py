@@ -129,8 +129,8 @@ def install(app: FastAPI, workspace, host: str) -> None:
             [s.value for s in RunStatus]
         statuses = [s for s in status if s]
         problems = [f"unknown status {s!r} (one of {', '.join(known)})" for s in statuses if s not in known]
-        if sort not in RUN_SORTS:
-            problems.append(f"cannot sort by {sort!r} (one of {', '.join(RUN_SORTS)})")
+        if sort not in RUN_SORTS and not (sort.startswith("param:") and len(sort) > 6):
+            problems.append(f"cannot sort by {sort!r} (one of {', '.join(RUN_SORTS)}, or param:NAME)")
             sort = "submitted"
         size = size if size in views.PAGE_SIZES else 50
         tags = []

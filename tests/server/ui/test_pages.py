@@ -34,6 +34,8 @@ def test_runs_page_is_paginated_server_side(ui_demo):
     by_duration = requests.get(base, params={"sort": "duration", "order": "asc", "size": 25}, timeout=30)
     assert rows(by_duration.text)[0].endswith("000000") is False
     assert all(int(r[-6:]) % 11 == 0 and int(r[-6:]) % 7 for r in rows(by_duration.text))  # the 3 s ones first
+    by_param = requests.get(base, params={"sort": "param:i", "order": "asc", "size": 25}, timeout=30)
+    assert rows(by_param.text) == [f"many_{i:06d}" for i in range(25)]
     failed_first = requests.get(base, params={"sort": "failed", "order": "desc", "size": 25}, timeout=30)
     assert all(int(r[-6:]) % 7 == 0 for r in rows(failed_first.text))
 
