@@ -125,8 +125,7 @@ def install(app: FastAPI, workspace, host: str) -> None:
         from canalis.ledger.queries import RUN_SORTS
         from canalis.ledger.status import RunStatus
 
-        known = [s.value for s in RunStatus if s.value != "Orphaned"] if hasattr(RunStatus, "Orphaned") else \
-            [s.value for s in RunStatus]
+        known = [s.value for s in RunStatus if s.value != "Orphaned"]  # (derived, never recorded: not a filter)
         statuses = [s for s in status if s]
         problems = [f"unknown status {s!r} (one of {', '.join(known)})" for s in statuses if s not in known]
         if sort not in RUN_SORTS and not (sort.startswith("param:") and len(sort) > 6):
