@@ -578,6 +578,15 @@ class Ledger:
     def experiments(self) -> list[ExperimentRow]:
         return self._read(queries.experiments)
 
+    def runs_page(self, experiment: str | None = None, statuses=(), tags=(), sort: str = "submitted",
+                  descending: bool = True, limit: int = 50, offset: int = 0) -> tuple[list[RunRow], int]:
+        """A page of runs and the number matching (queries.runs_page): the web UI's runs table."""
+        return self._read(queries.runs_page, experiment, statuses, tags, sort, descending, limit, offset)
+
+    def step_counts(self, run_ids: list[str]) -> dict[str, dict[str, int]]:
+        """run id -> {step status: count} for the runs given (queries.step_counts)."""
+        return self._read(queries.step_counts, run_ids)
+
     def projection_rows(self) -> dict[str, list[dict]]:
         """Every projection table, decoded, ordered by primary key (for comparisons and audits)."""
         return self._read(queries.all_projections)

@@ -233,6 +233,62 @@ def experiments(conn) -> list[ExperimentRow]:
     return _select(conn, SPECS["experiments"], order="last_run_at DESC, name")
 
 
+#: what a page of runs can be sorted by: name -> SQL expression over the runs table
+RUN_SORTS = {
+    "submitted": "submitted_seq", "status": "status", "started": "started_at", "duration": "duration_s",
+    "user": "user", "run": "run_id", "trigger": "json_extract([trigger], '$.via')",
+    "commit": "json_extract(git, '$.commit')",
+    "ran": "(SELECT count(*) FROM step_runs AS s WHERE s.run_id = runs.run_id AND s.status IN ('Completed', 'Failed'))",
+    "reused": "(SELECT count(*) FROM step_runs AS s WHERE s.run_id = runs.run_id AND s.status = 'Reused')",
+    "failed": "(SELECT count(*) FROM step_runs AS s WHERE s.run_id = runs.run_id AND s.status = 'Failed')",
+}
+
+
+def runs_page(conn, experiment: str | None, statuses=(), tags=(), sort: str = "submitted", descending: bool = True,
+              limit: int = 50, offset: int = 0) -> tuple[list[RunRow], int]:
+    """One page of runs (and how many match in all), filtered by status (any of `statuses`) and
+    tags (`(key, value)` pairs, value None for "has the key"), sorted by a RUN_SORTS name or
+    by a parameter (`"param:NAME"`).
+    Only the page's rows are read: the page costs the same with ten runs or a hundred thousand."""
+    where, params = [], []
+    if experiment is not None:
+        where.append("experiment = ?")
+        params.append(experiment)
+    if statuses:
+        where.append(f"status IN ({', '.join('?' for _ in statuses)})")
+        params += [str(s) for s in statuses]
+    for key, value in tags:
+        path = '$."' + key.replace('"', '') + '"'
+        if value is None:
+            where.append("json_type(tags, ?) IS NOT NULL")
+            params.append(path)
+        else:
+            where.append("CAST(json_extract(tags, ?) AS TEXT) = ?")
+            params += [path, value]
+    clause = " AND ".join(where)
+    total = conn.execute("SELECT count(*) FROM runs" + (f" WHERE {clause}" if clause else ""), params).fetchone()[0]
+    direction = "DESC" if descending else "ASC"
+    if sort.startswith("param:"):  # a parameter's value
+        order = f"json_extract(parameters, ?) {direction} NULLS LAST, submitted_seq DESC"
+        params = [*params, '$."' + sort[len("param:"):].replace('"', '') + '"']
+    else:
+        order = f"{RUN_SORTS[sort]} {direction} NULLS LAST, submitted_seq DESC"
+    rows = _select(conn, SPECS["runs"], clause, params, f"{order} LIMIT {int(limit)} OFFSET {int(offset)}")
+    return rows, total
+
+
+def step_counts(conn, run_ids: list[str]) -> dict[str, dict[str, int]]:
+    """run id -> {step status: how many of its step runs have it}, for the runs given."""
+    out: dict[str, dict[str, int]] = {r: {} for r in run_ids}
+    for i in range(0, len(run_ids), 500):
+        part = run_ids[i:i + 500]
+        for run_id, status, n in conn.execute(
+                f"SELECT run_id, status, count(*) FROM step_runs WHERE run_id IN ({', '.join('?' for _ in part)}) "
+                "GROUP BY run_id, status", part):
+            out[run_id][status] = n
+    return out
+
+
 def all_projections(conn) -> dict[str, list[dict]]:
     """Every projection table as plain decoded dicts (text as stored), ordered by primary key:
     what a rebuild is compared with, column for column."""

@@ -48,6 +48,8 @@ def test_every_package_is_listed_in_pyproject():
             rel = py.parent.relative_to(ROOT / folder).parts
             if "__pycache__" not in rel:
                 found.add(".".join((dotted, *rel)))
+    # a folder of data files only (the web UI's templates and static files) is a package named in package-data
+    found |= set(cfg["tool"]["setuptools"].get("package-data", {}))
     assert found == listed, f"missing from pyproject: {sorted(found - listed)}; listed but absent: {sorted(listed - found)}"
 
 

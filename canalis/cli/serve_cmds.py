@@ -43,7 +43,9 @@ def _executor_errors():
 def serve(host, port, layout):
     """Serve the REST API of published pipelines, pipeline endpoints and runs, and run the
     schedules, until stopped (Ctrl-C or SIGTERM). Every route but GET /health needs a bearer
-    token (`canalis token create NAME`); runs started go on when the server stops."""
+    token (`canalis token create NAME`); runs started go on when the server stops. The web UI
+    is at the same address (docs/web-ui.md): its pages open without a token only when the
+    server listens on 127.0.0.1."""
     from canalis.server.serve import serve as run_server
 
     run_server(_workspace(layout), layout.dir, host, port, announce=lambda line: click.echo(line))

@@ -83,9 +83,11 @@ def _who(request: Request, credentials: Annotated[HTTPAuthorizationCredentials |
 Token = Annotated[TokenRow, Depends(_who)]
 
 
-def create_app(workspace, base_url: str, scheduler=None) -> FastAPI:
-    """The API of `workspace` (a canalis Workspace). `base_url` is what endpoints are built
-    on; `scheduler` (canalis/server/scheduler.py) is started and stopped with the app."""
+def create_app(workspace, base_url: str, scheduler=None, host: str = "127.0.0.1"):
+    """The API of `workspace` (a canalis Workspace) and its web UI (canalis/server/ui).
+    `base_url` is what endpoints are built on; `scheduler` (canalis/server/scheduler.py) is
+    started and stopped with the app; `host` is the address listened on (the UI's pages are
+    open without a token only on 127.0.0.1). Returns the ASGI app to serve."""
     from canalis import __version__ as version
 
     @contextlib.asynccontextmanager
@@ -282,7 +284,10 @@ def create_app(workspace, base_url: str, scheduler=None) -> FastAPI:
         with _refusing(), lock:
             return schedule_out(session.set_schedule_enabled(schedule_id, False))
 
-    return app
+    from canalis.server import ui
+
+    ui.install(app, workspace, host)
+    return ui.Pages(app)
 
 
 __all__ = ["Refused", "create_app"]

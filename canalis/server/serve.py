@@ -58,9 +58,9 @@ def serve(workspace, canalis_dir, host: str = address.DEFAULT_HOST, port: int = 
     actual = sock.getsockname()[1]
     recorded = address.record(canalis_dir, host, actual, os.getpid(), datetime.now(timezone.utc).isoformat())
     base = address.base_url(canalis_dir, workspace.settings)
-    app = create_app(workspace, base, Scheduler(workspace, tick=tick, settle=settle))
+    app = create_app(workspace, base, Scheduler(workspace, tick=tick, settle=settle), host=host)
     announce(f"canalis serve: listening on {recorded['url']} (workspace {workspace.root}); endpoints at {base}; "
-             "Ctrl-C stops")
+             "web UI at the same address; Ctrl-C stops")
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
     try:
         server.run(sockets=[sock])

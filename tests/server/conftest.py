@@ -35,8 +35,8 @@ def canalis(root, *args, check=True, env=None) -> subprocess.CompletedProcess:
 class Server:
     """One `canalis serve` process: its URL, and stop/start for restarts."""
 
-    def __init__(self, root: Path, log: Path, env: dict | None = None):
-        self.root, self.log, self.env = Path(root), log, env
+    def __init__(self, root: Path, log: Path, env: dict | None = None, host: str | None = None):
+        self.root, self.log, self.env, self.host = Path(root), log, env, host
         self.proc = None
         self.url = None
 
@@ -45,7 +45,7 @@ class Server:
         env = {**os.environ, "CANALIS_SCHEDULER_TICK": "0.2", "CANALIS_SCHEDULER_SETTLE": "1", **(self.env or {})}
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", "canalis", "serve", "--port", "0", "--workspace",
-                                          str(self.root)], stdout=out, stderr=subprocess.STDOUT, env=env)
+                                          str(self.root)] + (["--host", self.host] if self.host else []), stdout=out, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.log.read_text()
