@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 
 from canalis.ledger.canonical import check_json
 from canalis.ledger.errors import CanonicalEncodingError, EventValidationError, UnknownEventType
+from canalis.ledger.fieldvalues import FieldValues
 
 JSON = Any  # any JSON-compatible value
 
@@ -22,12 +23,11 @@ REGISTRY: dict[str, type["Event"]] = {}
 
 
 @dataclass(frozen=True, kw_only=True, eq=False, repr=False)
-class Event:
+class Event(FieldValues):
     """Base of every event. Subclasses are declared with `@event(type, version)`.
 
-    Equality, hashing and repr are defined once here over the fields (`_names`) rather than
-    generated for each of the many event classes: generating them costs an `exec` per
-    method and class every time the catalogue is imported."""
+    Equality, hashing and repr come from `FieldValues`, over the fields (`_names`), rather
+    than being generated for each of the many event classes."""
 
     type: ClassVar[str] = ""
     # The event version. `@event` also sets it as the class attribute `version`, but datasets,
@@ -57,19 +57,9 @@ class Event:
         """The event's fields as a JSON-ready dict (before redaction)."""
         return {name: getattr(self, name) for name in self._names}
 
-    def _values(self) -> tuple:
-        return tuple(getattr(self, name) for name in self._names)
-
-    def __eq__(self, other):
-        if type(other) is not type(self):
-            return NotImplemented
-        return self._values() == other._values()
-
-    def __hash__(self):
-        return hash((type(self), self._values()))
-
-    def __repr__(self):
-        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self._names)})"
+    @classmethod
+    def _field_names(cls) -> tuple:
+        return cls._names
 
 
 # -- field checking ---------------------------------------------------------------------

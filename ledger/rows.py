@@ -19,11 +19,12 @@ from canalis.ledger import (
     proj_endpoints, proj_experiments, proj_metrics, proj_pipelines, proj_registrations, proj_reuse_index, proj_runs,
     proj_schedules, proj_step_runs, proj_tokens,
 )
+from canalis.ledger.fieldvalues import FieldValues
 from canalis.ledger.status import RunStatus, StepStatus
 from canalis.ledger.tables import TableSpec
 
 
-class Row:
+class Row(FieldValues):
     """What every row type offers; `TABLE` is the projection table it is a row of, `ENUMS` the
     columns read as enums (column -> enum class)."""
 
@@ -49,9 +50,7 @@ class Row:
             if not isinstance(value, enum):
                 object.__setattr__(self, name, enum(value))
 
-    # Equality, hashing and repr are defined once here rather than generated for each row
-    # type (an `exec` per method and class every time the ledger is imported): the same
-    # semantics as a dataclass's, over the fields in order.
+    # equality, hashing and repr come from FieldValues, over these names
     @classmethod
     def _field_names(cls) -> tuple:
         names = cls.__dict__.get("_names")
@@ -59,20 +58,6 @@ class Row:
             names = tuple(f.name for f in fields(cls))
             cls._names = names
         return names
-
-    def _values(self) -> tuple:
-        return tuple(getattr(self, name) for name in self._field_names())
-
-    def __eq__(self, other):
-        if type(other) is not type(self):
-            return NotImplemented
-        return self._values() == other._values()
-
-    def __hash__(self):
-        return hash((type(self), self._values()))
-
-    def __repr__(self):
-        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self._field_names())})"
 
     def to_dict(self) -> dict[str, Any]:
         """The row's columns as a plain dict, in the table's column order."""
