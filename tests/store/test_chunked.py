@@ -148,16 +148,19 @@ def test_a_file_that_changes_while_stored_is_refused(store, tmp_path):
     assert list(store.iter_objects()) == [] and os.listdir(store.root / "tmp") == []
 
 
+# Peak memory is this process's own high-water mark (VmHWM), not getrusage's ru_maxrss: Linux
+# carries the parent's peak into ru_maxrss across fork/vfork and exec, so a child of a test
+# process that has grown to 550 MiB would report at least that.
 INGEST = r"""
-import os, resource, sys
+import os, sys
 from canalis.store import LocalStore
 store = LocalStore(sys.argv[1])
-def rchar():
-    with open("/proc/self/io") as f:
-        return next(int(l.split()[1]) for l in f if l.startswith("rchar:"))
-before = rchar()
+def proc(name, key):
+    with open(f"/proc/self/{name}") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith(key))
+before = proc("io", "rchar:")
 store.put_file(sys.argv[2])
-print(rchar() - before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+print(proc("io", "rchar:") - before, proc("status", "VmHWM:") * 1024)
 """
 
 
