@@ -99,10 +99,7 @@ def test_shared_workspace_is_group_readable_and_writable(tmp_path, src, counter)
     assert later["ledger.db-wal"] == (0o660, gid)
     new = {name: mg for name, mg in later.items() if name not in created}
     assert new and later["locks/gc.lock"] == (0o660, gid)
-    # single-flight lock files are created 0644 by the executor: see the expected failure below
     for name, (mode, g) in new.items():
-        if name.startswith("locks/") and name != "locks/secrets.lock":
-            continue
         assert g == gid and not mode & 0o007, (name, oct(mode))
         if name.endswith("/"):
             assert mode & 0o2070 == 0o2070, (name, oct(mode))  # setgid, group rwx
