@@ -132,14 +132,18 @@ def read_log(ledger, store, runs_dir, run_id: str, row, stream: str, offset: int
     if f is None:
         return {"text": "", "offset": offset, "end": offset, "cut": False,
                 "digest": reports.log_digest(ledger, row, stream)}
-    kept, start, end = b"", offset, offset
+    from collections import deque
+
+    parts, held, end = deque(), 0, offset  # the last chunks read, at least `limit` bytes of them
     with f:
         for data in chunks(f):
-            kept += data
+            parts.append(data)
+            held += len(data)
             end += len(data)
-            if len(kept) > limit:
-                start += len(kept) - limit
-                kept = kept[-limit:]
+            while len(parts) > 1 and held - len(parts[0]) >= limit:  # a long log is not copied per chunk
+                held -= len(parts.popleft())
+    kept = b"".join(parts)[-limit:]
+    start = end - len(kept)
     return {"text": kept.decode("utf-8", "replace"), "offset": start, "end": end, "cut": start > offset,
             "digest": reports.log_digest(ledger, row, stream)}
 
