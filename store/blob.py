@@ -36,6 +36,9 @@ ZSTD = 1
 CHUNKED = 2
 
 ZSTD_LEVEL = 3
+#: the level of a chunked file's chunks: level 1 compresses 3-4x faster than 3, which is what
+#: lets a large file enter the store at the speed of the disk (see docs/benchmarks.md)
+CHUNK_LEVEL = 1
 #: compression is kept only when it saves at least this fraction of the size
 MIN_SAVING = 1 / 32
 #: files up to this size are read into memory whole; larger ones stream
@@ -74,13 +77,16 @@ def unpack_header(raw: bytes, digest: str) -> tuple[int, int]:
     return compression, size
 
 
-def compressor():
-    """A per-thread compressor (zstandard objects must not be shared between threads)."""
-    c = getattr(_local, "cctx", None)
+def compressor(level: int = ZSTD_LEVEL):
+    """A per-thread compressor at `level` (zstandard objects must not be shared between threads)."""
+    cctxs = getattr(_local, "cctxs", None)
+    if cctxs is None:
+        cctxs = _local.cctxs = {}
+    c = cctxs.get(level)
     if c is None:
         import zstandard  # imported on first use: a warm snapshot never needs it
 
-        c = _local.cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True)
+        c = cctxs[level] = zstandard.ZstdCompressor(level=level, write_content_size=True)
     return c
 
 
@@ -103,12 +109,13 @@ def pays(stored: int, logical: int) -> bool:
     return stored <= logical - max(1, int(logical * MIN_SAVING))
 
 
-def encode(data: bytes) -> tuple[int, bytes | memoryview]:
-    """(compression flag, body) for `data`: zstd when it pays, raw otherwise."""
+def encode(data: bytes, level: int = ZSTD_LEVEL) -> tuple[int, bytes | memoryview]:
+    """(compression flag, body) for `data`: zstd at `level` when it pays, raw otherwise."""
     if len(data) >= 64:
-        if len(data) > 4 * SAMPLE and not pays(len(compressor().compress(data[:SAMPLE])), SAMPLE):
+        c = compressor(level)
+        if len(data) > 4 * SAMPLE and not pays(len(c.compress(data[:SAMPLE])), SAMPLE):
             return RAW, data  # the first 64 KiB do not compress: do not spend time on the rest
-        body = compressor().compress(data)
+        body = c.compress(data)
         if pays(len(body), len(data)):
             return ZSTD, body
     return RAW, data

@@ -1,0 +1,119 @@
+"""Chunks are hashed and compressed on several threads: the result is the same as with one,
+chunks really are worked on concurrently, and a failure in a worker stores nothing.
+
+The chunker is scaled down as in test_chunked.py (`scaled`), so a file of a few hundred KiB
+fills many of the ingest's ring buffers and carries a cut across each buffer's end.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import blake3
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from canalis.store import LocalStore
+from canalis.store import blob as _blob
+from canalis.store import chunked
+from tests.store.test_chunked import content, cut_points, scaled
+
+
+def ingest(tmp_path, name: str, data: bytes, workers: int) -> tuple[LocalStore, str]:
+    store = LocalStore(tmp_path / f"objects-{name}")
+    src = tmp_path / f"{name}.bin"
+    src.write_bytes(data)
+    batch = store._batch()
+    digest = chunked.ingest(store, str(src), batch, workers=workers)
+    batch.commit()
+    return store, digest
+
+
+def records(store: LocalStore, digest: str) -> list[bytes]:
+    """The chunk list's file and every chunk's record, byte for byte, in file order."""
+    with open(store.path_of(digest), "rb") as f:
+        out = [f.read()]
+    for c, _ in store.chunks(digest):
+        loc = store.locate(c)
+        with open(loc.path, "rb") as f:
+            f.seek(loc.offset)
+            out.append(f.read(loc.length))
+    return out
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32), text=st.booleans(), size=st.integers(64 << 10, 1 << 20),
+       workers=st.integers(2, 5), repeat=st.booleans())
+def test_parallel_ingest_stores_exactly_what_one_worker_stores(tmp_path_factory, seed, text, size, workers, repeat):
+    tmp_path = tmp_path_factory.mktemp("par")
+    data = content(seed, size, text)
+    if repeat:  # the same chunks twice in one file: stored once, whichever worker gets there first
+        data = data[: size // 2] * 2
+    with scaled():
+        one, d1 = ingest(tmp_path, "one", data, 1)
+        many, dn = ingest(tmp_path, "many", data, workers)
+        assert d1 == dn == blake3.blake3(data).hexdigest()
+        assert records(one, d1) == records(many, dn)
+        cuts = cut_points(data)  # the cuts of the whole content at once, as the format defines them
+        assert [n for _, n in many.chunks(dn)] == [b - a for a, b in zip([0, *cuts], cuts)]
+        assert many.get_bytes(dn, verify=True) == data
+        assert many.verify(deep=True).ok
+
+
+def test_chunks_are_compressed_on_several_threads_at_once(tmp_path, monkeypatch):
+    """Two chunk workers meet inside the compressor: each waits at a barrier for the other,
+    which only a second thread working at the same time can release."""
+    meet = threading.Barrier(2, timeout=60)  # the timeout only keeps a one-thread build from hanging
+    threads = set()
+    encode = _blob.encode
+
+    def meeting_encode(data, level=_blob.ZSTD_LEVEL):
+        if len(threads) < 2:
+            threads.add(threading.get_ident())
+            meet.wait()
+        return encode(data, level)
+
+    monkeypatch.setattr(_blob, "encode", meeting_encode)
+    monkeypatch.setattr(chunked, "default_workers", lambda: 2, raising=False)  # even on one core
+    store = LocalStore(tmp_path / "objects")
+    data = content(5, 512 << 10, True)
+    (tmp_path / "f").write_bytes(data)
+    with scaled():
+        digest = store.put_file(tmp_path / "f")
+    assert len(threads) == 2
+    assert store.get_bytes(digest, verify=True) == data
+
+
+def test_a_failing_worker_stores_nothing_and_leaves_no_temp_file(tmp_path, monkeypatch):
+    store = LocalStore(tmp_path / "objects")
+    calls = []
+    encode = _blob.encode
+
+    def failing_encode(data, level=_blob.ZSTD_LEVEL):
+        calls.append(1)
+        if len(calls) == 7:
+            raise OSError(28, "No space left on device")
+        return encode(data, level)
+
+    monkeypatch.setattr(_blob, "encode", failing_encode)
+    with scaled():
+        src = tmp_path / "f.bin"
+        src.write_bytes(content(9, 1 << 20, False))
+        with pytest.raises(OSError, match="No space left"):
+            store.put_file(src)
+    assert len(calls) >= 7
+    assert list(store.iter_objects()) == []
+    assert os.listdir(store.root / "tmp") == []
+    monkeypatch.setattr(_blob, "encode", encode)
+    with scaled():  # the same file again, now that the disk has room: stored whole
+        digest = store.put_file(src)
+    assert store.get_bytes(digest, verify=True) == src.read_bytes()
+    assert store.verify(deep=True).ok
+
+
+def test_workers_must_be_at_least_one(tmp_path):
+    store = LocalStore(tmp_path / "objects")
+    (tmp_path / "f").write_bytes(b"x" * 100)
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        chunked.ingest(store, str(tmp_path / "f"), store._batch(), workers=0)
