@@ -23,6 +23,7 @@ See docs/store-format.md.
 from __future__ import annotations
 
 import os
+import threading
 
 import blake3
 
@@ -74,17 +75,72 @@ def _fill(f, view) -> int:
     return got
 
 
+class _Ring:
+    """RING buffers of MAX_CHUNK + BLOCK x MAX_CHUNK bytes. A reader thread fills a free
+    buffer's tail (after MAX_CHUNK bytes of room for the bytes the previous buffer left
+    uncut) and hands it to the cutter; a buffer is free again once the cutter is done with
+    it and every hash and chunk job reading it has finished (a count per buffer)."""
+
+    def __init__(self, max_chunk: int):
+        import queue
+
+        self.head = max_chunk
+        self.bufs = [bytearray(max_chunk + BLOCK * max_chunk) for _ in range(RING)]
+        self.views = [memoryview(b) for b in self.bufs]
+        self.holds = [0] * RING
+        self.free: queue.SimpleQueue = queue.SimpleQueue()
+        self.filled: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        for i in range(RING):
+            self.free.put(i)
+
+    def hold(self, i: int, n: int = 1) -> None:
+        with self._lock:
+            self.holds[i] += n
+
+    def release(self, i: int) -> None:
+        with self._lock:
+            self.holds[i] -= 1
+            if self.holds[i]:
+                return
+        self.free.put(i)
+
+    def read(self, f, hash_later, hashed: list) -> None:
+        """The reader thread: fill free buffers in turn and hand each region read to
+        `hash_later` (which returns a future), until the end (or an error, or None put into
+        `free` to stop it)."""
+        try:
+            while True:
+                i = self.free.get()
+                if i is None:
+                    return
+                self.hold(i, 2)  # the cutter's, and the whole-content hash's
+                region = self.views[i][self.head:]
+                n = _fill(f, region)
+                if n:
+                    fut = hash_later(region[:n])
+                    fut.add_done_callback(lambda _, i=i: self.release(i))
+                    hashed.append(fut)
+                else:
+                    self.release(i)
+                self.filled.put((i, n))
+                if n < len(region):
+                    return
+        except BaseException as e:  # handed to the cutter, which raises it
+            self.filled.put((None, e))
+
+
 def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", replace: bool = False,
                   workers: int | None = None) -> str:
     """Store what binary stream `f` (with `readinto`) holds as chunks (new ones packed into
     `batch`) and a chunk list (a loose temp file in `batch`); returns the whole content's
-    digest. The content is read once, into a ring of reusable buffers: this thread reads
-    and cuts (FastCDC releases the GIL), one thread hashes the whole content in order, and
-    `workers` threads (default: one per core) hash each chunk and, when it is not stored
-    yet, compress and pack it; all of them release the GIL. The chunk list is the same
-    whatever the number of workers. `expect`: the digest the caller computed; a mismatch
-    means the file changed. `replace`: write the chunk list even when the digest is stored
-    (upgrading a whole blob to a chunked one)."""
+    digest. The content is read once, into a ring of reusable buffers: one thread reads
+    (so the disk works while the rest computes), one hashes the whole content in order,
+    this one cuts (FastCDC), and `workers` threads (default: one per core) hash each chunk
+    and, when it is not stored yet, compress and pack it; all of them release the GIL. The
+    chunk list is the same whatever the number of workers. `expect`: the digest the caller
+    computed; a mismatch means the file changed. `replace`: write the chunk list even when
+    the digest is stored (upgrading a whole blob to a chunked one)."""
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
@@ -104,56 +160,54 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
         seen.add(d)
         return d
 
-    ring = [bytearray(BLOCK * max_chunk) for _ in range(RING)]
-    in_flight: list[list] = [[] for _ in range(RING)]  # per buffer: the futures still reading it
+    ring = _Ring(max_chunk)
     pending: deque = deque()  # (future, size) of every chunk not yet collected, in file order
-
-    def collect(upto) -> None:
-        """Wait for buffer `upto`'s work, collecting chunk digests in order."""
-        for fut in in_flight[upto]:
-            fut.result()
-        in_flight[upto] = []
-        while pending and pending[0][0].done():
-            fut, n = pending.popleft()
-            chunks.append((fut.result(), n))
-
+    hashed: list = []
     pool = ThreadPoolExecutor(workers)
     hasher = ThreadPoolExecutor(1)  # one thread, so the whole content is hashed in order
+    reader = threading.Thread(target=ring.read, args=(f, lambda region: hasher.submit(whole.update, region), hashed),
+                              name="canalis-ingest-reader", daemon=True)
     total = 0
     try:
+        reader.start()
         cdc = _cdc()
         carry = b""  # bytes read but not cut yet (less than MAX_CHUNK)
-        slot = 0
         eof = False
         while not eof:
-            collect(slot)
-            buf = ring[slot]
-            view = memoryview(buf)
-            view[: len(carry)] = carry
-            got = _fill(f, view[len(carry):])
-            eof = len(carry) + got < len(buf)
+            i, got = ring.filled.get()
+            if i is None:
+                raise got
             total += got
-            if got:
-                in_flight[slot].append(hasher.submit(whole.update, view[len(carry): len(carry) + got]))
-            filled = len(carry) + got
-            pos = 0
-            cuts = cdc.cut_buf(view[:filled])
+            eof = got < BLOCK * max_chunk
+            start = ring.head - len(carry)
+            view = ring.views[i]
+            view[start: ring.head] = carry
+            filled = ring.head + got
+            pos = start
+            cuts = cdc.cut_buf(view[start:filled])
             while pos < filled and (eof or filled - pos >= max_chunk):  # a cut needs MAX_CHUNK bytes ahead (or the end)
                 c = next(cuts)
+                ring.hold(i)
                 fut = pool.submit(store_chunk, c.data)
-                in_flight[slot].append(fut)
+                fut.add_done_callback(lambda _, i=i: ring.release(i))
                 pending.append((fut, c.length))
                 pos += c.length
             carry = bytes(view[pos:filled])
-            slot = (slot + 1) % RING
-        for i in range(RING):
-            collect(i)
+            ring.release(i)
+            while pending and pending[0][0].done():
+                fut, n = pending.popleft()
+                chunks.append((fut.result(), n))
         while pending:
             fut, n = pending.popleft()
             chunks.append((fut.result(), n))
+        reader.join()
+        for fut in hashed:
+            fut.result()
     finally:
+        ring.free.put(None)  # stops the reader if it is waiting for a buffer
         pool.shutdown(wait=True, cancel_futures=True)  # no worker writes to `batch` after this returns
         hasher.shutdown(wait=True, cancel_futures=True)
+        reader.join()
     digest = whole.hexdigest()
     if expect is not None and expect != digest:
         raise SnapshotError(path, "the file changed while it was being stored; snapshot it again")

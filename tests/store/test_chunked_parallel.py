@@ -117,3 +117,30 @@ def test_workers_must_be_at_least_one(tmp_path):
     (tmp_path / "f").write_bytes(b"x" * 100)
     with pytest.raises(ValueError, match="workers must be at least 1"):
         chunked.ingest(store, str(tmp_path / "f"), store._batch(), workers=0)
+
+
+class FailingStream:
+    """A stream that fails after `good` bytes, as a disk read error would."""
+
+    def __init__(self, data: bytes, good: int):
+        self._data, self._pos, self._good = data, 0, good
+
+    def readinto(self, b) -> int:
+        if self._pos >= self._good:
+            raise OSError(5, "Input/output error")
+        n = min(len(b), self._good - self._pos, len(self._data) - self._pos)
+        b[:n] = self._data[self._pos: self._pos + n]
+        self._pos += n
+        return n
+
+
+def test_a_read_error_midway_stores_nothing(tmp_path):
+    store = LocalStore(tmp_path / "objects")
+    data = content(11, 1 << 20, False)
+    with scaled():
+        batch = store._batch()
+        with pytest.raises(OSError, match="Input/output error"):
+            chunked.ingest_stream(store, FailingStream(data, 700 << 10), batch, workers=2)
+        batch.discard()
+    assert list(store.iter_objects()) == []
+    assert os.listdir(store.root / "tmp") == []
