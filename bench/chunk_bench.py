@@ -4,7 +4,8 @@ appended file, checkout of a chunked file against a whole blob.
 Run by hand, one benchmark at a time on the machine:
 
     bash bench/setup_dvc.sh            # makes bench/.venv-dvc (optional: DVC rows need it)
-    flock /tmp/canalis-bench.lock python bench/chunk_bench.py [--gib 2] [--reps 3] [--dir /tmp]
+    flock /tmp/canalis-bench.lock python bench/chunk_bench.py [--gib 2] [--reps 3] [--dir /tmp] \
+        [--kinds random,csv] [--peer /path/to/other/venv/bin/canalis] [--no-checkout]
 
 For each kind of content (random bytes: incompressible; CSV rows: compressible) a file of
 `--gib` GiB is made in `--dir` (deleted at the end). Every timed run is cold: before it,
@@ -13,11 +14,12 @@ so each contender reads it from the disk. Contenders, interleaved run by run:
 
 - `cp SRC DST`; `cp SRC DST && sync DST` (cp with the durability canalis gives);
 - `canalis store put SRC` in a fresh workspace (whole process: start, read, hash, chunk,
-  compress, write, fsync), with its peak RSS (`wait4`);
+  compress, write, fsync), with its peak RSS (`wait4`); with `--peer OTHER/bin/canalis`,
+  the same for another install (e.g. the commit before a change), alternating with this one;
 - `dvc add` of the file in a fresh DVC repository (its cache on the same disk).
 
-Then: the file with 1% appended is put into the store that holds the original (new stored
-bytes, time against a cold `cat FILE > /dev/null`), and `dvc add` of it (DVC's cache
+Then: the file with 1% appended is put into a store that holds the original (new stored
+bytes, time against a cold `cat FILE > /dev/null` taken in the same round; the peer too), and `dvc add` of it (DVC's cache
 growth); and a checkout of the chunked file against a checkout of the same content stored
 as one whole blob (how store format 2 stored it).
 """
@@ -37,6 +39,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DVC = HERE / ".venv-dvc" / "bin" / "dvc"
 CANALIS = Path(sys.executable).with_name("canalis")
+#: another install's `canalis` (--peer), measured in the same run, alternating with this one
+PEER: Path | None = None
+CHECKOUT = True
 
 
 def drop(path: Path) -> None:
@@ -100,8 +105,8 @@ def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: l
     src = work / f"{kind}.bin"
     make(src, size, kind)
     mb = size / 1e6
-    res = {k: [] for k in ("cp", "cp + sync", "canalis store put", "dvc add")}
-    rss = []
+    res = {k: [] for k in ("cp", "cp + sync", "canalis store put", "peer: canalis store put", "dvc add")}
+    rss = {"canalis store put": [], "peer: canalis store put": []}
     for rep in range(reps):
         for name in res:
             if name == "dvc add" and not DVC.exists():
@@ -112,16 +117,19 @@ def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: l
                 cmd = ["cp", str(src), str(dst)] if name == "cp" else ["sh", "-c", f"cp '{src}' '{dst}' && sync '{dst}'"]
                 res[name].append(timed(cmd)[0])
                 dst.unlink()
-            elif name == "canalis store put":
+            elif name.endswith("canalis store put"):
+                exe = CANALIS if name == "canalis store put" else PEER
+                if exe is None:
+                    continue
                 ws = work / "ws"
-                subprocess.run([str(CANALIS), "init", str(ws)], check=True, capture_output=True)
+                subprocess.run([str(exe), "init", str(ws)], check=True, capture_output=True)
                 drop(src)
-                s, peak = timed([str(CANALIS), "store", "put", str(src), "--workspace", str(ws)])
+                s, peak = timed([str(exe), "store", "put", str(src), "--workspace", str(ws)])
                 res[name].append(s)
-                rss.append(peak)
+                rss[name].append(peak)
                 if rep == reps - 1:
                     stored = store_bytes(ws)
-                    notes.append(f"{kind}: the store holds {stored / 1e6:,.0f} MB for the {mb:,.0f} MB file")
+                    notes.append(f"{kind}, {name}: the store holds {stored / 1e6:,.0f} MB for the {mb:,.0f} MB file")
                 shutil.rmtree(ws)
             else:
                 repo = work / "dvc"
@@ -138,15 +146,15 @@ def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: l
             continue
         m = med(xs)
         extra = f"{m / cp:.2f}x cp, {m / cps:.2f}x cp + sync"
-        if name == "canalis store put":
-            extra += f"; peak RSS {max(rss) / 2**20:.0f} MiB"
+        if name in rss:
+            extra += f"; peak RSS {max(rss[name]) / 2**20:.0f} MiB"
+        if name == "canalis store put" and res["peer: canalis store put"]:
+            extra += f"; {m / med(res['peer: canalis store put']):.2f}x peer"
         rows.append(f"| {kind} | cold: {name} | {m:.2f} | {mb / m:,.0f} MB/s | {extra} | {', '.join(f'{x:.2f}' for x in xs)} |")
 
     # dedup: 1% appended, put into the store holding the original
     ws = work / "ws"
-    subprocess.run([str(CANALIS), "init", str(ws)], check=True, capture_output=True)
-    subprocess.run([str(CANALIS), "store", "put", str(src), "--workspace", str(ws)], check=True, capture_output=True)
-    before = store_bytes(ws)
+    ws.mkdir()
     v2 = work / f"{kind}-v2.bin"
     shutil.copyfile(src, v2)
     with open(v2, "ab") as f:
@@ -154,21 +162,30 @@ def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: l
         make(tail, size // 100, kind)
         f.write(tail.read_bytes())
         tail.unlink()
-    reads, puts = [], []
-    for _ in range(reps):
+    reads = []
+    puts: dict[str, list] = {"canalis store put v2 (1% appended)": []}
+    if PEER is not None:
+        puts["peer: canalis store put v2 (1% appended)"] = []
+    new = {}
+    for rep in range(reps):  # alternating: a cold read, then each install's put into a store holding the original
         drop(v2)
         reads.append(timed(["sh", "-c", f"cat '{v2}' > /dev/null"])[0])
-    for rep in range(reps):
-        if rep:  # put it again into a store that holds only the original
+        for name in puts:
+            exe = PEER if name.startswith("peer") else CANALIS
             shutil.rmtree(ws)
-            subprocess.run([str(CANALIS), "init", str(ws)], check=True, capture_output=True)
-            subprocess.run([str(CANALIS), "store", "put", str(src), "--workspace", str(ws)], check=True, capture_output=True)
-        drop(v2)
-        puts.append(timed([str(CANALIS), "store", "put", str(v2), "--workspace", str(ws)])[0])
-    new = store_bytes(ws) - before
+            subprocess.run([str(exe), "init", str(ws)], check=True, capture_output=True)
+            subprocess.run([str(exe), "store", "put", str(src), "--workspace", str(ws)], check=True, capture_output=True)
+            before = store_bytes(ws)
+            drop(v2)
+            puts[name].append(timed([str(exe), "store", "put", str(v2), "--workspace", str(ws)])[0])
+            new[name] = store_bytes(ws) - before
     rows.append(f"| {kind} | cold: cat v2 > /dev/null (read it once) | {med(reads):.2f} | | | {', '.join(f'{x:.2f}' for x in reads)} |")
-    rows.append(f"| {kind} | canalis store put v2 (1% appended) | {med(puts):.2f} | | {med(puts) / med(reads):.2f}x the read; "
-                f"new stored bytes {new / 1e6:,.1f} MB = {100 * new / size:.2f}% of the file | {', '.join(f'{x:.2f}' for x in puts)} |")
+    for name, xs in puts.items():
+        peer = puts.get("peer: canalis store put v2 (1% appended)")
+        vs = f"; {med(xs) / med(peer):.2f}x peer" if peer and not name.startswith("peer") else ""
+        rows.append(f"| {kind} | {name} | {med(xs):.2f} | | {med(xs) / med(reads):.2f}x the read{vs}; "
+                    f"new stored bytes {new[name] / 1e6:,.1f} MB = {100 * new[name] / size:.2f}% of the file | "
+                    f"{', '.join(f'{x:.2f}' for x in xs)} |")
     if DVC.exists():
         repo = work / "dvc"
         repo.mkdir()
@@ -186,7 +203,15 @@ def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: l
                     f"{100 * grown / size:.2f}% of the file | {s:.2f} |")
         shutil.rmtree(repo)
 
-    # checkout: the chunked file against the same content as one whole blob (format 2)
+    if not CHECKOUT:
+        shutil.rmtree(ws)
+        src.unlink()
+        v2.unlink()
+        return
+    # checkout: the chunked file against the same content as one whole blob (format 2), in a
+    # store this install wrote
+    shutil.rmtree(ws)
+    subprocess.run([str(CANALIS), "init", str(ws)], check=True, capture_output=True)
     sys.path.insert(0, str(HERE.parent))
     from canalis.store import LocalStore
     from canalis.store.blob import RAW, ZSTD, compressor, pays
@@ -236,7 +261,12 @@ def main() -> None:
     ap.add_argument("--dir", default="/tmp")
     ap.add_argument("--kinds", default="random,csv")
     ap.add_argument("--out", default=str(HERE / "results-chunk.md"))
+    ap.add_argument("--peer", help="another install's canalis executable, measured alternating with this one")
+    ap.add_argument("--no-checkout", action="store_true", help="skip the checkout rows")
     args = ap.parse_args()
+    global PEER, CHECKOUT
+    PEER = Path(args.peer) if args.peer else None
+    CHECKOUT = not args.no_checkout
     size = int(args.gib * (1 << 30))
     work = Path(tempfile.mkdtemp(prefix="canalis-chunk-bench-", dir=args.dir))
     rows, notes = [], []
