@@ -85,7 +85,11 @@ class _Ring:
         import queue
 
         self.head = max_chunk
-        self.bufs = [bytearray(max_chunk + BLOCK * max_chunk) for _ in range(RING)]
+        import mmap
+
+        # anonymous maps: their pages are zero-filled only when first written, so storing a
+        # file just over CHUNKED_MIN does not pay for clearing the whole ring
+        self.bufs = [mmap.mmap(-1, max_chunk + BLOCK * max_chunk) for _ in range(RING)]
         self.views = [memoryview(b) for b in self.bufs]
         self.holds = [0] * RING
         self.free: queue.SimpleQueue = queue.SimpleQueue()
