@@ -17,7 +17,7 @@ file costs its changed chunks.
 
 The file is read once, into a small ring of reusable buffers: the same bytes feed the
 whole-file hash, the chunker, and on every core each chunk's hash and its compression, and
-memory stays bounded (RING buffers of BLOCK x MAX_CHUNK bytes) whatever the file's size.
+memory stays bounded (RING buffers of (BLOCK + 1) x MAX_CHUNK bytes) whatever the file's size.
 See docs/store-format.md.
 """
 from __future__ import annotations
@@ -37,8 +37,9 @@ CHUNKED_MIN = 8 << 20
 AVG_CHUNK = 1 << 20
 MIN_CHUNK = 256 << 10
 MAX_CHUNK = 4 << 20
-#: the file is read into a ring of RING buffers of BLOCK x MAX_CHUNK bytes each (16 MiB);
-#: a buffer is refilled once every chunk cut from it is stored (memory: RING x 16 MiB)
+#: the file is read into a ring of RING buffers, each BLOCK x MAX_CHUNK bytes (16 MiB) plus
+#: MAX_CHUNK of room for what the previous one left uncut; a buffer is read into again once
+#: every chunk cut from it is stored (memory: RING x 20 MiB)
 BLOCK = 4
 RING = 4
 
