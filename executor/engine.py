@@ -23,6 +23,7 @@ from canalis.executor.locks import single_flight, writing
 from canalis.executor.plan import Plan, StepSpec
 from canalis.executor.reuse import find_reusable
 from canalis.executor.runners.local import LocalRunner
+from canalis.executor.stepprofile import StepClock
 from canalis.executor.outcome import StepResult
 from canalis.ledger import events as ev
 from canalis.ledger.canonical import canonical_json
@@ -285,8 +286,9 @@ class RunExecutor:
     # -- one step ----------------------------------------------------------------------
     def _guarded_step(self, step: StepSpec) -> StepResult:
         step_run_id = new_step_run_id()
+        clock = StepClock(step.name)
         try:
-            return self._step(step, step_run_id)
+            return self._step(step, step_run_id, clock)
         except Exception as e:  # an internal error must fail the step, not hang the run
             error = f"canalis could not run the step: {type(e).__name__}: {e}"
             if nospace.is_no_space(e):
@@ -302,6 +304,8 @@ class RunExecutor:
                 self.scratch / self.run_id / step_run_id,
             )
             return StepResult(StepStatus.Failed)
+        finally:
+            clock.report()
 
     def record_failure(self, event, work: Path) -> None:
         """Record a step's failure. When the ledger has no room, the step's partial outputs (never
@@ -329,10 +333,11 @@ class RunExecutor:
     def bind(self, step: StepSpec) -> BoundStep:
         return bind(step, self.params, self.input_trees(step), self.input_files(step))
 
-    def _step(self, step: StepSpec, step_run_id: str) -> StepResult:
+    def _step(self, step: StepSpec, step_run_id: str, clock: StepClock) -> StepResult:
         bound = self.bind(step)
+        clock.mark("bind")
         if not step.allow_reuse or self.regenerate:
-            return self._execute_step(bound, step_run_id)
+            return self._execute_step(bound, step_run_id, clock)
         with single_flight(self.locks_dir, bound.key):
             with writing(self.locks_dir):
                 found = find_reusable(self.ledger, self.store, bound.key)
@@ -348,9 +353,10 @@ class RunExecutor:
 
                     record_reused(self, step.environment, step_run_id, step.name)
                     return StepResult(StepStatus.Reused, dict(found.outputs))
-            return self._execute_step(bound, step_run_id)
+            clock.mark("reuse_lookup")
+            return self._execute_step(bound, step_run_id, clock)
 
-    def _execute_step(self, bound: BoundStep, step_run_id: str) -> StepResult:
+    def _execute_step(self, bound: BoundStep, step_run_id: str, clock: StepClock | None = None) -> StepResult:
         from canalis.executor.steprun import StepExecution  # not imported by a run whose steps are all reused
 
-        return StepExecution(self, bound, step_run_id).execute()
+        return StepExecution(self, bound, step_run_id, clock).execute()
