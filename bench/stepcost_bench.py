@@ -15,9 +15,10 @@ Each repeat measures, in an order that rotates from repeat to repeat (paired, al
 The per-step overhead of a repeat is (run time - bare time) / N, where the run time is the
 executor's, from `run.started` to `run.completed` (`duration_s` of `canalis submit --json`);
 the whole `canalis submit` process time is reported beside it. Figures are medians over the
-repeats. With --profile the executor of this install is asked (CANALIS_STEP_PROFILE=1) to
-write one line per step with the time of each phase to its log, and the medians per phase
-are printed too.
+repeats. With --profile each install's executor is asked (CANALIS_STEP_PROFILE=1, an install
+that has it) to write one line per step with the time of each phase to its log; the medians
+per phase are printed too, and `between steps`: the run's time per step minus the median
+step's total in the executor (scheduling the next step).
 """
 from __future__ import annotations
 
@@ -106,7 +107,7 @@ def main() -> None:
         contenders.append(("peer", args.peer_python))
     runs: dict[str, list] = {label: [] for label, _ in contenders}
     whole: dict[str, list] = {label: [] for label, _ in contenders}
-    phases: list[dict[str, float]] = []
+    phases: dict[str, list[dict[str, float]]] = {label: [] for label, _ in contenders}
     tmp = Path(tempfile.mkdtemp(prefix="canalis-stepcost-bench-"))
     try:
         for r in range(args.repeat):
@@ -116,11 +117,11 @@ def main() -> None:
                 if label == "bare":
                     runs["bare"].append(bare(where, python, n))
                     continue
-                run_s, whole_s, run_id = first_run(where, python, n, args.profile and label == "canalis")
+                run_s, whole_s, run_id = first_run(where, python, n, args.profile)
                 runs[label].append(run_s)
                 whole[label].append(whole_s)
-                if args.profile and label == "canalis":
-                    phases += read_profile(where, run_id)
+                if args.profile:
+                    phases[label] += read_profile(where, run_id)
                 shutil.rmtree(where, ignore_errors=True)
             print(f"repeat {r + 1}: " + ", ".join(f"{lab} {runs[lab][-1]:.3f} s" for lab, _ in contenders), file=sys.stderr)
     finally:
@@ -143,11 +144,22 @@ def main() -> None:
         lines.append(f"| {'this install' if label == 'canalis' else 'peer install'} | "
                      f"{ms(statistics.median(c / n for c in runs[label]))} | {ms(over)} | "
                      f"{ms(statistics.median(w / n for w in whole[label]))} |")
-    if phases:
-        lines += ["", "Phases of one step in the executor (this install, median over every step of every repeat):", "",
-                  "| phase | median |", "|---|---:|"]
-        for key in phases[0]:
-            lines.append(f"| {key} | {statistics.median(p[key] for p in phases if key in p):.2f} ms |")
+    profiled = [label for label, _ in contenders[1:] if phases[label]]
+    if profiled:
+        names = {"canalis": "this install", "peer": "peer install"}
+        lines += ["", "Phases of one step in the executor (ms, median over every step of every repeat):", "",
+                  "| phase | " + " | ".join(names[lab] for lab in profiled) + " |",
+                  "|---|" + "---:|" * len(profiled)]
+        keys = list(dict.fromkeys(k for lab in profiled for p in phases[lab] for k in p))
+        for key in keys:
+            cells = []
+            for lab in profiled:
+                vals = [p[key] for p in phases[lab] if key in p]
+                cells.append(f"{statistics.median(vals):.2f}" if vals else "–")
+            lines.append(f"| {key} | " + " | ".join(cells) + " |")
+        cells = [f"{1000 * statistics.median(c / n for c in runs[lab]) - statistics.median(p['total'] for p in phases[lab]):.2f}"
+                 for lab in profiled]
+        lines.append("| between steps | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     print(text)

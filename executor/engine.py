@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import shutil
 import signal
 import socket
 import threading
@@ -123,6 +124,9 @@ class RunExecutor:
         self._cancel = threading.Event()
         self._cancel_reason = "canceled by the user"
         self._cancel_seen = 0  # seq of the last run.cancel_requested looked at
+        self._file_outputs: dict[tuple[str, str], bool] = {}  # (tree, output name) -> read as one file?
+        self._sweeper = None  # the thread removing completed steps' working folders (discard_folder)
+        self._sweeper_lock = threading.Lock()
 
     # -- the run -------------------------------------------------------------------
     def execute(self) -> RunStatus:
@@ -135,6 +139,7 @@ class RunExecutor:
                 f"free some space, then `canalis resume {self.run_id}` finishes it"
             ) from e
         finally:
+            self._wait_for_sweeper()
             restore()
             for runner in list(self._dask.values()):
                 runner.cluster.close()
@@ -199,6 +204,7 @@ class RunExecutor:
                     self.tree_of_output.update(result.outputs)
                     if result.status == StepStatus.Failed:
                         failed.append(step.name)
+        self._wait_for_sweeper()  # whoever sees the run's end sees its completed steps' folders gone
         if self._cancel.is_set():
             self.ledger.append(ev.RunCanceled(run_id=self.run_id, reason=self._cancel_reason))
             return RunStatus.Canceled
@@ -228,6 +234,23 @@ class RunExecutor:
             dask_runners = list(self._dask.values())
         for runner in dask_runners:
             runner.stop_all()
+
+    def discard_folder(self, path: Path) -> None:
+        """Remove the working folder of a step that completed, on a thread of its own: nothing
+        reads it any more, so the next step need not wait for it. The run's end is recorded only
+        once every such folder is gone."""
+        with self._sweeper_lock:
+            if self._sweeper is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._sweeper = ThreadPoolExecutor(1, thread_name_prefix="canalis-sweep")
+            self._sweeper.submit(shutil.rmtree, path, ignore_errors=True)
+
+    def _wait_for_sweeper(self) -> None:
+        with self._sweeper_lock:
+            sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.shutdown(wait=True)
 
     def docker_runner(self):
         """The runner of the steps that run in Docker containers (executor/runners/docker.py)."""
@@ -326,9 +349,17 @@ class RunExecutor:
         for i in step.inputs:
             if i.source == "data" and i.options.get("file"):
                 out[i.name] = i.options["file"]
-            elif i.source == "output" and outputs.file_output(self.store, self.tree_of_output[i.output], i.output):
+            elif i.source == "output" and self._file_output(self.tree_of_output[i.output], i.output):
                 out[i.name] = i.output
         return out
+
+    def _file_output(self, tree: str, name: str) -> bool:
+        """`outputs.file_output`, read once per tree and name: a tree never changes, and a step's
+        binding and its context both ask."""
+        found = self._file_outputs.get((tree, name))
+        if found is None:
+            found = self._file_outputs[(tree, name)] = outputs.file_output(self.store, tree, name)
+        return found
 
     def bind(self, step: StepSpec) -> BoundStep:
         return bind(step, self.params, self.input_trees(step), self.input_files(step))

@@ -119,13 +119,16 @@ class StepExecution:
         finished = threading.Event()
         poller = threading.Thread(target=self._poll_channel, args=(reader, finished), daemon=True)
 
+        unrecorded = []  # what the environment has left to record (`step.environment`), until recorded
+
         def on_start(pid):  # the process exists: record it (with its pid), then read what it says
             clock.mark("spawn")
-            with writing(run.locks_dir):
+            with writing(run.locks_dir):  # the key document and the packages blob, then the events naming them
                 run.store.put_bytes(bound.document)
-                run.ledger.append(ev.StepStarted(
+                environment = unrecorded.pop()() if unrecorded else []
+                run.ledger.append_many([*environment, ev.StepStarted(
                     run_id=run.run_id, step_run_id=self.step_run_id, step_name=self.spec.name, reuse_key=bound.key,
-                    attempt=1, pid=pid, inputs=sorted([i.name, i.tree] for i in bound.inputs)))
+                    attempt=1, pid=pid, inputs=sorted([i.name, i.tree] for i in bound.inputs))])
             clock.mark("step_started")
             poller.start()
 
@@ -136,7 +139,9 @@ class StepExecution:
         try:
             self._phase("making its environment ready")
             interp = prepare_environment(run, self.spec.environment, sid, self.spec.name,
-                                         lambda line: on_line("build", (line.rstrip("\n") + "\n").encode()))
+                                         lambda line: on_line("build", (line.rstrip("\n") + "\n").encode()), defer=True)
+            if interp.pending is not None:  # recorded with step.started, in one transaction
+                unrecorded.append(interp.pending)
             clock.mark("environment")
             self._phase("starting its process")
             env = {**env, **interp.env}  # a materialised environment's PYTHONPATH replaces the executor's
@@ -152,6 +157,9 @@ class StepExecution:
         finally:
             for log in logs.values():
                 log.close()
+        if unrecorded:  # the process never started: what the step was to run with is recorded all the same
+            with writing(run.locks_dir):
+                run.ledger.append_many(unrecorded.pop()())
         duration = round(time.time() - t0, 6)
         finished.set()
         if poller.ident is not None:
@@ -259,7 +267,7 @@ class StepExecution:
             self._phase("copying its outputs to their datastore destinations")
             self._deliver(trees)
             self.clock.mark("deliver")
-        shutil.rmtree(lay.root, ignore_errors=True)
+        run.discard_folder(lay.root)
         self.clock.mark("cleanup")
         return StepResult(StepStatus.Completed, trees)
 

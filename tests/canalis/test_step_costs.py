@@ -58,3 +58,53 @@ def test_the_executor_writes_a_phase_profile_of_each_step_only_when_asked(ws, sr
             assert phase in phases
         assert all(v >= 0 for v in phases.values())
         assert phases["total"] >= max(v for k, v in phases.items() if k != "total")
+
+
+def _in_process(ws, src, n: int):
+    """A first run of an n-step chain executed by a RunExecutor in this process (as a run's
+    executor process runs it), with every ledger write recorded: [[event type, ...] per write]."""
+    from canalis.executor.engine import RunExecutor, new_run_id, submitted_event
+    from canalis.executor.plan import Plan
+    from canalis.executor.resume import recorded_progress
+
+    run = Experiment(ws, "costs").submit(chain(ws, src, n))
+    assert run.wait_for_completion() == "Completed"
+    session = ws.session
+    ledger, store = session.ledger, session.store
+    plan = Plan.from_dict(recorded_progress(ledger, run.id).submitted["plan"])
+    run_id = new_run_id("costs")
+    ledger.append(submitted_event(run_id, "costs", plan, {}, store=store))
+    writes = []
+    real = ledger.append_many
+
+    def counted(events):
+        events = list(events)
+        writes.append([type(e).type for e in events])
+        return real(events)
+
+    ledger.append_many = counted
+    try:
+        executor = RunExecutor(ledger=ledger, store=store, plan=plan, run_id=run_id, parameters={},
+                               scratch_dir=session.runs_dir, locks_dir=session.locks_dir, experiment="costs",
+                               workspace_root=ws.root, regenerate=True, max_workers=1)
+        assert executor.execute() == "Completed"
+    finally:
+        del ledger.append_many
+    return run_id, writes
+
+
+def test_a_step_records_its_environment_and_its_start_in_one_ledger_write(ws, src):
+    run_id, writes = _in_process(ws, src, 3)
+    step_writes = [w for w in writes if any(t.startswith("step.") for t in w)]
+    assert ["step.environment", "step.started"] in step_writes
+    assert step_writes.count(["step.environment", "step.started"]) == 3
+    assert not any(w == ["step.environment"] for w in step_writes)
+    # per executed step: its start (with its environment) and its end, nothing else
+    assert [t for w in step_writes for t in w] == ["step.environment", "step.started", "step.completed"] * 3
+    assert len(step_writes) == 2 * 3
+
+
+def test_completed_steps_leave_no_working_folder_once_the_run_has_ended(ws, src):
+    run_id, _ = _in_process(ws, src, 3)
+    folder = ws.session.runs_dir / run_id
+    assert not folder.exists() or not [p for p in folder.iterdir() if p.is_dir()]
