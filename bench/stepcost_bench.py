@@ -17,8 +17,9 @@ executor's, from `run.started` to `run.completed` (`duration_s` of `canalis subm
 the whole `canalis submit` process time is reported beside it. Figures are medians over the
 repeats. With --profile each install's executor is asked (CANALIS_STEP_PROFILE=1, an install
 that has it) to write one line per step with the time of each phase to its log; the medians
-per phase are printed too, and `between steps`: the run's time per step minus the median
-step's total in the executor (scheduling the next step).
+per phase are printed too, and `between steps`: per repeat, the run's time minus the sum of
+its steps' totals in the executor, per step (scheduling the next step, the run's start and
+end), median over the repeats.
 """
 from __future__ import annotations
 
@@ -108,6 +109,7 @@ def main() -> None:
     runs: dict[str, list] = {label: [] for label, _ in contenders}
     whole: dict[str, list] = {label: [] for label, _ in contenders}
     phases: dict[str, list[dict[str, float]]] = {label: [] for label, _ in contenders}
+    between: dict[str, list[float]] = {label: [] for label, _ in contenders}
     tmp = Path(tempfile.mkdtemp(prefix="canalis-stepcost-bench-"))
     try:
         for r in range(args.repeat):
@@ -121,7 +123,10 @@ def main() -> None:
                 runs[label].append(run_s)
                 whole[label].append(whole_s)
                 if args.profile:
-                    phases[label] += read_profile(where, run_id)
+                    steps = read_profile(where, run_id)
+                    phases[label] += steps
+                    if steps:
+                        between[label].append((1000 * run_s - sum(p["total"] for p in steps)) / n)
                 shutil.rmtree(where, ignore_errors=True)
             print(f"repeat {r + 1}: " + ", ".join(f"{lab} {runs[lab][-1]:.3f} s" for lab, _ in contenders), file=sys.stderr)
     finally:
@@ -157,8 +162,7 @@ def main() -> None:
                 vals = [p[key] for p in phases[lab] if key in p]
                 cells.append(f"{statistics.median(vals):.2f}" if vals else "–")
             lines.append(f"| {key} | " + " | ".join(cells) + " |")
-        cells = [f"{1000 * statistics.median(c / n for c in runs[lab]) - statistics.median(p['total'] for p in phases[lab]):.2f}"
-                 for lab in profiled]
+        cells = [f"{statistics.median(between[lab]):.2f}" for lab in profiled]
         lines.append("| between steps | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)

@@ -127,6 +127,7 @@ class RunExecutor:
         self._file_outputs: dict[tuple[str, str], bool] = {}  # (tree, output name) -> read as one file?
         self._sweeper = None  # the thread removing completed steps' working folders (discard_folder)
         self._sweeper_lock = threading.Lock()
+        self._to_sweep: list[Path] = []  # folders waiting for a step process to run meanwhile
 
     # -- the run -------------------------------------------------------------------
     def execute(self) -> RunStatus:
@@ -236,17 +237,29 @@ class RunExecutor:
             runner.stop_all()
 
     def discard_folder(self, path: Path) -> None:
-        """Remove the working folder of a step that completed, on a thread of its own: nothing
-        reads it any more, so the next step need not wait for it. The run's end is recorded only
-        once every such folder is gone."""
+        """Remove the working folder of a step that completed, later: nothing reads it any
+        more, so the next step need not wait for it. It is removed on a thread of its own while
+        a step's process runs (`sweep`), when the executor has nothing else to do, and at the
+        latest before the run's end is recorded."""
         with self._sweeper_lock:
+            self._to_sweep.append(path)
+
+    def sweep(self) -> None:
+        """Start removing the folders `discard_folder` was given (a step's process has just
+        started: the executor waits for it meanwhile)."""
+        with self._sweeper_lock:
+            folders, self._to_sweep = self._to_sweep, []
+            if not folders:
+                return
             if self._sweeper is None:
                 from concurrent.futures import ThreadPoolExecutor
 
                 self._sweeper = ThreadPoolExecutor(1, thread_name_prefix="canalis-sweep")
-            self._sweeper.submit(shutil.rmtree, path, ignore_errors=True)
+            for path in folders:
+                self._sweeper.submit(shutil.rmtree, path, ignore_errors=True)
 
     def _wait_for_sweeper(self) -> None:
+        self.sweep()
         with self._sweeper_lock:
             sweeper, self._sweeper = self._sweeper, None
         if sweeper is not None:

@@ -131,6 +131,7 @@ class StepExecution:
                     attempt=1, pid=pid, inputs=sorted([i.name, i.tree] for i in bound.inputs))])
             clock.mark("step_started")
             poller.start()
+            run.sweep()  # completed steps' folders go while this process runs
 
         clock = self.clock
         clock.mark("logs_open")
