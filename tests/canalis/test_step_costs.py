@@ -62,7 +62,8 @@ def test_the_executor_writes_a_phase_profile_of_each_step_only_when_asked(ws, sr
 
 def _in_process(ws, src, n: int):
     """A first run of an n-step chain executed by a RunExecutor in this process (as a run's
-    executor process runs it), with every ledger write recorded: [[event type, ...] per write]."""
+    executor process runs it), with every ledger write recorded: [[event type, ...] per write],
+    and the step folders there were when the run's end was written."""
     from canalis.executor.engine import RunExecutor, new_run_id, submitted_event
     from canalis.executor.plan import Plan
     from canalis.executor.resume import recorded_progress
@@ -74,12 +75,15 @@ def _in_process(ws, src, n: int):
     plan = Plan.from_dict(recorded_progress(ledger, run.id).submitted["plan"])
     run_id = new_run_id("costs")
     ledger.append(submitted_event(run_id, "costs", plan, {}, store=store))
-    writes = []
+    writes, at_end = [], []
     real = ledger.append_many
+    folder = session.runs_dir / run_id
 
     def counted(events):
         events = list(events)
         writes.append([type(e).type for e in events])
+        if "run.completed" in writes[-1]:
+            at_end.extend(p.name for p in folder.iterdir() if p.is_dir())
         return real(events)
 
     ledger.append_many = counted
@@ -90,11 +94,11 @@ def _in_process(ws, src, n: int):
         assert executor.execute() == "Completed"
     finally:
         del ledger.append_many
-    return run_id, writes
+    return run_id, writes, at_end
 
 
 def test_a_step_records_its_environment_and_its_start_in_one_ledger_write(ws, src):
-    run_id, writes = _in_process(ws, src, 3)
+    run_id, writes, _ = _in_process(ws, src, 3)
     step_writes = [w for w in writes if any(t.startswith("step.") for t in w)]
     assert ["step.environment", "step.started"] in step_writes
     assert step_writes.count(["step.environment", "step.started"]) == 3
@@ -105,6 +109,8 @@ def test_a_step_records_its_environment_and_its_start_in_one_ledger_write(ws, sr
 
 
 def test_completed_steps_leave_no_working_folder_once_the_run_has_ended(ws, src):
-    run_id, _ = _in_process(ws, src, 3)
+    run_id, writes, at_end = _in_process(ws, src, 3)
+    assert ["run.completed"] in writes
+    assert at_end == []  # gone before the run's end is recorded, not only before the executor returns
     folder = ws.session.runs_dir / run_id
-    assert not folder.exists() or not [p for p in folder.iterdir() if p.is_dir()]
+    assert not [p for p in folder.iterdir() if p.is_dir()]
