@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import shutil
 import signal
 import socket
 import threading
@@ -23,6 +24,7 @@ from canalis.executor.locks import single_flight, writing
 from canalis.executor.plan import Plan, StepSpec
 from canalis.executor.reuse import find_reusable
 from canalis.executor.runners.local import LocalRunner
+from canalis.executor.stepprofile import StepClock
 from canalis.executor.outcome import StepResult
 from canalis.ledger import events as ev
 from canalis.ledger.canonical import canonical_json
@@ -122,6 +124,10 @@ class RunExecutor:
         self._cancel = threading.Event()
         self._cancel_reason = "canceled by the user"
         self._cancel_seen = 0  # seq of the last run.cancel_requested looked at
+        self._file_outputs: dict[tuple[str, str], bool] = {}  # (tree, output name) -> read as one file?
+        self._sweeper = None  # the thread removing completed steps' working folders (discard_folder)
+        self._sweeper_lock = threading.Lock()
+        self._to_sweep: list[Path] = []  # folders waiting for a step process to run meanwhile
 
     # -- the run -------------------------------------------------------------------
     def execute(self) -> RunStatus:
@@ -134,6 +140,7 @@ class RunExecutor:
                 f"free some space, then `canalis resume {self.run_id}` finishes it"
             ) from e
         finally:
+            self._wait_for_sweeper()
             restore()
             for runner in list(self._dask.values()):
                 runner.cluster.close()
@@ -198,6 +205,7 @@ class RunExecutor:
                     self.tree_of_output.update(result.outputs)
                     if result.status == StepStatus.Failed:
                         failed.append(step.name)
+        self._wait_for_sweeper()  # whoever sees the run's end sees its completed steps' folders gone
         if self._cancel.is_set():
             self.ledger.append(ev.RunCanceled(run_id=self.run_id, reason=self._cancel_reason))
             return RunStatus.Canceled
@@ -227,6 +235,35 @@ class RunExecutor:
             dask_runners = list(self._dask.values())
         for runner in dask_runners:
             runner.stop_all()
+
+    def discard_folder(self, path: Path) -> None:
+        """Remove the working folder of a step that completed, later: nothing reads it any
+        more, so the next step need not wait for it. It is removed on a thread of its own while
+        a step's process runs (`sweep`), when the executor has nothing else to do, and at the
+        latest before the run's end is recorded."""
+        with self._sweeper_lock:
+            self._to_sweep.append(path)
+
+    def sweep(self) -> None:
+        """Start removing the folders `discard_folder` was given (a step's process has just
+        started: the executor waits for it meanwhile)."""
+        with self._sweeper_lock:
+            folders, self._to_sweep = self._to_sweep, []
+            if not folders:
+                return
+            if self._sweeper is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._sweeper = ThreadPoolExecutor(1, thread_name_prefix="canalis-sweep")
+            for path in folders:
+                self._sweeper.submit(shutil.rmtree, path, ignore_errors=True)
+
+    def _wait_for_sweeper(self) -> None:
+        self.sweep()
+        with self._sweeper_lock:
+            sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.shutdown(wait=True)
 
     def docker_runner(self):
         """The runner of the steps that run in Docker containers (executor/runners/docker.py)."""
@@ -285,8 +322,9 @@ class RunExecutor:
     # -- one step ----------------------------------------------------------------------
     def _guarded_step(self, step: StepSpec) -> StepResult:
         step_run_id = new_step_run_id()
+        clock = StepClock(step.name)
         try:
-            return self._step(step, step_run_id)
+            return self._step(step, step_run_id, clock)
         except Exception as e:  # an internal error must fail the step, not hang the run
             error = f"canalis could not run the step: {type(e).__name__}: {e}"
             if nospace.is_no_space(e):
@@ -302,6 +340,8 @@ class RunExecutor:
                 self.scratch / self.run_id / step_run_id,
             )
             return StepResult(StepStatus.Failed)
+        finally:
+            clock.report()
 
     def record_failure(self, event, work: Path) -> None:
         """Record a step's failure. When the ledger has no room, the step's partial outputs (never
@@ -322,17 +362,26 @@ class RunExecutor:
         for i in step.inputs:
             if i.source == "data" and i.options.get("file"):
                 out[i.name] = i.options["file"]
-            elif i.source == "output" and outputs.file_output(self.store, self.tree_of_output[i.output], i.output):
+            elif i.source == "output" and self._file_output(self.tree_of_output[i.output], i.output):
                 out[i.name] = i.output
         return out
+
+    def _file_output(self, tree: str, name: str) -> bool:
+        """`outputs.file_output`, read once per tree and name: a tree never changes, and a step's
+        binding and its context both ask."""
+        found = self._file_outputs.get((tree, name))
+        if found is None:
+            found = self._file_outputs[(tree, name)] = outputs.file_output(self.store, tree, name)
+        return found
 
     def bind(self, step: StepSpec) -> BoundStep:
         return bind(step, self.params, self.input_trees(step), self.input_files(step))
 
-    def _step(self, step: StepSpec, step_run_id: str) -> StepResult:
+    def _step(self, step: StepSpec, step_run_id: str, clock: StepClock) -> StepResult:
         bound = self.bind(step)
+        clock.mark("bind")
         if not step.allow_reuse or self.regenerate:
-            return self._execute_step(bound, step_run_id)
+            return self._execute_step(bound, step_run_id, clock)
         with single_flight(self.locks_dir, bound.key):
             with writing(self.locks_dir):
                 found = find_reusable(self.ledger, self.store, bound.key)
@@ -348,9 +397,10 @@ class RunExecutor:
 
                     record_reused(self, step.environment, step_run_id, step.name)
                     return StepResult(StepStatus.Reused, dict(found.outputs))
-            return self._execute_step(bound, step_run_id)
+            clock.mark("reuse_lookup")
+            return self._execute_step(bound, step_run_id, clock)
 
-    def _execute_step(self, bound: BoundStep, step_run_id: str) -> StepResult:
+    def _execute_step(self, bound: BoundStep, step_run_id: str, clock: StepClock | None = None) -> StepResult:
         from canalis.executor.steprun import StepExecution  # not imported by a run whose steps are all reused
 
-        return StepExecution(self, bound, step_run_id).execute()
+        return StepExecution(self, bound, step_run_id, clock).execute()

@@ -16,7 +16,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from canalis.executor import freeze, runtime
 from canalis.executor.envspec import EnvSpec
@@ -36,6 +36,9 @@ class StepInterpreter:
     env: dict = field(default_factory=dict)
     spec: EnvSpec | None = None
     docker: dict | None = None  # for the Docker runner: image, mounts, network, shm_size
+    #: with `defer`: what is left to record (`step.environment`), a function called under `writing`
+    #: that stores the packages blob and returns the events; the caller appends them
+    pending: Optional[Callable[[], list]] = None
 
 
 def envs_dir(locks_dir: Path) -> Path:
@@ -57,9 +60,14 @@ def _packages_blob(store, packages) -> str:
 
 
 def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name: str,
-                        say: Callable[[str], None]) -> StepInterpreter:
+                        say: Callable[[str], None], *, defer: bool = False) -> StepInterpreter:
     """Make the step's environment ready (building it when it is the first to need it) and
-    record `step.environment`. Raises EnvironmentBuildError when it cannot be built."""
+    record `step.environment`. Raises EnvironmentBuildError when it cannot be built.
+
+    With `defer`, an environment found ready is not recorded here: the returned interpreter's
+    `pending()` gives the events, so that the caller records them in the transaction of
+    `step.started` (one ledger write per step fewer). An environment built here is recorded at
+    once (`environment.built` and `step.environment`), whatever happens to the step next."""
     spec = EnvSpec.of(spec_environment)
     if spec.runner == "docker":
         from canalis.executor.images import ensure_image
@@ -90,18 +98,26 @@ def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name
         extra = {"PYTHONPATH": os.pathsep.join(paths)}
     if spec.runner != "docker":
         docker = None
-    with writing(run.locks_dir):
+
+    def events() -> list:  # under `writing`: the packages blob is in the ledger before gc may sweep
         blob = _packages_blob(run.store, found.packages)
+        out = []
         if found.built:
-            run.ledger.append(ev.EnvironmentMaterialized(
+            out.append(ev.EnvironmentMaterialized(
                 digest=spec.digest, name=spec.name, kind=found.kind, location=found.location,
                 image_id=found.image_id, base_image=found.base_image, base_image_id=found.base_image_id,
                 interpreter=dict(found.interpreter), packages=blob, package_count=len(found.packages),
                 provided=list(spec.provided), duration_s=found.duration_s, run_id=run.run_id, step_run_id=step_run_id))
-        run.ledger.append(ev.StepEnvironmentRecorded(
+        out.append(ev.StepEnvironmentRecorded(
             run_id=run.run_id, step_run_id=step_run_id, step_name=step_name, environment=spec.digest,
             runner="docker" if docker else "local", interpreter=dict(found.interpreter), packages=blob, package_count=len(found.packages),
             location=location, image_id=found.image_id))
+        return out
+
+    if defer and not found.built:
+        return StepInterpreter(python, extra, spec, docker, events)
+    with writing(run.locks_dir):
+        run.ledger.append_many(events())
     return StepInterpreter(python, extra, spec, docker)
 
 

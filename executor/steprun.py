@@ -30,6 +30,7 @@ from canalis.executor.outcome import Outcome, StepResult
 from canalis.executor.publish import publish_tree
 from canalis.executor.step_requests import REQUESTS, answer, input_datasets
 from canalis.executor.stepenv import prepare_environment
+from canalis.executor.stepprofile import StepClock
 from canalis.ledger import events as ev
 from canalis.ledger.status import StepStatus
 from canalis.ledger.redact import mask_strings, mask_values
@@ -39,8 +40,9 @@ POLL_SECONDS = 0.25
 
 
 class StepExecution:
-    def __init__(self, run, bound: BoundStep, step_run_id: str):
+    def __init__(self, run, bound: BoundStep, step_run_id: str, clock: StepClock | None = None):
         self.run, self.bound, self.step_run_id = run, bound, step_run_id
+        self.clock = clock or StepClock(bound.spec.name)
         self.spec = bound.spec
         self.layout = WorkLayout(Path(run.scratch) / run.run_id / step_run_id)
         self.logs: dict[str, StepLog] = {}
@@ -60,10 +62,12 @@ class StepExecution:
             shutil.rmtree(lay.root)
         self._phase("checking out its source snapshot")
         store.checkout(self.spec.source_tree, lay.src, readonly=False)
+        self.clock.mark("checkout_source")
         for i in self.bound.inputs:
             paths.check_component(i.name, f"input name of step {name!r}")
             self._phase(f"checking out its input {i.name!r}")
             store.checkout(i.tree, lay.input(i.name), readonly=True)
+        self.clock.mark("checkout_inputs")
         self._phase("preparing its working folder")
         (lay.root / "outputs").mkdir(parents=True, exist_ok=True)
         for o in self.spec.outputs:  # an output that is not a folder in advance: the step makes a folder or writes a file
@@ -71,6 +75,7 @@ class StepExecution:
             if o.folder:
                 lay.output(o.name).mkdir()
         lay.context.write_text(json.dumps(self._context(), indent=1))
+        self.clock.mark("workdir")
 
     def _context(self) -> dict:
         run, lay = self.run, self.layout
@@ -114,20 +119,31 @@ class StepExecution:
         finished = threading.Event()
         poller = threading.Thread(target=self._poll_channel, args=(reader, finished), daemon=True)
 
-        def on_start(pid):  # the process exists: record it (with its pid), then read what it says
-            with writing(run.locks_dir):
-                run.store.put_bytes(bound.document)
-                run.ledger.append(ev.StepStarted(
-                    run_id=run.run_id, step_run_id=self.step_run_id, step_name=self.spec.name, reuse_key=bound.key,
-                    attempt=1, pid=pid, inputs=sorted([i.name, i.tree] for i in bound.inputs)))
-            poller.start()
+        unrecorded = []  # what the environment has left to record (`step.environment`), until recorded
 
+        def on_start(pid):  # the process exists: record it (with its pid), then read what it says
+            clock.mark("spawn")
+            with writing(run.locks_dir):  # the key document and the packages blob, then the events naming them
+                run.store.put_bytes(bound.document)
+                environment = unrecorded.pop()() if unrecorded else []
+                run.ledger.append_many([*environment, ev.StepStarted(
+                    run_id=run.run_id, step_run_id=self.step_run_id, step_name=self.spec.name, reuse_key=bound.key,
+                    attempt=1, pid=pid, inputs=sorted([i.name, i.tree] for i in bound.inputs))])
+            clock.mark("step_started")
+            poller.start()
+            run.sweep()  # completed steps' folders go while this process runs
+
+        clock = self.clock
+        clock.mark("logs_open")
         t0 = time.time()
         launch_error = None
         try:
             self._phase("making its environment ready")
             interp = prepare_environment(run, self.spec.environment, sid, self.spec.name,
-                                         lambda line: on_line("build", (line.rstrip("\n") + "\n").encode()))
+                                         lambda line: on_line("build", (line.rstrip("\n") + "\n").encode()), defer=True)
+            if interp.pending is not None:  # recorded with step.started, in one transaction
+                unrecorded.append(interp.pending)
+            clock.mark("environment")
             self._phase("starting its process")
             env = {**env, **interp.env}  # a materialised environment's PYTHONPATH replaces the executor's
             dask = run.dask_runner(self.spec.compute_target) if interp.docker is None else None
@@ -136,16 +152,21 @@ class StepExecution:
             if dask is not None:
                 extra = {"on_placed": self._placed, "on_lost": self._lost}
             code = runner.run(bound, lay, env=env, on_line=on_line, on_start=on_start, python=interp.python, **extra)
+            clock.mark("process")
         except ExecutorError as e:
             code, launch_error = None, str(e)
         finally:
             for log in logs.values():
                 log.close()
+        if unrecorded:  # the process never started: what the step was to run with is recorded all the same
+            with writing(run.locks_dir):
+                run.ledger.append_many(unrecorded.pop()())
         duration = round(time.time() - t0, 6)
         finished.set()
         if poller.ident is not None:
             poller.join()
         self._ingest(reader)  # what the step said last, and anything a failed poll left
+        clock.mark("channel")
         log_errors = [log.error for log in logs.values() if log.error is not None]
         if not log_errors:
             try:
@@ -155,6 +176,7 @@ class StepExecution:
                 log_errors.append(e)
         # the tail quoted in an error is masked with every secret the step read, also those learned late
         tail = tuple(mask_values("".join(stderr_tail), run.masks.pop(sid, ())).splitlines()[-STDERR_TAIL_LINES:])
+        clock.mark("logs_close")
         return Outcome(code, launch_error, duration, tail, tuple(log_errors))
 
     def _placed(self, placed: dict) -> None:
@@ -226,6 +248,7 @@ class StepExecution:
             stored = not outcome.log_errors
             stdout = self.logs["stdout"].store(run.store) if stored else None
             stderr = self.logs["stderr"].store(run.store) if stored else None
+            self.clock.mark("store_logs")
             logs = dict(stdout=stdout, stderr=stderr, exit_code=outcome.exit_code, duration_s=outcome.duration_s)
             if outcome.exit_code != 0 and run.canceled:
                 run.ledger.append(ev.StepCanceled(**common, reason=run.cancel_reason, **logs))
@@ -238,11 +261,15 @@ class StepExecution:
             for o in spec.outputs:
                 self._phase(f"storing its output {o.name!r} in the store")
                 trees[o.name] = outputs.snapshot(run.store, lay.output(o.name), o.name)
+            self.clock.mark("snapshot_outputs")
             run.ledger.append(ev.StepCompleted(**common, outputs=trees, allow_reuse=spec.allow_reuse, **logs))
+            self.clock.mark("step_completed")
         if run.publish:
             self._phase("copying its outputs to their datastore destinations")
             self._deliver(trees)
-        shutil.rmtree(lay.root, ignore_errors=True)
+            self.clock.mark("deliver")
+        run.discard_folder(lay.root)
+        self.clock.mark("cleanup")
         return StepResult(StepStatus.Completed, trees)
 
     def _note_outside_cause(self, outcome: Outcome) -> None:

@@ -1,0 +1,116 @@
+"""What each executed step costs the executor, as invariants (never timings): the phase
+profile it writes on request, the ledger writes per step, and what a completed step leaves."""
+from __future__ import annotations
+
+import pytest
+
+from canalis.core import Experiment
+from canalis.data import OutputFileDatasetConfig
+from canalis.pipeline.core import Pipeline
+from canalis.pipeline.steps import PythonScriptStep
+from tests.canalis.conftest import write
+
+STEP = """
+import os, sys
+inp, out = sys.argv[1], sys.argv[2]
+data = open(os.path.join(inp, "data.txt")).read() if inp != "-" else "seed"
+open(os.path.join(out, "data.txt"), "w").write(data + ".")
+"""
+
+
+def chain(ws, src, n: int) -> Pipeline:
+    write(src / "step.py", STEP)
+    steps, prev = [], None
+    for i in range(n):
+        out = OutputFileDatasetConfig(name=f"d{i}")
+        args = ([prev.as_input()] if prev is not None else ["-"]) + [out]
+        steps.append(PythonScriptStep(name=f"s{i}", script_name="step.py", source_directory=str(src), arguments=args))
+        prev = out
+    return Pipeline(ws, steps)
+
+
+def profile_lines(ws, run_id: str) -> dict[str, dict[str, float]]:
+    log = ws.root / ".canalis" / "runs" / run_id / "executor.log"
+    out = {}
+    for line in log.read_text().splitlines():
+        if line.startswith("canalis step profile "):
+            name, _, parts = line[len("canalis step profile "):].partition(": ")
+            out[name] = {k: float(v) for k, v in (p.split("=") for p in parts.split())}
+    return out
+
+
+@pytest.mark.parametrize("asked", [True, False])
+def test_the_executor_writes_a_phase_profile_of_each_step_only_when_asked(ws, src, monkeypatch, asked):
+    if asked:
+        monkeypatch.setenv("CANALIS_STEP_PROFILE", "1")
+    else:
+        monkeypatch.delenv("CANALIS_STEP_PROFILE", raising=False)
+    run = Experiment(ws, "profiled").submit(chain(ws, src, 2))
+    assert run.wait_for_completion() == "Completed"
+    lines = profile_lines(ws, run.id)
+    if not asked:
+        assert lines == {}
+        return
+    assert sorted(lines) == ["s0", "s1"]
+    for phases in lines.values():
+        for phase in ("bind", "checkout_source", "spawn", "step_started", "process", "snapshot_outputs",
+                      "step_completed", "total"):
+            assert phase in phases
+        assert all(v >= 0 for v in phases.values())
+        assert phases["total"] >= max(v for k, v in phases.items() if k != "total")
+
+
+def _in_process(ws, src, n: int):
+    """A first run of an n-step chain executed by a RunExecutor in this process (as a run's
+    executor process runs it), with every ledger write recorded: [[event type, ...] per write],
+    and the step folders there were when the run's end was written."""
+    from canalis.executor.engine import RunExecutor, new_run_id, submitted_event
+    from canalis.executor.plan import Plan
+    from canalis.executor.resume import recorded_progress
+
+    run = Experiment(ws, "costs").submit(chain(ws, src, n))
+    assert run.wait_for_completion() == "Completed"
+    session = ws.session
+    ledger, store = session.ledger, session.store
+    plan = Plan.from_dict(recorded_progress(ledger, run.id).submitted["plan"])
+    run_id = new_run_id("costs")
+    ledger.append(submitted_event(run_id, "costs", plan, {}, store=store))
+    writes, at_end = [], []
+    real = ledger.append_many
+    folder = session.runs_dir / run_id
+
+    def counted(events):
+        events = list(events)
+        writes.append([type(e).type for e in events])
+        if "run.completed" in writes[-1]:
+            at_end.extend(p.name for p in folder.iterdir() if p.is_dir())
+        return real(events)
+
+    ledger.append_many = counted
+    try:
+        executor = RunExecutor(ledger=ledger, store=store, plan=plan, run_id=run_id, parameters={},
+                               scratch_dir=session.runs_dir, locks_dir=session.locks_dir, experiment="costs",
+                               workspace_root=ws.root, regenerate=True, max_workers=1)
+        assert executor.execute() == "Completed"
+    finally:
+        del ledger.append_many
+    return run_id, writes, at_end
+
+
+def test_a_step_records_its_environment_and_its_start_in_one_ledger_write(ws, src):
+    run_id, writes, _ = _in_process(ws, src, 3)
+    step_writes = [w for w in writes if any(t.startswith("step.") for t in w)]
+    assert ["step.environment", "step.started"] in step_writes
+    assert step_writes.count(["step.environment", "step.started"]) == 3
+    assert not any(w == ["step.environment"] for w in step_writes)
+    # per executed step: its start (with its environment) and its end, nothing else
+    assert [t for w in step_writes for t in w] == ["step.environment", "step.started", "step.completed"] * 3
+    assert len(step_writes) == 2 * 3
+
+
+def test_completed_steps_leave_no_working_folder_once_the_run_has_ended(ws, src):
+    run_id, writes, at_end = _in_process(ws, src, 3)
+    assert ["run.completed"] in writes
+    assert at_end == []  # gone before the run's end is recorded, not only before the executor returns
+    folder = ws.session.runs_dir / run_id
+    assert not [p for p in folder.iterdir() if p.is_dir()]
