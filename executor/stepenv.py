@@ -43,11 +43,25 @@ def envs_dir(locks_dir: Path) -> Path:
     return Path(locks_dir).parent / "envs"
 
 
+def interpreter_path() -> list[str]:
+    """The folders this interpreter finds installed distributions in, as any process started
+    with it and this environment has them: `sys.path` without the folders in front of the
+    standard library that are not on PYTHONPATH (the script's folder or the current one,
+    folders a program inserted, as `canalis submit` does with its pipeline file's). So a run's
+    executor process and a submitting process that records a reused run list the same packages."""
+    stdlib = next((i for i, p in enumerate(sys.path)
+                   if os.path.basename(p).startswith("python") and p.endswith(".zip")), None)
+    if stdlib is None:  # not a standard CPython layout: the whole path
+        return list(sys.path)
+    given = {os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
+    return [p for p in sys.path[:stdlib] if p and os.path.abspath(p) in given] + sys.path[stdlib:]
+
+
 def current_interpreter() -> tuple[tuple, dict]:
     """(packages, identity) of the interpreter the executor runs with, read once per process."""
     with _current_lock:
         if not _current:
-            _current["packages"] = tuple(freeze.installed())
+            _current["packages"] = tuple(freeze.installed(interpreter_path()))
             _current["identity"] = freeze.identity()
         return _current["packages"], _current["identity"]
 
@@ -105,14 +119,15 @@ def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name
     return StepInterpreter(python, extra, spec, docker)
 
 
-def record_reused(run, spec_environment: dict, step_run_id: str, step_name: str) -> None:
+def reused_environment(run, spec_environment: dict, step_run_id: str, step_name: str):
     """For a reused step on the current interpreter: `step.environment` with the packages it
     would have run with, so that `canalis why` can say they changed since the step run it
-    reused (packages of the current interpreter are not in the key). Called under `writing`."""
+    reused (packages of the current interpreter are not in the key); None for other steps.
+    Called under `writing` (the packages blob is stored here)."""
     spec = EnvSpec.of(spec_environment)
     if not spec.current_interpreter or spec.runner == "docker":
-        return
+        return None
     packages, identity = current_interpreter()
-    run.ledger.append(ev.StepEnvironmentRecorded(
+    return ev.StepEnvironmentRecorded(
         run_id=run.run_id, step_run_id=step_run_id, step_name=step_name, environment=spec.digest, runner="local",
-        interpreter=dict(identity), packages=_packages_blob(run.store, packages), package_count=len(packages)))
+        interpreter=dict(identity), packages=_packages_blob(run.store, packages), package_count=len(packages))

@@ -213,7 +213,7 @@ class Run:
         self._show_output = bool(show_output)
         # when this process started the executor, its exit (right after it records the run's end)
         # ends a pause at once; otherwise the pauses are short at first, then 4 looks a second
-        exited = self._handle.process.exited if self._handle is not None else None
+        exited = self._handle.exited if self._handle is not None else None
         pause = 0.005
         try:
             while self._status_now() not in ended:
