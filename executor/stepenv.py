@@ -44,26 +44,29 @@ def envs_dir(locks_dir: Path) -> Path:
 
 
 def interpreter_path() -> list[str]:
-    """The folders this interpreter finds installed distributions in, as any process started
-    with it and this environment has them: `sys.path` without the folders in front of the
-    standard library that are not on PYTHONPATH (the script's folder or the current one,
-    folders a program inserted, as `canalis submit` does with its pipeline file's). So a run's
-    executor process and a submitting process that records a reused run list the same packages."""
+    """The folders a process started now with this interpreter and this environment finds
+    installed distributions in: PYTHONPATH as the environment has it now, then `sys.path`
+    from the standard library on (site-packages and what their .pth files add). Not what this
+    process put in front (the script's folder or the current one, folders a program inserted,
+    as `canalis submit` does with its pipeline file's), nor a PYTHONPATH it started with and
+    changed since: so a run's executor process and a submitting process that records a
+    reused run itself (executor/noop.py) list the same packages."""
     stdlib = next((i for i, p in enumerate(sys.path)
                    if os.path.basename(p).startswith("python") and p.endswith(".zip")), None)
     if stdlib is None:  # not a standard CPython layout: the whole path
         return list(sys.path)
-    given = {os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
-    return [p for p in sys.path[:stdlib] if p and os.path.abspath(p) in given] + sys.path[stdlib:]
+    given = [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return given + sys.path[stdlib:]
 
 
 def current_interpreter() -> tuple[tuple, dict]:
-    """(packages, identity) of the interpreter the executor runs with, read once per process."""
+    """(packages, identity) of the interpreter the executor runs with, read once per process
+    and import path."""
+    path = tuple(interpreter_path())
     with _current_lock:
-        if not _current:
-            _current["packages"] = tuple(freeze.installed(interpreter_path()))
-            _current["identity"] = freeze.identity()
-        return _current["packages"], _current["identity"]
+        if path not in _current:
+            _current[path] = (tuple(freeze.installed(list(path))), freeze.identity())
+        return _current[path]
 
 
 def _packages_blob(store, packages) -> str:

@@ -270,10 +270,10 @@ class Run:
     def _end_output(self):
         """After the last flush: stop the view (a stream that ended without a newline gets one,
         so the summary starts on a line of its own)."""
-        from canalis.core.run_view import LiveView
-
         view = getattr(self, "_view", None)
         if view is not None:
+            from canalis.core.run_view import LiveView
+
             view.stop()
             if isinstance(view, LiveView):  # a plain view is kept: what it said is not said twice
                 self._view = None
