@@ -8,7 +8,7 @@ asks here first: each step, in run order, is bound to the run's values and to th
 upstream steps would reuse, and looked up with the executor's own reuse decision
 (`RunExecutor.bind`, `reuse.find_reusable`, the same `RunExecutor` the executor process
 builds). Only when every step is found are the events recorded, in the order the executor
-records them for a chain, together with `run.submitted` in one transaction, under the
+records them when the steps follow one another, together with `run.submitted` in one transaction, under the
 submit's `writing` lock (garbage collection cannot remove a found output in between). A run
 with any step to execute is left to its executor process, which decides again.
 
@@ -60,13 +60,17 @@ def run_events(executor: RunExecutor, decided: list, started: float) -> list:
 
 
 def note(log_path, run_id: str) -> None:
-    """The run's executor log says who recorded the run (as an executor's first and last lines do)."""
+    """The run's executor log says who recorded the run (as an executor's first and last lines
+    do). The run is recorded by then: a log that cannot be written (a full disk) fails nothing."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "a", encoding="utf-8") as f:
-        f.write(f"{stamp} canalis {os.getpid()}: run {run_id}: every step reused; recorded by the submitting "
-                "process, no executor process started\n"
-                f"{stamp} canalis {os.getpid()}: run {run_id} ended: Completed\n")
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "a", encoding="utf-8") as f:
+            f.write(f"{stamp} canalis {os.getpid()}: run {run_id}: every step reused; recorded by the submitting "
+                    "process, no executor process started\n"
+                    f"{stamp} canalis {os.getpid()}: run {run_id} ended: Completed\n")
+    except OSError:
+        pass  # what the log would say is in the ledger: run.started names this process
 
 
 __all__ = ["ALWAYS_START_ENV", "all_reused", "enabled", "note", "run_events"]
