@@ -189,3 +189,27 @@ def test_the_ledger_verifies_and_rebuilt_projections_equal_the_live_ones(project
         assert led.projection_rows() == live
     finally:
         led.close()
+
+
+def test_detach_prints_the_run_and_its_log_at_once(project):
+    out = canalis(project, "submit", "pipeline.py", "-e", "noop", "--detach", "--json")
+    assert out.returncode == 0, out.stderr
+    shown_now = json.loads(out.stdout)
+    assert shown_now["status"] == "Completed"  # recorded before the command printed it
+    assert "recorded by the submitting process" in open(shown_now["executor_log"]).read()
+
+
+def test_the_sdk_submit_of_a_reused_pipeline_waits_for_nothing(project, monkeypatch):
+    """`Experiment.submit` in this process: the run is complete when it returns, and waiting
+    for it ends at once (no executor process to wait for)."""
+    import runpy
+
+    from canalis.core import Experiment
+
+    monkeypatch.chdir(project)
+    pipeline = runpy.run_path(str(project / "pipeline.py"))["pipeline"]
+    run = Experiment(pipeline._workspace, "noop").submit(pipeline)
+    assert run._handle.process is None and run._handle.exited.is_set()
+    assert run.get_status() == "Completed"
+    assert run.wait_for_completion() == "Completed"
+    assert started_pid(project, run.id) == os.getpid()

@@ -47,7 +47,8 @@ NOT_IMPORTED = ("pandas", "pyarrow", "numpy", "sqlite_utils", "rich", "pygments"
                 "canalis.train.automl", "canalis.server", "canalis.executor.schedules", "canalis.executor.recurrence",
                 "canalis.executor.tokens", "canalis.executor.published", "canalis.executor.steprun",
                 "canalis.executor.runners.docker", "canalis.executor.runners.dask", "canalis.core.run_view",
-                "canalis.executor_main", "dateutil", "concurrent.futures")
+                "canalis.executor_main", "canalis.pipeline.steps.data_transfer_step",
+                "canalis.pipeline.steps.cloud_steps", "dateutil", "concurrent.futures")
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.invalid"}
