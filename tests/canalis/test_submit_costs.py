@@ -168,3 +168,24 @@ def test_each_source_folder_is_snapshotted_once_per_submit(project, monkeypatch)
     assert run.wait_for_completion() == "Completed"
     sources = [p for p in seen if p.name in ("a", "b")]
     assert sorted(sources) == sorted({project.resolve() / "a", project.resolve() / "b"})
+
+
+def test_each_source_tree_is_read_once_per_plan(project, monkeypatch):
+    """Planning checks each step's script in its source tree: four steps whose two folders hold
+    the same files (so one source tree) read it once (the store's own reads, counted, not replaced)."""
+    import runpy
+
+    from canalis.store.local import LocalStore
+
+    seen = []
+    real = LocalStore.get_tree
+
+    def counting(self, digest, *args, **kwargs):
+        seen.append(digest)
+        return real(self, digest, *args, **kwargs)
+
+    monkeypatch.setattr(LocalStore, "get_tree", counting)
+    plan = runpy.run_path(str(project / "pipeline.py"))["pipeline"].plan()
+    sources = [s.source_tree for s in plan.steps]
+    assert len(sources) == 4 and len(set(sources)) == 1
+    assert [d for d in seen if d in sources] == sources[:1]
