@@ -6,7 +6,9 @@ chain whose steps are all reused, against what any canalis command must pay.
 Paired, alternating in every repeat: the no-op re-submit; `python -c "import canalis"`;
 the same plus opening the workspace's ledger with sqlite3 and reading one row; a bare
 `python -c pass`; and with --peer-python the no-op re-submit of another canalis install
-(in a workspace made by that install). Wall time and CPU time (user + system of the child)
+(in a workspace made by that install); with --executor-path also this install's no-op
+re-submit with `CANALIS_ALWAYS_START_EXECUTOR=1` (the run recorded by an executor process,
+as before a fully reused run was recorded by the submitting process). Wall time and CPU time (user + system of the child)
 are reported as medians; the ratio is the median of the per-repeat ratios. Bytecode must be
 cached as an installed package has it (run once without PYTHONDONTWRITEBYTECODE).
 """
@@ -45,7 +47,10 @@ def main():
     ap.add_argument("--chain", type=int, default=20)
     ap.add_argument("--peer-python", default=None)
     ap.add_argument("--out", default=str(HERE / "results-noop.md"))
+    ap.add_argument("--executor-path", action="store_true",
+                    help="also measure this install with CANALIS_ALWAYS_START_EXECUTOR=1")
     args = ap.parse_args()
+    load_before = os.getloadavg()
     env = dict(os.environ, CHAIN=str(args.chain))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     tmp = Path(tempfile.mkdtemp(prefix="canalis-noop-bench-"))
@@ -58,6 +63,10 @@ def main():
              ("import canalis + sqlite3 open and read", [sys.executable, "-c",
               f"import canalis, sqlite3; sqlite3.connect({str(db)!r}).execute('SELECT seq FROM events LIMIT 1').fetchone()"], tmp),
              ("python -c pass", [sys.executable, "-c", "pass"], tmp)]
+    cases = [(label, cmd, cwd, env) for label, cmd, cwd in cases]
+    if args.executor_path:
+        cases.insert(1, ("no-op re-submit (this install, executor process)", [sys.executable, *submit], this,
+                         dict(env, CANALIS_ALWAYS_START_EXECUTOR="1")))
     if args.peer_python:
         peer = tmp / "peer"
         pipeline_bench.make_canalis_project(peer, args.chain)
@@ -65,26 +74,31 @@ def main():
 
         shutil.rmtree(peer / ".canalis")
         subprocess.run([args.peer_python, "-c", f"from canalis import layout; layout.init({str(peer)!r})"], check=True)
-        cases.insert(1, ("no-op re-submit (peer install)", [args.peer_python, *submit], peer))
+        cases.insert(1, ("no-op re-submit (peer install)", [args.peer_python, *submit], peer, env))
     for _ in range(2):  # first run, and a warm-up no-op
-        for label, cmd, cwd in cases:
+        for label, cmd, cwd, case_env in cases:
             if label.startswith("no-op"):
-                measure(cmd, cwd, env)
-    results = {label: ([], []) for label, _, _ in cases}
+                measure(cmd, cwd, case_env)
+    results = {label: ([], []) for label, _, _, _ in cases}
     for _ in range(args.repeat):
-        for label, cmd, cwd in cases:
-            wall, cpu = measure(cmd, cwd, env)
+        for label, cmd, cwd, case_env in cases:
+            wall, cpu = measure(cmd, cwd, case_env)
             results[label][0].append(wall)
             results[label][1].append(cpu)
     noop = results[cases[0][0]][0]
     base = results["import canalis + sqlite3 open and read"][0]
     lines = [f"Median of {args.repeat} alternating repeats; {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
-             f"load average at the end {', '.join(f'{x:.2f}' for x in os.getloadavg())}.", "",
+             f"load average at the start {', '.join(f'{x:.2f}' for x in load_before)}, "
+             f"at the end {', '.join(f'{x:.2f}' for x in os.getloadavg())}.", "",
              "| what | wall median | wall fastest | CPU median |", "|---|---:|---:|---:|"]
     for label, (w, c) in results.items():
         lines.append(f"| {label} | {statistics.median(w):.3f} s | {min(w):.3f} s | {statistics.median(c):.3f} s |")
     lines += ["", f"no-op re-submit / (import canalis + SQLite open), paired median: "
               f"{statistics.median(a / b for a, b in zip(noop, base)):.2f}x (target at most 2x)"]
+    if args.executor_path:
+        by_executor = results["no-op re-submit (this install, executor process)"][0]
+        lines.append(f"recorded in-process / by an executor process, no-op re-submit, paired median: "
+                     f"{statistics.median(a / b for a, b in zip(noop, by_executor)):.2f}x")
     if args.peer_python:
         peer_noop = results["no-op re-submit (peer install)"][0]
         lines.append(f"this install / peer install, no-op re-submit, paired median: "

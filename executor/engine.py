@@ -159,7 +159,7 @@ class RunExecutor:
         row = self.ledger.run(self.run_id)
         if row is not None and row.status == RunStatus.Canceled:
             return RunStatus.Canceled  # canceled while queued, before this executor started
-        self.ledger.append(ev.RunStarted(run_id=self.run_id, host=socket.gethostname(), pid=os.getpid(), resumed=self.resumed))
+        self.ledger.append(self.started_event())
         order = self.plan.order()
         upstream = self.plan.upstream()
         state: dict[str, StepStatus | None] = {s.name: None for s in order}  # None: not started yet
@@ -219,6 +219,10 @@ class RunExecutor:
             return RunStatus.Failed
         self.ledger.append(ev.RunCompleted(run_id=self.run_id, duration_s=round(time.time() - started, 6)))
         return RunStatus.Completed
+
+    def started_event(self) -> ev.RunStarted:
+        """`run.started`, naming this process as the run's executor."""
+        return ev.RunStarted(run_id=self.run_id, host=socket.gethostname(), pid=os.getpid(), resumed=self.resumed)
 
     def cancel(self, reason: str | None = None) -> None:
         """Start no further step and stop the running ones (their process groups get SIGTERM,
@@ -386,19 +390,22 @@ class RunExecutor:
             with writing(self.locks_dir):
                 found = find_reusable(self.ledger, self.store, bound.key)
                 if found is not None:
-                    self.store.put_bytes(bound.document)  # gc may have removed it with the run that first ran the step
-                    self.ledger.append(
-                        ev.StepReused(
-                            run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=bound.key,
-                            reused_from=found.step_run_id, reused_run_id=found.run_id, outputs=found.outputs,
-                        )
-                    )
-                    from canalis.executor.stepenv import record_reused
-
-                    record_reused(self, step.environment, step_run_id, step.name)
+                    self.ledger.append_many(self.reused_events(step, bound, step_run_id, found))
                     return StepResult(StepStatus.Reused, dict(found.outputs))
             clock.mark("reuse_lookup")
             return self._execute_step(bound, step_run_id, clock)
+
+    def reused_events(self, step: StepSpec, bound: BoundStep, step_run_id: str, found) -> list:
+        """What a reused step records: `step.reused`, then `step.environment` for a step on the
+        current interpreter (executor/stepenv.py). Called under `writing`; the key document is
+        stored again (gc may have removed it with the run that first ran the step)."""
+        from canalis.executor.stepenv import reused_environment
+
+        self.store.put_bytes(bound.document)
+        reused = ev.StepReused(run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=bound.key,
+                               reused_from=found.step_run_id, reused_run_id=found.run_id, outputs=found.outputs)
+        environment = reused_environment(self, step.environment, step_run_id, step.name)
+        return [reused] if environment is None else [reused, environment]
 
     def _execute_step(self, bound: BoundStep, step_run_id: str, clock: StepClock | None = None) -> StepResult:
         from canalis.executor.steprun import StepExecution  # not imported by a run whose steps are all reused

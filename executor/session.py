@@ -10,7 +10,8 @@ inside the lock.
 Verbs:
 - `submit(experiment, plan, ...)`, `resume(run_id)`, `reproduce(run_id)`: record the run
   and start its executor, a detached process of its own (executor/launch.py); they return a
-  `RunHandle` once that process has taken the run.
+  `RunHandle` once that process has taken the run. A submitted run whose every step is
+  reused is recorded by `submit` itself, start to end, with no process (executor/noop.py).
 - `preview(plan, ...)`: what a submit would do (reuse or run, and why), recording nothing.
 - `execute(run_id)`: what that executor process does: run a recorded run until it ends.
 - `cancel(run_id)`; `tag(run_id, tags)`, `log_metric(...)`: record what a user says about a run.
@@ -23,12 +24,14 @@ Verbs:
 """
 from __future__ import annotations
 
+import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from canalis.executor import launch, preview, standby
+from canalis.executor import launch, noop, preview, standby
 from canalis.executor.cancel import request_cancel
 from canalis.executor.engine import RunExecutor, new_run_id, submitted_event
 from canalis.executor.errors import ExecutorError, PlanError
@@ -59,15 +62,26 @@ class SubmitOptions:
 
 
 class RunHandle:
-    """A run this process started: its id and its executor process (pid, log file). The run is
+    """A run this process started: its id and its executor process (pid, log file), or None
+    for a run this process recorded itself, every step reused (executor/noop.py). The run is
     watched through the ledger, as any other process watches it (canalis/core/run.py)."""
 
-    def __init__(self, run_id: str, process: ExecutorProcess):
+    def __init__(self, run_id: str, process: ExecutorProcess | None, log_path: Path | None = None):
         self.run_id, self.process = run_id, process
+        self._log_path = log_path
 
     @property
     def log_path(self) -> Path:
-        return self.process.log_path
+        return self.process.log_path if self.process is not None else self._log_path
+
+    @property
+    def exited(self) -> threading.Event:
+        """Set once the run's executor has exited (at once when there was none)."""
+        if self.process is not None:
+            return self.process.exited
+        done = threading.Event()
+        done.set()
+        return done
 
 
 class Session:
@@ -101,8 +115,9 @@ class Session:
         """Record `run.submitted` and start the run. `plan` may be a function of the store
         that builds it (taking the snapshots it needs): it runs under the safety lock. `vet(plan,
         parameters)` may refuse the submit (raising) before anything is recorded. `trigger`
-        says what started the run when it is not a direct submit (a REST call, a schedule)."""
-        self.prestart_executor()  # its start overlaps the planning
+        says what started the run when it is not a direct submit (a REST call, a schedule).
+        A run whose every step is reused is recorded here and starts no process (executor/noop.py);
+        no executor is started ahead of a submit for that reason (a caller may, `prestart_executor`)."""
         try:
             with self._writing():
                 plan = plan(self.store) if callable(plan) else plan
@@ -111,14 +126,25 @@ class Session:
                     vet(plan, params)
                 run_id = new_run_id(experiment)
                 gits = [s.git for s in plan.steps if s.git]
-                self.ledger.append(submitted_event(
+                submitted = submitted_event(
                     run_id, experiment, plan, params, tags=tags, git=gits[0] if gits else None, kind=kind,
                     description=description, options={"regenerate_outputs": options.regenerate_outputs,
                                                       "continue_on_step_failure": options.continue_on_step_failure},
-                    trigger=trigger, store=self.store))
+                    trigger=trigger, store=self.store)
+                # every step reused: recorded here, in one transaction with run.submitted (executor/noop.py)
+                executor = self._executor(run_id, experiment, plan, params, regenerate=options.regenerate_outputs,
+                                          continue_on_step_failure=options.continue_on_step_failure)
+                started = time.time()
+                reused = noop.all_reused(executor) if noop.enabled() else None
+                self.ledger.append_many([submitted, *(noop.run_events(executor, reused, started) if reused else [])])
         except BaseException:  # nothing to execute: the executor started ahead quits
             standby.discard(self.executor_argv)
             raise
+        if reused:
+            standby.discard(self.executor_argv)
+            log = launch.log_path(self.runs_dir, run_id)
+            noop.note(log, run_id)
+            return RunHandle(run_id, None, log)
         return self._start(run_id, max_concurrent_steps=options.max_concurrent_steps)
 
     def preview(self, plan: Plan | Callable[[object], Plan], parameters: dict | None = None, *,
@@ -194,12 +220,10 @@ class Session:
         plan = Plan.from_dict(submitted["plan"])
         _check_recorded(plan, run_id)
         options = (submitted.get("plan") or {}).get("options") or {}
-        executor = RunExecutor(
-            ledger=self.ledger, store=self.store, plan=plan, run_id=run_id, parameters=dict(submitted["parameters"]),
-            scratch_dir=self.runs_dir, locks_dir=self.locks_dir, experiment=submitted["experiment"],
-            workspace_root=self.root,
+        executor = self._executor(
+            run_id, submitted["experiment"], plan, dict(submitted["parameters"]),
             max_workers=max_concurrent_steps or self.settings().get("max_concurrent_steps"),
-            secret_values=self.secret_values, resumed=resumed, done=done if resumed else None,
+            resumed=resumed, done=done if resumed else None,
             # regenerate_outputs recorded at submit holds on resume, and a resume may ask for it;
             # a reproduction never publishes, resumed or not
             regenerate=effective["regenerate_outputs"],
@@ -207,6 +231,13 @@ class Session:
             publish="reproduces" not in options,
         )
         return executor.execute()
+
+    def _executor(self, run_id: str, experiment: str, plan: Plan, parameters: dict, **options) -> RunExecutor:
+        """The executor of a run on this workspace (its process's, or this one's for a run
+        whose every step is reused)."""
+        return RunExecutor(ledger=self.ledger, store=self.store, plan=plan, run_id=run_id, parameters=parameters,
+                           scratch_dir=self.runs_dir, locks_dir=self.locks_dir, experiment=experiment,
+                           workspace_root=self.root, secret_values=self.secret_values, **options)
 
     def cancel(self, run_id: str, reason: str | None = None) -> str:
         """Ask the run to stop (any process). Returns `RunStatus.Canceled` or "CancelRequested"."""

@@ -1,9 +1,10 @@
 """An executor process started before its run exists, so that its start overlaps the submit.
 
-Starting a run's executor costs an interpreter and its imports (~0.15 s), which a no-op
-re-submit would otherwise wait for after recording the run. A process about to submit
-(`canalis submit` as soon as it starts; `Session.submit` before it plans) may start a
-standby: the executor started with `--standby`, which imports what it needs and opens the
+Starting a run's executor costs an interpreter and its imports (~0.15 s), which a resume or
+a reproduction would otherwise wait for after recording the run. A process about to start
+a run (`canalis resume` and `reproduce` as soon as they start; a caller of
+`Session.prestart_executor`) may start a standby (`canalis submit` does not: a submit whose
+every step is reused starts no executor at all, executor/noop.py): the executor started with `--standby`, which imports what it needs and opens the
 workspace, then reads one line on its stdin: the arguments of the run it is to execute
 (`RUN_ID [--resume] [--max-concurrent-steps N]`) and the environment it is to have, as JSON
 (`{"args": [...], "env": {...}}`; the environment the submitting process has by then, so the

@@ -46,13 +46,30 @@ def envs_dir(locks_dir: Path) -> Path:
     return Path(locks_dir).parent / "envs"
 
 
+def interpreter_path() -> list[str]:
+    """The folders a process started now with this interpreter and this environment finds
+    installed distributions in: PYTHONPATH as the environment has it now, then `sys.path`
+    from the standard library on (site-packages and what their .pth files add). Not what this
+    process put in front (the script's folder or the current one, folders a program inserted,
+    as `canalis submit` does with its pipeline file's), nor a PYTHONPATH it started with and
+    changed since: so a run's executor process and a submitting process that records a
+    reused run itself (executor/noop.py) list the same packages."""
+    stdlib = next((i for i, p in enumerate(sys.path)
+                   if os.path.basename(p).startswith("python") and p.endswith(".zip")), None)
+    if stdlib is None:  # not a standard CPython layout: the whole path
+        return list(sys.path)
+    given = [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return given + sys.path[stdlib:]
+
+
 def current_interpreter() -> tuple[tuple, dict]:
-    """(packages, identity) of the interpreter the executor runs with, read once per process."""
+    """(packages, identity) of the interpreter the executor runs with, read once per process
+    and import path."""
+    path = tuple(interpreter_path())
     with _current_lock:
-        if not _current:
-            _current["packages"] = tuple(freeze.installed())
-            _current["identity"] = freeze.identity()
-        return _current["packages"], _current["identity"]
+        if path not in _current:
+            _current[path] = (tuple(freeze.installed(list(path))), freeze.identity())
+        return _current[path]
 
 
 def _packages_blob(store, packages) -> str:
@@ -121,14 +138,15 @@ def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name
     return StepInterpreter(python, extra, spec, docker)
 
 
-def record_reused(run, spec_environment: dict, step_run_id: str, step_name: str) -> None:
+def reused_environment(run, spec_environment: dict, step_run_id: str, step_name: str):
     """For a reused step on the current interpreter: `step.environment` with the packages it
     would have run with, so that `canalis why` can say they changed since the step run it
-    reused (packages of the current interpreter are not in the key). Called under `writing`."""
+    reused (packages of the current interpreter are not in the key); None for other steps.
+    Called under `writing` (the packages blob is stored here)."""
     spec = EnvSpec.of(spec_environment)
     if not spec.current_interpreter or spec.runner == "docker":
-        return
+        return None
     packages, identity = current_interpreter()
-    run.ledger.append(ev.StepEnvironmentRecorded(
+    return ev.StepEnvironmentRecorded(
         run_id=run.run_id, step_run_id=step_run_id, step_name=step_name, environment=spec.digest, runner="local",
-        interpreter=dict(identity), packages=_packages_blob(run.store, packages), package_count=len(packages)))
+        interpreter=dict(identity), packages=_packages_blob(run.store, packages), package_count=len(packages))

@@ -13,7 +13,6 @@ See docs/store-format.md for the byte layout and the durability guarantee.
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -100,7 +99,7 @@ class LocalStore:
         return d
 
     def _tmp_name(self) -> str:
-        return os.path.join(self._tmp, f"{os.getpid()}-{secrets.token_hex(8)}.tmp")
+        return os.path.join(self._tmp, f"{os.getpid()}-{os.urandom(8).hex()}.tmp")  # what secrets.token_hex reads, without its hmac
 
     # -- writing --------------------------------------------------------------------
     def _write_body(self, compression: int, size: int, body, durable: bool, version: int = _blob.BLOB_VERSION) -> str:

@@ -48,8 +48,10 @@ COMMANDS = {
 }
 
 
-#: commands that start a run: their run's executor is started as they start (see `_prestart_executor`)
-STARTS_A_RUN = ("submit", "resume", "reproduce")
+#: commands that always start a run's executor: it is started as they start (see `_prestart_executor`).
+#: Not `submit`: a submit whose every step is reused records the run itself and starts no
+#: process (executor/noop.py), and one started ahead would cost it an interpreter's start.
+STARTS_A_RUN = ("resume", "reproduce")
 
 
 def _prestart_executor(args: list[str]) -> None:

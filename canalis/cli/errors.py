@@ -13,7 +13,6 @@ import errno
 import os
 import sqlite3
 import sys
-import traceback
 from contextlib import contextmanager
 
 import click
@@ -79,6 +78,8 @@ def reported():
             raise
         err = as_click_error(e)
         if err is None:
+            import traceback  # only for a fault in canalis
+
             where = traceback.extract_tb(e.__traceback__)[-1] if e.__traceback__ else None
             at = f" at {os.path.basename(where.filename)}:{where.lineno}" if where else ""
             err = click.ClickException(

@@ -256,7 +256,8 @@ def follow_run(run, show_output: bool, plain: bool = False, quiet: bool = False)
         sys.exit(130)
     if quiet:
         click.echo(f"{run.id} {status}")
-        run._print_failures()
+        if status != RunStatus.Completed:  # a completed run has no failed step to tell of
+            run._print_failures()
     return status
 
 

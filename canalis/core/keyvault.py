@@ -14,7 +14,6 @@ import fcntl
 import json
 import os
 import re
-import secrets as _random
 from contextlib import contextmanager
 
 from canalis.errors import WorkspaceError
@@ -78,7 +77,7 @@ class SecretFile:
 
     def _write(self, values: dict) -> None:
         policy = self._policy()
-        tmp = self.path.with_name(f".secrets.{os.getpid()}.{_random.token_hex(4)}.tmp")
+        tmp = self.path.with_name(f".secrets.{os.getpid()}.{os.urandom(4).hex()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             os.fchmod(fd, policy.file_mode)  # exactly this mode, whatever the umask

@@ -213,7 +213,7 @@ class Run:
         self._show_output = bool(show_output)
         # when this process started the executor, its exit (right after it records the run's end)
         # ends a pause at once; otherwise the pauses are short at first, then 4 looks a second
-        exited = self._handle.process.exited if self._handle is not None else None
+        exited = self._handle.exited if self._handle is not None else None
         pause = 0.005
         try:
             while self._status_now() not in ended:
@@ -270,10 +270,10 @@ class Run:
     def _end_output(self):
         """After the last flush: stop the view (a stream that ended without a newline gets one,
         so the summary starts on a line of its own)."""
-        from canalis.core.run_view import LiveView
-
         view = getattr(self, "_view", None)
         if view is not None:
+            from canalis.core.run_view import LiveView
+
             view.stop()
             if isinstance(view, LiveView):  # a plain view is kept: what it said is not said twice
                 self._view = None

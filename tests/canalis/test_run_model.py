@@ -362,13 +362,20 @@ def started_at(pid: int) -> float:
     return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
-def test_canalis_submit_hands_its_run_to_the_executor_it_started_ahead(project):
-    proc = submit_in_own_session(project, "-q", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def test_canalis_reproduce_hands_its_run_to_the_executor_it_started_ahead(project):
+    """`canalis reproduce` (and `resume`) always start an executor: it is started as the command
+    starts. (`canalis submit` starts none ahead: a run whose every step is reused needs none.)"""
+    open_gate()
+    assert canalis("submit", "pipeline.py", "-e", "e", "-q", cwd=project).returncode == 0
+    os.unlink(os.environ["GATE"])
+    first = the_run(project)["run_id"]
+    proc = subprocess.Popen([sys.executable, "-m", "canalis", "reproduce", first, "-q"], cwd=project,
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_for(lambda: events(project, "step.started"), "the first step to start")
+        wait_for(lambda: len(events(project, "step.started")) > 2, "the reproduction's first step to start")
         ws = Workspace(path=project)
-        (run,) = ws.ledger.runs()
-        submitted = next(ws.ledger.events(type="run.submitted"))
+        run = next(r for r in ws.ledger.runs() if r.run_id != first)
+        submitted = next(ws.ledger.events(stream=f"run:{run.run_id}", type="run.submitted"))
         from datetime import datetime
 
         recorded = datetime.fromisoformat(submitted.time.replace("Z", "+00:00")).timestamp()
@@ -379,7 +386,8 @@ def test_canalis_submit_hands_its_run_to_the_executor_it_started_ahead(project):
     finally:
         open_gate()
     assert proc.wait(timeout=120) == 0, proc.stderr.read()
-    assert the_run(project)["status"] == "Completed"
+    ws = Workspace(path=project)
+    assert {r.status for r in ws.ledger.runs()} == {"Completed"}
 
 
 def test_a_standby_handed_no_run_quits_and_writes_nothing(ws):

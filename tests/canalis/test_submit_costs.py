@@ -38,11 +38,17 @@ data = open(os.path.join(inp, "data.txt")).read() if inp != "-" else "seed"
 open(os.path.join(out, "data.txt"), "w").write(data + ".")
 """
 
-#: what a submit of a fully reused pipeline must not load: data libraries, the terminal UI's
-#: heavy parts, sqlite-utils' table machinery, and the parts of canalis it does not use
-NOT_IMPORTED = ("pandas", "pyarrow", "numpy", "sqlite_utils", "rich.console", "rich.live", "rich.table", "pygments",
-                "canalis.train.automl", "canalis.executor.schedules", "canalis.executor.recurrence",
-                "canalis.executor.tokens", "canalis.executor.published", "dateutil", "concurrent.futures")
+#: what a submit of a fully reused pipeline must not load: data libraries, the terminal UI (its
+#: output is not a terminal here), sqlite-utils' table machinery, the server, containers and
+#: clusters, and the parts of canalis it does not use: a run whose every step is reused starts
+#: no process and runs no step (executor/noop.py)
+NOT_IMPORTED = ("pandas", "pyarrow", "numpy", "sqlite_utils", "rich", "pygments", "jinja2", "fastapi", "starlette",
+                "uvicorn", "pydantic", "docker", "distributed", "dask", "yaml", "hmac",
+                "canalis.train.automl", "canalis.server", "canalis.executor.schedules", "canalis.executor.recurrence",
+                "canalis.executor.tokens", "canalis.executor.published", "canalis.executor.steprun",
+                "canalis.executor.runners.docker", "canalis.executor.runners.dask", "canalis.core.run_view",
+                "canalis.executor_main", "canalis.pipeline.steps.data_transfer_step",
+                "canalis.pipeline.steps.cloud_steps", "dateutil", "concurrent.futures")
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.invalid"}
@@ -84,7 +90,18 @@ def test_a_reused_submit_imports_only_what_it_uses(project):
     import json
 
     out = submit(project, "-X", "importtime")
-    assert {s["status"] for s in json.loads(out.stdout)["steps"]} == {"Reused"}
+    summary = json.loads(out.stdout)
+    assert {s["status"] for s in summary["steps"]} == {"Reused"}
+    # recorded by this process (the importtime measured is all there is): run.started names its pid
+    from canalis import layout
+
+    led = layout.find(project).open_ledger()
+    try:
+        pids = {r.type: r.payload["pid"] for r in led.events(stream=f"run:{summary['run_id']}")
+                if r.type in ("run.submitted", "run.started")}
+    finally:
+        led.close()
+    assert pids["run.started"] == pids["run.submitted"]
     imported = set(re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)\s*$", out.stderr, re.MULTILINE))
     assert "canalis.ledger.events" in imported  # the measure does see canalis's own imports
     loaded = sorted(m for m in imported if any(m == n or m.startswith(n + ".") for n in NOT_IMPORTED))
@@ -151,3 +168,24 @@ def test_each_source_folder_is_snapshotted_once_per_submit(project, monkeypatch)
     assert run.wait_for_completion() == "Completed"
     sources = [p for p in seen if p.name in ("a", "b")]
     assert sorted(sources) == sorted({project.resolve() / "a", project.resolve() / "b"})
+
+
+def test_each_source_tree_is_read_once_per_plan(project, monkeypatch):
+    """Planning checks each step's script in its source tree: four steps whose two folders hold
+    the same files (so one source tree) read it once (the store's own reads, counted, not replaced)."""
+    import runpy
+
+    from canalis.store.local import LocalStore
+
+    seen = []
+    real = LocalStore.get_tree
+
+    def counting(self, digest, *args, **kwargs):
+        seen.append(digest)
+        return real(self, digest, *args, **kwargs)
+
+    monkeypatch.setattr(LocalStore, "get_tree", counting)
+    plan = runpy.run_path(str(project / "pipeline.py"))["pipeline"].plan()
+    sources = [s.source_tree for s in plan.steps]
+    assert len(sources) == 4 and len(set(sources)) == 1
+    assert [d for d in seen if d in sources] == sources[:1]

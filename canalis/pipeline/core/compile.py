@@ -86,6 +86,7 @@ class _Compiler:
         self.parameters: dict = {}
         self._noted_sources: set = set()
         self._trees: dict[str, object] = {}
+        self._paths_in: dict[str, set] = {}  # source tree -> its paths, read once per submit (steps share folders)
         self._git: dict[str, dict | None] = {}
         self._repositories = gitinfo.Repositories()  # each repository read once per submit
         self._names: dict[int, str] = {}
@@ -241,7 +242,9 @@ class _Compiler:
         if step.source_directory is None and self.default_source is None:
             self.note_current_folder(step, source, tree)
         if step.kind in ("python", "parallel"):  # a ParallelRunStep's script is its entry script
-            names = {e.path for e in self.ws.store.get_tree(tree)}
+            if tree not in self._paths_in:
+                self._paths_in[tree] = {e.path for e in self.ws.store.get_tree(tree)}
+            names = self._paths_in[tree]
             script = Path(step.script_name).as_posix()
             if script not in names:
                 why = "is ignored by .amlignore/.gitignore" if (source / script).is_file() else "does not exist"

@@ -1,16 +1,17 @@
 """`azureml.pipeline.steps` names."""
-from canalis.pipeline.steps.cloud_steps import (AdlaStep, AzureBatchStep, DatabricksStep, EstimatorStep, HyperDriveStep,
-                                                KustoStep, MpiStep, SynapseSparkStep)
-from canalis.pipeline.steps.data_transfer_step import DataTransferStep
 from canalis.pipeline.steps.python_script_step import CommandStep, PipelineStep, PythonScriptStep
 
 _LAZY = {"AutoMLStep": "automl_step", "AutoMLStepRun": "automl_step",
-         "ParallelRunConfig": "parallel_run_config", "ParallelRunStep": "parallel_run_step"}
+         "ParallelRunConfig": "parallel_run_config", "ParallelRunStep": "parallel_run_step",
+         "DataTransferStep": "data_transfer_step",
+         **{n: "cloud_steps" for n in ("AdlaStep", "AzureBatchStep", "DatabricksStep", "EstimatorStep", "HyperDriveStep",
+                                       "KustoStep", "MpiStep", "SynapseSparkStep")}}
 
 
 def __getattr__(name: str):
-    """AutoML's and ParallelRun's steps are loaded on first use: AutoML's run class brings in
-    the AutoML package, which a pipeline without an AutoML step (and every command) does without."""
+    """Steps other than PythonScriptStep and CommandStep are loaded on first use: AutoML's run
+    class brings in the AutoML package, and a pipeline of script steps (what most submits hold)
+    needs none of the others."""
     if name in _LAZY:
         import importlib
 
@@ -18,6 +19,10 @@ def __getattr__(name: str):
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = ["ParallelRunConfig", "ParallelRunStep", "PythonScriptStep", "CommandStep", "PipelineStep", "DataTransferStep", "AutoMLStep", "AutoMLStepRun", "AdlaStep",
