@@ -57,6 +57,8 @@ QUIET_WORKER_CONFIG = {
     "distributed.admin.system-monitor.interval": "2s",
 }
 _FOLDER = ".dask"
+#: the channel message with which a task marks where attempt N of its step starts
+ATTEMPT_OP = "attempt"
 
 
 def import_distributed():
@@ -149,14 +151,17 @@ class DaskRunner:
         self._lock = threading.Lock()
         self._stopping = False
 
-    def run(self, bound, layout, env, on_line, on_start=None, python=None, *, on_placed=None, on_lost=None) -> int:
+    def run(self, bound, layout, env, on_line, on_start=None, python=None, *, on_placed=None, on_lost=None,
+            source=None) -> int:
+        """`source`: (store objects folder, source tree), from which an attempt after a lost one
+        checks the step's source out again; `layout.channel` gets a line where each attempt starts."""
         client = self.cluster.client()
         argv = bound.render(layout, python or sys.executable)
         root = Path(layout.root)
         (root / _FOLDER).mkdir(exist_ok=True)
         folders = [str(layout.output(o.name)) for o in bound.spec.outputs if o.folder]
         future = client.submit(run_step_task, argv, str(layout.src), dict(env), str(root), folders,
-                               self.cluster.max_attempts,
+                               self.cluster.max_attempts, source, str(layout.channel),
                                key=f"canalis-step-{root.name}-{uuid.uuid4().hex[:8]}", pure=False)
         with self._lock:
             self._live[str(root)] = future
@@ -309,11 +314,14 @@ def _latest_attempt(root: Path) -> dict | None:
 # -- on the worker ---------------------------------------------------------------------------
 
 
-def run_step_task(argv, cwd, env, root, folders, max_attempts) -> dict:
+def run_step_task(argv, cwd, env, root, folders, max_attempts, source=None, channel=None) -> dict:
     """The task a worker runs: start the step's process in its working folder, write where it
     runs and what it prints into the folder, return its exit code. An attempt after a lost one
-    starts from empty output folders; one beyond `max_attempts` does not start the step and
-    returns the lost attempt (`{"lost": ...}`)."""
+    starts from a clean folder: empty outputs and, given `source` (objects folder, tree), the
+    source checked out again (the lost attempt may have changed or added files there). Each
+    attempt says on the step's `channel` where it starts, so that the executor keeps only what
+    the last attempt said. One beyond `max_attempts` does not start the step and returns the
+    lost attempt (`{"lost": ...}`)."""
     from distributed import get_worker
 
     work = Path(root) / _FOLDER
@@ -324,6 +332,12 @@ def run_step_task(argv, cwd, env, root, folders, max_attempts) -> dict:
         return {"lost": _read_attempt(Path(root), n - 1)}
     if n > 1:
         _reset_outputs(Path(root), folders)
+        if source is not None:
+            _reset_source(Path(cwd), *source)
+    if channel is not None:
+        from canalis.executor.channel import ChannelWriter
+
+        ChannelWriter(channel).send({"op": ATTEMPT_OP, "attempt": n})
     worker = get_worker()
     out = open(work / f"attempt-{n}.stdout", "wb")
     err = open(work / f"attempt-{n}.stderr", "wb")
@@ -349,6 +363,13 @@ def _reset_outputs(root: Path, folders) -> None:
     outputs.mkdir(parents=True, exist_ok=True)
     for folder in folders:
         Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+def _reset_source(src: Path, objects: str, tree: str) -> None:
+    from canalis.store.local import LocalStore
+
+    shutil.rmtree(src, ignore_errors=True)
+    LocalStore(objects).checkout(tree, src, readonly=False)
 
 
 def _die_with_parent() -> None:

@@ -217,3 +217,49 @@ def test_a_local_cluster_target_starts_its_own_workers(ws, src):
     placed = events(ws, run, "step.placed")
     assert sorted(p["step_name"] for p in placed) == ["s0", "s1"]
     assert all(p["worker"].startswith("tcp://127.0.0.1:") for p in placed)
+
+
+RETRIED = """
+import os, sys, time
+from pathlib import Path
+from azureml.core import Run
+run = Run.get_context()
+clean = Path("data.txt").read_text() == "original\\n" and not Path("added.txt").exists()
+run.log("attempt_pid", os.getpid())
+run.log("source_clean", clean)
+Path("data.txt").write_text("changed by an attempt\\n")  # what a lost attempt leaves behind
+Path("added.txt").write_text("added by an attempt\\n")
+Path(os.environ["GATE"] + f".logged-{os.getpid()}").write_text("")
+while not os.path.exists(os.environ["GATE"]):
+    time.sleep(0.05)
+out = Path(sys.argv[1]); out.mkdir(parents=True, exist_ok=True)
+(out / "clean.txt").write_text(str(clean))
+"""
+
+
+def test_a_retried_attempt_starts_from_clean_source_and_only_it_logs_metrics(ws, src, dask_cluster, gate):
+    from canalis.data import OutputFileDatasetConfig
+
+    write(src / "retried.py", RETRIED)
+    write(src / "data.txt", "original\n")
+    target = attach(ws, dask_cluster)
+    pipeline = Pipeline(ws, [PythonScriptStep(script_name="retried.py", name="retried", source_directory=str(src),
+                                              arguments=[OutputFileDatasetConfig(name="o")], compute_target=target,
+                                              allow_reuse=False)])
+    run = Experiment(ws, "exp").submit(pipeline)
+    wait_for(lambda: _placements(ws, run.id), "the step to start on a worker")
+    first = _placements(ws, run.id)[0]
+    # the first attempt has logged its metrics and changed its source folder when its worker dies
+    wait_for(lambda: Path(f"{gate}.logged-{first['pid']}").exists(), "the first attempt to log its metrics")
+    try:
+        dask_cluster.kill(first["worker_name"])
+        wait_for(lambda: len(_placements(ws, run.id)) == 2, "the step to start again on the other worker")
+        second = _placements(ws, run.id)[1]
+        wait_for(lambda: Path(f"{gate}.logged-{second['pid']}").exists(), "the second attempt to log its metrics")
+        open_gate()
+        assert run.wait_for_completion(raise_on_error=False) == "Completed", run.get_details()
+    finally:
+        dask_cluster.restart(first["worker_name"])
+    metrics = [(m["name"], m["value"]) for m in events(ws, run, "metric.logged")]
+    # only the attempt that completed contributes: one value of each, the second attempt's
+    assert metrics == [("attempt_pid", second["pid"]), ("source_clean", True)], metrics
