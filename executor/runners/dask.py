@@ -264,11 +264,18 @@ class DaskRunner:
     def _kill(self, future, root: Path, grace_s: float = 10.0) -> None:
         try:
             client = self.cluster.client()
-            placed = _latest_attempt(root)
-            if placed is not None:
-                client.run(stop_group, placed["pid"], grace_s, workers=[placed["worker"]], wait=False)
+        except Exception:  # noqa: BLE001 - no cluster: nothing of the step runs there
+            return
+        placed = _latest_attempt(root)
+        if placed is not None:
+            try:  # `stop_group` returns at once (its SIGKILL waits in a thread): no need for wait=False,
+                # which `Client.run` refuses for a plain function
+                client.run(stop_group, placed["pid"], grace_s, workers=[placed["worker"]])
+            except Exception:  # noqa: BLE001 - the worker is gone already, and its step with it
+                pass
+        try:
             client.cancel(future)
-        except Exception:  # noqa: BLE001 - the worker or the task is gone already
+        except Exception:  # noqa: BLE001 - the task is gone already
             pass
 
 

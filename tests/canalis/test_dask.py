@@ -299,3 +299,34 @@ def test_a_step_in_a_docker_container_is_refused_on_a_dask_target_naming_it(ws, 
     assert "step 'boxed' runs in a Docker container" in out.stderr and "--compute dask" in out.stderr
     assert "Traceback" not in out.stderr
     assert list(ws.ledger.events(type="run.submitted")) == []
+
+
+def test_canceling_a_run_stops_its_step_on_the_worker_and_records_everything(ws, src, dask_cluster, gate):
+    target = attach(ws, dask_cluster)
+    run = Experiment(ws, "exp").submit(gated_pipeline(ws, src, target))
+    wait_for(lambda: _placements(ws, run.id), "the step to start on a worker")
+    placed = _placements(ws, run.id)[0]
+    os.kill(placed["pid"], 0)  # the step's process runs (on a worker of this machine)
+    out = subprocess.run([sys.executable, "-m", "canalis", "cancel", run.id, "--reason", "enough",
+                          "--workspace", str(ws.root)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert run.wait_for_completion(raise_on_error=False, timeout_seconds=60) == "Canceled"
+
+    def gone():
+        try:
+            os.kill(placed["pid"], 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_for(gone, "the step's process to be stopped on its worker")
+    types = [r.type for r in ws.ledger.events(stream=f"run:{run.id}")]
+    for expected in ("run.started", "step.started", "step.placed", "run.cancel_requested", "step.canceled",
+                     "run.canceled"):
+        assert types.count(expected) == 1, (expected, types)
+    assert types[-1] == "run.canceled"
+    assert events(ws, run, "step.canceled")[0]["step_name"] == "gated"
+    verify = subprocess.run([sys.executable, "-m", "canalis", "ledger", "verify", "--workspace", str(ws.root)],
+                            capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert {w.get("name") for w in dask_cluster.client().scheduler_info()["workers"].values()} >= {"w1", "w2"}

@@ -238,3 +238,36 @@ def test_run_invocation_timeout_must_be_a_positive_number(src):
         with pytest.raises(UserErrorException, match="run_invocation_timeout must be a number of seconds"):
             ParallelRunConfig(entry_script="e.py", run_invocation_timeout=bad)
     assert ParallelRunConfig(entry_script="e.py", run_invocation_timeout=None).run_invocation_timeout is None
+
+
+MODEL_ENTRY = """
+import os
+from azureml.core import Model
+
+WEIGHT = None
+
+def init():
+    global WEIGHT
+    path = Model.get_model_path("clf")  # a model of one file: the path of that file, as in SDK v1
+    WEIGHT = int(open(path if os.path.isfile(path) else os.path.join(path, "weight.txt")).read())
+
+def run(mini_batch):
+    return [f"{os.path.basename(p)} {WEIGHT}" for p in mini_batch]
+"""
+
+
+@pytest.mark.dask
+def test_get_model_path_in_init_on_a_dask_cluster(ws, src, dask_cluster, tmp_path):
+    from canalis.core import Model
+    from canalis.core.compute import ComputeTarget, DaskCompute
+
+    write(tmp_path / "model" / "weight.txt", "7\n")
+    Model.register(ws, model_path=str(tmp_path / "model"), model_name="clf")
+    write(src / "entry.py", MODEL_ENTRY)
+    target = ComputeTarget.attach(ws, "dask", DaskCompute.attach_configuration(scheduler_address=dask_cluster.address))
+    values = {f"f{i:02d}.txt": i for i in range(6)}
+    run = submit(ws, prs_pipeline(ws, src, files(ws, values), size=2, target=target))
+    assert output_lines(ws, run) == [f"f{i:02d}.txt 7" for i in range(6)], run.get_steps()[0].get_stderr_log()
+    stdout = run.get_steps()[0].get_stdout_log()
+    ran_on = {line.split(" on ")[1].split(":")[0] for line in stdout.splitlines() if line.startswith("mini-batch ")}
+    assert ran_on and ran_on <= {"w1", "w2"}
