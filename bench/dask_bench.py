@@ -44,8 +44,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def quiet_env() -> dict:
+    """The environment of workers started with canalis' recommended settings for CPU-bound steps
+    (executor/runners/dask.py QUIET_WORKER_CONFIG, as DASK_* variables)."""
+    from canalis.executor.runners.dask import QUIET_WORKER_CONFIG
+
+    env = dict(os.environ)
+    for key, value in QUIET_WORKER_CONFIG.items():
+        env["DASK_" + "__".join(part.upper().replace("-", "_") for part in key.split("."))] = str(value)
+    return env
+
+
 class Cluster:
-    def __init__(self, workers: int, log):
+    def __init__(self, workers: int, log, quiet: bool = False):
         port = free_port()
         self.address = f"tcp://127.0.0.1:{port}"
         py = [sys.executable, "-m"]
@@ -54,7 +65,8 @@ class Cluster:
         for i in range(workers):
             self.procs.append(subprocess.Popen([*py, "distributed.cli.dask_worker", self.address, "--nthreads", "1",
                                                 "--no-nanny", "--no-dashboard", "--name", f"w{i + 1}", "--host",
-                                                "127.0.0.1"], stdout=log, stderr=log))
+                                                "127.0.0.1"], stdout=log, stderr=log,
+                                               env=quiet_env() if quiet else None))
         from distributed import Client
 
         with Client(self.address, timeout="60s") as c:
@@ -70,11 +82,11 @@ class Cluster:
                 p.kill()
 
 
-def timed_submit(ws, pipeline) -> float:
+def timed_submit(ws, pipeline, concurrent=None) -> float:
     from canalis.core import Experiment
 
     t0 = time.perf_counter()
-    run = Experiment(ws, "bench").submit(pipeline, regenerate_outputs=True)
+    run = Experiment(ws, "bench").submit(pipeline, regenerate_outputs=True, max_concurrent_steps=concurrent)
     status = run.wait_for_completion(raise_on_error=False)
     elapsed = time.perf_counter() - t0
     if status != "Completed":
@@ -113,10 +125,57 @@ def prs(ws, src, target, n_files):
                                          output=OutputFileDatasetConfig(name="scores"))])
 
 
+def paired(reps: int, concurrent, quiet: bool) -> None:
+    """1 worker against 2 workers, paired: both clusters up at once, the runs alternating
+    (1, 2, 2, 1, 1, 2, ...) so that a change of load hits both alike; medians and the ratio of
+    each pair. Prints a Markdown table and writes it to bench/results-dask-paired.md."""
+    from canalis.core import Workspace
+    from canalis.core.compute import ComputeTarget, DaskCompute
+
+    tmp = Path(tempfile.mkdtemp(prefix="canalis-dask-paired-"))
+    src = tmp / "src"
+    src.mkdir()
+    (src / "burn.py").write_text(BURN)
+    log = open(tmp / "cluster.log", "ab")
+    ws = Workspace.create("bench", path=tmp / "ws")
+    clusters = {1: Cluster(1, log, quiet), 2: Cluster(2, log, quiet)}
+    times: dict[int, list[float]] = {1: [], 2: []}
+    try:
+        for n, c in clusters.items():
+            ComputeTarget.attach(ws, f"dask{n}", DaskCompute.attach_configuration(scheduler_address=c.address))
+        for rep in range(reps):
+            for n in ((1, 2) if rep % 2 == 0 else (2, 1)):
+                pipeline = fan_out(ws, src, f"dask{n}")
+                t = timed_submit(ws, pipeline, concurrent)
+                times[n].append(t)
+                print(f"rep {rep + 1}, {n} worker(s): {t:.2f} s", flush=True)
+    finally:
+        for c in clusters.values():
+            c.stop()
+    ratios = [a / b for a, b in zip(times[1], times[2])]
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    text = "\n".join([
+        f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}; load average at the end: {load}; "
+        f"max concurrent steps: {concurrent or 'default'}; "
+        f"workers: {'quiet settings (docs/dask.md)' if quiet else 'Dask defaults'}.", "",
+        "| what | median (s) | runs (s) |", "|---|---:|---|",
+        *(f"| 16 steps x 2 s CPU, Dask, {n} worker(s) | {statistics.median(v):.2f} | "
+          f"{', '.join(f'{x:.2f}' for x in v)} |" for n, v in times.items()),
+        "", f"2 workers vs 1, per pair: {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}x "
+        f"(ratio of medians {statistics.median(times[1]) / statistics.median(times[2]):.2f}x).", ""])
+    print(text)
+    (Path(__file__).parent / "results-dask-paired.md").write_text(text)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=1)
+    ap.add_argument("--paired", action="store_true", help="only the fan-out, 1 vs 2 workers, paired and alternating")
+    ap.add_argument("--max-concurrent-steps", type=int, default=None)
+    ap.add_argument("--quiet-workers", action="store_true", help="workers with the settings docs/dask.md recommends")
     args = ap.parse_args()
+    if args.paired:
+        return paired(args.reps, args.max_concurrent_steps, args.quiet_workers)
     from canalis.core import Workspace
     from canalis.core.compute import ComputeTarget, DaskCompute
 

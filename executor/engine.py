@@ -169,7 +169,11 @@ class RunExecutor:
         failed: list[str] = []
         from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait  # here: a submit needs none of it
 
-        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="canalis-step") as pool:
+        from canalis.executor.runners.dask import MAX_IN_FLIGHT
+
+        # threads are made only as steps start: the bound is `_has_room`, not the pool's size
+        threads = self.max_workers + MAX_IN_FLIGHT * len({s.compute_target for s in order})
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="canalis-step") as pool:
             running = {}
             while True:
                 for step in order:
@@ -189,7 +193,7 @@ class RunExecutor:
                         self.ledger.append(
                             ev.StepSkipped(run_id=self.run_id, step_run_id=new_step_run_id(), step_name=step.name, reason=reason)
                         )
-                    elif all(state[u] in StepStatus.succeeded() for u in ups) and len(running) < self.max_workers:
+                    elif all(state[u] in StepStatus.succeeded() for u in ups) and self._has_room(step, running):
                         # started here only when a worker is free: a step queued in the pool would
                         # start after a failure (or a cancel) that should have skipped it
                         state[step.name] = StepStatus.Running
@@ -223,6 +227,17 @@ class RunExecutor:
     def started_event(self) -> ev.RunStarted:
         """`run.started`, naming this process as the run's executor."""
         return ev.RunStarted(run_id=self.run_id, host=socket.gethostname(), pid=os.getpid(), resumed=self.resumed)
+
+    def _has_room(self, step: StepSpec, running: dict) -> bool:
+        """Whether `step` may start now. Steps on this machine: at most `max_workers` at once
+        (its cores). Steps on a Dask target use the cluster's workers, not these cores: as many
+        at once as keep every worker thread busy with the next step already queued
+        (`DaskCluster.in_flight`; `max_workers` until the cluster is connected)."""
+        dask = self.dask_runner(step.compute_target)
+        same = [s for s in running.values() if s.compute_target == step.compute_target] if dask else \
+            [s for s in running.values() if self.dask_runner(s.compute_target) is None]
+        limit = (dask.cluster.in_flight() if dask else None) or self.max_workers
+        return len(same) < limit
 
     def cancel(self, reason: str | None = None) -> None:
         """Start no further step and stop the running ones (their process groups get SIGTERM,

@@ -130,7 +130,7 @@ class StepSpec:
     """
 
     name: str
-    kind: str  # "python" | "command"
+    kind: str  # "python" | "command" | "parallel" (a ParallelRunStep: canalis's driver runs its entry script)
     source_tree: str
     source_dir: str | None = None
     script: str | None = None

@@ -46,6 +46,9 @@ class StepExecution:
         self.spec = bound.spec
         self.layout = WorkLayout(Path(run.scratch) / run.run_id / step_run_id)
         self.logs: dict[str, StepLog] = {}
+        # on a Dask target: what the step says (metrics, tags, artifacts) waits here until its
+        # attempt has ended, so that an attempt whose worker was lost adds nothing (docs/dask.md)
+        self._held: list | None = None
 
     def _phase(self, doing: str) -> None:
         """Say what the executor is doing for this step (named in the error if space runs out)."""
@@ -150,7 +153,9 @@ class StepExecution:
             runner = run.docker_runner() if interp.docker is not None else dask or run.runner
             extra = interp.docker or {}
             if dask is not None:
-                extra = {"on_placed": self._placed, "on_lost": self._lost}
+                extra = {"on_placed": self._placed, "on_lost": self._lost,
+                         "source": (str(run.store.root), self.spec.source_tree)}
+                self._held = []
             code = runner.run(bound, lay, env=env, on_line=on_line, on_start=on_start, python=interp.python, **extra)
             clock.mark("process")
         except ExecutorError as e:
@@ -166,6 +171,10 @@ class StepExecution:
         if poller.ident is not None:
             poller.join()
         self._ingest(reader)  # what the step said last, and anything a failed poll left
+        if self._held:  # the last attempt's records, now that it has ended
+            run.ledger.append_many(self._held)
+            self._held.clear()
+
         clock.mark("channel")
         log_errors = [log.error for log in logs.values() if log.error is not None]
         if not log_errors:
@@ -209,9 +218,11 @@ class StepExecution:
             op = m.get("op")
             target = None if m.get("target") == "parent" else sid
             if op in REQUESTS:  # answered in order: what the step said before it is recorded first
-                if events:
+                if events and self._held is not None:
+                    self._held.extend(events)
+                elif events:
                     run.ledger.append_many(events)
-                    events = []
+                events = []
                 reader.ack(i)
                 write_reply(self.layout.replies, m.get("reply"), answer(self, m))
                 reader.ack(i + 1)
@@ -224,11 +235,16 @@ class StepExecution:
             elif op == "secrets" and run.secret_values is not None:
                 known = run.masks.get(sid, frozenset())  # replaced, not mutated: log threads read it
                 run.masks[sid] = known | frozenset(run.secret_values(m.get("names") or []))
+            elif op == "attempt" and self._held is not None:  # a Dask attempt starts: earlier ones were lost
+                self._held.clear()
+                events = []
             elif op == "artifact":
                 paths.check_relative(str(m["name"]), "artifact name", "the step run's files")
                 events.append(ev.ArtifactUploaded(run_id=run.run_id, step_run_id=sid, name=str(m["name"]),
                                                   digest=m["digest"], size=int(m["size"])))
-        if events:
+        if events and self._held is not None:
+            self._held.extend(events)
+        elif events:
             run.ledger.append_many(events)
         reader.ack()
 

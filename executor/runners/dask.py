@@ -35,11 +35,30 @@ from pathlib import Path
 
 from canalis.executor.errors import DaskUnavailable, StepLaunchError, WorkerLost
 
-#: how often the executor looks at a running task's files
+#: how often the executor looks at a running task's files (the task's end is seen at once)
 POLL_S = 0.2
+#: how often the executor asks the scheduler whether the cluster has any worker left
+WORKER_CHECK_S = 2.0
 #: a step fails when the cluster has had no worker at all for this long
 NO_WORKER_WAIT_S = 60.0
+#: steps of one target kept in flight per worker thread of its cluster: one running, one queued
+#: on the scheduler, so that a worker starts its next step as soon as one ends
+IN_FLIGHT_PER_THREAD = 2
+#: at most this many steps of one target in flight, however big its cluster
+MAX_IN_FLIGHT = 128
+#: Dask settings of the workers of a LocalCluster canalis starts: the workers' statistical
+#: profiler (a sample every 10 ms) and 20 ms event-loop ticks cost each idle worker about 6 %
+#: of a core, taken from the steps on a small machine (docs/dask.md recommends the same for
+#: workers started by hand)
+QUIET_WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
 _FOLDER = ".dask"
+#: the channel message with which a task marks where attempt N of its step starts
+ATTEMPT_OP = "attempt"
 
 
 def import_distributed():
@@ -61,6 +80,7 @@ class DaskCluster:
         self.max_attempts = int(self.requested.get("max_attempts") or 3)
         self._client = None
         self._cluster = None
+        self._threads = None  # worker threads of the cluster, counted when connecting
         self._lock = threading.Lock()
 
     def client(self):
@@ -77,6 +97,7 @@ class DaskCluster:
                     if address:
                         self._client = distributed.Client(address, timeout="20s", set_as_default=False)
                     else:
+                        dask.config.set(QUIET_WORKER_CONFIG)
                         self._cluster = distributed.LocalCluster(
                             n_workers=int(self.requested.get("n_workers") or os.cpu_count() or 1),
                             threads_per_worker=int(self.requested.get("threads_per_worker") or 1),
@@ -86,7 +107,28 @@ class DaskCluster:
                     raise StepLaunchError(f"could not reach the Dask scheduler of compute target {self.name!r} "
                                           f"at {address}: {e}; start it (`dask scheduler`) or fix the address "
                                           "(`canalis compute list`)") from e
+                self.count_threads(self._client)
             return self._client
+
+    def count_threads(self, client) -> int | None:
+        """The cluster's worker threads now (0: no worker), kept for `in_flight`; None when the
+        scheduler does not answer (not counted as a lost worker)."""
+        try:
+            workers = client.scheduler_info().get("workers") or {}
+        except Exception:  # noqa: BLE001 - the scheduler does not answer
+            return None
+        threads = sum(int(w.get("nthreads") or 1) for w in workers.values())
+        if threads:
+            self._threads = threads
+        return threads
+
+    def in_flight(self) -> int | None:
+        """How many steps of this target the executor keeps submitted at once: two per worker
+        thread of the cluster (counted when it connected), or None before it is connected."""
+        threads = self._threads
+        if threads is None:
+            return None
+        return max(1, min(MAX_IN_FLIGHT, IN_FLIGHT_PER_THREAD * threads))
 
     def close(self) -> None:
         with self._lock:
@@ -109,14 +151,17 @@ class DaskRunner:
         self._lock = threading.Lock()
         self._stopping = False
 
-    def run(self, bound, layout, env, on_line, on_start=None, python=None, *, on_placed=None, on_lost=None) -> int:
+    def run(self, bound, layout, env, on_line, on_start=None, python=None, *, on_placed=None, on_lost=None,
+            source=None) -> int:
+        """`source`: (store objects folder, source tree), from which an attempt after a lost one
+        checks the step's source out again; `layout.channel` gets a line where each attempt starts."""
         client = self.cluster.client()
         argv = bound.render(layout, python or sys.executable)
         root = Path(layout.root)
         (root / _FOLDER).mkdir(exist_ok=True)
         folders = [str(layout.output(o.name)) for o in bound.spec.outputs if o.folder]
         future = client.submit(run_step_task, argv, str(layout.src), dict(env), str(root), folders,
-                               self.cluster.max_attempts,
+                               self.cluster.max_attempts, source, str(layout.channel),
                                key=f"canalis-step-{root.name}-{uuid.uuid4().hex[:8]}", pure=False)
         with self._lock:
             self._live[str(root)] = future
@@ -133,6 +178,9 @@ class DaskRunner:
         seen: list[dict] = []
         tails: dict[str, _Tail] = {}
         no_worker_since = None
+        ended = threading.Event()  # set by the client's loop when the task ends: no wait for the next poll
+        future.add_done_callback(lambda _f: ended.set())
+        checked = time.monotonic()
         while True:
             done = future.done()
             for n in range(len(seen) + 1, 1000):
@@ -153,7 +201,10 @@ class DaskRunner:
             self._drain(tails, on_line)
             if done:
                 break
-            if not _has_workers(client):
+            if time.monotonic() - checked < WORKER_CHECK_S:  # a round trip to the scheduler: not every poll
+                pass
+            elif self.cluster.count_threads(client) == 0:
+                checked = time.monotonic()
                 no_worker_since = no_worker_since or time.monotonic()
                 if time.monotonic() - no_worker_since > NO_WORKER_WAIT_S:
                     client.cancel(future)
@@ -163,8 +214,9 @@ class DaskRunner:
                                      f"{NO_WORKER_WAIT_S:.0f} s (last worker running the step: {last}); "
                                      "start workers (`dask worker ADDRESS`) and resume the run")
             else:
+                checked = time.monotonic()
                 no_worker_since = None
-            time.sleep(POLL_S)
+            ended.wait(POLL_S)
         try:
             result = future.result()
         except Exception as e:  # noqa: BLE001 - the task did not finish: lost workers or a canceled task
@@ -212,11 +264,18 @@ class DaskRunner:
     def _kill(self, future, root: Path, grace_s: float = 10.0) -> None:
         try:
             client = self.cluster.client()
-            placed = _latest_attempt(root)
-            if placed is not None:
-                client.run(stop_group, placed["pid"], grace_s, workers=[placed["worker"]], wait=False)
+        except Exception:  # noqa: BLE001 - no cluster: nothing of the step runs there
+            return
+        placed = _latest_attempt(root)
+        if placed is not None:
+            try:  # `stop_group` returns at once (its SIGKILL waits in a thread): no need for wait=False,
+                # which `Client.run` refuses for a plain function
+                client.run(stop_group, placed["pid"], grace_s, workers=[placed["worker"]])
+            except Exception:  # noqa: BLE001 - the worker is gone already, and its step with it
+                pass
+        try:
             client.cancel(future)
-        except Exception:  # noqa: BLE001 - the worker or the task is gone already
+        except Exception:  # noqa: BLE001 - the task is gone already
             pass
 
 
@@ -259,21 +318,17 @@ def _latest_attempt(root: Path) -> dict | None:
         found = placed
 
 
-def _has_workers(client) -> bool:
-    try:
-        return bool(client.scheduler_info().get("workers"))
-    except Exception:  # noqa: BLE001 - the scheduler does not answer: not a lost worker
-        return True
-
-
 # -- on the worker ---------------------------------------------------------------------------
 
 
-def run_step_task(argv, cwd, env, root, folders, max_attempts) -> dict:
+def run_step_task(argv, cwd, env, root, folders, max_attempts, source=None, channel=None) -> dict:
     """The task a worker runs: start the step's process in its working folder, write where it
     runs and what it prints into the folder, return its exit code. An attempt after a lost one
-    starts from empty output folders; one beyond `max_attempts` does not start the step and
-    returns the lost attempt (`{"lost": ...}`)."""
+    starts from a clean folder: empty outputs and, given `source` (objects folder, tree), the
+    source checked out again (the lost attempt may have changed or added files there). Each
+    attempt says on the step's `channel` where it starts, so that the executor keeps only what
+    the last attempt said. One beyond `max_attempts` does not start the step and returns the
+    lost attempt (`{"lost": ...}`)."""
     from distributed import get_worker
 
     work = Path(root) / _FOLDER
@@ -284,6 +339,12 @@ def run_step_task(argv, cwd, env, root, folders, max_attempts) -> dict:
         return {"lost": _read_attempt(Path(root), n - 1)}
     if n > 1:
         _reset_outputs(Path(root), folders)
+        if source is not None:
+            _reset_source(Path(cwd), *source)
+    if channel is not None:
+        from canalis.executor.channel import ChannelWriter
+
+        ChannelWriter(channel).send({"op": ATTEMPT_OP, "attempt": n})
     worker = get_worker()
     out = open(work / f"attempt-{n}.stdout", "wb")
     err = open(work / f"attempt-{n}.stderr", "wb")
@@ -309,6 +370,13 @@ def _reset_outputs(root: Path, folders) -> None:
     outputs.mkdir(parents=True, exist_ok=True)
     for folder in folders:
         Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+def _reset_source(src: Path, objects: str, tree: str) -> None:
+    from canalis.store.local import LocalStore
+
+    shutil.rmtree(src, ignore_errors=True)
+    LocalStore(objects).checkout(tree, src, readonly=False)
 
 
 def _die_with_parent() -> None:

@@ -217,3 +217,116 @@ def test_a_local_cluster_target_starts_its_own_workers(ws, src):
     placed = events(ws, run, "step.placed")
     assert sorted(p["step_name"] for p in placed) == ["s0", "s1"]
     assert all(p["worker"].startswith("tcp://127.0.0.1:") for p in placed)
+
+
+RETRIED = """
+import os, sys, time
+from pathlib import Path
+from azureml.core import Run
+run = Run.get_context()
+clean = Path("data.txt").read_text() == "original\\n" and not Path("added.txt").exists()
+run.log("attempt_pid", os.getpid())
+run.log("source_clean", clean)
+Path("data.txt").write_text("changed by an attempt\\n")  # what a lost attempt leaves behind
+Path("added.txt").write_text("added by an attempt\\n")
+Path(os.environ["GATE"] + f".logged-{os.getpid()}").write_text("")
+while not os.path.exists(os.environ["GATE"]):
+    time.sleep(0.05)
+out = Path(sys.argv[1]); out.mkdir(parents=True, exist_ok=True)
+(out / "clean.txt").write_text(str(clean))
+"""
+
+
+def test_a_retried_attempt_starts_from_clean_source_and_only_it_logs_metrics(ws, src, dask_cluster, gate):
+    from canalis.data import OutputFileDatasetConfig
+
+    write(src / "retried.py", RETRIED)
+    write(src / "data.txt", "original\n")
+    target = attach(ws, dask_cluster)
+    pipeline = Pipeline(ws, [PythonScriptStep(script_name="retried.py", name="retried", source_directory=str(src),
+                                              arguments=[OutputFileDatasetConfig(name="o")], compute_target=target,
+                                              allow_reuse=False)])
+    run = Experiment(ws, "exp").submit(pipeline)
+    wait_for(lambda: _placements(ws, run.id), "the step to start on a worker")
+    first = _placements(ws, run.id)[0]
+    # the first attempt has logged its metrics and changed its source folder when its worker dies
+    wait_for(lambda: Path(f"{gate}.logged-{first['pid']}").exists(), "the first attempt to log its metrics")
+    try:
+        dask_cluster.kill(first["worker_name"])
+        wait_for(lambda: len(_placements(ws, run.id)) == 2, "the step to start again on the other worker")
+        second = _placements(ws, run.id)[1]
+        wait_for(lambda: Path(f"{gate}.logged-{second['pid']}").exists(), "the second attempt to log its metrics")
+        open_gate()
+        assert run.wait_for_completion(raise_on_error=False) == "Completed", run.get_details()
+    finally:
+        dask_cluster.restart(first["worker_name"])
+    metrics = [(m["name"], m["value"]) for m in events(ws, run, "metric.logged")]
+    # only the attempt that completed contributes: one value of each, the second attempt's
+    assert metrics == [("attempt_pid", second["pid"]), ("source_clean", True)], metrics
+
+
+def test_a_step_in_a_docker_container_is_refused_on_a_dask_target_naming_it(ws, src):
+    from canalis.core.runconfig import DockerConfiguration, RunConfiguration
+    from canalis.exceptions import PipelineValidationError
+
+    ComputeTarget.attach(ws, "dask", DaskCompute.attach_configuration(scheduler_address="tcp://127.0.0.1:1"))
+    write(src / "fan.py", FAN)
+    rc = RunConfiguration()
+    rc.docker = DockerConfiguration(use_docker=True)
+    boxed = PythonScriptStep(script_name="fan.py", name="boxed", source_directory=str(src), arguments=["x", "y", 1],
+                             compute_target="dask", runconfig=rc)
+    with pytest.raises(PipelineValidationError, match=r"step 'boxed' runs in a Docker container .* Dask compute "
+                                                      r"target 'dask'.*compute_target='local'"):
+        Experiment(ws, "exp").submit(Pipeline(ws, [boxed]))
+    assert list(ws.ledger.events(type="run.submitted")) == []  # nothing was submitted
+
+    # `--compute dask` on the command line, for a pipeline whose step names no target
+    write(src / "pipe.py", f"""
+        from canalis.core import Workspace
+        from canalis.core.runconfig import DockerConfiguration, RunConfiguration
+        from canalis.pipeline.core import Pipeline
+        from canalis.pipeline.steps import PythonScriptStep
+        ws = Workspace.from_config()
+        rc = RunConfiguration()
+        rc.docker = DockerConfiguration(use_docker=True)
+        pipeline = Pipeline(ws, [PythonScriptStep(script_name="fan.py", name="boxed", source_directory={str(src)!r},
+                                                  arguments=["x", "y", 1], runconfig=rc)])
+    """)
+    env = {**os.environ, "CANALIS_WORKSPACE": str(ws.root)}
+    out = subprocess.run([sys.executable, "-m", "canalis", "submit", str(src / "pipe.py"), "-e", "cli", "-q",
+                          "--compute", "dask"], env=env, capture_output=True, text=True)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "step 'boxed' runs in a Docker container" in out.stderr and "--compute dask" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert list(ws.ledger.events(type="run.submitted")) == []
+
+
+def test_canceling_a_run_stops_its_step_on_the_worker_and_records_everything(ws, src, dask_cluster, gate):
+    target = attach(ws, dask_cluster)
+    run = Experiment(ws, "exp").submit(gated_pipeline(ws, src, target))
+    wait_for(lambda: _placements(ws, run.id), "the step to start on a worker")
+    placed = _placements(ws, run.id)[0]
+    os.kill(placed["pid"], 0)  # the step's process runs (on a worker of this machine)
+    out = subprocess.run([sys.executable, "-m", "canalis", "cancel", run.id, "--reason", "enough",
+                          "--workspace", str(ws.root)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert run.wait_for_completion(raise_on_error=False, timeout_seconds=60) == "Canceled"
+
+    def gone():
+        try:
+            os.kill(placed["pid"], 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_for(gone, "the step's process to be stopped on its worker")
+    types = [r.type for r in ws.ledger.events(stream=f"run:{run.id}")]
+    for expected in ("run.started", "step.started", "step.placed", "run.cancel_requested", "step.canceled",
+                     "run.canceled"):
+        assert types.count(expected) == 1, (expected, types)
+    assert types[-1] == "run.canceled"
+    assert events(ws, run, "step.canceled")[0]["step_name"] == "gated"
+    verify = subprocess.run([sys.executable, "-m", "canalis", "ledger", "verify", "--workspace", str(ws.root)],
+                            capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert {w.get("name") for w in dask_cluster.client().scheduler_info()["workers"].values()} >= {"w1", "w2"}

@@ -17,7 +17,7 @@ from canalis.pipeline.steps import ParallelRunConfig, ParallelRunStep
 from tests.canalis.conftest import write
 
 ENTRY = """
-import argparse, os
+import argparse, os, time
 from azureml_user.parallel_run import EntryScript
 from canalis.core import Run
 
@@ -50,6 +50,15 @@ def run(mini_batch):
             raise ValueError("cannot read " + os.path.basename(path))
         if text == "skip":
             continue  # not returned: a failed item
+        if text == "hang":  # in Python code, for a minute
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 60:
+                time.sleep(0.05)
+        if text == "block":  # in one blocking call, for a minute
+            time.sleep(60)
+        if text in ("hang", "block"):  # done at last: only the time limit fails it
+            results.append(f"{os.path.basename(path)} late")
+            continue
         EntryScript().logger.info("did %s", os.path.basename(path))
         results.append(f"{os.path.basename(path)} {int(text) * FACTOR}")
     return results
@@ -100,11 +109,11 @@ def files(ws, names_values: dict):
     return Dataset.File.from_files(path=(store, "imgs"))
 
 
-def prs_pipeline(ws, src, dataset, *, size=4, threshold=-1, target=None, name="prs"):
+def prs_pipeline(ws, src, dataset, *, size=4, threshold=-1, target=None, name="prs", timeout=60):
     out = OutputFileDatasetConfig(name="scores")
     cfg = ParallelRunConfig(source_directory=str(src), entry_script="entry.py", mini_batch_size=size,
                             error_threshold=threshold, output_action="append_row", compute_target=target,
-                            node_count=1, process_count_per_node=2, run_invocation_timeout=60)
+                            node_count=1, process_count_per_node=2, run_invocation_timeout=timeout)
     step = ParallelRunStep(name=name, parallel_run_config=cfg, inputs=[dataset.as_named_input("data")], output=out,
                            arguments=["--factor", 3], allow_reuse=True)
     return Pipeline(ws, [step])
@@ -193,3 +202,72 @@ def test_on_a_dask_cluster_the_output_is_the_same(ws, entry, dask_cluster):
     stdout = run.get_steps()[0].get_stdout_log()
     ran_on = {line.split(" on ")[1].split(":")[0] for line in stdout.splitlines() if line.startswith("mini-batch ")}
     assert ran_on <= {"w1", "w2"} and ran_on
+
+
+def _timed_out(ws, entry, how, target=None):
+    """Ten files in mini-batches of 4; run() of the second mini-batch does not return in time."""
+    values = {f"f{i:02d}.txt": i for i in range(10)}
+    values["f05.txt"] = how
+    data = files(ws, values)
+    tolerant = submit(ws, prs_pipeline(ws, entry, data, threshold=4, target=target, timeout=2))
+    assert metrics(ws, tolerant)["items_failed"] == 4 and metrics(ws, tolerant)["items_succeeded"] == 6
+    assert output_lines(ws, tolerant) == [f"f{i:02d}.txt {i * 3}" for i in (0, 1, 2, 3, 8, 9)]
+    assert "run_invocation_timeout=2 s" in tolerant.get_steps()[0].get_stderr_log()
+    strict = submit(ws, prs_pipeline(ws, entry, data, threshold=3, target=target, timeout=2, name="strict"),
+                    expect="Failed")
+    assert "4 item(s) failed, more than error_threshold=3" in ws.ledger.step_runs(strict.id)[0].error
+
+
+@pytest.mark.parametrize("how", ["hang", "block"])
+def test_run_invocation_timeout_stops_run_and_fails_its_items(ws, entry, how):
+    _timed_out(ws, entry, how)
+
+
+@pytest.mark.dask
+def test_run_invocation_timeout_on_a_dask_cluster(ws, entry, dask_cluster):
+    from canalis.core.compute import ComputeTarget, DaskCompute
+
+    target = ComputeTarget.attach(ws, "dask", DaskCompute.attach_configuration(scheduler_address=dask_cluster.address))
+    _timed_out(ws, entry, "hang", target)
+
+
+def test_run_invocation_timeout_must_be_a_positive_number(src):
+    from canalis.exceptions import UserErrorException
+
+    for bad in (0, -5, "60", True):
+        with pytest.raises(UserErrorException, match="run_invocation_timeout must be a number of seconds"):
+            ParallelRunConfig(entry_script="e.py", run_invocation_timeout=bad)
+    assert ParallelRunConfig(entry_script="e.py", run_invocation_timeout=None).run_invocation_timeout is None
+
+
+MODEL_ENTRY = """
+import os
+from azureml.core import Model
+
+WEIGHT = None
+
+def init():
+    global WEIGHT
+    path = Model.get_model_path("clf")  # a model of one file: the path of that file, as in SDK v1
+    WEIGHT = int(open(path if os.path.isfile(path) else os.path.join(path, "weight.txt")).read())
+
+def run(mini_batch):
+    return [f"{os.path.basename(p)} {WEIGHT}" for p in mini_batch]
+"""
+
+
+@pytest.mark.dask
+def test_get_model_path_in_init_on_a_dask_cluster(ws, src, dask_cluster, tmp_path):
+    from canalis.core import Model
+    from canalis.core.compute import ComputeTarget, DaskCompute
+
+    write(tmp_path / "model" / "weight.txt", "7\n")
+    Model.register(ws, model_path=str(tmp_path / "model"), model_name="clf")
+    write(src / "entry.py", MODEL_ENTRY)
+    target = ComputeTarget.attach(ws, "dask", DaskCompute.attach_configuration(scheduler_address=dask_cluster.address))
+    values = {f"f{i:02d}.txt": i for i in range(6)}
+    run = submit(ws, prs_pipeline(ws, src, files(ws, values), size=2, target=target))
+    assert output_lines(ws, run) == [f"f{i:02d}.txt 7" for i in range(6)], run.get_steps()[0].get_stderr_log()
+    stdout = run.get_steps()[0].get_stdout_log()
+    ran_on = {line.split(" on ")[1].split(":")[0] for line in stdout.splitlines() if line.startswith("mini-batch ")}
+    assert ran_on and ran_on <= {"w1", "w2"}

@@ -68,6 +68,59 @@ def _module(setup: dict):
         return mod
 
 
+class MiniBatchTimeout(Exception):
+    """run() of a mini-batch took longer than the config's run_invocation_timeout."""
+
+
+def _run_within(fn, batch, timeout):
+    """`fn(batch)`, stopped with `MiniBatchTimeout` after `timeout` seconds (None: no limit).
+    In a process's main thread (the local pool) a SIGALRM timer stops it, also inside a blocking
+    system call; in another thread (a Dask worker's) the exception is raised in that thread
+    (`PyThreadState_SetAsyncExc`), which takes effect when it next runs Python code."""
+    if not timeout or timeout <= 0:
+        return fn(batch)
+    message = f"run() took longer than run_invocation_timeout={timeout:g} s and was stopped"
+    if threading.current_thread() is threading.main_thread():
+        import signal
+
+        def on_alarm(signum, frame):
+            raise MiniBatchTimeout(message)
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            return fn(batch)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    import ctypes
+
+    ident, lock, state = threading.get_ident(), threading.Lock(), {"done": False, "fired": False}
+
+    def fire():
+        with lock:
+            if not state["done"]:
+                state["fired"] = True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(MiniBatchTimeout))
+
+    timer = threading.Timer(timeout, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        result = fn(batch)
+    except MiniBatchTimeout:
+        state["fired"] = True
+    finally:
+        with lock:
+            state["done"] = True
+        timer.cancel()
+        if state["fired"]:  # fired as run() returned: take back an exception not yet raised
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), None)
+    if state["fired"]:
+        raise MiniBatchTimeout(message)
+    return result
+
+
 def run_mini_batch(setup: dict, index: int, batch) -> dict:
     """Run one mini-batch; returns its result lines, its counts, its log and where it ran."""
     log = io.StringIO()
@@ -79,7 +132,7 @@ def run_mini_batch(setup: dict, index: int, batch) -> dict:
     where = _where()
     try:
         mod = _module(setup)
-        result = mod.run(batch)
+        result = _run_within(mod.run, batch, setup.get("timeout"))
         lines = _lines(result)
         return {"index": index, "lines": lines, "succeeded": min(len(lines), size) if result is not None else 0,
                 "failed": max(0, size - len(lines)) if result is not None else size, "error": None,
@@ -133,6 +186,7 @@ def main(argv=None) -> int:
              "env": {ENV_VAR: os.environ[ENV_VAR]}, "shim": str(SHIM)}
     family = _family(setup, settings)
     setup["key"] = family
+    setup["timeout"] = settings.get("run_invocation_timeout")
     cache = _cache_dir(ctx, family)
     plan = _plan(items, keys, settings, cache)
     todo = [(i, b) for i, b in enumerate(plan) if b["cached"] is None]

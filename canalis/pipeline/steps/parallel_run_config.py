@@ -30,6 +30,11 @@ class ParallelRunConfig:
         if not isinstance(error_threshold, int) or error_threshold < -1:
             raise UserErrorException(f"ParallelRunConfig error_threshold must be -1 (no limit) or a count of items "
                                      f"that may fail, got {error_threshold!r}")
+        if run_invocation_timeout is not None and (isinstance(run_invocation_timeout, bool) or
+                                                   not isinstance(run_invocation_timeout, (int, float)) or
+                                                   run_invocation_timeout <= 0):
+            raise UserErrorException(f"ParallelRunConfig run_invocation_timeout must be a number of seconds above 0 "
+                                     f"(or None: no limit), got {run_invocation_timeout!r}")
         self.environment = environment
         self.entry_script = entry_script
         self.error_threshold = error_threshold

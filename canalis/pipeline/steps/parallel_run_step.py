@@ -47,6 +47,7 @@ class ParallelRunStep(PipelineStep):
             "error_threshold": cfg.error_threshold, "output_action": cfg.output_action,
             "processes": cfg.node_count * (cfg.process_count_per_node or 0) or None,
             "append_row_file_name": cfg.append_row_file_name, "logging_level": str(cfg.logging_level),
+            "run_invocation_timeout": cfg.run_invocation_timeout,
             "compute_target": target if isinstance(target, str) or target is None else getattr(target, "name", None),
         }
         words = ["--settings", json.dumps(settings, sort_keys=True)]
