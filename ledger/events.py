@@ -1,4 +1,4 @@
-"""The event catalogue: one small frozen dataclass per event type (docs/events.md).
+"""The event catalogue: one small frozen record class per event type (docs/events.md).
 
 Each class carries its `type` string and `version`, and a `stream` computed from its
 fields. Fields are keyword-only and checked when the event is built: a value that does
@@ -7,33 +7,32 @@ not fit its annotation raises `EventValidationError` naming the event type and f
 """
 from __future__ import annotations
 
-import dataclasses
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import MISSING, field
 from typing import Any, ClassVar, Literal
 
 from canalis.ledger.canonical import check_json
 from canalis.ledger.errors import CanonicalEncodingError, EventValidationError, UnknownEventType
-from canalis.ledger.fieldvalues import FieldValues
+from canalis.ledger.frozen import Frozen, fields, seal
 
 JSON = Any  # any JSON-compatible value
 
 REGISTRY: dict[str, type["Event"]] = {}
 
 
-@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
-class Event(FieldValues):
+class Event(Frozen):
     """Base of every event. Subclasses are declared with `@event(type, version)`.
 
-    Equality, hashing and repr come from `FieldValues`, over the fields (`_names`), rather
-    than being generated for each of the many event classes."""
+    A frozen, keyword-only record (`ledger/frozen.py`): one shared `__init__`, and equality,
+    hashing and repr over the fields (`_names`), rather than code generated for each of the
+    many event classes."""
 
     type: ClassVar[str] = ""
     # The event version. `@event` also sets it as the class attribute `version`, but datasets,
     # models and environments have a `version` field of their own that shadows it on
     # instances, so the ledger always reads `event_version`. (The base class deliberately has
-    # no `version` attribute: a dataclass would take it as the default of such a field.)
+    # no `version` attribute: it would be taken as the default of such a field.)
     event_version: ClassVar[int] = 0
     _checks: ClassVar[tuple] = ()
     _str_fields: ClassVar[tuple] = ()
@@ -160,18 +159,17 @@ def _annotation(text):
 
 
 def event(type_: str, version: int = 1):
-    """Class decorator: make a frozen, keyword-only dataclass and register it under `type_`."""
+    """Class decorator: make a frozen, keyword-only record class and register it under `type_`."""
 
     def wrap(cls):
-        cls = dataclass(frozen=True, kw_only=True, eq=False, repr=False)(cls)  # eq, hash, repr: Event's
+        cls = seal(cls)  # one shared __init__ and frozen setters (ledger/frozen.py)
         cls.type = type_
         cls.version = version
         cls.event_version = version
-        fields = dataclasses.fields(cls)
-        hints = {f.name: _annotation(f.type) for f in fields}
-        cls._names = tuple(f.name for f in fields)
-        cls._str_fields = tuple(f.name for f in fields if hints[f.name] is str)
-        cls._checks = tuple((f.name, _checker(hints[f.name], type_)) for f in fields if hints[f.name] is not str)
+        declared = fields(cls)
+        hints = {f.name: _annotation(f.type) for f in declared}
+        cls._str_fields = tuple(f.name for f in declared if hints[f.name] is str)
+        cls._checks = tuple((f.name, _checker(hints[f.name], type_)) for f in declared if hints[f.name] is not str)
         if type_ in REGISTRY:
             raise TypeError(f"event type {type_!r} registered twice")
         REGISTRY[type_] = cls
@@ -194,12 +192,12 @@ def from_payload(type_: str, payload: dict) -> Event:
     cls = event_class(type_)
     if not isinstance(payload, dict):
         raise EventValidationError(f"event {type_!r}: payload must be a dict, got {type(payload).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = set(cls._names)
     extra = sorted(set(payload) - names)
     if extra:
         raise EventValidationError(f"event {type_!r}: unknown field {extra[0]!r} (fields: {', '.join(sorted(names))})")
-    missing = [f.name for f in dataclasses.fields(cls)
-               if f.name not in payload and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [f.name for f in fields(cls)
+               if f.name not in payload and f.default is MISSING and f.default_factory is MISSING]
     if missing:
         raise EventValidationError(f"event {type_!r}: missing required field {missing[0]!r}")
     return cls(**payload)
@@ -514,7 +512,6 @@ class OutputPublished(_RunEvent):
 # -- registries ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 class _Registered(Event):
     """The shape every registration shares (datasets, models, environments): a version of a
     name, the digest of its content, who and what it came from (`lineage`: run_id,

@@ -1,6 +1,6 @@
 """Typed rows of the projection tables: what `Ledger`'s query methods return.
 
-One frozen dataclass per projection table, whose fields are exactly that table's columns
+One frozen record class (ledger/frozen.py) per projection table, whose fields are exactly that table's columns
 (`TableSpec.names`; checked when the class is made, and by tests/ledger/test_rows.py).
 JSON columns hold their decoded values, bool columns True/False, and `status` columns the
 members of `RunStatus` / `StepStatus` (ledger/status.py). `ROW_TYPES` maps each table name
@@ -12,19 +12,18 @@ Datasets, models and environments share the registration columns (`RegistrationR
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from canalis.ledger import (
     proj_endpoints, proj_experiments, proj_metrics, proj_pipelines, proj_registrations, proj_reuse_index, proj_runs,
     proj_schedules, proj_step_runs, proj_tokens,
 )
-from canalis.ledger.fieldvalues import FieldValues
+from canalis.ledger.frozen import Frozen, fields, seal
 from canalis.ledger.status import RunStatus, StepStatus
 from canalis.ledger.tables import TableSpec
 
 
-class Row(FieldValues):
+class Row(Frozen):
     """What every row type offers; `TABLE` is the projection table it is a row of, `ENUMS` the
     columns read as enums (column -> enum class)."""
 
@@ -34,9 +33,9 @@ class Row(FieldValues):
     @classmethod
     def from_columns(cls, values: dict[str, Any]):
         """The row of one table row's decoded columns (`TableSpec.decode`; the dict is taken
-        over). It is filled without `__init__`, whose field-by-field assignment of a frozen
-        dataclass made reading many rows about four times slower: the columns are exactly
-        the fields (checked when the class is made)."""
+        over). It is filled without `__init__`, whose field-by-field assignment made reading
+        many rows about four times slower: the columns are exactly the fields (checked when
+        the class is made)."""
         for name, enum in cls.ENUMS.items():
             values[name] = enum(values[name])
         row = object.__new__(cls)
@@ -50,26 +49,17 @@ class Row(FieldValues):
             if not isinstance(value, enum):
                 object.__setattr__(self, name, enum(value))
 
-    # equality, hashing and repr come from FieldValues, over these names
-    @classmethod
-    def _field_names(cls) -> tuple:
-        names = cls.__dict__.get("_names")
-        if names is None:
-            names = tuple(f.name for f in fields(cls))
-            cls._names = names
-        return names
-
     def to_dict(self) -> dict[str, Any]:
         """The row's columns as a plain dict, in the table's column order."""
         return {c: getattr(self, c) for c in self.TABLE.names}
 
 
 def _row_of(spec: TableSpec):
-    """Make the decorated class a frozen dataclass of `spec`'s rows; its fields must be
+    """Make the decorated class a frozen record class of `spec`'s rows; its fields must be
     exactly the table's columns (a column added to a projection needs its field here)."""
 
     def make(cls):
-        cls = dataclass(frozen=True, eq=False, repr=False)(cls)  # eq, hash, repr: Row's
+        cls = seal(cls, kw_only=False)  # positional or keyword, like the dataclass it replaces
         have, want = [f.name for f in fields(cls)], list(spec.names)
         if sorted(have) != sorted(want):
             missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
@@ -157,7 +147,6 @@ class MetricRow(Row):
     by_step_run_id: str | None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class RegistrationRow(Row):
     """The columns registered datasets, models and environments share."""
 
@@ -171,6 +160,9 @@ class RegistrationRow(Row):
     lineage: dict | None
     registered_at: str
     seq: int
+
+
+seal(RegistrationRow, kw_only=False)
 
 
 @_row_of(proj_registrations.DATASETS)

@@ -2,7 +2,6 @@
 verification procedures work on real exports."""
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import re
@@ -14,6 +13,7 @@ from pathlib import Path
 from blake3 import blake3
 
 from canalis.ledger import events as ev
+from canalis.ledger.frozen import fields as record_fields
 from .ledger_helpers import sample_events
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
@@ -32,7 +32,7 @@ def test_catalogue_documents_every_type_and_field():
         m = re.search(rf"### `{re.escape(type_)}` — {cls.__name__} \(version {cls.event_version}\)\n(.*?)(?=\n### |\n## )",
                       text, re.S)
         assert m, f"{type_} is not in docs/events.md"
-        for f in dataclasses.fields(cls):
+        for f in record_fields(cls):
             assert f"| `{f.name}` |" in m.group(1), f"{type_}.{f.name} is not documented"
 
 

@@ -10,6 +10,8 @@ from hypothesis import HealthCheck, given, settings
 
 from canalis.ledger import Ledger
 from canalis.ledger import events as ev
+from canalis.ledger.frozen import Frozen
+from canalis.ledger.frozen import fields as record_fields
 from canalis.ledger.projections import SPECS
 from canalis.ledger.rows import (
     ROW_TYPES, DatasetRow, EnvironmentRow, ExperimentRow, MetricRow, ModelRow, PipelineRow, RegistrationRow,
@@ -26,9 +28,9 @@ def test_every_projection_table_has_a_row_type_with_exactly_its_columns():
     assert set(ROW_TYPES) == set(SPECS)
     for name, spec in SPECS.items():
         row_type = ROW_TYPES[name]
-        fields = [f.name for f in dataclasses.fields(row_type)]
+        fields = [f.name for f in record_fields(row_type)]
         assert len(fields) == len(set(fields)) and set(fields) == set(spec.names), name
-        assert row_type.TABLE is spec and row_type.__dataclass_params__.frozen, name
+        assert row_type.TABLE is spec and issubclass(row_type, Frozen), name
 
 
 def test_a_row_type_missing_or_adding_a_column_is_refused_when_defined():

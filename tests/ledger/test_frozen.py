@@ -1,0 +1,83 @@
+"""The event and row classes are frozen records built without generated code (ledger/frozen.py):
+they keep a frozen dataclass's behaviour."""
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from dataclasses import field
+from typing import ClassVar
+
+import pytest
+
+from canalis.ledger import events as ev
+from canalis.ledger.errors import EventValidationError
+from canalis.ledger.frozen import Frozen, fields, seal
+from canalis.ledger.rows import StepRunRow
+from canalis.ledger.status import StepStatus
+
+
+class _Base(Frozen):
+    kind: ClassVar[str] = "base"
+    a: int
+    b: str = "x"
+
+
+class _Thing(_Base):
+    b: str = "y"  # redeclared: keeps its place, takes the new default
+    c: list = field(default_factory=list)
+
+
+seal(_Thing)
+_Point = seal(type("_Point", (Frozen,), {"__annotations__": {"x": "int", "y": "int"}, "y": 0}), kw_only=False)
+
+
+def test_fields_in_declaration_order_with_defaults_and_factories():
+    assert [(f.name, f.default) for f in fields(_Thing)] == [("a", dataclasses.MISSING), ("b", "y"),
+                                                              ("c", dataclasses.MISSING)]
+    t, u = _Thing(a=1), _Thing(a=1)
+    assert (t.a, t.b, t.c) == (1, "y", []) and t.c is not u.c  # a fresh list per instance
+    assert not isinstance(_Thing.__dict__.get("c"), dataclasses.Field)
+
+
+def test_frozen_equality_hash_and_repr_by_value():
+    t = _Thing(a=1, c=[2])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        t.a = 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del t.b
+    assert t == _Thing(a=1, c=[2]) and t != _Thing(a=2, c=[2]) and t != _Base.__new__(_Base)
+    assert repr(t) == "_Thing(a=1, b='y', c=[2])"
+    assert hash(ev.RunStarted(run_id="r")) == hash(ev.RunStarted(run_id="r"))
+
+
+def test_missing_unexpected_and_positional_arguments_are_refused_as_a_dataclass_would():
+    with pytest.raises(TypeError, match="missing required argument 'a'"):
+        _Thing()
+    with pytest.raises(TypeError, match="unexpected keyword argument 'z'"):
+        _Thing(a=1, z=2)
+    with pytest.raises(TypeError, match="keyword arguments only"):
+        _Thing(1)
+    assert _Point(1, 2) == _Point(x=1, y=2) and _Point(3).y == 0
+    with pytest.raises(TypeError, match="multiple values for argument 'x'"):
+        _Point(1, x=2)
+    with pytest.raises(TypeError, match="at most 2 positional"):
+        _Point(1, 2, 3)
+
+
+def test_events_check_fields_and_keep_their_defaults():
+    e = ev.StepStarted(run_id="r", step_run_id="s", step_name="a", reuse_key="k")
+    assert e.inputs == [] and e.attempt == 1 and e.stream == "run:r"
+    with pytest.raises(EventValidationError, match="field 'pid' must be an int"):
+        ev.StepStarted(run_id="r", step_run_id="s", step_name="a", reuse_key="k", pid="1")
+    d = ev.DatasetRegistered(name="iris", version=3, id="d", digest="t")
+    assert d.version == 3 and type(d).event_version == 2  # the field shadows the class's version
+    assert pickle.loads(pickle.dumps(e)) == e
+
+
+def test_rows_take_positional_or_keyword_columns_and_read_enums():
+    names = [f.name for f in fields(StepRunRow)]
+    values = dict.fromkeys(names)
+    values.update(step_run_id="s", run_id="r", step_name="a", status="Reused", plan_order=1, last_seq=2)
+    row = StepRunRow(**values)
+    assert row.status is StepStatus.Reused and row == StepRunRow(*[values[n] for n in names])
+    assert StepRunRow.from_columns(dict(values)) == row
