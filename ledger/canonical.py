@@ -21,7 +21,9 @@ from canalis.ledger.errors import CanonicalEncodingError
 GENESIS_HASH = "0" * 64
 
 _encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-_dumps_str = json.JSONEncoder(ensure_ascii=False).encode
+# A string's JSON text as the canonical encoder writes it (ensure_ascii=False): the encoder's
+# own C function, called directly (JSONEncoder.encode adds a Python call per string).
+_dumps_str = json.encoder.encode_basestring
 
 
 def check_json(value, path: str = "$"):
