@@ -10,7 +10,8 @@ starting processes, as the executor records it: `run.submitted`, `run.started`, 
 then `run.completed`. The same history is recorded twice, side by side in one invocation:
 with the plan inline in every `run.submitted` (as canalis recorded it before run.submitted
 version 3) and with the plan stored once by content and named by digest. For each: the
-ledger file's size after a checkpoint, divided by the events; and `verify` / `rebuild` time.
+ledger file's size after a checkpoint, divided by the events, and each table's and index's share
+(`dbstat`); and `verify` / `rebuild` time.
 """
 from __future__ import annotations
 
@@ -149,6 +150,10 @@ def main():
             build = time.perf_counter() - t0
             db = root / ".canalis" / "ledger.db"
             size = size_after_checkpoint(db)
+            conn = sqlite3.connect(str(db))  # where the bytes are: per table and index (dbstat)
+            tables = conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
+            conn.close()
+            print(label + ": " + ", ".join(f"{name} {b / n:.0f}" for name, b in tables if b / n >= 1) + " (bytes per event)")
             led = layout.find(root).open_ledger()
             verify = timed(lambda: led.verify())
             rebuild = timed(lambda: led.rebuild())
