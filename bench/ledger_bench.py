@@ -67,11 +67,11 @@ def mixed_events(n: int, seed: int = 1):
         if rnd.random() < 0.1:
             name = f"ds{rnd.randint(0, 20)}"
             ds_versions[name] = ds_versions.get(name, 0) + 1
-            batch.append(ev.DatasetRegistered(name=name, version=ds_versions[name], dataset_id=f"{rid}-ds",
-                                              tree=f"{rnd.getrandbits(256):064x}", source={"datastore": "blob"}))
+            batch.append(ev.DatasetRegistered(name=name, version=ds_versions[name], id=f"{rid}-ds",
+                                              digest=f"{rnd.getrandbits(256):064x}", lineage={"sources": [{"datastore": "blob"}]}))
         if rnd.random() < 0.05:
-            batch.append(ev.ModelRegistered(name="clf", version=run_no, model_id=f"{rid}-m",
-                                            tree=f"{rnd.getrandbits(256):064x}", run_id=rid))
+            batch.append(ev.ModelRegistered(name="clf", version=run_no, id=f"{rid}-m",
+                                            digest=f"{rnd.getrandbits(256):064x}", lineage={"run_id": rid}))
         batch.append(ev.RunCompleted(run_id=rid, duration_s=rnd.random() * 1000))
         for e in batch:
             yield e
