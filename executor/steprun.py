@@ -149,12 +149,12 @@ class StepExecution:
             clock.mark("environment")
             self._phase("starting its process")
             env = {**env, **interp.env}  # a materialised environment's PYTHONPATH replaces the executor's
-            dask = run.dask_runner(self.spec.compute_target) if interp.docker is None else None
-            runner = run.docker_runner() if interp.docker is not None else dask or run.runner
+            dask = run.dask_runner(self.spec.compute_target)
+            runner = dask or (run.docker_runner() if interp.docker is not None else run.runner)
             extra = interp.docker or {}
-            if dask is not None:
+            if dask is not None:  # a container, if any, is started by the worker (runners/dask.py)
                 extra = {"on_placed": self._placed, "on_lost": self._lost,
-                         "source": (str(run.store.root), self.spec.source_tree)}
+                         "source": (str(run.store.root), self.spec.source_tree), "docker": interp.docker}
                 self._held = []
             code = runner.run(bound, lay, env=env, on_line=on_line, on_start=on_start, python=interp.python, **extra)
             clock.mark("process")

@@ -208,7 +208,7 @@ def _submit_pipeline(file, name, namespace, experiment, params, regenerate_outpu
                            "see `canalis compute list`")
     try:
         handle = ws.session.submit(
-            experiment, lambda store: _on_target(obj.plan(), compute_target, ws), dict(_parse_param(p) for p in params),
+            experiment, lambda store: _on_target(obj.plan(), compute_target), dict(_parse_param(p) for p in params),
             options=SubmitOptions(regenerate_outputs=regenerate_outputs, continue_on_step_failure=continue_on_step_failure,
                                   max_concurrent_steps=max_concurrent_steps),
             description=obj.description,
@@ -218,23 +218,15 @@ def _submit_pipeline(file, name, namespace, experiment, params, regenerate_outpu
     return watch(Experiment(ws, experiment), handle)
 
 
-def _on_target(plan, compute_target, ws=None):
+def _on_target(plan, compute_target):
     """The plan with every step on `compute_target` (`--compute`); a ParallelRunStep keeps its own
-    process here and sends its mini-batches where its config says. A step in a Docker container
-    cannot go to a Dask target (canalis.core.compute.docker_on_dask)."""
+    process here and sends its mini-batches where its config says."""
     import dataclasses
 
     if compute_target is None:
         return plan
     plan.steps = [s if s.kind == "parallel" else dataclasses.replace(s, compute_target=compute_target)
                   for s in plan.steps]
-    if ws is not None:
-        from canalis.core.compute import docker_on_dask
-
-        for s in plan.steps:
-            refused = docker_on_dask(ws, s)
-            if refused:
-                raise UsageFailure(f"{refused} (--compute {compute_target} sends every step there)")
     return plan
 
 

@@ -299,20 +299,6 @@ def compute_target_kind(workspace, target) -> str:
     return DOCKER if _recorded(workspace).get(name, {}).get("type") == DOCKER else LOCAL
 
 
-def docker_on_dask(workspace, spec) -> str | None:
-    """Why planned step `spec` cannot run where it names, or None: a step whose environment runs
-    in a Docker container on a Dask target. canalis does not start containers on Dask workers
-    (the worker runs the step with a Python it can see, docs/dask.md), and running it there
-    without its container would not be the step its environment describes."""
-    target = spec.compute_target or "local"
-    if (spec.environment or {}).get("runner") != DOCKER or _recorded(workspace).get(target, {}).get("type") != DASK:
-        return None
-    return (f"step {spec.name!r} runs in a Docker container (its environment has docker enabled) and names the Dask "
-            f"compute target {target!r}; canalis does not start containers on Dask workers. Run it on this machine "
-            "(compute_target='local': the Docker runner starts its container here), or give it an environment "
-            "without docker to run it on the workers' Python")
-
-
 def _not_offline(kind):
     def fail(*args, **kwargs):
         raise NotSupportedOfflineError(f"{kind} is a cloud service and is not supported offline; use the local runner (compute_target='local')")

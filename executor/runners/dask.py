@@ -152,17 +152,27 @@ class DaskRunner:
         self._stopping = False
 
     def run(self, bound, layout, env, on_line, on_start=None, python=None, *, on_placed=None, on_lost=None,
-            source=None) -> int:
+            source=None, docker=None) -> int:
         """`source`: (store objects folder, source tree), from which an attempt after a lost one
-        checks the step's source out again; `layout.channel` gets a line where each attempt starts."""
+        checks the step's source out again; `layout.channel` gets a line where each attempt starts.
+        `docker`: the container settings of a step whose environment runs in Docker (image,
+        mounts, network, shm_size): the worker starts the container with the `docker` command
+        of its machine (runners/docker.py `run_argv`)."""
         client = self.cluster.client()
-        argv = bound.render(layout, python or sys.executable)
+        key = f"canalis-step-{Path(layout.root).name}-{uuid.uuid4().hex[:8]}"
+        if docker is not None:
+            from canalis.executor.runners.docker import run_argv
+
+            argv = run_argv(bound, layout, env, python, **docker)
+            container = key
+        else:
+            argv, container = bound.render(layout, python or sys.executable), None
         root = Path(layout.root)
         (root / _FOLDER).mkdir(exist_ok=True)
         folders = [str(layout.output(o.name)) for o in bound.spec.outputs if o.folder]
         future = client.submit(run_step_task, argv, str(layout.src), dict(env), str(root), folders,
-                               self.cluster.max_attempts, source, str(layout.channel),
-                               key=f"canalis-step-{root.name}-{uuid.uuid4().hex[:8]}", pure=False)
+                               self.cluster.max_attempts, source, str(layout.channel), container,
+                               key=key, pure=False)
         with self._lock:
             self._live[str(root)] = future
             stopping = self._stopping
@@ -321,14 +331,19 @@ def _latest_attempt(root: Path) -> dict | None:
 # -- on the worker ---------------------------------------------------------------------------
 
 
-def run_step_task(argv, cwd, env, root, folders, max_attempts, source=None, channel=None) -> dict:
+def run_step_task(argv, cwd, env, root, folders, max_attempts, source=None, channel=None, container=None) -> dict:
     """The task a worker runs: start the step's process in its working folder, write where it
     runs and what it prints into the folder, return its exit code. An attempt after a lost one
     starts from a clean folder: empty outputs and, given `source` (objects folder, tree), the
     source checked out again (the lost attempt may have changed or added files there). Each
     attempt says on the step's `channel` where it starts, so that the executor keeps only what
     the last attempt said. One beyond `max_attempts` does not start the step and returns the
-    lost attempt (`{"lost": ...}`)."""
+    lost attempt (`{"lost": ...}`).
+
+    With `container` (a name), `argv` is a `docker run` command line: the attempt's container is
+    named `<container>-<attempt>`, the `docker` command gets this worker's PATH and DOCKER_*
+    variables, a lost attempt's container is removed before the next starts (when the same
+    engine runs both), and the container is removed when its `docker` process ends, however."""
     from distributed import get_worker
 
     work = Path(root) / _FOLDER
@@ -338,9 +353,14 @@ def run_step_task(argv, cwd, env, root, folders, max_attempts, source=None, chan
     if n > max_attempts:
         return {"lost": _read_attempt(Path(root), n - 1)}
     if n > 1:
+        if container is not None:
+            _remove_container(f"{container}-{n - 1}")
         _reset_outputs(Path(root), folders)
         if source is not None:
             _reset_source(Path(cwd), *source)
+    if container is not None:
+        argv = [*argv[:2], "--name", f"{container}-{n}", *argv[2:]]
+        env = {**env, **{k: v for k, v in os.environ.items() if k == "PATH" or k.startswith("DOCKER_")}}
     if channel is not None:
         from canalis.executor.channel import ChannelWriter
 
@@ -353,15 +373,29 @@ def run_step_task(argv, cwd, env, root, folders, max_attempts, source=None, chan
             proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                     start_new_session=True, preexec_fn=_die_with_parent)
         except OSError as e:
-            return {"error": f"could not start {argv[0]!r} in {cwd} on worker {worker.address}: {e}"}
+            need = " (a step in a Docker container needs the `docker` command on the workers)" if container else ""
+            return {"error": f"could not start {argv[0]!r} in {cwd} on worker {worker.address}{need}: {e}"}
         tmp = work / f".attempt-{n}.json.tmp"
         tmp.write_text(json.dumps({"attempt": n, "worker": worker.address, "worker_name": str(worker.name),
                                    "host": socket.gethostname(), "pid": proc.pid}))
         os.rename(tmp, work / f"attempt-{n}.json")
-        return {"exit_code": proc.wait(), "worker": worker.address}
+        code = proc.wait()
+        if container is not None and code < 0:  # its `docker` process was killed while the container ran
+            _remove_container(f"{container}-{n}")
+        return {"exit_code": code, "worker": worker.address}
     finally:
         out.close()
         err.close()
+
+
+def _remove_container(name: str) -> None:
+    """Remove a step's container if it is still there (quietly: usually `--rm` removed it)."""
+    env = {k: v for k, v in os.environ.items() if k == "PATH" or k.startswith("DOCKER_")}
+    try:
+        subprocess.run(["docker", "rm", "--force", name], env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
 
 
 def _reset_outputs(root: Path, folders) -> None:

@@ -61,14 +61,9 @@ class DockerRunner:
         c = client()
         argv = bound.render(layout, python or "python3")
         root = str(layout.root)
-        binds = [Mount(root, root, type="bind", read_only=False)]
-        for i in bound.inputs:
-            p = str(layout.input(i.name))
-            binds.append(Mount(p, p, type="bind", read_only=True))
-        for source, target, read_only in mounts:
-            binds.append(Mount(str(target), str(source), type="bind", read_only=bool(read_only)))
-        step_env = {k: v for k, v in env.items() if k not in _HOST_ONLY}
-        step_env["HOME"] = "/tmp"
+        binds = [Mount(target, source, type="bind", read_only=read_only)
+                 for source, target, read_only in _mounts(bound, layout, mounts)]
+        step_env = container_env(env)
         try:
             container = c.containers.create(
                 image, argv, working_dir=str(layout.src), environment=step_env, mounts=binds,
@@ -117,6 +112,41 @@ class DockerRunner:
 
         for container in live:
             threading.Thread(target=stop, args=(container,), name="canalis-stop-container", daemon=True).start()
+
+
+def _mounts(bound, layout, mounts) -> list[tuple[str, str, bool]]:
+    """(host folder, path in the container, read-only) of every mount of a step's container."""
+    root = str(layout.root)
+    out = [(root, root, False)]
+    for i in bound.inputs:
+        p = str(layout.input(i.name))
+        out.append((p, p, True))
+    out += [(str(source), str(target), bool(read_only)) for source, target, read_only in mounts]
+    return out
+
+
+def container_env(env: dict) -> dict:
+    """The step's environment variables as its container gets them (none that describe the host)."""
+    step_env = {k: v for k, v in env.items() if k not in _HOST_ONLY}
+    step_env["HOME"] = "/tmp"
+    return step_env
+
+
+def run_argv(bound, layout, env: dict, python=None, *, image, mounts=(), network=None, shm_size=None) -> list[str]:
+    """The `docker run` command line that runs `bound` as `DockerRunner.run` does, for a process
+    that cannot use the engine's API itself (a Dask worker, executor/runners/dask.py). The
+    variables are passed by name (`-e NAME`): their values come from the environment of the
+    `docker` process, so that none shows in a process listing. The image is never pulled
+    (`--pull never`): it must be in the engine already. The caller adds `--name`."""
+    argv = ["docker", "run", "--rm", "--pull", "never", "--user", f"{os.getuid()}:{os.getgid()}",
+            "--network", network or "none", "--workdir", str(layout.src), "--label", f"canalis.step={layout.root}"]
+    if shm_size:
+        argv += ["--shm-size", str(shm_size)]
+    for source, target, read_only in _mounts(bound, layout, mounts):
+        argv += ["--mount", f"type=bind,source={source},target={target}" + (",readonly" if read_only else "")]
+    for name in sorted(container_env(env)):
+        argv += ["--env", "HOME=/tmp" if name == "HOME" else name]
+    return [*argv, image, *bound.render(layout, python or "python3")]
 
 
 def _pump(container, stream: str, on_line) -> None:

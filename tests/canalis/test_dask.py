@@ -265,42 +265,6 @@ def test_a_retried_attempt_starts_from_clean_source_and_only_it_logs_metrics(ws,
     assert metrics == [("attempt_pid", second["pid"]), ("source_clean", True)], metrics
 
 
-def test_a_step_in_a_docker_container_is_refused_on_a_dask_target_naming_it(ws, src):
-    from canalis.core.runconfig import DockerConfiguration, RunConfiguration
-    from canalis.exceptions import PipelineValidationError
-
-    ComputeTarget.attach(ws, "dask", DaskCompute.attach_configuration(scheduler_address="tcp://127.0.0.1:1"))
-    write(src / "fan.py", FAN)
-    rc = RunConfiguration()
-    rc.docker = DockerConfiguration(use_docker=True)
-    boxed = PythonScriptStep(script_name="fan.py", name="boxed", source_directory=str(src), arguments=["x", "y", 1],
-                             compute_target="dask", runconfig=rc)
-    with pytest.raises(PipelineValidationError, match=r"step 'boxed' runs in a Docker container .* Dask compute "
-                                                      r"target 'dask'.*compute_target='local'"):
-        Experiment(ws, "exp").submit(Pipeline(ws, [boxed]))
-    assert list(ws.ledger.events(type="run.submitted")) == []  # nothing was submitted
-
-    # `--compute dask` on the command line, for a pipeline whose step names no target
-    write(src / "pipe.py", f"""
-        from canalis.core import Workspace
-        from canalis.core.runconfig import DockerConfiguration, RunConfiguration
-        from canalis.pipeline.core import Pipeline
-        from canalis.pipeline.steps import PythonScriptStep
-        ws = Workspace.from_config()
-        rc = RunConfiguration()
-        rc.docker = DockerConfiguration(use_docker=True)
-        pipeline = Pipeline(ws, [PythonScriptStep(script_name="fan.py", name="boxed", source_directory={str(src)!r},
-                                                  arguments=["x", "y", 1], runconfig=rc)])
-    """)
-    env = {**os.environ, "CANALIS_WORKSPACE": str(ws.root)}
-    out = subprocess.run([sys.executable, "-m", "canalis", "submit", str(src / "pipe.py"), "-e", "cli", "-q",
-                          "--compute", "dask"], env=env, capture_output=True, text=True)
-    assert out.returncode == 2, out.stdout + out.stderr
-    assert "step 'boxed' runs in a Docker container" in out.stderr and "--compute dask" in out.stderr
-    assert "Traceback" not in out.stderr
-    assert list(ws.ledger.events(type="run.submitted")) == []
-
-
 def test_canceling_a_run_stops_its_step_on_the_worker_and_records_everything(ws, src, dask_cluster, gate):
     target = attach(ws, dask_cluster)
     run = Experiment(ws, "exp").submit(gated_pipeline(ws, src, target))

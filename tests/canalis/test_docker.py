@@ -262,3 +262,45 @@ def test_a_missing_base_image_says_how_to_make_one(engine, tmp_path):
     error = events(ws, "step.failed", stream=f"run:{run.id}")[0]["error"]
     assert "'canalis/not-in-this-engine:1'" in error and "canalis env base-image" in error, error
     assert containers_of(engine, ws) == []
+
+
+WHERE = """
+import os, sys
+from canalis.core import Run
+run = Run.get_context()
+run.log("in_container", os.path.exists("/.dockerenv"))
+run.log("variable_seen", os.environ.get("CANALIS_TEST_VALUE", ""))
+out = sys.argv[sys.argv.index("--out") + 1]
+open(os.path.join(out, "made.txt"), "w").write("on a worker, in a container")
+print("hello from a worker's container")
+"""
+
+
+@pytest.mark.dask
+def test_a_step_in_a_container_runs_on_a_dask_worker(engine, tmp_path, dask_cluster, monkeypatch):
+    """A step whose environment runs in Docker and that names a Dask target: the worker starts
+    its container (runners/dask.py), the step sees the container, its variables, its input and
+    output folders; the worker is recorded and no container is left."""
+    from tests.canalis.test_dask import attach
+
+    monkeypatch.setenv("CANALIS_TEST_VALUE", "passed by name")
+    ws = Workspace.create("d", path=tmp_path / "ws")
+    attach(ws, dask_cluster)
+    src = tmp_path / "src"
+    write(src / "where.py", WHERE)
+    out = OutputFileDatasetConfig(name="out")
+    step = PythonScriptStep(name="boxed", script_name="where.py", source_directory=str(src),
+                            arguments=["--out", out], runconfig=in_docker(), compute_target="dask")
+    run = submit(ws, [step])
+    boxed = run.find_step_run("boxed")[0]
+    metrics = boxed.get_metrics()
+    assert metrics["in_container"] is True
+    assert metrics["variable_seen"] == "passed by name"
+    placed = events(ws, "step.placed", stream=f"run:{run.id}")
+    assert len(placed) == 1 and placed[0]["worker"].startswith("tcp://127.0.0.1:")
+    assert events(ws, "step.environment", stream=f"run:{run.id}")[0]["runner"] == "docker"
+    assert "hello from a worker's container" in _stdout(ws, run, "boxed")
+    made = Path(boxed.get_output_data("out").download(tmp_path / "dl")) / "made.txt"
+    assert made.read_text() == "on a worker, in a container"
+    assert made.stat().st_uid == os.getuid()
+    assert containers_of(engine, ws) == []

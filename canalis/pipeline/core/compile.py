@@ -266,11 +266,6 @@ class _Compiler:
         )
         if shell:
             check_shell_command(spec)
-        from canalis.core.compute import docker_on_dask
-
-        refused = docker_on_dask(self.ws, spec)
-        if refused:
-            raise PipelineValidationError(refused)
         return spec
 
     def note_current_folder(self, step, source: Path, tree: str) -> None:
