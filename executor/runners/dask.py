@@ -211,21 +211,19 @@ class DaskRunner:
             self._drain(tails, on_line)
             if done:
                 break
-            if time.monotonic() - checked < WORKER_CHECK_S:  # a round trip to the scheduler: not every poll
-                pass
-            elif self.cluster.count_threads(client) == 0:
+            if time.monotonic() - checked >= WORKER_CHECK_S:  # a round trip to the scheduler: not every poll
                 checked = time.monotonic()
-                no_worker_since = no_worker_since or time.monotonic()
-                if time.monotonic() - no_worker_since > NO_WORKER_WAIT_S:
-                    client.cancel(future)
-                    last = seen[-1]["worker"] if seen else "none"
-                    self._lost(seen, on_lost, "the cluster has no worker left")
-                    raise WorkerLost(f"the Dask cluster of compute target {self.cluster.name!r} has had no worker for "
-                                     f"{NO_WORKER_WAIT_S:.0f} s (last worker running the step: {last}); "
-                                     "start workers (`dask worker ADDRESS`) and resume the run")
-            else:
-                checked = time.monotonic()
-                no_worker_since = None
+                if self.cluster.count_threads(client) != 0:
+                    no_worker_since = None
+                else:
+                    no_worker_since = no_worker_since or checked
+                    if checked - no_worker_since > NO_WORKER_WAIT_S:
+                        client.cancel(future)
+                        last = seen[-1]["worker"] if seen else "none"
+                        self._lost(seen, on_lost, "the cluster has no worker left")
+                        raise WorkerLost(f"the Dask cluster of compute target {self.cluster.name!r} has had no worker "
+                                         f"for {NO_WORKER_WAIT_S:.0f} s (last worker running the step: {last}); "
+                                         "start workers (`dask worker ADDRESS`) and resume the run")
             ended.wait(POLL_S)
         try:
             result = future.result()
@@ -360,7 +358,7 @@ def run_step_task(argv, cwd, env, root, folders, max_attempts, source=None, chan
             _reset_source(Path(cwd), *source)
     if container is not None:
         argv = [*argv[:2], "--name", f"{container}-{n}", *argv[2:]]
-        env = {**env, **{k: v for k, v in os.environ.items() if k == "PATH" or k.startswith("DOCKER_")}}
+        env = {**env, **_docker_env()}
     if channel is not None:
         from canalis.executor.channel import ChannelWriter
 
@@ -388,11 +386,15 @@ def run_step_task(argv, cwd, env, root, folders, max_attempts, source=None, chan
         err.close()
 
 
+def _docker_env() -> dict:
+    """What this worker's `docker` command needs of its environment: PATH and the DOCKER_* variables."""
+    return {k: v for k, v in os.environ.items() if k == "PATH" or k.startswith("DOCKER_")}
+
+
 def _remove_container(name: str) -> None:
     """Remove a step's container if it is still there (quietly: usually `--rm` removed it)."""
-    env = {k: v for k, v in os.environ.items() if k == "PATH" or k.startswith("DOCKER_")}
     try:
-        subprocess.run(["docker", "rm", "--force", name], env=env, stdout=subprocess.DEVNULL,
+        subprocess.run(["docker", "rm", "--force", name], env=_docker_env(), stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired):
         pass
