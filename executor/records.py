@@ -23,8 +23,16 @@ def record(cls=None, *, frozen: bool = True):
     A method the class defines itself (`__repr__`, `__eq__` ...) is kept, as `@dataclass` keeps it."""
 
     def make(cls):
+        undocumented = cls.__doc__ is None
+        if undocumented:
+            # `dataclass` documents a class without a docstring by its signature, read with
+            # `inspect.signature`: for a class without its own `__init__` yet, that parses
+            # object's text signature with `tokenize`, whose patterns take milliseconds to compile
+            cls.__doc__ = cls.__name__
         cls = dataclass(cls, init=False, repr=False, eq=False)  # reads the fields; compiles nothing
         declared = fields(cls)
+        if undocumented:  # what `dataclass` would have written
+            cls.__doc__ = f"{cls.__name__}({', '.join(f'{f.name}: {_type_name(f.type)}' for f in declared)})"
         cls.__record_names__ = tuple(f.name for f in declared)
         cls.__record_fields__ = tuple((f.name, f.default, f.default_factory) for f in declared)
         cls.__record_required__ = frozenset(f.name for f in declared
@@ -42,6 +50,10 @@ def record(cls=None, *, frozen: bool = True):
         return cls
 
     return make if cls is None else make(cls)
+
+
+def _type_name(annotation) -> str:
+    return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", repr(annotation))
 
 
 def _init(self, *args, **kwargs):

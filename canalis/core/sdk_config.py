@@ -31,6 +31,8 @@ KEY = "azureml"  # where the workspace's config.json keeps the identity
 
 @dataclass(frozen=True)
 class SdkConfig:
+    """An SDK v1 config file read: where it is, the workspace it names, its cloud identity."""
+
     path: Path
     workspace_name: str
     identity: dict

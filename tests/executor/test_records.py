@@ -145,3 +145,32 @@ def test_the_plan_and_binding_classes_compile_no_methods():
                plan.Plan, bind.BoundStep, bind.BoundInput, bind.WorkLayout, fingerprint.KeyDocument]
     assert {c.__name__ for c in classes if c.__init__.__qualname__ != "_init"} == set()
     assert all(dataclasses.is_dataclass(c) for c in classes)
+
+
+def test_declaring_records_parses_no_signature_text(tmp_path):
+    """A record class without a docstring is documented by its fields without `inspect` reading
+    object's text signature through `tokenize`, whose patterns take milliseconds to compile
+    (checked in a fresh interpreter: tokenize's compiled patterns are cached per process)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import tokenize
+        if not hasattr(tokenize, "_compile") or not hasattr(tokenize._compile, "cache_info"):
+            print("unknown")
+            raise SystemExit
+        from canalis.executor.records import record
+
+        @record
+        class Undocumented:
+            name: str
+            count: int = 0
+
+        import canalis.executor.plan, canalis.executor.bind, canalis.executor.fingerprint
+        print(tokenize._compile.cache_info().currsize, Undocumented.__doc__)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split(None, 1)
+    if out[0] == "unknown":
+        pytest.skip("this Python's tokenize keeps no cache of compiled patterns to look at")
+    assert out == ["0", "Undocumented(name: str, count: int)\n"]
