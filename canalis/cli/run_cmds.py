@@ -20,7 +20,6 @@ from canalis.cli.common import (
 )
 from canalis.cli.errors import UsageFailure, as_click_error
 from canalis.cli.completion import complete_dataset, complete_experiment, complete_run
-from canalis.durations import format_duration
 from canalis.ledger.status import RunStatus, StepStatus
 
 
@@ -42,6 +41,13 @@ quiet_option = click.option("--quiet", "-q", is_flag=True,
                             help="Print only the run id and its final status (and a failed step's error, on stderr).")
 plain_option = click.option("--plain", is_flag=True,
                             help="Print line by line (as when the output is not a terminal) instead of the live view.")
+
+
+def format_duration(seconds) -> str:
+    """canalis/durations.py's, imported when a command shows a duration (a submit shows none)."""
+    from canalis.durations import format_duration as format_
+
+    return format_(seconds)
 
 
 def _parse_param(text: str):
