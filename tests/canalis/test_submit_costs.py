@@ -54,8 +54,8 @@ NOT_IMPORTED = ("pandas", "pyarrow", "numpy", "sqlite_utils", "rich", "pygments"
                 # environment (a reused step builds none)
                 "canalis.executor.channel", "canalis.executor.preview", "canalis.executor.why",
                 "canalis.executor.resume", "canalis.executor.cancel", "canalis.executor.venvs",
-                # shell completion is loaded when something is completed
-                "click.shell_completion")
+                # shell completion is loaded when something is completed; sockets when one is opened
+                "click.shell_completion", "socket")
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.invalid"}
