@@ -74,7 +74,9 @@ def main():
         import shutil
 
         shutil.rmtree(peer / ".canalis")
-        subprocess.run([args.peer_python, "-c", f"from canalis import layout; layout.init({str(peer)!r})"], check=True)
+        # not in this checkout's folder, whose canalis/ would shadow the peer's installed package
+        subprocess.run([args.peer_python, "-c", f"from canalis import layout; layout.init({str(peer)!r})"], check=True,
+                       cwd=tmp)
         cases.insert(1, ("no-op re-submit (peer install)", [args.peer_python, *submit], peer, env))
     for _ in range(2):  # first run, and a warm-up no-op
         for label, cmd, cwd, case_env in cases:
