@@ -27,7 +27,6 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -36,6 +35,7 @@ from canalis.executor.engine import RunExecutor, new_run_id, submitted_event
 from canalis.executor.errors import ExecutorError, PlanError
 from canalis.executor.locks import writing
 from canalis.executor.plan import Plan
+from canalis.executor.records import record
 from canalis.ledger import events as ev
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 # subprocesses) belong to a submit whose steps are all reused: their verbs import them.
 
 
-@dataclass(frozen=True)
+@record
 class SubmitOptions:
     """How a run executes (SDK v1 submit keywords): reuse off for every step, whether steps
     whose inputs exist still run after a failure, how many steps run at once."""

@@ -140,11 +140,12 @@ def test_wrong_arguments_are_refused_as_a_dataclass_refuses_them(make, words):
 def test_the_plan_and_binding_classes_compile_no_methods():
     """The classes a submit imports are records: no generated `__init__` per class."""
     from canalis import layout, permissions
-    from canalis.executor import bind, fingerprint, plan
+    from canalis.core import sdk_config
+    from canalis.executor import bind, fingerprint, plan, session
 
     classes = [plan.Lit, plan.Param, plan.InputRef, plan.OutputRef, plan.InputSpec, plan.OutputSpec, plan.StepSpec,
                plan.Plan, bind.BoundStep, bind.BoundInput, bind.WorkLayout, fingerprint.KeyDocument,
-               layout.Layout, permissions.Policy]
+               layout.Layout, permissions.Policy, session.SubmitOptions, sdk_config.SdkConfig]
     assert {c.__name__ for c in classes if c.__init__.__qualname__ != "_init"} == set()
     assert all(dataclasses.is_dataclass(c) for c in classes)
 
