@@ -9,7 +9,8 @@ the same plus opening the workspace's ledger with sqlite3 and reading one row; a
 (in a workspace made by that install); with --executor-path also this install's no-op
 re-submit with `CANALIS_ALWAYS_START_EXECUTOR=1` (the run recorded by an executor process,
 as before a fully reused run was recorded by the submitting process). Wall time and CPU time (user + system of the child)
-are reported as medians; the ratio is the median of the per-repeat ratios. Bytecode must be
+are reported as medians; the ratio is the median of the per-repeat ratios (also by CPU time, which
+a loaded machine disturbs less than wall time). Bytecode must be
 cached as an installed package has it (run once without PYTHONDONTWRITEBYTECODE).
 """
 from __future__ import annotations
@@ -73,7 +74,9 @@ def main():
         import shutil
 
         shutil.rmtree(peer / ".canalis")
-        subprocess.run([args.peer_python, "-c", f"from canalis import layout; layout.init({str(peer)!r})"], check=True)
+        # not in this checkout's folder, whose canalis/ would shadow the peer's installed package
+        subprocess.run([args.peer_python, "-c", f"from canalis import layout; layout.init({str(peer)!r})"], check=True,
+                       cwd=tmp)
         cases.insert(1, ("no-op re-submit (peer install)", [args.peer_python, *submit], peer, env))
     for _ in range(2):  # first run, and a warm-up no-op
         for label, cmd, cwd, case_env in cases:
@@ -103,6 +106,14 @@ def main():
         peer_noop = results["no-op re-submit (peer install)"][0]
         lines.append(f"this install / peer install, no-op re-submit, paired median: "
                      f"{statistics.median(a / b for a, b in zip(noop, peer_noop)):.2f}x")
+    # CPU time (user + system of the child) moves less than wall time when other processes share
+    # the cores: the same ratios by CPU, for a machine that cannot be made quiet
+    noop_cpu, base_cpu = results[cases[0][0]][1], results["import canalis + sqlite3 open and read"][1]
+    lines.append(f"by CPU time, paired medians: no-op re-submit / (import canalis + SQLite open) "
+                 f"{statistics.median(a / b for a, b in zip(noop_cpu, base_cpu)):.2f}x"
+                 + (f"; this install / peer install "
+                    f"{statistics.median(a / b for a, b in zip(noop_cpu, results['no-op re-submit (peer install)'][1])):.2f}x"
+                    if args.peer_python else ""))
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     print(text)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from canalis.errors import WorkspaceError
+from canalis.executor.records import record  # a dataclass that compiles no methods
 from canalis.permissions import SETTING as PERMISSIONS
 from canalis.permissions import policy_of
 
@@ -23,7 +23,7 @@ DEFAULT_DATASTORES = ("workspaceblobstore", "workspacefilestore")
 UPGRADABLE_STORE_FORMATS = (1, 2)
 
 
-@dataclass(frozen=True)
+@record
 class Layout:
     """Paths of one workspace. `root` is the folder that contains `.canalis/`."""
 

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import grp
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from canalis.errors import WorkspaceError
+from canalis.executor.records import record  # a dataclass that compiles no methods
 
 SETTING = "permissions"
 
 
-@dataclass(frozen=True)
+@record
 class Policy:
     """The modes of one workspace: group None means private."""
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
@@ -32,6 +31,7 @@ import blake3
 from canalis.executor.errors import ExecutorError
 from canalis.executor.fingerprint import KEY_VERSION, canonical
 from canalis.executor.plan import InputRef, Lit, OutputRef, Param, StepSpec
+from canalis.executor.records import record
 
 #: SDK v1 passes `params=` of a PythonScriptStep as environment variables with this prefix
 PARAMETER_ENV_PREFIX = "AML_PARAMETER_"
@@ -41,7 +41,7 @@ SHELL = "/bin/sh"
 DATA_ENV_PREFIX = "AZUREML_DATAREFERENCE_"
 
 
-@dataclass(frozen=True)
+@record
 class InputPath:
     """Placeholder for the folder where input `name` is made available, or for the one file
     `file` in it when the input is file-valued (a dataset or datastore path naming one file, an
@@ -51,14 +51,14 @@ class InputPath:
     file: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class OutputPath:
     """Placeholder for the folder where the step writes output `name`."""
 
     name: str
 
 
-@dataclass(frozen=True)
+@record
 class _Interpreter:
     """Placeholder for the Python interpreter of the step's environment."""
 
@@ -73,7 +73,7 @@ class BindError(ExecutorError):
     """A step cannot be bound: a parameter has no value, or an input has no tree."""
 
 
-@dataclass(frozen=True)
+@record
 class WorkLayout:
     """The working folder of one step run, as the local runner lays it out.
 
@@ -114,7 +114,7 @@ class WorkLayout:
         return self.root / f"{stream}.txt"
 
 
-@dataclass(frozen=True)
+@record
 class BoundInput:
     name: str
     tree: str
@@ -123,7 +123,7 @@ class BoundInput:
     options: dict
 
 
-@dataclass(frozen=True)
+@record
 class BoundStep:
     """A step bound to its parameter values and input trees (see the module docstring)."""
 

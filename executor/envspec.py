@@ -20,9 +20,9 @@ import platform
 import re
 import shutil
 import sys
-from dataclasses import dataclass
 
 from canalis.executor.errors import EnvironmentBuildError
+from canalis.executor.records import record
 
 DEFAULT_BASE_IMAGE = "canalis/base:bookworm-python3"
 #: requirement names canalis provides itself (SDK v1 distributions)
@@ -31,7 +31,7 @@ _PROVIDED = re.compile(r"^azureml([-_.][A-Za-z0-9_.-]*)?(\[.*\])?\s*($|[=<>!~;@ 
 _NOT_CONDA_PACKAGES = re.compile(r"^(python|pip)\s*($|[=<>!~ ])")
 
 
-@dataclass(frozen=True)
+@record
 class EnvSpec:
     digest: str
     name: str

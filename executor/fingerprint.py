@@ -19,7 +19,9 @@ Keys of different versions never match (the version is inside the hashed documen
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from canalis.executor.records import record
 
 KEY_VERSION = 2
 
@@ -29,7 +31,7 @@ def canonical(doc) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
-@dataclass(frozen=True)
+@record
 class KeyInput:
     name: str
     tree: str
@@ -38,7 +40,7 @@ class KeyInput:
     options: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class KeyDocument:
     """A key document of any version, read into one shape. For version 1 documents, `argv`
     is rebuilt from their command and arguments and `env` is empty (version 1 had none)."""

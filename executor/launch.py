@@ -19,11 +19,11 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from canalis.executor import standby
 from canalis.executor.errors import ExecutorNotStarted
+from canalis.executor.records import record
 from canalis.ledger.status import RunStatus
 
 LOG_NAME = "executor.log"
@@ -34,7 +34,7 @@ TAIL_BYTES = 4096
 POLL_S = 0.005
 
 
-@dataclass(frozen=True)
+@record
 class ExecutorProcess:
     """The executor process of a run, as started by this process."""
 

@@ -9,15 +9,14 @@ environment names that very step run (pids are reused), which needs /proc (Linux
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import time
 from typing import Iterable
 
-from canalis.executor.channel import ENV_VAR
-from canalis.executor.runners.local import signal_group
 from canalis.ledger.rows import RunRow
 from canalis.ledger.status import RunStatus
+
+# sockets, signals and the step runner are imported by the functions that look at processes:
+# the status of a run the ledger shows ended (what most readers ask) needs none of them
 
 GRACE_S = 10.0
 
@@ -25,6 +24,8 @@ GRACE_S = 10.0
 def executor_alive(run_row: RunRow) -> bool:
     """Whether the process that last worked on the run still exists. A run executed on
     another host cannot be checked from here and counts as alive."""
+    import socket
+
     pid, host = run_row.pid, run_row.host
     if host and host != socket.gethostname():
         return True
@@ -60,6 +61,8 @@ def effective_status(row: RunRow) -> RunStatus:
 
 
 def _is_step(pid: int, step_run_id: str) -> bool:
+    from canalis.executor.channel import ENV_VAR
+
     try:
         with open(f"/proc/{pid}/environ", "rb") as f:
             entries = f.read().split(b"\0")
@@ -84,6 +87,11 @@ def stop_leftover_steps(host: str | None, steps: Iterable[tuple[str, int | None]
     """Stop the process groups of `steps` ((step_run_id, pid) pairs of a run last executed on
     `host`) that still run on this host (SIGTERM, SIGKILL after `grace_s`); returns the pids
     that were signaled."""
+    import signal
+    import socket
+
+    from canalis.executor.runners.local import signal_group
+
     if host and host != socket.gethostname():
         return []
     pids = [int(pid) for step_run_id, pid in steps if pid and _is_step(int(pid), step_run_id)]

@@ -2,18 +2,19 @@
 step's result as the run's scheduler sees it (`StepResult`, executor/engine.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from canalis.executor.records import record
 from canalis.ledger.status import StepStatus
 
 
-@dataclass
+@record(frozen=False)
 class StepResult:
     status: StepStatus  # Completed | Reused | Failed | Canceled
     outputs: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class Outcome:
     """How the step's process ended: its exit code (None when it could not start), the last
     lines of its stderr (kept in memory: a full disk may have cut the file), and the errors

@@ -17,7 +17,7 @@ words), so runs recorded before keep resuming and reproducing.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from typing import Union
 
 from canalis.executor import paths
@@ -29,32 +29,33 @@ from canalis.executor.errors import (
     PlanError,
     UnknownParameterError,
 )
+from canalis.executor.records import record
 
 PLAN_FORMAT = 3
 
 
-@dataclass(frozen=True)
+@record
 class Lit:
     """A literal word, passed as written."""
 
     value: str
 
 
-@dataclass(frozen=True)
+@record
 class Param:
     """The value of pipeline parameter `name` (the submitted value, else its default)."""
 
     name: str
 
 
-@dataclass(frozen=True)
+@record
 class InputRef:
     """The path where the step's input `name` is made available."""
 
     name: str
 
 
-@dataclass(frozen=True)
+@record
 class OutputRef:
     """The path where the step writes its output `name`."""
 
@@ -85,7 +86,7 @@ def _args(items) -> tuple:
     return tuple(arg_from_dict(a) for a in items)
 
 
-@dataclass(frozen=True)
+@record
 class InputSpec:
     """One input as the step sees it.
 
@@ -104,7 +105,7 @@ class InputSpec:
     origin: dict | None = None  # where unregistered data came from (datastore, paths), for lineage
 
 
-@dataclass(frozen=True)
+@record
 class OutputSpec:
     name: str
     destination: dict | None = None  # {"datastore", "path", "root"}; path may hold {run-id}, {output-name}
@@ -118,7 +119,7 @@ class OutputSpec:
     folder: bool = True
 
 
-@dataclass(frozen=True)
+@record
 class StepSpec:
     """A step: what runs, on which snapshot, with which arguments, inputs and outputs.
 
@@ -187,7 +188,7 @@ class StepSpec:
         return d
 
 
-@dataclass
+@record(frozen=False)
 class Plan:
     steps: list  # [StepSpec], in the order the user gave them
     parameters: dict = field(default_factory=dict)  # name -> default value

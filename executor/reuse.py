@@ -12,12 +12,17 @@ from canalis.ledger.rows import ReuseCandidate
 
 
 def outputs_present(store, outputs: dict[str, str]) -> bool:
+    """Whether every output tree, and every blob each tree names, is in the store. The blobs
+    of a tree are looked up together (`store.present`, one query for the packed ones); one
+    that query does not find is looked up alone, which also reads packs another process has
+    written since this store was opened."""
     for tree in outputs.values():
         if not store.exists(tree):
             return False
-        for entry in store.get_tree(tree):
-            if not store.exists(entry.digest):
-                return False
+        digests = [entry.digest for entry in store.get_tree(tree)]
+        found = store.present(digests) if digests else set()
+        if not all(store.exists(d) for d in digests if d not in found):
+            return False
     return True
 
 

@@ -27,31 +27,30 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from canalis.executor import launch, noop, preview, standby
-from canalis.executor.cancel import request_cancel
+from canalis.executor import launch, noop, standby
 from canalis.executor.engine import RunExecutor, new_run_id, submitted_event
 from canalis.executor.errors import ExecutorError, PlanError
-from canalis.executor.launch import ExecutorProcess
 from canalis.executor.locks import writing
 from canalis.executor.plan import Plan
-from canalis.executor.orphans import effective_status
-from canalis.executor.resume import prepare_resume, recorded_progress
+from canalis.executor.records import record
 from canalis.ledger import events as ev
-from canalis.ledger.rows import RegistrationRow, RunRow
-from canalis.ledger.status import RunStatus
 
 if TYPE_CHECKING:
+    from canalis.executor.launch import ExecutorProcess
     from canalis.executor.registry import Lineage
+    from canalis.ledger.rows import RegistrationRow, RunRow
+    from canalis.ledger.status import RunStatus
 
 # registry, published, schedules and tokens are imported by the verbs that use them: a submit
 # (and the executor process) needs none of them, and schedules bring in dateutil and time zones.
+# Nor do the preview, resume, cancel and executor-process checks (orphans: sockets, signals,
+# subprocesses) belong to a submit whose steps are all reused: their verbs import them.
 
 
-@dataclass(frozen=True)
+@record
 class SubmitOptions:
     """How a run executes (SDK v1 submit keywords): reuse off for every step, whether steps
     whose inputs exist still run after a failure, how many steps run at once."""
@@ -157,6 +156,8 @@ class Session:
             params = plan.resolve_parameters(parameters)
             if vet is not None:
                 vet(plan, params)
+            from canalis.executor import preview
+
             steps = preview.preview(self.ledger, self.store, plan, params, regenerate=options.regenerate_outputs)
         return {"plan": plan, "parameters": params, "steps": steps, "snapshots": preview.snapshots(plan)}
 
@@ -166,6 +167,8 @@ class Session:
         steps it completed keep their results. Steps left running are recorded as abandoned here.
         The options recorded at submit hold; `regenerate_outputs` also turns reuse off for the
         steps the resume runs."""
+        from canalis.executor.resume import prepare_resume
+
         prepare_resume(self.ledger, run_id, force=force, regenerate_outputs=regenerate_outputs)
         return self._start(run_id, resumed=True, max_concurrent_steps=max_concurrent_steps)
 
@@ -206,6 +209,8 @@ class Session:
         try:
             process = launch.start(self.ledger, self.executor_argv, args, self.runs_dir, run_id)
         except KeyboardInterrupt:
+            from canalis.executor.cancel import request_cancel
+
             request_cancel(self.ledger, run_id, "interrupted (Ctrl-C) while starting")
             raise
         return RunHandle(run_id, process)
@@ -214,6 +219,8 @@ class Session:
         """Execute a recorded run in this process, until it ends: what a run's executor process
         does. The plan, parameters and options are read back from `run.submitted`; a resumed
         run also reads which steps it finished before (executor/resume.py)."""
+        from canalis.executor.resume import recorded_progress
+
         submitted, _ended, _started, done, effective = recorded_progress(self.ledger, run_id)
         if submitted is None:
             raise ExecutorError(f"run {run_id!r} has no run.submitted event in this workspace")
@@ -241,6 +248,8 @@ class Session:
 
     def cancel(self, run_id: str, reason: str | None = None) -> str:
         """Ask the run to stop (any process). Returns `RunStatus.Canceled` or "CancelRequested"."""
+        from canalis.executor.cancel import request_cancel
+
         return request_cancel(self.ledger, run_id, reason)
 
     def tag(self, run_id: str, tags: dict, step_run_id: str | None = None) -> None:
@@ -393,6 +402,8 @@ class Session:
         """The run's status as the ledger says it, except that a run whose executor process
         is gone is `Orphaned` (finish it with `resume`)."""
         row = self.ledger.run(run_id)
+        from canalis.executor.orphans import effective_status
+
         return None if row is None else effective_status(row)
 
 
@@ -403,6 +414,14 @@ def _check_recorded(plan: Plan, run_id: str) -> None:
         plan.check_paths()
     except PlanError as e:
         raise PlanError(f"run {run_id}: {e}") from None
+
+
+def __getattr__(name: str):
+    if name == "effective_status":  # named here before, imported on first use (executor/orphans.py)
+        from canalis.executor.orphans import effective_status
+
+        return effective_status
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["RunHandle", "Session", "SubmitOptions", "effective_status"]

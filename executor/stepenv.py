@@ -14,14 +14,14 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Callable, Optional
 
 from canalis.executor import freeze, runtime
 from canalis.executor.envspec import EnvSpec
 from canalis.executor.locks import writing
-from canalis.executor.venvs import Materialized, ensure_venv
+from canalis.executor.records import record
 from canalis.ledger import events as ev
 
 _current: dict = {}
@@ -30,7 +30,7 @@ NATIVE_IN_CONTAINER = "/opt/canalis-native"
 _current_lock = threading.Lock()
 
 
-@dataclass(frozen=True)
+@record
 class StepInterpreter:
     python: str | None  # None: the runner's own interpreter
     env: dict = field(default_factory=dict)
@@ -85,6 +85,9 @@ def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name
     `pending()` gives the events, so that the caller records them in the transaction of
     `step.started` (one ledger write per step fewer). An environment built here is recorded at
     once (`environment.built` and `step.environment`), whatever happens to the step next."""
+    # venvs is not imported with this module: a reused step (reused_environment) builds nothing
+    from canalis.executor.venvs import Materialized, ensure_venv
+
     spec = EnvSpec.of(spec_environment)
     if spec.runner == "docker":
         from canalis.executor.images import ensure_image

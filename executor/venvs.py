@@ -27,7 +27,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Callable
 
@@ -35,13 +35,14 @@ from canalis.executor import freeze
 from canalis.executor.envspec import EnvSpec, find_python
 from canalis.executor.errors import EnvironmentBuildError
 from canalis.executor.locks import single_flight
+from canalis.executor.records import record
 
 MARKER = "canalis-env.json"
 #: lines of pip's output quoted in a build error
 ERROR_LINES = 12
 
 
-@dataclass(frozen=True)
+@record
 class Materialized:
     """A built environment as a step uses it."""
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 
 import click
-from click.shell_completion import CompletionItem, get_completion_class
+
+# click.shell_completion is imported when something is completed: every other command goes without it
 
 PROG = "canalis"
 COMPLETE_VAR = "_CANALIS_COMPLETE"
@@ -48,6 +49,8 @@ def _safely(names):
 
 @_safely("run")
 def complete_run(ledger, incomplete):
+    from click.shell_completion import CompletionItem
+
     runs = ledger.runs(limit=MAX_RUNS) if not incomplete or incomplete.startswith("l") else []
     if incomplete and not incomplete.startswith("latest"):
         runs = [ledger.run(i) for i in ledger.run_ids_with_prefix(incomplete, MAX_RUNS)]
@@ -60,16 +63,22 @@ def complete_run(ledger, incomplete):
 
 @_safely("experiment")
 def complete_experiment(ledger, incomplete):
+    from click.shell_completion import CompletionItem
+
     return [CompletionItem(e.name, help=f"{e.run_count} run(s)") for e in ledger.experiments()]
 
 
 @_safely("dataset")
 def complete_dataset(ledger, incomplete):
+    from click.shell_completion import CompletionItem
+
     return [CompletionItem(d.name, help=f"version {d.version}") for d in ledger.datasets()]
 
 
 @_safely("model")
 def complete_model(ledger, incomplete):
+    from click.shell_completion import CompletionItem
+
     return [CompletionItem(m.name, help=f"version {m.version}") for m in ledger.models()]
 
 
@@ -86,6 +95,8 @@ def completion(shell):
     It completes commands, options, run ids (and latest, EXPERIMENT:latest), experiment,
     dataset and model names. Click's own recipe, `_CANALIS_COMPLETE=bash_source canalis`,
     prints the same script."""
+    from click.shell_completion import get_completion_class
+
     from canalis.cli import main
 
     cls = get_completion_class(shell)

@@ -1,4 +1,8 @@
-"""`canalis submit | plan | runs | show | logs | metrics | experiments | datasets`."""
+"""`canalis submit | plan | runs | show | logs | metrics | experiments | datasets`.
+
+Only what every command here needs is imported at the top: `canalis submit` of a run whose
+steps are all reused reads no report (canalis/reports.py) and looks at no executor process
+(executor/orphans.py), so the commands that do import them themselves."""
 from __future__ import annotations
 
 import contextlib
@@ -11,13 +15,11 @@ from pathlib import Path
 
 import click
 
-from canalis import reports
 from canalis.cli.common import (
     DURATION, duration_help, fail_on_canalis_errors, json_option, print_json, short_digest, workspace_option,
 )
 from canalis.cli.errors import UsageFailure, as_click_error
 from canalis.cli.completion import complete_dataset, complete_experiment, complete_run
-from canalis.durations import format_duration
 from canalis.ledger.status import RunStatus, StepStatus
 
 
@@ -39,6 +41,13 @@ quiet_option = click.option("--quiet", "-q", is_flag=True,
                             help="Print only the run id and its final status (and a failed step's error, on stderr).")
 plain_option = click.option("--plain", is_flag=True,
                             help="Print line by line (as when the output is not a terminal) instead of the live view.")
+
+
+def format_duration(seconds) -> str:
+    """canalis/durations.py's, imported when a command shows a duration (a submit shows none)."""
+    from canalis.durations import format_duration as format_
+
+    return format_(seconds)
 
 
 def _parse_param(text: str):
@@ -130,6 +139,8 @@ def submit(target, experiment, params, regenerate_outputs, continue_on_step_fail
     statuses = [follow_run(run, show_output=not (quiet or as_json), plain=plain, quiet=quiet and not as_json)
                  for run in runs]
     if as_json:
+        from canalis import reports
+
         summaries = [reports.run_summary(r.experiment.workspace.ledger, r.id) for r in runs]
         print_json(summaries[0] if len(summaries) == 1 else summaries)
     sys.exit(0 if all(s == RunStatus.Completed for s in statuses) else 1)
@@ -397,7 +408,7 @@ def _fmt_s(v):
 def show(layout, run, graph, as_json):
     """A run and its steps: state (queued, running for how long, reused from which run,
     completed in how long, failed, skipped or canceled and why), output digests."""
-    from canalis import step_states
+    from canalis import reports, step_states
 
     ledger = layout.open_ledger()
     run_id = reports.resolve_run(ledger, run)
@@ -460,6 +471,7 @@ def _run_time(s: dict) -> str:
 def cancel(layout, run, reason, wait_, timeout, as_json):
     """Cancel RUN: running steps are stopped (SIGTERM, then SIGKILL after 10 s), steps not
     started are skipped, and the run ends as Canceled. Works from any process."""
+    from canalis import reports
     from canalis.executor.cancel import CANCEL_REQUESTED, RunNotCancelable, request_cancel
 
     ledger = layout.open_ledger()
@@ -500,6 +512,7 @@ def logs(layout, run, step, follow, head, tail, as_json):
     Logs are streamed from the store (or from a running step's live file), byte for byte, in
     bounded memory whatever their size. With --json, both streams go to standard output as
     JSON lines (docs/cli-json.md)."""
+    from canalis import reports
     from canalis.core.run_logs import LogFollower, chunks, head_chunks
     from canalis.log_lines import JsonLines
 
@@ -571,6 +584,8 @@ def _rows(follower, run_id, step, follow) -> list:
 def metrics(layout, run, as_json):
     """Metrics a run and its steps logged. A reused step shows the metrics of the step run it
     reused, marked with the run they were logged in."""
+    from canalis import reports
+
     ledger = layout.open_ledger()
     run_id = reports.resolve_run(ledger, run)
     if as_json:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from canalis import layout as _layout
 from canalis.errors import WorkspaceError
+from canalis.executor.records import record  # a dataclass that compiles no methods
 
 #: where SDK v1 looked for its config, in order, in each folder
 PLACES = ("config.json", ".azureml/config.json", "aml_config/config.json")
@@ -29,8 +29,10 @@ LOCAL_IDENTITY = {"subscription_id": "00000000-0000-0000-0000-000000000000", "re
 KEY = "azureml"  # where the workspace's config.json keeps the identity
 
 
-@dataclass(frozen=True)
+@record
 class SdkConfig:
+    """An SDK v1 config file read: where it is, the workspace it names, its cloud identity."""
+
     path: Path
     workspace_name: str
     identity: dict

@@ -48,7 +48,14 @@ NOT_IMPORTED = ("pandas", "pyarrow", "numpy", "sqlite_utils", "rich", "pygments"
                 "canalis.executor.tokens", "canalis.executor.published", "canalis.executor.steprun",
                 "canalis.executor.runners.docker", "canalis.executor.runners.dask", "canalis.core.run_view",
                 "canalis.executor_main", "canalis.pipeline.steps.data_transfer_step",
-                "canalis.pipeline.steps.cloud_steps", "dateutil", "concurrent.futures")
+                "canalis.pipeline.steps.cloud_steps", "dateutil", "concurrent.futures",
+                # nor what only other verbs use: the look at executor and step processes (a run the
+                # ledger shows ended needs none), preview, resume, cancel, and building an
+                # environment (a reused step builds none)
+                "canalis.executor.channel", "canalis.executor.preview", "canalis.executor.why",
+                "canalis.executor.resume", "canalis.executor.cancel", "canalis.executor.venvs",
+                # shell completion is loaded when something is completed; sockets when one is opened
+                "click.shell_completion", "socket")
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.invalid"}

@@ -56,3 +56,17 @@ def test_an_executor_that_exited_but_was_not_reaped_yet_is_gone(tmp_path):
             assert effective_status(led.run("r1")) is RunStatus.Orphaned
     finally:
         child.wait()
+
+
+def test_the_host_a_run_records_is_the_one_the_orphan_check_compares_with(tmp_path):
+    """The executor names its host without importing socket (engine.host_name); the orphan check
+    compares with socket's name: a run whose executor is gone, recorded as a submit records it,
+    is seen as this host's and orphaned (another host's would count as alive)."""
+    from canalis.executor.engine import host_name
+
+    assert host_name() == socket.gethostname()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with Ledger(tmp_path / "ledger.db") as led:
+        led.append(ev.RunSubmitted(run_id="r1", experiment="e", parameters={}, host=host_name(), pid=gone.pid))
+        assert effective_status(led.run("r1")) is RunStatus.Orphaned

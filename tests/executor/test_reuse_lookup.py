@@ -1,0 +1,59 @@
+"""The reuse decision's look at the store (executor/reuse.py): a candidate counts only when
+each output tree and every blob it names is stored, whatever garbage collection removed."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, settings, strategies as st
+
+from canalis.executor.reuse import outputs_present
+from canalis.store.local import LocalStore
+
+
+def _store_with_files(root: Path, count: int) -> tuple[LocalStore, str, list[str]]:
+    store = LocalStore(root / "objects")
+    files = {}
+    for i in range(count):
+        path = root / "files" / f"f{i}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"content {i}\n")
+        files[f"f{i}.txt"] = path
+    tree = store.put_files(files).tree
+    return store, tree, [e.digest for e in store.get_tree(tree)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(count=st.integers(0, 12), data=st.data())
+def test_outputs_count_as_present_exactly_when_the_tree_and_each_of_its_blobs_exist(count, data):
+    with tempfile.TemporaryDirectory() as tmp:
+        store, tree, digests = _store_with_files(Path(tmp), count)
+        removed = data.draw(st.lists(st.sampled_from(digests), unique=True) if digests else st.just([]))
+        drop_tree = data.draw(st.booleans())
+        store.delete_many(removed + ([tree] if drop_tree else []))
+        expected = store.exists(tree) and all(store.exists(d) for d in digests)
+        if not drop_tree:  # the tree itself is read: it must be there
+            assert outputs_present(store, {"out": tree}) == expected
+        else:
+            assert outputs_present(store, {"out": tree}) is False
+        assert expected == (not removed and not drop_tree)
+
+
+def test_the_blobs_of_an_output_are_looked_up_together(tmp_path):
+    """An output of many files costs one lookup of its tree and one batch for its blobs, not
+    one lookup per file (the store's own methods, counted, not replaced)."""
+    store, tree, digests = _store_with_files(tmp_path, 40)
+    calls = {"exists": 0, "present": 0}
+    real_exists, real_present = store.exists, store.present
+
+    def exists(d):
+        calls["exists"] += 1
+        return real_exists(d)
+
+    def present(ds):
+        calls["present"] += 1
+        return real_present(ds)
+
+    store.exists, store.present = exists, present
+    assert outputs_present(store, {"out": tree}) is True
+    assert calls == {"exists": 1, "present": 1}
