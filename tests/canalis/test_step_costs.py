@@ -18,8 +18,8 @@ open(os.path.join(out, "data.txt"), "w").write(data + ".")
 """
 
 
-def chain(ws, src, n: int) -> Pipeline:
-    write(src / "step.py", STEP)
+def chain(ws, src, n: int, script: str = STEP) -> Pipeline:
+    write(src / "step.py", script)
     steps, prev = [], None
     for i in range(n):
         out = OutputFileDatasetConfig(name=f"d{i}")
@@ -60,16 +60,19 @@ def test_the_executor_writes_a_phase_profile_of_each_step_only_when_asked(ws, sr
         assert phases["total"] >= max(v for k, v in phases.items() if k != "total")
 
 
-def _in_process(ws, src, n: int):
+def _in_process(ws, src, n: int, submitted=None):
     """A first run of an n-step chain executed by a RunExecutor in this process (as a run's
     executor process runs it), with every ledger write recorded: [[event type, ...] per write],
-    and the step folders there were when the run's end was written."""
+    and the step folders there were when the run's end was written. `submitted`: the chain's
+    run, submitted already."""
     from canalis.executor.engine import RunExecutor, new_run_id, submitted_event
     from canalis.executor.plan import Plan
     from canalis.executor.resume import recorded_progress
 
-    run = Experiment(ws, "costs").submit(chain(ws, src, n))
-    assert run.wait_for_completion() == "Completed"
+    run = submitted
+    if run is None:
+        run = Experiment(ws, "costs").submit(chain(ws, src, n))
+        assert run.wait_for_completion() == "Completed"
     session = ws.session
     ledger, store = session.ledger, session.store
     plan = Plan.from_dict(recorded_progress(ledger, run.id).submitted["plan"])
@@ -114,3 +117,63 @@ def test_completed_steps_leave_no_working_folder_once_the_run_has_ended(ws, src)
     assert at_end == []  # gone before the run's end is recorded, not only before the executor returns
     folder = ws.session.runs_dir / run_id
     assert not [p for p in folder.iterdir() if p.is_dir()]
+
+
+
+
+#: a step whose logs and output differ at every run, so that every run stores new blobs
+FRESH = """
+import os, sys
+inp, out = sys.argv[1], sys.argv[2]
+fresh = os.urandom(8).hex()
+print("stdout", fresh)
+print("stderr", fresh, file=sys.stderr)
+os.makedirs(out, exist_ok=True)
+open(os.path.join(out, "data.txt"), "w").write(fresh)
+"""
+
+
+def test_a_completed_step_makes_its_logs_outputs_and_trees_durable_together(ws, src, monkeypatch):
+    """Everything `step.completed` names (both logs, each output's blob and tree) is written in
+    one pack, made durable by one fsync of it and one of `packs/`: per executed step, two fsyncs
+    for its key document (before `step.started`) and two for its results, and no loose blob."""
+    import os
+
+    n = 3
+    run = Experiment(ws, "costs").submit(chain(ws, src, n, FRESH))
+    assert run.wait_for_completion() == "Completed"
+    store = ws.session.store
+    packs = store.root / "packs"
+    loose_before = {p.name for p in store.root.iterdir() if len(p.name) == 2}
+    loose_before = {f for d in loose_before for f in os.listdir(store.root / d)}
+    packs_before = set(os.listdir(packs))
+    synced = []
+    real = os.fsync
+
+    def counting(fd):  # a spy: every fsync still happens
+        synced.append(fd)
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", counting)
+    run_id, writes, _ = _in_process(ws, src, n, submitted=run)
+    monkeypatch.setattr(os, "fsync", real)
+    new_packs = set(os.listdir(packs)) - packs_before
+    assert len(new_packs) == n  # one per step
+    in_packs = {}
+    for name in new_packs:
+        from canalis.store.pack import read_index
+
+        in_packs[name] = {e.digest for e in read_index(str(packs / name))}
+    ledger = ws.session.ledger
+    completed = [r.payload for r in ledger.events(stream=f"run:{run_id}", type="step.completed")]
+    assert len(completed) == n
+    for p in completed:
+        named = {p["stdout"], p["stderr"], *p["outputs"].values()}
+        for tree in p["outputs"].values():
+            named |= {e.digest for e in store.get_tree(tree)}
+        assert len(named) == 4  # two logs, a file, its tree: all new
+        assert [pack for pack, held in in_packs.items() if named <= held]  # all in one pack
+    loose_after = {f for d in store.root.iterdir() if len(d.name) == 2 for f in os.listdir(d)}
+    new_loose = loose_after - loose_before
+    assert len(new_loose) <= n  # the key documents (put before `step.started`), nothing else
+    assert len(synced) == 4 * n, synced
