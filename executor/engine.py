@@ -175,6 +175,7 @@ class RunExecutor:
         threads = self.max_workers + MAX_IN_FLIGHT * len({s.compute_target for s in order})
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="canalis-step") as pool:
             running = {}
+            next_cancel_check = time.monotonic() + CANCEL_POLL_S
             while True:
                 for step in order:
                     if state[step.name] is not None:
@@ -200,8 +201,12 @@ class RunExecutor:
                         running[pool.submit(self._guarded_step, step)] = step
                 if not running:
                     break
-                done, _ = wait(running, timeout=CANCEL_POLL_S, return_when=FIRST_COMPLETED)
-                self._check_cancel_request()
+                # the ledger is read for a cancel request every CANCEL_POLL_S, not at each step's end
+                done, _ = wait(running, timeout=max(0.0, next_cancel_check - time.monotonic()),
+                               return_when=FIRST_COMPLETED)
+                if time.monotonic() >= next_cancel_check:
+                    self._check_cancel_request()
+                    next_cancel_check = time.monotonic() + CANCEL_POLL_S
                 for fut in done:
                     step = running.pop(fut)
                     result = fut.result()

@@ -177,3 +177,27 @@ def test_a_completed_step_makes_its_logs_outputs_and_trees_durable_together(ws, 
     new_loose = loose_after - loose_before
     assert len(new_loose) <= n  # the key documents (put before `step.started`), nothing else
     assert len(synced) == 4 * n, synced
+
+
+def test_the_executor_reads_the_ledger_for_a_cancel_request_on_a_clock_not_at_each_step(ws, src, monkeypatch):
+    """A step's end does not cost a ledger read for `run.cancel_requested`: the executor looks
+    every CANCEL_POLL_S (tests/canalis/test_cancel.py checks that a cancel is still seen)."""
+    from canalis.executor import engine
+
+    run = Experiment(ws, "costs").submit(chain(ws, src, 4))
+    assert run.wait_for_completion() == "Completed"
+    ledger = ws.session.ledger
+    asked, real = [], ledger.events
+
+    def counted(*args, **kwargs):
+        if kwargs.get("type") == "run.cancel_requested":
+            asked.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "CANCEL_POLL_S", 3600.0)  # longer than the run: no look is due
+    monkeypatch.setattr(ledger, "events", counted)
+    _in_process(ws, src, 4, submitted=run)
+    assert asked == []
+    monkeypatch.setattr(engine, "CANCEL_POLL_S", 0.0)  # a look due at every turn of the loop
+    _in_process(ws, src, 4, submitted=run)
+    assert len(asked) >= 4
