@@ -19,7 +19,10 @@ repeats. With --profile each install's executor is asked (CANALIS_STEP_PROFILE=1
 that has it) to write one line per step with the time of each phase to its log; the medians
 per phase are printed too, and `between steps`: per repeat, the run's time minus the sum of
 its steps' totals in the executor, per step (scheduling the next step, the run's start and
-end), median over the repeats.
+end), median over the repeats; and `serial work per step`: a step's total in the executor
+minus the phases during which its process starts and runs (spawn, step_started, process),
+median over every step: the executor's own work before and after the process, which a noisy
+machine disturbs less than the difference of two run times.
 """
 from __future__ import annotations
 
@@ -79,6 +82,9 @@ def first_run(root: Path, python: str, chain: int, profile: bool) -> tuple[float
         raise SystemExit(f"unexpected run: {shown['status']}, {shown['counts']}")
     return float(shown["duration_s"]), whole, shown["run_id"]
 
+
+#: phases during which the step's own process is starting or running
+OVERLAPPED = ("spawn", "step_started", "process")
 
 PHASE_LINE = re.compile(r"^canalis step profile (\S+): (.*)$")
 
@@ -164,6 +170,11 @@ def main() -> None:
             lines.append(f"| {key} | " + " | ".join(cells) + " |")
         cells = [f"{statistics.median(between[lab]):.2f}" for lab in profiled]
         lines.append("| between steps | " + " | ".join(cells) + " |")
+        # what the executor spends on a step outside the window where the step's process exists
+        # (spawn to exit): less sensitive to a noisy machine than run time minus the bare loop
+        cells = [f"{statistics.median(p['total'] - sum(p.get(k, 0.0) for k in OVERLAPPED) for p in phases[lab]):.2f}"
+                 for lab in profiled]
+        lines.append("| serial work per step (total - spawn - step_started - process) | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     print(text)

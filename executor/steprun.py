@@ -14,6 +14,7 @@ The three phases are separate methods of `StepExecution` so that each reads in a
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -64,7 +65,11 @@ class StepExecution:
         if lay.root.exists():
             shutil.rmtree(lay.root)
         self._phase("checking out its source snapshot")
-        store.checkout(self.spec.source_tree, lay.src, readonly=False)
+        ahead = self.run.take_prepared(self.spec.source_tree)
+        if ahead is not None:  # made while the previous step ran: its source, its empty outputs/
+            os.rename(ahead, lay.root)
+        else:
+            store.checkout(self.spec.source_tree, lay.src, readonly=False)
         self.clock.mark("checkout_source")
         for i in self.bound.inputs:
             paths.check_component(i.name, f"input name of step {name!r}")
@@ -135,6 +140,7 @@ class StepExecution:
             clock.mark("step_started")
             poller.start()
             run.sweep()  # completed steps' folders go while this process runs
+            run.prepare_ahead(self.spec.source_tree)  # and the next step's folder is made
 
         clock = self.clock
         clock.mark("logs_open")

@@ -201,3 +201,66 @@ def test_the_executor_reads_the_ledger_for_a_cancel_request_on_a_clock_not_at_ea
     monkeypatch.setattr(engine, "CANCEL_POLL_S", 0.0)  # a look due at every turn of the loop
     _in_process(ws, src, 4, submitted=run)
     assert len(asked) >= 4
+
+
+
+#: a step that changes its own source folder: the next step must still get the source as stored
+MESSY = """
+import os, sys
+inp, out = sys.argv[1], sys.argv[2]
+assert sorted(os.listdir(".")) == ["step.py"], os.listdir(".")
+mark = "# changed " + "by a step"  # the script's text holds it only split in two
+assert mark not in open("step.py").read(), "the source was changed before the step ran"
+open("scratch.txt", "w").write("left by a step")
+open("step.py", "a").write(mark)
+data = open(os.path.join(inp, "data.txt")).read() if inp != "-" else "seed"
+open(os.path.join(out, "data.txt"), "w").write(data + ".")
+"""
+
+
+def test_a_chain_from_one_source_folder_gets_each_source_checkout_ready_made_and_pristine(ws, src, monkeypatch):
+    """While a step's process runs, the working folder of the next step of the same source is
+    made (its source checked out) on the executor's sweeper thread, not between the steps; each
+    step still gets exactly its source tree, even when the step before changed its own copy."""
+    import os
+    import threading
+
+    n = 4
+    run = Experiment(ws, "costs").submit(chain(ws, src, n, MESSY))
+    assert run.wait_for_completion() == "Completed"
+    store = ws.session.store
+    made_on, real = [], type(store).checkout
+
+    def watched(self, tree, dest, **kwargs):  # a spy: the checkout still happens
+        dest = os.fspath(dest)
+        made_on.append((dest.endswith("/src"), threading.current_thread().name, os.path.basename(os.path.dirname(dest))))
+        return real(self, tree, dest, **kwargs)
+
+    monkeypatch.setattr(type(store), "checkout", watched)
+    run_id, _, at_end = _in_process(ws, src, n, submitted=run)
+    sources = [(thread, folder) for is_src, thread, folder in made_on if is_src]
+    assert len(sources) == n
+    assert sources[0][0].startswith("canalis-step")  # the first step's: nothing ran before it
+    assert all(t.startswith("canalis-sweep") and f.startswith(".ahead-") for t, f in sources[1:]), sources
+    assert at_end == []  # none left when the run's end is recorded
+    assert ws.session.ledger.run(run_id).status == "Completed"
+
+
+def test_a_folder_made_ahead_for_a_step_that_is_then_reused_is_removed_with_the_run(ws, src):
+    write(src / "step.py", STEP)
+    first = Experiment(ws, "ahead").submit(chain(ws, src, 4))
+    assert first.wait_for_completion() == "Completed"
+    steps, prev = [], None
+    for i in range(4):  # the same chain, its first step never reused: it runs, the others are reused
+        out = OutputFileDatasetConfig(name=f"d{i}")
+        args = ([prev.as_input()] if prev is not None else ["-"]) + [out]
+        steps.append(PythonScriptStep(name=f"s{i}", script_name="step.py", source_directory=str(src), arguments=args,
+                                      allow_reuse=i != 0))
+        prev = out
+    run = Experiment(ws, "ahead").submit(Pipeline(ws, steps))
+    assert run.wait_for_completion() == "Completed"
+    from tests.canalis.conftest import statuses
+
+    assert statuses(run) == {"s0": "Completed", "s1": "Reused", "s2": "Reused", "s3": "Reused"}
+    folder = ws.session.runs_dir / run.id
+    assert [p.name for p in folder.iterdir() if p.is_dir()] == []
