@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 
 from canalis.executor import nospace, outputs
-from canalis.executor.bind import BoundStep, bind
+from canalis.executor.bind import BoundStep, WorkLayout, bind
 from canalis.executor.locks import single_flight, writing
 from canalis.executor.plan import Plan, StepSpec
 from canalis.executor.reuse import find_reusable
@@ -296,7 +296,7 @@ class RunExecutor:
         """A step with the source `source_tree` has just started its process: if steps not yet
         started share that source (a chain of steps from one source folder), make the working
         folder of one of them now, on the sweeper's thread, while the executor waits for the
-        process: its source checked out (writable) and its empty `outputs/`. `take_prepared`
+        process: its source checked out (writable), its empty `outputs/` and log files. `take_prepared`
         hands it to the step. Nothing else ever writes into it, so the step gets a fresh
         checkout of exactly its source tree, as its key says."""
         with self._sweeper_lock:
@@ -314,9 +314,12 @@ class RunExecutor:
         from canalis.store.errors import StoreError
 
         folder = self.scratch / self.run_id / f".ahead-{uuid.uuid4().hex}"
+        lay = WorkLayout(folder)
         try:
-            self.store.checkout(source_tree, folder / "src", readonly=False)
+            self.store.checkout(source_tree, lay.src, readonly=False)
             (folder / "outputs").mkdir()
+            for stream in ("stdout", "stderr"):  # empty: the step's logs are opened (truncated) there
+                open(lay.log(stream), "xb").close()
         except (OSError, StoreError):  # no room, say: the step checks its source out itself, and
             shutil.rmtree(folder, ignore_errors=True)  # reports what goes wrong then, in its phase
             folder = None

@@ -66,7 +66,7 @@ class StepExecution:
             shutil.rmtree(lay.root)
         self._phase("checking out its source snapshot")
         ahead = self.run.take_prepared(self.spec.source_tree)
-        if ahead is not None:  # made while the previous step ran: its source, its empty outputs/
+        if ahead is not None:  # made while the previous step ran: its source, empty outputs/ and logs
             os.rename(ahead, lay.root)
         else:
             store.checkout(self.spec.source_tree, lay.src, readonly=False)
