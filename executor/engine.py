@@ -315,18 +315,22 @@ class RunExecutor:
 
         folder = self.scratch / self.run_id / f".ahead-{uuid.uuid4().hex}"
         lay = WorkLayout(folder)
+        made = False
         try:
             self.store.checkout(source_tree, lay.src, readonly=False)
             (folder / "outputs").mkdir()
             for stream in ("stdout", "stderr"):  # empty: the step's logs are opened (truncated) there
                 open(lay.log(stream), "xb").close()
+            made = True
         except (OSError, StoreError):  # no room, say: the step checks its source out itself, and
-            shutil.rmtree(folder, ignore_errors=True)  # reports what goes wrong then, in its phase
-            folder = None
-        with self._sweeper_lock:
-            self._spares_coming[source_tree] -= 1
-            if folder is not None:
-                self._spares.setdefault(source_tree, []).append(folder)
+            pass  # reports what goes wrong then, in its own phase
+        finally:
+            if not made:
+                shutil.rmtree(folder, ignore_errors=True)
+            with self._sweeper_lock:
+                self._spares_coming[source_tree] -= 1
+                if made:
+                    self._spares.setdefault(source_tree, []).append(folder)
 
     def take_prepared(self, source_tree: str) -> Path | None:
         """A working folder made ahead for a step with the source `source_tree`, if one is ready
