@@ -3,6 +3,11 @@ the same scripts run one after the other with bare `python step.py`.
 
     env -u PYTHONDONTWRITEBYTECODE python bench/stepcost_bench.py [--chain 50] [--repeat 7]
         [--peer-python OTHER/bin/python] [--profile] [--out bench/results-stepcost.md]
+    env -u PYTHONDONTWRITEBYTECODE python bench/stepcost_bench.py --record-ab 60
+
+`--record-ab N` measures only what storing a step's results costs (its logs, one small
+output), in this process: separate puts, each durable on its own, against one write set,
+N alternating pairs.
 
 Each repeat measures, in an order that rotates from repeat to repeat (paired, alternating):
 
@@ -19,7 +24,10 @@ repeats. With --profile each install's executor is asked (CANALIS_STEP_PROFILE=1
 that has it) to write one line per step with the time of each phase to its log; the medians
 per phase are printed too, and `between steps`: per repeat, the run's time minus the sum of
 its steps' totals in the executor, per step (scheduling the next step, the run's start and
-end), median over the repeats.
+end), median over the repeats; and `serial work per step`: a step's total in the executor
+minus the phases during which its process starts and runs (spawn, step_started, process),
+median over every step: the executor's own work before and after the process, which a noisy
+machine disturbs less than the difference of two run times.
 """
 from __future__ import annotations
 
@@ -80,6 +88,9 @@ def first_run(root: Path, python: str, chain: int, profile: bool) -> tuple[float
     return float(shown["duration_s"]), whole, shown["run_id"]
 
 
+#: phases during which the step's own process is starting or running
+OVERLAPPED = ("spawn", "step_started", "process")
+
 PHASE_LINE = re.compile(r"^canalis step profile (\S+): (.*)$")
 
 
@@ -94,6 +105,50 @@ def read_profile(root: Path, run_id: str) -> list[dict[str, float]]:
     return steps
 
 
+def record_ab(rounds: int, where: Path) -> str:
+    """What storing a step's results costs, alone, in this process: its two (empty) logs and an
+    output folder of one small new file, stored by separate puts (each made durable on its
+    own: 4 fsyncs) against one write set (`store.together()`: 2 fsyncs), alternating."""
+    from canalis.store import LocalStore
+
+    store = LocalStore(where / "objects")
+
+    def folder(tag: str) -> Path:
+        d = where / tag
+        (d / "out").mkdir(parents=True)
+        (d / "out" / "data.txt").write_text(f"{tag} {os.urandom(8).hex()}")
+        (d / "stdout.txt").write_bytes(b"")
+        (d / "stderr.txt").write_bytes(b"")
+        return d
+
+    def separate(d: Path) -> None:
+        store.put_file(d / "stdout.txt")
+        store.put_file(d / "stderr.txt")
+        store.snapshot(d / "out", ignore=False, stat_cache=False)
+
+    def together(d: Path) -> None:
+        with store.together() as objects:
+            objects.put_file(d / "stdout.txt")
+            objects.put_file(d / "stderr.txt")
+            objects.snapshot(d / "out", ignore=False)
+
+    times: dict[str, list[float]] = {"separate puts": [], "one write set": []}
+    pair = [("separate puts", separate), ("one write set", together)]
+    for r in range(rounds):
+        for label, fn in pair if r % 2 else pair[::-1]:
+            d = folder(f"{label.replace(' ', '-')}-{r}")
+            t0 = time.perf_counter()
+            fn(d)
+            times[label].append(time.perf_counter() - t0)
+    diff = statistics.median(a - b for a, b in zip(*times.values()))
+    return "\n".join([
+        f"A step's results stored alone ({rounds} alternating pairs; load average "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}):", "",
+        "| how | median | fastest |", "|---|---:|---:|",
+        *(f"| {k} | {1000 * statistics.median(v):.2f} ms | {1000 * min(v):.2f} ms |" for k, v in times.items()),
+        f"| paired difference | {1000 * diff:.2f} ms | |", ""])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--chain", type=int, default=50)
@@ -101,7 +156,18 @@ def main() -> None:
     ap.add_argument("--peer-python", default=None, help="interpreter of another canalis install, measured alongside")
     ap.add_argument("--profile", action="store_true", help="also print this install's per-phase medians")
     ap.add_argument("--out", default=str(HERE / "results-stepcost.md"))
+    ap.add_argument("--record-ab", type=int, default=0, metavar="N",
+                    help="only measure storing a step's results: N pairs, separate puts against one write set")
     args = ap.parse_args()
+    if args.record_ab:
+        where = Path(tempfile.mkdtemp(prefix="canalis-stepcost-record-"))
+        try:
+            text = record_ab(args.record_ab, where)
+        finally:
+            shutil.rmtree(where, ignore_errors=True)
+        Path(args.out).write_text(text)
+        print(text)
+        return
     n = args.chain
     contenders = [("bare", sys.executable), ("canalis", sys.executable)]
     if args.peer_python:
@@ -164,6 +230,11 @@ def main() -> None:
             lines.append(f"| {key} | " + " | ".join(cells) + " |")
         cells = [f"{statistics.median(between[lab]):.2f}" for lab in profiled]
         lines.append("| between steps | " + " | ".join(cells) + " |")
+        # what the executor spends on a step outside the window where the step's process exists
+        # (spawn to exit): less sensitive to a noisy machine than run time minus the bare loop
+        cells = [f"{statistics.median(p['total'] - sum(p.get(k, 0.0) for k in OVERLAPPED) for p in phases[lab]):.2f}"
+                 for lab in profiled]
+        lines.append("| serial work per step (total - spawn - step_started - process) | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     print(text)

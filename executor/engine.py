@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 from canalis.executor import nospace, outputs
-from canalis.executor.bind import BoundStep, bind
+from canalis.executor.bind import BoundStep, WorkLayout, bind
 from canalis.executor.locks import single_flight, writing
 from canalis.executor.plan import Plan, StepSpec
 from canalis.executor.reuse import find_reusable
@@ -134,6 +134,9 @@ class RunExecutor:
         self._sweeper = None  # the thread removing completed steps' working folders (discard_folder)
         self._sweeper_lock = threading.Lock()
         self._to_sweep: list[Path] = []  # folders waiting for a step process to run meanwhile
+        self._unstarted: dict[str, int] = {}  # source tree -> steps of the plan not started yet
+        self._spares: dict[str, list[Path]] = {}  # source tree -> working folders made ahead (`prepare_ahead`)
+        self._spares_coming: dict[str, int] = {}  # source tree -> working folders being made ahead
 
     # -- the run -------------------------------------------------------------------
     def execute(self) -> RunStatus:
@@ -173,6 +176,9 @@ class RunExecutor:
             state[name] = status
             self.tree_of_output.update(outputs)
         failed: list[str] = []
+        for step in order:
+            if state[step.name] is None:
+                self._unstarted[step.source_tree] = self._unstarted.get(step.source_tree, 0) + 1
         from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait  # here: a submit needs none of it
 
         from canalis.executor.runners.dask import MAX_IN_FLIGHT
@@ -181,6 +187,7 @@ class RunExecutor:
         threads = self.max_workers + MAX_IN_FLIGHT * len({s.compute_target for s in order})
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="canalis-step") as pool:
             running = {}
+            next_cancel_check = time.monotonic() + CANCEL_POLL_S
             while True:
                 for step in order:
                     if state[step.name] is not None:
@@ -196,6 +203,8 @@ class RunExecutor:
                         reason = "run canceled"
                     if reason:
                         state[step.name] = StepStatus.Skipped
+                        with self._sweeper_lock:
+                            self._unstarted[step.source_tree] -= 1
                         self.ledger.append(
                             ev.StepSkipped(run_id=self.run_id, step_run_id=new_step_run_id(), step_name=step.name, reason=reason)
                         )
@@ -203,11 +212,17 @@ class RunExecutor:
                         # started here only when a worker is free: a step queued in the pool would
                         # start after a failure (or a cancel) that should have skipped it
                         state[step.name] = StepStatus.Running
+                        with self._sweeper_lock:
+                            self._unstarted[step.source_tree] -= 1
                         running[pool.submit(self._guarded_step, step)] = step
                 if not running:
                     break
-                done, _ = wait(running, timeout=CANCEL_POLL_S, return_when=FIRST_COMPLETED)
-                self._check_cancel_request()
+                # the ledger is read for a cancel request every CANCEL_POLL_S, not at each step's end
+                done, _ = wait(running, timeout=max(0.0, next_cancel_check - time.monotonic()),
+                               return_when=FIRST_COMPLETED)
+                if time.monotonic() >= next_cancel_check:
+                    self._check_cancel_request()
+                    next_cancel_check = time.monotonic() + CANCEL_POLL_S
                 for fut in done:
                     step = running.pop(fut)
                     result = fut.result()
@@ -283,12 +298,64 @@ class RunExecutor:
             for path in folders:
                 self._sweeper.submit(shutil.rmtree, path, ignore_errors=True)
 
+    def prepare_ahead(self, source_tree: str) -> None:
+        """A step with the source `source_tree` has just started its process: if steps not yet
+        started share that source (a chain of steps from one source folder), make the working
+        folder of one of them now, on the sweeper's thread, while the executor waits for the
+        process: its source checked out (writable), its empty `outputs/` and log files. `take_prepared`
+        hands it to the step. Nothing else ever writes into it, so the step gets a fresh
+        checkout of exactly its source tree, as its key says."""
+        with self._sweeper_lock:
+            ready = len(self._spares.get(source_tree, ())) + self._spares_coming.get(source_tree, 0)
+            if ready >= min(self._unstarted.get(source_tree, 0), self.max_workers):
+                return
+            self._spares_coming[source_tree] = self._spares_coming.get(source_tree, 0) + 1
+            if self._sweeper is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._sweeper = ThreadPoolExecutor(1, thread_name_prefix="canalis-sweep")
+            self._sweeper.submit(self._make_ahead, source_tree)
+
+    def _make_ahead(self, source_tree: str) -> None:
+        from canalis.store.errors import StoreError
+
+        folder = self.scratch / self.run_id / f".ahead-{uuid.uuid4().hex}"
+        lay = WorkLayout(folder)
+        made = False
+        try:
+            self.store.checkout(source_tree, lay.src, readonly=False)
+            (folder / "outputs").mkdir()
+            for stream in ("stdout", "stderr"):  # empty: the step's logs are opened (truncated) there
+                open(lay.log(stream), "xb").close()
+            made = True
+        except (OSError, StoreError):  # no room, say: the step checks its source out itself, and
+            pass  # reports what goes wrong then, in its own phase
+        finally:
+            if not made:
+                shutil.rmtree(folder, ignore_errors=True)
+            with self._sweeper_lock:
+                self._spares_coming[source_tree] -= 1
+                if made:
+                    self._spares.setdefault(source_tree, []).append(folder)
+
+    def take_prepared(self, source_tree: str) -> Path | None:
+        """A working folder made ahead for a step with the source `source_tree`, if one is ready
+        (the caller renames it into place), else None."""
+        with self._sweeper_lock:
+            spares = self._spares.get(source_tree)
+            return spares.pop() if spares else None
+
     def _wait_for_sweeper(self) -> None:
         self.sweep()
         with self._sweeper_lock:
             sweeper, self._sweeper = self._sweeper, None
         if sweeper is not None:
             sweeper.shutdown(wait=True)
+        with self._sweeper_lock:  # folders made ahead for steps that did not run (reused, skipped)
+            spares = [f for folders in self._spares.values() for f in folders]
+            self._spares.clear()
+        for folder in spares:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def docker_runner(self):
         """The runner of the steps that run in Docker containers (executor/runners/docker.py)."""

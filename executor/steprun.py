@@ -14,6 +14,7 @@ The three phases are separate methods of `StepExecution` so that each reads in a
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -64,7 +65,11 @@ class StepExecution:
         if lay.root.exists():
             shutil.rmtree(lay.root)
         self._phase("checking out its source snapshot")
-        store.checkout(self.spec.source_tree, lay.src, readonly=False)
+        ahead = self.run.take_prepared(self.spec.source_tree)
+        if ahead is not None:  # made while the previous step ran: its source, empty outputs/ and logs
+            os.rename(ahead, lay.root)
+        else:
+            store.checkout(self.spec.source_tree, lay.src, readonly=False)
         self.clock.mark("checkout_source")
         for i in self.bound.inputs:
             paths.check_component(i.name, f"input name of step {name!r}")
@@ -135,6 +140,7 @@ class StepExecution:
             clock.mark("step_started")
             poller.start()
             run.sweep()  # completed steps' folders go while this process runs
+            run.prepare_ahead(self.spec.source_tree)  # and the next step's folder is made
 
         clock = self.clock
         clock.mark("logs_open")
@@ -260,24 +266,29 @@ class StepExecution:
             raise outcome.log_errors[0]  # its log is incomplete: recorded as a failure (no space) rather than stored
         self._phase("storing its logs in the store")
         with writing(run.locks_dir):  # objects written here are in the ledger before gc may sweep
-            # logs the disk had no room for are incomplete: not stored (the error keeps the last lines)
-            stored = not outcome.log_errors
-            stdout = self.logs["stdout"].store(run.store) if stored else None
-            stderr = self.logs["stderr"].store(run.store) if stored else None
-            self.clock.mark("store_logs")
+            # the logs, the outputs' blobs and their trees go into one write set, made durable
+            # together (one pack: one fsync of it, one of its folder) before the event naming them
+            with run.store.together() as objects:
+                # logs the disk had no room for are incomplete: not stored (the error keeps the last lines)
+                stored = not outcome.log_errors
+                stdout = self.logs["stdout"].store(objects) if stored else None
+                stderr = self.logs["stderr"].store(objects) if stored else None
+                self.clock.mark("store_logs")
+                end = "canceled" if outcome.exit_code != 0 and run.canceled else "failed" if failed else "completed"
+                trees = {}
+                for o in spec.outputs if end == "completed" else ():
+                    self._phase(f"storing its output {o.name!r} in the store")
+                    trees[o.name] = outputs.snapshot(objects, lay.output(o.name), o.name)
+                self._phase("storing its logs and outputs in the store")
+            self.clock.mark("snapshot_outputs")
             logs = dict(stdout=stdout, stderr=stderr, exit_code=outcome.exit_code, duration_s=outcome.duration_s)
-            if outcome.exit_code != 0 and run.canceled:
+            if end == "canceled":
                 run.ledger.append(ev.StepCanceled(**common, reason=run.cancel_reason, **logs))
                 shutil.rmtree(lay.root, ignore_errors=True)
                 return StepResult(StepStatus.Canceled)
-            if failed:
+            if end == "failed":
                 run.record_failure(ev.StepFailed(**common, error=self._failure(outcome), **logs), lay.root)
                 return StepResult(StepStatus.Failed)  # the working folder stays for inspection
-            trees = {}
-            for o in spec.outputs:
-                self._phase(f"storing its output {o.name!r} in the store")
-                trees[o.name] = outputs.snapshot(run.store, lay.output(o.name), o.name)
-            self.clock.mark("snapshot_outputs")
             run.ledger.append(ev.StepCompleted(**common, outputs=trees, allow_reuse=spec.allow_reuse, **logs))
             self.clock.mark("step_completed")
         if run.publish:

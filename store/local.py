@@ -367,6 +367,13 @@ class LocalStore:
 
         return snapshot(self, folder, ignore=ignore, progress=progress, stat_cache=stat_cache, workers=workers)
 
+    def together(self):
+        """A write set (store/writeset.py): what is put through it becomes durable and visible
+        together when its `with` block ends (one pack, one `fsync` of it and one of `packs/`)."""
+        from canalis.store.writeset import WriteSet
+
+        return WriteSet(self)
+
     def put_files(self, mapping: dict[str, Path], workers: int | None = None) -> SnapshotResult:
         from canalis.store.snapshot import put_files
 

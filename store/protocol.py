@@ -5,7 +5,8 @@ executor does not change.
 `Store` holds exactly what the executor and the face call (tests/store/test_protocol.py
 checks that nothing outside `store/` calls more, and that `LocalStore` satisfies it):
 
-- writing: `put_bytes`, `put_file`, `put_files` (chosen files), `put_tree`, `snapshot` (a folder);
+- writing: `put_bytes`, `put_file`, `put_files` (chosen files), `put_tree`, `snapshot` (a folder),
+  `together` (a write set: several puts made durable at once);
 - reading: `exists`, `present` (which of many), `size`, `get_bytes`, `open` (streaming), `get_tree`;
 - materialising: `checkout` (a tree into a folder), `checkout_file`;
 - housekeeping, for garbage collection and audits: `object_info`, `delete_many`, `verify`,
@@ -30,6 +31,7 @@ class Store(Protocol):
     def put_files(self, mapping: dict[str, Path]): ...
     def put_tree(self, entries: Iterable[TreeEntry]) -> str: ...
     def snapshot(self, folder, *, ignore: bool = True, progress: bool = False, stat_cache: bool = True): ...
+    def together(self): ...  # a WriteSet: puts made durable and visible together (store/writeset.py)
 
     # reading
     def resolve_prefix(self, prefix: str) -> str: ...  # the one digest starting with prefix (DigestPrefixError)

@@ -162,11 +162,14 @@ def default_workers() -> int:
     return min(32, max(2, os.cpu_count() or 1))
 
 
-def _hash_all(store, todo, progress: bool, blobs: dict | None = None, workers: int | None = None) -> dict:
+def _hash_all(store, todo, progress: bool, blobs: dict | None = None, workers: int | None = None,
+              batch=None) -> dict:
     """Store every file of `todo` (items `(key, abs path, size)`) and every bytes value of
     `blobs` (`{key: bytes}`) in one batch; returns `{key: digest}`. `workers` threads (default:
-    one per core; 1: no pool) share the groups."""
-    batch = store._batch()
+    one per core; 1: no pool) share the groups. Given a `batch` (a write set's, store/writeset.py),
+    they are added to it, and its owner commits or discards it."""
+    own = batch is None
+    batch = store._batch() if own else batch
     bar = _progress_bar(len(todo), sum(item[2] for item in todo), progress)
     digests: dict = {}
     try:
@@ -187,15 +190,19 @@ def _hash_all(store, todo, progress: bool, blobs: dict | None = None, workers: i
                         bar.advance(0, sum(size for _, _, size in group))
         for key, data in (blobs or {}).items():
             digests[key] = store._put_data(data, batch)
-        batch.commit()
+        if own:
+            batch.commit()
     except FileNotFoundError as e:
-        batch.discard()
+        if own:
+            batch.discard()
         raise SnapshotError(e.filename, "a file disappeared while the folder was read; snapshot it again") from None
     except PermissionError as e:
-        batch.discard()
+        if own:
+            batch.discard()
         raise SnapshotError(e.filename, "a file cannot be read; fix its permissions or ignore it") from None
     except BaseException:
-        batch.discard()
+        if own:
+            batch.discard()
         raise
     finally:
         if bar is not None:
@@ -204,7 +211,7 @@ def _hash_all(store, todo, progress: bool, blobs: dict | None = None, workers: i
 
 
 def snapshot(store, folder, *, ignore: bool = True, progress: bool = False, stat_cache: bool = True,
-             workers: int | None = None):
+             workers: int | None = None, batch=None):
     root = os.path.realpath(folder)
     if not os.path.isdir(root):
         raise SnapshotError(folder, "it is not a folder")
@@ -213,13 +220,14 @@ def snapshot(store, folder, *, ignore: bool = True, progress: bool = False, stat
     gc_was_enabled = gc.isenabled()
     gc.disable()  # tens of thousands of small tuples, no cycles: the collector only costs time here
     try:
-        return _snapshot(store, root, ignore, progress, stat_cache, workers)
+        return _snapshot(store, root, ignore, progress, stat_cache, workers, batch)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _snapshot(store, root: str, ignore: bool, progress: bool, stat_cache: bool = True, workers: int | None = None):
+def _snapshot(store, root: str, ignore: bool, progress: bool, stat_cache: bool = True, workers: int | None = None,
+              batch=None):
     started = time.time_ns()
     files, links, ignored, skipped = walk(root, ignore)
     cache = StatCache(os.path.join(store._root, "statcache.db")) if stat_cache else None
@@ -242,7 +250,7 @@ def _snapshot(store, root: str, ignore: bool, progress: bool, stat_cache: bool =
         todo = [(rel, path, st) for rel, path, st in files if rel not in digests]
         targets = {rel: os.fsencode(os.readlink(p)) for rel, p in links}
         new = _hash_all(store, [(("f", rel), path, st.st_size) for rel, path, st in todo], progress,
-                        {("l", rel): t for rel, t in targets.items()}, workers)
+                        {("l", rel): t for rel, t in targets.items()}, workers, batch)
         rows = []
         for rel, path, st in todo:
             d = digests[rel] = new[("f", rel)]
@@ -253,7 +261,8 @@ def _snapshot(store, root: str, ignore: bool, progress: bool, stat_cache: bool =
             rows_.sort()  # paths are unique, so this sorts by path; str order == byte order for ASCII
         else:
             rows_.sort(key=lambda r: os.fsencode(r[0]))
-        tree = store.put_bytes(encode_rows(rows_))
+        manifest = encode_rows(rows_)
+        tree = store.put_bytes(manifest) if batch is None else store._put_data(manifest, batch)
         forget = []
         if len(known) > sum(1 for _, p, _ in files if p in known):  # files gone or now ignored
             seen = {p for _, p, _ in files}
@@ -274,7 +283,7 @@ def _snapshot(store, root: str, ignore: bool, progress: bool, stat_cache: bool =
     )
 
 
-def put_files(store, mapping: dict[str, Path], workers: int | None = None):
+def put_files(store, mapping: dict[str, Path], workers: int | None = None, batch=None):
     """A tree of chosen files: {path in the tree: file on disk}. Symlinks on disk are followed
     here (a dataset picked by glob wants the content), and the stat cache is not used."""
     from canalis.store.tree import check_path
@@ -290,7 +299,12 @@ def put_files(store, mapping: dict[str, Path], workers: int | None = None):
         if not _stat.S_ISREG(st.st_mode):
             raise SnapshotError(src, f"it is not a regular file (wanted as {rel!r})")
         items.append((rel, os.fspath(src), st))
-    digests = _hash_all(store, [(rel, p, st.st_size) for rel, p, st in items], False, workers=workers)
+    digests = _hash_all(store, [(rel, p, st.st_size) for rel, p, st in items], False, workers=workers, batch=batch)
     entries = [TreeEntry(rel, FILE, file_mode(st.st_mode), st.st_size, digests[rel]) for rel, _, st in items]
-    tree = store.put_tree(entries)
+    if batch is None:
+        tree = store.put_tree(entries)
+    else:
+        from canalis.store.tree import encode_manifest
+
+        tree = store._put_data(encode_manifest(entries), batch)
     return SnapshotResult(tree=tree, files=len(items), bytes=sum(st.st_size for *_, st in items), hashed=len(items))
