@@ -490,9 +490,9 @@ class LocalStore:
         self._index.remove(pack)
         return freed
 
-    def _write_pack(self, records, mtime_ns: int) -> None:
+    def _write_pack(self, records, mtime_ns: int) -> str:
         """Write a pack of (digest, record) pairs, durable and with mtime `mtime_ns` (so its
-        blobs keep their age for the grace period), rename it into place, index it."""
+        blobs keep their age for the grace period), rename it into place, index it; its name."""
         w = _pack.PackWriter(self._tmp_name())
         try:
             for digest, record in records:
@@ -509,16 +509,21 @@ class LocalStore:
             raise
         fsync_path(self._packs)
         self._index.add(w.name, w.entries, w.size)
+        return w.name
 
     def compress_packs(self) -> tuple[int, int]:
         """Compress the raw records of packs that compress (a large file's chunks stored with
         chunk_compression="later"): a pack holding any is rewritten with them as zstd frames
         (as a put would have stored them; the other records are copied unchanged and every
         blob keeps its age), then deleted. Returns (records compressed, bytes saved). A
-        record that does not compress stays raw. Garbage collection runs this."""
+        record that does not compress stays raw. A pack looked at once is noted in the pack
+        index and not looked at again. Garbage collection runs this."""
         compressed = saved = 0
         self._index.refresh(force=True)
+        checked = self._index.compress_checked()
         for pack, _, _ in self._index.packs():
+            if pack in checked:
+                continue
             n, s = self._compress_pack(pack)
             compressed, saved = compressed + n, saved + s
         return compressed, saved
@@ -529,6 +534,7 @@ class LocalStore:
             entries = _pack.read_index(path)
             candidates = self._worth_compressing(path, entries)
             if not candidates:
+                self._index.mark_compress_checked([pack])
                 return 0, 0
             with open(path, "rb") as f:
                 raw = memoryview(f.read())
@@ -546,8 +552,9 @@ class LocalStore:
                     compressed, saved = compressed + 1, saved + e.length - len(record)
             records.append((e.digest, record))
         if not compressed:
+            self._index.mark_compress_checked([pack])
             return 0, 0
-        self._write_pack(records, mtime)
+        self._index.mark_compress_checked([self._write_pack(records, mtime)])
         os.unlink(path)
         fsync_path(self._packs)
         self._index.remove(pack)

@@ -70,6 +70,7 @@ def test_later_stores_chunks_raw_and_compress_packs_compresses_them(tmp_path):
     assert report.ok, report
     assert store.compress_packs() == (0, 0)  # nothing left to do: no pack is rewritten again
     assert os.listdir(tmp_path / "objects" / "packs") == [new]
+    assert store._index.compress_checked() == {new[: -len(".pack")]}  # and none is looked at again
 
 
 def test_put_compresses_chunks_as_before(tmp_path):
@@ -89,9 +90,17 @@ def test_incompressible_chunks_stay_raw_and_their_pack_is_not_rewritten(tmp_path
     (tmp_path / "big.bin").write_bytes(data)
     digest = store.put_file(tmp_path / "big.bin")
     packs = os.listdir(tmp_path / "objects" / "packs")
+    assert store._index.compress_checked() == set()
     assert store.compress_packs() == (0, 0)
     assert os.listdir(tmp_path / "objects" / "packs") == packs
     assert set(record_flags(store, [c for c, _ in store.chunks(digest)]).values()) == {RAW}
+    # noted in the pack index, so the next collection does not read the pack's records again
+    assert LocalStore(tmp_path / "objects")._index.compress_checked() == {p[: -len(".pack")] for p in packs}
+    os.unlink(tmp_path / "objects" / "packindex.db")  # derived data: lost, the pack is looked at once more
+    again = LocalStore(tmp_path / "objects", chunk_compression="later")
+    assert again._index.compress_checked() == set()
+    assert again.compress_packs() == (0, 0)
+    assert again._index.compress_checked() == {p[: -len(".pack")] for p in packs}
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
