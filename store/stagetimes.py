@@ -2,8 +2,9 @@
 
 Off unless the environment variable CANALIS_INGEST_PROFILE is set (to anything but empty):
 then every stage's wall time and thread CPU time are summed over all threads, and one line
-per stage is printed to stderr when the put ends (`bench/chunk_bench.py --profile` reads
-them). Off, a timed call is a plain call.
+per stage is printed to stderr when a single put of a large file (`put_file`, `canalis store
+put`) ends; a snapshot's large files add to the sums without printing them
+(`bench/chunk_bench.py --profile` reads the lines). Off, a timed call is a plain call.
 """
 from __future__ import annotations
 
