@@ -541,16 +541,21 @@ class LocalStore:
             mtime = os.stat(path).st_mtime_ns
         except FileNotFoundError:  # collected or rewritten meanwhile
             return 0, 0
-        records, compressed, saved = [], 0, 0
-        for e in entries:
+        from concurrent.futures import ThreadPoolExecutor
+
+        def encoded(e):
             record = raw[e.offset : e.offset + e.length]
             if e.digest in candidates:
                 compression, size = unpack_header(record, e.digest)
                 flag, body = _blob.encode(record[HEADER_SIZE:], _blob.CHUNK_LEVEL)
                 if compression == _blob.RAW and flag == _blob.ZSTD and len(record) == HEADER_SIZE + size:
-                    record = pack_header(flag, size) + body
-                    compressed, saved = compressed + 1, saved + e.length - len(record)
-            records.append((e.digest, record))
+                    return pack_header(flag, size) + body
+            return record
+
+        with ThreadPoolExecutor(_chunked.default_workers()) as pool:  # zstd releases the GIL: one per core
+            records = [(e.digest, r) for e, r in zip(entries, pool.map(encoded, entries))]
+        compressed = sum(len(r) != e.length for e, (_, r) in zip(entries, records))
+        saved = sum(e.length - len(r) for e, (_, r) in zip(entries, records))
         if not compressed:
             self._index.mark_compress_checked([pack])
             return 0, 0
