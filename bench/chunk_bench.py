@@ -5,7 +5,8 @@ Run by hand, one benchmark at a time on the machine:
 
     bash bench/setup_dvc.sh            # makes bench/.venv-dvc (optional: DVC rows need it)
     flock /tmp/canalis-bench.lock python bench/chunk_bench.py [--gib 2] [--reps 3] [--dir /tmp] \
-        [--kinds random,csv] [--peer /path/to/other/venv/bin/canalis] [--no-checkout]
+        [--kinds random,csv] [--peer /path/to/other/venv/bin/canalis] [--no-checkout] \
+        [--policies later,put] [--profile]
 
 For each kind of content (random bytes: incompressible; CSV rows: compressible) a file of
 `--gib` GiB is made in `--dir` (deleted at the end). Every timed run is cold: before it,
@@ -16,7 +17,16 @@ so each contender reads it from the disk. Contenders, interleaved run by run:
 - `canalis store put SRC` in a fresh workspace (whole process: start, read, hash, chunk,
   compress, write, fsync), with its peak RSS (`wait4`); with `--peer OTHER/bin/canalis`,
   the same for another install (e.g. the commit before a change), alternating with this one;
-- `dvc add` of the file in a fresh DVC repository (its cache on the same disk).
+- `dvc add` of the file in a fresh DVC repository (its cache on the same disk);
+- with `--policies later,put`, this install once per chunk compression policy
+  (`store.chunk_compression` in the workspace's config: "later" stores chunks raw and `gc`
+  compresses them, "put" compresses them as they are stored); the first is the row
+  "canalis store put";
+- with `--profile`, one more cold put per policy with CANALIS_INGEST_PROFILE=1: the per-stage
+  wall and thread CPU seconds (read, cut, whole hash, chunk hash, lookup, compress, pack write,
+  fsync, commit), not timed against the others;
+- after the timed runs, `canalis gc` of the last "later" workspace (compressing its chunks) is
+  timed and its stored bytes reported.
 
 Then: the file with 1% appended is put into a store that holds the original (new stored
 bytes, time against a cold `cat FILE > /dev/null` taken in the same round; the peer too), and `dvc add` of it (DVC's cache
@@ -42,6 +52,9 @@ CANALIS = Path(sys.executable).with_name("canalis")
 #: another install's `canalis` (--peer), measured in the same run, alternating with this one
 PEER: Path | None = None
 CHECKOUT = True
+#: chunk compression policies of this install to measure; the first is "canalis store put"
+POLICIES = ["later"]
+PROFILE = False
 
 
 def drop(path: Path) -> None:
@@ -82,6 +95,29 @@ def make(path: Path, size: int, kind: str) -> None:
             left -= len(block)
 
 
+def init_ws(exe: Path, ws: Path, policy: str | None) -> None:
+    """A fresh workspace; `policy`: its store.chunk_compression (None: leave the config as is,
+    e.g. for a peer that does not know the setting)."""
+    subprocess.run([str(exe), "init", str(ws)], check=True, capture_output=True)
+    if policy is not None:
+        import json
+
+        cfg_path = ws / ".canalis" / "config.json"
+        cfg = json.loads(cfg_path.read_text())
+        cfg.setdefault("store", {})["chunk_compression"] = policy
+        cfg_path.write_text(json.dumps(cfg))
+
+
+def profile_put(src: Path, ws: Path, policy: str) -> list[str]:
+    """The per-stage lines of one cold put (CANALIS_INGEST_PROFILE=1)."""
+    init_ws(CANALIS, ws, policy)
+    drop(src)
+    out = subprocess.run([str(CANALIS), "store", "put", str(src), "--workspace", str(ws)], check=True,
+                         capture_output=True, text=True, env={**os.environ, "CANALIS_INGEST_PROFILE": "1"})
+    shutil.rmtree(ws)
+    return [line[len("ingest-stage "):] for line in out.stderr.splitlines() if line.startswith("ingest-stage ")]
+
+
 def du(path: Path) -> int:
     total = 0
     for root, _, files in os.walk(path):
@@ -105,8 +141,10 @@ def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: l
     src = work / f"{kind}.bin"
     make(src, size, kind)
     mb = size / 1e6
-    res = {k: [] for k in ("cp", "cp + sync", "canalis store put", "peer: canalis store put", "dvc add")}
-    rss = {"canalis store put": [], "peer: canalis store put": []}
+    mine = {"canalis store put": POLICIES[0], **{f"canalis store put (chunk_compression {p})": p for p in POLICIES[1:]}}
+    res = {k: [] for k in ("cp", "cp + sync", *mine, "peer: canalis store put", "dvc add")}
+    rss = {k: [] for k in (*mine, "peer: canalis store put")}
+    gc_ws = None
     for rep in range(reps):
         for name in res:
             if name == "dvc add" and not DVC.exists():
@@ -117,12 +155,12 @@ def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: l
                 cmd = ["cp", str(src), str(dst)] if name == "cp" else ["sh", "-c", f"cp '{src}' '{dst}' && sync '{dst}'"]
                 res[name].append(timed(cmd)[0])
                 dst.unlink()
-            elif name.endswith("canalis store put"):
-                exe = CANALIS if name == "canalis store put" else PEER
+            elif name in rss:
+                exe = PEER if name.startswith("peer") else CANALIS
                 if exe is None:
                     continue
                 ws = work / "ws"
-                subprocess.run([str(exe), "init", str(ws)], check=True, capture_output=True)
+                init_ws(exe, ws, mine.get(name))
                 drop(src)
                 s, peak = timed([str(exe), "store", "put", str(src), "--workspace", str(ws)])
                 res[name].append(s)
@@ -130,6 +168,10 @@ def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: l
                 if rep == reps - 1:
                     stored = store_bytes(ws)
                     notes.append(f"{kind}, {name}: the store holds {stored / 1e6:,.0f} MB for the {mb:,.0f} MB file")
+                    if mine.get(name) == "later" and gc_ws is None:
+                        gc_ws = work / "ws-gc"
+                        os.replace(ws, gc_ws)
+                        continue
                 shutil.rmtree(ws)
             else:
                 repo = work / "dvc"
@@ -151,6 +193,17 @@ def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: l
         if name == "canalis store put" and res["peer: canalis store put"]:
             extra += f"; {m / med(res['peer: canalis store put']):.2f}x peer"
         rows.append(f"| {kind} | cold: {name} | {m:.2f} | {mb / m:,.0f} MB/s | {extra} | {', '.join(f'{x:.2f}' for x in xs)} |")
+
+    if gc_ws is not None:  # the chunks the "later" put stored raw, compressed by gc
+        s, _ = timed([str(CANALIS), "gc", "--workspace", str(gc_ws)])
+        rows.append(f"| {kind} | canalis gc after the put (compresses its chunks) | {s:.2f} | {mb / s:,.0f} MB/s | "
+                    f"the store then holds {store_bytes(gc_ws) / 1e6:,.0f} MB | {s:.2f} |")
+        shutil.rmtree(gc_ws)
+    if PROFILE:
+        for policy in POLICIES:
+            stages = profile_put(src, work / "ws", policy)
+            notes.append(f"{kind}, per-stage profile of one cold put (chunk_compression {policy}; wall and "
+                         f"thread CPU seconds summed over threads): " + "; ".join(stages))
 
     # dedup: 1% appended, put into the store holding the original
     ws = work / "ws"
@@ -263,8 +316,13 @@ def main() -> None:
     ap.add_argument("--out", default=str(HERE / "results-chunk.md"))
     ap.add_argument("--peer", help="another install's canalis executable, measured alternating with this one")
     ap.add_argument("--no-checkout", action="store_true", help="skip the checkout rows")
+    ap.add_argument("--policies", default="later",
+                    help="chunk compression policies of this install to measure, comma-separated (later,put)")
+    ap.add_argument("--profile", action="store_true", help="add a per-stage profile of one put per policy")
     args = ap.parse_args()
-    global PEER, CHECKOUT
+    global PEER, CHECKOUT, POLICIES, PROFILE
+    POLICIES = args.policies.split(",")
+    PROFILE = args.profile
     PEER = Path(args.peer) if args.peer else None
     CHECKOUT = not args.no_checkout
     size = int(args.gib * (1 << 30))

@@ -151,7 +151,8 @@ class Layout:
                 f"workspace {self.root} has store format {version!r}; this canalis reads format "
                 f"{FORMAT_VERSION}. Use a canalis release that knows format {version!r}."
             )
-        return LocalStore(self.objects)
+        # a large file's chunks are stored raw and compressed by gc unless the workspace says "put"
+        return LocalStore(self.objects, chunk_compression=cfg.get("store", {}).get("chunk_compression", "later"))
 
     def open_ledger(self):
         from canalis.ledger import FORMAT_VERSION, Ledger

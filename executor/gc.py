@@ -268,6 +268,7 @@ def collect_garbage(ledger, store, locks_dir, *, keep_last=None, older_than=None
                 if progress:
                     progress(done, len(doomed))
             store.upgrade()  # store format 2 whole blobs over CHUNKED_MIN become chunked (same digests)
+            store.compress_packs()  # chunks stored raw by a put (chunk_compression "later") are compressed
     if runs_dir is not None and keep_failed is not None:
         remove_failed_folders(ledger, runs_dir, keep_failed, report, began, dry_run)
     if runs_dir is not None:

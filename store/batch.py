@@ -14,6 +14,7 @@ import threading
 from canalis.store.blob import pack_header
 from canalis.store.durable import fsync_path, make_durable
 from canalis.store.pack import PACK_TARGET, SUFFIX, PackWriter
+from canalis.store.stagetimes import timed
 
 #: with more files than this to sync, one syncfs(2) is cheaper than an fsync each
 FSYNC_EACH_MAX = 8
@@ -65,7 +66,7 @@ class Batch:
             from concurrent.futures import ThreadPoolExecutor
 
             self._sync_pool = ThreadPoolExecutor(1)
-        self._syncing[tmp] = self._sync_pool.submit(fsync_path, tmp)
+        self._syncing[tmp] = self._sync_pool.submit(timed, "fsync (early)", fsync_path, tmp)
 
     def _wait_syncs(self) -> set:
         done = set()
@@ -82,6 +83,9 @@ class Batch:
         return self._full + ([self._open] if self._open is not None else [])
 
     def commit(self) -> None:
+        timed("commit", self._commit)
+
+    def _commit(self) -> None:
         if self._open is not None:
             self._open.finish()
             self._full.append(self._open)

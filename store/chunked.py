@@ -30,6 +30,7 @@ import blake3
 from canalis.store import blob as _blob
 from canalis.store.chunklist import ChunkStream, decode_list, encode_list  # noqa: F401  (re-exported)
 from canalis.store.errors import SnapshotError
+from canalis.store.stagetimes import timed
 from canalis.store.tree import TREE_MAGIC
 
 #: content larger than this is stored chunked (smaller content is one blob)
@@ -121,7 +122,7 @@ class _Ring:
                     return
                 self.hold(i, 2)  # the cutter's, and the whole-content hash's
                 region = self.views[i][self.head:]
-                n = _fill(f, region)
+                n = timed("read", _fill, f, region)
                 if n:
                     fut = hash_later(region[:n])
                     fut.add_done_callback(lambda _, i=i: self.release(i))
@@ -156,12 +157,16 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
     whole = blake3.blake3()
     chunks: list[tuple[str, int]] = []
     seen: set[str] = set()
+    later = getattr(store, "chunk_compression", "put") == "later"
 
     def store_chunk(data) -> str:
-        d = blake3.blake3(data).hexdigest()
-        if d not in seen and not store._known(d, batch):  # stored already: neither compressed nor written
-            compression, body = _blob.encode(data, _blob.CHUNK_LEVEL)
-            batch.add_packed(d, compression, len(data), body)
+        d = timed("chunk hash", _hex, data)
+        if d not in seen and not timed("lookup", store._known, d, batch):  # stored already: neither compressed nor written
+            if later:  # stored raw now, compressed by compress_packs (garbage collection)
+                compression, body = _blob.RAW, data
+            else:
+                compression, body = timed("compress", _blob.encode, data, _blob.CHUNK_LEVEL)
+            timed("pack write", batch.add_packed, d, compression, len(data), body)
         seen.add(d)
         return d
 
@@ -170,7 +175,7 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
     hashed: list = []
     pool = ThreadPoolExecutor(workers)
     hasher = ThreadPoolExecutor(1)  # one thread, so the whole content is hashed in order
-    reader = threading.Thread(target=ring.read, args=(f, lambda region: hasher.submit(whole.update, region), hashed),
+    reader = threading.Thread(target=ring.read, args=(f, lambda region: hasher.submit(timed, "whole hash", whole.update, region), hashed),
                               name="canalis-ingest-reader", daemon=True)
     total = 0
     try:
@@ -189,9 +194,9 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
             view[start: ring.head] = carry
             filled = ring.head + got
             pos = start
-            cuts = cdc.cut_buf(view[start:filled])
+            cuts = timed("cut", cdc.cut_buf, view[start:filled])
             while pos < filled and (eof or filled - pos >= max_chunk):  # a cut needs MAX_CHUNK bytes ahead (or the end)
-                c = next(cuts)
+                c = timed("cut", next, cuts)
                 ring.hold(i)
                 fut = pool.submit(store_chunk, c.data)
                 fut.add_done_callback(lambda _, i=i: ring.release(i))
@@ -220,6 +225,10 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
         tmp = store._write_body(_blob.CHUNKED, total, encode_list(chunks), False, _blob.CHUNKED_VERSION)
         batch.add_loose(digest, tmp)
     return digest
+
+
+def _hex(data) -> str:
+    return blake3.blake3(data).hexdigest()
 
 
 def upgrade(store, digest: str) -> bool:

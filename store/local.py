@@ -29,6 +29,7 @@ from canalis.store.errors import (
     BlobNotFoundError, DigestPrefixError, InvalidDigestError, NotATreeError, SnapshotError, StoreError,
 )
 from canalis.store.packindex import PackIndex
+from canalis.store.stagetimes import report, timed
 from canalis.store.tree import TreeEntry, decode_manifest, encode_manifest
 
 if TYPE_CHECKING:  # built where they are made; imported lazily by the methods that make them
@@ -66,12 +67,23 @@ def _write_all(f, data) -> None:
         view = view[f.write(view):]
 
 
+#: when a large file's chunks are compressed: as they are stored, or later (`compress_packs`)
+CHUNK_COMPRESSION = ("put", "later")
+
+
 class LocalStore:
     """Blobs and trees in `objects_dir` (created if missing). Safe for several threads and
     processes at once: every blob or pack is written to a temp file and renamed into place.
     Single puts write loose blobs; batches (snapshot, put_files) put small blobs in packs."""
 
-    def __init__(self, objects_dir: str | os.PathLike):
+    def __init__(self, objects_dir: str | os.PathLike, chunk_compression: str = "put"):
+        if chunk_compression not in CHUNK_COMPRESSION:
+            raise StoreError(f"chunk compression {chunk_compression!r} is not one of {', '.join(CHUNK_COMPRESSION)}; "
+                             "set store.chunk_compression in .canalis/config.json to one of them")
+        #: "put": a large file's chunks are compressed as they are stored; "later": stored raw
+        #: (a large file enters the store at the speed of the disk) and compressed by
+        #: `compress_packs`, which garbage collection runs
+        self.chunk_compression = chunk_compression
         self.root = Path(objects_dir)
         self.root.mkdir(parents=True, exist_ok=True)
         self._root = os.fspath(self.root.resolve())
@@ -187,11 +199,16 @@ class LocalStore:
             return _chunked.ingest(self, path, batch, digest)
         own = self._batch()
         try:
-            found = _chunked.ingest(self, path, own, digest)
-            own.commit()
+            found = timed("total", self._ingest_commit, path, own, digest)
         except BaseException:
             own.discard()
             raise
+        report()
+        return found
+
+    def _ingest_commit(self, path: str, batch: Batch, digest: str | None) -> str:
+        found = _chunked.ingest(self, path, batch, digest)
+        batch.commit()
         return found
 
     def _put_group(self, group: list[tuple[str, int]], batch: Batch) -> list[str]:
@@ -472,28 +489,113 @@ class LocalStore:
                     with open(os.path.join(quarantine, f"{e.digest}.{int(time.time())}"), "wb") as q:
                         q.write(raw[e.offset : e.offset + e.length])
         if keep:
-            w = _pack.PackWriter(self._tmp_name())
-            try:
-                for e in keep:
-                    w.add_record(e.digest, memoryview(raw)[e.offset : e.offset + e.length])
-                w.finish()
-                w.close()
-                fsync_path(w.tmp_path)
-                os.utime(w.tmp_path, ns=(mtime, mtime))  # the blobs that stay keep their age
-                os.replace(w.tmp_path, self._index.path_of(w.name))
-            except BaseException:
-                w.close()
-                if os.path.exists(w.tmp_path):
-                    os.unlink(w.tmp_path)
-                raise
-            fsync_path(self._packs)
-            self._index.add(w.name, w.entries, w.size)
+            self._write_pack([(e.digest, memoryview(raw)[e.offset : e.offset + e.length]) for e in keep], mtime)
         for digest in drop:
             self._drop_cache(digest)
         os.unlink(old)
         fsync_path(self._packs)
         self._index.remove(pack)
         return freed
+
+    def _write_pack(self, records, mtime_ns: int) -> str:
+        """Write a pack of (digest, record) pairs, durable and with mtime `mtime_ns` (so its
+        blobs keep their age for the grace period), rename it into place, index it; its name."""
+        w = _pack.PackWriter(self._tmp_name())
+        try:
+            for digest, record in records:
+                w.add_record(digest, record)
+            w.finish()
+            w.close()
+            fsync_path(w.tmp_path)
+            os.utime(w.tmp_path, ns=(mtime_ns, mtime_ns))
+            os.replace(w.tmp_path, self._index.path_of(w.name))
+        except BaseException:
+            w.close()
+            if os.path.exists(w.tmp_path):
+                os.unlink(w.tmp_path)
+            raise
+        fsync_path(self._packs)
+        self._index.add(w.name, w.entries, w.size)
+        return w.name
+
+    def compress_packs(self) -> tuple[int, int]:
+        """Compress the raw records of packs that compress (a large file's chunks stored with
+        chunk_compression="later"): a pack holding any is rewritten with them as zstd frames
+        (as a put would have stored them; the other records are copied unchanged and every
+        blob keeps its age), then deleted. Returns (records compressed, bytes saved). A
+        record that does not compress stays raw. A pack looked at once is noted in the pack
+        index and not looked at again. Garbage collection runs this."""
+        compressed = saved = 0
+        self._index.refresh(force=True)
+        checked = self._index.compress_checked()
+        for pack, _, _ in self._index.packs():
+            if pack in checked:
+                continue
+            n, s = self._compress_pack(pack)
+            compressed, saved = compressed + n, saved + s
+        return compressed, saved
+
+    def _compress_pack(self, pack: str) -> tuple[int, int]:
+        path = self._index.path_of(pack)
+        try:
+            entries = _pack.read_index(path)
+            candidates = self._worth_compressing(path, entries)
+            if not candidates:
+                self._index.mark_compress_checked([pack])
+                return 0, 0
+            with open(path, "rb") as f:
+                raw = memoryview(f.read())
+            mtime = os.stat(path).st_mtime_ns
+        except FileNotFoundError:  # collected or rewritten meanwhile
+            return 0, 0
+        from concurrent.futures import ThreadPoolExecutor
+
+        def encoded(e):
+            record = raw[e.offset : e.offset + e.length]
+            if e.digest in candidates:
+                compression, size = unpack_header(record, e.digest)
+                flag, body = _blob.encode(record[HEADER_SIZE:], _blob.CHUNK_LEVEL)
+                if compression == _blob.RAW and flag == _blob.ZSTD and len(record) == HEADER_SIZE + size:
+                    return pack_header(flag, size) + body
+            return record
+
+        with ThreadPoolExecutor(_chunked.default_workers()) as pool:  # zstd releases the GIL: one per core
+            records = [(e.digest, r) for e, r in zip(entries, pool.map(encoded, entries))]
+        compressed = sum(len(r) != e.length for e, (_, r) in zip(entries, records))
+        saved = sum(e.length - len(r) for e, (_, r) in zip(entries, records))
+        if not compressed:
+            self._index.mark_compress_checked([pack])
+            return 0, 0
+        self._index.mark_compress_checked([self._write_pack(records, mtime)])
+        os.unlink(path)
+        fsync_path(self._packs)
+        self._index.remove(pack)
+        return compressed, saved
+
+    @staticmethod
+    def _worth_compressing(path: str, entries) -> set[str]:
+        """Digests of the raw records of at least MIN_CHUNK bytes in a pack whose first
+        64 KiB compress (one small read each). Smaller raw records are blobs a put found
+        incompressible, or the short last chunk of a file, and stay raw; so does a record a
+        put left raw because its first 64 KiB do not compress."""
+        out = set()
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            for e in entries:
+                if e.length < HEADER_SIZE + _chunked.MIN_CHUNK:
+                    continue
+                head = os.pread(fd, min(e.length, HEADER_SIZE + _blob.SAMPLE), e.offset)
+                try:
+                    compression, size = unpack_header(head, e.digest)
+                except StoreError:  # verify reports it; nothing to compress
+                    continue
+                sample = head[HEADER_SIZE:]
+                if compression == _blob.RAW and len(sample) == min(size, _blob.SAMPLE) and \
+                        _blob.pays(len(_blob.compressor(_blob.CHUNK_LEVEL).compress(sample)), len(sample)):
+                    out.add(e.digest)
+        finally:
+            os.close(fd)
+        return out
 
     def _cache_paths(self, digest: str) -> tuple[str, str]:
         base = os.path.join(self._root, "cache", digest[:2], digest)

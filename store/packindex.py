@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS blobs (
     PRIMARY KEY (digest, pack)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS blobs_by_pack ON blobs (pack);
+CREATE TABLE IF NOT EXISTS compress_checked (
+    pack   TEXT PRIMARY KEY       -- a pack compress_packs has looked at: nothing in it to compress
+) WITHOUT ROWID;
 """
 _CHUNK = 500  # digests per IN (...) query, below SQLite's variable limit
 
@@ -160,6 +163,7 @@ class PackIndex:
         for name in gone:
             db.execute("DELETE FROM blobs WHERE pack = ?", (name,))
             db.execute("DELETE FROM packs WHERE name = ?", (name,))
+            db.execute("DELETE FROM compress_checked WHERE pack = ?", (name,))
         for name, entries, size in new:
             db.execute("INSERT OR REPLACE INTO packs VALUES (?, ?, ?)", (name, len(entries), size))
             db.executemany(
@@ -259,6 +263,19 @@ class PackIndex:
         db = self._conn()
         with self._lock:
             return db.execute("SELECT name, blobs, bytes FROM packs ORDER BY name").fetchall()
+
+    def compress_checked(self) -> set[str]:
+        """Packs `LocalStore.compress_packs` has looked at and found nothing to compress in
+        (a pack never changes, so it need not be looked at again)."""
+        db = self._conn()
+        with self._lock:
+            return {r[0] for r in db.execute("SELECT pack FROM compress_checked")}
+
+    def mark_compress_checked(self, names) -> None:
+        names = list(names)
+        if names:
+            self._write(lambda db: db.executemany("INSERT OR IGNORE INTO compress_checked VALUES (?)",
+                                                  [(n,) for n in names]))
 
     def close(self) -> None:
         with self._lock:

@@ -10,7 +10,8 @@ checks that nothing outside `store/` calls more, and that `LocalStore` satisfies
 - reading: `exists`, `present` (which of many), `size`, `get_bytes`, `open` (streaming), `get_tree`;
 - materialising: `checkout` (a tree into a folder), `checkout_file`;
 - housekeeping, for garbage collection and audits: `object_info`, `delete_many`, `verify`,
-  `chunk_digests` (the chunks a kept chunked file needs), `upgrade` (older formats' large blobs to chunked).
+  `chunk_digests` (the chunks a kept chunked file needs), `upgrade` (older formats' large blobs to chunked),
+  `compress_packs` (compress chunks a put stored raw).
 
 The `canalis store` commands also use `stored_size` and `stats`, which describe the local
 layout, so they are `LocalStore`'s own.
@@ -52,3 +53,4 @@ class Store(Protocol):
     def verify(self, repair: bool = False, grace_seconds: float = 3600, deep: bool = False): ...
     def chunk_digests(self, digests: Iterable[str]) -> list[str]: ...  # chunks of those stored chunked
     def upgrade(self) -> list[str]: ...  # whole blobs over CHUNKED_MIN rewritten chunked, same digests
+    def compress_packs(self) -> tuple[int, int]: ...  # raw packed chunks compressed: (records, bytes saved)

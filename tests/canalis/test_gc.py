@@ -447,3 +447,38 @@ def test_chunks_of_kept_files_are_kept_and_those_of_collected_files_go(ws, two_r
     assert ws.store.get_bytes(kept, verify=True) == shared + b"kept"
     assert not ws.store.exists(gone) and not any(ws.store.exists(c) for c in gone_only)
     assert ws.store.verify().ok
+
+
+def test_gc_compresses_the_chunks_a_put_stored_raw(ws, tmp_path):
+    """A workspace stores a large file's chunks raw (store.chunk_compression "later", the
+    default) so the put runs at the speed of the disk; gc compresses them, and the file reads
+    back byte for byte. A workspace set to "put" compresses them as they are stored."""
+    from canalis.layout import Layout
+    from canalis.store.chunked import CHUNKED_MIN
+
+    rows = "".join(f"{i},{i * 7919 % 100003},label_{i % 13}\n" for i in range(CHUNKED_MIN // 20)).encode()
+    datastore = ws.get_default_datastore()
+    write(datastore.root / "d" / "big.csv", "")
+    (datastore.root / "d" / "big.csv").write_bytes(rows)
+    Dataset.File.from_files(path=(datastore, "d/big.csv")).register(ws, "big")
+    digest = next(e.digest for e in ws.store.get_tree(Dataset.get_by_name(ws, "big")._tree) if e.path.endswith("big.csv"))
+    assert ws.store.chunk_compression == "later" and len(ws.store.chunks(digest)) > 2
+    raw = ws.store.stats()["stored_bytes"]
+    assert raw > len(rows)  # stored as it came
+    time.sleep(0.2)
+    gc(ws, "--keep-last", "0", "--grace", "0s")
+    assert ws.store.stats()["stored_bytes"] < raw / 2
+    assert ws.store.get_bytes(digest, verify=True) == rows
+    assert ws.store.verify(deep=True).ok
+
+    lay = Layout(ws.root)
+    cfg = lay.read_config()
+    cfg["store"]["chunk_compression"] = "put"
+    lay.write_config(cfg)
+    store = lay.open_store()
+    assert store.chunk_compression == "put"
+    other = rows.replace(b"label", b"class")  # no chunk in common with `rows`
+    (tmp_path / "other.csv").write_bytes(other)
+    before = store.stats()["stored_bytes"]
+    store.put_file(tmp_path / "other.csv")
+    assert store.stats()["stored_bytes"] - before < len(other) / 2  # compressed at the put

@@ -184,3 +184,16 @@ def test_a_damaged_pack_index_through_the_cli_in_a_real_process(ws, tmp_path):
         p = canalis("store", "cat", e["digest"])
         assert p.returncode == 0 and p.stdout == files[e["path"]]
     assert canalis("store", "verify", "--deep").returncode == 0
+
+
+def test_an_unknown_chunk_compression_setting_is_refused_by_name_in_a_real_process(ws, tmp_path):
+    cfg_path = ws / ".canalis" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["store"]["chunk_compression"] = "sometimes"
+    cfg_path.write_text(json.dumps(cfg))
+    (tmp_path / "f.txt").write_text("x\n")
+    p = subprocess.run([sys.executable, "-c", "from canalis.cli import main; main()", "store", "put",
+                        str(tmp_path / "f.txt"), "--workspace", str(ws)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1
+    assert "chunk compression 'sometimes' is not one of put, later; set store.chunk_compression" in p.stderr
+    assert "Traceback" not in p.stderr
