@@ -35,32 +35,22 @@ from canalis.ledger.rows import (
     StepRunRow, TokenRow,
 )
 from canalis.ledger.sqlite import import_sqlite_utils
+from canalis.ledger.storage import (
+    FROM_STORED, SCHEMA, STORED_COLUMNS, VIEW, code_of, decode_hash, decode_row, encode_id, encode_time,
+)
 from canalis.ledger.tables import SqliteTables
 
+from canalis.ledger.migrate import upgrade_1_to_2
 from canalis.ledger.upcast import upcast
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: formats this canalis upgrades when it opens a file (ledger/migrate.py)
+UPGRADABLE_FORMATS = (1,)
 EVENT_COLUMNS = "seq, id, time, type, version, stream, payload, prev_hash, hash"
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL,
-        time TEXT NOT NULL,
-        type TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        stream TEXT NOT NULL,
-        payload TEXT NOT NULL,
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS events_stream ON events (stream, seq)",
-    """CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-       BEGIN SELECT RAISE(ABORT, 'ledger events are append-only; record a correcting event instead'); END""",
-    """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-       BEGIN SELECT RAISE(ABORT, 'ledger events are append-only; record a correcting event instead'); END""",
-    "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-)
+_SCHEMA = (*SCHEMA, VIEW)
+#: the previous stored event's hash (the chain's prev_hash), for reads that do not walk the chain
+_PREV = "(SELECT p.hash FROM event_log AS p WHERE p.seq < e.seq ORDER BY p.seq DESC LIMIT 1)"
 
 
 _second_cache: list = [None, ""]
@@ -81,9 +71,9 @@ def new_event_id() -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
 
 
-_TAIL_SQL = ("SELECT seq, hash, (SELECT seq FROM sqlite_sequence WHERE name = 'events') "
-             "FROM events ORDER BY seq DESC LIMIT 1")
-_HIGH_SQL = "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
+_TAIL_SQL = ("SELECT seq, hash, (SELECT seq FROM sqlite_sequence WHERE name = 'event_log') "
+             "FROM event_log ORDER BY seq DESC LIMIT 1")
+_HIGH_SQL = "SELECT seq FROM sqlite_sequence WHERE name = 'event_log'"
 
 
 def _is_busy(e: sqlite3.OperationalError) -> bool:
@@ -245,6 +235,9 @@ class Ledger:
                     conn.execute(stmt)
                 conn.execute("INSERT OR IGNORE INTO ledger_meta (key, value) VALUES ('format', ?)", (str(FORMAT_VERSION),))
                 fmt = str(FORMAT_VERSION)
+            elif fmt == "1":
+                upgrade_1_to_2(conn, self.path)
+                fmt = str(FORMAT_VERSION)
             if fmt == str(FORMAT_VERSION):
                 for name in missing:
                     SPECS[name].create(self._db)
@@ -252,8 +245,11 @@ class Ledger:
 
         with self._lock:
             fmt, missing = self._retry(state)
-            if fmt is None or (fmt == str(FORMAT_VERSION) and missing):
+            upgrading = fmt in {str(v) for v in UPGRADABLE_FORMATS}
+            if fmt is None or upgrading or (fmt == str(FORMAT_VERSION) and missing):
                 fmt, missing = self._write(create)
+            if upgrading:
+                self._reclaim()
         if fmt != str(FORMAT_VERSION):
             self._conn.close()
             raise LedgerFormatError(
@@ -268,6 +264,16 @@ class Ledger:
             self.rebuild()
         elif stale:
             self._write(lambda conn: self._mark_projections(conn))
+
+    def _reclaim(self) -> None:
+        """Give the pages an upgrade freed back to the file system (VACUUM). Without it the
+        file keeps its old size until new events fill the freed pages; a full disk leaves
+        it so (the upgrade itself is committed)."""
+        try:
+            self._conn.execute("VACUUM")
+        except sqlite3.OperationalError as e:
+            if not _no_space(e, self.path):
+                raise
 
     def close(self) -> None:
         with self._lock:
@@ -313,19 +319,24 @@ class Ledger:
             high = conn.execute(_HIGH_SQL).fetchone()
             seq, prev = (high[0] if high else 0), GENESIS_HASH
         else:
-            seq, prev = max(tail[0], tail[2] or 0), tail[1]
+            seq, prev = max(tail[0], tail[2] or 0), decode_hash(tail[1])
         tables = SqliteTables(conn, SPECS)
+        types: dict[str, int] = {}
+        streams: dict[str, int] = {}
         out, rows = [], []
         for type_, version, stream, payload, text in prepared:
             seq += 1
             eid, now = new_event_id(), utc_now()
-            h = blake3(hash_message(seq, eid, now, type_, version, stream, text, prev)).hexdigest()
+            digest = blake3(hash_message(seq, eid, now, type_, version, stream, text, prev)).digest()
+            h = digest.hex()
             rec = Recorded(seq, eid, now, type_, version, stream, payload, prev, h, version)
-            rows.append((seq, eid, now, type_, version, stream, text, prev, h))
+            rows.append((seq, encode_id(eid), encode_time(now), code_of(conn, "event_types", type_, types), version,
+                         code_of(conn, "streams", stream, streams), text, digest))
             apply_all(rec, tables)
             out.append(rec)
             prev = h
-        conn.executemany(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO event_log (seq, id, time, type, version, stream, payload, hash) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         tables.flush()
         return out
 
@@ -333,12 +344,12 @@ class Ledger:
     def head(self) -> tuple[int, str]:
         """(last seq, its hash); (0, 64 zeros) for an empty ledger."""
         with self._lock:
-            row = self._conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-        return (row[0], row[1]) if row else (0, GENESIS_HASH)
+            row = self._conn.execute("SELECT seq, hash FROM event_log ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], decode_hash(row[1])) if row else (0, GENESIS_HASH)
 
     def count(self) -> int:
         with self._lock:
-            return self._conn.execute("SELECT count(*) FROM events").fetchone()[0]
+            return self._conn.execute("SELECT count(*) FROM event_log").fetchone()[0]
 
     def events(self, stream: str | None = None, type: str | None = None, since: int | None = None,
                chunk: int = 2000) -> Iterator[Recorded]:
@@ -346,23 +357,23 @@ class Ledger:
         "step." or "step" match every step.* event), with seq > `since`."""
         where, params = [], []
         if stream is not None:
-            where.append("stream = ?")
+            where.append("e.stream = (SELECT code FROM streams WHERE name = ?)")
             params.append(stream)
         if type is not None:
             if type.endswith("."):
-                where.append("substr(type, 1, ?) = ?")
+                where.append("substr(t.name, 1, ?) = ?")
                 params += [len(type), type]
             else:
-                where.append("(type = ? OR substr(type, 1, ?) = ?)")
+                where.append("(t.name = ? OR substr(t.name, 1, ?) = ?)")
                 params += [type, len(type) + 1, type + "."]
         last = since or 0
-        sql = (f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?"
-               + "".join(f" AND {w}" for w in where) + f" ORDER BY seq LIMIT {int(chunk)}")
+        sql = (f"SELECT {STORED_COLUMNS}, {_PREV} FROM {FROM_STORED} WHERE e.seq > ?"
+               + "".join(f" AND {w}" for w in where) + f" ORDER BY e.seq LIMIT {int(chunk)}")
         while True:
             with self._lock:
                 rows = self._conn.execute(sql, [last, *params]).fetchall()
             for row in rows:
-                rec = self._recorded(row)
+                rec = self._recorded(decode_row(row[:8], decode_hash(row[8]) if row[8] is not None else GENESIS_HASH))
                 if rec.type == "run.submitted" and rec.payload.get("plan_digest") and not rec.payload.get("plan"):
                     rec.payload["plan"] = self._plan_document(rec.payload["plan_digest"], rec.payload.get("run_id"))
                 yield rec
@@ -388,17 +399,9 @@ class Ledger:
         return json.loads(self._plans[digest])  # a fresh copy for each reader
 
     def raw_rows(self, chunk: int = 5000) -> Iterator[tuple]:
-        """Stored rows exactly as written (payload as canonical text, version as stored), seq order."""
-        last = 0
-        while True:
-            with self._lock:
-                rows = self._conn.execute(
-                    f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT {int(chunk)}", (last,)
-                ).fetchall()
-            yield from rows
-            if len(rows) < chunk:
-                return
-            last = rows[-1][0]
+        """Stored rows as format 1's text columns (EVENT_COLUMNS: payload as canonical text,
+        version as stored, prev_hash the previous stored event's hash), seq order."""
+        return self._ordered_rows(chunk)
 
     @staticmethod
     def _recorded(row) -> Recorded:
@@ -411,19 +414,27 @@ class Ledger:
     def verify(self) -> VerifyResult:
         """Recompute the chain; name the first event that breaks it (see docs/events.md)."""
         with self._lock:
-            high = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name='events'").fetchone()
+            high = self._conn.execute(_HIGH_SQL).fetchone()
         return verify_rows(self._ordered_rows(), high[0] if high else None)
 
-    def _ordered_rows(self) -> Iterator[tuple]:
-        # Rows in seq order, unfiltered: a tampered table must be seen as it is.
-        last = -1
+    def _ordered_rows(self, chunk: int = 20000, conn=None) -> Iterator[tuple]:
+        # Rows in seq order, unfiltered: a tampered table must be seen as it is. An event whose
+        # type or stream code names nothing is shown with type and stream None (and fails to verify).
+        last, prev = -1, GENESIS_HASH
+        sql = (f"SELECT e.seq, e.id, e.time, t.name, e.version, s.name, e.payload, e.hash FROM event_log AS e "
+               "LEFT JOIN event_types AS t ON t.code = e.type LEFT JOIN streams AS s ON s.code = e.stream "
+               f"WHERE e.seq > ? ORDER BY e.seq LIMIT {int(chunk)}")
         while True:
-            with self._lock:
-                rows = self._conn.execute(
-                    f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT 20000", (last,)
-                ).fetchall()
-            yield from rows
-            if len(rows) < 20000:
+            if conn is None:
+                with self._lock:
+                    rows = self._conn.execute(sql, (last,)).fetchall()
+            else:
+                rows = conn.execute(sql, (last,)).fetchall()
+            for row in rows:
+                text = decode_row(row, prev)
+                prev = text[8]
+                yield text
+            if len(rows) < chunk:
                 return
             last = rows[-1][0]
 
@@ -436,18 +447,14 @@ class Ledger:
             for spec in SPECS.values():
                 spec.create(self._db, indexes=False)  # indexes are built once, after the load
             tables = SqliteTables(conn, SPECS, complete=True)
-            last = 0
-            while True:
-                rows = conn.execute(
-                    f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT {int(chunk)}", (last,)
-                ).fetchall()
-                for row in rows:
-                    if row[3] in REGISTRY:
-                        apply_all(self._recorded(row), tables)
-                tables.flush()
-                if len(rows) < chunk:
-                    break
-                last = rows[-1][0]
+            n = 0
+            for row in self._ordered_rows(chunk, conn):
+                if row[3] in REGISTRY:
+                    apply_all(self._recorded(row), tables)
+                n += 1
+                if n % chunk == 0:
+                    tables.flush()
+            tables.flush()
             for spec in SPECS.values():
                 spec.create_indexes(self._db)
             self._mark_projections(conn)
@@ -592,4 +599,4 @@ class Ledger:
         return self._read(queries.all_projections)
 
 
-__all__ = ["FORMAT_VERSION", "Ledger", "utc_now"]
+__all__ = ["FORMAT_VERSION", "UPGRADABLE_FORMATS", "Ledger", "utc_now"]
