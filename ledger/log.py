@@ -267,12 +267,14 @@ class Ledger:
 
     def _reclaim(self) -> None:
         """Give the pages an upgrade freed back to the file system (VACUUM). Without it the
-        file keeps its old size until new events fill the freed pages; a full disk leaves
-        it so (the upgrade itself is committed)."""
+        file keeps its old size until new events fill the freed pages; a full disk, or
+        another process reading the file at that moment, leaves it so (the upgrade itself
+        is committed, and new events reuse the freed pages)."""
         try:
-            self._conn.execute("VACUUM")
+            with self._lock:
+                self._conn.execute("VACUUM")
         except sqlite3.OperationalError as e:
-            if not _no_space(e, self.path):
+            if not (_no_space(e, self.path) or _is_busy(e)):
                 raise
 
     def close(self) -> None:

@@ -163,3 +163,17 @@ def test_times_round_trip_through_their_integer_form(us):
 def test_a_time_or_id_canalis_did_not_write_is_kept_verbatim(led):
     for text in ("2026-11-23T18:23:28Z", "1969-12-31T23:59:59.000000Z", "2026-02-30T00:00:00.000000Z", "x"):
         assert encode_time(text) == text
+
+
+def test_the_upgrade_succeeds_while_another_connection_is_reading(tmp_path):
+    path = _fixture(tmp_path)
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("BEGIN")
+    count = conn.execute("SELECT count(*) FROM events").fetchone()[0]  # holds a read snapshot
+    try:
+        with Ledger(path) as led:
+            assert led.verify().ok and led.count() == count and _meta_format(path) == "2"
+    finally:
+        conn.execute("COMMIT")
+        conn.close()
