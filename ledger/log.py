@@ -36,11 +36,13 @@ from canalis.ledger.rows import (
 )
 from canalis.ledger.sqlite import import_sqlite_utils
 from canalis.ledger.storage import (
-    FROM_STORED, SCHEMA, STORED_COLUMNS, VIEW, code_of, decode_hash, decode_row, encode_id, encode_time,
+    FROM_STORED, SCHEMA, STORED_COLUMNS, VIEW, code_of, decode_hash, decode_row, decode_time, encode_id, encode_time,
 )
 from canalis.ledger.tables import SqliteTables
 
 from canalis.ledger.migrate import upgrade_1_to_2
+from canalis.ledger.payloads import Payloads, train, training_due
+from canalis.ledger.stored_chain import check_stored
 from canalis.ledger.upcast import upcast
 
 FORMAT_VERSION = 2
@@ -144,6 +146,8 @@ class Ledger:
         #: ledger knows no store)
         self.documents = None
         self._plans: dict[str, bytes] = {}
+        #: the payload dictionaries' compressors and decompressors (ledger/payloads.py)
+        self._payloads = Payloads()
         self._ensure_schema()
 
     def _open_readonly(self, cause) -> sqlite3.Connection:
@@ -326,19 +330,31 @@ class Ledger:
         types: dict[str, int] = {}
         streams: dict[str, int] = {}
         out, rows = [], []
+        if training_due(seq, seq + len(prepared)):
+            content = train(self._payloads.samples(conn, [p[4] for p in prepared]))
+            if content is not None:
+                self._payloads.add(conn, content, seq + 1)
+        current = self._payloads.compressor(conn)
+        code, compress = current if current is not None else (None, None)
         for type_, version, stream, payload, text in prepared:
             seq += 1
             eid, now = new_event_id(), utc_now()
             digest = blake3(hash_message(seq, eid, now, type_, version, stream, text, prev)).digest()
             h = digest.hex()
             rec = Recorded(seq, eid, now, type_, version, stream, payload, prev, h, version)
+            stored, stored_code = text, None
+            if compress is not None:
+                raw = text.encode("utf-8")
+                frame = compress(raw)
+                if len(frame) < len(raw):
+                    stored, stored_code = frame, code
             rows.append((seq, encode_id(eid), encode_time(now), code_of(conn, "event_types", type_, types), version,
-                         code_of(conn, "streams", stream, streams), text, digest))
+                         code_of(conn, "streams", stream, streams), stored, stored_code, digest))
             apply_all(rec, tables)
             out.append(rec)
             prev = h
-        conn.executemany("INSERT INTO event_log (seq, id, time, type, version, stream, payload, hash) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO event_log (seq, id, time, type, version, stream, payload, dictionary, hash) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         tables.flush()
         return out
 
@@ -374,8 +390,10 @@ class Ledger:
         while True:
             with self._lock:
                 rows = self._conn.execute(sql, [last, *params]).fetchall()
+                decode = self._payloads.decoder(self._conn) if rows else None
             for row in rows:
-                rec = self._recorded(decode_row(row[:8], decode_hash(row[8]) if row[8] is not None else GENESIS_HASH))
+                rec = self._recorded(decode_row(row[:9], decode_hash(row[9]) if row[9] is not None else GENESIS_HASH,
+                                                decode))
                 if rec.type == "run.submitted" and rec.payload.get("plan_digest") and not rec.payload.get("plan"):
                     rec.payload["plan"] = self._plan_document(rec.payload["plan_digest"], rec.payload.get("run_id"))
                 yield rec
@@ -417,23 +435,46 @@ class Ledger:
         """Recompute the chain; name the first event that breaks it (see docs/events.md)."""
         with self._lock:
             high = self._conn.execute(_HIGH_SQL).fetchone()
-        return verify_rows(self._ordered_rows(), high[0] if high else None)
+            high = high[0] if high else None
+            types = dict(self._conn.execute("SELECT code, name FROM event_types").fetchall())
+            streams = dict(self._conn.execute("SELECT code, name FROM streams").fetchall())
+            decompressors = self._payloads.decompressors(self._conn)
+        intact = check_stored(self._stored_chunks(), types, streams, decompressors)
+        if intact is not None and (high is None or high <= intact[1]):
+            return VerifyResult(True, *intact[:1], None, None, *intact[1:])
+        # something is wrong (or the file changed meanwhile): the reference walk names it
+        return verify_rows(self._ordered_rows(), high)
+
+    def _stored_chunks(self, chunk: int = 20000) -> Iterator[list]:
+        """The stored rows of event_log in seq order, as they are (codes, bytes), in chunks."""
+        last = -1
+        sql = ("SELECT seq, id, time, type, version, stream, payload, dictionary, hash FROM event_log "
+               f"WHERE seq > ? ORDER BY seq LIMIT {int(chunk)}")
+        while True:
+            with self._lock:
+                rows = self._conn.execute(sql, (last,)).fetchall()
+            yield rows
+            if len(rows) < chunk:
+                return
+            last = rows[-1][0]
 
     def _ordered_rows(self, chunk: int = 20000, conn=None) -> Iterator[tuple]:
         # Rows in seq order, unfiltered: a tampered table must be seen as it is. An event whose
         # type or stream code names nothing is shown with type and stream None (and fails to verify).
         last, prev = -1, GENESIS_HASH
-        sql = (f"SELECT e.seq, e.id, e.time, t.name, e.version, s.name, e.payload, e.hash FROM event_log AS e "
+        sql = (f"SELECT e.seq, e.id, e.time, t.name, e.version, s.name, e.payload, e.dictionary, e.hash FROM event_log AS e "
                "LEFT JOIN event_types AS t ON t.code = e.type LEFT JOIN streams AS s ON s.code = e.stream "
                f"WHERE e.seq > ? ORDER BY e.seq LIMIT {int(chunk)}")
         while True:
             if conn is None:
                 with self._lock:
                     rows = self._conn.execute(sql, (last,)).fetchall()
+                    decode = self._payloads.decoder(self._conn)
             else:
                 rows = conn.execute(sql, (last,)).fetchall()
+                decode = self._payloads.decoder(conn)
             for row in rows:
-                text = decode_row(row, prev)
+                text = decode_row(row, prev, decode)
                 prev = text[8]
                 yield text
             if len(rows) < chunk:
@@ -449,14 +490,39 @@ class Ledger:
             for spec in SPECS.values():
                 spec.create(self._db, indexes=False)  # indexes are built once, after the load
             tables = SqliteTables(conn, SPECS, complete=True)
-            n = 0
-            for row in self._ordered_rows(chunk, conn):
-                if row[3] in REGISTRY:
-                    apply_all(self._recorded(row), tables)
-                n += 1
-                if n % chunk == 0:
-                    tables.flush()
-            tables.flush()
+            # Projections fold an event's seq, time, type and payload only (projections.py): the
+            # rows are read without id, stream and hash, which a fold never needs decoding.
+            names = {code: (name, REGISTRY[name].event_version)
+                     for code, name in conn.execute("SELECT code, name FROM event_types") if name in REGISTRY}
+            loads = json.loads
+            decode = self._payloads.decoder(conn)
+            sql = ("SELECT seq, time, type, version, payload, dictionary FROM event_log WHERE seq > ? "
+                   f"ORDER BY seq LIMIT {int(chunk)}")
+            last, second, second_text = -1, None, ""
+            recorded = self._recorded
+            while True:
+                rows = conn.execute(sql, (last,)).fetchall()
+                for seq, time, code, version, payload, dcode in rows:
+                    known = names.get(code)
+                    if known is None:
+                        continue
+                    if type(time) is int:  # storage.decode_time, with the second's text kept here
+                        s, us = divmod(time, 1_000_000)
+                        if s != second:
+                            second, second_text = s, decode_time(s * 1_000_000)[:19]
+                        time = "%s.%06dZ" % (second_text, us)
+                    if dcode is not None:
+                        payload = decode(payload, dcode)
+                    type_, current = known
+                    if version == current:
+                        rec = Recorded(seq, None, time, type_, version, None, loads(payload), None, None, version)
+                    else:
+                        rec = recorded((seq, None, time, type_, version, None, payload, None, None))
+                    apply_all(rec, tables)
+                tables.flush()
+                if len(rows) < chunk:
+                    break
+                last = rows[-1][0]
             for spec in SPECS.values():
                 spec.create_indexes(self._db)
             self._mark_projections(conn)

@@ -2,6 +2,8 @@
 
 Each projection is a module with TABLES (name -> TableSpec), TYPES (the event types it
 folds) and one pure `apply(rec, tables)`. Adding a projection means adding its module here.
+A fold reads the event's `seq`, `time`, `type` and `payload` only: `Ledger.rebuild` hands it
+events without `id`, `stream` and hashes (None), which it does not decode, for speed.
 """
 from __future__ import annotations
 

@@ -23,6 +23,8 @@ import calendar
 import re
 import time as _time
 
+from canalis.ledger.payloads import SCHEMA as PAYLOAD_SCHEMA
+
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS event_log (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -31,9 +33,11 @@ SCHEMA = (
         type INTEGER NOT NULL,
         version INTEGER NOT NULL,
         stream INTEGER NOT NULL,
-        payload TEXT NOT NULL,
+        payload NOT NULL,
+        dictionary INTEGER,
         hash NOT NULL
     )""",
+    *PAYLOAD_SCHEMA,
     "CREATE TABLE IF NOT EXISTS event_types (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
     "CREATE TABLE IF NOT EXISTS streams (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
     "CREATE INDEX IF NOT EXISTS event_log_stream ON event_log (stream, seq)",
@@ -60,7 +64,7 @@ VIEW = f"""CREATE VIEW IF NOT EXISTS events AS SELECT
 FROM event_log AS e JOIN event_types AS t ON t.code = e.type JOIN streams AS s ON s.code = e.stream"""
 
 #: the stored columns, in the order `decode_row` takes them
-STORED_COLUMNS = "e.seq, e.id, e.time, t.name, e.version, s.name, e.payload, e.hash"
+STORED_COLUMNS = "e.seq, e.id, e.time, t.name, e.version, s.name, e.payload, e.dictionary, e.hash"
 FROM_STORED = "event_log AS e JOIN event_types AS t ON t.code = e.type JOIN streams AS s ON s.code = e.stream"
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -118,11 +122,13 @@ def decode_time(value) -> str:
     return value
 
 
-def decode_row(row, prev: str) -> tuple:
+def decode_row(row, prev: str, decode_payload) -> tuple:
     """A stored row (STORED_COLUMNS) as format 1's text row
-    (seq, id, time, type, version, stream, payload, prev_hash, hash)."""
-    seq, id_, time, type_, version, stream, payload, h = row
-    return (seq, decode_id(id_), decode_time(time), type_, version, stream, payload, prev, decode_hash(h))
+    (seq, id, time, type, version, stream, payload, prev_hash, hash); `decode_payload`
+    (payloads.Payloads.decoder) turns a compressed payload back into its text."""
+    seq, id_, time, type_, version, stream, payload, code, h = row
+    return (seq, decode_id(id_), decode_time(time), type_, version, stream, decode_payload(payload, code), prev,
+            decode_hash(h))
 
 
 def code_of(conn, table: str, name: str, known: dict | None = None) -> int:

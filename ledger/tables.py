@@ -54,19 +54,22 @@ class TableSpec:
         row.update(values)
         return row
 
+    @functools.cached_property
+    def _converted(self) -> tuple[tuple[int, str], ...]:
+        """(position, kind) of the columns whose values encode() converts (json, bool, float)."""
+        return tuple((i, kind) for i, (_, kind) in enumerate(self.columns) if kind not in ("text", "int"))
+
     def encode(self, row: dict) -> tuple:
-        out = []
-        get = row.get
-        for c, kind in self.columns:
-            v = get(c)
-            if v is not None and kind != "text" and kind != "int":
+        out = list(map(row.get, self.names))
+        for i, kind in self._converted:
+            v = out[i]
+            if v is not None:
                 if kind == "json":
-                    v = canonical_json(v)
+                    out[i] = canonical_json(v)
                 elif kind == "bool":
-                    v = 1 if v else 0
+                    out[i] = 1 if v else 0
                 else:
-                    v = float(v)
-            out.append(v)
+                    out[i] = float(v)
         return tuple(out)
 
     def decode(self, values) -> dict:
