@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from canalis.ledger.canonical import GENESIS_HASH
 from canalis.ledger.errors import LedgerFormatError
+from canalis.ledger.payloads import FIRST_TRAINING, Payloads, train
 from canalis.ledger.storage import SCHEMA, VIEW, insert_text_rows
 
 _V1_COLUMNS = "seq, id, time, type, version, stream, payload, prev_hash, hash"
@@ -63,5 +64,10 @@ def upgrade_1_to_2(conn, path) -> int:
         if conn.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'event_log'", (high,)).rowcount == 0:
             conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('event_log', ?)", (high,))
     conn.execute(VIEW)
+    if last_seq >= FIRST_TRAINING:  # events appended from now on are compressed (payloads.py)
+        store = Payloads()
+        content = train(store.samples(conn, []))
+        if content is not None:
+            store.add(conn, content, last_seq + 1)
     conn.execute("INSERT OR REPLACE INTO ledger_meta (key, value) VALUES ('format', '2')")
     return n

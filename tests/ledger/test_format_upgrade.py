@@ -177,3 +177,30 @@ def test_the_upgrade_succeeds_while_another_connection_is_reading(tmp_path):
     finally:
         conn.execute("COMMIT")
         conn.close()
+
+
+def test_the_upgrade_of_a_long_format_1_ledger_trains_a_dictionary_for_what_follows(tmp_path):
+    from canalis.ledger.canonical import GENESIS_HASH, canonical_json, event_hash
+    from .ledger_helpers import sample_events
+
+    path = tmp_path / "ledger.db"
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    for stmt in V1_SCHEMA:
+        conn.execute(stmt)
+    prev, rows = GENESIS_HASH, []
+    for seq, e in enumerate(sample_events(1100), start=1):
+        row = (seq, f"id-{seq}", "2026-01-01T00:00:00.000000Z", type(e).type, type(e).event_version, e.stream,
+               canonical_json(e.payload()), prev)
+        prev = event_hash(*row)
+        rows.append((*row, prev))
+    conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.close()
+    with Ledger(path) as led:
+        led.append_many(sample_events(50, run_id="r2"))
+        assert led.verify().ok and led.count() == 1150
+    conn = sqlite3.connect(str(path))
+    dicts = conn.execute("SELECT code, from_seq FROM payload_dictionaries").fetchall()
+    kinds = conn.execute("SELECT seq > 1100, typeof(payload), count(*) FROM event_log GROUP BY 1, 2").fetchall()
+    conn.close()
+    assert dicts == [(1, 1101)]
+    assert kinds == [(0, "text", 1100), (1, "blob", 50)]
