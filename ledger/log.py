@@ -252,8 +252,6 @@ class Ledger:
             upgrading = fmt in {str(v) for v in UPGRADABLE_FORMATS}
             if fmt is None or upgrading or (fmt == str(FORMAT_VERSION) and missing):
                 fmt, missing = self._write(create)
-            if upgrading:
-                self._reclaim()
         if fmt != str(FORMAT_VERSION):
             self._conn.close()
             raise LedgerFormatError(
@@ -268,6 +266,9 @@ class Ledger:
             self.rebuild()
         elif stale:
             self._write(lambda conn: self._mark_projections(conn))
+        if upgrading:  # after a rebuild the projections' old pages are free too
+            with self._lock:
+                self._reclaim()
 
     def _reclaim(self) -> None:
         """Give the pages an upgrade freed back to the file system (VACUUM). Without it the

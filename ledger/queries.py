@@ -11,7 +11,7 @@ from canalis.ledger.rows import (
     RunRow, ScheduleRow, StepRunRow,
 )
 from canalis.ledger.status import StepStatus
-from canalis.ledger.tables import TableSpec, read_all
+from canalis.ledger.tables import TableSpec, encode_value, read_all
 
 
 def _select(conn, spec: TableSpec, where: str = "", params=(), order: str = "", limit: int | None = None) -> list:
@@ -59,14 +59,17 @@ def all_step_runs(conn) -> list[StepRunRow]:
 
 
 def step_run(conn, step_run_id: str) -> StepRunRow | None:
-    return _one(_select(conn, SPECS["step_runs"], "step_run_id = ?", (step_run_id,)))
+    return _one(_select(conn, SPECS["step_runs"], "step_run_id = ?", (encode_value("uuid", step_run_id),)))
 
 
 def last_completed_step_run(conn, step_name: str, before: str, exclude: str | None = None) -> StepRunRow | None:
     """The newest completed step run named `step_name` that finished before `before` (an ISO
-    time), other than `exclude`: what `canalis why` compares a step that ran with."""
+    time), other than `exclude`: what `canalis why` compares a step that ran with. (Times are
+    stored as microseconds, and a time canalis did not write as its text, which sorts after
+    every number.)"""
     return _one(_select(conn, SPECS["step_runs"], "step_name = ? AND status = ? AND step_run_id != ? "
-                        "AND finished_at < ?", (step_name, StepStatus.Completed, exclude or "", before),
+                        "AND finished_at < ?", (step_name, StepStatus.Completed, encode_value("uuid", exclude or ""),
+                                                encode_value("time", before)),
                         "finished_at DESC", 1))
 
 

@@ -95,18 +95,31 @@ def decode_hash(value) -> str:
     return value.hex() if type(value) is bytes else value
 
 
+_encoded_second: list = [None, 0]
+
+
 def encode_time(text):
     """Microseconds since the epoch when `text` is a time canalis writes and reads back
-    exactly; otherwise the text itself."""
-    m = _TIME.fullmatch(text) if type(text) is str else None
-    if m is None or not "1970" <= m.group(1) <= "9999":
+    exactly; otherwise the text itself. (The last second's text and value are kept: times
+    come in runs of the same second.)"""
+    if type(text) is not str or len(text) != 27:
         return text
-    try:
-        seconds = calendar.timegm(_time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S"))
-    except ValueError:
+    fraction = text[20:26]
+    if text[19] != "." or text[26] != "Z" or not (fraction.isascii() and fraction.isdigit()):
         return text
-    value = seconds * 1_000_000 + int(m.group(7))
-    return value if decode_time(value) == text else text
+    prefix = text[:19]
+    if prefix != _encoded_second[0]:
+        m = _TIME.fullmatch(text)
+        if m is None or not "1970" <= m.group(1) <= "9999":
+            return text
+        try:
+            seconds = calendar.timegm(_time.strptime(prefix, "%Y-%m-%dT%H:%M:%S"))
+        except ValueError:
+            return text
+        if decode_time(seconds * 1_000_000)[:19] != prefix:
+            return text
+        _encoded_second[0], _encoded_second[1] = prefix, seconds
+    return _encoded_second[1] * 1_000_000 + int(fraction)
 
 
 _second: list = [None, ""]

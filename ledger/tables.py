@@ -16,8 +16,22 @@ import json
 from dataclasses import dataclass
 
 from canalis.ledger.canonical import canonical_json
+from canalis.ledger.storage import decode_hash, decode_id, decode_time, encode_hash, encode_id, encode_time
 
-_SQL_TYPES = {"text": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEGER", "json": "TEXT"}
+# "uuid", "digest" and "time" hold text that is stored compactly when it has canalis's form
+# (16 bytes of a lowercase uuid, 32 bytes of a 64-hex digest, microseconds of an ISO time, as
+# the event_log stores them: storage.py) and verbatim otherwise; BLOB declares no affinity, so
+# each value keeps the storage class it was written with.
+_SQL_TYPES = {"text": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEGER", "json": "TEXT",
+              "uuid": "BLOB", "digest": "BLOB", "time": "BLOB"}
+_ENCODE = {"uuid": encode_id, "digest": encode_hash, "time": encode_time}
+_DECODE = {"uuid": decode_id, "digest": decode_hash, "time": decode_time}
+
+
+def encode_value(kind: str, value):
+    """A column value as stored (for SQL parameters compared with a compact column)."""
+    fn = _ENCODE.get(kind)
+    return value if fn is None or value is None else fn(value)
 
 
 @dataclass(frozen=True)
@@ -68,9 +82,21 @@ class TableSpec:
                     out[i] = canonical_json(v)
                 elif kind == "bool":
                     out[i] = 1 if v else 0
-                else:
+                elif kind == "float":
                     out[i] = float(v)
+                else:
+                    out[i] = _ENCODE[kind](v)
         return tuple(out)
+
+    @functools.cached_property
+    def _pk_kinds(self) -> tuple[str, ...]:
+        kinds = dict(self.columns)
+        return tuple(kinds[c] for c in self.pk)
+
+    def encode_key(self, key) -> tuple:
+        """The primary key `key` (as `key()` gives it) as SQL parameters."""
+        values = key if len(self.pk) > 1 else (key,)
+        return tuple(encode_value(k, v) for k, v in zip(self._pk_kinds, values))
 
     def decode(self, values) -> dict:
         row = {}
@@ -82,6 +108,8 @@ class TableSpec:
                     v = bool(v)
                 elif kind == "float":
                     v = float(v)
+                elif kind in _DECODE:
+                    v = _DECODE[kind](v)
             row[c] = v
         return row
 
@@ -145,8 +173,7 @@ class SqliteTables:
             if self.complete:
                 return None
             spec = self.specs[table]
-            params = key if isinstance(key, tuple) else (key,)
-            found = self.conn.execute(spec.select_sql, params).fetchone()
+            found = self.conn.execute(spec.select_sql, spec.encode_key(key)).fetchone()
             row = None if found is None else spec.decode(found)
             self.cache[ck] = row
         return None if row is None else dict(row)

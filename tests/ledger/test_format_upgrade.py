@@ -204,3 +204,12 @@ def test_the_upgrade_of_a_long_format_1_ledger_trains_a_dictionary_for_what_foll
     conn.close()
     assert dicts == [(1, 1101)]
     assert kinds == [(0, "text", 1100), (1, "blob", 50)]
+
+
+@given(us=st.integers(0, 253402300799 * 1_000_000 + 999_999), pos=st.integers(0, 26), ch=st.characters())
+def test_an_altered_time_is_stored_compactly_only_if_it_reads_back_exactly(us, pos, ch):
+    text = decode_time(us)
+    encode_time(text)  # the second's value is kept: an altered text of the same second must not reuse it wrongly
+    altered = text[:pos] + ch + text[pos + 1:]
+    value = encode_time(altered)
+    assert value == altered or (isinstance(value, int) and decode_time(value) == altered)
