@@ -20,9 +20,11 @@ against format 1 (reads, and the stock-tool check of the chain) keeps working.
 from __future__ import annotations
 
 import calendar
+import json
 import re
 import time as _time
 
+from canalis.ledger.canonical import canonical_json
 from canalis.ledger.payloads import SCHEMA as PAYLOAD_SCHEMA
 
 SCHEMA = (
@@ -67,14 +69,18 @@ FROM event_log AS e JOIN event_types AS t ON t.code = e.type JOIN streams AS s O
 STORED_COLUMNS = "e.seq, e.id, e.time, t.name, e.version, s.name, e.payload, e.dictionary, e.hash"
 FROM_STORED = "event_log AS e JOIN event_types AS t ON t.code = e.type JOIN streams AS s ON s.code = e.stream"
 
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_HASH = re.compile(r"[0-9a-f]{64}")
 _TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{6})Z")
 
 
 def encode_id(text):
-    if type(text) is str and len(text) == 36 and _UUID.fullmatch(text):
-        return bytes.fromhex(text.replace("-", ""))
+    if type(text) is str and len(text) == 36 and text[8] == text[13] == text[18] == text[23] == "-":
+        h = text[:8] + text[9:13] + text[14:18] + text[19:23] + text[24:]
+        try:
+            b = bytes.fromhex(h)
+        except ValueError:
+            return text
+        if len(b) == 16 and b.hex() == h:  # lowercase hex only: the text reads back exactly
+            return b
     return text
 
 
@@ -86,9 +92,42 @@ def decode_id(value) -> str:
 
 
 def encode_hash(text):
-    if type(text) is str and len(text) == 64 and _HASH.fullmatch(text):
-        return bytes.fromhex(text)
+    if type(text) is str and len(text) == 64:
+        try:
+            b = bytes.fromhex(text)
+        except ValueError:
+            return text
+        if len(b) == 32 and b.hex() == text:  # lowercase hex only: the text reads back exactly
+            return b
     return text
+
+
+def encode_digests(value):
+    """A JSON object mapping names to 64-hex digests (a step's outputs) as bytes: for each
+    name in sorted order, the length of its UTF-8 bytes (one byte), those bytes, and the
+    digest's 32 bytes. Any other value (or a name over 255 bytes) as its canonical JSON text."""
+    if type(value) is dict:
+        parts = []
+        for name in sorted(value):
+            digest = encode_hash(value[name])
+            raw = name.encode("utf-8", "surrogatepass") if type(name) is str else None
+            if type(digest) is not bytes or raw is None or len(raw) > 255:
+                break
+            parts += (bytes((len(raw),)), raw, digest)
+        else:
+            return b"".join(parts)
+    return canonical_json(value)
+
+
+def decode_digests(value):
+    if type(value) is bytes:
+        out, i = {}, 0
+        while i < len(value):
+            n = value[i]
+            out[value[i + 1:i + 1 + n].decode("utf-8", "surrogatepass")] = value[i + 1 + n:i + 33 + n].hex()
+            i += 33 + n
+        return out
+    return json.loads(value)
 
 
 def decode_hash(value) -> str:

@@ -16,16 +16,19 @@ import json
 from dataclasses import dataclass
 
 from canalis.ledger.canonical import canonical_json
-from canalis.ledger.storage import decode_hash, decode_id, decode_time, encode_hash, encode_id, encode_time
+from canalis.ledger.storage import (
+    decode_digests, decode_hash, decode_id, decode_time, encode_digests, encode_hash, encode_id, encode_time,
+)
 
 # "uuid", "digest" and "time" hold text that is stored compactly when it has canalis's form
 # (16 bytes of a lowercase uuid, 32 bytes of a 64-hex digest, microseconds of an ISO time, as
-# the event_log stores them: storage.py) and verbatim otherwise; BLOB declares no affinity, so
-# each value keeps the storage class it was written with.
+# the event_log stores them: storage.py) and verbatim otherwise; "digests" holds a JSON object
+# of names to digests (a step's outputs) in binary when it is one, else as JSON text. BLOB
+# declares no affinity, so each value keeps the storage class it was written with.
 _SQL_TYPES = {"text": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEGER", "json": "TEXT",
-              "uuid": "BLOB", "digest": "BLOB", "time": "BLOB"}
-_ENCODE = {"uuid": encode_id, "digest": encode_hash, "time": encode_time}
-_DECODE = {"uuid": decode_id, "digest": decode_hash, "time": decode_time}
+              "uuid": "BLOB", "digest": "BLOB", "time": "BLOB", "digests": "BLOB"}
+_ENCODE = {"uuid": encode_id, "digest": encode_hash, "time": encode_time, "digests": encode_digests}
+_DECODE = {"uuid": decode_id, "digest": decode_hash, "time": decode_time, "digests": decode_digests}
 
 
 def encode_value(kind: str, value):

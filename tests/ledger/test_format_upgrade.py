@@ -213,3 +213,30 @@ def test_an_altered_time_is_stored_compactly_only_if_it_reads_back_exactly(us, p
     altered = text[:pos] + ch + text[pos + 1:]
     value = encode_time(altered)
     assert value == altered or (isinstance(value, int) and decode_time(value) == altered)
+
+
+@given(raw=st.one_of(st.binary(min_size=16, max_size=16), st.binary(min_size=32, max_size=32)),
+       pos=st.integers(0, 63), ch=st.characters())
+def test_an_id_or_digest_is_stored_in_binary_only_if_it_reads_back_exactly(raw, pos, ch):
+    from canalis.ledger.storage import decode_hash, decode_id, encode_hash, encode_id
+
+    h = raw.hex()
+    text = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" if len(raw) == 16 else h
+    encode, decode = (encode_id, decode_id) if len(raw) == 16 else (encode_hash, decode_hash)
+    assert encode(text) == raw and decode(raw) == text
+    altered = text[:pos] + ch + text[pos + 1:]
+    value = encode(altered)
+    assert value == altered or (isinstance(value, bytes) and decode(value) == altered)
+
+
+@given(st.one_of(
+    st.dictionaries(st.text(max_size=300), st.binary(min_size=32, max_size=32).map(bytes.hex)),
+    st.dictionaries(st.text(), st.one_of(st.text(), st.none(), st.integers())),
+    st.none().map(lambda _: {}), st.lists(st.text())))
+def test_outputs_are_stored_in_binary_and_read_back_exactly(value):
+    from canalis.ledger.canonical import canonical_json
+    from canalis.ledger.storage import decode_digests, encode_digests
+
+    stored = encode_digests(value)
+    assert decode_digests(stored) == value
+    assert isinstance(stored, bytes) or stored == canonical_json(value)
