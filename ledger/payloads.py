@@ -14,8 +14,9 @@ to a fifth or less of its size. The rules (docs/events.md, "Payload dictionaries
   same events give the same dictionary. It costs some tens of milliseconds, paid by the append
   that crosses the point (a dozen times over a million events).
 - Each event is stored compressed with the newest dictionary (a zstd frame with its content
-  size, no checksum, no dictionary id; the row's `dictionary` column names the code) when that
-  is shorter, else as its text (`dictionary` NULL). Before the first dictionary, every
+  size, no checksum, no dictionary id, without the 4-byte magic number that starts a zstd
+  frame; the row's `dictionary` column names the code) when that is shorter, else as its text
+  (`dictionary` NULL). Before the first dictionary, every
   payload is text. Old rows keep the dictionary they were written with.
 """
 from __future__ import annotations
@@ -27,6 +28,8 @@ FIRST_TRAINING = 1024
 SAMPLES = 2048
 DICT_SIZE = 4096
 LEVEL = 3
+#: frames without zstd's 4-byte magic number (28 b5 2f fd), which every payload would repeat
+FORMAT = zstandard.FORMAT_ZSTD1_MAGICLESS
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS payload_dictionaries (
@@ -83,8 +86,8 @@ class Payloads:
         comp = self._compressors.get(digest)
         if comp is None:
             comp = self._compressors[digest] = zstandard.ZstdCompressor(
-                level=LEVEL, dict_data=self._dict(conn, code, digest), write_content_size=True, write_checksum=False,
-                write_dict_id=False)
+                dict_data=self._dict(conn, code, digest), compression_params=zstandard.ZstdCompressionParameters.from_level(
+                    LEVEL, format=FORMAT, write_content_size=True, write_checksum=False, write_dict_id=False))
         return code, comp.compress
 
     def add(self, conn, content: bytes, from_seq: int) -> None:
@@ -100,7 +103,7 @@ class Payloads:
             fn = self._decompress.get(digest)
             if fn is None:
                 fn = self._decompress[digest] = zstandard.ZstdDecompressor(
-                    dict_data=self._dict(conn, code, digest)).decompress
+                    dict_data=self._dict(conn, code, digest), format=FORMAT).decompress
             out[code] = fn
         return out
 

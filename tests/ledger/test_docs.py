@@ -98,3 +98,22 @@ def test_documented_database_checker_reads_compressed_payloads_and_catches_an_ed
     conn.close()
     out = subprocess.run([sys.executable, str(script), str(led.path)], capture_output=True, text=True)
     assert out.returncode != 0 and "chain broken at event 1400" in out.stderr
+
+
+def test_documented_zstd_command_reads_a_compressed_payload(tmp_path):
+    import shutil
+
+    import pytest
+
+    from canalis.ledger import Ledger
+    from canalis.ledger.canonical import canonical_json
+
+    if not (shutil.which("sqlite3") and shutil.which("zstd")):
+        pytest.skip("needs the sqlite3 and zstd tools")
+    events = sample_events(1500)
+    with Ledger(tmp_path / ".canalis" / "ledger.db") as led:
+        recs = [r for i in range(0, 1500, 500) for r in led.append_many(events[i:i + 500])]
+    script = _block("read-payload").replace("2000", "1200")
+    out = subprocess.run(["sh", "-c", script], cwd=tmp_path, capture_output=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.decode("utf-8") == canonical_json(recs[1199].payload)

@@ -50,7 +50,7 @@ def test_payloads_are_stored_compressed_from_the_first_training_point(tmp_path):
     assert all(isinstance(p, str) and d is None for _, p, d in before)
     assert all(isinstance(p, bytes) and d == code for _, p, d in after)
     # any zstd decoder given the stored dictionary reads a payload back as its canonical text
-    reader = zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(content))
+    reader = zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(content), format=payloads.FORMAT)
     texts = {r.seq: canonical_json(r.payload) for r in recs}
     assert all(reader.decompress(p).decode() == texts[seq] for seq, p, _ in after)
     assert sum(len(p) for _, p, _ in after) * 3 < sum(len(texts[s].encode()) for s, _, _ in after)
@@ -101,7 +101,9 @@ def test_verify_names_a_damaged_frame_an_altered_one_and_a_missing_dictionary(tm
     assert not res.ok and res.first_bad_seq == 1200 and res == _reference(led)
     # a valid frame of other content, compressed with the same dictionary
     other = dict(recs[1199].payload, step_name="forged")
-    forged = zstandard.ZstdCompressor(dict_data=zstandard.ZstdCompressionDict(content)).compress(
+    forged = zstandard.ZstdCompressor(
+        dict_data=zstandard.ZstdCompressionDict(content),
+        compression_params=zstandard.ZstdCompressionParameters.from_level(3, format=payloads.FORMAT)).compress(
         canonical_json(other).encode())
     tamper(led.path, "UPDATE event_log SET payload = ? WHERE seq = 1200", params=(forged,))
     res = led.verify()
