@@ -26,9 +26,10 @@ from canalis.ledger.canonical import GENESIS_HASH, canonical_json, hash_message
 from canalis.ledger.chain import verify_rows
 from canalis.ledger.errors import EventValidationError, LedgerBusy, LedgerFormatError, LedgerFull, PlanDocumentMissing
 from canalis.ledger.events import REGISTRY, Event
-from canalis.ledger.projections import SPECS, apply_all
+from canalis.ledger.projections import SPECS, apply_all, folds_of
 from canalis.ledger.projections import fingerprint as projection_fingerprint
 from canalis.ledger.record import Recorded, VerifyResult
+from canalis.ledger.record import recorded as make_recorded
 from canalis.ledger.redact import redact
 from canalis.ledger.rows import (
     DatasetRow, EndpointRow, ExperimentRow, MetricRow, ModelRow, PipelineRow, RegistrationRow, ReuseCandidate, RunRow, ScheduleRow,
@@ -493,14 +494,17 @@ class Ledger:
             tables = SqliteTables(conn, SPECS, complete=True)
             # Projections fold an event's seq, time, type and payload only (projections.py): the
             # rows are read without id, stream and hash, which a fold never needs decoding.
-            names = {code: (name, REGISTRY[name].event_version)
-                     for code, name in conn.execute("SELECT code, name FROM event_types") if name in REGISTRY}
+            # code -> (type, current version, the folds that want it); a type no projection
+            # folds is not even decoded
+            names = {code: (name, REGISTRY[name].event_version, folds_of(name))
+                     for code, name in conn.execute("SELECT code, name FROM event_types")
+                     if name in REGISTRY and folds_of(name)}
             loads = json.loads
-            decode = self._payloads.decoder(conn)
+            decompress = self._payloads.decompressors(conn)
             sql = ("SELECT seq, time, type, version, payload, dictionary FROM event_log WHERE seq > ? "
                    f"ORDER BY seq LIMIT {int(chunk)}")
             last, second, second_text = -1, None, ""
-            recorded = self._recorded
+            recorded, make = self._recorded, make_recorded
             while True:
                 rows = conn.execute(sql, (last,)).fetchall()
                 for seq, time, code, version, payload, dcode in rows:
@@ -513,13 +517,19 @@ class Ledger:
                             second, second_text = s, decode_time(s * 1_000_000)[:19]
                         time = "%s.%06dZ" % (second_text, us)
                     if dcode is not None:
-                        payload = decode(payload, dcode)
-                    type_, current = known
+                        fn = decompress.get(dcode)
+                        if fn is None:
+                            raise LedgerFormatError(f"{self.path}: event {seq} names payload dictionary {dcode}, "
+                                                    "which the file does not hold; `canalis ledger verify` names "
+                                                    "the first event it breaks")
+                        payload = fn(payload).decode("utf-8")
+                    type_, current, folds = known
                     if version == current:
-                        rec = Recorded(seq, None, time, type_, version, None, loads(payload), None, None, version)
+                        rec = make(seq, None, time, type_, version, None, loads(payload), None, None, version)
                     else:
                         rec = recorded((seq, None, time, type_, version, None, payload, None, None))
-                    apply_all(rec, tables)
+                    for fold in folds:
+                        fold(rec, tables)
                 tables.flush()
                 if len(rows) < chunk:
                     break

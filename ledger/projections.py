@@ -39,6 +39,11 @@ for _m in PROJECTIONS:
         _DISPATCH[_t] = _DISPATCH.get(_t, ()) + (_m.apply,)
 
 
+def folds_of(type_: str) -> tuple:
+    """The `apply` functions that fold events of `type_` (none for a type no projection wants)."""
+    return _DISPATCH.get(type_, ())
+
+
 def apply_all(rec, tables) -> None:
     """Fold one recorded event (current-version payload) into every projection that wants it."""
     for fn in _DISPATCH.get(rec.type, ()):

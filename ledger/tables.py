@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from dataclasses import dataclass
 
 from canalis.ledger.canonical import canonical_json
@@ -63,8 +64,13 @@ class TableSpec:
         return (f"INSERT INTO [{self.name}] ({cols}) VALUES ({', '.join('?' * len(self.names))}) "
                 f"ON CONFLICT ({', '.join(self.pk)}) DO UPDATE SET {sets}")
 
+    @functools.cached_property
+    def key_of(self):
+        """row -> its primary key: the value of a one-column key, else the tuple of values."""
+        return operator.itemgetter(*self.pk)
+
     def key(self, row: dict):
-        return row[self.pk[0]] if len(self.pk) == 1 else tuple(row[c] for c in self.pk)
+        return self.key_of(row)
 
     def blank(self, **values) -> dict:
         row = dict.fromkeys(self.names)
@@ -183,7 +189,7 @@ class SqliteTables:
 
     def put(self, table: str, row: dict) -> None:
         spec = self.specs[table]
-        key = spec.key(row)
+        key = spec.key_of(row)
         if spec.recall:
             self.cache[(table, key)] = row
         self.dirty.setdefault(table, {})[key] = row

@@ -144,3 +144,18 @@ def test_the_stored_walk_hashes_exactly_the_canonical_body(seq, id_, time, type_
     assert check_stored([[row]], {1: type_}, {2: stream}, decompressors) == (1, 1, digest.hex())
     wrong = (*row[:8], bytes(32))
     assert check_stored([[wrong]], {1: type_}, {2: stream}, decompressors) is None
+
+
+def test_a_recorded_made_for_rebuild_is_the_dataclass_instance():
+    import dataclasses
+
+    import pytest
+
+    from canalis.ledger.record import Recorded, recorded
+
+    args = (3, None, "2026-01-01T00:00:00.000000Z", "run.started", 1, None, {"run_id": "r"}, None, None, 1)
+    fast, slow = recorded(*args), Recorded(*args)
+    assert fast == slow and repr(fast) == repr(slow) and type(fast) is Recorded
+    assert dataclasses.astuple(fast) == dataclasses.astuple(slow) and fast.to_dict() == slow.to_dict()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.seq = 4
