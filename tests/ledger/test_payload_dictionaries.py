@@ -2,7 +2,6 @@
 and verify's walk over the stored rows (ledger/stored_chain.py) against the reference walk."""
 from __future__ import annotations
 
-import json
 import sqlite3
 
 import zstandard
