@@ -133,5 +133,6 @@ class Payloads:
             rows = conn.execute("SELECT payload, dictionary FROM event_log ORDER BY seq DESC LIMIT ?", (need,)).fetchall()
             for payload, code in reversed(rows):
                 text = decode(payload, code)
-                stored.append(text.encode("utf-8") if isinstance(text, str) else bytes(text))
+                if isinstance(text, str):  # a payload that cannot be read (damaged) is left out
+                    stored.append(text.encode("utf-8"))
         return stored + own

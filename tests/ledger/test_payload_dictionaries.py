@@ -158,3 +158,13 @@ def test_a_recorded_made_for_rebuild_is_the_dataclass_instance():
     assert dataclasses.astuple(fast) == dataclasses.astuple(slow) and fast.to_dict() == slow.to_dict()
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.seq = 4
+
+
+def test_an_append_that_trains_leaves_out_a_payload_that_cannot_be_read(tmp_path):
+    led, _ = _big(tmp_path)  # 1,500 events, compressed from 1,001
+    tamper(led.path, "UPDATE event_log SET payload = x'00' WHERE seq = 1400")
+    led.append_many(sample_events(600, run_id="r2"))  # crosses 2,048: trains on the last 2,048 events
+    rows, dicts = _stored(led.path)
+    assert [d[2] for d in dicts] == [1001, 1501] and len(rows) == 2100
+    res = led.verify()
+    assert not res.ok and res.first_bad_seq == 1400
