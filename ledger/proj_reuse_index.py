@@ -16,6 +16,7 @@ TABLE = TableSpec(
     ),
     pk=("step_run_id",),
     indexes=(("reuse_key", "seq"),),
+    recall=False,  # apply() only writes rows: a rebuild keeps none of them in its cache
 )
 TABLES = {TABLE.name: TABLE}
 TYPES = frozenset({"step.completed"})
