@@ -134,7 +134,9 @@ def decode_hash(value) -> str:
     return value.hex() if type(value) is bytes else value
 
 
-_encoded_second: list = [None, 0]
+# The last second's (text, value) and (value, text): one tuple each, replaced whole, so that a
+# thread never reads the text of one second with the value of another.
+_encoded_second: list = [(None, 0)]
 
 
 def encode_time(text):
@@ -147,7 +149,10 @@ def encode_time(text):
     if text[19] != "." or text[26] != "Z" or not (fraction.isascii() and fraction.isdigit()):
         return text
     prefix = text[:19]
-    if prefix != _encoded_second[0]:
+    cached = _encoded_second[0]
+    if prefix == cached[0]:
+        seconds = cached[1]
+    else:
         m = _TIME.fullmatch(text)
         if m is None or not "1970" <= m.group(1) <= "9999":
             return text
@@ -157,20 +162,23 @@ def encode_time(text):
             return text
         if decode_time(seconds * 1_000_000)[:19] != prefix:
             return text
-        _encoded_second[0], _encoded_second[1] = prefix, seconds
-    return _encoded_second[1] * 1_000_000 + int(fraction)
+        _encoded_second[0] = (prefix, seconds)
+    return seconds * 1_000_000 + int(fraction)
 
 
-_second: list = [None, ""]
+_second: list = [(None, "")]
 
 
 def decode_time(value) -> str:
     if type(value) is int:
         s, us = divmod(value, 1_000_000)
-        if _second[0] != s:
-            _second[1] = _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(s))
-            _second[0] = s
-        return _second[1] + ".%06dZ" % us
+        cached = _second[0]
+        if cached[0] == s:
+            text = cached[1]
+        else:
+            text = _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(s))
+            _second[0] = (s, text)
+        return text + ".%06dZ" % us
     return value
 
 
