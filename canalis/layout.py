@@ -156,17 +156,21 @@ class Layout:
 
     def open_ledger(self):
         from canalis.ledger import FORMAT_VERSION, Ledger
+        from canalis.ledger.log import UPGRADABLE_FORMATS
         from canalis.permissions import apply_umask
 
         cfg = self.read_config()
         apply_umask(policy_of(cfg))
         version = cfg.get("ledger", {}).get("format")
-        if version != FORMAT_VERSION:
+        if version != FORMAT_VERSION and version not in UPGRADABLE_FORMATS:
             raise WorkspaceError(
                 f"workspace {self.root} has ledger format {version!r}; this canalis reads format "
                 f"{FORMAT_VERSION}. Use a canalis release that knows format {version!r}."
             )
-        ledger = Ledger(self.ledger_path)
+        ledger = Ledger(self.ledger_path)  # upgrades the file of an older format (docs/events.md)
+        if version != FORMAT_VERSION:
+            cfg.setdefault("ledger", {})["format"] = FORMAT_VERSION
+            self.write_config(cfg)
         ledger.documents = self._document_reader()  # plans stored by content (run.submitted v3)
         return ledger
 

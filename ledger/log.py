@@ -26,41 +26,34 @@ from canalis.ledger.canonical import GENESIS_HASH, canonical_json, hash_message
 from canalis.ledger.chain import verify_rows
 from canalis.ledger.errors import EventValidationError, LedgerBusy, LedgerFormatError, LedgerFull, PlanDocumentMissing
 from canalis.ledger.events import REGISTRY, Event
-from canalis.ledger.projections import SPECS, apply_all
+from canalis.ledger.projections import SPECS, apply_all, folds_of
 from canalis.ledger.projections import fingerprint as projection_fingerprint
 from canalis.ledger.record import Recorded, VerifyResult
+from canalis.ledger.record import recorded as make_recorded
 from canalis.ledger.redact import redact
 from canalis.ledger.rows import (
     DatasetRow, EndpointRow, ExperimentRow, MetricRow, ModelRow, PipelineRow, RegistrationRow, ReuseCandidate, RunRow, ScheduleRow,
     StepRunRow, TokenRow,
 )
 from canalis.ledger.sqlite import import_sqlite_utils
+from canalis.ledger.storage import (
+    FROM_STORED, SCHEMA, STORED_COLUMNS, VIEW, code_of, decode_hash, decode_row, decode_time, encode_id, encode_time,
+)
 from canalis.ledger.tables import SqliteTables
 
+from canalis.ledger.migrate import upgrade_1_to_2
+from canalis.ledger.payloads import Payloads, train, training_due
+from canalis.ledger.stored_chain import check_stored
 from canalis.ledger.upcast import upcast
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: formats this canalis upgrades when it opens a file (ledger/migrate.py)
+UPGRADABLE_FORMATS = (1,)
 EVENT_COLUMNS = "seq, id, time, type, version, stream, payload, prev_hash, hash"
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL,
-        time TEXT NOT NULL,
-        type TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        stream TEXT NOT NULL,
-        payload TEXT NOT NULL,
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS events_stream ON events (stream, seq)",
-    """CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-       BEGIN SELECT RAISE(ABORT, 'ledger events are append-only; record a correcting event instead'); END""",
-    """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-       BEGIN SELECT RAISE(ABORT, 'ledger events are append-only; record a correcting event instead'); END""",
-    "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-)
+_SCHEMA = (*SCHEMA, VIEW)
+#: the previous stored event's hash (the chain's prev_hash), for reads that do not walk the chain
+_PREV = "(SELECT p.hash FROM event_log AS p WHERE p.seq < e.seq ORDER BY p.seq DESC LIMIT 1)"
 
 
 _second_cache: list = [None, ""]
@@ -81,9 +74,9 @@ def new_event_id() -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
 
 
-_TAIL_SQL = ("SELECT seq, hash, (SELECT seq FROM sqlite_sequence WHERE name = 'events') "
-             "FROM events ORDER BY seq DESC LIMIT 1")
-_HIGH_SQL = "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
+_TAIL_SQL = ("SELECT seq, hash, (SELECT seq FROM sqlite_sequence WHERE name = 'event_log') "
+             "FROM event_log ORDER BY seq DESC LIMIT 1")
+_HIGH_SQL = "SELECT seq FROM sqlite_sequence WHERE name = 'event_log'"
 
 
 def _is_busy(e: sqlite3.OperationalError) -> bool:
@@ -154,6 +147,8 @@ class Ledger:
         #: ledger knows no store)
         self.documents = None
         self._plans: dict[str, bytes] = {}
+        #: the payload dictionaries' compressors and decompressors (ledger/payloads.py)
+        self._payloads = Payloads()
         self._ensure_schema()
 
     def _open_readonly(self, cause) -> sqlite3.Connection:
@@ -245,6 +240,9 @@ class Ledger:
                     conn.execute(stmt)
                 conn.execute("INSERT OR IGNORE INTO ledger_meta (key, value) VALUES ('format', ?)", (str(FORMAT_VERSION),))
                 fmt = str(FORMAT_VERSION)
+            elif fmt == "1":
+                upgrade_1_to_2(conn, self.path)
+                fmt = str(FORMAT_VERSION)
             if fmt == str(FORMAT_VERSION):
                 for name in missing:
                     SPECS[name].create(self._db)
@@ -252,7 +250,8 @@ class Ledger:
 
         with self._lock:
             fmt, missing = self._retry(state)
-            if fmt is None or (fmt == str(FORMAT_VERSION) and missing):
+            upgrading = fmt in {str(v) for v in UPGRADABLE_FORMATS}
+            if fmt is None or upgrading or (fmt == str(FORMAT_VERSION) and missing):
                 fmt, missing = self._write(create)
         if fmt != str(FORMAT_VERSION):
             self._conn.close()
@@ -268,6 +267,21 @@ class Ledger:
             self.rebuild()
         elif stale:
             self._write(lambda conn: self._mark_projections(conn))
+        if upgrading:  # after a rebuild the projections' old pages are free too
+            with self._lock:
+                self._reclaim()
+
+    def _reclaim(self) -> None:
+        """Give the pages an upgrade freed back to the file system (VACUUM). Without it the
+        file keeps its old size until new events fill the freed pages; a full disk, or
+        another process reading the file at that moment, leaves it so (the upgrade itself
+        is committed, and new events reuse the freed pages)."""
+        try:
+            with self._lock:
+                self._conn.execute("VACUUM")
+        except sqlite3.OperationalError as e:
+            if not (_no_space(e, self.path) or _is_busy(e)):
+                raise
 
     def close(self) -> None:
         with self._lock:
@@ -313,19 +327,36 @@ class Ledger:
             high = conn.execute(_HIGH_SQL).fetchone()
             seq, prev = (high[0] if high else 0), GENESIS_HASH
         else:
-            seq, prev = max(tail[0], tail[2] or 0), tail[1]
+            seq, prev = max(tail[0], tail[2] or 0), decode_hash(tail[1])
         tables = SqliteTables(conn, SPECS)
+        types: dict[str, int] = {}
+        streams: dict[str, int] = {}
         out, rows = [], []
+        if training_due(seq, seq + len(prepared)):
+            content = train(self._payloads.samples(conn, [p[4] for p in prepared]))
+            if content is not None:
+                self._payloads.add(conn, content, seq + 1)
+        current = self._payloads.compressor(conn)
+        code, compress = current if current is not None else (None, None)
         for type_, version, stream, payload, text in prepared:
             seq += 1
             eid, now = new_event_id(), utc_now()
-            h = blake3(hash_message(seq, eid, now, type_, version, stream, text, prev)).hexdigest()
+            digest = blake3(hash_message(seq, eid, now, type_, version, stream, text, prev)).digest()
+            h = digest.hex()
             rec = Recorded(seq, eid, now, type_, version, stream, payload, prev, h, version)
-            rows.append((seq, eid, now, type_, version, stream, text, prev, h))
+            stored, stored_code = text, None
+            if compress is not None:
+                raw = text.encode("utf-8")
+                frame = compress(raw)
+                if len(frame) < len(raw):
+                    stored, stored_code = frame, code
+            rows.append((seq, encode_id(eid), encode_time(now), code_of(conn, "event_types", type_, types), version,
+                         code_of(conn, "streams", stream, streams), stored, stored_code, digest))
             apply_all(rec, tables)
             out.append(rec)
             prev = h
-        conn.executemany(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO event_log (seq, id, time, type, version, stream, payload, dictionary, hash) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         tables.flush()
         return out
 
@@ -333,12 +364,12 @@ class Ledger:
     def head(self) -> tuple[int, str]:
         """(last seq, its hash); (0, 64 zeros) for an empty ledger."""
         with self._lock:
-            row = self._conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-        return (row[0], row[1]) if row else (0, GENESIS_HASH)
+            row = self._conn.execute("SELECT seq, hash FROM event_log ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], decode_hash(row[1])) if row else (0, GENESIS_HASH)
 
     def count(self) -> int:
         with self._lock:
-            return self._conn.execute("SELECT count(*) FROM events").fetchone()[0]
+            return self._conn.execute("SELECT count(*) FROM event_log").fetchone()[0]
 
     def events(self, stream: str | None = None, type: str | None = None, since: int | None = None,
                chunk: int = 2000) -> Iterator[Recorded]:
@@ -346,23 +377,25 @@ class Ledger:
         "step." or "step" match every step.* event), with seq > `since`."""
         where, params = [], []
         if stream is not None:
-            where.append("stream = ?")
+            where.append("e.stream = (SELECT code FROM streams WHERE name = ?)")
             params.append(stream)
         if type is not None:
             if type.endswith("."):
-                where.append("substr(type, 1, ?) = ?")
+                where.append("substr(t.name, 1, ?) = ?")
                 params += [len(type), type]
             else:
-                where.append("(type = ? OR substr(type, 1, ?) = ?)")
+                where.append("(t.name = ? OR substr(t.name, 1, ?) = ?)")
                 params += [type, len(type) + 1, type + "."]
         last = since or 0
-        sql = (f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?"
-               + "".join(f" AND {w}" for w in where) + f" ORDER BY seq LIMIT {int(chunk)}")
+        sql = (f"SELECT {STORED_COLUMNS}, {_PREV} FROM {FROM_STORED} WHERE e.seq > ?"
+               + "".join(f" AND {w}" for w in where) + f" ORDER BY e.seq LIMIT {int(chunk)}")
         while True:
             with self._lock:
                 rows = self._conn.execute(sql, [last, *params]).fetchall()
+                decode = self._payloads.decoder(self._conn) if rows else None
             for row in rows:
-                rec = self._recorded(row)
+                rec = self._recorded(decode_row(row[:9], decode_hash(row[9]) if row[9] is not None else GENESIS_HASH,
+                                                decode))
                 if rec.type == "run.submitted" and rec.payload.get("plan_digest") and not rec.payload.get("plan"):
                     rec.payload["plan"] = self._plan_document(rec.payload["plan_digest"], rec.payload.get("run_id"))
                 yield rec
@@ -388,17 +421,9 @@ class Ledger:
         return json.loads(self._plans[digest])  # a fresh copy for each reader
 
     def raw_rows(self, chunk: int = 5000) -> Iterator[tuple]:
-        """Stored rows exactly as written (payload as canonical text, version as stored), seq order."""
-        last = 0
-        while True:
-            with self._lock:
-                rows = self._conn.execute(
-                    f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT {int(chunk)}", (last,)
-                ).fetchall()
-            yield from rows
-            if len(rows) < chunk:
-                return
-            last = rows[-1][0]
+        """Stored rows as format 1's text columns (EVENT_COLUMNS: payload as canonical text,
+        version as stored, prev_hash the previous stored event's hash), seq order."""
+        return self._ordered_rows(chunk)
 
     @staticmethod
     def _recorded(row) -> Recorded:
@@ -411,19 +436,50 @@ class Ledger:
     def verify(self) -> VerifyResult:
         """Recompute the chain; name the first event that breaks it (see docs/events.md)."""
         with self._lock:
-            high = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name='events'").fetchone()
-        return verify_rows(self._ordered_rows(), high[0] if high else None)
+            high = self._conn.execute(_HIGH_SQL).fetchone()
+            high = high[0] if high else None
+            types = dict(self._conn.execute("SELECT code, name FROM event_types").fetchall())
+            streams = dict(self._conn.execute("SELECT code, name FROM streams").fetchall())
+            decompressors = self._payloads.decompressors(self._conn)
+        intact = check_stored(self._stored_chunks(), types, streams, decompressors)
+        if intact is not None and (high is None or high <= intact[1]):
+            return VerifyResult(True, *intact[:1], None, None, *intact[1:])
+        # something is wrong (or the file changed meanwhile): the reference walk names it
+        return verify_rows(self._ordered_rows(), high)
 
-    def _ordered_rows(self) -> Iterator[tuple]:
-        # Rows in seq order, unfiltered: a tampered table must be seen as it is.
+    def _stored_chunks(self, chunk: int = 20000) -> Iterator[list]:
+        """The stored rows of event_log in seq order, as they are (codes, bytes), in chunks."""
         last = -1
+        sql = ("SELECT seq, id, time, type, version, stream, payload, dictionary, hash FROM event_log "
+               f"WHERE seq > ? ORDER BY seq LIMIT {int(chunk)}")
         while True:
             with self._lock:
-                rows = self._conn.execute(
-                    f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT 20000", (last,)
-                ).fetchall()
-            yield from rows
-            if len(rows) < 20000:
+                rows = self._conn.execute(sql, (last,)).fetchall()
+            yield rows
+            if len(rows) < chunk:
+                return
+            last = rows[-1][0]
+
+    def _ordered_rows(self, chunk: int = 20000, conn=None) -> Iterator[tuple]:
+        # Rows in seq order, unfiltered: a tampered table must be seen as it is. An event whose
+        # type or stream code names nothing is shown with type and stream None (and fails to verify).
+        last, prev = -1, GENESIS_HASH
+        sql = (f"SELECT e.seq, e.id, e.time, t.name, e.version, s.name, e.payload, e.dictionary, e.hash FROM event_log AS e "
+               "LEFT JOIN event_types AS t ON t.code = e.type LEFT JOIN streams AS s ON s.code = e.stream "
+               f"WHERE e.seq > ? ORDER BY e.seq LIMIT {int(chunk)}")
+        while True:
+            if conn is None:
+                with self._lock:
+                    rows = self._conn.execute(sql, (last,)).fetchall()
+                    decode = self._payloads.decoder(self._conn)
+            else:
+                rows = conn.execute(sql, (last,)).fetchall()
+                decode = self._payloads.decoder(conn)
+            for row in rows:
+                text = decode_row(row, prev, decode)
+                prev = text[8]
+                yield text
+            if len(rows) < chunk:
                 return
             last = rows[-1][0]
 
@@ -436,14 +492,44 @@ class Ledger:
             for spec in SPECS.values():
                 spec.create(self._db, indexes=False)  # indexes are built once, after the load
             tables = SqliteTables(conn, SPECS, complete=True)
-            last = 0
+            # Projections fold an event's seq, time, type and payload only (projections.py): the
+            # rows are read without id, stream and hash, which a fold never needs decoding.
+            # code -> (type, current version, the folds that want it); a type no projection
+            # folds is not even decoded
+            names = {code: (name, REGISTRY[name].event_version, folds_of(name))
+                     for code, name in conn.execute("SELECT code, name FROM event_types")
+                     if name in REGISTRY and folds_of(name)}
+            loads = json.loads
+            decompress = self._payloads.decompressors(conn)
+            sql = ("SELECT seq, time, type, version, payload, dictionary FROM event_log WHERE seq > ? "
+                   f"ORDER BY seq LIMIT {int(chunk)}")
+            last, second, second_text = -1, None, ""
+            recorded, make = self._recorded, make_recorded
             while True:
-                rows = conn.execute(
-                    f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT {int(chunk)}", (last,)
-                ).fetchall()
-                for row in rows:
-                    if row[3] in REGISTRY:
-                        apply_all(self._recorded(row), tables)
+                rows = conn.execute(sql, (last,)).fetchall()
+                for seq, time, code, version, payload, dcode in rows:
+                    known = names.get(code)
+                    if known is None:
+                        continue
+                    if type(time) is int:  # storage.decode_time, with the second's text kept here
+                        s, us = divmod(time, 1_000_000)
+                        if s != second:
+                            second, second_text = s, decode_time(s * 1_000_000)[:19]
+                        time = "%s.%06dZ" % (second_text, us)
+                    if dcode is not None:
+                        fn = decompress.get(dcode)
+                        if fn is None:
+                            raise LedgerFormatError(f"{self.path}: event {seq} names payload dictionary {dcode}, "
+                                                    "which the file does not hold; `canalis ledger verify` names "
+                                                    "the first event it breaks")
+                        payload = fn(payload).decode("utf-8")
+                    type_, current, folds = known
+                    if version == current:
+                        rec = make(seq, None, time, type_, version, None, loads(payload), None, None, version)
+                    else:
+                        rec = recorded((seq, None, time, type_, version, None, payload, None, None))
+                    for fold in folds:
+                        fold(rec, tables)
                 tables.flush()
                 if len(rows) < chunk:
                     break
@@ -592,4 +678,4 @@ class Ledger:
         return self._read(queries.all_projections)
 
 
-__all__ = ["FORMAT_VERSION", "Ledger", "utc_now"]
+__all__ = ["FORMAT_VERSION", "UPGRADABLE_FORMATS", "Ledger", "utc_now"]

@@ -1,7 +1,8 @@
 """Projection `reuse_index`: every completed step run by reuse key.
 
 Only step.completed enters it (a reused step points at the run that did the work). The
-executor still checks that the outputs are in the store before reusing one.
+executor still checks that the outputs are in the store before reusing one. Ids, the reuse
+key, outputs and time are stored compactly (tables.py); reads give the text.
 """
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from canalis.ledger.tables import TableSpec
 TABLE = TableSpec(
     "reuse_index",
     (
-        ("step_run_id", "text"), ("reuse_key", "text"), ("run_id", "text"), ("step_name", "text"),
-        ("outputs", "json"), ("allow_reuse", "bool"), ("completed_at", "text"), ("seq", "int"),
+        ("step_run_id", "uuid"), ("reuse_key", "digest"), ("run_id", "text"), ("step_name", "text"),
+        ("outputs", "digests"), ("allow_reuse", "bool"), ("completed_at", "time"), ("seq", "int"),
     ),
     pk=("step_run_id",),
     indexes=(("reuse_key", "seq"),),
+    recall=False,  # apply() only writes rows: a rebuild keeps none of them in its cache
 )
 TABLES = {TABLE.name: TABLE}
 TYPES = frozenset({"step.completed"})

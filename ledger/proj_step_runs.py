@@ -3,7 +3,9 @@
 Status (`StepStatus`, ledger/status.py): Running (step.started), Completed, Failed, Reused,
 Skipped, Canceled, Abandoned. A new step.started for the same step_run_id (a retry) resets
 the outcome and keeps the order. `worker` is the Dask worker of the latest attempt
-(step.placed), null for a step run on this machine.
+(step.placed), null for a step run on this machine. The step run's id, its reuse key and
+the step run it reused, its times and its outputs are stored compactly (tables.py: "uuid",
+"digest", "time", "digests"); reads give the text (queries.REUSED_FROM_TEXT in SQL).
 """
 from __future__ import annotations
 
@@ -13,9 +15,9 @@ from canalis.ledger.tables import TableSpec
 TABLE = TableSpec(
     "step_runs",
     (
-        ("step_run_id", "text"), ("run_id", "text"), ("step_name", "text"), ("status", "text"),
-        ("reuse_key", "text"), ("reused_from", "text"), ("reused_run_id", "text"),
-        ("started_at", "text"), ("finished_at", "text"), ("duration_s", "float"), ("outputs", "json"),
+        ("step_run_id", "uuid"), ("run_id", "text"), ("step_name", "text"), ("status", "text"),
+        ("reuse_key", "digest"), ("reused_from", "uuid"), ("reused_run_id", "text"),
+        ("started_at", "time"), ("finished_at", "time"), ("duration_s", "float"), ("outputs", "digests"),
         ("stdout", "text"), ("stderr", "text"), ("exit_code", "int"), ("error", "text"), ("reason", "text"),
         ("inputs", "json"),
         ("attempt", "int"), ("pid", "int"), ("allow_reuse", "bool"), ("tags", "json"),

@@ -2,6 +2,8 @@
 
 Each projection is a module with TABLES (name -> TableSpec), TYPES (the event types it
 folds) and one pure `apply(rec, tables)`. Adding a projection means adding its module here.
+A fold reads the event's `seq`, `time`, `type` and `payload` only: `Ledger.rebuild` hands it
+events without `id`, `stream` and hashes (None), which it does not decode, for speed.
 """
 from __future__ import annotations
 
@@ -35,6 +37,11 @@ _DISPATCH: dict[str, tuple] = {}
 for _m in PROJECTIONS:
     for _t in _m.TYPES:
         _DISPATCH[_t] = _DISPATCH.get(_t, ()) + (_m.apply,)
+
+
+def folds_of(type_: str) -> tuple:
+    """The `apply` functions that fold events of `type_` (none for a type no projection wants)."""
+    return _DISPATCH.get(type_, ())
 
 
 def apply_all(rec, tables) -> None:

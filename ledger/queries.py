@@ -11,7 +11,14 @@ from canalis.ledger.rows import (
     RunRow, ScheduleRow, StepRunRow,
 )
 from canalis.ledger.status import StepStatus
-from canalis.ledger.tables import TableSpec, read_all
+from canalis.ledger.tables import TableSpec, encode_value, read_all
+
+
+#: `step_runs.reused_from` as text in SQL (stored as 16 bytes when it is a uuid: tables.py)
+REUSED_FROM_TEXT = ("(CASE WHEN typeof({t}.reused_from) = 'blob' THEN lower(substr(hex({t}.reused_from), 1, 8) || '-' "
+                    "|| substr(hex({t}.reused_from), 9, 4) || '-' || substr(hex({t}.reused_from), 13, 4) || '-' "
+                    "|| substr(hex({t}.reused_from), 17, 4) || '-' || substr(hex({t}.reused_from), 21)) "
+                    "ELSE {t}.reused_from END)")
 
 
 def _select(conn, spec: TableSpec, where: str = "", params=(), order: str = "", limit: int | None = None) -> list:
@@ -59,14 +66,17 @@ def all_step_runs(conn) -> list[StepRunRow]:
 
 
 def step_run(conn, step_run_id: str) -> StepRunRow | None:
-    return _one(_select(conn, SPECS["step_runs"], "step_run_id = ?", (step_run_id,)))
+    return _one(_select(conn, SPECS["step_runs"], "step_run_id = ?", (encode_value("uuid", step_run_id),)))
 
 
 def last_completed_step_run(conn, step_name: str, before: str, exclude: str | None = None) -> StepRunRow | None:
     """The newest completed step run named `step_name` that finished before `before` (an ISO
-    time), other than `exclude`: what `canalis why` compares a step that ran with."""
+    time), other than `exclude`: what `canalis why` compares a step that ran with. (Times are
+    stored as microseconds, and a time canalis did not write as its text, which sorts after
+    every number.)"""
     return _one(_select(conn, SPECS["step_runs"], "step_name = ? AND status = ? AND step_run_id != ? "
-                        "AND finished_at < ?", (step_name, StepStatus.Completed, exclude or "", before),
+                        "AND finished_at < ?", (step_name, StepStatus.Completed, encode_value("uuid", exclude or ""),
+                                                encode_value("time", before)),
                         "finished_at DESC", 1))
 
 
@@ -99,7 +109,8 @@ def run_metrics(conn, run_id: str) -> list[MetricRow]:
     m = _metric_columns("m")
     sql = (f"SELECT {m} FROM metrics AS m WHERE m.run_id = ? "
            f"UNION SELECT {m} FROM step_runs AS s JOIN metrics AS m ON m.run_id = s.reused_run_id "
-           "AND (m.step_run_id = s.reused_from OR (m.step_run_id IS NULL AND m.by_step_run_id = s.reused_from)) "
+           f"AND (m.step_run_id = {REUSED_FROM_TEXT.format(t='s')} "
+           f"OR (m.step_run_id IS NULL AND m.by_step_run_id = {REUSED_FROM_TEXT.format(t='s')})) "
            "WHERE s.run_id = ? AND s.reused_from IS NOT NULL AND s.reused_run_id != s.run_id "
            "ORDER BY seq")
     return _metric_rows(conn, sql, (run_id, run_id))
@@ -121,7 +132,7 @@ def step_metrics(conn, step_run_id: str) -> list[MetricRow]:
 
 def reuse_candidates(conn, reuse_key: str) -> list[ReuseCandidate]:
     """Completed step runs with this reuse key, newest first."""
-    return _select(conn, SPECS["reuse_index"], "reuse_key = ?", (reuse_key,), "seq DESC")
+    return _select(conn, SPECS["reuse_index"], "reuse_key = ?", (encode_value("digest", reuse_key),), "seq DESC")
 
 
 def _latest(conn, spec: TableSpec) -> list:
@@ -152,7 +163,8 @@ def registered_by_run(conn, kind: str, run_id: str) -> list[RegistrationRow]:
     the run's step runs reused."""
     spec = SPECS[kind]
     return _select(conn, spec, "json_extract(lineage, '$.run_id') = ? OR json_extract(lineage, '$.step_run_id') IN "
-                   "(SELECT reused_from FROM step_runs WHERE run_id = ? AND reused_from IS NOT NULL)",
+                   f"(SELECT {REUSED_FROM_TEXT.format(t='step_runs')} FROM step_runs WHERE run_id = ? "
+                   "AND reused_from IS NOT NULL)",
                    (run_id, run_id), "seq")
 
 

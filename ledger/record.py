@@ -35,6 +35,15 @@ class Recorded:
         }
 
 
+def recorded(seq, id, time, type, version, stream, payload, prev_hash, hash, stored_version) -> Recorded:
+    """A `Recorded` made without the frozen dataclass's field-by-field `__init__`: the same
+    object, for `Ledger.rebuild`, which makes one per event."""
+    rec = object.__new__(Recorded)
+    rec.__dict__.update(seq=seq, id=id, time=time, type=type, version=version, stream=stream, payload=payload,
+                        prev_hash=prev_hash, hash=hash, stored_version=stored_version)
+    return rec
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool

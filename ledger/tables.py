@@ -13,11 +13,29 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from dataclasses import dataclass
 
 from canalis.ledger.canonical import canonical_json
+from canalis.ledger.storage import (
+    decode_digests, decode_hash, decode_id, decode_time, encode_digests, encode_hash, encode_id, encode_time,
+)
 
-_SQL_TYPES = {"text": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEGER", "json": "TEXT"}
+# "uuid", "digest" and "time" hold text that is stored compactly when it has canalis's form
+# (16 bytes of a lowercase uuid, 32 bytes of a 64-hex digest, microseconds of an ISO time, as
+# the event_log stores them: storage.py) and verbatim otherwise; "digests" holds a JSON object
+# of names to digests (a step's outputs) in binary when it is one, else as JSON text. BLOB
+# declares no affinity, so each value keeps the storage class it was written with.
+_SQL_TYPES = {"text": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEGER", "json": "TEXT",
+              "uuid": "BLOB", "digest": "BLOB", "time": "BLOB", "digests": "BLOB"}
+_ENCODE = {"uuid": encode_id, "digest": encode_hash, "time": encode_time, "digests": encode_digests}
+_DECODE = {"uuid": decode_id, "digest": decode_hash, "time": decode_time, "digests": decode_digests}
+
+
+def encode_value(kind: str, value):
+    """A column value as stored (for SQL parameters compared with a compact column)."""
+    fn = _ENCODE.get(kind)
+    return value if fn is None or value is None else fn(value)
 
 
 @dataclass(frozen=True)
@@ -46,28 +64,48 @@ class TableSpec:
         return (f"INSERT INTO [{self.name}] ({cols}) VALUES ({', '.join('?' * len(self.names))}) "
                 f"ON CONFLICT ({', '.join(self.pk)}) DO UPDATE SET {sets}")
 
+    @functools.cached_property
+    def key_of(self):
+        """row -> its primary key: the value of a one-column key, else the tuple of values."""
+        return operator.itemgetter(*self.pk)
+
     def key(self, row: dict):
-        return row[self.pk[0]] if len(self.pk) == 1 else tuple(row[c] for c in self.pk)
+        return self.key_of(row)
 
     def blank(self, **values) -> dict:
         row = dict.fromkeys(self.names)
         row.update(values)
         return row
 
+    @functools.cached_property
+    def _converted(self) -> tuple[tuple[int, str], ...]:
+        """(position, kind) of the columns whose values encode() converts (json, bool, float)."""
+        return tuple((i, kind) for i, (_, kind) in enumerate(self.columns) if kind not in ("text", "int"))
+
     def encode(self, row: dict) -> tuple:
-        out = []
-        get = row.get
-        for c, kind in self.columns:
-            v = get(c)
-            if v is not None and kind != "text" and kind != "int":
+        out = list(map(row.get, self.names))
+        for i, kind in self._converted:
+            v = out[i]
+            if v is not None:
                 if kind == "json":
-                    v = canonical_json(v)
+                    out[i] = canonical_json(v)
                 elif kind == "bool":
-                    v = 1 if v else 0
+                    out[i] = 1 if v else 0
+                elif kind == "float":
+                    out[i] = float(v)
                 else:
-                    v = float(v)
-            out.append(v)
+                    out[i] = _ENCODE[kind](v)
         return tuple(out)
+
+    @functools.cached_property
+    def _pk_kinds(self) -> tuple[str, ...]:
+        kinds = dict(self.columns)
+        return tuple(kinds[c] for c in self.pk)
+
+    def encode_key(self, key) -> tuple:
+        """The primary key `key` (as `key()` gives it) as SQL parameters."""
+        values = key if len(self.pk) > 1 else (key,)
+        return tuple(encode_value(k, v) for k, v in zip(self._pk_kinds, values))
 
     def decode(self, values) -> dict:
         row = {}
@@ -79,6 +117,8 @@ class TableSpec:
                     v = bool(v)
                 elif kind == "float":
                     v = float(v)
+                elif kind in _DECODE:
+                    v = _DECODE[kind](v)
             row[c] = v
         return row
 
@@ -142,15 +182,14 @@ class SqliteTables:
             if self.complete:
                 return None
             spec = self.specs[table]
-            params = key if isinstance(key, tuple) else (key,)
-            found = self.conn.execute(spec.select_sql, params).fetchone()
+            found = self.conn.execute(spec.select_sql, spec.encode_key(key)).fetchone()
             row = None if found is None else spec.decode(found)
             self.cache[ck] = row
         return None if row is None else dict(row)
 
     def put(self, table: str, row: dict) -> None:
         spec = self.specs[table]
-        key = spec.key(row)
+        key = spec.key_of(row)
         if spec.recall:
             self.cache[(table, key)] = row
         self.dirty.setdefault(table, {})[key] = row

@@ -10,6 +10,7 @@ import pytest
 
 from canalis.core import Experiment
 from canalis.data import OutputFileDatasetConfig
+from canalis.ledger.storage import insert_text_rows
 from canalis.ledger import Ledger
 from canalis.ledger.canonical import canonical_json, event_hash
 from canalis.ledger.errors import PlanDocumentMissing
@@ -88,8 +89,7 @@ def _append_v2_submitted(path, run_id: str, plan: dict) -> None:
     row = (seq + 1, f"old-{seq + 1}", "2026-01-02T03:04:05.000006Z", "run.submitted", 2, f"run:{run_id}",
            canonical_json(payload), prev)
     conn = sqlite3.connect(str(path))
-    conn.execute("INSERT INTO events (seq, id, time, type, version, stream, payload, prev_hash, hash) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (*row, event_hash(*row)))
+    insert_text_rows(conn, [(*row[:7], event_hash(*row))])
     conn.commit()
     conn.close()
 

@@ -55,28 +55,28 @@ def test_hash_message_equals_canonical_json_of_the_body(seq, text, payload):
 
 def test_edited_payload_is_caught_at_its_seq(tmp_path):
     led = _ledger_with(tmp_path)
-    tamper(led.path, "UPDATE events SET payload = replace(payload, 'exp', 'EXP') WHERE seq = 1")
+    tamper(led.path, "UPDATE event_log SET payload = replace(payload, 'exp', 'EXP') WHERE seq = 1")
     res = led.verify()
     assert not res.ok and res.first_bad_seq == 1 and "altered" in res.reason
 
 
 def test_edited_time_is_caught_at_its_seq(tmp_path):
     led = _ledger_with(tmp_path)
-    tamper(led.path, "UPDATE events SET time = '2020-01-01T00:00:00.000000Z' WHERE seq = 6")
+    tamper(led.path, "UPDATE event_log SET time = '2020-01-01T00:00:00.000000Z' WHERE seq = 6")
     res = led.verify()
     assert (res.ok, res.first_bad_seq, res.checked) == (False, 6, 5)
 
 
-def test_edited_prev_hash_is_caught_at_its_seq(tmp_path):
+def test_edited_hash_is_caught_at_its_seq(tmp_path):
     led = _ledger_with(tmp_path)
-    tamper(led.path, "UPDATE events SET prev_hash = ? WHERE seq = 9", params=("f" * 64,))
+    tamper(led.path, "UPDATE event_log SET hash = ? WHERE seq = 9", params=(b"\xff" * 32,))
     res = led.verify()
-    assert (res.ok, res.first_bad_seq) == (False, 9) and "prev_hash" in res.reason
+    assert (res.ok, res.first_bad_seq) == (False, 9) and "stored ffffffffffffffff" in res.reason
 
 
 def test_deleted_event_is_caught_at_the_missing_seq(tmp_path):
     led = _ledger_with(tmp_path)
-    tamper(led.path, "DELETE FROM events WHERE seq = 4")
+    tamper(led.path, "DELETE FROM event_log WHERE seq = 4")
     res = led.verify()
     assert (res.ok, res.first_bad_seq) == (False, 4)
     assert "missing" in res.reason
@@ -85,20 +85,20 @@ def test_deleted_event_is_caught_at_the_missing_seq(tmp_path):
 def test_reordered_pair_is_caught_at_the_first_of_the_pair(tmp_path):
     led = _ledger_with(tmp_path)
     conn = sqlite3.connect(str(led.path))
-    cols = "id, time, type, version, stream, payload, prev_hash, hash"
-    a = conn.execute(f"SELECT {cols} FROM events WHERE seq = 5").fetchone()
-    b = conn.execute(f"SELECT {cols} FROM events WHERE seq = 6").fetchone()
+    cols = "id, time, type, version, stream, payload, hash"
+    a = conn.execute(f"SELECT {cols} FROM event_log WHERE seq = 5").fetchone()
+    b = conn.execute(f"SELECT {cols} FROM event_log WHERE seq = 6").fetchone()
     conn.close()
     sets = ", ".join(f"{c.strip()} = ?" for c in cols.split(","))
-    tamper(led.path, f"UPDATE events SET {sets} WHERE seq = 5", params=b)
-    tamper(led.path, f"UPDATE events SET {sets} WHERE seq = 6", params=a)
+    tamper(led.path, f"UPDATE event_log SET {sets} WHERE seq = 5", params=b)
+    tamper(led.path, f"UPDATE event_log SET {sets} WHERE seq = 6", params=a)
     res = led.verify()
     assert (res.ok, res.first_bad_seq) == (False, 5)
 
 
 def test_truncated_tail_is_caught_even_after_new_appends(tmp_path):
     led = _ledger_with(tmp_path)
-    tamper(led.path, "DELETE FROM events WHERE seq > 7")
+    tamper(led.path, "DELETE FROM event_log WHERE seq > 7")
     res = led.verify()
     assert (res.ok, res.first_bad_seq) == (False, 8)
     assert "8..10" in res.reason and "truncated" in res.reason
@@ -112,7 +112,7 @@ def test_truncated_tail_is_caught_even_after_new_appends(tmp_path):
 def test_events_cannot_be_updated_or_deleted_through_sqlite_without_dropping_triggers(tmp_path):
     led = _ledger_with(tmp_path, 3)
     conn = sqlite3.connect(str(led.path))
-    for sql in ("UPDATE events SET time = 'x' WHERE seq = 1", "DELETE FROM events WHERE seq = 3"):
+    for sql in ("UPDATE event_log SET time = 'x' WHERE seq = 1", "DELETE FROM event_log WHERE seq = 3"):
         try:
             conn.execute(sql)
         except sqlite3.DatabaseError as e:

@@ -46,7 +46,7 @@ def _ledger(folder: str) -> Ledger:
 def _rewrite(path, seq: int, recompute: bool) -> None:
     """Change event `seq`'s payload; with `recompute`, also recompute every hash from it on,
     as an attacker who knows the chain rule would."""
-    tamper(path, "UPDATE events SET payload = json_set(payload, '$.rewritten', 1) WHERE seq = ?", params=(seq,))
+    tamper(path, "UPDATE event_log SET payload = json_set(payload, '$.rewritten', 1) WHERE seq = ?", params=(seq,))
     if not recompute:
         return
     conn = sqlite3.connect(str(path), isolation_level=None)
@@ -56,16 +56,16 @@ def _rewrite(path, seq: int, recompute: bool) -> None:
                         (seq,)).fetchall()
     for s, id_, time, type_, version, stream, payload in rows:
         h = event_hash(s, id_, time, type_, version, stream, payload, prev)
-        conn.execute("UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, h, s))
+        conn.execute("UPDATE event_log SET hash = ? WHERE seq = ?", (bytes.fromhex(h), s))
         prev = h
     conn.close()
 
 
 def _truncate(path, from_seq: int, reset_sequence: bool) -> None:
-    stmts = ["DELETE FROM events WHERE seq >= ?"]
+    stmts = ["DELETE FROM event_log WHERE seq >= ?"]
     tamper(path, *stmts, params=(from_seq,))
     if reset_sequence:  # hide the cut from the plain chain check too
-        tamper(path, "UPDATE sqlite_sequence SET seq = ? WHERE name = 'events'", params=(from_seq - 1,))
+        tamper(path, "UPDATE sqlite_sequence SET seq = ? WHERE name = 'event_log'", params=(from_seq - 1,))
 
 
 @PROPERTY

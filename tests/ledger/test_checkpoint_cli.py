@@ -99,7 +99,7 @@ def test_default_key_and_missing_key_messages(ws, keys, tmp_path):
     assert ws.checkpoint_key() == str(keys / "ed")
     canalis(ws.root, "ledger", "checkpoint", "--out", tmp_path / "cp2.json")  # the default key signs
     assert canalis(ws.root, "ledger", "verify", "--against", tmp_path / "cp2.json").stdout.startswith("ok:")
-    tamper(ws.ledger_path, "UPDATE events SET time = 'x' WHERE seq = 2")
+    tamper(ws.ledger_path, "UPDATE event_log SET time = 'x' WHERE seq = 2")
     p = canalis(ws.root, "ledger", "verify", "--against", cp, ok=False)
     assert p.returncode == 1 and "FAILED (chain_broken)" in p.stderr and "event 2" in p.stderr
     p = canalis(ws.root, "ledger", "verify", "--against", cp, "--key", keys / "nope", ok=False)

@@ -43,7 +43,7 @@ def test_head_and_events_json(ws):
 def test_verify_ok_then_broken(ws):
     res = _run(ws, "verify")
     assert res.exit_code == 0 and "ok: 8 events" in res.output
-    tamper(ws.ledger_path, "UPDATE events SET time = '2000-01-01T00:00:00.000000Z' WHERE seq = 3")
+    tamper(ws.ledger_path, "UPDATE event_log SET time = '2000-01-01T00:00:00.000000Z' WHERE seq = 3")
     res = CliRunner().invoke(main, ["ledger", "verify", "--workspace", str(ws.root)])
     assert res.exit_code == 1 and "event 3" in res.output
     out = CliRunner().invoke(main, ["ledger", "verify", "--json", "--workspace", str(ws.root)])

@@ -75,3 +75,45 @@ def test_documented_sql_rebuilds_the_hashed_bytes(led):
         prev, expected = h, expected + 1
     conn.close()
     assert expected == 12
+
+
+def test_documented_database_checker_reads_compressed_payloads_and_catches_an_edit(led, tmp_path):
+    events = sample_events(1500)
+    for i in range(0, 1500, 500):  # the third append crosses 1,024: its payloads are compressed
+        led.append_many(events[i:i + 500])
+    led.append(ev.AnnotationAdded(stream_name="naïve\tstream \"quoted\" 数据", message="m\nline", author=None))
+    conn = sqlite3.connect(str(led.path))
+    kinds = conn.execute("SELECT typeof(payload), count(*) FROM event_log GROUP BY 1 ORDER BY 1").fetchall()
+    conn.close()
+    assert [k for k, _ in kinds] == ["blob", "text"]
+    script = tmp_path / "check_ledger.py"
+    script.write_text(_block("verify-db"), encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script), str(led.path)], capture_output=True, text=True)
+    seq, h = led.head()
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["ok", str(seq), h]
+    conn = sqlite3.connect(str(led.path), isolation_level=None)
+    conn.execute("DROP TRIGGER events_no_update")
+    conn.execute("UPDATE event_log SET time = time + 1 WHERE seq = 1400")
+    conn.close()
+    out = subprocess.run([sys.executable, str(script), str(led.path)], capture_output=True, text=True)
+    assert out.returncode != 0 and "chain broken at event 1400" in out.stderr
+
+
+def test_documented_zstd_command_reads_a_compressed_payload(tmp_path):
+    import shutil
+
+    import pytest
+
+    from canalis.ledger import Ledger
+    from canalis.ledger.canonical import canonical_json
+
+    if not (shutil.which("sqlite3") and shutil.which("zstd")):
+        pytest.skip("needs the sqlite3 and zstd tools")
+    events = sample_events(1500)
+    with Ledger(tmp_path / ".canalis" / "ledger.db") as led:
+        recs = [r for i in range(0, 1500, 500) for r in led.append_many(events[i:i + 500])]
+    script = _block("read-payload").replace("2000", "1200")
+    out = subprocess.run(["sh", "-c", script], cwd=tmp_path, capture_output=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.decode("utf-8") == canonical_json(recs[1199].payload)

@@ -80,7 +80,7 @@ def test_unknown_format_is_refused(tmp_path):
     conn.close()
     with pytest.raises(LedgerFormatError, match="format '7'"):
         Ledger(tmp_path / "l.db")
-    assert issubclass(LedgerFormatError, LedgerError) and FORMAT_VERSION == 1
+    assert issubclass(LedgerFormatError, LedgerError) and FORMAT_VERSION == 2
 
 
 def test_rebuild_of_an_empty_ledger_keeps_every_table(led):

@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 
+from canalis.ledger.storage import insert_text_rows
 from canalis.ledger import Ledger
 from canalis.ledger import events as ev
 from canalis.ledger.canonical import canonical_json, event_hash
@@ -22,8 +23,7 @@ def _write_v1_metric(led: Ledger, payload: dict, type_: str = "metric.logged", v
            prev)
     h = event_hash(*row)
     conn = sqlite3.connect(str(led.path))
-    conn.execute("INSERT INTO events (seq, id, time, type, version, stream, payload, prev_hash, hash) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (*row, h))
+    insert_text_rows(conn, [(*row[:7], h)])
     conn.commit()
     conn.close()
     return seq
@@ -100,8 +100,7 @@ def _write_v1(led: Ledger, type_: str, stream: str, payload: dict) -> None:
     seq, prev = led.head()
     row = (seq + 1, f"old-event-id-{seq + 1}", "2025-01-02T03:04:05.000006Z", type_, 1, stream, canonical_json(payload), prev)
     conn = sqlite3.connect(str(led.path))
-    conn.execute("INSERT INTO events (seq, id, time, type, version, stream, payload, prev_hash, hash) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (*row, event_hash(*row)))
+    insert_text_rows(conn, [(*row[:7], event_hash(*row))])
     conn.commit()
     conn.close()
 
