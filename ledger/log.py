@@ -56,16 +56,19 @@ _SCHEMA = (*SCHEMA, VIEW)
 _PREV = "(SELECT p.hash FROM event_log AS p WHERE p.seq < e.seq ORDER BY p.seq DESC LIMIT 1)"
 
 
-_second_cache: list = [None, ""]
+_second_cache: list = [(None, "")]
 
 
 def utc_now() -> str:
     """UTC time, ISO 8601 with microseconds and 'Z' (e.g. 2026-11-23T18:23:28.123456Z)."""
     s, us = divmod(_time.time_ns() // 1000, 1_000_000)
-    if _second_cache[0] != s:
-        _second_cache[1] = _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(s))
-        _second_cache[0] = s
-    return _second_cache[1] + ".%06dZ" % us
+    cached = _second_cache[0]
+    if cached[0] == s:
+        text = cached[1]
+    else:
+        text = _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(s))
+        _second_cache[0] = (s, text)  # one tuple, replaced whole: no thread pairs two seconds
+    return text + ".%06dZ" % us
 
 
 def new_event_id() -> str:

@@ -72,14 +72,20 @@ FROM_STORED = "event_log AS e JOIN event_types AS t ON t.code = e.type JOIN stre
 _TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{6})Z")
 
 
+def _exact_bytes(h: str, size: int) -> bytes | None:
+    """The `size` bytes `h` spells in lowercase hex, or None when it spells anything else (upper
+    case, whitespace, another length): stored binary must read back as exactly the same text."""
+    try:
+        b = bytes.fromhex(h)
+    except ValueError:
+        return None
+    return b if len(b) == size and b.hex() == h else None
+
+
 def encode_id(text):
     if type(text) is str and len(text) == 36 and text[8] == text[13] == text[18] == text[23] == "-":
-        h = text[:8] + text[9:13] + text[14:18] + text[19:23] + text[24:]
-        try:
-            b = bytes.fromhex(h)
-        except ValueError:
-            return text
-        if len(b) == 16 and b.hex() == h:  # lowercase hex only: the text reads back exactly
+        b = _exact_bytes(text[:8] + text[9:13] + text[14:18] + text[19:23] + text[24:], 16)
+        if b is not None:
             return b
     return text
 
@@ -93,11 +99,8 @@ def decode_id(value) -> str:
 
 def encode_hash(text):
     if type(text) is str and len(text) == 64:
-        try:
-            b = bytes.fromhex(text)
-        except ValueError:
-            return text
-        if len(b) == 32 and b.hex() == text:  # lowercase hex only: the text reads back exactly
+        b = _exact_bytes(text, 32)
+        if b is not None:
             return b
     return text
 
