@@ -263,9 +263,13 @@ class Run:
             self._plan = plan_steps(ws.ledger, self._run_id)
         if getattr(self, "_view", None) is None:
             self._view = make_view(getattr(self, "_plain", None))
-        self._view.update(step_states(ws.ledger, self._run_id, plan=self._plan))
+        # the states are read before the logs: a step they show ended has stored its whole log
+        # (before its end was recorded), so this poll reads all of it, and a view says the
+        # step's last lines before its end
+        states = step_states(ws.ledger, self._run_id, plan=self._plan)
+        self._view.expect(states)
         self._follower.poll(lambda row, stream, data, first: self._view.output(row, stream, data))
-        self._view.update(step_states(ws.ledger, self._run_id, plan=self._plan))
+        self._view.update(states)
 
     def _end_output(self):
         """After the last flush: stop the view (a stream that ended without a newline gets one,

@@ -18,6 +18,10 @@ import sys
 from collections import deque
 
 from canalis.core.run_logs import LinePrefixer
+from canalis.ledger.status import StepStatus
+
+#: states of a step that ran (a plain view says `running` before them)
+RAN = (StepStatus.Completed, StepStatus.Failed)
 
 PLAIN_ENV = "CANALIS_PLAIN"
 #: lines of step output the live view keeps below the steps
@@ -44,6 +48,9 @@ class _View:
     def __init__(self):
         self._prefixers: dict[tuple, LinePrefixer] = {}
 
+    def expect(self, states) -> None:
+        """The states read before a poll of the logs (`update` gets them after it)."""
+
     def _text(self, row, stream, data: bytes) -> str:
         key = (row.step_run_id, stream)
         if key not in self._prefixers:
@@ -65,16 +72,42 @@ class PlainView(_View):
     def __init__(self):
         super().__init__()
         self._said: dict[str, str] = {}
+        self._coming: list = []
+
+    def expect(self, states) -> None:
+        """The states read before this poll of the logs: a step printing for the first time
+        is said to run after the end of each step before it that these show ended."""
+        self._coming = list(states)
 
     def update(self, states) -> None:
         for s in states:
-            label = s.label()
-            shown = label if not label.startswith("running ") else "running"  # not once per elapsed second
-            if self._said.get(s.name) != shown and s.status != "Queued":
-                self._said[s.name] = shown
-                print(f"== {s.name}: {shown}", flush=True)
+            self._say(s)
+
+    def _say(self, s) -> None:
+        if s.status in RAN:  # started and ended between two looks: it ran all the same
+            self._say_running(s.name)
+        label = s.label()
+        shown = label if not label.startswith("running ") else "running"  # not once per elapsed second
+        if self._said.get(s.name) != shown and s.status != "Queued":
+            self._said[s.name] = shown
+            print(f"== {s.name}: {shown}", flush=True)
+
+    def _say_running(self, name: str) -> None:
+        """`== name: running`, unless this step's state was said already; before it, the end
+        of each earlier step that has ended."""
+        if name in self._said:
+            return
+        for s in self._coming:
+            if s.name == name:
+                break
+            if s.ended and s.status != "Queued":
+                self._say(s)
+        self._said[name] = "running"
+        print(f"== {name}: running", flush=True)
 
     def output(self, row, stream, data: bytes) -> None:
+        if row.status != StepStatus.Reused:  # a step's lines come after the line saying it runs
+            self._say_running(row.step_name)
         text = self._text(row, stream, data)
         if text:
             out = sys.stderr if stream == "stderr" else sys.stdout
