@@ -55,7 +55,10 @@ NOT_IMPORTED = ("pandas", "pyarrow", "numpy", "sqlite_utils", "rich", "pygments"
                 "canalis.executor.channel", "canalis.executor.preview", "canalis.executor.why",
                 "canalis.executor.resume", "canalis.executor.cancel", "canalis.executor.venvs",
                 # shell completion is loaded when something is completed; sockets when one is opened
-                "click.shell_completion", "socket")
+                "click.shell_completion", "socket",
+                # starting processes (a reused run starts none), and strptime's parser (the ledger
+                # reads a time from its fields)
+                "canalis.executor.launch", "canalis.executor.standby", "_strptime")
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.invalid"}
