@@ -58,7 +58,10 @@ NOT_IMPORTED = ("pandas", "pyarrow", "numpy", "sqlite_utils", "rich", "pygments"
                 "click.shell_completion", "socket",
                 # starting processes (a reused run starts none), and strptime's parser (the ledger
                 # reads a time from its fields)
-                "canalis.executor.launch", "canalis.executor.standby", "_strptime")
+                "canalis.executor.launch", "canalis.executor.standby", "_strptime",
+                # SDK classes the pipeline does not use (canalis.core loads each on first use)
+                "canalis.core.compute", "canalis.core.model", "canalis.core.script_run_config",
+                "canalis.core.dataset")
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.invalid"}
