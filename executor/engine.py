@@ -466,6 +466,12 @@ class RunExecutor:
             found = self._file_outputs[(tree, name)] = outputs.file_output(self.store, tree, name)
         return found
 
+    def known_output(self, name: str, tree: str, entries) -> None:
+        """An output tree's entries already read (by the reuse check): binding its downstream
+        steps does not read the tree again (`_file_output`)."""
+        self.tree_of_output[name] = tree
+        self._file_outputs[(tree, name)] = outputs.is_one_file(entries, name)
+
     def bind(self, step: StepSpec) -> BoundStep:
         return bind(step, self.params, self.input_trees(step), self.input_files(step))
 

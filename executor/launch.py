@@ -24,9 +24,9 @@ from pathlib import Path
 from canalis.executor import standby
 from canalis.executor.errors import ExecutorNotStarted
 from canalis.executor.records import record
+from canalis.executor.runlog import LOG_NAME, log_path  # noqa: F401  (where they were first defined)
 from canalis.ledger.status import RunStatus
 
-LOG_NAME = "executor.log"
 #: the end of an executor's log quoted when it stopped early
 TAIL_BYTES = 4096
 #: pause between two looks at the ledger while waiting for the executor to start (a read by
@@ -47,12 +47,6 @@ class ExecutorProcess:
 
     def exit_code(self) -> int | None:
         return self.popen.poll()
-
-
-def log_path(runs_dir, run_id: str) -> Path:
-    """Where the executor of `run_id` writes what it has to say (one file, appended by every
-    executor of the run: the first and those of its resumes)."""
-    return Path(runs_dir) / run_id / LOG_NAME
 
 
 def log_tail(path: Path, limit: int = TAIL_BYTES) -> str:

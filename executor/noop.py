@@ -41,10 +41,15 @@ def all_reused(executor: RunExecutor) -> list | None:
         if not step.allow_reuse:
             return None
         bound = executor.bind(step)
-        found = find_reusable(executor.ledger, executor.store, bound.key)
+        trees = {}  # the output trees the reuse check reads: the next steps' binding needs no second read
+        found = find_reusable(executor.ledger, executor.store, bound.key, trees)
         if found is None:
             return None
-        executor.tree_of_output.update(found.outputs)
+        for name, tree in found.outputs.items():
+            if tree in trees:
+                executor.known_output(name, tree, trees[tree])
+            else:
+                executor.tree_of_output[name] = tree
         decided.append((step, bound, found))
     return decided
 

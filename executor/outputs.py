@@ -26,5 +26,9 @@ def snapshot(store, path: Path, name: str) -> str:
 
 def file_output(store, tree: str, name: str) -> bool:
     """Whether the output `name` stored as `tree` is one file (see the module docstring)."""
-    entries = store.get_tree(tree)
+    return is_one_file(store.get_tree(tree), name)
+
+
+def is_one_file(entries, name: str) -> bool:
+    """Whether a tree of these entries is the output `name` stored as one file."""
     return len(entries) == 1 and entries[0].path == name and entries[0].type == "file"

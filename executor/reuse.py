@@ -11,24 +11,29 @@ from __future__ import annotations
 from canalis.ledger.rows import ReuseCandidate
 
 
-def outputs_present(store, outputs: dict[str, str]) -> bool:
+def outputs_present(store, outputs: dict[str, str], trees: dict | None = None) -> bool:
     """Whether every output tree, and every blob each tree names, is in the store. The blobs
     of a tree are looked up together (`store.present`, one query for the packed ones); one
     that query does not find is looked up alone, which also reads packs another process has
-    written since this store was opened."""
+    written since this store was opened. `trees`, when given, gets each tree's entries as read
+    (digest -> entries), for a caller that would otherwise read them again."""
     for tree in outputs.values():
         if not store.exists(tree):
             return False
-        digests = [entry.digest for entry in store.get_tree(tree)]
+        entries = store.get_tree(tree)
+        if trees is not None:
+            trees[tree] = entries
+        digests = [entry.digest for entry in entries]
         found = store.present(digests) if digests else set()
         if not all(store.exists(d) for d in digests if d not in found):
             return False
     return True
 
 
-def find_reusable(ledger, store, key: str) -> ReuseCandidate | None:
-    """The newest completed step run with `key` whose outputs are all still stored."""
+def find_reusable(ledger, store, key: str, trees: dict | None = None) -> ReuseCandidate | None:
+    """The newest completed step run with `key` whose outputs are all still stored (`trees`:
+    see `outputs_present`)."""
     for candidate in ledger.reuse_candidates(key):
-        if outputs_present(store, candidate.outputs):
+        if outputs_present(store, candidate.outputs, trees):
             return candidate
     return None

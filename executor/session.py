@@ -24,13 +24,14 @@ Verbs:
 """
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from canalis.executor import launch, noop, standby
+from canalis.executor import noop, runlog
 from canalis.executor.engine import RunExecutor, new_run_id, submitted_event
 from canalis.executor.errors import ExecutorError, PlanError
 from canalis.executor.locks import writing
@@ -48,6 +49,15 @@ if TYPE_CHECKING:
 # (and the executor process) needs none of them, and schedules bring in dateutil and time zones.
 # Nor do the preview, resume, cancel and executor-process checks (orphans: sockets, signals,
 # subprocesses) belong to a submit whose steps are all reused: their verbs import them.
+# Neither do starting a process (launch) and a standby (standby): `_start` and
+# `prestart_executor` import them, and a standby can exist only once its module is loaded.
+
+
+def _discard_standby(executor_argv) -> None:
+    """Let the standby started ahead of this submit quit, if one was (executor/standby.py)."""
+    standby = sys.modules.get("canalis.executor.standby")
+    if standby is not None:
+        standby.discard(executor_argv)
 
 
 @record
@@ -137,11 +147,11 @@ class Session:
                 reused = noop.all_reused(executor) if noop.enabled() else None
                 self.ledger.append_many([submitted, *(noop.run_events(executor, reused, started) if reused else [])])
         except BaseException:  # nothing to execute: the executor started ahead quits
-            standby.discard(self.executor_argv)
+            _discard_standby(self.executor_argv)
             raise
         if reused:
-            standby.discard(self.executor_argv)
-            log = launch.log_path(self.runs_dir, run_id)
+            _discard_standby(self.executor_argv)
+            log = runlog.log_path(self.runs_dir, run_id)
             noop.note(log, run_id)
             return RunHandle(run_id, None, log)
         return self._start(run_id, max_concurrent_steps=options.max_concurrent_steps)
@@ -191,6 +201,8 @@ class Session:
         """Start the executor of the next run this process starts on this workspace ahead of
         time (executor/standby.py): it gets ready while the run is planned and recorded."""
         if self.executor_argv:
+            from canalis.executor import standby
+
             standby.prestart(self.executor_argv, self.runs_dir)
 
     def _submitted(self, run_id: str) -> dict:
@@ -206,6 +218,8 @@ class Session:
             raise ExecutorError("this Session cannot start executor processes (opened without executor_argv)")
         args = [run_id, *(["--resume"] if resumed else []),
                 *(["--max-concurrent-steps", str(max_concurrent_steps)] if max_concurrent_steps else [])]
+        from canalis.executor import launch
+
         try:
             process = launch.start(self.ledger, self.executor_argv, args, self.runs_dir, run_id)
         except KeyboardInterrupt:

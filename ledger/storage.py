@@ -160,8 +160,10 @@ def encode_time(text):
         if m is None or not "1970" <= m.group(1) <= "9999":
             return text
         try:
-            seconds = calendar.timegm(_time.strptime(prefix, "%Y-%m-%dT%H:%M:%S"))
-        except ValueError:
+            # from the matched fields (no strptime: its parser is an import and a dozen regular
+            # expressions); a field out of range raises or fails the round trip below
+            seconds = calendar.timegm(tuple(map(int, m.groups()[:6])))
+        except (ValueError, OverflowError):
             return text
         if decode_time(seconds * 1_000_000)[:19] != prefix:
             return text

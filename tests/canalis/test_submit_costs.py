@@ -55,7 +55,13 @@ NOT_IMPORTED = ("pandas", "pyarrow", "numpy", "sqlite_utils", "rich", "pygments"
                 "canalis.executor.channel", "canalis.executor.preview", "canalis.executor.why",
                 "canalis.executor.resume", "canalis.executor.cancel", "canalis.executor.venvs",
                 # shell completion is loaded when something is completed; sockets when one is opened
-                "click.shell_completion", "socket")
+                "click.shell_completion", "socket",
+                # starting processes (a reused run starts none), and strptime's parser (the ledger
+                # reads a time from its fields)
+                "canalis.executor.launch", "canalis.executor.standby", "_strptime",
+                # SDK classes the pipeline does not use (canalis.core loads each on first use)
+                "canalis.core.compute", "canalis.core.model", "canalis.core.script_run_config",
+                "canalis.core.dataset")
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.invalid"}
@@ -196,3 +202,37 @@ def test_each_source_tree_is_read_once_per_plan(project, monkeypatch):
     sources = [s.source_tree for s in plan.steps]
     assert len(sources) == 4 and len(set(sources)) == 1
     assert [d for d in seen if d in sources] == sources[:1]
+
+
+def test_a_reused_submit_reads_each_tree_once(project, monkeypatch):
+    """A fully reused run checks each step's output tree (reuse, executor/reuse.py) and binds
+    the next step to it: one read of each tree serves both (the store's own reads, counted)."""
+    import runpy
+    from collections import Counter
+
+    from canalis.core import Experiment
+    from canalis.store.local import LocalStore
+
+    seen = []
+    real = LocalStore.get_tree
+
+    def counting(self, digest, *args, **kwargs):
+        seen.append(digest)
+        return real(self, digest, *args, **kwargs)
+
+    monkeypatch.setattr(LocalStore, "get_tree", counting)
+    pipeline = runpy.run_path(str(project / "pipeline.py"))["pipeline"]
+    run = Experiment(pipeline._workspace, "costs").submit(pipeline)
+    assert run.wait_for_completion() == "Completed"
+    assert _count(project, run.id, "step.reused") == 4  # every step reused: recorded by this process
+    assert len(seen) >= 4 and [d for d, n in Counter(seen).items() if n > 1] == []
+
+
+def _count(root, run_id, type_):
+    from canalis import layout
+
+    led = layout.find(root).open_ledger()
+    try:
+        return sum(r.type == type_ for r in led.events(stream=f"run:{run_id}"))
+    finally:
+        led.close()

@@ -240,3 +240,20 @@ def test_outputs_are_stored_in_binary_and_read_back_exactly(value):
     stored = encode_digests(value)
     assert decode_digests(stored) == value
     assert isinstance(stored, bytes) or stored == canonical_json(value)
+
+
+@given(fields=st.tuples(st.integers(1960, 9999), *(st.integers(0, 99) for _ in range(5))), us=st.integers(0, 999_999))
+def test_a_time_with_any_field_out_of_range_is_kept_as_text(fields, us):
+    """Read from its fields (not by strptime): a time is stored compactly exactly when it is a
+    real UTC time from 1970 on, as the calendar says."""
+    import calendar
+    import time
+
+    text = "%04d-%02d-%02dT%02d:%02d:%02d" % fields + f".{us:06d}Z"
+    try:
+        seconds = calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S"))
+        real = fields[0] >= 1970 and time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) == text[:19]
+    except ValueError:
+        real = False
+    value = encode_time(text)
+    assert value == (seconds * 1_000_000 + us if real else text)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from pathlib import Path
 
 
 def _git(folder: Path, *args) -> str | None:
+    import subprocess  # here: a folder outside any git work tree runs no git (and needs no subprocess)
+
     try:
         out = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
