@@ -90,7 +90,7 @@ class PlainView(_View):
         shown = label if not label.startswith("running ") else "running"  # not once per elapsed second
         if self._said.get(s.name) != shown and s.status != "Queued":
             self._said[s.name] = shown
-            print(f"== {s.name}: {shown}", flush=True)
+            self._line(f"== {s.name}: {shown}")
 
     def _say_running(self, name: str) -> None:
         """`== name: running`, unless this step's state was said already; before it, the end
@@ -103,7 +103,18 @@ class PlainView(_View):
             if s.ended and s.status != "Queued":
                 self._say(s)
         self._said[name] = "running"
-        print(f"== {name}: running", flush=True)
+        self._line(f"== {name}: running")
+
+    def _line(self, text: str) -> None:
+        """A state line, on a line of its own: a step's line still open is ended first (what
+        the step prints next on it comes on a new line, with its prefix)."""
+        for (_, stream), prefixer in self._prefixers.items():
+            if not prefixer.at_line_start:
+                prefixer.at_line_start = True
+                out = sys.stderr if stream == "stderr" else sys.stdout
+                out.write("\n")
+                out.flush()
+        print(text, flush=True)
 
     def output(self, row, stream, data: bytes) -> None:
         if row.status != StepStatus.Reused:  # a step's lines come after the line saying it runs

@@ -173,7 +173,8 @@ def test_submit_echo_prefixes_every_line_and_ends_a_partial_one(small_run, capsy
     capsys.readouterr()
     run.wait_for_completion(show_output=True)
     out = capsys.readouterr().out
-    assert "[talk] line 7\n[talk] raw \ufffd\ufffd bytes\n[talk] no newline at the end\nRun " in out
+    assert "[talk] line 7\n[talk] raw \ufffd\ufffd bytes\n[talk] no newline at the end\n== talk: completed in " in out
+    assert out.endswith("\n") and "\nRun " in out
 
 
 # -- memory: 300 MB of output ------------------------------------------------------------------

@@ -50,3 +50,18 @@ def test_a_reused_step_is_not_said_to_run(capsys):
     view.expect(states)
     view.update(states)
     assert lines(capsys) == ["== prep: reused from r1"]
+
+
+def test_a_state_line_never_continues_a_steps_open_line(capsys):
+    view = PlainView()
+    running = [StepState("talk", StepStatus.Running, "sr-talk", 0.1)]
+    view.expect(running)
+    view.output(row("talk", StepStatus.Running), "stdout", b"line 1\nno newline yet")
+    view.update(running)
+    ended = [StepState("talk", StepStatus.Completed, "sr-talk", 0.2)]
+    view.expect(ended)
+    view.output(row("talk"), "stdout", b", still none")
+    view.update(ended)
+    view.stop()
+    assert lines(capsys) == ["== talk: running", "[talk] line 1", "[talk] no newline yet, still none",
+                             "== talk: completed in 0.2 s"]
