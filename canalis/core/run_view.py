@@ -92,18 +92,22 @@ class PlainView(_View):
             self._said[s.name] = shown
             self._line(f"== {s.name}: {shown}")
 
-    def _say_running(self, name: str) -> None:
-        """`== name: running`, unless this step's state was said already; before it, the end
-        of each earlier step that has ended."""
+    def _say_running(self, name: str, reused: bool = False) -> None:
+        """Before a step's first lines: `== name: running` (or, for a reused step, the line
+        saying where from), unless its state was said already; before that, the end of each
+        earlier step that has ended."""
         if name in self._said:
             return
         for s in self._coming:
             if s.name == name:
+                if reused:
+                    self._say(s)
                 break
             if s.ended and s.status != "Queued":
                 self._say(s)
-        self._said[name] = "running"
-        self._line(f"== {name}: running")
+        if not reused:
+            self._said[name] = "running"
+            self._line(f"== {name}: running")
 
     def _line(self, text: str) -> None:
         """A state line, on a line of its own: a step's line still open is ended first (what
@@ -117,8 +121,7 @@ class PlainView(_View):
         print(text, flush=True)
 
     def output(self, row, stream, data: bytes) -> None:
-        if row.status != StepStatus.Reused:  # a step's lines come after the line saying it runs
-            self._say_running(row.step_name)
+        self._say_running(row.step_name, reused=row.status == StepStatus.Reused)  # then its lines
         text = self._text(row, stream, data)
         if text:
             out = sys.stderr if stream == "stderr" else sys.stdout

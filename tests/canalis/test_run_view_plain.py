@@ -65,3 +65,14 @@ def test_a_state_line_never_continues_a_steps_open_line(capsys):
     view.stop()
     assert lines(capsys) == ["== talk: running", "[talk] line 1", "[talk] no newline yet, still none",
                              "== talk: completed in 0.2 s"]
+
+
+def test_a_reused_steps_lines_come_after_the_line_saying_where_from(capsys):
+    view = PlainView()
+    states = [StepState("prep", StepStatus.Reused, "sr-prep", None, reused_run_id="r1"),
+              StepState("train", StepStatus.Reused, "sr-train", None, reused_run_id="r1")]
+    view.expect(states)
+    view.output(row("prep", StepStatus.Reused), "stdout", b"prepared\n")
+    view.output(row("train", StepStatus.Reused), "stdout", b"trained\n")
+    view.update(states)
+    assert lines(capsys) == ["== prep: reused from r1", "[prep] prepared", "== train: reused from r1", "[train] trained"]
