@@ -183,11 +183,8 @@ def test_each_source_folder_is_snapshotted_once_per_submit(project, monkeypatch)
     assert sorted(sources) == sorted({project.resolve() / "a", project.resolve() / "b"})
 
 
-def test_each_source_tree_is_read_once_per_plan(project, monkeypatch):
-    """Planning checks each step's script in its source tree: four steps whose two folders hold
-    the same files (so one source tree) read it once (the store's own reads, counted, not replaced)."""
-    import runpy
-
+def tree_reads(monkeypatch) -> list:
+    """The digests of the trees the store reads from now on (its own reads, counted, not replaced)."""
     from canalis.store.local import LocalStore
 
     seen = []
@@ -198,6 +195,15 @@ def test_each_source_tree_is_read_once_per_plan(project, monkeypatch):
         return real(self, digest, *args, **kwargs)
 
     monkeypatch.setattr(LocalStore, "get_tree", counting)
+    return seen
+
+
+def test_each_source_tree_is_read_once_per_plan(project, monkeypatch):
+    """Planning checks each step's script in its source tree: four steps whose two folders hold
+    the same files (so one source tree) read it once (the store's own reads, counted, not replaced)."""
+    import runpy
+
+    seen = tree_reads(monkeypatch)
     plan = runpy.run_path(str(project / "pipeline.py"))["pipeline"].plan()
     sources = [s.source_tree for s in plan.steps]
     assert len(sources) == 4 and len(set(sources)) == 1
@@ -211,16 +217,8 @@ def test_a_reused_submit_reads_each_tree_once(project, monkeypatch):
     from collections import Counter
 
     from canalis.core import Experiment
-    from canalis.store.local import LocalStore
 
-    seen = []
-    real = LocalStore.get_tree
-
-    def counting(self, digest, *args, **kwargs):
-        seen.append(digest)
-        return real(self, digest, *args, **kwargs)
-
-    monkeypatch.setattr(LocalStore, "get_tree", counting)
+    seen = tree_reads(monkeypatch)
     pipeline = runpy.run_path(str(project / "pipeline.py"))["pipeline"]
     run = Experiment(pipeline._workspace, "costs").submit(pipeline)
     assert run.wait_for_completion() == "Completed"
