@@ -29,20 +29,14 @@ import json, os, sys, time
 sys.path.insert(0, sys.argv[1])
 mode, path = sys.argv[2], sys.argv[3]
 from canalis.ledger import Ledger
-if mode == "build":
-    from ledger_bench import mixed_events
-    led, chunk = Ledger(path), []
-    for e in mixed_events(int(sys.argv[4]), seed=4):
-        chunk.append(e)
-        if len(chunk) == 5000:
-            led.append_many(chunk)
-            chunk = []
-    if chunk:
-        led.append_many(chunk)
+if mode == "build":  # `path` is a folder: the install's own ledger_bench builds big-N.db in it
+    from pathlib import Path
+    from ledger_bench import build
+    led, _ = build(Path(path), int(sys.argv[4]))
     led._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     n = led.count()
     led.close()
-    print(json.dumps({"events": n, "bytes": os.path.getsize(path)}))
+    print(json.dumps({"events": n, "bytes": os.path.getsize(os.path.join(path, f"big-{sys.argv[4]}.db"))}))
 else:
     led = Ledger(path)
     t, c = time.perf_counter(), time.process_time()
@@ -77,14 +71,15 @@ def main(argv=None):
         sizes = {}
         times = {(who, op, k): [] for who in installs for op in ("verify", "rebuild") for k in ("seconds", "cpu")}
         for who, (python, bench_dir) in installs.items():
-            sizes[who] = run(python, bench_dir, "build", tmp / f"{who}.db", args.events)
+            (tmp / who).mkdir()
+            sizes[who] = run(python, bench_dir, "build", tmp / who, args.events)
             print(who, sizes[who], flush=True)
         for i in range(args.repeat):
             for op in ("verify", "rebuild"):
                 order = list(installs) if i % 2 == 0 else list(reversed(installs))
                 for who in order:
                     python, bench_dir = installs[who]
-                    got = run(python, bench_dir, op, tmp / f"{who}.db")
+                    got = run(python, bench_dir, op, tmp / who / f"big-{args.events}.db")
                     for k in ("seconds", "cpu"):
                         times[(who, op, k)].append(got[k])
                     print(who, op, f"{got['seconds']:.3f} s, cpu {got['cpu']:.3f} s", flush=True)
