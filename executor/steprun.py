@@ -95,6 +95,8 @@ class StepExecution:
             "experiment": run.experiment,
             "workspace": str(run.workspace_root) if run.workspace_root else None,
             "objects": str(run.store.root) if hasattr(run.store, "root") else None,
+            # so that files the step puts (run.upload_file, models) follow the workspace's setting
+            "chunk_compression": getattr(run.store, "chunk_compression", None),
             "channel": str(lay.channel),
             "replies": str(lay.replies),
             "inputs": {i.name: {"path": str(lay.input(i.name)), "kind": i.kind, "mode": i.mode, "options": i.options,

@@ -54,7 +54,9 @@ class StepChannel:
     def store(self):
         from canalis.store import LocalStore
 
-        return LocalStore(self.context["objects"])
+        # the workspace's store.chunk_compression, as the executor has it (a context written by an
+        # older executor names none: the library default)
+        return LocalStore(self.context["objects"], chunk_compression=self.context.get("chunk_compression") or "put")
 
     def runs_in(self, workspace) -> bool:
         """Whether this step runs in `workspace` (a `Workspace`)."""
