@@ -327,3 +327,13 @@ def test_echo_writes_what_click_echo_writes(tmp_path, tty):
     ours, clicks = run("canalis.cli.output"), run("click")
     assert ours == clicks
     assert (b"\x1b[1m" in ours[0]) is tty  # the styles are stripped into a pipe only
+
+
+def test_echo_writes_what_click_echo_writes_into_an_ascii_stream():
+    """A stream set to ASCII (PYTHONIOENCODING=ascii) cannot encode "é": click writes it anyway."""
+    code = "from {module} import echo\necho('café x'); echo('café', err=True); echo('plain')\n"
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    ours, clicks = [subprocess.run([sys.executable, "-c", code.format(module=m)], capture_output=True, env=env)
+                    for m in ("canalis.cli.output", "click")]
+    assert clicks.returncode == 0 and "café x".encode() in clicks.stdout
+    assert (ours.returncode, ours.stdout, ours.stderr) == (clicks.returncode, clicks.stdout, clicks.stderr)
