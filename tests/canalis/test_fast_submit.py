@@ -337,3 +337,18 @@ def test_echo_writes_what_click_echo_writes_into_an_ascii_stream():
                     for m in ("canalis.cli.output", "click")]
     assert clicks.returncode == 0 and "café x".encode() in clicks.stdout
     assert (ours.returncode, ours.stdout, ours.stderr) == (clicks.returncode, clicks.stdout, clicks.stderr)
+
+
+def test_a_full_disk_is_reported_the_same_either_way(tmp_path):
+    """The workspace on a small tmpfs (tests/faults/test_disk_full.py), filled: the submit can
+    record nothing, and says so in one line, the same way either way."""
+    from tests.faults.test_disk_full import fill, small_disk
+
+    with small_disk(tmp_path / "disk", 8) as disk:
+        root = _project(disk / "proj")
+        fill(disk)
+        fast = _run(root, ["pipeline.py", "-e", "chain", "-q"], {}, click_only=False)
+        assert "canalis.cli.group" not in fast[3]
+        code, out, err = fast[:3]
+        assert (code, out, err) == _run(root, ["pipeline.py", "-e", "chain", "-q"], {}, click_only=True)[:3]
+        assert code == 1 and err.startswith("Error: no space left on device") and "Traceback" not in err, err
