@@ -150,6 +150,14 @@ with_params = Pipeline(ws, [
 failing = Pipeline(ws, [PythonScriptStep(name="fails", script_name="fail.py", source_directory=src)])
 twice = Pipeline(ws, [PythonScriptStep(name="same", script_name="echo.py", source_directory=src),
                       PythonScriptStep(name="same", script_name="echo.py", source_directory=src)])
+
+
+class Interrupted(Pipeline):
+    def plan(self):  # Ctrl-C while the submit plans
+        raise KeyboardInterrupt
+
+
+interrupted = Interrupted(ws, [PythonScriptStep(name="echo", script_name="echo.py", source_directory=src)])
 """
 STEP = """
 import os, sys
@@ -195,6 +203,7 @@ CASES = [
     (["pipeline.py", "-e", "chain", "--compute", "nowhere"], {}),
     (["pipeline.py:twice", "-e", "chain"], {}),  # a plan error
     (["crash.py", "-e", "chain"], {}),  # a fault while loading FILE
+    (["pipeline.py:interrupted", "-e", "chain"], {}),  # Ctrl-C while planning: "Aborted!"
     (["pipeline.py", "-e", "chain", "--dry-run"], {}),
     (["pipeline.py", "-e", "chain", "--regenerate-outputs", "--plain", "--max-concurrent-steps", "1"], {}),
     (["self.py", "-e", "other", "--param", "n=1", "-q"], {}),  # FILE's own submit: the options are not used
