@@ -361,3 +361,23 @@ def test_a_full_disk_is_reported_the_same_either_way(tmp_path):
         code, out, err = fast[:3]
         assert (code, out, err) == _run(root, ["pipeline.py", "-e", "chain", "-q"], {}, click_only=True)[:3]
         assert code == 1 and err.startswith("Error: no space left on device") and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("args", [["-q"], ["--json"], []])
+def test_a_closed_stdout_is_handled_the_same_either_way(both, args):
+    """stdout a pipe nobody reads (`canalis submit ... | true`): click's handling of the broken
+    pipe (exit code 1, no traceback), either way."""
+    results = []
+    for root, click_only in zip(both, ("0", "1")):
+        assert _run(root, ["pipeline.py", "-e", "chain", "-q"], {}, click_only == "1")[0] == 0
+        read, write = os.pipe()
+        os.close(read)
+        try:
+            p = subprocess.run([sys.executable, "-m", "canalis", "submit", "pipeline.py", "-e", "chain", *args], cwd=root,
+                               stdout=write, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "CANALIS_CLICK_ONLY": click_only})
+        finally:
+            os.close(write)
+        results.append((p.returncode, _masked(p.stderr, root)))
+    assert results[0] == results[1]
+    assert results[0][0] == 1 and "Traceback" not in results[0][1]
