@@ -31,7 +31,8 @@ LONG = sorted(o for o in submit_args.OPTIONS if o.startswith("--"))
 TOKENS = [*submit_args.OPTIONS, "--help", "--", "-", "", "-qd", "-dq", "-eNAME", "-e=x", "-x", "--unknown", "--exp",
           "--quiet=1", "--json=", "pipeline.py", "other.py:p", "exp", "3", "-1", " 4 ", "+5", "1_0", "x", "a=1",
           'b={"k": [1, 2]}', "c=", "noeq", "=v", str(FOLDERS), str(A_FILE), "/nonexistent/ws", "a\0b"]
-VALUES = ["", "exp", "3", "-1", "x", "a=1", "noeq", "=", "pipeline.py", str(FOLDERS), str(A_FILE), "--json", "7 "]
+VALUES = ["", "exp", "3", "-1", "x", "a=1", "noeq", "=", "pipeline.py", str(FOLDERS), str(A_FILE), "--json", "7 ",
+          "a\0b", "--"]
 
 
 def click_params(argv):
@@ -40,6 +41,8 @@ def click_params(argv):
         try:
             return click_submit.make_context("submit", list(argv)).params
         except (click.UsageError, click.exceptions.Exit):
+            return None
+        except ValueError:  # a NUL in --workspace's path: os.stat refuses it (click reports a fault)
             return None
 
 
