@@ -210,6 +210,8 @@ CASES = [
     (["pipeline.py", "-e", "chain", "--dry-run"], {}),
     (["pipeline.py", "-e", "chain", "--regenerate-outputs", "--plain", "--max-concurrent-steps", "1"], {}),
     (["self.py", "-e", "other", "--param", "n=1", "-q"], {}),  # FILE's own submit: the options are not used
+    (["pipeline.py", "-e", "chain", "--workspace", ".", "--continue-on-step-failure", "--allow-secret-values", "-q"], {}),
+    (["pipeline.py", "-e", "chain", "--workspace=nowhere", "-q"], {}),
     (["pipeline.py", "-e", "chain", "--detach"], {}),
     (["pipeline.py", "-e", "chain", "-d", "--json"], {}),
 ]
