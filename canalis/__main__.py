@@ -10,7 +10,7 @@ if importlib.util.find_spec("canalis.store") is None:
         "run `pip install -e .` in it, or use the installed `canalis` command"
     )
 
-from canalis.cli import main  # noqa: E402
+from canalis.cli.entry import main  # noqa: E402
 
 # named as the installed command is, so that usage lines and shell completion
 # (`_CANALIS_COMPLETE`, canalis/cli/completion.py) are the same either way

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import functools
-import json
-import sys
 
 import click
 
 from canalis import layout as _layout
+from canalis.cli.output import print_json  # noqa: F401 - the commands import it from here
 from canalis.errors import CanalisError
 
 
@@ -65,11 +64,6 @@ def duration_help(text: str) -> str:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-
-
-def print_json(obj) -> None:
-    json.dump(obj, sys.stdout, indent=2, sort_keys=True, default=str)
-    sys.stdout.write("\n")
 
 
 def fail_on_canalis_errors(f):

@@ -1,12 +1,12 @@
 """How a `canalis` process starts: the cycle collector waits until the command's first moments
-are over (canalis/cli/__init__.py, `collect_later`), and only in a process that is the command."""
+are over (canalis/cli/startup.py, `collect_later`), and only in a process that is the command."""
 from __future__ import annotations
 
 import gc
 import subprocess
 import sys
 
-from canalis.cli import collect_later
+from canalis.cli.startup import collect_later
 
 
 def test_the_collector_is_off_at_first_and_on_once_the_delay_is_over():
@@ -34,8 +34,8 @@ def test_the_command_process_starts_without_the_collector_and_a_caller_keeps_its
     that calls the command group with its arguments (click's CliRunner) keeps its collector."""
     script = (
         "import gc, sys\n"
-        "import canalis.cli\n"
-        "canalis.cli.COLLECT_AFTER_S = 3600  # the probe runs long before it, however slow this machine\n"
+        "import canalis.cli.startup\n"
+        "canalis.cli.startup.COLLECT_AFTER_S = 3600  # the probe runs long before it, however slow this machine\n"
         "from canalis.cli import main\n"
         "import click\n"
         "@main.command('probe-gc')\n"

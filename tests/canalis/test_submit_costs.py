@@ -234,3 +234,35 @@ def _count(root, run_id, type_):
         return sum(r.type == type_ for r in led.events(stream=f"run:{run_id}"))
     finally:
         led.close()
+
+
+# -- a plain `canalis submit` parses its command line without click (canalis/cli/entry.py) --
+
+#: what only the click command line needs: click itself and the CLI modules built on it
+CLICK_SIDE = ("click", "canalis.cli.group", "canalis.cli.run_cmds", "canalis.cli.common", "canalis.cli.errors",
+              "canalis.cli.completion")
+
+
+def _console_script() -> list[str]:
+    """The installed `canalis` command as pyproject.toml declares it: the wrapper pip writes
+    (`from MODULE import ATTR; sys.exit(ATTR())`) for its console script."""
+    import tomllib
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    module, attr = tomllib.loads(pyproject.read_text())["project"]["scripts"]["canalis"].split(":")
+    wrapper = f"import sys\nsys.argv[0] = 'canalis'\nfrom {module} import {attr}\nsys.exit({attr}())\n"
+    return ["-c", wrapper]
+
+
+@pytest.mark.parametrize("how", ["canalis", "python -m canalis"])
+def test_a_reused_submit_imports_no_click(project, how):
+    import json
+
+    command = [*_console_script()] if how == "canalis" else ["-m", "canalis"]
+    out = subprocess.run([sys.executable, "-X", "importtime", *command, "submit", "pipeline.py", "-e", "costs", "--json"],
+                         cwd=project, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert {s["status"] for s in json.loads(out.stdout)["steps"]} == {"Reused"}
+    imported = set(re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)\s*$", out.stderr, re.MULTILINE))
+    assert "canalis.core.submit_capture" in imported  # the measure does see the submit's own imports
+    assert sorted(m for m in imported if any(m == n or m.startswith(n + ".") for n in CLICK_SIDE)) == []
