@@ -58,8 +58,9 @@ def run_events(executor: RunExecutor, decided: list, started: float) -> list:
     """What the run's executor would record for it: `run.started` (this process as the
     executor), each step's reuse events, `run.completed`."""
     events = [executor.started_event()]
+    stored: dict = {}  # the packages blob of the steps' `step.environment`: stored once (all under one `writing`)
     for step, bound, found in decided:
-        events += executor.reused_events(step, bound, new_step_run_id(), found)
+        events += executor.reused_events(step, bound, new_step_run_id(), found, stored)
     events.append(ev.RunCompleted(run_id=executor.run_id, duration_s=round(time.time() - started, 6)))
     return events
 

@@ -9,6 +9,7 @@ time is `locks.single_flight`.
 from __future__ import annotations
 
 from canalis.ledger.rows import ReuseCandidate
+from canalis.store.errors import BlobNotFoundError
 
 
 def outputs_present(store, outputs: dict[str, str], trees: dict | None = None) -> bool:
@@ -16,11 +17,13 @@ def outputs_present(store, outputs: dict[str, str], trees: dict | None = None) -
     of a tree are looked up together (`store.present`, one query for the packed ones); one
     that query does not find is looked up alone, which also reads packs another process has
     written since this store was opened. `trees`, when given, gets each tree's entries as read
-    (digest -> entries), for a caller that would otherwise read them again."""
+    (digest -> entries), for a caller that would otherwise read them again. A tree is read
+    without asking first whether it exists: reading it finds that out (one lookup, not two)."""
     for tree in outputs.values():
-        if not store.exists(tree):
+        try:
+            entries = store.get_tree(tree)
+        except BlobNotFoundError:  # removed (garbage collection)
             return False
-        entries = store.get_tree(tree)
         if trees is not None:
             trees[tree] = entries
         digests = [entry.digest for entry in entries]

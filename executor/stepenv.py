@@ -141,15 +141,23 @@ def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name
     return StepInterpreter(python, extra, spec, docker)
 
 
-def reused_environment(run, spec_environment: dict, step_run_id: str, step_name: str):
+def reused_environment(run, spec_environment: dict, step_run_id: str, step_name: str, stored: dict | None = None):
     """For a reused step on the current interpreter: `step.environment` with the packages it
     would have run with, so that `canalis why` can say they changed since the step run it
     reused (packages of the current interpreter are not in the key); None for other steps.
-    Called under `writing` (the packages blob is stored here)."""
+    Called under `writing` (the packages blob is stored here). `stored`, given by a caller
+    that records several reused steps under one `writing` (executor/noop.py), keeps the blob
+    stored for the first of them (packages -> digest): the others name it without storing it again."""
     spec = EnvSpec.of(spec_environment)
     if not spec.current_interpreter or spec.runner == "docker":
         return None
     packages, identity = current_interpreter()
+    if stored is None:
+        blob = _packages_blob(run.store, packages)
+    elif packages in stored:
+        blob = stored[packages]
+    else:
+        blob = stored[packages] = _packages_blob(run.store, packages)
     return ev.StepEnvironmentRecorded(
         run_id=run.run_id, step_run_id=step_run_id, step_name=step_name, environment=spec.digest, runner="local",
-        interpreter=dict(identity), packages=_packages_blob(run.store, packages), package_count=len(packages))
+        interpreter=dict(identity), packages=blob, package_count=len(packages))

@@ -234,3 +234,98 @@ def _count(root, run_id, type_):
         return sum(r.type == type_ for r in led.events(stream=f"run:{run_id}"))
     finally:
         led.close()
+
+
+# -- the work of a no-op re-submit, counted (never timed) -------------------------------------------------------------
+
+
+def _reused_submit(project, monkeypatch):
+    """Submit the project's pipeline in this process; every step is reused (recorded by this process)."""
+    import runpy
+
+    from canalis.core import Experiment
+
+    pipeline = runpy.run_path(str(project / "pipeline.py"))["pipeline"]
+    run = Experiment(pipeline._workspace, "costs").submit(pipeline)
+    assert run.wait_for_completion() == "Completed"
+    assert _count(project, run.id, "step.reused") == 4
+    return run
+
+
+def test_a_reused_submit_stores_the_packages_blob_once(project, monkeypatch):
+    """Each reused step records `step.environment` naming the interpreter's packages blob: the
+    four steps name one blob, stored once (the store's own `put_bytes`, counted, not replaced)."""
+    from canalis.executor.stepenv import current_interpreter
+    from canalis.store.local import LocalStore
+
+    packages, _ = current_interpreter()
+    blob = ("\n".join(packages) + "\n").encode()
+    puts = []
+    real = LocalStore.put_bytes
+
+    def counting(self, data):
+        puts.append(bytes(data))
+        return real(self, data)
+
+    monkeypatch.setattr(LocalStore, "put_bytes", counting)
+    run = _reused_submit(project, monkeypatch)
+    assert puts.count(blob) == 1
+    from canalis import layout
+
+    led = layout.find(project).open_ledger()
+    try:
+        named = [r.payload["packages"] for r in led.events(stream=f"run:{run.id}", type="step.environment")]
+    finally:
+        led.close()
+    assert len(named) == 4 and len(set(named)) == 1 and named[0] is not None
+
+
+def test_each_source_folder_is_resolved_once_per_plan(project, monkeypatch):
+    """Four steps in two source folders: planning resolves each folder's path (follows its
+    links) once (the paths planning makes, counted: their own `resolve` runs)."""
+    import runpy
+
+    from canalis.pipeline.core import compile as compile_module
+
+    seen = []
+
+    class CountingPath(type(Path())):
+        def resolve(self, *args, **kwargs):
+            found = super().resolve(*args, **kwargs)
+            seen.append(Path(found))
+            return found
+
+    monkeypatch.setattr(compile_module, "Path", CountingPath)
+    plan = runpy.run_path(str(project / "pipeline.py"))["pipeline"].plan()
+    assert len(plan.steps) == 4
+    assert sorted(seen) == [project.resolve() / "a", project.resolve() / "b"]
+
+
+def test_a_packed_tree_is_read_without_a_stream_reader(tmp_path, monkeypatch):
+    """A tree manifest in a pack is small: read whole and decoded, no streaming reader made
+    (the store's reader class, counted, not replaced); a loose one is still streamed."""
+    from canalis.store import blob as _blob
+    from canalis.store.local import LocalStore
+    from canalis.store.tree import TreeEntry
+
+    store = LocalStore(tmp_path / "objects")
+    write(tmp_path / "f" / "a.txt", "a\n")
+    write(tmp_path / "f" / "b.txt", "b\n")
+    with store.together() as objects:  # as a step's outputs are stored (executor/steprun.py): trees packed
+        packed = objects.snapshot(tmp_path / "f").tree
+    assert store.locate(packed).pack is not None
+    loose = store.put_tree([TreeEntry("x.txt", "file", 0o644, 2, store.put_bytes(b"x\n"))])
+    assert store.locate(loose).pack is None
+    made = []
+    real = _blob.BlobReader
+
+    class Counting(real):
+        def __init__(self, *args, **kwargs):
+            made.append(args[1])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(_blob, "BlobReader", Counting)
+    assert [e.path for e in store.get_tree(packed)] == ["a.txt", "b.txt"]
+    assert made == []
+    assert [e.path for e in store.get_tree(loose)] == ["x.txt"]
+    assert made == [loose]

@@ -40,11 +40,12 @@ def test_outputs_count_as_present_exactly_when_the_tree_and_each_of_its_blobs_ex
 
 
 def test_the_blobs_of_an_output_are_looked_up_together(tmp_path):
-    """An output of many files costs one lookup of its tree and one batch for its blobs, not
-    one lookup per file (the store's own methods, counted, not replaced)."""
+    """An output of many files costs one read of its tree (no separate look whether it exists)
+    and one batch for its blobs, not one lookup per file (the store's own methods, counted,
+    not replaced)."""
     store, tree, digests = _store_with_files(tmp_path, 40)
-    calls = {"exists": 0, "present": 0}
-    real_exists, real_present = store.exists, store.present
+    calls = {"exists": 0, "present": 0, "get_tree": 0}
+    real_exists, real_present, real_get_tree = store.exists, store.present, store.get_tree
 
     def exists(d):
         calls["exists"] += 1
@@ -54,6 +55,18 @@ def test_the_blobs_of_an_output_are_looked_up_together(tmp_path):
         calls["present"] += 1
         return real_present(ds)
 
-    store.exists, store.present = exists, present
+    def get_tree(d):
+        calls["get_tree"] += 1
+        return real_get_tree(d)
+
+    store.exists, store.present, store.get_tree = exists, present, get_tree
     assert outputs_present(store, {"out": tree}) is True
-    assert calls == {"exists": 1, "present": 1}
+    assert calls == {"exists": 0, "present": 1, "get_tree": 1}
+
+
+def test_an_output_tree_garbage_collection_removed_is_not_present(tmp_path):
+    store, tree, _ = _store_with_files(tmp_path, 3)
+    store.delete_many([tree])
+    trees = {}
+    assert outputs_present(store, {"a": tree}, trees) is False
+    assert trees == {}
