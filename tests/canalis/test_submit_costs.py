@@ -329,3 +329,34 @@ def test_a_packed_tree_is_read_without_a_stream_reader(tmp_path, monkeypatch):
     assert made == []
     assert [e.path for e in store.get_tree(loose)] == ["x.txt"]
     assert made == [loose]
+
+
+def test_a_reused_submit_takes_the_installed_packages_kept_by_an_earlier_process(project, monkeypatch):
+    """What the current interpreter has installed is listed (freeze.installed) by the first
+    process only: a later one, its path's folders unchanged, takes the answer kept in
+    `.canalis/envs` (executor/installed_cache.py) and records the same packages blob."""
+    from canalis.executor import freeze, stepenv
+
+    _reused_submit(project, monkeypatch)  # keeps the answer for this process's path, if not kept yet
+    listings = []
+    real = freeze.installed
+
+    def counting(*args, **kwargs):
+        listings.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stepenv, "_current", {})  # as in a new process
+    monkeypatch.setattr(freeze, "installed", counting)
+    run = _reused_submit(project, monkeypatch)
+    assert listings == []
+    from canalis import layout
+
+    led = layout.find(project).open_ledger()
+    try:
+        envs = [r.payload for r in led.events(stream=f"run:{run.id}", type="step.environment")]
+    finally:
+        led.close()
+    packages = real(stepenv.interpreter_path())
+    expected = layout.find(project).open_store().put_bytes(("\n".join(packages) + "\n").encode())
+    assert [e["packages"] for e in envs] == [expected] * 4
+    assert [e["package_count"] for e in envs] == [len(packages)] * 4

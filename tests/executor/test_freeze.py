@@ -63,3 +63,66 @@ def test_identity_is_read_once_and_handed_out_as_a_copy():
     first["python"] = "changed"
     assert freeze.identity()["python"] != "changed"
     assert set(freeze.identity()) == {"python", "implementation", "platform"}
+
+
+# -- kept between processes (executor/installed_cache.py) ---------------------------------------------------------
+
+def _counting_listing(calls):
+    def listing(path):
+        calls.append(list(path))
+        return freeze.installed(path)
+
+    return listing
+
+
+def _aged(folder, seconds=60):
+    """The folder's time set a minute back: a reading now is past the racy window."""
+    t = os.stat(folder).st_mtime_ns - seconds * 1_000_000_000
+    os.utime(folder, ns=(t, t))
+
+
+def test_the_kept_answer_serves_while_no_folder_of_the_path_changes(tmp_path):
+    from canalis.executor import installed_cache
+
+    site = tmp_path / "site"
+    (site / "foo-1.0.dist-info").mkdir(parents=True)
+    (site / "os.py").write_text("")
+    _aged(site)
+    path = [str(tmp_path / "python311.zip"), str(site)]
+    kept, calls = tmp_path / "envs", []
+    assert installed_cache.installed(path, kept, _counting_listing(calls)) == ["foo==1.0"]
+    assert installed_cache.installed(path, kept, _counting_listing(calls)) == ["foo==1.0"]
+    assert len(calls) == 1  # the second answer was the kept one
+    (site / "bar-2.0.dist-info").mkdir()  # installed since: the folder's time moves
+    assert installed_cache.installed(path, kept, _counting_listing(calls)) == ["bar==2.0", "foo==1.0"]
+    (site / "foo-1.0.dist-info").rename(site / "foo-1.1.dist-info")  # upgraded
+    assert installed_cache.installed(path, kept, _counting_listing(calls)) == ["bar==2.0", "foo==1.1"]
+    assert installed_cache.installed(path + [str(site)], kept, _counting_listing(calls)) == ["bar==2.0", "foo==1.1"]
+    assert len(calls) == 4  # each change, and another path, listed again
+
+
+def test_a_reading_within_the_racy_window_is_not_kept(tmp_path):
+    """A folder changed a moment ago could change again within the same clock tick, its time
+    unmoved: that reading is used but not kept."""
+    from canalis.executor import installed_cache
+
+    site = tmp_path / "site"
+    (site / "foo-1.0.dist-info").mkdir(parents=True)
+    kept, calls = tmp_path / "envs", []
+    for _ in range(2):
+        assert installed_cache.installed([str(site)], kept, _counting_listing(calls)) == ["foo==1.0"]
+    assert len(calls) == 2
+    assert not (kept / installed_cache.FILE_NAME).exists()
+
+
+def test_a_damaged_kept_file_is_read_past(tmp_path):
+    from canalis.executor import installed_cache
+
+    site = tmp_path / "site"
+    (site / "foo-1.0.dist-info").mkdir(parents=True)
+    _aged(site)
+    kept = tmp_path / "envs"
+    kept.mkdir()
+    for text in ("{not json", "[]", '{"format": 1, "path": null}'):
+        (kept / installed_cache.FILE_NAME).write_text(text)
+        assert installed_cache.installed([str(site)], kept, freeze.installed) == ["foo==1.0"]
