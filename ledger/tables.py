@@ -187,6 +187,27 @@ class SqliteTables:
             self.cache[ck] = row
         return None if row is None else dict(row)
 
+    def prefetch(self, table: str, keys) -> None:
+        """Read the rows of `keys` (a one-column primary key) with one query per 500, as `get`
+        would read them one by one: found rows and misses (None) are cached alike."""
+        if self.complete:
+            return
+        spec = self.specs[table]
+        if len(spec.pk) != 1:
+            raise ValueError(f"table {table!r} has a primary key of {len(spec.pk)} columns; prefetch reads one-column keys")
+        wanted = list(dict.fromkeys(k for k in keys if (table, k) not in self.cache))
+        for i in range(0, len(wanted), 500):
+            part = wanted[i:i + 500]
+            params = [spec.encode_key(k)[0] for k in part]
+            sql = (f"SELECT {', '.join(spec.names)} FROM [{spec.name}] WHERE [{spec.pk[0]}] IN "
+                   f"({', '.join('?' * len(part))})")
+            found = {}
+            for values in self.conn.execute(sql, params):
+                row = spec.decode(values)
+                found[spec.key_of(row)] = row
+            for k in part:
+                self.cache[(table, k)] = found.get(k)
+
     def put(self, table: str, row: dict) -> None:
         spec = self.specs[table]
         key = spec.key_of(row)
