@@ -33,10 +33,25 @@ def outputs_present(store, outputs: dict[str, str], trees: dict | None = None) -
     return True
 
 
-def find_reusable(ledger, store, key: str, trees: dict | None = None) -> ReuseCandidate | None:
+class Candidates:
+    """The reuse candidates of many steps' keys, looked up together: those of `likely` keys
+    are read in one query up front; any other key is read alone when asked. Each key's list is
+    the complete one `ledger.reuse_candidates` gives, so a decision made with it is the same."""
+
+    def __init__(self, ledger, likely):
+        self.ledger = ledger
+        self.known = ledger.reuse_candidates_many(likely) if likely else {}
+
+    def __call__(self, key: str) -> list[ReuseCandidate]:
+        found = self.known.get(key)
+        return found if found is not None else self.ledger.reuse_candidates(key)
+
+
+def find_reusable(ledger, store, key: str, trees: dict | None = None,
+                  candidates: Candidates | None = None) -> ReuseCandidate | None:
     """The newest completed step run with `key` whose outputs are all still stored (`trees`:
-    see `outputs_present`)."""
-    for candidate in ledger.reuse_candidates(key):
+    see `outputs_present`; `candidates`: the lookup of several steps at once, `Candidates`)."""
+    for candidate in (candidates(key) if candidates is not None else ledger.reuse_candidates(key)):
         if outputs_present(store, candidate.outputs, trees):
             return candidate
     return None

@@ -615,6 +615,13 @@ class Ledger:
     def reuse_candidates(self, reuse_key: str) -> list[ReuseCandidate]:
         return self._read(queries.reuse_candidates, reuse_key)
 
+    def reuse_candidates_many(self, reuse_keys) -> dict[str, list[ReuseCandidate]]:
+        """`reuse_candidates` of each key, in one query (queries.reuse_candidates_many)."""
+        return self._read(queries.reuse_candidates_many, reuse_keys)
+
+    def last_reuse_keys(self, experiment: str) -> list[str]:
+        return self._read(queries.last_reuse_keys, experiment)
+
     def datasets(self) -> list[DatasetRow]:
         return self._read(queries.datasets)
 

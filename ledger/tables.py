@@ -38,6 +38,12 @@ def encode_value(kind: str, value):
     return value if fn is None or value is None else fn(value)
 
 
+def decode_value(kind: str, value):
+    """A stored column value as read (the inverse of `encode_value`)."""
+    fn = _DECODE.get(kind)
+    return value if fn is None or value is None else fn(value)
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str

@@ -360,3 +360,35 @@ def test_a_reused_submit_takes_the_installed_packages_kept_by_an_earlier_process
     expected = layout.find(project).open_store().put_bytes(("\n".join(packages) + "\n").encode())
     assert [e["packages"] for e in envs] == [expected] * 4
     assert [e["package_count"] for e in envs] == [len(packages)] * 4
+
+
+def _ledger_statements(monkeypatch) -> list:
+    """The SQL statements of the ledger connections opened from now on (sqlite3's trace callback)."""
+    import sqlite3
+
+    from canalis.ledger import log
+
+    statements = []
+    real = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        conn = real(*args, **kwargs)
+        if str(args[0] if args else kwargs.get("database")).endswith("ledger.db"):
+            conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(log.sqlite3, "connect", connect)
+    return statements
+
+
+def test_a_reused_submit_looks_its_steps_up_with_a_few_queries(project, monkeypatch):
+    """Four reused steps: their reuse candidates are read together (the keys of the experiment's
+    latest run, one query for their candidates), and recording them reads their step_runs rows
+    with one query, not one per step (the ledger's own statements, traced)."""
+    _reused_submit(project, monkeypatch)  # the latest run is a re-submit of the same pipeline
+    statements = _ledger_statements(monkeypatch)
+    _reused_submit(project, monkeypatch)
+    candidates = [s for s in statements if "FROM [reuse_index]" in s]
+    step_rows = [s for s in statements if s.startswith("SELECT") and "FROM [step_runs]" in s]
+    assert len(candidates) == 1, candidates
+    assert len(step_rows) == 1, step_rows

@@ -70,3 +70,33 @@ def test_an_output_tree_garbage_collection_removed_is_not_present(tmp_path):
     trees = {}
     assert outputs_present(store, {"a": tree}, trees) is False
     assert trees == {}
+
+
+# -- several steps' candidates looked up together (reuse.Candidates) ------------------------------------------------
+
+_KEYS = [c * 64 for c in "abcdef"] + ["not-a-digest"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(completed=st.lists(st.tuples(st.sampled_from(_KEYS), st.sampled_from(["s0", "s1", "s2"])), max_size=12),
+       likely=st.lists(st.sampled_from(_KEYS), max_size=5), asked=st.lists(st.sampled_from(_KEYS), max_size=8))
+def test_candidates_looked_up_together_are_those_looked_up_alone(completed, likely, asked):
+    """Whatever keys are guessed up front, each key asked gets exactly the list (and order)
+    the one-key lookup gives, so the reuse decision made from it is the same."""
+    import uuid
+
+    from canalis.executor.reuse import Candidates
+    from canalis.ledger import Ledger
+    from canalis.ledger import events as ev
+
+    with tempfile.TemporaryDirectory() as tmp:
+        led = Ledger(Path(tmp) / "ledger.db")
+        try:
+            for i, (key, name) in enumerate(completed):
+                led.append(ev.StepCompleted(run_id=f"r{i % 3}", step_run_id=str(uuid.uuid4()), step_name=name,
+                                            reuse_key=key, outputs={"o": "d" * 64}))
+            together = Candidates(led, likely)
+            for key in asked:
+                assert together(key) == led.reuse_candidates(key)
+        finally:
+            led.close()
