@@ -392,3 +392,29 @@ def test_a_reused_submit_looks_its_steps_up_with_a_few_queries(project, monkeypa
     step_rows = [s for s in statements if s.startswith("SELECT") and "FROM [step_runs]" in s]
     assert len(candidates) == 1, candidates
     assert len(step_rows) == 1, step_rows
+
+
+def test_each_step_writes_its_environment_definition_once_per_plan(project, monkeypatch):
+    """Planning records each step's environment definition and its digest: one definition
+    serves both (the SDK's own `definition`, counted, not replaced)."""
+    import runpy
+
+    from canalis.core.environment import Environment
+
+    made = []
+    real = Environment.definition
+
+    def counting(self):
+        made.append(self.name)
+        return real(self)
+
+    monkeypatch.setattr(Environment, "definition", counting)
+    plan = runpy.run_path(str(project / "pipeline.py"))["pipeline"].plan()
+    assert len(made) == len(plan.steps) == 4
+    import json
+
+    import blake3
+
+    for s in plan.steps:  # the digest is still that of the definition recorded beside it
+        text = json.dumps(s.environment["definition"], sort_keys=True, separators=(",", ":"))
+        assert s.environment["digest"] == blake3.blake3(text.encode()).hexdigest()

@@ -251,7 +251,8 @@ class _Compiler:
         from canalis.core.environment import environment_of, step_environment
         from canalis.core.runconfig import note_single_process
 
-        environment_of(step.runconfig).note_cloud_sections(f"step {step.name!r}")
+        env = environment_of(step.runconfig)
+        env.note_cloud_sections(f"step {step.name!r}")
         distributed = getattr(step.runconfig, "_distributed", None)
         note_single_process(f"step {step.name!r}", distributed() if distributed else None)
         spec = StepSpec(
@@ -259,7 +260,7 @@ class _Compiler:
             script=getattr(step, "script_name", None), command=command,
             hash_paths=self.hash_paths(step, source), arguments=arguments, params=params,
             inputs=list(inputs.values()), outputs=list(outputs.values()),
-            environment=step_environment(self.ws, step.runconfig, step.compute_target),
+            environment=step_environment(self.ws, step.runconfig, step.compute_target, env),
             allow_reuse=bool(step.allow_reuse), compute_target=_target_name(step.compute_target, step.runconfig),
             git=self.git(source), after=[a.name for a in step._after], shell=shell,
         )
