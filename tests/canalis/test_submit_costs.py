@@ -337,7 +337,8 @@ def test_a_reused_submit_takes_the_installed_packages_kept_by_an_earlier_process
     `.canalis/envs` (executor/installed_cache.py) and records the same packages blob."""
     from canalis.executor import freeze, stepenv
 
-    _reused_submit(project, monkeypatch)  # keeps the answer for this process's path, if not kept yet
+    monkeypatch.setattr(stepenv, "_current", {})  # as in a new process: the answer for this path is kept
+    _reused_submit(project, monkeypatch)
     listings = []
     real = freeze.installed
 
