@@ -94,8 +94,11 @@ def test_the_kept_answer_serves_while_no_folder_of_the_path_changes(tmp_path):
     assert installed_cache.installed(path, kept, _counting_listing(calls)) == ["foo==1.0"]
     assert len(calls) == 1  # the second answer was the kept one
     (site / "bar-2.0.dist-info").mkdir()  # installed since: the folder's time moves
+    _aged(site, 30)  # (still older than the kept reading's folder time by then)
     assert installed_cache.installed(path, kept, _counting_listing(calls)) == ["bar==2.0", "foo==1.0"]
-    (site / "foo-1.0.dist-info").rename(site / "foo-1.1.dist-info")  # upgraded
+    assert installed_cache.installed(path, kept, _counting_listing(calls)) == ["bar==2.0", "foo==1.0"]
+    assert len(calls) == 2  # that reading was kept in turn
+    (site / "foo-1.0.dist-info").rename(site / "foo-1.1.dist-info")  # upgraded: the time moves to now
     assert installed_cache.installed(path, kept, _counting_listing(calls)) == ["bar==2.0", "foo==1.1"]
     assert installed_cache.installed(path + [str(site)], kept, _counting_listing(calls)) == ["bar==2.0", "foo==1.1"]
     assert len(calls) == 4  # each change, and another path, listed again
