@@ -15,31 +15,41 @@ import sys
 import sysconfig
 
 
+#: the folders a distribution leaves on the path (pip's, and setuptools' older form)
+SUFFIXES = (".dist-info", ".egg-info")
+
+
 def installed(paths=None) -> list:
     """Sorted `name==version` (names normalised as pip does: lowercase, runs of `-_.` as `-`)
     of the distributions on `paths` (default `sys.path`); the first of a name wins, as for
-    imports."""
+    imports (within one folder, the first in sorted order). Only the names of distribution
+    folders are sorted and parsed: a folder of the standard library holds hundreds of others."""
     seen = {}
     for entry in (sys.path if paths is None else paths):
         try:
-            names = sorted(os.listdir(entry or "."))
+            names = os.listdir(entry or ".")
         except OSError:
             continue
-        for n in names:
-            for suffix in (".dist-info", ".egg-info"):
-                if n.endswith(suffix):
-                    name, _, version = n[:-len(suffix)].partition("-")
-                    if suffix == ".egg-info":
-                        version = version.split("-py")[0]
-                    key = re.sub(r"[-_.]+", "-", name).lower()
-                    if version and key not in seen:
-                        seen[key] = key + "==" + version
+        for n in sorted(n for n in names if n.endswith(SUFFIXES)):
+            suffix = ".dist-info" if n.endswith(".dist-info") else ".egg-info"
+            name, _, version = n[:-len(suffix)].partition("-")
+            if suffix == ".egg-info":
+                version = version.split("-py")[0]
+            key = re.sub(r"[-_.]+", "-", name).lower()
+            if version and key not in seen:
+                seen[key] = key + "==" + version
     return sorted(seen.values())
 
 
+_identity = []
+
+
 def identity() -> dict:
-    return {"python": platform.python_version(), "implementation": platform.python_implementation(),
-            "platform": sysconfig.get_platform()}
+    """The interpreter's Python version, implementation and platform (a copy: read once per process)."""
+    if not _identity:
+        _identity.append({"python": platform.python_version(), "implementation": platform.python_implementation(),
+                          "platform": sysconfig.get_platform()})
+    return dict(_identity[0])
 
 
 def parse(text: str):

@@ -7,7 +7,8 @@ and its imports, several times what the rest of a no-op re-submit costs. So `Ses
 asks here first: each step, in run order, is bound to the run's values and to the outputs its
 upstream steps would reuse, and looked up with the executor's own reuse decision
 (`RunExecutor.bind`, `reuse.find_reusable`, the same `RunExecutor` the executor process
-builds). Only when every step is found are the events recorded, in the order the executor
+builds; the candidates of the keys the experiment's latest run had are read in one query,
+`reuse.Candidates`, any other key alone). Only when every step is found are the events recorded, in the order the executor
 records them when the steps follow one another, together with `run.submitted` in one transaction, under the
 submit's `writing` lock (garbage collection cannot remove a found output in between). A run
 with any step to execute is left to its executor process, which decides again.
@@ -20,7 +21,7 @@ import os
 import time
 
 from canalis.executor.engine import RunExecutor, new_step_run_id
-from canalis.executor.reuse import find_reusable
+from canalis.executor.reuse import Candidates, find_reusable
 from canalis.ledger import events as ev
 
 #: set (to anything but "" or "0") to give every run its executor process
@@ -37,12 +38,17 @@ def all_reused(executor: RunExecutor) -> list | None:
     if executor.regenerate:
         return None
     decided = []
-    for step in executor.plan.order():
+    steps = executor.plan.order()
+    # the keys of the experiment's latest run are this run's when the pipeline is the same: their
+    # candidates are read in one query; a key among them none has is read alone (reuse.Candidates)
+    candidates = Candidates(executor.ledger, executor.ledger.last_reuse_keys(executor.experiment)) \
+        if len(steps) > 1 else None
+    for step in steps:
         if not step.allow_reuse:
             return None
         bound = executor.bind(step)
         trees = {}  # the output trees the reuse check reads: the next steps' binding needs no second read
-        found = find_reusable(executor.ledger, executor.store, bound.key, trees)
+        found = find_reusable(executor.ledger, executor.store, bound.key, trees, candidates)
         if found is None:
             return None
         for name, tree in found.outputs.items():
@@ -58,8 +64,9 @@ def run_events(executor: RunExecutor, decided: list, started: float) -> list:
     """What the run's executor would record for it: `run.started` (this process as the
     executor), each step's reuse events, `run.completed`."""
     events = [executor.started_event()]
+    stored: dict = {}  # the packages blob of the steps' `step.environment`: stored once (all under one `writing`)
     for step, bound, found in decided:
-        events += executor.reused_events(step, bound, new_step_run_id(), found)
+        events += executor.reused_events(step, bound, new_step_run_id(), found, stored)
     events.append(ev.RunCompleted(run_id=executor.run_id, duration_s=round(time.time() - started, 6)))
     return events
 

@@ -17,6 +17,7 @@ words), so runs recorded before keep resuming and reproducing.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, field
 from typing import Union
 
@@ -182,10 +183,32 @@ class StepSpec:
         d["arguments"] = [arg_to_dict(a) for a in self.arguments]
         d["command"] = None if self.command is None else [arg_to_dict(a) for a in self.command]
         d["params"] = [[n, arg_to_dict(a)] for n, a in self.params]
-        d["inputs"] = [asdict(i) for i in self.inputs]
-        d["outputs"] = [asdict(o) for o in self.outputs]
+        d["inputs"] = [_as_dict(i) for i in self.inputs]
+        d["outputs"] = [_as_dict(o) for o in self.outputs]
         d["after"] = list(self.after)
         return d
+
+
+def _as_dict(spec) -> dict:
+    """`dataclasses.asdict` of an InputSpec or OutputSpec, whose values are JSON data: dicts and
+    lists are copied, str, numbers, bools and None are kept (as `asdict`'s deepcopy keeps them),
+    anything else is deep-copied by `asdict` itself. One pass, no per-value deepcopy call."""
+    values = spec.__dict__
+    return {name: _copied(values[name]) for name in type(spec).__record_names__}
+
+
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _copied(value):
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    if kind is dict:
+        return {_copied(k): _copied(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return kind(_copied(v) for v in value)
+    return asdict(value) if hasattr(type(value), "__dataclass_fields__") else copy.deepcopy(value)
 
 
 @record(frozen=False)

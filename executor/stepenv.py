@@ -62,13 +62,21 @@ def interpreter_path() -> list[str]:
     return given + sys.path[stdlib:]
 
 
-def current_interpreter() -> tuple[tuple, dict]:
+def current_interpreter(kept_in: Path | None = None) -> tuple[tuple, dict]:
     """(packages, identity) of the interpreter the executor runs with, read once per process
-    and import path."""
+    and import path. Given the workspace's `envs` folder (`kept_in`), the packages are read
+    from what an earlier process kept there while the path's folders are unchanged
+    (executor/installed_cache.py)."""
     path = tuple(interpreter_path())
     with _current_lock:
         if path not in _current:
-            _current[path] = (tuple(freeze.installed(list(path))), freeze.identity())
+            if kept_in is None:
+                packages = freeze.installed(list(path))
+            else:
+                from canalis.executor import installed_cache
+
+                packages = installed_cache.installed(list(path), kept_in, freeze.installed)
+            _current[path] = (tuple(packages), freeze.identity())
         return _current[path]
 
 
@@ -107,7 +115,7 @@ def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name
         docker = {"image": found.image_id or location, "mounts": mounts, "network": spec.network,
                   "shm_size": spec.shm_size}
     elif spec.current_interpreter:
-        packages, identity = current_interpreter()
+        packages, identity = current_interpreter(envs_dir(run.locks_dir))
         found = Materialized("venv", "", sys.executable, packages, identity, built=False)
         location, python, extra = None, None, {}
     else:
@@ -141,15 +149,23 @@ def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name
     return StepInterpreter(python, extra, spec, docker)
 
 
-def reused_environment(run, spec_environment: dict, step_run_id: str, step_name: str):
+def reused_environment(run, spec_environment: dict, step_run_id: str, step_name: str, stored: dict | None = None):
     """For a reused step on the current interpreter: `step.environment` with the packages it
     would have run with, so that `canalis why` can say they changed since the step run it
     reused (packages of the current interpreter are not in the key); None for other steps.
-    Called under `writing` (the packages blob is stored here)."""
+    Called under `writing` (the packages blob is stored here). `stored`, given by a caller
+    that records several reused steps under one `writing` (executor/noop.py), keeps the blob
+    stored for the first of them (packages -> digest): the others name it without storing it again."""
     spec = EnvSpec.of(spec_environment)
     if not spec.current_interpreter or spec.runner == "docker":
         return None
-    packages, identity = current_interpreter()
+    packages, identity = current_interpreter(envs_dir(run.locks_dir))
+    if stored is None:
+        blob = _packages_blob(run.store, packages)
+    elif packages in stored:
+        blob = stored[packages]
+    else:
+        blob = stored[packages] = _packages_blob(run.store, packages)
     return ev.StepEnvironmentRecorded(
         run_id=run.run_id, step_run_id=step_run_id, step_name=step_name, environment=spec.digest, runner="local",
-        interpreter=dict(identity), packages=_packages_blob(run.store, packages), package_count=len(packages))
+        interpreter=dict(identity), packages=blob, package_count=len(packages))

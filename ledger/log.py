@@ -26,7 +26,7 @@ from canalis.ledger.canonical import GENESIS_HASH, canonical_json, hash_message
 from canalis.ledger.chain import verify_rows
 from canalis.ledger.errors import EventValidationError, LedgerBusy, LedgerFormatError, LedgerFull, PlanDocumentMissing
 from canalis.ledger.events import REGISTRY, Event
-from canalis.ledger.projections import SPECS, apply_all, folds_of
+from canalis.ledger.projections import SPECS, apply_all, folds_of, prefetch
 from canalis.ledger.projections import fingerprint as projection_fingerprint
 from canalis.ledger.record import Recorded, VerifyResult
 from canalis.ledger.record import recorded as make_recorded
@@ -341,6 +341,7 @@ class Ledger:
                 self._payloads.add(conn, content, seq + 1)
         current = self._payloads.compressor(conn)
         code, compress = current if current is not None else (None, None)
+        prefetch([(p[0], p[3]) for p in prepared], tables)
         for type_, version, stream, payload, text in prepared:
             seq += 1
             eid, now = new_event_id(), utc_now()
@@ -613,6 +614,13 @@ class Ledger:
 
     def reuse_candidates(self, reuse_key: str) -> list[ReuseCandidate]:
         return self._read(queries.reuse_candidates, reuse_key)
+
+    def reuse_candidates_many(self, reuse_keys) -> dict[str, list[ReuseCandidate]]:
+        """`reuse_candidates` of each key, in one query (queries.reuse_candidates_many)."""
+        return self._read(queries.reuse_candidates_many, reuse_keys)
+
+    def last_reuse_keys(self, experiment: str) -> list[str]:
+        return self._read(queries.last_reuse_keys, experiment)
 
     def datasets(self) -> list[DatasetRow]:
         return self._read(queries.datasets)

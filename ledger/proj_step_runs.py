@@ -32,6 +32,8 @@ TYPES = frozenset({
     "step.started", "step.reused", "step.completed", "step.failed", "step.skipped", "step.canceled", "step.abandoned",
     "run.tagged", "step.placed",
 })
+#: the row each fold reads: by the payload's step_run_id (a batch reads them at once: projections.prefetch)
+READS = {"step_runs": "step_run_id"}
 _OUTCOME = dict.fromkeys(
     ("finished_at", "duration_s", "stdout", "stderr", "exit_code", "error", "reason", "reused_from", "reused_run_id")
 )

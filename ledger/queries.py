@@ -11,7 +11,7 @@ from canalis.ledger.rows import (
     RunRow, ScheduleRow, StepRunRow,
 )
 from canalis.ledger.status import StepStatus
-from canalis.ledger.tables import TableSpec, encode_value, read_all
+from canalis.ledger.tables import TableSpec, decode_value, encode_value, read_all
 
 
 #: `step_runs.reused_from` as text in SQL (stored as 16 bytes when it is a uuid: tables.py)
@@ -133,6 +133,27 @@ def step_metrics(conn, step_run_id: str) -> list[MetricRow]:
 def reuse_candidates(conn, reuse_key: str) -> list[ReuseCandidate]:
     """Completed step runs with this reuse key, newest first."""
     return _select(conn, SPECS["reuse_index"], "reuse_key = ?", (encode_value("digest", reuse_key),), "seq DESC")
+
+
+def reuse_candidates_many(conn, reuse_keys) -> dict[str, list[ReuseCandidate]]:
+    """For each of `reuse_keys`: its completed step runs, newest first, as `reuse_candidates`
+    gives them (an empty list for a key none has), read with one query per 500 keys."""
+    keys = list(dict.fromkeys(reuse_keys))
+    out: dict[str, list[ReuseCandidate]] = {k: [] for k in keys}
+    for i in range(0, len(keys), 500):
+        part = keys[i:i + 500]
+        where = f"reuse_key IN ({', '.join('?' * len(part))})"
+        for row in _select(conn, SPECS["reuse_index"], where, [encode_value("digest", k) for k in part], "seq DESC"):
+            out[row.reuse_key].append(row)
+    return out
+
+
+def last_reuse_keys(conn, experiment: str) -> list[str]:
+    """The reuse keys of the step runs of the experiment's latest run (in plan order): the keys a
+    re-submit of the same pipeline most likely has."""
+    sql = ("SELECT reuse_key FROM step_runs WHERE run_id = (SELECT run_id FROM runs WHERE experiment = ? "
+           "ORDER BY submitted_seq DESC LIMIT 1) AND reuse_key IS NOT NULL ORDER BY plan_order")
+    return [decode_value("digest", k) for (k,) in conn.execute(sql, (experiment,))]
 
 
 def _latest(conn, spec: TableSpec) -> list:

@@ -38,6 +38,12 @@ def encode_value(kind: str, value):
     return value if fn is None or value is None else fn(value)
 
 
+def decode_value(kind: str, value):
+    """A stored column value as read (the inverse of `encode_value`)."""
+    fn = _DECODE.get(kind)
+    return value if fn is None or value is None else fn(value)
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -186,6 +192,27 @@ class SqliteTables:
             row = None if found is None else spec.decode(found)
             self.cache[ck] = row
         return None if row is None else dict(row)
+
+    def prefetch(self, table: str, keys) -> None:
+        """Read the rows of `keys` (a one-column primary key) with one query per 500, as `get`
+        would read them one by one: found rows and misses (None) are cached alike."""
+        if self.complete:
+            return
+        spec = self.specs[table]
+        if len(spec.pk) != 1:
+            raise ValueError(f"table {table!r} has a primary key of {len(spec.pk)} columns; prefetch reads one-column keys")
+        wanted = list(dict.fromkeys(k for k in keys if (table, k) not in self.cache))
+        for i in range(0, len(wanted), 500):
+            part = wanted[i:i + 500]
+            params = [spec.encode_key(k)[0] for k in part]
+            sql = (f"SELECT {', '.join(spec.names)} FROM [{spec.name}] WHERE [{spec.pk[0]}] IN "
+                   f"({', '.join('?' * len(part))})")
+            found = {}
+            for values in self.conn.execute(sql, params):
+                row = spec.decode(values)
+                found[spec.key_of(row)] = row
+            for k in part:
+                self.cache[(table, k)] = found.get(k)
 
     def put(self, table: str, row: dict) -> None:
         spec = self.specs[table]

@@ -30,7 +30,7 @@ from canalis.store.errors import (
 )
 from canalis.store.packindex import PackIndex
 from canalis.store.stagetimes import report, timed
-from canalis.store.tree import TreeEntry, decode_manifest, encode_manifest
+from canalis.store.tree import TREE_MAGIC, TreeEntry, decode_manifest, encode_manifest
 
 if TYPE_CHECKING:  # built where they are made; imported lazily by the methods that make them
     from canalis.store.snapshot import SnapshotResult
@@ -367,6 +367,12 @@ class LocalStore:
         return self.put_bytes(encode_manifest(entries))
 
     def get_tree(self, digest: str) -> list[TreeEntry]:
+        where, record = self._record(digest)
+        if record is not None:  # a packed manifest is small: decoded whole, without a stream reader
+            data = _blob.decode(record, digest, False, where.path)
+            if not data.startswith(TREE_MAGIC):
+                raise NotATreeError(digest)
+            return decode_manifest(data, digest)
         with self.open(digest) as f:
             head = f.read(15)
             if head != b"canalis-tree 1\n":

@@ -190,9 +190,7 @@ class Environment:
         }
 
     def digest(self) -> str:
-        import blake3  # here, not at the top: a step that imports the SDK (in any interpreter) does not need it
-
-        return blake3.blake3(json.dumps(self.definition(), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        return definition_digest(self.definition())
 
     @staticmethod
     def _from_definition(d: dict, version=None):
@@ -221,19 +219,28 @@ def default_environment() -> Environment:
     return env
 
 
+def definition_digest(definition: dict) -> str:
+    """The digest of an environment's definition (`Environment.digest`)."""
+    import blake3  # here, not at the top: a step that imports the SDK (in any interpreter) does not need it
+
+    return blake3.blake3(json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 def environment_of(runconfig) -> Environment:
     env = getattr(runconfig, "environment", None) if runconfig is not None else None
     return env if env is not None else default_environment()
 
 
-def step_environment(workspace, runconfig, compute_target=None) -> dict:
+def step_environment(workspace, runconfig, compute_target=None, env: Environment | None = None) -> dict:
     """What a planned step records about its environment: the definition and its digest, and,
     for a step that runs in a Docker container, `"runner": "docker"` with the container's
     options. Docker is chosen the SDK v1 ways: `runconfig.docker = DockerConfiguration(use_docker=True)`
     (also through `ScriptRunConfig(docker_runtime_config=...)`), `environment.docker.enabled`,
-    or a compute target of Docker kind (`DockerCompute`). The runner is not in the reuse key."""
-    env = environment_of(runconfig)
-    found = {"digest": env.digest(), "definition": env.definition()}
+    or a compute target of Docker kind (`DockerCompute`). The runner is not in the reuse key.
+    `env`: `environment_of(runconfig)`, when the caller has it already."""
+    env = environment_of(runconfig) if env is None else env
+    definition = env.definition()
+    found = {"digest": definition_digest(definition), "definition": definition}
     docker = getattr(runconfig, "docker", None) if runconfig is not None else None
     use = bool(getattr(docker, "use_docker", False)) or bool(env.docker.enabled)
     if compute_target is None and runconfig is not None:

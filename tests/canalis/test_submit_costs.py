@@ -266,3 +266,188 @@ def test_a_reused_submit_imports_no_click(project, how):
     imported = set(re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)\s*$", out.stderr, re.MULTILINE))
     assert "canalis.core.submit_capture" in imported  # the measure does see the submit's own imports
     assert sorted(m for m in imported if any(m == n or m.startswith(n + ".") for n in CLICK_SIDE)) == []
+
+
+# -- the work of a no-op re-submit, counted (never timed) -------------------------------------------------------------
+
+
+def _reused_submit(project, monkeypatch):
+    """Submit the project's pipeline in this process; every step is reused (recorded by this process)."""
+    import runpy
+
+    from canalis.core import Experiment
+
+    pipeline = runpy.run_path(str(project / "pipeline.py"))["pipeline"]
+    run = Experiment(pipeline._workspace, "costs").submit(pipeline)
+    assert run.wait_for_completion() == "Completed"
+    assert _count(project, run.id, "step.reused") == 4
+    return run
+
+
+def test_a_reused_submit_stores_the_packages_blob_once(project, monkeypatch):
+    """Each reused step records `step.environment` naming the interpreter's packages blob: the
+    four steps name one blob, stored once (the store's own `put_bytes`, counted, not replaced)."""
+    from canalis.executor.stepenv import current_interpreter
+    from canalis.store.local import LocalStore
+
+    packages, _ = current_interpreter()
+    blob = ("\n".join(packages) + "\n").encode()
+    puts = []
+    real = LocalStore.put_bytes
+
+    def counting(self, data):
+        puts.append(bytes(data))
+        return real(self, data)
+
+    monkeypatch.setattr(LocalStore, "put_bytes", counting)
+    run = _reused_submit(project, monkeypatch)
+    assert puts.count(blob) == 1
+    from canalis import layout
+
+    led = layout.find(project).open_ledger()
+    try:
+        named = [r.payload["packages"] for r in led.events(stream=f"run:{run.id}", type="step.environment")]
+    finally:
+        led.close()
+    assert len(named) == 4 and len(set(named)) == 1 and named[0] is not None
+
+
+def test_each_source_folder_is_resolved_once_per_plan(project, monkeypatch):
+    """Four steps in two source folders: planning resolves each folder's path (follows its
+    links) once (the paths planning makes, counted: their own `resolve` runs)."""
+    import runpy
+
+    from canalis.pipeline.core import compile as compile_module
+
+    seen = []
+
+    class CountingPath(type(Path())):
+        def resolve(self, *args, **kwargs):
+            found = super().resolve(*args, **kwargs)
+            seen.append(Path(found))
+            return found
+
+    monkeypatch.setattr(compile_module, "Path", CountingPath)
+    plan = runpy.run_path(str(project / "pipeline.py"))["pipeline"].plan()
+    assert len(plan.steps) == 4
+    assert sorted(seen) == [project.resolve() / "a", project.resolve() / "b"]
+
+
+def test_a_packed_tree_is_read_without_a_stream_reader(tmp_path, monkeypatch):
+    """A tree manifest in a pack is small: read whole and decoded, no streaming reader made
+    (the store's reader class, counted, not replaced); a loose one is still streamed."""
+    from canalis.store import blob as _blob
+    from canalis.store.local import LocalStore
+    from canalis.store.tree import TreeEntry
+
+    store = LocalStore(tmp_path / "objects")
+    write(tmp_path / "f" / "a.txt", "a\n")
+    write(tmp_path / "f" / "b.txt", "b\n")
+    with store.together() as objects:  # as a step's outputs are stored (executor/steprun.py): trees packed
+        packed = objects.snapshot(tmp_path / "f").tree
+    assert store.locate(packed).pack is not None
+    loose = store.put_tree([TreeEntry("x.txt", "file", 0o644, 2, store.put_bytes(b"x\n"))])
+    assert store.locate(loose).pack is None
+    made = []
+    real = _blob.BlobReader
+
+    class Counting(real):
+        def __init__(self, *args, **kwargs):
+            made.append(args[1])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(_blob, "BlobReader", Counting)
+    assert [e.path for e in store.get_tree(packed)] == ["a.txt", "b.txt"]
+    assert made == []
+    assert [e.path for e in store.get_tree(loose)] == ["x.txt"]
+    assert made == [loose]
+
+
+def test_a_reused_submit_takes_the_installed_packages_kept_by_an_earlier_process(project, monkeypatch):
+    """What the current interpreter has installed is listed (freeze.installed) by the first
+    process only: a later one, its path's folders unchanged, takes the answer kept in
+    `.canalis/envs` (executor/installed_cache.py) and records the same packages blob."""
+    from canalis.executor import freeze, stepenv
+
+    monkeypatch.setattr(stepenv, "_current", {})  # as in a new process: the answer for this path is kept
+    _reused_submit(project, monkeypatch)
+    listings = []
+    real = freeze.installed
+
+    def counting(*args, **kwargs):
+        listings.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stepenv, "_current", {})  # as in a new process
+    monkeypatch.setattr(freeze, "installed", counting)
+    run = _reused_submit(project, monkeypatch)
+    assert listings == []
+    from canalis import layout
+
+    led = layout.find(project).open_ledger()
+    try:
+        envs = [r.payload for r in led.events(stream=f"run:{run.id}", type="step.environment")]
+    finally:
+        led.close()
+    packages = real(stepenv.interpreter_path())
+    expected = layout.find(project).open_store().put_bytes(("\n".join(packages) + "\n").encode())
+    assert [e["packages"] for e in envs] == [expected] * 4
+    assert [e["package_count"] for e in envs] == [len(packages)] * 4
+
+
+def _ledger_statements(monkeypatch) -> list:
+    """The SQL statements of the ledger connections opened from now on (sqlite3's trace callback)."""
+    import sqlite3
+
+    from canalis.ledger import log
+
+    statements = []
+    real = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        conn = real(*args, **kwargs)
+        if str(args[0] if args else kwargs.get("database")).endswith("ledger.db"):
+            conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(log.sqlite3, "connect", connect)
+    return statements
+
+
+def test_a_reused_submit_looks_its_steps_up_with_a_few_queries(project, monkeypatch):
+    """Four reused steps: their reuse candidates are read together (the keys of the experiment's
+    latest run, one query for their candidates), and recording them reads their step_runs rows
+    with one query, not one per step (the ledger's own statements, traced)."""
+    _reused_submit(project, monkeypatch)  # the latest run is a re-submit of the same pipeline
+    statements = _ledger_statements(monkeypatch)
+    _reused_submit(project, monkeypatch)
+    candidates = [s for s in statements if "FROM [reuse_index]" in s]
+    step_rows = [s for s in statements if s.startswith("SELECT") and "FROM [step_runs]" in s]
+    assert len(candidates) == 1, candidates
+    assert len(step_rows) == 1, step_rows
+
+
+def test_each_step_writes_its_environment_definition_once_per_plan(project, monkeypatch):
+    """Planning records each step's environment definition and its digest: one definition
+    serves both (the SDK's own `definition`, counted, not replaced)."""
+    import runpy
+
+    from canalis.core.environment import Environment
+
+    made = []
+    real = Environment.definition
+
+    def counting(self):
+        made.append(self.name)
+        return real(self)
+
+    monkeypatch.setattr(Environment, "definition", counting)
+    plan = runpy.run_path(str(project / "pipeline.py"))["pipeline"].plan()
+    assert len(made) == len(plan.steps) == 4
+    import json
+
+    import blake3
+
+    for s in plan.steps:  # the digest is still that of the definition recorded beside it
+        text = json.dumps(s.environment["definition"], sort_keys=True, separators=(",", ":"))
+        assert s.environment["digest"] == blake3.blake3(text.encode()).hexdigest()

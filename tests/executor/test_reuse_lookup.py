@@ -40,11 +40,12 @@ def test_outputs_count_as_present_exactly_when_the_tree_and_each_of_its_blobs_ex
 
 
 def test_the_blobs_of_an_output_are_looked_up_together(tmp_path):
-    """An output of many files costs one lookup of its tree and one batch for its blobs, not
-    one lookup per file (the store's own methods, counted, not replaced)."""
+    """An output of many files costs one read of its tree (no separate look whether it exists)
+    and one batch for its blobs, not one lookup per file (the store's own methods, counted,
+    not replaced)."""
     store, tree, digests = _store_with_files(tmp_path, 40)
-    calls = {"exists": 0, "present": 0}
-    real_exists, real_present = store.exists, store.present
+    calls = {"exists": 0, "present": 0, "get_tree": 0}
+    real_exists, real_present, real_get_tree = store.exists, store.present, store.get_tree
 
     def exists(d):
         calls["exists"] += 1
@@ -54,6 +55,48 @@ def test_the_blobs_of_an_output_are_looked_up_together(tmp_path):
         calls["present"] += 1
         return real_present(ds)
 
-    store.exists, store.present = exists, present
+    def get_tree(d):
+        calls["get_tree"] += 1
+        return real_get_tree(d)
+
+    store.exists, store.present, store.get_tree = exists, present, get_tree
     assert outputs_present(store, {"out": tree}) is True
-    assert calls == {"exists": 1, "present": 1}
+    assert calls == {"exists": 0, "present": 1, "get_tree": 1}
+
+
+def test_an_output_tree_garbage_collection_removed_is_not_present(tmp_path):
+    store, tree, _ = _store_with_files(tmp_path, 3)
+    store.delete_many([tree])
+    trees = {}
+    assert outputs_present(store, {"a": tree}, trees) is False
+    assert trees == {}
+
+
+# -- several steps' candidates looked up together (reuse.Candidates) ------------------------------------------------
+
+_KEYS = [c * 64 for c in "abcdef"] + ["not-a-digest"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(completed=st.lists(st.tuples(st.sampled_from(_KEYS), st.sampled_from(["s0", "s1", "s2"])), max_size=12),
+       likely=st.lists(st.sampled_from(_KEYS), max_size=5), asked=st.lists(st.sampled_from(_KEYS), max_size=8))
+def test_candidates_looked_up_together_are_those_looked_up_alone(completed, likely, asked):
+    """Whatever keys are guessed up front, each key asked gets exactly the list (and order)
+    the one-key lookup gives, so the reuse decision made from it is the same."""
+    import uuid
+
+    from canalis.executor.reuse import Candidates
+    from canalis.ledger import Ledger
+    from canalis.ledger import events as ev
+
+    with tempfile.TemporaryDirectory() as tmp:
+        led = Ledger(Path(tmp) / "ledger.db")
+        try:
+            for i, (key, name) in enumerate(completed):
+                led.append(ev.StepCompleted(run_id=f"r{i % 3}", step_run_id=str(uuid.uuid4()), step_name=name,
+                                            reuse_key=key, outputs={"o": "d" * 64}))
+            together = Candidates(led, likely)
+            for key in asked:
+                assert together(key) == led.reuse_candidates(key)
+        finally:
+            led.close()

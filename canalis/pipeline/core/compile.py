@@ -86,6 +86,7 @@ class _Compiler:
         self.parameters: dict = {}
         self._noted_sources: set = set()
         self._trees: dict[str, object] = {}
+        self._sources: dict[str, Path] = {}  # source_directory as given -> resolved (one resolve per folder)
         self._paths_in: dict[str, set] = {}  # source tree -> its paths, read once per submit (steps share folders)
         self._git: dict[str, dict | None] = {}
         self._repositories = gitinfo.Repositories()  # each repository read once per submit
@@ -232,9 +233,7 @@ class _Compiler:
         else:
             command = [argument(a) for a in step.command] if step.kind == "command" else None
         params = [(str(n), param_value(n, v)) for n, v in sorted(step.params.items())]
-        source = Path(step.source_directory or self.default_source or ".").resolve()
-        if not source.is_dir():
-            raise PipelineValidationError(f"step {step.name!r}: source_directory {str(source)!r} does not exist")
+        source = self.source_folder(step)
         try:
             tree = self.snapshot(source)
         except SnapshotError as e:
@@ -252,7 +251,8 @@ class _Compiler:
         from canalis.core.environment import environment_of, step_environment
         from canalis.core.runconfig import note_single_process
 
-        environment_of(step.runconfig).note_cloud_sections(f"step {step.name!r}")
+        env = environment_of(step.runconfig)
+        env.note_cloud_sections(f"step {step.name!r}")
         distributed = getattr(step.runconfig, "_distributed", None)
         note_single_process(f"step {step.name!r}", distributed() if distributed else None)
         spec = StepSpec(
@@ -260,13 +260,26 @@ class _Compiler:
             script=getattr(step, "script_name", None), command=command,
             hash_paths=self.hash_paths(step, source), arguments=arguments, params=params,
             inputs=list(inputs.values()), outputs=list(outputs.values()),
-            environment=step_environment(self.ws, step.runconfig, step.compute_target),
+            environment=step_environment(self.ws, step.runconfig, step.compute_target, env),
             allow_reuse=bool(step.allow_reuse), compute_target=_target_name(step.compute_target, step.runconfig),
             git=self.git(source), after=[a.name for a in step._after], shell=shell,
         )
         if shell:
             check_shell_command(spec)
         return spec
+
+    def source_folder(self, step) -> Path:
+        """The step's source folder, resolved (links followed): once per folder named, as the
+        steps of a pipeline mostly share one (its snapshot is taken once too, `snapshot`)."""
+        given = step.source_directory or self.default_source or "."
+        key = str(given)
+        source = self._sources.get(key)
+        if source is None:
+            source = Path(given).resolve()
+            if not source.is_dir():
+                raise PipelineValidationError(f"step {step.name!r}: source_directory {str(source)!r} does not exist")
+            self._sources[key] = source
+        return source
 
     def note_current_folder(self, step, source: Path, tree: str) -> None:
         """A step without source_directory snapshots the current folder, as in SDK v1: say so once
