@@ -16,7 +16,6 @@ What an interpreter has installed is read by executor/freeze.py.
 """
 from __future__ import annotations
 
-import platform
 import re
 import shutil
 import sys
@@ -93,7 +92,9 @@ class EnvSpec:
 
 
 def current_python() -> str:
-    return platform.python_version()
+    from canalis.executor.freeze import python_version  # `platform.python_version()`, without importing platform
+
+    return python_version()
 
 
 def python_satisfies(asked: str, version: str) -> bool:

@@ -9,7 +9,6 @@ environment holds: `python freeze.py` prints the packages, one a line, then
 `#python VERSION IMPLEMENTATION PLATFORM`.
 """
 import os
-import platform
 import re
 import sys
 import sysconfig
@@ -38,8 +37,35 @@ def installed(paths=None) -> list:
 
 
 def identity() -> dict:
-    return {"python": platform.python_version(), "implementation": platform.python_implementation(),
+    return {"python": python_version(), "implementation": python_implementation(),
             "platform": sysconfig.get_platform()}
+
+
+#: `platform.python_implementation()` of the implementations `sys.implementation` names
+_IMPLEMENTATIONS = {"cpython": "CPython", "pypy": "PyPy", "ironpython": "IronPython", "jython": "Jython"}
+
+
+def python_version(text=None) -> str:
+    """`platform.python_version()` ("3.11.7"): on CPython read from `sys.version` (or `text`,
+    a CPython `sys.version`) as `platform` reads it (its leading `[\\w.+]+`, ".0" added to a
+    two-part version), without importing `platform`, the largest module a no-op submit loaded.
+    Other interpreters ask `platform`."""
+    if text is None and sys.implementation.name != "cpython":
+        import platform
+
+        return platform.python_version()
+    version = re.match(r"[\w.+]+", sys.version if text is None else text).group(0)
+    return version + ".0" if version.count(".") == 1 else version
+
+
+def python_implementation() -> str:
+    """`platform.python_implementation()`, from `sys.implementation` for the ones it names."""
+    name = _IMPLEMENTATIONS.get(sys.implementation.name)
+    if name is None:
+        import platform
+
+        return platform.python_implementation()
+    return name
 
 
 def parse(text: str):

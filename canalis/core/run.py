@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from canalis.core import metrics as _metrics
 from canalis.exceptions import UserErrorException
+from canalis.executor.ids import uuid4_text
 
 if TYPE_CHECKING:  # the ledger is imported where it is read: a step importing the SDK does not load it
     from canalis.ledger.rows import RunRow
@@ -344,7 +344,7 @@ class _OfflineRun:
     """What `Run.get_context()` returns outside canalis: metrics are printed, not stored."""
 
     def __init__(self):
-        self.id = f"OfflineRun_{uuid.uuid4()}"
+        self.id = f"OfflineRun_{uuid4_text()}"
         self.parent = None
         self.input_datasets = {}
         self.output_datasets = {}
