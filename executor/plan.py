@@ -17,7 +17,6 @@ words), so runs recorded before keep resuming and reproducing.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, field
 from typing import Union
 
 from canalis.executor import paths
@@ -29,7 +28,7 @@ from canalis.executor.errors import (
     PlanError,
     UnknownParameterError,
 )
-from canalis.executor.records import record
+from canalis.executor.records import as_dict, field, record
 
 PLAN_FORMAT = 3
 
@@ -178,12 +177,12 @@ class StepSpec:
         return list(seen)
 
     def to_dict(self) -> dict:
-        d = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        d = {f: getattr(self, f) for f in self.__record_names__}
         d["arguments"] = [arg_to_dict(a) for a in self.arguments]
         d["command"] = None if self.command is None else [arg_to_dict(a) for a in self.command]
         d["params"] = [[n, arg_to_dict(a)] for n, a in self.params]
-        d["inputs"] = [asdict(i) for i in self.inputs]
-        d["outputs"] = [asdict(o) for o in self.outputs]
+        d["inputs"] = [as_dict(i) for i in self.inputs]
+        d["outputs"] = [as_dict(o) for o in self.outputs]
         d["after"] = list(self.after)
         return d
 

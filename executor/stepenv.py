@@ -14,14 +14,13 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from dataclasses import field
 from pathlib import Path
 from typing import Callable, Optional
 
 from canalis.executor import freeze, runtime
 from canalis.executor.envspec import EnvSpec
 from canalis.executor.locks import writing
-from canalis.executor.records import record
+from canalis.executor.records import field, record
 from canalis.ledger import events as ev
 
 _current: dict = {}

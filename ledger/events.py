@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import MISSING, field
 from typing import Any, ClassVar, Literal
 
 from canalis.ledger.canonical import check_json
 from canalis.ledger.errors import CanonicalEncodingError, EventValidationError, UnknownEventType
-from canalis.ledger.frozen import Frozen, fields, seal
+from canalis.ledger.frozen import MISSING, Frozen, field, fields, seal
 
 JSON = Any  # any JSON-compatible value
 

@@ -11,7 +11,7 @@ import pytest
 
 from canalis.ledger import events as ev
 from canalis.ledger.errors import EventValidationError
-from canalis.ledger.frozen import Frozen, fields, seal
+from canalis.ledger.frozen import MISSING, Frozen, fields, seal
 from canalis.ledger.rows import StepRunRow
 from canalis.ledger.status import StepStatus
 
@@ -32,8 +32,8 @@ _Point = seal(type("_Point", (Frozen,), {"__annotations__": {"x": "int", "y": "i
 
 
 def test_fields_in_declaration_order_with_defaults_and_factories():
-    assert [(f.name, f.default) for f in fields(_Thing)] == [("a", dataclasses.MISSING), ("b", "y"),
-                                                              ("c", dataclasses.MISSING)]
+    assert [(f.name, f.default) for f in fields(_Thing)] == [("a", MISSING), ("b", "y"),
+                                                              ("c", MISSING)]
     t, u = _Thing(a=1), _Thing(a=1)
     assert (t.a, t.b, t.c) == (1, "y", []) and t.c is not u.c  # a fresh list per instance
     assert not isinstance(_Thing.__dict__.get("c"), dataclasses.Field)
