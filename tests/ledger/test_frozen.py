@@ -81,3 +81,23 @@ def test_rows_take_positional_or_keyword_columns_and_read_enums():
     row = StepRunRow(**values)
     assert row.status is StepStatus.Reused and row == StepRunRow(*[values[n] for n in names])
     assert StepRunRow.from_columns(dict(values)) == row
+
+
+def test_every_event_type_s_field_checks_are_made_on_first_use():
+    """An event type's field checks are made when its first event is built (not when the
+    catalogue is imported): each type's can be made, and the first event of a type, in a
+    fresh interpreter, is checked as every later one."""
+    import subprocess
+    import sys
+
+    for cls in ev.REGISTRY.values():
+        cls._make_checks()
+        assert isinstance(cls._str_fields, tuple) and isinstance(cls._checks, tuple)
+        assert set(cls._str_fields) | {n for n, _ in cls._checks} == set(cls._names)
+    code = ("from canalis.ledger import events as ev\n"
+            "from canalis.ledger.errors import EventValidationError\n"
+            "assert ev.RunCompleted._checks is None\n"
+            "try:\n    ev.RunCompleted(run_id='r', duration_s='slow')\nexcept EventValidationError as e:\n    print(e)\n"
+            "try:\n    ev.RunStarted(run_id=3)\nexcept EventValidationError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(out) == 2 and "'duration_s'" in out[0] and "'run_id'" in out[1]
