@@ -51,10 +51,10 @@ def _elapsed(since: str | None, now: float) -> float | None:
 def run_duration(row) -> float | None:
     """Seconds the run took: recorded for a completed run; for one that failed or was canceled,
     from when it started to when it ended. None while it has not ended."""
-    from datetime import datetime
-
     if row.duration_s is not None or not (row.finished_at and (row.started_at or row.submitted_at)):
         return row.duration_s
+    from datetime import datetime  # a completed run has its duration recorded
+
     start, end = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (row.started_at or row.submitted_at,
                                                                                row.finished_at))
     return round(max(0.0, (end - start).total_seconds()), 6)

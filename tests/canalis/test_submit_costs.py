@@ -240,10 +240,13 @@ def _count(root, run_id, type_):
 #: what a fully reused submit must not load (the standard library's and canalis's own), unless
 #: `import click` alone loads it (the CLI's parser, while it is on the path): record classes are
 #: not made with `dataclasses` (and the `inspect`, `ast`, `dis`, `tokenize` it brings), ids not
-#: with `uuid` (and `platform`), the user name not with `getpass`; running a step (runners, the
-#: step's clock, running out of space) and large files (chunks) are imported when used
+#: with `uuid` (and `platform`), the user name not with `getpass`, a time's seconds not with
+#: `calendar` (`datetime` is sqlite3's own import); running a step (runners, the step's clock, running out
+#: of space), wildcards in data paths (`glob`) and command lines given as text (`shlex`) are
+#: imported when used
 NOT_LOADED_BY_A_REUSED_SUBMIT = (
     "dataclasses", "inspect", "ast", "dis", "tokenize", "uuid", "_uuid", "platform", "getpass", "termios",
+    "calendar", "glob", "shlex",
     "canalis.executor.runners", "canalis.executor.nospace", "canalis.executor.stepprofile",
 )
 #: nor, outside a git repository (where `git` tells a step's commit), processes and signals
