@@ -2,10 +2,19 @@
 from __future__ import annotations
 
 from canalis.core import metrics as _metrics
-from canalis.executor.orphans import effective_status
 from canalis.ledger.rows import StepRunRow
 from canalis.ledger.status import RunStatus, StepStatus
 from canalis.run_refs import RunNotFound, resolve_run  # noqa: F401  (where the commands found them)
+
+
+def effective_status(row):
+    """executor/orphans.py's `effective_status`, imported only for a run the ledger does not
+    show ended (an ended run has no executor process to look at)."""
+    if row.status in RunStatus.terminal():
+        return row.status
+    from canalis.executor.orphans import effective_status as effective
+
+    return effective(row)
 
 
 def _log(row: StepRunRow, stream: str) -> str | None:

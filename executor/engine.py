@@ -19,7 +19,6 @@ from canalis.executor.bind import BoundStep, WorkLayout, bind
 from canalis.executor.locks import single_flight, writing
 from canalis.executor.plan import Plan, StepSpec
 from canalis.executor.ids import random_hex, uuid4_text
-from canalis.executor.outcome import StepResult
 from canalis.executor.reuse import find_reusable
 from canalis.ledger import events as ev
 from canalis.ledger.canonical import canonical_json
@@ -436,6 +435,7 @@ class RunExecutor:
     # -- one step ----------------------------------------------------------------------
     def _guarded_step(self, step: StepSpec) -> StepResult:
         from canalis.executor import nospace
+        from canalis.executor.outcome import StepResult
         from canalis.executor.stepprofile import StepClock
 
         step_run_id = new_step_run_id()
@@ -503,6 +503,8 @@ class RunExecutor:
         return bind(step, self.params, self.input_trees(step), self.input_files(step))
 
     def _step(self, step: StepSpec, step_run_id: str, clock: StepClock) -> StepResult:
+        from canalis.executor.outcome import StepResult  # a step this process runs or reuses itself
+
         bound = self.bind(step)
         clock.mark("bind")
         if not step.allow_reuse or self.regenerate:

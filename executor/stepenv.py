@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Optional
 
-from canalis.executor import freeze, runtime
+from canalis.executor import freeze
 from canalis.executor.envspec import EnvSpec
 from canalis.executor.locks import writing
 from canalis.executor.records import field, record
@@ -86,6 +86,8 @@ def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name
     once (`environment.built` and `step.environment`), whatever happens to the step next."""
     # venvs is not imported with this module: a reused step (reused_environment) builds nothing
     from canalis.executor.venvs import Materialized, ensure_venv
+
+    from canalis.executor import runtime  # canalis's copy for a step in a built environment
 
     spec = EnvSpec.of(spec_environment)
     if spec.runner == "docker":

@@ -170,12 +170,13 @@ def seal(cls, kw_only: bool = True):
                 delattr(cls, name)
             else:
                 setattr(cls, name, f.default)
-    required_after_default = [f.name for i, f in enumerate(found.values()) if not kw_only
-                              and f.default is MISSING and f.default_factory is MISSING
-                              and any(g.default is not MISSING or g.default_factory is not MISSING
-                                      for g in list(found.values())[:i])]
-    if required_after_default:
-        raise TypeError(f"{cls.__name__}: non-default argument {required_after_default[0]!r} follows default argument")
+    if not kw_only:  # by position: no field without a default after one with a default
+        defaulted = False
+        for f in found.values():
+            if f.default is not MISSING or f.default_factory is not MISSING:
+                defaulted = True
+            elif defaulted:
+                raise TypeError(f"{cls.__name__}: non-default argument {f.name!r} follows default argument")
     cls._fields = tuple(found.values())
     cls._names = tuple(found)
     cls._kw_only = kw_only

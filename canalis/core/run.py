@@ -195,10 +195,14 @@ class Run:
     def _status_now(self):
         """The run's effective status (executor/orphans.py). A run seen Running whose executor is
         gone is read once more: the executor may have recorded the run's end just before exiting."""
-        from canalis.executor.orphans import effective_status
         from canalis.ledger.status import RunStatus
 
-        status = effective_status(self._row())
+        row = self._row()
+        if row.status in RunStatus.terminal():
+            return row.status  # ended: no executor process to look at
+        from canalis.executor.orphans import effective_status
+
+        status = effective_status(row)
         return effective_status(self._row()) if status == RunStatus.Orphaned else status
 
     def _follow(self, show_output, timeout_seconds=None, report_orphaned=True) -> str:

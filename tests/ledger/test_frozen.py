@@ -101,3 +101,13 @@ def test_every_event_type_s_field_checks_are_made_on_first_use():
             "try:\n    ev.RunStarted(run_id=3)\nexcept EventValidationError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
     assert len(out) == 2 and "'duration_s'" in out[0] and "'run_id'" in out[1]
+
+
+def test_a_positional_record_refuses_a_required_field_after_a_defaulted_one():
+    ok = seal(type("_Ok", (Frozen,), {"__annotations__": {"a": "int", "b": "int", "c": "int"}, "b": 1, "c": 2}),
+              kw_only=False)
+    assert ok(0) == ok(a=0, b=1, c=2)
+    with pytest.raises(TypeError, match="non-default argument 'c' follows default argument"):
+        seal(type("_Bad", (Frozen,), {"__annotations__": {"a": "int", "b": "int", "c": "int", "d": "int"}, "b": 1}),
+             kw_only=False)
+    seal(type("_Kw", (Frozen,), {"__annotations__": {"a": "int", "b": "int", "c": "int"}, "b": 1}))  # by keyword: fine
