@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator
 
 from canalis.store import blob as _blob
-from canalis.store import chunked as _chunked
 from canalis.store import pack as _pack
 from canalis.store.batch import Batch
 from canalis.store.blob import HEADER_SIZE, check_digest, pack_header, unpack_header
@@ -31,6 +30,20 @@ from canalis.store.frozen import FrozenValue
 from canalis.store.packindex import PackIndex
 from canalis.store.stagetimes import report, timed
 from canalis.store.tree import TreeEntry, decode_manifest, encode_manifest
+
+
+class _Chunked:
+    """store/chunked.py (large files as chunks), imported when a file is large enough or a
+    chunked blob is read: a store that holds small files only never loads it. Each name is
+    read from the module when used (so a test that scales its sizes scales them here too)."""
+
+    def __getattr__(self, name):
+        from canalis.store import chunked
+
+        return getattr(chunked, name)
+
+
+_chunked = _Chunked()
 
 if TYPE_CHECKING:  # built where they are made; imported lazily by the methods that make them
     from canalis.store.snapshot import SnapshotResult

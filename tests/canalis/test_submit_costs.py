@@ -241,15 +241,15 @@ def _count(root, run_id, type_):
 #: `import click` alone loads it (the CLI's parser, while it is on the path): record classes are
 #: not made with `dataclasses` (and the `inspect`, `ast`, `dis`, `tokenize` it brings), ids not
 #: with `uuid` (and `platform`), the user name not with `getpass`, a time's seconds not with
-#: `calendar` (`datetime` is sqlite3's own import); running a step (runners, the step's clock, running out
-#: of space), canalis's copy for a built environment (runtime), the look at executor processes
-#: (orphans: a run the ledger shows ended has none), wildcards in data paths (`glob`) and command
-#: lines given as text (`shlex`) are imported when used
+#: `calendar` (`datetime` is sqlite3's own import); running a step (runners, the step's clock,
+#: running out of space), canalis's copy for a built environment (runtime), the look at executor
+#: processes (orphans: a run the ledger shows ended has none), large files as chunks, wildcards in
+#: data paths (`glob`) and command lines given as text (`shlex`) are imported when used
 NOT_LOADED_BY_A_REUSED_SUBMIT = (
     "dataclasses", "inspect", "ast", "dis", "tokenize", "uuid", "_uuid", "platform", "getpass", "termios",
     "calendar", "glob", "shlex",
     "canalis.executor.runners", "canalis.executor.nospace", "canalis.executor.stepprofile",
-    "canalis.executor.outcome", "canalis.executor.runtime", "canalis.executor.orphans",
+    "canalis.executor.outcome", "canalis.executor.runtime", "canalis.executor.orphans", "canalis.store.chunked",
 )
 #: nor, outside a git repository (where `git` tells a step's commit), processes and signals
 NOT_LOADED_OUTSIDE_GIT = ("subprocess", "signal", "selectors", "_posixsubprocess")
