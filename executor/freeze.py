@@ -48,8 +48,8 @@ _IMPLEMENTATIONS = {"cpython": "CPython", "pypy": "PyPy", "ironpython": "IronPyt
 def python_version(text=None) -> str:
     """`platform.python_version()` ("3.11.7"): on CPython read from `sys.version` (or `text`,
     a CPython `sys.version`) as `platform` reads it (its leading `[\\w.+]+`, ".0" added to a
-    two-part version), without importing `platform`, the largest module a no-op submit loaded.
-    Other interpreters ask `platform`."""
+    two-part version), without importing `platform` (milliseconds, though a process that
+    loads zstandard loads it anyway). Other interpreters ask `platform`."""
     if text is None and sys.implementation.name != "cpython":
         import platform
 

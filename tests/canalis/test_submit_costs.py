@@ -240,13 +240,14 @@ def _count(root, run_id, type_):
 #: what a fully reused submit must not load (the standard library's and canalis's own), unless
 #: `import click` alone loads it (the CLI's parser, while it is on the path): record classes are
 #: not made with `dataclasses` (and the `inspect`, `ast`, `dis`, `tokenize` it brings), ids not
-#: with `uuid` (and `platform`), the user name not with `getpass`, a time's seconds not with
+#: with `uuid` (`platform` is zstandard's own import), the user name not with `getpass`, a
+#: Python version not with `platform` (executor/freeze.py), a time's seconds not with
 #: `calendar` (`datetime` is sqlite3's own import); running a step (runners, the step's clock,
 #: running out of space), canalis's copy for a built environment (runtime), the look at executor
 #: processes (orphans: a run the ledger shows ended has none), large files as chunks, wildcards in
 #: data paths (`glob`) and command lines given as text (`shlex`) are imported when used
 NOT_LOADED_BY_A_REUSED_SUBMIT = (
-    "dataclasses", "inspect", "ast", "dis", "tokenize", "uuid", "_uuid", "platform", "getpass", "termios",
+    "dataclasses", "inspect", "ast", "dis", "tokenize", "uuid", "_uuid", "getpass", "termios",
     "calendar", "glob", "shlex",
     "canalis.executor.runners", "canalis.executor.nospace", "canalis.executor.stepprofile",
     "canalis.executor.outcome", "canalis.executor.runtime", "canalis.executor.orphans", "canalis.store.chunked",
