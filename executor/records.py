@@ -3,23 +3,21 @@
 `@dataclass(frozen=True)` writes an `__init__`, `__repr__`, `__eq__`, `__hash__`,
 `__setattr__` and `__delattr__` for every class and compiles each with `exec`: about a
 millisecond a class, and the executor declares some twenty that every `canalis submit`
-imports. `record` makes the same class a dataclass without compiling anything: the fields are
-read by `dataclasses.dataclass` with every generated method turned off (so `fields`,
-`replace`, `asdict` and `is_dataclass` work as before), and one shared `__init__`, `__repr__`,
-`__eq__` and `__hash__` (and, frozen, one pair of refusing setters) written once here serve
-every class. The behaviour is a dataclass's: arguments by position or keyword in field order,
-defaults and `field(default_factory=...)`, `__post_init__` after assignment, equality and
-hashing by field values of the same class, assignment refused with
+imports. `record` makes the same class without compiling anything: one shared `__init__`,
+`__repr__`, `__eq__` and `__hash__` (and, frozen, one pair of refusing setters) written once
+here serve every class. The behaviour is a dataclass's: arguments by position or keyword in
+field order, defaults and `field(default_factory=...)`, `__post_init__` after assignment,
+equality and hashing by field values of the same class, assignment refused with
 `dataclasses.FrozenInstanceError` when frozen. The ledger's events and rows do the same with
 classes of their own (ledger/frozen.py).
 
-Declaring a record does not import `dataclasses` either (its import loads `inspect`, `ast`,
-`dis` and `tokenize`: milliseconds of every `canalis submit`): the fields are read here, as
+Nor does declaring a record import `dataclasses` (its import loads `inspect`, `ast`, `dis`
+and `tokenize`: milliseconds of every `canalis submit`): the fields are read here, as
 `dataclass` reads them, a default factory is declared with `field` (ledger/frozen.py's;
-`dataclasses.field` is read as well), and what makes a class a dataclass for
+`dataclasses.field` is read as well), and what makes the class a dataclass for
 `dataclasses.fields`, `replace`, `asdict` and `is_dataclass` (`__dataclass_fields__`) is made
 by `dataclasses` when one of them first asks. `as_dict` and `replace` here do what
-`dataclasses.asdict` and `dataclasses.replace` do without it.
+`dataclasses.asdict` and `dataclasses.replace` do, without it.
 """
 from __future__ import annotations
 
