@@ -245,12 +245,14 @@ def _count(root, run_id, type_):
 #: `calendar` (`datetime` is sqlite3's own import); running a step (runners, the step's clock,
 #: running out of space), canalis's copy for a built environment (runtime), the look at executor
 #: processes (orphans: a run the ledger shows ended has none), large files as chunks, wildcards in
-#: data paths (`glob`) and command lines given as text (`shlex`) are imported when used
+#: data paths (`glob`), command lines given as text (`shlex`) and the dataset classes a pipeline
+#: does not name are imported when used
 NOT_LOADED_BY_A_REUSED_SUBMIT = (
     "dataclasses", "inspect", "ast", "dis", "tokenize", "uuid", "_uuid", "getpass", "termios",
     "calendar", "glob", "shlex",
     "canalis.executor.runners", "canalis.executor.nospace", "canalis.executor.stepprofile",
     "canalis.executor.outcome", "canalis.executor.runtime", "canalis.executor.orphans", "canalis.store.chunked",
+    "canalis.data.tabular_dataset", "canalis.data.file_dataset",
 )
 #: nor, outside a git repository (where `git` tells a step's commit), processes and signals
 NOT_LOADED_OUTSIDE_GIT = ("subprocess", "signal", "selectors", "_posixsubprocess")
