@@ -2,10 +2,19 @@
 from __future__ import annotations
 
 from canalis.core import metrics as _metrics
-from canalis.executor.orphans import effective_status
 from canalis.ledger.rows import StepRunRow
 from canalis.ledger.status import RunStatus, StepStatus
 from canalis.run_refs import RunNotFound, resolve_run  # noqa: F401  (where the commands found them)
+
+
+def effective_status(row):
+    """executor/orphans.py's `effective_status`, imported only for a run the ledger does not
+    show ended (an ended run has no executor process to look at)."""
+    if row.status in RunStatus.terminal():
+        return row.status
+    from canalis.executor.orphans import effective_status as effective
+
+    return effective(row)
 
 
 def _log(row: StepRunRow, stream: str) -> str | None:
@@ -51,10 +60,10 @@ def _elapsed(since: str | None, now: float) -> float | None:
 def run_duration(row) -> float | None:
     """Seconds the run took: recorded for a completed run; for one that failed or was canceled,
     from when it started to when it ended. None while it has not ended."""
-    from datetime import datetime
-
     if row.duration_s is not None or not (row.finished_at and (row.started_at or row.submitted_at)):
         return row.duration_s
+    from datetime import datetime  # a completed run has its duration recorded
+
     start, end = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (row.started_at or row.submitted_at,
                                                                                row.finished_at))
     return round(max(0.0, (end - start).total_seconds()), 6)

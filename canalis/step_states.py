@@ -8,10 +8,9 @@ they can run), and for each the last step run recorded for it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from datetime import datetime
 
 from canalis.durations import format_duration
+from canalis.executor.records import record  # a frozen dataclass that compiles no methods
 from canalis.ledger.status import StepStatus
 
 QUEUED = "Queued"
@@ -26,10 +25,12 @@ STYLES = {QUEUED: "dim", StepStatus.Running: "bold yellow", StepStatus.Completed
 def _age(iso: str | None, now: float) -> float | None:
     if not iso:
         return None
+    from datetime import datetime  # a step that is running, or ended
+
     return max(0.0, now - datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
 
 
-@dataclass(frozen=True)
+@record
 class StepState:
     """One step of a run as it stands. `status` is a StepStatus, or "Queued" for a planned
     step no step run was recorded for yet."""

@@ -8,23 +8,18 @@ step to executor/steprun.py, which prepares, runs and records it.
 """
 from __future__ import annotations
 
-import getpass
 import os
 import shutil
-import signal
 import threading
 import time
-import uuid
 from pathlib import Path
 
-from canalis.executor import nospace, outputs
+from canalis.executor import outputs
 from canalis.executor.bind import BoundStep, WorkLayout, bind
 from canalis.executor.locks import single_flight, writing
 from canalis.executor.plan import Plan, StepSpec
+from canalis.executor.ids import random_hex, uuid4_text
 from canalis.executor.reuse import find_reusable
-from canalis.executor.runners.local import LocalRunner
-from canalis.executor.stepprofile import StepClock
-from canalis.executor.outcome import StepResult
 from canalis.ledger import events as ev
 from canalis.ledger.canonical import canonical_json
 from canalis.ledger.errors import LedgerFull
@@ -41,12 +36,24 @@ def host_name() -> str:
     return os.uname().nodename
 
 
+def user_name() -> str:
+    """Who runs this process, as `getpass.getuser()` says it (LOGNAME, USER, LNAME or USERNAME,
+    else the password database), without importing `getpass` and the terminal modules it loads."""
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        user = os.environ.get(name)
+        if user:
+            return user
+    import pwd
+
+    return pwd.getpwuid(os.getuid())[0]
+
+
 def new_run_id(experiment: str) -> str:
-    return f"{experiment}_{int(time.time())}_{uuid.uuid4().hex[:8]}"
+    return f"{experiment}_{int(time.time())}_{random_hex(8)}"
 
 
 def new_step_run_id() -> str:
-    return str(uuid.uuid4())
+    return uuid4_text()
 
 
 def submitted_event(run_id, experiment, plan: Plan, parameters, *, tags=None, git=None, kind="pipeline", description=None, options=None,
@@ -70,7 +77,7 @@ def submitted_event(run_id, experiment, plan: Plan, parameters, *, tags=None, gi
         git=git,
         host=host_name(),
         pid=os.getpid(),
-        user=getpass.getuser(),
+        user=user_name(),
         description=description,
         parent_run_id=None,
         trigger=trigger,
@@ -110,7 +117,7 @@ class RunExecutor:
         self.regenerate = regenerate
         self.max_workers = max_workers or os.cpu_count() or 1
         self.continue_on_step_failure = continue_on_step_failure
-        self.runner = runner or LocalRunner()
+        self._runner = runner  # the local runner by default, made when a step first runs (`runner`)
         self.on_line = on_line
         self.resumed = resumed
         # steps this run already finished before a resume: name -> (status, outputs)
@@ -144,6 +151,8 @@ class RunExecutor:
         try:
             return self._execute()
         except LedgerFull as e:
+            from canalis.executor import nospace
+
             raise nospace.RunNotRecorded(
                 f"no space left on device: the ledger could not record what run {self.run_id} did ({e}); "
                 f"free some space, then `canalis resume {self.run_id}` finishes it"
@@ -160,6 +169,8 @@ class RunExecutor:
         what puts the previous handler back."""
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
+        import signal  # the executor's own; a run recorded by its submitting process runs nothing
+
         previous = signal.signal(signal.SIGINT, lambda *_: self.cancel("executor interrupted (SIGINT)"))
         return lambda: signal.signal(signal.SIGINT, previous)
 
@@ -266,7 +277,7 @@ class RunExecutor:
         if reason:
             self._cancel_reason = reason
         self._cancel.set()
-        stop = getattr(self.runner, "stop_all", None)
+        stop = getattr(self._runner, "stop_all", None)  # none made: no local step has run
         if stop is not None:
             stop()
         with self._docker_lock:
@@ -319,7 +330,7 @@ class RunExecutor:
     def _make_ahead(self, source_tree: str) -> None:
         from canalis.store.errors import StoreError
 
-        folder = self.scratch / self.run_id / f".ahead-{uuid.uuid4().hex}"
+        folder = self.scratch / self.run_id / f".ahead-{random_hex(32)}"
         lay = WorkLayout(folder)
         made = False
         try:
@@ -406,6 +417,16 @@ class RunExecutor:
     def cancel_reason(self) -> str:
         return self._cancel_reason
 
+    @property
+    def runner(self):
+        """The runner of the steps that run on this machine: the one given, else a LocalRunner
+        (executor/runners/local.py, which loads subprocess and signals), made on first use."""
+        if self._runner is None:
+            from canalis.executor.runners.local import LocalRunner
+
+            self._runner = LocalRunner()
+        return self._runner
+
     def base_env(self) -> dict[str, str]:
         """The environment a step process starts from (the executor's own); the bound step's
         variables are added on top."""
@@ -413,6 +434,10 @@ class RunExecutor:
 
     # -- one step ----------------------------------------------------------------------
     def _guarded_step(self, step: StepSpec) -> StepResult:
+        from canalis.executor import nospace
+        from canalis.executor.outcome import StepResult
+        from canalis.executor.stepprofile import StepClock
+
         step_run_id = new_step_run_id()
         clock = StepClock(step.name)
         try:
@@ -441,6 +466,8 @@ class RunExecutor:
         try:
             self.ledger.append(event)
         except LedgerFull:
+            from canalis.executor import nospace
+
             nospace.free_partial_outputs(work)
             self.ledger.append(event)
 
@@ -476,6 +503,8 @@ class RunExecutor:
         return bind(step, self.params, self.input_trees(step), self.input_files(step))
 
     def _step(self, step: StepSpec, step_run_id: str, clock: StepClock) -> StepResult:
+        from canalis.executor.outcome import StepResult  # a step this process runs or reuses itself
+
         bound = self.bind(step)
         clock.mark("bind")
         if not step.allow_reuse or self.regenerate:

@@ -16,7 +16,6 @@ What an interpreter has installed is read by executor/freeze.py.
 """
 from __future__ import annotations
 
-import platform
 import re
 import shutil
 import sys
@@ -25,10 +24,11 @@ from canalis.executor.errors import EnvironmentBuildError
 from canalis.executor.records import record
 
 DEFAULT_BASE_IMAGE = "canalis/base:bookworm-python3"
+# (patterns as text: compiled, and kept by `re`, when an environment lists packages, not at import)
 #: requirement names canalis provides itself (SDK v1 distributions)
-_PROVIDED = re.compile(r"^azureml([-_.][A-Za-z0-9_.-]*)?(\[.*\])?\s*($|[=<>!~;@ ])", re.IGNORECASE)
+_PROVIDED = r"^azureml([-_.][A-Za-z0-9_.-]*)?(\[.*\])?\s*($|[=<>!~;@ ])"
 #: conda entries that are not packages to install: the interpreter and pip themselves
-_NOT_CONDA_PACKAGES = re.compile(r"^(python|pip)\s*($|[=<>!~ ])")
+_NOT_CONDA_PACKAGES = r"^(python|pip)\s*($|[=<>!~ ])"
 
 
 @record
@@ -60,11 +60,11 @@ class EnvSpec:
             req = str(req).strip()
             if req.startswith("-"):  # an option written among the packages
                 options.append(req)
-            elif _PROVIDED.match(req):
+            elif re.match(_PROVIDED, req, re.IGNORECASE):
                 provided.append(req)
             elif req:
                 pip.append(req)
-        conda = [str(c).strip() for c in cd.get("conda") or [] if not _NOT_CONDA_PACKAGES.match(str(c).strip())]
+        conda = [str(c).strip() for c in cd.get("conda") or [] if not re.match(_NOT_CONDA_PACKAGES, str(c).strip())]
         return cls(
             digest=str(environment.get("digest") or ""), name=str(d.get("name") or "unnamed"),
             user_managed=bool(py.get("user_managed_dependencies")),
@@ -93,6 +93,8 @@ class EnvSpec:
 
 
 def current_python() -> str:
+    import platform
+
     return platform.python_version()
 
 

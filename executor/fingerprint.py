@@ -19,9 +19,8 @@ Keys of different versions never match (the version is inside the hashed documen
 from __future__ import annotations
 
 import json
-from dataclasses import field
 
-from canalis.executor.records import record
+from canalis.executor.records import field, record
 
 KEY_VERSION = 2
 

@@ -2,9 +2,8 @@
 step's result as the run's scheduler sees it (`StepResult`, executor/engine.py)."""
 from __future__ import annotations
 
-from dataclasses import field
 
-from canalis.executor.records import record
+from canalis.executor.records import field, record
 from canalis.ledger.status import StepStatus
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
-import uuid
 
 from canalis.executor.errors import PathEscapeError
+from canalis.executor.ids import random_hex
 
 #: what a step's input or output name may hold (it becomes a folder name in the step's working folder)
 NAME_CHARS = "letters, digits, '_', '-' and '.'"
@@ -146,7 +146,7 @@ def write_inside(root, rel: str, source, what: str, root_label: str, *, overwrit
             raise error(f"{dst} exists; pass overwrite=True to replace it")
         if os.path.isdir(dst) and not os.path.islink(dst):
             raise error(f"{what}: {dst} is a folder; remove it or pick another path")
-    tmp = os.path.join(parent, f".{posixpath.basename(rel)}.canalis-{uuid.uuid4().hex[:12]}")
+    tmp = os.path.join(parent, f".{posixpath.basename(rel)}.canalis-{random_hex(12)}")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         with os.fdopen(fd, "wb") as out:

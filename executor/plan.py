@@ -17,8 +17,6 @@ words), so runs recorded before keep resuming and reproducing.
 """
 from __future__ import annotations
 
-import copy
-from dataclasses import asdict, field
 from typing import Union
 
 from canalis.executor import paths
@@ -30,7 +28,7 @@ from canalis.executor.errors import (
     PlanError,
     UnknownParameterError,
 )
-from canalis.executor.records import record
+from canalis.executor.records import as_dict, field, record
 
 PLAN_FORMAT = 3
 
@@ -179,36 +177,14 @@ class StepSpec:
         return list(seen)
 
     def to_dict(self) -> dict:
-        d = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        d = {f: getattr(self, f) for f in self.__record_names__}
         d["arguments"] = [arg_to_dict(a) for a in self.arguments]
         d["command"] = None if self.command is None else [arg_to_dict(a) for a in self.command]
         d["params"] = [[n, arg_to_dict(a)] for n, a in self.params]
-        d["inputs"] = [_as_dict(i) for i in self.inputs]
-        d["outputs"] = [_as_dict(o) for o in self.outputs]
+        d["inputs"] = [as_dict(i) for i in self.inputs]
+        d["outputs"] = [as_dict(o) for o in self.outputs]
         d["after"] = list(self.after)
         return d
-
-
-def _as_dict(spec) -> dict:
-    """`dataclasses.asdict` of an InputSpec or OutputSpec, whose values are JSON data: dicts and
-    lists are copied, str, numbers, bools and None are kept (as `asdict`'s deepcopy keeps them),
-    anything else is deep-copied by `asdict` itself. One pass, no per-value deepcopy call."""
-    values = spec.__dict__
-    return {name: _copied(values[name]) for name in type(spec).__record_names__}
-
-
-_ATOMS = (str, int, float, bool, type(None))
-
-
-def _copied(value):
-    kind = type(value)
-    if kind in _ATOMS:
-        return value
-    if kind is dict:
-        return {_copied(k): _copied(v) for k, v in value.items()}
-    if kind is list or kind is tuple:
-        return kind(_copied(v) for v in value)
-    return asdict(value) if hasattr(type(value), "__dataclass_fields__") else copy.deepcopy(value)
 
 
 @record(frozen=False)

@@ -20,8 +20,9 @@ import importlib
 import importlib.util
 import os
 import shutil
-import uuid
 from pathlib import Path
+
+from canalis.executor.ids import random_hex
 
 #: the packages of the canalis distribution and where they sit inside `canalis`
 PACKAGES = ("canalis", "canalis.store", "canalis.ledger", "canalis.executor")
@@ -61,7 +62,7 @@ def runtime_dir(envs_dir: Path) -> Path:
     target = Path(envs_dir) / "runtime" / key
     if (target / _MARKER).exists():
         return target
-    tmp = target.parent / f".tmp-{uuid.uuid4().hex}"
+    tmp = target.parent / f".tmp-{random_hex(32)}"
     try:
         for rel, path in files:
             dest = tmp / "python" / rel

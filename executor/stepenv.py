@@ -14,14 +14,13 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from dataclasses import field
 from pathlib import Path
 from typing import Callable, Optional
 
-from canalis.executor import freeze, runtime
+from canalis.executor import freeze
 from canalis.executor.envspec import EnvSpec
 from canalis.executor.locks import writing
-from canalis.executor.records import record
+from canalis.executor.records import field, record
 from canalis.ledger import events as ev
 
 _current: dict = {}
@@ -95,6 +94,8 @@ def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name
     once (`environment.built` and `step.environment`), whatever happens to the step next."""
     # venvs is not imported with this module: a reused step (reused_environment) builds nothing
     from canalis.executor.venvs import Materialized, ensure_venv
+
+    from canalis.executor import runtime  # canalis's copy for a step in a built environment
 
     spec = EnvSpec.of(spec_environment)
     if spec.runner == "docker":

@@ -5,8 +5,23 @@
     led = Ledger(path); led.append(ev.RunSubmitted(run_id="r1", experiment="demo", ...))
 
 The format (events table, canonical JSON, hash chain) is documented in docs/events.md.
+
+The names are loaded on first use: a module of the package (the record classes of
+ledger/frozen.py, which the executor's records build on) is imported without the log, its
+storage and zstandard.
 """
-from canalis.ledger.log import FORMAT_VERSION, Ledger
-from canalis.ledger.record import Recorded, VerifyResult
+
+_LAZY = {"FORMAT_VERSION": "canalis.ledger.log", "Ledger": "canalis.ledger.log",
+         "Recorded": "canalis.ledger.record", "VerifyResult": "canalis.ledger.record"}
 
 __all__ = ["FORMAT_VERSION", "Ledger", "Recorded", "VerifyResult"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'canalis.ledger' has no attribute {name!r}")

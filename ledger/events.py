@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import MISSING, field
 from typing import Any, ClassVar, Literal
 
 from canalis.ledger.canonical import check_json
 from canalis.ledger.errors import CanonicalEncodingError, EventValidationError, UnknownEventType
-from canalis.ledger.frozen import Frozen, fields, seal
+from canalis.ledger.frozen import MISSING, Frozen, field, fields, seal
 
 JSON = Any  # any JSON-compatible value
 
@@ -39,6 +38,8 @@ class Event(Frozen):
     _names: ClassVar[tuple] = ()
 
     def __post_init__(self):
+        if self._str_fields is None:  # the first event of its type: its checks are made now
+            type(self)._make_checks()
         for name in self._str_fields:  # the common case, checked inline
             if type(getattr(self, name)) is not str:
                 _checker(str, self.type)(getattr(self, name), name)
@@ -47,6 +48,16 @@ class Event(Frozen):
             fixed = check(value, name)
             if fixed is not value:
                 object.__setattr__(self, name, fixed)
+
+    @classmethod
+    def _make_checks(cls) -> None:
+        """The checks of each field (`_str_fields`, `_checks`), made when the first event of the
+        type is built: a process builds a few of the types the catalogue declares."""
+        declared = fields(cls)
+        hints = {f.name: _annotation(f.type) for f in declared}
+        checks = tuple((f.name, _checker(hints[f.name], cls.type)) for f in declared if hints[f.name] is not str)
+        cls._checks = checks
+        cls._str_fields = tuple(f.name for f in declared if hints[f.name] is str)
 
     @property
     def stream(self) -> str:
@@ -166,10 +177,7 @@ def event(type_: str, version: int = 1):
         cls.type = type_
         cls.version = version
         cls.event_version = version
-        declared = fields(cls)
-        hints = {f.name: _annotation(f.type) for f in declared}
-        cls._str_fields = tuple(f.name for f in declared if hints[f.name] is str)
-        cls._checks = tuple((f.name, _checker(hints[f.name], type_)) for f in declared if hints[f.name] is not str)
+        cls._str_fields = cls._checks = None  # made by the first event of the type (`_make_checks`)
         if type_ in REGISTRY:
             raise TypeError(f"event type {type_!r} registered twice")
         REGISTRY[type_] = cls

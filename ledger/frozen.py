@@ -10,15 +10,64 @@ a redeclared field keeps its place and takes the new default), defaults and
 `field(default_factory=...)`, `__post_init__` after assignment, assignment and deletion
 refused with `dataclasses.FrozenInstanceError`, and equality, hashing and repr by field
 values (`FieldValues`).
+
+Nor is `dataclasses` imported: its import loads `inspect` (with `ast`, `dis`, `tokenize`),
+milliseconds of every command. A default factory is declared with this module's `field`
+(`dataclasses.field` is read as well, in a program that has loaded dataclasses), and the
+refusal's `FrozenInstanceError` is imported when an assignment is refused.
 """
 from __future__ import annotations
 
-from dataclasses import MISSING, FrozenInstanceError
-from dataclasses import Field as _DataclassField
+import sys
 import typing
 from typing import ClassVar, NamedTuple
 
 from canalis.ledger.fieldvalues import FieldValues
+
+
+class _Missing:
+    """The marker of "no default" (`dataclasses.MISSING`'s role)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "MISSING"
+
+
+MISSING = _Missing()
+
+
+class _Default(NamedTuple):
+    """What `field(...)` declares: a default value or a default factory."""
+
+    default: object = MISSING
+    default_factory: object = MISSING
+
+
+def field(*, default=MISSING, default_factory=MISSING):
+    """A field's default or default factory (`dataclasses.field`'s two arguments used here)."""
+    if default is not MISSING and default_factory is not MISSING:
+        raise ValueError("cannot specify both default and default_factory")
+    return _Default(default, default_factory)
+
+
+def declared_default(value):
+    """(default, default_factory) of a class attribute that declares a field through `field(...)`
+    (this module's or `dataclasses.field`), else None."""
+    if isinstance(value, _Default):
+        return value.default, value.default_factory
+    dataclasses = sys.modules.get("dataclasses")  # a dataclasses.Field exists only once it is loaded
+    if dataclasses is not None and isinstance(value, dataclasses.Field):
+        return (MISSING if value.default is dataclasses.MISSING else value.default,
+                MISSING if value.default_factory is dataclasses.MISSING else value.default_factory)
+    return None
+
+
+def frozen_error(message: str) -> Exception:
+    """`dataclasses.FrozenInstanceError(message)`, what assigning to a frozen dataclass raises."""
+    from dataclasses import FrozenInstanceError
+
+    return FrozenInstanceError(message)
 
 
 class Field(NamedTuple):
@@ -86,10 +135,10 @@ class Frozen(FieldValues):
         raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {unexpected!r}")
 
     def __setattr__(self, name, value):
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+        raise frozen_error(f"cannot assign to field {name!r}")
 
     def __delattr__(self, name):
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
+        raise frozen_error(f"cannot delete field {name!r}")
 
     @classmethod
     def _field_names(cls) -> tuple:
@@ -98,8 +147,8 @@ class Frozen(FieldValues):
 
 def seal(cls, kw_only: bool = True):
     """Read `cls`'s fields (its own annotations after its bases', ClassVars left out) and
-    make it a frozen record class. A `dataclasses.field(...)` default is read for its default
-    or factory and removed from the class, as `@dataclass` does."""
+    make it a frozen record class. A `field(...)` (or `dataclasses.field(...)`) default is read
+    for its default or factory and removed from the class, as `@dataclass` does."""
     found: dict[str, Field] = {}
     for base in reversed(cls.__mro__):
         own = base.__dict__.get("__annotations__")
@@ -110,22 +159,24 @@ def seal(cls, kw_only: bool = True):
             if text.startswith(("ClassVar", "typing.ClassVar")):
                 continue
             value = base.__dict__.get(name, MISSING)
-            if isinstance(value, _DataclassField):
-                found[name] = Field(name, annotation, value.default, value.default_factory)
+            declared = declared_default(value)
+            if declared is not None:
+                found[name] = Field(name, annotation, *declared)
             else:
                 found[name] = Field(name, annotation, value)
     for name, f in found.items():
-        if isinstance(cls.__dict__.get(name), _DataclassField):
+        if declared_default(cls.__dict__.get(name)) is not None:
             if f.default is MISSING:
                 delattr(cls, name)
             else:
                 setattr(cls, name, f.default)
-    required_after_default = [f.name for i, f in enumerate(found.values()) if not kw_only
-                              and f.default is MISSING and f.default_factory is MISSING
-                              and any(g.default is not MISSING or g.default_factory is not MISSING
-                                      for g in list(found.values())[:i])]
-    if required_after_default:
-        raise TypeError(f"{cls.__name__}: non-default argument {required_after_default[0]!r} follows default argument")
+    if not kw_only:  # by position: no field without a default after one with a default
+        defaulted = False
+        for f in found.values():
+            if f.default is not MISSING or f.default_factory is not MISSING:
+                defaulted = True
+            elif defaulted:
+                raise TypeError(f"{cls.__name__}: non-default argument {f.name!r} follows default argument")
     cls._fields = tuple(found.values())
     cls._names = tuple(found)
     cls._kw_only = kw_only

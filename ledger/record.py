@@ -1,14 +1,17 @@
-"""What the ledger hands back: a recorded event, and the result of verifying the chain."""
+"""What the ledger hands back: a recorded event, and the result of verifying the chain.
+
+Both are frozen records (ledger/frozen.py), built by position or keyword as the frozen
+dataclasses they were."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from canalis.ledger.frozen import Frozen, seal
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(Frozen):
     """One event as stored, with its payload upcast to the current version of its type.
 
-    `stored_version` is the version the row was written with (the hash covers that one).
+    `stored_version` is the version the row was written with (the hash covers that one); it
+    takes no part in equality and hashing.
     """
 
     seq: int
@@ -20,7 +23,13 @@ class Recorded:
     payload: dict
     prev_hash: str
     hash: str
-    stored_version: int | None = field(default=None, compare=False)
+    stored_version: int | None = None
+
+    def _values(self) -> tuple:
+        """What equality and hashing compare: every field but `stored_version`."""
+        d = self.__dict__
+        return (d["seq"], d["id"], d["time"], d["type"], d["version"], d["stream"], d["payload"], d["prev_hash"],
+                d["hash"])
 
     def event(self):
         """The typed event (a frozen dataclass of canalis.ledger.events)."""
@@ -44,8 +53,10 @@ def recorded(seq, id, time, type, version, stream, payload, prev_hash, hash, sto
     return rec
 
 
-@dataclass(frozen=True)
-class VerifyResult:
+seal(Recorded, kw_only=False)
+
+
+class VerifyResult(Frozen):
     ok: bool
     checked: int
     first_bad_seq: int | None = None
@@ -58,3 +69,6 @@ class VerifyResult:
             "ok": self.ok, "checked": self.checked, "first_bad_seq": self.first_bad_seq, "reason": self.reason,
             "head_seq": self.head_seq, "head_hash": self.head_hash,
         }
+
+
+seal(VerifyResult, kw_only=False)

@@ -109,20 +109,24 @@ def redact(value):
 
 # -- values that look like credentials ---------------------------------------------------------
 
+# The patterns are compiled when first used (`re`'s cache keeps them), and each is tried only
+# on text holding the literal every match of it holds: most values hold none, and compiling
+# them all was most of the cost of importing the ledger.
 _B = r"(?<![A-Za-z0-9_])"  # a token starts at a word boundary
-_URL_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([^/\s:@?#]*):([^/\s@?#]+)@")
-_PLACEHOLDER = re.compile(r"^(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\*+|x+|<[^>]*>|\{[^}]*\}|%\([^)]*\)s)$", re.I)
+_URL_USERINFO = r"[A-Za-z][A-Za-z0-9+.\-]*://([^/\s:@?#]*):([^/\s@?#]+)@"
+_PLACEHOLDER = r"^(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\*+|x+|<[^>]*>|\{[^}]*\}|%\([^)]*\)s)$"
+#: (kind, literals one of which any match holds, pattern)
 _TOKENS = (
-    ("a GitHub token", re.compile(_B + r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})")),
-    ("a GitLab token", re.compile(_B + r"glpat-[A-Za-z0-9_\-]{20,}")),
-    ("a Slack token", re.compile(_B + r"xox[abposr]-[A-Za-z0-9\-]{10,}")),
-    ("an AWS access key id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Z0-9])")),
-    ("a Google API key", re.compile(_B + r"AIza[0-9A-Za-z_\-]{35}")),
-    ("a PEM private key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")),
+    ("a GitHub token", ("gh", "github_pat_"), _B + r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"),
+    ("a GitLab token", ("glpat-",), _B + r"glpat-[A-Za-z0-9_\-]{20,}"),
+    ("a Slack token", ("xox",), _B + r"xox[abposr]-[A-Za-z0-9\-]{10,}"),
+    ("an AWS access key id", ("AKIA", "ASIA"), r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Z0-9])"),
+    ("a Google API key", ("AIza",), _B + r"AIza[0-9A-Za-z_\-]{35}"),
+    ("a PEM private key", ("-----BEGIN ",), r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"),
 )
 # `sk-` keys are random: at least 20 characters with a digit, a lower- and an upper-case letter
 # (`sk-learn-preprocessing` is not one)
-_SK = re.compile(_B + r"sk-([A-Za-z0-9_\-]{20,})")
+_SK = _B + r"sk-([A-Za-z0-9_\-]{20,})"
 
 
 def secret_value_kind(text) -> str | None:
@@ -130,16 +134,18 @@ def secret_value_kind(text) -> str | None:
     or None. Only strings are examined."""
     if not isinstance(text, str) or len(text) < 8:
         return None
-    for m in _URL_USERINFO.finditer(text):
-        if not _PLACEHOLDER.match(m.group(2)):
-            return "a URL with a password"
-    for kind, pattern in _TOKENS:
-        if pattern.search(text):
+    if "://" in text and "@" in text:
+        for m in re.finditer(_URL_USERINFO, text):
+            if not re.match(_PLACEHOLDER, m.group(2), re.I):
+                return "a URL with a password"
+    for kind, literals, pattern in _TOKENS:
+        if any(literal in text for literal in literals) and re.search(pattern, text):
             return kind
-    for m in _SK.finditer(text):
-        body = m.group(1)
-        if re.search(r"[0-9]", body) and re.search(r"[a-z]", body) and re.search(r"[A-Z]", body):
-            return "an API key (sk-...)"
+    if "sk-" in text:
+        for m in re.finditer(_SK, text):
+            body = m.group(1)
+            if re.search(r"[0-9]", body) and re.search(r"[a-z]", body) and re.search(r"[A-Z]", body):
+                return "an API key (sk-...)"
     return None
 
 

@@ -19,7 +19,6 @@ against format 1 (reads, and the stock-tool check of the chain) keeps working.
 """
 from __future__ import annotations
 
-import calendar
 import json
 import re
 import time as _time
@@ -162,7 +161,7 @@ def encode_time(text):
         try:
             # from the matched fields (no strptime: its parser is an import and a dozen regular
             # expressions); a field out of range raises or fails the round trip below
-            seconds = calendar.timegm(tuple(map(int, m.groups()[:6])))
+            seconds = timegm(*map(int, m.groups()[:6]))
         except (ValueError, OverflowError):
             return text
         if decode_time(seconds * 1_000_000)[:19] != prefix:
@@ -172,6 +171,19 @@ def encode_time(text):
 
 
 _second: list = [(None, "")]
+
+
+def timegm(year: int, month: int, day: int, hour: int, minute: int, second: int) -> int:
+    """`calendar.timegm` of a UTC date and time, by the civil-calendar arithmetic of the
+    proleptic Gregorian calendar (days from 1970-01-01), without importing `calendar` and the
+    `datetime` it uses. Fields out of range give a number whose decoding differs (the caller
+    checks the round trip)."""
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month - 3 if month > 2 else month + 9) + 2) // 5 + day - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    return ((days * 24 + hour) * 60 + minute) * 60 + second
 
 
 def decode_time(value) -> str:

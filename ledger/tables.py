@@ -14,9 +14,9 @@ from __future__ import annotations
 import functools
 import json
 import operator
-from dataclasses import dataclass
 
 from canalis.ledger.canonical import canonical_json
+from canalis.ledger.frozen import Frozen, seal
 from canalis.ledger.storage import (
     decode_digests, decode_hash, decode_id, decode_time, encode_digests, encode_hash, encode_id, encode_time,
 )
@@ -44,8 +44,7 @@ def decode_value(kind: str, value):
     return value if fn is None or value is None else fn(value)
 
 
-@dataclass(frozen=True)
-class TableSpec:
+class TableSpec(Frozen):
     name: str
     columns: tuple[tuple[str, str], ...]  # (name, kind) with kind in _SQL_TYPES
     pk: tuple[str, ...]
@@ -141,6 +140,9 @@ class TableSpec:
         for cols_ in self.indexes:
             db.execute(f"CREATE INDEX IF NOT EXISTS [idx_{self.name}_{'_'.join(cols_)}] "
                        f"ON [{self.name}] ({', '.join(f'[{c}]' for c in cols_)})")
+
+
+seal(TableSpec, kw_only=False)  # a frozen record (ledger/frozen.py), positional or keyword
 
 
 class MemoryTables:

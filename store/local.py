@@ -15,12 +15,10 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator
 
 from canalis.store import blob as _blob
-from canalis.store import chunked as _chunked
 from canalis.store import pack as _pack
 from canalis.store.batch import Batch
 from canalis.store.blob import HEADER_SIZE, check_digest, pack_header, unpack_header
@@ -28,9 +26,24 @@ from canalis.store.durable import fsync_path, syncfs  # noqa: F401  (syncfs: re-
 from canalis.store.errors import (
     BlobNotFoundError, DigestPrefixError, InvalidDigestError, NotATreeError, SnapshotError, StoreError,
 )
+from canalis.store.frozen import FrozenValue
 from canalis.store.packindex import PackIndex
 from canalis.store.stagetimes import report, timed
 from canalis.store.tree import TREE_MAGIC, TreeEntry, decode_manifest, encode_manifest
+
+
+class _Chunked:
+    """store/chunked.py (large files as chunks), imported when a file is large enough or a
+    chunked blob is read: a store that holds small files only never loads it. Each name is
+    read from the module when used (so a test that scales its sizes scales them here too)."""
+
+    def __getattr__(self, name):
+        from canalis.store import chunked
+
+        return getattr(chunked, name)
+
+
+_chunked = _Chunked()
 
 if TYPE_CHECKING:  # built where they are made; imported lazily by the methods that make them
     from canalis.store.snapshot import SnapshotResult
@@ -39,24 +52,32 @@ if TYPE_CHECKING:  # built where they are made; imported lazily by the methods t
 _HEX = frozenset("0123456789abcdef")
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(FrozenValue):
     """Where a blob lies: a loose file (`pack` None, the whole file), or a record of
-    `length` bytes at `offset` in pack file `path`."""
+    `length` bytes at `offset` in pack file `path`. Frozen (store/frozen.py)."""
 
+    _fields = ("digest", "path", "offset", "length", "pack")
     digest: str
     path: str
     offset: int
     length: int | None
-    pack: str | None = None
+    pack: str | None
+
+    def __init__(self, digest: str, path: str, offset: int, length: int | None, pack: str | None = None):
+        self.__dict__.update(digest=digest, path=path, offset=offset, length=length, pack=pack)
 
 
-@dataclass(frozen=True)
-class ObjectInfo:
+class ObjectInfo(FrozenValue):
+    """A stored blob: its digest, stored size, modification time and pack (None: a loose file)."""
+
+    _fields = ("digest", "stored_bytes", "mtime", "pack")
     digest: str
     stored_bytes: int
     mtime: float
     pack: str | None
+
+    def __init__(self, digest: str, stored_bytes: int, mtime: float, pack: str | None):
+        self.__dict__.update(digest=digest, stored_bytes=stored_bytes, mtime=mtime, pack=pack)
 
 
 def _write_all(f, data) -> None:

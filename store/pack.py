@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
 
 import blake3
 
 from canalis.store.errors import CorruptPackError
+from canalis.store.frozen import FrozenValue
 
 MAGIC = b"CNLP"
 PACK_VERSION = 1
@@ -44,11 +44,16 @@ PACKABLE = 4 << 20
 PACK_TARGET = 32 << 20
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(FrozenValue):
+    """One record of a pack: its blob's digest, offset and length (frozen, store/frozen.py)."""
+
+    _fields = ("digest", "offset", "length")
     digest: str
     offset: int
     length: int
+
+    def __init__(self, digest: str, offset: int, length: int):
+        self.__dict__.update(digest=digest, offset=offset, length=length)
 
 
 def is_pack_name(filename: str) -> bool:

@@ -12,26 +12,32 @@ import os
 import stat as _stat
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from canalis.store.errors import SnapshotError
+from canalis.store.frozen import FrozenValue
 from canalis.store.ignore import ALWAYS_EXCLUDED, Rules
 from canalis.store.statcache import StatCache, trusted
 from canalis.store.tree import FILE, SYMLINK, TreeEntry, encode_rows, file_mode
 
-@dataclass(frozen=True)
-class SnapshotResult:
+class SnapshotResult(FrozenValue):
     """What `snapshot` / `put_files` made: the tree digest, file count, logical bytes, ignored
-    entries, and how many files were read (`hashed`) versus taken from the stat cache (`cached`)."""
+    entries, and how many files were read (`hashed`) versus taken from the stat cache (`cached`).
+    Frozen (store/frozen.py)."""
 
+    _fields = ("tree", "files", "bytes", "ignored", "hashed", "cached", "skipped")
     tree: str
     files: int
     bytes: int
-    ignored: int = 0
-    hashed: int = 0
-    cached: int = 0
-    skipped: list = field(default_factory=list)
+    ignored: int
+    hashed: int
+    cached: int
+    skipped: list
+
+    def __init__(self, tree: str, files: int, bytes: int, ignored: int = 0, hashed: int = 0, cached: int = 0,
+                 skipped: list | None = None):
+        self.__dict__.update(tree=tree, files=files, bytes=bytes, ignored=ignored, hashed=hashed, cached=cached,
+                             skipped=[] if skipped is None else skipped)
 
 
 #: above this many files to hash, a thread pool does the work

@@ -13,11 +13,11 @@ LF, CR, NUL and TAB written as `%25`, `%0A`, `%0D`, `%00`, `%09`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Iterable
 
 from canalis.store.blob import check_digest
 from canalis.store.errors import InvalidDigestError, InvalidTreeError, NotATreeError, UnsafePathError
+from canalis.store.frozen import Ordered
 
 TREE_MAGIC = b"canalis-tree 1\n"
 FILE = "file"
@@ -26,15 +26,19 @@ MODES = {FILE: (0o644, 0o755), SYMLINK: (0o777,)}
 _ESCAPE = {b"%": b"%25", b"\n": b"%0A", b"\r": b"%0D", b"\0": b"%00", b"\t": b"%09"}
 
 
-@dataclass(frozen=True, order=True)
-class TreeEntry:
-    """One file or symlink of a tree. `path` is relative POSIX, `mode` is 0o644/0o755/0o777."""
+class TreeEntry(Ordered):
+    """One file or symlink of a tree. `path` is relative POSIX, `mode` is 0o644/0o755/0o777.
+    Frozen, compared and ordered by its fields in this order (store/frozen.py)."""
 
+    _fields = ("path", "type", "mode", "size", "digest")
     path: str
     type: str
     mode: int
     size: int
     digest: str
+
+    def __init__(self, path: str, type: str, mode: int, size: int, digest: str):
+        self.__dict__.update(path=path, type=type, mode=mode, size=size, digest=digest)
 
 
 def file_mode(st_mode: int) -> int:

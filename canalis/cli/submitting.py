@@ -169,10 +169,10 @@ def _submit_pipeline(file, name, namespace, experiment, params, regenerate_outpu
 def _on_target(plan, compute_target):
     """The plan with every step on `compute_target` (`--compute`); a ParallelRunStep keeps its own
     process here and sends its mini-batches where its config says."""
-    import dataclasses
-
     if compute_target is None:
         return plan
+    import dataclasses
+
     plan.steps = [s if s.kind == "parallel" else dataclasses.replace(s, compute_target=compute_target)
                   for s in plan.steps]
     return plan

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from canalis.core import metrics as _metrics
 from canalis.exceptions import UserErrorException
+from canalis.executor.ids import uuid4_text
 
 if TYPE_CHECKING:  # the ledger is imported where it is read: a step importing the SDK does not load it
     from canalis.ledger.rows import RunRow
@@ -195,10 +195,14 @@ class Run:
     def _status_now(self):
         """The run's effective status (executor/orphans.py). A run seen Running whose executor is
         gone is read once more: the executor may have recorded the run's end just before exiting."""
-        from canalis.executor.orphans import effective_status
         from canalis.ledger.status import RunStatus
 
-        status = effective_status(self._row())
+        row = self._row()
+        if row.status in RunStatus.terminal():
+            return row.status  # ended: no executor process to look at
+        from canalis.executor.orphans import effective_status
+
+        status = effective_status(row)
         return effective_status(self._row()) if status == RunStatus.Orphaned else status
 
     def _follow(self, show_output, timeout_seconds=None, report_orphaned=True) -> str:
@@ -344,7 +348,7 @@ class _OfflineRun:
     """What `Run.get_context()` returns outside canalis: metrics are printed, not stored."""
 
     def __init__(self):
-        self.id = f"OfflineRun_{uuid.uuid4()}"
+        self.id = f"OfflineRun_{uuid4_text()}"
         self.parent = None
         self.input_datasets = {}
         self.output_datasets = {}

@@ -1,9 +1,30 @@
-"""`azureml.data` names."""
-from canalis.data.data_reference import DataPath, DataPathComputeBinding, DataReference
-from canalis.data.dataset_consumption_config import DatasetConsumptionConfig
-from canalis.data.file_dataset import FileDataset
-from canalis.data.output_dataset_config import OutputFileDatasetConfig
-from canalis.data.tabular_dataset import TabularDataset
+"""`azureml.data` names, each loaded on first use: a pipeline that names an output config does
+not load the tabular dataset's module, nor the others it does not use."""
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "DataPath": "canalis.data.data_reference",
+    "DataPathComputeBinding": "canalis.data.data_reference",
+    "DataReference": "canalis.data.data_reference",
+    "DatasetConsumptionConfig": "canalis.data.dataset_consumption_config",
+    "FileDataset": "canalis.data.file_dataset",
+    "OutputFileDatasetConfig": "canalis.data.output_dataset_config",
+    "TabularDataset": "canalis.data.tabular_dataset",
+}
 
 __all__ = ["DataPath", "DataPathComputeBinding", "DataReference", "DatasetConsumptionConfig", "FileDataset",
            "OutputFileDatasetConfig", "TabularDataset"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'canalis.data' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

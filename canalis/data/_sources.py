@@ -2,7 +2,6 @@
 a {relative path in the dataset: file on disk} mapping at the moment of use."""
 from __future__ import annotations
 
-import glob
 import os
 import re
 from pathlib import Path
@@ -66,6 +65,8 @@ def _base_and_matches(pattern: str) -> tuple[Path, list[Path]]:
         return p.parent, []
     base = Path(*fixed) if fixed else Path(".")
     matches = []
+    import glob  # a source with a wildcard (a pipeline of plain paths needs none)
+
     for m in sorted(glob.glob(pattern, recursive=True)):
         mp = Path(m)
         if mp.is_dir():

@@ -451,3 +451,86 @@ def test_each_step_writes_its_environment_definition_once_per_plan(project, monk
     for s in plan.steps:  # the digest is still that of the definition recorded beside it
         text = json.dumps(s.environment["definition"], sort_keys=True, separators=(",", ":"))
         assert s.environment["digest"] == blake3.blake3(text.encode()).hexdigest()
+
+
+# -- modules a fully reused submit does not use -------------------------------------------------
+#: what a fully reused submit must not load (the standard library's and canalis's own), unless
+#: `import click` alone loads it (the CLI's parser, while it is on the path): record classes are
+#: not made with `dataclasses` (and the `inspect`, `ast`, `dis`, `tokenize` it brings), ids not
+#: with `uuid` (`platform` is zstandard's own import), the user name not with `getpass`, a
+#: Python version not with `platform` (executor/freeze.py), a time's seconds not with
+#: `calendar` (`datetime` is sqlite3's own import); running a step (runners, the step's clock,
+#: running out of space), canalis's copy for a built environment (runtime), the look at executor
+#: processes (orphans: a run the ledger shows ended has none), large files as chunks, wildcards in
+#: data paths (`glob`), command lines given as text (`shlex`) and the dataset classes a pipeline
+#: does not name are imported when used
+NOT_LOADED_BY_A_REUSED_SUBMIT = (
+    "dataclasses", "inspect", "ast", "dis", "tokenize", "uuid", "_uuid", "getpass", "termios",
+    "calendar", "glob", "shlex",
+    "canalis.executor.runners", "canalis.executor.nospace", "canalis.executor.stepprofile",
+    "canalis.executor.outcome", "canalis.executor.runtime", "canalis.executor.orphans", "canalis.store.chunked",
+    "canalis.data.tabular_dataset", "canalis.data.file_dataset",
+)
+#: nor, outside a git repository (where `git` tells a step's commit), processes and signals
+NOT_LOADED_OUTSIDE_GIT = ("subprocess", "signal", "selectors", "_posixsubprocess")
+
+#: records the name of every module the process looks for, as it looks (a finder ahead of the
+#: others, which finds nothing itself): the list holds however the process ends
+_RECORD_IMPORTS = """
+import os, sys
+fd = os.open(os.environ["CANALIS_TEST_IMPORTS"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+os.write(fd, ("\\n".join(sys.modules) + "\\n").encode())
+class Seen:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        os.write(fd, (name + "\\n").encode())
+sys.meta_path.insert(0, Seen)
+"""
+
+
+def modules_loaded(root, tmp_path, *args) -> tuple[set, subprocess.CompletedProcess]:
+    """The modules a `canalis` command run as `python -m canalis ARGS` in `root` loads, and its output."""
+    out_file = tmp_path / "imports.txt"
+    code = _RECORD_IMPORTS + "import runpy; runpy.run_module('canalis', run_name='__main__', alter_sys=True)"
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=root, capture_output=True, text=True,
+                         env={**os.environ, "CANALIS_TEST_IMPORTS": str(out_file)})
+    assert out.returncode == 0, out.stdout + out.stderr
+    return set(out_file.read_text().split()), out
+
+
+def loaded_by_click() -> set:
+    """What `import click` alone loads, in an interpreter of its own."""
+    code = "import sys; before = set(sys.modules); import click; print('\\n'.join(set(sys.modules) - before))"
+    return set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+
+
+def _unused(loaded: set, names) -> list:
+    by_click = loaded_by_click()
+    assert "click.core" in by_click
+    return sorted(m for m in loaded - by_click if any(m == n or m.startswith(n + ".") for n in names))
+
+
+def _reused_submit(root, tmp_path) -> set:
+    import json
+
+    loaded, out = modules_loaded(root, tmp_path, "submit", "pipeline.py", "-e", "costs", "--json")
+    assert {s["status"] for s in json.loads(out.stdout)["steps"]} == {"Reused"}
+    assert {"canalis.ledger.events", "canalis.executor.noop", "canalis.store.local"} <= loaded  # the record sees all
+    return loaded
+
+
+def test_a_reused_submit_loads_no_module_it_does_not_use(project, tmp_path):
+    assert _unused(_reused_submit(project, tmp_path), NOT_LOADED_BY_A_REUSED_SUBMIT) == []
+
+
+def test_a_reused_submit_outside_git_starts_and_loads_no_process_module(tmp_path):
+    from canalis import layout
+
+    root = tmp_path / "proj"
+    layout.init(root)
+    write(root / "pipeline.py", PIPELINE)
+    write(root / "a" / "step.py", STEP)
+    write(root / "b" / "step.py", STEP)
+    submit(root)
+    names = NOT_LOADED_BY_A_REUSED_SUBMIT + NOT_LOADED_OUTSIDE_GIT
+    assert _unused(_reused_submit(root, tmp_path), names) == []

@@ -6,7 +6,8 @@ from dataclasses import asdict
 
 from hypothesis import given, settings, strategies as st
 
-from canalis.executor.plan import InputSpec, OutputSpec, StepSpec, _as_dict
+from canalis.executor.plan import InputSpec, OutputSpec, StepSpec
+from canalis.executor.records import as_dict
 
 TEXT = st.text(max_size=6)
 JSON = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), TEXT),
@@ -33,7 +34,7 @@ def _containers(value, out):
 @settings(max_examples=80, deadline=None)
 @given(spec=st.one_of(INPUTS, OUTPUTS))
 def test_a_spec_as_a_dict_is_asdict_and_shares_no_container(spec):
-    got = _as_dict(spec)
+    got = as_dict(spec)
     assert got == asdict(spec)
     assert list(got) == list(asdict(spec))
     assert not set(_containers(got, [])) & set(_containers(dict(vars(spec)), []))

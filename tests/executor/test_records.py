@@ -3,11 +3,13 @@ construction, defaults, repr, equality, hashing, `replace`, `asdict` and refusal
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 from dataclasses import dataclass, field
 
 import pytest
 from hypothesis import given, strategies as st
 
+from canalis.executor import records
 from canalis.executor.records import record
 
 
@@ -177,3 +179,69 @@ def test_declaring_records_parses_no_signature_text(tmp_path):
     if out[0] == "unknown":
         pytest.skip("this Python's tokenize keeps no cache of compiled patterns to look at")
     assert out == ["0", "Undocumented(name: str, count: int)\n"]
+
+
+# -- records without dataclasses: their own field(), as_dict and replace -------------------------
+@record
+class Own:
+    """Declared with records.field, not dataclasses.field."""
+
+    name: str
+    inner: Rec | None = None
+    items: list = records.field(default_factory=list)
+    pairs: dict = records.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OwnTwin:
+    name: str
+    inner: Twin | None = None
+    items: list = field(default_factory=list)
+    pairs: dict = field(default_factory=dict)
+
+
+values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=4),
+                      lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
+                      | st.dictionaries(st.text(max_size=3), inner, max_size=3), max_leaves=8)
+
+
+@given(names, st.lists(values, max_size=3), st.dictionaries(st.text(max_size=3), values, max_size=3),
+       st.none() | st.builds(Rec, names, counts, tags, options))
+def test_as_dict_and_replace_are_dataclasses(name, items, pairs, inner):
+    own = Own(name, inner, items, pairs)
+    twin = OwnTwin(name, None if inner is None else _as_twin(inner), items, pairs)
+    assert records.as_dict(own) == dataclasses.asdict(own) == dataclasses.asdict(twin)
+    copied = records.as_dict(own)
+    assert copied["items"] is not own.items or not items  # a copy, as asdict's
+    assert records.replace(own, name="x", items=[1]) == dataclasses.replace(own, name="x", items=[1])
+    assert records.replace(own) == own
+    assert records.replace(Checked((1,)), values=[3]).values == (3,)  # __post_init__ runs again
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        records.replace(own, colour=1)
+    assert [f.name for f in dataclasses.fields(Own)] == ["name", "inner", "items", "pairs"]
+    assert Own("a").items == [] and Own("a").items is not Own("a").items
+
+
+def test_records_are_declared_without_loading_dataclasses():
+    """Declaring records (the executor's, the ledger's events and rows, the store's values)
+    loads no `dataclasses`, nor the `inspect` it imports; asking `dataclasses` about a record
+    then works as for a dataclass (checked in a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    script = textwrap.dedent("""
+        import sys
+        import canalis.executor.plan, canalis.executor.bind, canalis.executor.session, canalis.layout
+        import canalis.ledger.events, canalis.ledger.rows, canalis.ledger.log, canalis.store.local
+        import canalis.store.snapshot, canalis.step_states
+        from canalis.executor.plan import InputSpec, Plan, StepSpec
+        spec = InputSpec(name="i", source="data", tree="t" * 64)
+        plan = Plan([StepSpec(name="s", kind="python", source_tree="t" * 64, script="a.py", inputs=[spec])])
+        plan.steps[0].to_dict()
+        print(sorted(m for m in ("dataclasses", "inspect", "ast", "dis", "tokenize") if m in sys.modules))
+        import dataclasses
+        print(dataclasses.is_dataclass(spec), dataclasses.asdict(spec) == canalis.executor.records.as_dict(spec),
+              dataclasses.replace(spec, name="j").name)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:2] == ["[]", "True True j"]

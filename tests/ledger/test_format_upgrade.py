@@ -1,6 +1,7 @@
 """Ledger format 2 (compact event rows) and the upgrade of a format-1 file on open."""
 from __future__ import annotations
 
+import datetime as _dt
 import gzip
 import json
 import shutil
@@ -257,3 +258,14 @@ def test_a_time_with_any_field_out_of_range_is_kept_as_text(fields, us):
         real = False
     value = encode_time(text)
     assert value == (seconds * 1_000_000 + us if real else text)
+
+
+@given(st.datetimes(_dt.datetime(1, 1, 1), _dt.datetime(9999, 12, 31, 23, 59, 59)))
+def test_timegm_is_calendar_s(when):
+    """The time's seconds are counted as `calendar.timegm` counts them (without importing it)."""
+    import calendar
+
+    from canalis.ledger.storage import timegm
+
+    fields = (when.year, when.month, when.day, when.hour, when.minute, when.second)
+    assert timegm(*fields) == calendar.timegm(fields)

@@ -11,7 +11,7 @@ import pytest
 
 from canalis.ledger import events as ev
 from canalis.ledger.errors import EventValidationError
-from canalis.ledger.frozen import Frozen, fields, seal
+from canalis.ledger.frozen import MISSING, Frozen, fields, seal
 from canalis.ledger.rows import StepRunRow
 from canalis.ledger.status import StepStatus
 
@@ -32,8 +32,8 @@ _Point = seal(type("_Point", (Frozen,), {"__annotations__": {"x": "int", "y": "i
 
 
 def test_fields_in_declaration_order_with_defaults_and_factories():
-    assert [(f.name, f.default) for f in fields(_Thing)] == [("a", dataclasses.MISSING), ("b", "y"),
-                                                              ("c", dataclasses.MISSING)]
+    assert [(f.name, f.default) for f in fields(_Thing)] == [("a", MISSING), ("b", "y"),
+                                                              ("c", MISSING)]
     t, u = _Thing(a=1), _Thing(a=1)
     assert (t.a, t.b, t.c) == (1, "y", []) and t.c is not u.c  # a fresh list per instance
     assert not isinstance(_Thing.__dict__.get("c"), dataclasses.Field)
@@ -81,3 +81,33 @@ def test_rows_take_positional_or_keyword_columns_and_read_enums():
     row = StepRunRow(**values)
     assert row.status is StepStatus.Reused and row == StepRunRow(*[values[n] for n in names])
     assert StepRunRow.from_columns(dict(values)) == row
+
+
+def test_every_event_type_s_field_checks_are_made_on_first_use():
+    """An event type's field checks are made when its first event is built (not when the
+    catalogue is imported): each type's can be made, and the first event of a type, in a
+    fresh interpreter, is checked as every later one."""
+    import subprocess
+    import sys
+
+    for cls in ev.REGISTRY.values():
+        cls._make_checks()
+        assert isinstance(cls._str_fields, tuple) and isinstance(cls._checks, tuple)
+        assert set(cls._str_fields) | {n for n, _ in cls._checks} == set(cls._names)
+    code = ("from canalis.ledger import events as ev\n"
+            "from canalis.ledger.errors import EventValidationError\n"
+            "assert ev.RunCompleted._checks is None\n"
+            "try:\n    ev.RunCompleted(run_id='r', duration_s='slow')\nexcept EventValidationError as e:\n    print(e)\n"
+            "try:\n    ev.RunStarted(run_id=3)\nexcept EventValidationError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(out) == 2 and "'duration_s'" in out[0] and "'run_id'" in out[1]
+
+
+def test_a_positional_record_refuses_a_required_field_after_a_defaulted_one():
+    ok = seal(type("_Ok", (Frozen,), {"__annotations__": {"a": "int", "b": "int", "c": "int"}, "b": 1, "c": 2}),
+              kw_only=False)
+    assert ok(0) == ok(a=0, b=1, c=2)
+    with pytest.raises(TypeError, match="non-default argument 'c' follows default argument"):
+        seal(type("_Bad", (Frozen,), {"__annotations__": {"a": "int", "b": "int", "c": "int", "d": "int"}, "b": 1}),
+             kw_only=False)
+    seal(type("_Kw", (Frozen,), {"__annotations__": {"a": "int", "b": "int", "c": "int"}, "b": 1}))  # by keyword: fine

@@ -5,9 +5,7 @@ datastore path a step reads (so a file changed in place is seen), and `hash_path
 """
 from __future__ import annotations
 
-import dataclasses
 import re
-import shlex
 from pathlib import Path
 
 from canalis.core.datastore import Datastore
@@ -20,6 +18,7 @@ from canalis.exceptions import PipelineValidationError
 from canalis.executor.errors import PlanError
 from canalis.executor.paths import safe_name
 from canalis.executor.plan import InputRef, InputSpec, Lit, OutputRef, OutputSpec, Param, Plan, StepSpec, check_value
+from canalis.executor.records import replace
 from canalis.pipeline.core import gitinfo
 from canalis.pipeline.core.graph import PipelineParameter, StepSequence
 from canalis.store.errors import SnapshotError
@@ -132,10 +131,10 @@ class _Compiler:
             ref = value.create_data_reference() if isinstance(value, DataPath) else value
             spec = self.reference_input(ref, name=name, origin_extra=extra)
             if mode:
-                spec = dataclasses.replace(spec, mode=mode)
+                spec = replace(spec, mode=mode)
         elif isinstance(value, AbstractDataset):
             spec = self.data_input(step.name, name, value, mode or "direct")
-            spec = dataclasses.replace(spec, origin={**(spec.origin or {}), **extra})
+            spec = replace(spec, origin={**(spec.origin or {}), **extra})
         else:
             raise PipelineValidationError(
                 f"step {step.name!r}: pipeline parameter {param.name!r} is used as data, but its value {value!r} is "
@@ -384,6 +383,9 @@ def check_shell_command(spec: StepSpec) -> None:
 
 
 def _shell_words(text: str) -> list[str]:
+    """The words of a step's command line (a command step's text, checked for data variables)."""
+    import shlex  # only a command given as text is split
+
     try:
         return shlex.split(text)
     except ValueError:  # unbalanced quotes: the shell will say so; look at the plain words

@@ -46,8 +46,9 @@ def _git_dir(root: Path) -> Path:
     return dot
 
 
-_SECTION = re.compile(r'^\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]\s*(.*)$')
-_KEY = re.compile(r"^\s*([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*?))?\s*$")
+# patterns as text: compiled (and kept by `re`) when a repository's config is read, not at import
+_SECTION = r'^\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]\s*(.*)$'
+_KEY = r"^\s*([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*?))?\s*$"
 
 
 def _remote_url(root: Path) -> str | None:
@@ -61,7 +62,7 @@ def _remote_url(root: Path) -> str | None:
         return out.strip() if out is not None else None
     section, url = None, None
     for line in text.splitlines():
-        m = _SECTION.match(line)
+        m = re.match(_SECTION, line)
         if m:
             name, sub = m.group(1), m.group(2)
             if sub is None and "." in name:  # the old form [remote.origin]
@@ -70,7 +71,7 @@ def _remote_url(root: Path) -> str | None:
             line = m.group(3)
             if not line.strip():
                 continue
-        k = _KEY.match(line)
+        k = re.match(_KEY, line)
         if k and section == ("remote", "origin") and k.group(1).lower() == "url" and k.group(2) is not None:
             value = k.group(2)
             value = re.sub(r'\s[#;].*$', "", value) if not value.startswith('"') else value

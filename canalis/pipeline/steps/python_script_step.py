@@ -104,14 +104,15 @@ class CommandStep(PipelineStep):
 
 
 # what a data object or parameter looks like when formatted into a string with str() or an f-string
-_OBJECT_TEXT = re.compile(r"\b(OutputFileDatasetConfig|PipelineData|DatasetConsumptionConfig|FileDataset|TabularDataset"
-                          r"|DataReference|DataPath|PipelineParameter)\(|<canalis\.[\w.]+ object at 0x[0-9a-fA-F]+>")
+# (compiled, and kept by `re`, when a command step is made, not at import)
+_OBJECT_TEXT = (r"\b(OutputFileDatasetConfig|PipelineData|DatasetConsumptionConfig|FileDataset|TabularDataset"
+                r"|DataReference|DataPath|PipelineParameter)\(|<canalis\.[\w.]+ object at 0x[0-9a-fA-F]+>")
 
 
 def _refuse_objects_in_text(command: str, name) -> None:
     """A shell string cannot carry data references or parameters: an object formatted into it
     would reach the shell as its Python text. Say what to write instead."""
-    m = _OBJECT_TEXT.search(command)
+    m = re.search(_OBJECT_TEXT, command)
     if m:
         raise UserErrorException(
             f"CommandStep {name or command.split()[0]!r}: the command string holds the text of a Python object "
