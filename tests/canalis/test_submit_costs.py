@@ -468,6 +468,10 @@ NOT_LOADED_BY_A_REUSED_SUBMIT = (
     "canalis.executor.runners", "canalis.executor.nospace", "canalis.executor.stepprofile",
     "canalis.executor.outcome", "canalis.executor.runtime", "canalis.executor.orphans", "canalis.store.chunked",
     "canalis.data.tabular_dataset", "canalis.data.file_dataset",
+    # a pipeline with no dataset, DataPath or datastore: their classes are not loaded to be asked about
+    "canalis.data.abstract_dataset", "canalis.data.data_reference", "canalis.data.dataset_consumption_config",
+    "canalis.data.parameter_values", "canalis.data._sources", "canalis.core.datastore",
+    "canalis.core.runconfig",  # nor a RunConfiguration
 )
 #: nor, outside a git repository (where `git` tells a step's commit), processes and signals
 NOT_LOADED_OUTSIDE_GIT = ("subprocess", "signal", "selectors", "_posixsubprocess")
