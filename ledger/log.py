@@ -41,9 +41,7 @@ from canalis.ledger.storage import (
 )
 from canalis.ledger.tables import SqliteTables
 
-from canalis.ledger.migrate import upgrade_1_to_2
 from canalis.ledger.payloads import Payloads, train, training_due
-from canalis.ledger.stored_chain import check_stored
 from canalis.ledger.upcast import upcast
 
 FORMAT_VERSION = 2
@@ -244,6 +242,8 @@ class Ledger:
                 conn.execute("INSERT OR IGNORE INTO ledger_meta (key, value) VALUES ('format', ?)", (str(FORMAT_VERSION),))
                 fmt = str(FORMAT_VERSION)
             elif fmt == "1":
+                from canalis.ledger.migrate import upgrade_1_to_2  # once per old file: not loaded otherwise
+
                 upgrade_1_to_2(conn, self.path)
                 fmt = str(FORMAT_VERSION)
             if fmt == str(FORMAT_VERSION):
@@ -445,6 +445,8 @@ class Ledger:
             types = dict(self._conn.execute("SELECT code, name FROM event_types").fetchall())
             streams = dict(self._conn.execute("SELECT code, name FROM streams").fetchall())
             decompressors = self._payloads.decompressors(self._conn)
+        from canalis.ledger.stored_chain import check_stored  # verifying only
+
         intact = check_stored(self._stored_chunks(), types, streams, decompressors)
         if intact is not None and (high is None or high <= intact[1]):
             return VerifyResult(True, *intact[:1], None, None, *intact[1:])

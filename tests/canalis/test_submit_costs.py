@@ -472,6 +472,7 @@ NOT_LOADED_BY_A_REUSED_SUBMIT = (
     "canalis.data.abstract_dataset", "canalis.data.data_reference", "canalis.data.dataset_consumption_config",
     "canalis.data.parameter_values", "canalis.data._sources", "canalis.core.datastore",
     "canalis.core.runconfig",  # nor a RunConfiguration
+    "canalis.ledger.migrate", "canalis.ledger.stored_chain",  # upgrades an old ledger, verifies one
 )
 #: nor, outside a git repository (where `git` tells a step's commit), processes and signals
 NOT_LOADED_OUTSIDE_GIT = ("subprocess", "signal", "selectors", "_posixsubprocess")
@@ -529,3 +530,4 @@ def test_a_reused_submit_outside_git_starts_and_loads_no_process_module(tmp_path
     submit(root)
     names = NOT_LOADED_BY_A_REUSED_SUBMIT + NOT_LOADED_OUTSIDE_GIT
     assert _unused(_modules_of_a_reused_submit(root, tmp_path), names) == []
+
