@@ -531,3 +531,24 @@ def test_a_reused_submit_outside_git_starts_and_loads_no_process_module(tmp_path
     names = NOT_LOADED_BY_A_REUSED_SUBMIT + NOT_LOADED_OUTSIDE_GIT
     assert _unused(_modules_of_a_reused_submit(root, tmp_path), names) == []
 
+
+#: nor, when the stat cache knows every source file (files older than its trust window, as a
+#: project's files are between two submits), the store's write batch: nothing is stored
+NOT_LOADED_WHEN_NOTHING_IS_HASHED = ("canalis.store.batch",)
+
+
+def test_a_reused_submit_of_files_the_stat_cache_knows_opens_no_write_batch(tmp_path):
+    import time
+
+    from canalis import layout
+
+    root = tmp_path / "proj"
+    layout.init(root)
+    write(root / "pipeline.py", PIPELINE)
+    write(root / "a" / "step.py", STEP)
+    write(root / "b" / "step.py", STEP)
+    hour_ago = time.time() - 3600
+    for f in (root / "pipeline.py", root / "a" / "step.py", root / "b" / "step.py"):
+        os.utime(f, (hour_ago, hour_ago))
+    submit(root)
+    assert _unused(_modules_of_a_reused_submit(root, tmp_path), NOT_LOADED_WHEN_NOTHING_IS_HASHED) == []
