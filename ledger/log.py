@@ -42,7 +42,6 @@ from canalis.ledger.storage import (
 from canalis.ledger.tables import SqliteTables
 
 from canalis.ledger.payloads import Payloads, train, training_due
-from canalis.ledger.upcast import upcast
 
 FORMAT_VERSION = 2
 #: formats this canalis upgrades when it opens a file (ledger/migrate.py)
@@ -390,6 +389,8 @@ class Ledger:
             else:
                 where.append("(t.name = ? OR substr(t.name, 1, ?) = ?)")
                 params += [type, len(type) + 1, type + "."]
+        from canalis.ledger.upcast import upcast  # for reading events: a process that only appends does without
+
         last = since or 0
         sql = (f"SELECT {STORED_COLUMNS}, {_PREV} FROM {FROM_STORED} WHERE e.seq > ?"
                + "".join(f" AND {w}" for w in where) + f" ORDER BY e.seq LIMIT {int(chunk)}")
@@ -399,7 +400,7 @@ class Ledger:
                 decode = self._payloads.decoder(self._conn) if rows else None
             for row in rows:
                 rec = self._recorded(decode_row(row[:9], decode_hash(row[9]) if row[9] is not None else GENESIS_HASH,
-                                                decode))
+                                                decode), upcast)
                 if rec.type == "run.submitted" and rec.payload.get("plan_digest") and not rec.payload.get("plan"):
                     rec.payload["plan"] = self._plan_document(rec.payload["plan_digest"], rec.payload.get("run_id"))
                 yield rec
@@ -430,7 +431,7 @@ class Ledger:
         return self._ordered_rows(chunk)
 
     @staticmethod
-    def _recorded(row) -> Recorded:
+    def _recorded(row, upcast) -> Recorded:
         seq, eid, time, type_, stored, stream, text, prev, h = row
         cls = REGISTRY.get(type_)
         version, payload = upcast(type_, stored, json.loads(text), cls.event_version if cls else None)
@@ -533,7 +534,9 @@ class Ledger:
                     if version == current:
                         rec = make(seq, None, time, type_, version, None, loads(payload), None, None, version)
                     else:
-                        rec = recorded((seq, None, time, type_, version, None, payload, None, None))
+                        from canalis.ledger.upcast import upcast  # an event of an older version
+
+                        rec = recorded((seq, None, time, type_, version, None, payload, None, None), upcast)
                     for fold in folds:
                         fold(rec, tables)
                 tables.flush()

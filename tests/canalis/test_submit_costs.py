@@ -473,6 +473,7 @@ NOT_LOADED_BY_A_REUSED_SUBMIT = (
     "canalis.data.parameter_values", "canalis.data._sources", "canalis.core.datastore",
     "canalis.core.runconfig",  # nor a RunConfiguration
     "canalis.ledger.migrate", "canalis.ledger.stored_chain",  # upgrades an old ledger, verifies one
+    "canalis.ledger.upcast",  # reads events (a reused submit appends them)
 )
 #: nor, outside a git repository (where `git` tells a step's commit), processes and signals
 NOT_LOADED_OUTSIDE_GIT = ("subprocess", "signal", "selectors", "_posixsubprocess")
