@@ -23,7 +23,6 @@ from blake3 import blake3
 
 from canalis.ledger import queries
 from canalis.ledger.canonical import GENESIS_HASH, canonical_json, hash_message
-from canalis.ledger.chain import verify_rows
 from canalis.ledger.errors import EventValidationError, LedgerBusy, LedgerFormatError, LedgerFull, PlanDocumentMissing
 from canalis.ledger.events import REGISTRY, Event
 from canalis.ledger.projections import SPECS, apply_all, folds_of, prefetch
@@ -35,7 +34,6 @@ from canalis.ledger.rows import (
     DatasetRow, EndpointRow, ExperimentRow, MetricRow, ModelRow, PipelineRow, RegistrationRow, ReuseCandidate, RunRow, ScheduleRow,
     StepRunRow, TokenRow,
 )
-from canalis.ledger.sqlite import import_sqlite_utils
 from canalis.ledger.storage import (
     FROM_STORED, SCHEMA, STORED_COLUMNS, VIEW, code_of, decode_hash, decode_row, decode_time, encode_id, encode_time,
 )
@@ -214,6 +212,8 @@ class Ledger:
         """sqlite-utils on the ledger's connection, for creating projection tables (a new or
         rebuilt file). Imported on first use: opening and appending do not need it."""
         if self._utils_db is None:
+            from canalis.ledger.sqlite import import_sqlite_utils
+
             self._utils_db = import_sqlite_utils().Database(self._conn, execute_plugins=False)
         return self._utils_db
 
@@ -452,6 +452,8 @@ class Ledger:
         if intact is not None and (high is None or high <= intact[1]):
             return VerifyResult(True, *intact[:1], None, None, *intact[1:])
         # something is wrong (or the file changed meanwhile): the reference walk names it
+        from canalis.ledger.chain import verify_rows
+
         return verify_rows(self._ordered_rows(), high)
 
     def _stored_chunks(self, chunk: int = 20000) -> Iterator[list]:
