@@ -475,6 +475,7 @@ NOT_LOADED_BY_A_REUSED_SUBMIT = (
     "canalis.ledger.migrate", "canalis.ledger.stored_chain",  # upgrades an old ledger, verifies one
     "canalis.ledger.upcast",  # reads events (a reused submit appends them)
     "canalis.ledger.chain", "canalis.ledger.sqlite",  # verifies a damaged chain; makes projection tables
+    "canalis.pipeline.core.pipeline_data",  # a pipeline of OutputFileDatasetConfig outputs uses no PipelineData
 )
 #: nor, outside a git repository (where `git` tells a step's commit), processes and signals
 NOT_LOADED_OUTSIDE_GIT = ("subprocess", "signal", "selectors", "_posixsubprocess")
