@@ -476,6 +476,7 @@ NOT_LOADED_BY_A_REUSED_SUBMIT = (
     "canalis.ledger.upcast",  # reads events (a reused submit appends them)
     "canalis.ledger.chain", "canalis.ledger.sqlite",  # verifies a damaged chain; makes projection tables
     "canalis.pipeline.core.pipeline_data",  # a pipeline of OutputFileDatasetConfig outputs uses no PipelineData
+    "canalis.core.keyvault",  # reads no secret (its checks of values are canalis/core/secret_values.py)
 )
 #: nor, outside a git repository (where `git` tells a step's commit), processes and signals
 NOT_LOADED_OUTSIDE_GIT = ("subprocess", "signal", "selectors", "_posixsubprocess")

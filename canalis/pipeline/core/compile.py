@@ -405,7 +405,7 @@ def refuse_secret_names(plan: Plan) -> None:
     """The ledger redacts values under credential-looking keys. A parameter, output or
     environment variable with such a name would be recorded as "[REDACTED]", and a resumed
     or reproduced run could not get it back, so such names are refused before anything runs."""
-    from canalis.core.keyvault import KEYVAULT_HINT
+    from canalis.core.secret_values import KEYVAULT_HINT
     from canalis.ledger.redact import is_secret_key
 
     bad = [f"pipeline parameter {n!r}" for n in plan.parameters if is_secret_key(n)]
@@ -425,7 +425,7 @@ def find_secret_values(plan: Plan, parameters: dict) -> list[str]:
     """Where the plan and its parameter values hold likely credentials (never the values):
     parameter values, step arguments (a token, a URL with a password, `--password=...`,
     `--token VALUE`) and environment variable values."""
-    from canalis.core.keyvault import secret_kind_in as _kind
+    from canalis.core.secret_values import secret_kind_in as _kind
     from canalis.ledger.redact import secret_argument
 
     found = [f"pipeline parameter {n!r} holds {k}" for n, v in parameters.items() if (k := _kind(v))]
@@ -454,7 +454,7 @@ def refuse_secret_values(plan: Plan, parameters: dict, allow: bool | None = None
     """Refuse a submit whose recorded values look like credentials: the ledger stores
     parameter values, arguments and environment variables readable, for resume and
     reproduction. `allow=True` (or CANALIS_ALLOW_SECRET_VALUES=1) submits them anyway."""
-    from canalis.core.keyvault import ALLOW_ENV, KEYVAULT_HINT, secret_values_allowed
+    from canalis.core.secret_values import ALLOW_ENV, KEYVAULT_HINT, secret_values_allowed
 
     if secret_values_allowed(allow):
         return
