@@ -23,7 +23,6 @@ from blake3 import blake3
 
 from canalis.ledger import queries
 from canalis.ledger.canonical import GENESIS_HASH, canonical_json, hash_message
-from canalis.ledger.chain import verify_rows
 from canalis.ledger.errors import EventValidationError, LedgerBusy, LedgerFormatError, LedgerFull, PlanDocumentMissing
 from canalis.ledger.events import REGISTRY, Event
 from canalis.ledger.projections import SPECS, apply_all, folds_of, prefetch
@@ -35,16 +34,12 @@ from canalis.ledger.rows import (
     DatasetRow, EndpointRow, ExperimentRow, MetricRow, ModelRow, PipelineRow, RegistrationRow, ReuseCandidate, RunRow, ScheduleRow,
     StepRunRow, TokenRow,
 )
-from canalis.ledger.sqlite import import_sqlite_utils
 from canalis.ledger.storage import (
     FROM_STORED, SCHEMA, STORED_COLUMNS, VIEW, code_of, decode_hash, decode_row, decode_time, encode_id, encode_time,
 )
 from canalis.ledger.tables import SqliteTables
 
-from canalis.ledger.migrate import upgrade_1_to_2
 from canalis.ledger.payloads import Payloads, train, training_due
-from canalis.ledger.stored_chain import check_stored
-from canalis.ledger.upcast import upcast
 
 FORMAT_VERSION = 2
 #: formats this canalis upgrades when it opens a file (ledger/migrate.py)
@@ -217,6 +212,8 @@ class Ledger:
         """sqlite-utils on the ledger's connection, for creating projection tables (a new or
         rebuilt file). Imported on first use: opening and appending do not need it."""
         if self._utils_db is None:
+            from canalis.ledger.sqlite import import_sqlite_utils
+
             self._utils_db = import_sqlite_utils().Database(self._conn, execute_plugins=False)
         return self._utils_db
 
@@ -244,6 +241,8 @@ class Ledger:
                 conn.execute("INSERT OR IGNORE INTO ledger_meta (key, value) VALUES ('format', ?)", (str(FORMAT_VERSION),))
                 fmt = str(FORMAT_VERSION)
             elif fmt == "1":
+                from canalis.ledger.migrate import upgrade_1_to_2  # once per old file: not loaded otherwise
+
                 upgrade_1_to_2(conn, self.path)
                 fmt = str(FORMAT_VERSION)
             if fmt == str(FORMAT_VERSION):
@@ -390,6 +389,8 @@ class Ledger:
             else:
                 where.append("(t.name = ? OR substr(t.name, 1, ?) = ?)")
                 params += [type, len(type) + 1, type + "."]
+        from canalis.ledger.upcast import upcast  # for reading events: a process that only appends does without
+
         last = since or 0
         sql = (f"SELECT {STORED_COLUMNS}, {_PREV} FROM {FROM_STORED} WHERE e.seq > ?"
                + "".join(f" AND {w}" for w in where) + f" ORDER BY e.seq LIMIT {int(chunk)}")
@@ -399,7 +400,7 @@ class Ledger:
                 decode = self._payloads.decoder(self._conn) if rows else None
             for row in rows:
                 rec = self._recorded(decode_row(row[:9], decode_hash(row[9]) if row[9] is not None else GENESIS_HASH,
-                                                decode))
+                                                decode), upcast)
                 if rec.type == "run.submitted" and rec.payload.get("plan_digest") and not rec.payload.get("plan"):
                     rec.payload["plan"] = self._plan_document(rec.payload["plan_digest"], rec.payload.get("run_id"))
                 yield rec
@@ -430,7 +431,7 @@ class Ledger:
         return self._ordered_rows(chunk)
 
     @staticmethod
-    def _recorded(row) -> Recorded:
+    def _recorded(row, upcast) -> Recorded:
         seq, eid, time, type_, stored, stream, text, prev, h = row
         cls = REGISTRY.get(type_)
         version, payload = upcast(type_, stored, json.loads(text), cls.event_version if cls else None)
@@ -445,10 +446,14 @@ class Ledger:
             types = dict(self._conn.execute("SELECT code, name FROM event_types").fetchall())
             streams = dict(self._conn.execute("SELECT code, name FROM streams").fetchall())
             decompressors = self._payloads.decompressors(self._conn)
+        from canalis.ledger.stored_chain import check_stored  # verifying only
+
         intact = check_stored(self._stored_chunks(), types, streams, decompressors)
         if intact is not None and (high is None or high <= intact[1]):
             return VerifyResult(True, *intact[:1], None, None, *intact[1:])
         # something is wrong (or the file changed meanwhile): the reference walk names it
+        from canalis.ledger.chain import verify_rows
+
         return verify_rows(self._ordered_rows(), high)
 
     def _stored_chunks(self, chunk: int = 20000) -> Iterator[list]:
@@ -531,7 +536,9 @@ class Ledger:
                     if version == current:
                         rec = make(seq, None, time, type_, version, None, loads(payload), None, None, version)
                     else:
-                        rec = recorded((seq, None, time, type_, version, None, payload, None, None))
+                        from canalis.ledger.upcast import upcast  # an event of an older version
+
+                        rec = recorded((seq, None, time, type_, version, None, payload, None, None), upcast)
                     for fold in folds:
                         fold(rec, tables)
                 tables.flush()

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator
 
 from canalis.store import blob as _blob
 from canalis.store import pack as _pack
-from canalis.store.batch import Batch
 from canalis.store.blob import HEADER_SIZE, check_digest, pack_header, unpack_header
 from canalis.store.durable import fsync_path, syncfs  # noqa: F401  (syncfs: re-exported)
 from canalis.store.errors import (
@@ -46,6 +45,7 @@ class _Chunked:
 _chunked = _Chunked()
 
 if TYPE_CHECKING:  # built where they are made; imported lazily by the methods that make them
+    from canalis.store.batch import Batch
     from canalis.store.snapshot import SnapshotResult
     from canalis.store.verify import VerifyReport
 
@@ -167,6 +167,8 @@ class LocalStore:
         return digest
 
     def _batch(self) -> Batch:
+        from canalis.store.batch import Batch  # a process that writes nothing (a reused submit) does without
+
         return Batch(self)
 
     def _put_data(self, data: bytes, batch: Batch) -> str:

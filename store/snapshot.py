@@ -174,15 +174,17 @@ def _hash_all(store, todo, progress: bool, blobs: dict | None = None, workers: i
     `blobs` (`{key: bytes}`) in one batch; returns `{key: digest}`. `workers` threads (default:
     one per core; 1: no pool) share the groups. Given a `batch` (a write set's, store/writeset.py),
     they are added to it, and its owner commits or discards it."""
+    workers = default_workers() if workers is None else workers
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    if not todo and not blobs:  # every file known to the stat cache (a re-submit): no batch to open
+        return {}
     own = batch is None
     batch = store._batch() if own else batch
     bar = _progress_bar(len(todo), sum(item[2] for item in todo), progress)
     digests: dict = {}
     try:
         groups = _groups(todo)
-        workers = default_workers() if workers is None else workers
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, not {workers}")
         if workers == 1 or len(todo) < POOL_THRESHOLD or len(groups) == 1:
             for g in groups:
                 digests.update(_store_group(store, g, batch))

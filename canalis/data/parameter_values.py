@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from canalis.data.abstract_dataset import AbstractDataset
 from canalis.data.data_reference import DataPath, DataReference
-
-
-def is_data_value(value) -> bool:
-    return isinstance(value, (DataPath, DataReference, AbstractDataset))
+from canalis.data.kinds import is_data_value  # noqa: F401  (asked without loading this module's imports)
 
 
 def recorded(value, tree: str) -> dict:

@@ -468,6 +468,15 @@ NOT_LOADED_BY_A_REUSED_SUBMIT = (
     "canalis.executor.runners", "canalis.executor.nospace", "canalis.executor.stepprofile",
     "canalis.executor.outcome", "canalis.executor.runtime", "canalis.executor.orphans", "canalis.store.chunked",
     "canalis.data.tabular_dataset", "canalis.data.file_dataset",
+    # a pipeline with no dataset, DataPath or datastore: their classes are not loaded to be asked about
+    "canalis.data.abstract_dataset", "canalis.data.data_reference", "canalis.data.dataset_consumption_config",
+    "canalis.data.parameter_values", "canalis.data._sources", "canalis.core.datastore",
+    "canalis.core.runconfig",  # nor a RunConfiguration
+    "canalis.ledger.migrate", "canalis.ledger.stored_chain",  # upgrades an old ledger, verifies one
+    "canalis.ledger.upcast",  # reads events (a reused submit appends them)
+    "canalis.ledger.chain", "canalis.ledger.sqlite",  # verifies a damaged chain; makes projection tables
+    "canalis.pipeline.core.pipeline_data",  # a pipeline of OutputFileDatasetConfig outputs uses no PipelineData
+    "canalis.core.keyvault",  # reads no secret (its checks of values are canalis/core/secret_values.py)
 )
 #: nor, outside a git repository (where `git` tells a step's commit), processes and signals
 NOT_LOADED_OUTSIDE_GIT = ("subprocess", "signal", "selectors", "_posixsubprocess")
@@ -525,3 +534,25 @@ def test_a_reused_submit_outside_git_starts_and_loads_no_process_module(tmp_path
     submit(root)
     names = NOT_LOADED_BY_A_REUSED_SUBMIT + NOT_LOADED_OUTSIDE_GIT
     assert _unused(_modules_of_a_reused_submit(root, tmp_path), names) == []
+
+
+#: nor, when the stat cache knows every source file (files older than its trust window, as a
+#: project's files are between two submits), the store's write batch: nothing is stored
+NOT_LOADED_WHEN_NOTHING_IS_HASHED = ("canalis.store.batch",)
+
+
+def test_a_reused_submit_of_files_the_stat_cache_knows_opens_no_write_batch(tmp_path):
+    import time
+
+    from canalis import layout
+
+    root = tmp_path / "proj"
+    layout.init(root)
+    write(root / "pipeline.py", PIPELINE)
+    write(root / "a" / "step.py", STEP)
+    write(root / "b" / "step.py", STEP)
+    hour_ago = time.time() - 3600
+    for f in (root / "pipeline.py", root / "a" / "step.py", root / "b" / "step.py"):
+        os.utime(f, (hour_ago, hour_ago))
+    submit(root)
+    assert _unused(_modules_of_a_reused_submit(root, tmp_path), NOT_LOADED_WHEN_NOTHING_IS_HASHED) == []

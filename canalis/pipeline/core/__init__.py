@@ -1,17 +1,18 @@
 """`azureml.pipeline.core` names."""
 from canalis.pipeline.core.graph import PipelineParameter, StepSequence
 from canalis.pipeline.core.pipeline import Pipeline
-from canalis.pipeline.core.pipeline_data import PipelineData, TrainingOutput
 from canalis.pipeline.core.run import PipelineRun, PortDataReference, StepRun, StepRunOutput
 
-_LAZY = {"PipelineEndpoint": "pipeline_endpoint", "PipelineIdVersion": "pipeline_endpoint",
+_LAZY = {"PipelineData": "pipeline_data", "TrainingOutput": "pipeline_data",
+         "PipelineEndpoint": "pipeline_endpoint", "PipelineIdVersion": "pipeline_endpoint",
          "PublishedPipeline": "published_pipeline", "Schedule": "schedule", "ScheduleRecurrence": "schedule",
          "TimeZone": "schedule"}
 
 
 def __getattr__(name: str):
-    """Published pipelines, endpoints and schedules are loaded on first use: submitting a
-    pipeline needs none of them (nor the recurrence rules and time zones they bring in)."""
+    """PipelineData, published pipelines, endpoints and schedules are loaded on first use:
+    submitting a pipeline that uses none of them loads none of them (nor the recurrence rules
+    and time zones schedules bring in)."""
     if name in _LAZY:
         import importlib
 

@@ -8,11 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from canalis.core.datastore import Datastore
-from canalis.data.abstract_dataset import AbstractDataset
-from canalis.data.data_reference import DataPath, DataReference
-from canalis.data.dataset_consumption_config import DatasetConsumptionConfig
-from canalis.data import _paths, parameter_values
+from canalis.data import _paths
+from canalis.data.kinds import loaded
 from canalis.data.output_dataset_config import OutputFileDatasetConfig, OutputInput, check_destination
 from canalis.exceptions import PipelineValidationError
 from canalis.executor.errors import PlanError
@@ -104,13 +101,13 @@ class _Compiler:
         return self._names[id(out)]
 
     # -- data a step reads -------------------------------------------------------------
-    def data_input(self, step_name, name, dataset: AbstractDataset, mode) -> InputSpec:
+    def data_input(self, step_name, name, dataset, mode) -> InputSpec:
         tree = dataset._snapshot(self.ws.store)
         reg = {"name": dataset.name, "version": dataset.version, "id": dataset.id} if dataset.name else None
         return InputSpec(name=name, source="data", tree=tree, mode=mode, kind=dataset.kind, options=dataset._options,
                          dataset=reg, origin={"sources": dataset._sources} if not reg else None)
 
-    def reference_input(self, ref: DataReference, name=None, origin_extra=None) -> InputSpec:
+    def reference_input(self, ref, name=None, origin_extra=None) -> InputSpec:
         """A datastore path read by a step: a folder, or one file (then the step gets the file's path)."""
         from canalis.data import _sources
 
@@ -127,19 +124,21 @@ class _Compiler:
         its value was and the tree it gave (canalis/data/parameter_values.py)."""
         value = self.data_values.get(param.name, param.default_value)
         extra = {"parameter": param.name}
-        if isinstance(value, (DataPath, DataReference)):
-            ref = value.create_data_reference() if isinstance(value, DataPath) else value
+        if isinstance(value, loaded("DataPath", "DataReference")):
+            ref = value.create_data_reference() if isinstance(value, loaded("DataPath")) else value
             spec = self.reference_input(ref, name=name, origin_extra=extra)
             if mode:
                 spec = replace(spec, mode=mode)
-        elif isinstance(value, AbstractDataset):
+        elif isinstance(value, loaded("AbstractDataset")):
             spec = self.data_input(step.name, name, value, mode or "direct")
             spec = replace(spec, origin={**(spec.origin or {}), **extra})
         else:
             raise PipelineValidationError(
                 f"step {step.name!r}: pipeline parameter {param.name!r} is used as data, but its value {value!r} is "
                 "neither a DataPath nor a dataset")
-        recorded = parameter_values.recorded(value, spec.tree)
+        from canalis.data.parameter_values import recorded as recorded_value
+
+        recorded = recorded_value(value, spec.tree)
         known = self.parameters.get(param.name)
         if known is not None and known != recorded:
             raise PipelineValidationError(f"pipeline parameter {param.name!r} is declared twice with different defaults; "
@@ -154,7 +153,7 @@ class _Compiler:
             spec = self.parameter_input(step, param, _paths.input_name(param.name), getattr(binding, "mode", None))
         elif isinstance(item, PipelineParameter) and item._is_data():
             spec = self.parameter_input(step, item, _paths.input_name(item.name), None)
-        elif isinstance(item, DatasetConsumptionConfig) and isinstance(item.dataset, PipelineParameter):
+        elif isinstance(item, loaded("DatasetConsumptionConfig")) and isinstance(item.dataset, PipelineParameter):
             spec = self.parameter_input(step, item.dataset, item.name, item.mode)
         elif isinstance(item, OutputInput):
             out = item.output
@@ -163,13 +162,13 @@ class _Compiler:
         elif isinstance(item, OutputFileDatasetConfig):
             spec = InputSpec(name=self.output_name(item), source="output", output=self.output_name(item),
                              kind=item._kind, options=item._options)
-        elif isinstance(item, DatasetConsumptionConfig):
+        elif isinstance(item, loaded("DatasetConsumptionConfig")):
             spec = self.data_input(step.name, item.name, item.dataset, item.mode)
-        elif isinstance(item, AbstractDataset):
+        elif isinstance(item, loaded("AbstractDataset")):
             spec = self.data_input(step.name, item._default_input_name(), item, "direct")
-        elif isinstance(item, DataReference):
+        elif isinstance(item, loaded("DataReference")):
             spec = self.reference_input(item)
-        elif isinstance(item, DataPath):
+        elif isinstance(item, loaded("DataPath")):
             spec = self.reference_input(item.create_data_reference())
         else:
             raise PipelineValidationError(f"step {step.name!r}: cannot use {item!r} as an input")
@@ -209,7 +208,8 @@ class _Compiler:
                 return Param(a.name)
             if isinstance(a, OutputFileDatasetConfig) and not any(i is a for i in step.inputs):
                 return OutputRef(produce(a))
-            if isinstance(a, (OutputInput, OutputFileDatasetConfig, DatasetConsumptionConfig, AbstractDataset, DataReference, DataPath)):
+            if isinstance(a, (OutputInput, OutputFileDatasetConfig,
+                              loaded("DatasetConsumptionConfig", "AbstractDataset", "DataReference", "DataPath"))):
                 return InputRef(self.as_input(step, a, inputs))
             if isinstance(a, (str, int, float, bool)):
                 return Lit(self.literal(step, str(a)))
@@ -248,12 +248,14 @@ class _Compiler:
                 why = "is ignored by .amlignore/.gitignore" if (source / script).is_file() else "does not exist"
                 raise PipelineValidationError(f"step {step.name!r}: script {script!r} {why} in source_directory {str(source)!r}")
         from canalis.core.environment import environment_of, step_environment
-        from canalis.core.runconfig import note_single_process
 
         env = environment_of(step.runconfig)
         env.note_cloud_sections(f"step {step.name!r}")
         distributed = getattr(step.runconfig, "_distributed", None)
-        note_single_process(f"step {step.name!r}", distributed() if distributed else None)
+        if distributed:  # a RunConfiguration's (its module is loaded then)
+            from canalis.core.runconfig import note_single_process
+
+            note_single_process(f"step {step.name!r}", distributed())
         spec = StepSpec(
             name=step.name, kind=step.kind, source_tree=tree, source_dir=str(source),
             script=getattr(step, "script_name", None), command=command,
@@ -319,15 +321,15 @@ class _Compiler:
         dest = out.destination
         if dest is None:
             return None
-        if isinstance(dest, Datastore):  # a datastore alone: SDK v1's default path on it
+        if isinstance(dest, loaded("Datastore")):  # a datastore alone: SDK v1's default path on it
             dest = (dest, DEFAULT_DESTINATION)
         if isinstance(dest, tuple):
             store, path = dest
-        elif isinstance(dest, (DataPath, DataReference)):
+        elif isinstance(dest, loaded("DataPath", "DataReference")):
             store, path = dest.datastore, dest.path_on_datastore
         else:
             raise PipelineValidationError(f"output {out.name!r}: destination must be (datastore, 'path'), got {dest!r}")
-        if not isinstance(store, Datastore):
+        if not isinstance(store, loaded("Datastore")):
             raise PipelineValidationError(f"output {out.name!r}: destination datastore must be a Datastore, got {store!r}")
         check_destination((store, path), out.name)
         path = "" if path is None else str(path)
@@ -403,7 +405,7 @@ def refuse_secret_names(plan: Plan) -> None:
     """The ledger redacts values under credential-looking keys. A parameter, output or
     environment variable with such a name would be recorded as "[REDACTED]", and a resumed
     or reproduced run could not get it back, so such names are refused before anything runs."""
-    from canalis.core.keyvault import KEYVAULT_HINT
+    from canalis.core.secret_values import KEYVAULT_HINT
     from canalis.ledger.redact import is_secret_key
 
     bad = [f"pipeline parameter {n!r}" for n in plan.parameters if is_secret_key(n)]
@@ -423,7 +425,7 @@ def find_secret_values(plan: Plan, parameters: dict) -> list[str]:
     """Where the plan and its parameter values hold likely credentials (never the values):
     parameter values, step arguments (a token, a URL with a password, `--password=...`,
     `--token VALUE`) and environment variable values."""
-    from canalis.core.keyvault import secret_kind_in as _kind
+    from canalis.core.secret_values import secret_kind_in as _kind
     from canalis.ledger.redact import secret_argument
 
     found = [f"pipeline parameter {n!r} holds {k}" for n, v in parameters.items() if (k := _kind(v))]
@@ -452,7 +454,7 @@ def refuse_secret_values(plan: Plan, parameters: dict, allow: bool | None = None
     """Refuse a submit whose recorded values look like credentials: the ledger stores
     parameter values, arguments and environment variables readable, for resume and
     reproduction. `allow=True` (or CANALIS_ALLOW_SECRET_VALUES=1) submits them anyway."""
-    from canalis.core.keyvault import ALLOW_ENV, KEYVAULT_HINT, secret_values_allowed
+    from canalis.core.secret_values import ALLOW_ENV, KEYVAULT_HINT, secret_values_allowed
 
     if secret_values_allowed(allow):
         return

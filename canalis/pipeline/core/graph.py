@@ -14,7 +14,7 @@ class PipelineParameter:
     the parameter itself among inputs or arguments)."""
 
     def __init__(self, name, default_value):
-        from canalis.data.parameter_values import is_data_value
+        from canalis.data.kinds import is_data_value
 
         if is_data_value(default_value):
             self.name, self.default_value = name, default_value
@@ -36,7 +36,7 @@ class PipelineParameter:
         self.default_value = default_value
 
     def _is_data(self) -> bool:
-        from canalis.data.parameter_values import is_data_value
+        from canalis.data.kinds import is_data_value
 
         return is_data_value(self.default_value)
 

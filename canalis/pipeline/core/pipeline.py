@@ -100,7 +100,7 @@ class Pipeline:
         from canalis.pipeline.core.compile import refuse_secret_values
         from canalis.pipeline.core.run import watch
 
-        from canalis.data.parameter_values import is_data_value
+        from canalis.data.kinds import is_data_value
 
         warn_ignored(_where, ignored)
         given = dict(pipeline_parameters or {})
