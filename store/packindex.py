@@ -22,6 +22,7 @@ import time
 
 from canalis.store.errors import CorruptPackError
 from canalis.store.pack import SUFFIX, Entry, is_pack_name, read_index
+from canalis.store.sqlite_wal import is_busy, set_wal
 from canalis.store.statcache import trusted
 
 SCHEMA = """
@@ -83,12 +84,14 @@ class PackIndex:
         for attempt in (1, 2):
             db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None, check_same_thread=False)
             try:
-                db.execute("PRAGMA journal_mode=WAL")
+                set_wal(db)  # another process may be making the same new index (store/sqlite_wal.py)
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.executescript(SCHEMA)
                 return db
             except sqlite3.DatabaseError as e:
                 db.close()
+                if isinstance(e, sqlite3.OperationalError) and is_busy(e):
+                    raise  # held by another process for longer than its wait: the file is not damaged
                 if _no_space(e, self.db_path):  # a full disk: keep the index in memory (refresh fills it from the packs)
                     self.db_path = ":memory:"
                     return _in_memory()

@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import sqlite3
 
+from canalis.store.sqlite_wal import set_wal
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stat_cache (
     path      TEXT PRIMARY KEY,   -- absolute path of the file, as the OS spells it
@@ -44,7 +46,7 @@ class StatCache:
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
+            set_wal(db)  # another process may be making the same new file (store/sqlite_wal.py)
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
             self._db = db
