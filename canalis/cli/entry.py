@@ -45,10 +45,9 @@ def main(prog_name: str | None = None, complete_var: str | None = None):
 
         extra = {k: v for k, v in (("prog_name", prog_name), ("complete_var", complete_var)) if v is not None}
         return click_main(**extra)
-    from canalis.cli.startup import collect_later, no_collection_at_exit
+    from canalis.cli.startup import collect_later
 
     collect_later()  # as the click group does in the `canalis` process
-    no_collection_at_exit()
     from canalis.cli import submitting
 
     try:

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from canalis.cli.startup import collect_later, no_collection_at_exit
+from canalis.cli.startup import collect_later
 
 # name -> "module:attribute" of a click command or group
 COMMANDS = {
@@ -86,7 +86,6 @@ class LazyGroup(click.Group):
     def main(self, args=None, *rest, **kwargs):
         if args is None:  # this process is the `canalis` command (a caller's CliRunner passes its args)
             collect_later()
-            no_collection_at_exit()
         argv = sys.argv[1:] if args is None else list(args)
         if argv[:1] and argv[0] in STARTS_A_RUN and "--help" not in argv:
             _prestart_executor(argv[1:])

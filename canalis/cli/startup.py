@@ -24,19 +24,3 @@ def collect_later(delay_s: float | None = None):
     timer.daemon = True  # never keeps the process alive
     timer.start()
     return timer
-
-
-def no_collection_at_exit() -> None:
-    """Spare the process the cycle collection the interpreter makes as it exits. When the
-    command returns, its work is done and its output written; that collection would still walk
-    every object the command's imports made (about a tenth of a fully reused submit's time) to
-    free memory the exit gives back anyway. An atexit function calls `gc.freeze()`, which puts
-    them out of the collector's reach. Registered as the command starts, it runs after the
-    atexit functions registered later (a pipeline file's own). Objects freed by reference
-    counting as modules are cleared are freed as before; Python does not promise to finalize
-    objects still alive at exit in any case."""
-    import atexit
-    import gc
-
-    atexit.unregister(gc.freeze)  # once, however often a process calls it
-    atexit.register(gc.freeze)

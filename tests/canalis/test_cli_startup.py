@@ -1,6 +1,5 @@
-"""How a `canalis` process starts and ends: the cycle collector waits until the command's first
-moments are over (canalis/cli/startup.py, `collect_later`) and makes no collection at the exit
-(`no_collection_at_exit`), and only in a process that is the command."""
+"""How a `canalis` process starts: the cycle collector waits until the command's first moments
+are over (canalis/cli/startup.py, `collect_later`), and only in a process that is the command."""
 from __future__ import annotations
 
 import gc
@@ -50,24 +49,3 @@ def test_the_command_process_starts_without_the_collector_and_a_caller_keeps_its
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["off", "on"]
-
-
-PROBE_AT_EXIT = (
-    "import atexit, gc, os, sys\n"
-    # registered before the command starts: runs after the command's own atexit functions
-    "atexit.register(lambda: os.write(1, b'frozen %d\\n' % gc.get_freeze_count()))\n"
-)
-
-
-def test_the_command_process_makes_no_collection_at_exit_and_a_caller_does():
-    """As `canalis` (either way a command line is parsed), the objects alive at exit are out of
-    the collector's reach (gc.freeze) when the interpreter's last collection would walk them; a
-    program that calls the command group with its arguments is left as it is."""
-    fast = PROBE_AT_EXIT + "sys.argv = ['canalis', 'submit', 'missing.py', '-e', 'x']\nfrom canalis.cli.entry import main\nmain()\n"
-    click_path = PROBE_AT_EXIT + "sys.argv = ['canalis', 'ledger', '--help']\nfrom canalis.cli.entry import main\nmain()\n"
-    caller = PROBE_AT_EXIT + ("from click.testing import CliRunner\nfrom canalis.cli import main\n"
-                              "assert CliRunner().invoke(main, ['ledger', '--help']).exit_code == 0\n")
-    for script, frozen in ((fast, True), (click_path, True), (caller, False)):
-        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True).stdout
-        [count] = [int(line.split()[1]) for line in out.splitlines() if line.startswith("frozen ")]
-        assert (count > 0) is frozen, (script, out)
