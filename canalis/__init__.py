@@ -5,7 +5,7 @@ The most used SDK v1 names are importable from here; they load on first use so t
 """
 from __future__ import annotations
 
-import importlib
+from canalis.lazy import names as _lazy_names
 
 __version__ = "0.1.0"
 
@@ -35,13 +35,4 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'canalis' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = _lazy_names(globals(), _LAZY)

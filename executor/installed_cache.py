@@ -49,7 +49,7 @@ def installed(path: list[str], folder, listing) -> list[str]:
         if kept.get("format") == FORMAT and kept.get("path") == list(path) and kept.get("stats") == stats:
             return list(kept["packages"])
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
-        pass
+        pass  # none kept yet, or unreadable, damaged or of another format: list again (and keep that)
     packages = list(listing(list(path)))
     if all(s is None or trusted(s[0], now) for s in stats):
         _keep(where, {"format": FORMAT, "path": list(path), "stats": stats, "packages": packages})

@@ -2,7 +2,7 @@
 not load the tabular dataset's module, nor the others it does not use."""
 from __future__ import annotations
 
-import importlib
+from canalis.lazy import names as _lazy_names
 
 _LAZY = {
     "DataPath": "canalis.data.data_reference",
@@ -18,13 +18,4 @@ __all__ = ["DataPath", "DataPathComputeBinding", "DataReference", "DatasetConsum
            "OutputFileDatasetConfig", "TabularDataset"]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'canalis.data' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = _lazy_names(globals(), _LAZY)
