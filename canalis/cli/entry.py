@@ -45,10 +45,12 @@ def main(prog_name: str | None = None, complete_var: str | None = None):
 
         extra = {k: v for k, v in (("prog_name", prog_name), ("complete_var", complete_var)) if v is not None}
         return click_main(**extra)
-    from canalis.cli.startup import collect_later
+    from canalis.cli.startup import collect_later, freeze_imports
 
     collect_later()  # as the click group does in the `canalis` process
     from canalis.cli import submitting
+
+    freeze_imports(submitting.EVERY_SUBMIT_LOADS)  # before FILE runs: none of its objects are frozen
 
     try:
         submitting.submit(**kwargs)

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from canalis.cli.startup import collect_later
+from canalis.cli.startup import collect_later, freeze_imports
 
 # name -> "module:attribute" of a click command or group
 COMMANDS = {
@@ -86,6 +86,7 @@ class LazyGroup(click.Group):
     def main(self, args=None, *rest, **kwargs):
         if args is None:  # this process is the `canalis` command (a caller's CliRunner passes its args)
             collect_later()
+            freeze_imports()
         argv = sys.argv[1:] if args is None else list(args)
         if argv[:1] and argv[0] in STARTS_A_RUN and "--help" not in argv:
             _prestart_executor(argv[1:])

@@ -14,6 +14,16 @@ from pathlib import Path
 from canalis.cli.output import echo, print_json
 from canalis.ledger.status import RunStatus
 
+#: modules every submit loads, whatever its pipeline and whether its steps run or are reused:
+#: the `canalis` command imports them before the pipeline file runs, so that they count as the
+#: process's start (canalis/cli/startup.py `freeze_imports`). tests/canalis/test_submit_costs.py
+#: checks that a first submit and a reused one each load all of them anyway.
+EVERY_SUBMIT_LOADS = (
+    "canalis.core.workspace", "canalis.core.experiment", "canalis.pipeline.core.pipeline",
+    "canalis.pipeline.core.compile", "canalis.executor.session", "canalis.executor.engine",
+    "canalis.executor.noop", "canalis.ledger.log", "canalis.store.local", "canalis.store.snapshot",
+)
+
 
 def _usage(message: str):
     """A usage error (exit code 2, no usage text): canalis/cli/errors.py's UsageFailure."""

@@ -6,6 +6,8 @@ import gc
 import subprocess
 import sys
 
+import pytest
+
 from canalis.cli.startup import collect_later
 
 
@@ -49,3 +51,63 @@ def test_the_command_process_starts_without_the_collector_and_a_caller_keeps_its
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["off", "on"]
+
+
+# -- what the command sets aside from the collector (canalis/cli/startup.py `freeze_imports`) -------------------------
+
+def test_freeze_imports_loads_the_modules_and_freezes_only_what_exists_so_far():
+    script = (
+        "import gc, sys\n"
+        "from canalis.cli.startup import freeze_imports\n"
+        "freeze_imports(['canalis.ledger.log'])\n"
+        "assert 'canalis.ledger.log' in sys.modules\n"
+        "from canalis.ledger.log import Ledger\n"
+        "assert gc.get_freeze_count() > 0 and not any(o is Ledger for o in gc.get_objects())\n"
+        "later = [[]]\n"
+        "assert any(o is later for o in gc.get_objects())  # what is made afterwards is the collector's\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.split() == ["ok"], out.stderr
+
+
+PIPELINE = """
+import os
+from canalis.core import Workspace
+from canalis.data import OutputFileDatasetConfig
+from canalis.pipeline.core import Pipeline
+from canalis.pipeline.steps import PythonScriptStep
+
+here = os.path.dirname(os.path.abspath(__file__))
+ws = Workspace.from_config(here)
+pipeline = Pipeline(ws, [PythonScriptStep(name="s", script_name="step.py", source_directory=os.path.join(here, "src"),
+                                          arguments=[OutputFileDatasetConfig(name="d")])])
+"""
+
+
+@pytest.mark.parametrize("click_only", ["0", "1"], ids=["fast-path", "click"])
+def test_the_connections_a_command_opens_are_closed_at_its_exit(tmp_path, click_only):
+    """The ledger's and the store's connections are made after the freeze: the interpreter's last
+    collection still finalizes them, so each checkpoints and removes its `-wal` and `-shm`
+    files (a frozen connection would leave them, and a full disk could then not read the
+    ledger: tests/faults/test_disk_full.py). A first submit (the run recorded by an executor
+    process) and a reused one (recorded by the command itself)."""
+    import os
+
+    from tests.canalis.conftest import executor_pids, wait_for, write
+
+    root = tmp_path / "proj"
+    # made by a `canalis init` process: a store this test process opened would hold its files open
+    subprocess.run([sys.executable, "-m", "canalis", "init", str(root)], check=True, capture_output=True)
+    write(root / "pipeline.py", PIPELINE)
+    write(root / "src" / "step.py", "import os, sys\nopen(os.path.join(sys.argv[1], 'x'), 'w').write('x')\n")
+    env = {**os.environ, "CANALIS_CLICK_ONLY": click_only}
+    for attempt in ("runs", "reused"):
+        out = subprocess.run([sys.executable, "-m", "canalis", "submit", "pipeline.py", "-e", "exits", "-q"], cwd=root,
+                             capture_output=True, text=True, env=env)
+        assert out.returncode == 0, (attempt, out.stdout + out.stderr)
+        assert out.stdout.split()[1] == "Completed", attempt
+        # the run's executor process (the first submit's) exits just after recording the run's end
+        wait_for(lambda: not executor_pids(root), "the run's executor process to exit")
+        left = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.name.endswith(("-wal", "-shm")))
+        assert left == [], attempt

@@ -495,12 +495,13 @@ sys.meta_path.insert(0, Seen)
 """
 
 
-def modules_loaded(root, tmp_path, *args) -> tuple[set, subprocess.CompletedProcess]:
+def modules_loaded(root, tmp_path, *args, env=None) -> tuple[set, subprocess.CompletedProcess]:
     """The modules a `canalis` command run as `python -m canalis ARGS` in `root` loads, and its output."""
     out_file = tmp_path / "imports.txt"
+    out_file.unlink(missing_ok=True)
     code = _RECORD_IMPORTS + "import runpy; runpy.run_module('canalis', run_name='__main__', alter_sys=True)"
     out = subprocess.run([sys.executable, "-c", code, *args], cwd=root, capture_output=True, text=True,
-                         env={**os.environ, "CANALIS_TEST_IMPORTS": str(out_file)})
+                         env={**os.environ, **(env or {}), "CANALIS_TEST_IMPORTS": str(out_file)})
     assert out.returncode == 0, out.stdout + out.stderr
     return set(out_file.read_text().split()), out
 
@@ -521,6 +522,23 @@ def _modules_of_a_reused_submit(root, tmp_path) -> set:
 
 def test_a_reused_submit_loads_no_module_it_does_not_use(project, tmp_path):
     assert _unused(_modules_of_a_reused_submit(project, tmp_path), NOT_LOADED_BY_A_REUSED_SUBMIT) == []
+
+
+@pytest.mark.parametrize("steps", ["reused", "run"])
+def test_what_the_command_loads_before_the_pipeline_file_a_submit_loads_anyway(project, tmp_path, steps):
+    """The `canalis` command imports submitting.EVERY_SUBMIT_LOADS before it runs the pipeline
+    file (to freeze them: canalis/cli/startup.py). Through click, which imports nothing ahead,
+    a submit loads every one of them itself, whether its steps are reused or run."""
+    import json
+
+    from canalis.cli.submitting import EVERY_SUBMIT_LOADS
+
+    args = ["submit", "pipeline.py", "-e", "costs", "--json"] + (["--regenerate-outputs"] if steps == "run" else [])
+    loaded, out = modules_loaded(project, tmp_path, *args, env={"CANALIS_CLICK_ONLY": "1"})
+    expected = {"reused": {"Reused"}, "run": {"Completed"}}[steps]
+    assert {s["status"] for s in json.loads(out.stdout)["steps"]} == expected
+    assert "click" in loaded  # through click indeed
+    assert sorted(set(EVERY_SUBMIT_LOADS) - loaded) == []
 
 
 def test_a_reused_submit_outside_git_starts_and_loads_no_process_module(tmp_path):
