@@ -9,7 +9,6 @@ step to executor/steprun.py, which prepares, runs and records it.
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -306,6 +305,8 @@ class RunExecutor:
                 from concurrent.futures import ThreadPoolExecutor
 
                 self._sweeper = ThreadPoolExecutor(1, thread_name_prefix="canalis-sweep")
+            import shutil  # not loaded by a run that runs no step (executor/noop.py)
+
             for path in folders:
                 self._sweeper.submit(shutil.rmtree, path, ignore_errors=True)
 
@@ -343,6 +344,8 @@ class RunExecutor:
             pass  # reports what goes wrong then, in its own phase
         finally:
             if not made:
+                import shutil
+
                 shutil.rmtree(folder, ignore_errors=True)
             with self._sweeper_lock:
                 self._spares_coming[source_tree] -= 1
@@ -365,6 +368,9 @@ class RunExecutor:
         with self._sweeper_lock:  # folders made ahead for steps that did not run (reused, skipped)
             spares = [f for folders in self._spares.values() for f in folders]
             self._spares.clear()
+        if spares:
+            import shutil
+
         for folder in spares:
             shutil.rmtree(folder, ignore_errors=True)
 

@@ -17,7 +17,6 @@ What an interpreter has installed is read by executor/freeze.py.
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 
 from canalis.executor.errors import EnvironmentBuildError
@@ -122,6 +121,8 @@ def find_python(asked: str) -> str:
         return sys.executable
     digits = re.findall(r"\d+", asked)
     if len(digits) >= 2:
+        import shutil
+
         found = shutil.which(f"python{digits[0]}.{digits[1]}")
         if found:
             return found

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shutil
 
 from canalis.executor.errors import PathEscapeError
 from canalis.executor.ids import random_hex
@@ -147,6 +146,8 @@ def write_inside(root, rel: str, source, what: str, root_label: str, *, overwrit
         if os.path.isdir(dst) and not os.path.islink(dst):
             raise error(f"{what}: {dst} is a folder; remove it or pick another path")
     tmp = os.path.join(parent, f".{posixpath.basename(rel)}.canalis-{random_hex(12)}")
+    import shutil  # loaded by what writes a file, not by everything that names a path
+
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         with os.fdopen(fd, "wb") as out:

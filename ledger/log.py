@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import shutil
 import sqlite3
 import urllib.parse
 import threading
@@ -93,6 +91,8 @@ def _no_space(e: sqlite3.OperationalError, path: Path) -> bool:
         return True
     if "disk i/o error" in str(e).lower():
         try:
+            import shutil  # an error's path only
+
             return shutil.disk_usage(path.parent).free < _LOW_SPACE
         except OSError:
             return False
@@ -176,6 +176,8 @@ class Ledger:
                         raise LedgerBusy(f"{self.path} stayed locked for {self.retry_for:.0f} s; "
                                          "is another process stuck holding it?") from e
                     raise
+                import random  # only while another process holds the lock
+
                 _time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.05)
 

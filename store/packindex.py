@@ -15,7 +15,6 @@ again. Rebuilding touches no pack, so it cannot lose a blob.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import threading
 import time
@@ -58,6 +57,8 @@ def _no_space(e: sqlite3.DatabaseError, path: str) -> bool:
         return True
     if "disk i/o error" in str(e).lower():
         try:
+            import shutil  # an error's path only
+
             return shutil.disk_usage(os.path.dirname(path) or ".").free < (1 << 20)
         except OSError:
             return False

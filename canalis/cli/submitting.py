@@ -7,11 +7,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import runpy
 import sys
 from pathlib import Path
 
 from canalis.cli.output import echo, print_json
+from canalis.cli.pipeline_file import run_file
 from canalis.ledger.status import RunStatus
 
 #: modules every submit loads, whatever its pipeline and whether its steps run or are reused:
@@ -74,7 +74,7 @@ def submit(target, experiment, params, regenerate_outputs, continue_on_step_fail
     intercepted = None
     with submit_capture.capturing() as captured, quiet_stdout, dry:
         try:
-            namespace = runpy.run_path(str(file), run_name="__canalis_submit__")
+            namespace = run_file(str(file), run_name="__canalis_submit__")
         except submit_capture.DrySubmit as d:  # FILE's own submit, in a dry run: preview that one
             namespace, intercepted = {}, d
         except KeyboardInterrupt:  # in FILE's own wait for the run it submitted

@@ -465,6 +465,9 @@ def test_each_step_writes_its_environment_definition_once_per_plan(project, monk
 NOT_LOADED_BY_A_REUSED_SUBMIT = (
     "dataclasses", "inspect", "ast", "dis", "tokenize", "uuid", "_uuid", "getpass", "termios",
     "calendar", "glob", "shlex",
+    "shutil", "random",  # what removes folders, finds programs or waits a random while before a retry
+    "pkgutil",  # runpy.run_path asks it whether FILE is a folder or zip (canalis/cli/pipeline_file.py)
+
     "canalis.executor.runners", "canalis.executor.nospace", "canalis.executor.stepprofile",
     "canalis.executor.outcome", "canalis.executor.runtime", "canalis.executor.orphans", "canalis.store.chunked",
     "canalis.data.tabular_dataset", "canalis.data.file_dataset",
@@ -507,8 +510,16 @@ def modules_loaded(root, tmp_path, *args, env=None) -> tuple[set, subprocess.Com
 
 
 def _unused(loaded: set, names) -> list:
+    """The modules of `names` (or in them) among `loaded`, but for those this interpreter loads
+    before any program runs (its site-packages' .pth files may import a few)."""
     assert not any(m == "click" or m.startswith("click.") for m in loaded)  # the CLI's parser is not there either
-    return sorted(m for m in loaded if any(m == n or m.startswith(n + ".") for n in names))
+    return sorted(m for m in loaded - _at_start() if any(m == n or m.startswith(n + ".") for n in names))
+
+
+def _at_start() -> set:
+    out = subprocess.run([sys.executable, "-c", "import sys; print(' '.join(sys.modules))"], capture_output=True,
+                         text=True, check=True)
+    return set(out.stdout.split())
 
 
 def _modules_of_a_reused_submit(root, tmp_path) -> set:

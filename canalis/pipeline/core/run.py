@@ -1,7 +1,6 @@
 """`PipelineRun`, `StepRun` and `PortDataReference`: a submitted pipeline as the ledger tells it."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -348,6 +347,8 @@ class PortDataReference:
             if not overwrite:
                 raise UserErrorException(f"{target} exists; pass overwrite=True to replace it")
             if target.is_dir():
+                import shutil
+
                 shutil.rmtree(target)
             else:
                 target.unlink()
