@@ -3,6 +3,11 @@ chain whose steps are all reused, against what any canalis command must pay.
 
     python bench/noop_bench.py [--repeat 21] [--peer-python OTHER/bin/python] [--out bench/results-noop.md]
 
+Run it with the interpreter of a virtual environment where canalis is installed as users
+install it (`python -m venv V && V/bin/pip install .`, then `V/bin/python bench/noop_bench.py`):
+an interpreter whose site-packages import modules at start (an editable install's finder, a
+.pth file) makes `python -c "import canalis"` dearer and the ratio smaller than users see.
+
 Paired, alternating in every repeat: the no-op re-submit; `python -c "import canalis"`;
 the same plus opening the workspace's ledger with sqlite3 and reading one row; a bare
 `python -c pass`; and with --peer-python the no-op re-submit of another canalis install
@@ -90,7 +95,11 @@ def main():
             results[label][1].append(cpu)
     noop = results[cases[0][0]][0]
     base = results["import canalis + sqlite3 open and read"][0]
-    lines = [f"Median of {args.repeat} alternating repeats; {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
+    started = subprocess.run([sys.executable, "-c", "import sys; print(len(sys.modules))"], capture_output=True, text=True,
+                             env=env, cwd=tmp).stdout.strip()
+    lines = [f"Interpreter {sys.executable}: {started} modules loaded before any program runs (a fresh venv has "
+             "about 33; .pth files in site-packages add their imports to the floor and flatter the ratio).",
+             f"Median of {args.repeat} alternating repeats; {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
              f"load average at the start {', '.join(f'{x:.2f}' for x in load_before)}, "
              f"at the end {', '.join(f'{x:.2f}' for x in os.getloadavg())}.", "",
              "| what | wall median | wall fastest | CPU median |", "|---|---:|---:|---:|"]
