@@ -144,6 +144,8 @@ def test_the_submits_terminal_closing_does_not_stop_the_run(project, counter):
 
     def take_the_terminal():  # runs in the child, after setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        # as a terminal's shell starts it: a test run under `nohup` would pass SIGHUP on ignored
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
     proc = subprocess.Popen([sys.executable, "-m", "canalis", "submit", "pipeline.py", "-e", "e"], cwd=project,
                             stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
