@@ -86,6 +86,15 @@ def executor_pids(root) -> list[int]:
     return found
 
 
+def terminal_signals() -> None:
+    """Give a child process the signal dispositions of a job a terminal's shell starts in the
+    foreground: Ctrl-C (SIGINT), SIGQUIT and a closed terminal's SIGHUP at their defaults. A test
+    run started in the background or under `nohup` has them ignored, and a child would inherit
+    that (for Popen's and pexpect's `preexec_fn`)."""
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def gone(pid: int) -> bool:
     """The process has exited (a zombie not reaped yet counts as exited)."""
     try:

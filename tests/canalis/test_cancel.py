@@ -19,7 +19,7 @@ from canalis.exceptions import UserErrorException
 from canalis.ledger import events as ev
 from canalis.pipeline.core import Pipeline
 from canalis.pipeline.steps import PythonScriptStep
-from tests.canalis.conftest import kill_executors, script, wait_for, write
+from tests.canalis.conftest import kill_executors, script, terminal_signals, wait_for, write
 
 # The slow step starts a grandchild (same process group) and records both pids, so the test
 # can check that a cancel stops the whole group.
@@ -127,7 +127,7 @@ def slow_submit(root, pids_file):
     step's child run; on the way out, every process it started is gone, by pid."""
     proc = subprocess.Popen([sys.executable, "-m", "canalis", "submit", "pipeline.py", "-e", "c", "-q"], cwd=root,
                             env={**os.environ, "STEP_PIDS": str(pids_file)}, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=terminal_signals)
     try:
         wait_for(lambda: len(step_pids(pids_file)) == 2, what="the slow step and its child")
         yield proc

@@ -10,7 +10,7 @@ import sys
 import pexpect
 import pytest
 
-from tests.canalis.conftest import open_gate, script, write
+from tests.canalis.conftest import open_gate, script, terminal_signals, write
 
 PIPELINE = """
 import os
@@ -150,7 +150,7 @@ def test_ctrl_c_in_the_live_view_cancels_the_run_and_says_how_to_go_on(project):
     env = {**os.environ, "TERM": "xterm-256color"}
     env.pop("CANALIS_PLAIN", None)
     child = pexpect.spawn(sys.executable, ["-m", "canalis", "submit", "pipeline.py", "-e", "live"], cwd=str(project),
-                          env=env, dimensions=(40, 120), encoding="utf-8", timeout=120)
+                          env=env, dimensions=(40, 120), encoding="utf-8", timeout=120, preexec_fn=terminal_signals)
     try:
         child.expect("prep is waiting for its gate")
         child.sendintr()  # Ctrl-C, through the terminal

@@ -22,7 +22,7 @@ from canalis.executor import launch, standby
 from canalis.executor.errors import ExecutorNotStarted
 from canalis.ledger import events as ev
 from canalis.pipeline.core import PipelineRun
-from tests.canalis.conftest import gone, kill_executors, open_gate, script, wait_for, write
+from tests.canalis.conftest import gone, kill_executors, open_gate, script, terminal_signals, wait_for, write
 
 # the first step prints, then waits until the file named by GATE exists (an environment
 # variable: not part of the reuse key), so a test decides when the run may end
@@ -144,8 +144,7 @@ def test_the_submits_terminal_closing_does_not_stop_the_run(project, counter):
 
     def take_the_terminal():  # runs in the child, after setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-        # as a terminal's shell starts it: a test run under `nohup` would pass SIGHUP on ignored
-        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        terminal_signals()
 
     proc = subprocess.Popen([sys.executable, "-m", "canalis", "submit", "pipeline.py", "-e", "e"], cwd=project,
                             stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
@@ -216,7 +215,7 @@ def test_ctrl_c_in_wait_for_completion_stops_waiting_and_the_run_goes_on(project
         run.wait_for_completion(show_output=True)
     """)
     proc = subprocess.Popen([sys.executable, "submit_and_wait.py"], cwd=project, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=terminal_signals)
     wait_for(lambda: counter.lines() == ["gated.py"], "the first step to start")
     proc.send_signal(signal.SIGINT)  # what a terminal sends on Ctrl-C
     out, err = proc.communicate(timeout=60)
@@ -233,7 +232,8 @@ def test_ctrl_c_in_wait_for_completion_stops_waiting_and_the_run_goes_on(project
 
 @pytest.mark.slow
 def test_ctrl_c_on_canalis_submit_cancels_the_run_and_says_how_to_go_on(project, counter):
-    proc = submit_in_own_session(project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = submit_in_own_session(project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 preexec_fn=terminal_signals)
     wait_for(lambda: counter.lines() == ["gated.py"], "the first step to start")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
