@@ -82,7 +82,13 @@ def test_files_that_land_while_no_server_runs_fire_once_it_starts(ws, published,
     (folder / "new.csv").write_text("landed later\n")
     server = Server(ws.root, tmp_path / "server.log").start()
     try:
-        wait_for(lambda: _fires(ws, schedule.id), "the schedule fires for what landed", timeout=120)
+        try:
+            wait_for(lambda: _fires(ws, schedule.id), "the schedule fires for what landed", timeout=120)
+        except AssertionError as e:  # what the scheduler saw, for a failure seen once under a full suite's load
+            listing = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+            created = [r.created_at for r in ws.ledger.schedules() if r.schedule_id == schedule.id]
+            raise AssertionError(f"{e}; created_at {created}, files {listing}, "
+                                 f"server log:\n{server.log.read_text()}") from None
         assert _fires(ws, schedule.id)[0].payload["changes"] == ["new.csv"]
     finally:
         server.stop()
