@@ -2,6 +2,7 @@
 a source folder is snapshotted, how many `git` processes read a repository's metadata."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -516,10 +517,11 @@ def _unused(loaded: set, names) -> list:
     return sorted(m for m in loaded - _at_start() if any(m == n or m.startswith(n + ".") for n in names))
 
 
-def _at_start() -> set:
+@functools.lru_cache(maxsize=None)
+def _at_start() -> frozenset:
     out = subprocess.run([sys.executable, "-c", "import sys; print(' '.join(sys.modules))"], capture_output=True,
                          text=True, check=True)
-    return set(out.stdout.split())
+    return frozenset(out.stdout.split())
 
 
 def _modules_of_a_reused_submit(root, tmp_path) -> set:
@@ -552,7 +554,8 @@ def test_what_the_command_loads_before_the_pipeline_file_a_submit_loads_anyway(p
     assert sorted(set(EVERY_SUBMIT_LOADS) - loaded) == []
 
 
-def test_a_reused_submit_outside_git_starts_and_loads_no_process_module(tmp_path):
+def _project_outside_git(tmp_path):
+    """The 4-step chain over two source folders in a workspace that is no git repository."""
     from canalis import layout
 
     root = tmp_path / "proj"
@@ -560,6 +563,11 @@ def test_a_reused_submit_outside_git_starts_and_loads_no_process_module(tmp_path
     write(root / "pipeline.py", PIPELINE)
     write(root / "a" / "step.py", STEP)
     write(root / "b" / "step.py", STEP)
+    return root
+
+
+def test_a_reused_submit_outside_git_starts_and_loads_no_process_module(tmp_path):
+    root = _project_outside_git(tmp_path)
     submit(root)
     names = NOT_LOADED_BY_A_REUSED_SUBMIT + NOT_LOADED_OUTSIDE_GIT
     assert _unused(_modules_of_a_reused_submit(root, tmp_path), names) == []
@@ -573,13 +581,7 @@ NOT_LOADED_WHEN_NOTHING_IS_HASHED = ("canalis.store.batch",)
 def test_a_reused_submit_of_files_the_stat_cache_knows_opens_no_write_batch(tmp_path):
     import time
 
-    from canalis import layout
-
-    root = tmp_path / "proj"
-    layout.init(root)
-    write(root / "pipeline.py", PIPELINE)
-    write(root / "a" / "step.py", STEP)
-    write(root / "b" / "step.py", STEP)
+    root = _project_outside_git(tmp_path)
     hour_ago = time.time() - 3600
     for f in (root / "pipeline.py", root / "a" / "step.py", root / "b" / "step.py"):
         os.utime(f, (hour_ago, hour_ago))
