@@ -25,6 +25,7 @@ class Batch:
         self.store = store
         self.loose: dict[str, str] = {}  # digest -> temp file
         self.packed: set[str] = set()
+        self.heads: dict[str, str] = {}  # chunk list -> its first chunk, noted in the pack index at commit
         self._open: PackWriter | None = None
         self._full: list[PackWriter] = []
         self._lock = threading.Lock()
@@ -43,6 +44,12 @@ class Batch:
                 os.unlink(tmp)
             else:
                 self.loose[digest] = tmp
+
+    def note_head(self, chunk_list: str, head: str) -> None:
+        """Chunk list `chunk_list` (in this batch or stored already) starts with chunk `head`:
+        a hint where a later version of the file finds it (store/earlier.py)."""
+        with self._lock:
+            self.heads[chunk_list] = head
 
     def add_packed(self, digest: str, compression: int, size: int, body) -> None:
         header = pack_header(compression, size)
@@ -92,7 +99,9 @@ class Batch:
             self._open = None
         packs = self._full
         temps = [w.tmp_path for w in packs] + list(self.loose.values())
+        heads, self.heads = self.heads, {}
         if not temps:
+            self.store._index.note_heads(heads)
             return
         store = self.store
         for w in packs:
@@ -110,6 +119,7 @@ class Batch:
         make_durable(folders, store._root, FSYNC_EACH_MAX)  # ... then the names
         for w in packs:
             store._index.add(w.name, w.entries, w.size)
+        store._index.note_heads(heads)  # after the lists are in place: a hint never names a list not yet there
         self._full, self.loose, self.packed = [], {}, set()
 
     def discard(self) -> None:
@@ -124,4 +134,4 @@ class Batch:
                 os.unlink(tmp)
             except FileNotFoundError:
                 pass
-        self._open, self._full, self.loose, self.packed = None, [], {}, set()
+        self._open, self._full, self.loose, self.packed, self.heads = None, [], {}, set(), {}

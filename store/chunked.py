@@ -17,7 +17,9 @@ file costs its changed chunks.
 
 The file is read once, into a small ring of reusable buffers: the same bytes feed the
 whole-file hash, the chunker, and on every core each chunk's hash and its compression, and
-memory stays bounded (RING buffers of (BLOCK + 1) x MAX_CHUNK bytes) whatever the file's size.
+memory stays bounded (RING buffers of (BLOCK + 2) x MAX_CHUNK bytes) whatever the file's size.
+A new version of a file already stored is not cut where it matches the earlier version's
+chunks: those are checked by their hashes instead (store/earlier.py), with the same result.
 See docs/store-format.md.
 """
 from __future__ import annotations
@@ -28,6 +30,7 @@ import threading
 import blake3
 
 from canalis.store import blob as _blob
+from canalis.store import earlier as _earlier
 from canalis.store.chunklist import ChunkStream, decode_list, encode_list  # noqa: F401  (re-exported)
 from canalis.store.errors import SnapshotError
 from canalis.store.stagetimes import timed
@@ -39,8 +42,9 @@ AVG_CHUNK = 1 << 20
 MIN_CHUNK = 256 << 10
 MAX_CHUNK = 4 << 20
 #: the file is read into a ring of RING buffers, each BLOCK x MAX_CHUNK bytes (16 MiB) plus
-#: MAX_CHUNK of room for what the previous one left uncut; a buffer is read into again once
-#: every chunk cut from it is stored (memory: RING x 20 MiB)
+#: 2 x MAX_CHUNK of room for what the previous one left uncut (a chunk and the one after it,
+#: when following an earlier version); a buffer is read into again once every chunk cut from
+#: it is stored (memory: RING x 24 MiB, its room mostly untouched)
 BLOCK = 4
 RING = 4
 
@@ -56,14 +60,15 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def ingest(store, path: str, batch, expect: str | None = None, workers: int | None = None) -> str:
+def ingest(store, path: str, batch, expect: str | None = None, workers: int | None = None,
+           stats: dict | None = None) -> str:
     """Store the file at `path` as chunks (see ingest_stream); reads it once."""
     with open(path, "rb", buffering=0) as f:
         try:
             os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)  # a larger read-ahead
         except (AttributeError, OSError):
             pass
-        return ingest_stream(store, f, batch, expect, path, workers=workers)
+        return ingest_stream(store, f, batch, expect, path, workers=workers, stats=stats)
 
 
 def _fill(f, view) -> int:
@@ -78,20 +83,20 @@ def _fill(f, view) -> int:
 
 
 class _Ring:
-    """RING buffers of MAX_CHUNK + BLOCK x MAX_CHUNK bytes. A reader thread fills a free
-    buffer's tail (after MAX_CHUNK bytes of room for the bytes the previous buffer left
+    """RING buffers of 2 x MAX_CHUNK + BLOCK x MAX_CHUNK bytes. A reader thread fills a free
+    buffer's tail (after 2 x MAX_CHUNK bytes of room for the bytes the previous buffer left
     uncut) and hands it to the cutter; a buffer is free again once the cutter is done with
     it and every hash and chunk job reading it has finished (a count per buffer)."""
 
     def __init__(self, max_chunk: int):
         import queue
 
-        self.head = max_chunk
+        self.head = 2 * max_chunk
         import mmap
 
         # anonymous maps: their pages are zero-filled only when first written, so storing a
         # file just over CHUNKED_MIN does not pay for clearing the whole ring
-        self.bufs = [mmap.mmap(-1, max_chunk + BLOCK * max_chunk) for _ in range(RING)]
+        self.bufs = [mmap.mmap(-1, self.head + BLOCK * max_chunk) for _ in range(RING)]
         self.views = [memoryview(b) for b in self.bufs]
         self.holds = [0] * RING
         self.free: queue.SimpleQueue = queue.SimpleQueue()
@@ -137,7 +142,7 @@ class _Ring:
 
 
 def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", replace: bool = False,
-                  workers: int | None = None) -> str:
+                  workers: int | None = None, stats: dict | None = None) -> str:
     """Store what binary stream `f` (with `readinto`) holds as chunks (new ones packed into
     `batch`) and a chunk list (a loose temp file in `batch`); returns the whole content's
     digest. The content is read once, into a ring of reusable buffers: one thread reads
@@ -146,7 +151,10 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
     and, when it is not stored yet, compress and pack it; all of them release the GIL. The
     chunk list is the same whatever the number of workers. `expect`: the digest the caller
     computed; a mismatch means the file changed. `replace`: write the chunk list even when
-    the digest is stored (upgrading a whole blob to a chunked one)."""
+    the digest is stored (upgrading a whole blob to a chunked one). When the first chunk
+    starts a chunk list stored before (an earlier version), its chunks are followed instead
+    of cut for as long as they match (store/earlier.py). `stats`, when given, receives
+    "cut" and "followed" (bytes) and "earlier" (the chunk list followed, or None)."""
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
@@ -159,8 +167,10 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
     seen: set[str] = set()
     later = getattr(store, "chunk_compression", "put") == "later"
 
-    def store_chunk(data) -> str:
+    def store_chunk(data, expect: str | None = None) -> str:
         d = timed("chunk hash", _hex, data)
+        if expect is not None and d != expect:  # a region of an earlier version that differs: not a chunk
+            return d
         if d not in seen and not timed("lookup", store._known, d, batch):  # stored already: neither compressed nor written
             if later:  # stored raw now, compressed by compress_packs (garbage collection)
                 compression, body = _blob.RAW, data
@@ -171,6 +181,14 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
         return d
 
     ring = _Ring(max_chunk)
+
+    def submit(i: int, data, expect: str | None = None):
+        """Hash (and store when new) a region of buffer i in a worker; the buffer is held until then."""
+        ring.hold(i)
+        fut = pool.submit(store_chunk, data, expect)
+        fut.add_done_callback(lambda _: ring.release(i))
+        return fut
+
     pending: deque = deque()  # (future, size) of every chunk not yet collected, in file order
     hashed: list = []
     pool = ThreadPoolExecutor(workers)
@@ -178,10 +196,14 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
     reader = threading.Thread(target=ring.read, args=(f, lambda region: hasher.submit(timed, "whole hash", whole.update, region), hashed),
                               name="canalis-ingest-reader", daemon=True)
     total = 0
+    followed = 0
+    earlier = None  # an earlier version's chunk list, followed while it matches
+    looked = getattr(store, "_index", None) is None  # whether the earlier version was looked for
+    found = None
     try:
         reader.start()
         cdc = _cdc()
-        carry = b""  # bytes read but not cut yet (less than MAX_CHUNK)
+        carry = b""  # bytes read but not cut yet (less than MAX_CHUNK; 2 x MAX_CHUNK when following)
         eof = False
         while not eof:
             i, got = ring.filled.get()
@@ -194,14 +216,32 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
             view[start: ring.head] = carry
             filled = ring.head + got
             pos = start
-            cuts = timed("cut", cdc.cut_buf, view[start:filled])
-            while pos < filled and (eof or filled - pos >= max_chunk):  # a cut needs MAX_CHUNK bytes ahead (or the end)
-                c = timed("cut", next, cuts)
-                ring.hold(i)
-                fut = pool.submit(store_chunk, c.data)
-                fut.add_done_callback(lambda _, i=i: ring.release(i))
-                pending.append((fut, c.length))
-                pos += c.length
+            while True:
+                if earlier is not None:
+                    regions, going = earlier.regions(filled - pos, eof, max_chunk)
+                    first = earlier.next
+                    futs = [submit(i, view[pos + rel: pos + rel + n], earlier.chunks[first + k][0])
+                            for k, (rel, n) in enumerate(regions)]
+                    ok = earlier.confirm([fut.result() for fut in futs])
+                    for fut, (_, n) in zip(futs, earlier.chunks[first:first + ok]):
+                        pending.append((fut, n))
+                        pos += n
+                        followed += n
+                    if going and (not regions or ok == len(regions) - 1):
+                        break  # every candidate confirmed: follow on in the next buffer
+                    earlier = None  # cut from here on
+                cuts = timed("cut", cdc.cut_buf, view[pos:filled])
+                while pos < filled and (eof or filled - pos >= max_chunk):  # a cut needs MAX_CHUNK bytes ahead (or the end)
+                    c = timed("cut", next, cuts)
+                    pending.append((submit(i, c.data), c.length))
+                    pos += c.length
+                    if not looked:  # the first chunk: is it the first of a file stored before?
+                        looked = True
+                        earlier = found = timed("earlier version", _earlier.find, store, _hex(c.data), c.length)
+                        if earlier is not None:
+                            break
+                if earlier is None:
+                    break
             carry = bytes(view[pos:filled])
             ring.release(i)
             while pending and pending[0][0].done():
@@ -219,11 +259,15 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
         hasher.shutdown(wait=True, cancel_futures=True)
         reader.join()
     digest = whole.hexdigest()
+    if stats is not None:
+        stats.update(cut=total - followed, followed=followed, earlier=found.digest if found else None)
     if expect is not None and expect != digest:
         raise SnapshotError(path, "the file changed while it was being stored; snapshot it again")
     if replace or not store._known(digest, batch):
         tmp = store._write_body(_blob.CHUNKED, total, encode_list(chunks), False, _blob.CHUNKED_VERSION)
         batch.add_loose(digest, tmp)
+    if chunks:
+        batch.note_head(digest, chunks[0][0])
     return digest
 
 

@@ -481,14 +481,17 @@ class LocalStore:
         them is rewritten without them (its other blobs keep their age) and then deleted."""
         digests = [check_digest(d) for d in digests]
         freed = 0
+        unlinked = []
         for digest in digests:
             path = self.path_of(digest)
             try:
                 freed += os.stat(path).st_size
                 os.unlink(path)
+                unlinked.append(digest)
             except FileNotFoundError:
                 pass
             self._drop_cache(digest)
+        self._index.forget_heads(unlinked)  # chunk lists are loose: their hints go with them
         self._index.refresh(force=True)
         by_pack: dict[str, set] = {}
         for digest, pack in self._index.packs_holding(digests):

@@ -1,6 +1,10 @@
 """Where each packed blob lies: digest -> (pack, offset, length), in objects/packindex.db.
 
-The packs are the truth; this SQLite file is a derived index, like the stat cache. A writer
+The packs are the truth; this SQLite file is a derived index, like the stat cache. It also
+holds hints that are not derived from the packs and need not be complete: `chunk_heads`, the
+chunk lists stored here by their first chunk, where storing a new version of a large file
+looks for its earlier version (store/earlier.py). A hint is only ever a candidate, checked
+against the bytes; a lost or stale one costs time, never correctness. A writer
 adds a pack's entries right after renaming the pack into place. A process that crashed in
 between, a pack written by another process, a pack removed by garbage collection, or a
 deleted `packindex.db` are all caught by `refresh`, which lists `objects/packs/` and reads
@@ -41,6 +45,13 @@ CREATE INDEX IF NOT EXISTS blobs_by_pack ON blobs (pack);
 CREATE TABLE IF NOT EXISTS compress_checked (
     pack   TEXT PRIMARY KEY       -- a pack compress_packs has looked at: nothing in it to compress
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chunk_heads (
+    head   TEXT NOT NULL,         -- the first chunk of a chunked file
+    list   TEXT NOT NULL,         -- that file's chunk list (its digest)
+    noted  INTEGER NOT NULL,      -- when it was stored last (ns): the latest is tried first
+    PRIMARY KEY (head, list)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chunk_heads_by_list ON chunk_heads (list);
 """
 _CHUNK = 500  # digests per IN (...) query, below SQLite's variable limit
 
@@ -280,6 +291,27 @@ class PackIndex:
         if names:
             self._write(lambda db: db.executemany("INSERT OR IGNORE INTO compress_checked VALUES (?)",
                                                   [(n,) for n in names]))
+
+    # -- chunk list hints (store/earlier.py) -------------------------------------------
+    def note_heads(self, heads: dict[str, str]) -> None:
+        """Record {chunk list: its first chunk} for chunk lists just stored (or stored again)."""
+        if heads:
+            now = time.time_ns()
+            self._write(lambda db: db.executemany("INSERT OR REPLACE INTO chunk_heads VALUES (?, ?, ?)",
+                                                  [(head, lst, now) for lst, head in heads.items()]))
+
+    def lists_headed_by(self, head: str, limit: int = 4) -> list[str]:
+        """Chunk lists whose first chunk is `head`, the latest stored first (hints: any may be gone)."""
+        db = self._conn()
+        with self._lock:
+            return [r[0] for r in db.execute("SELECT list FROM chunk_heads WHERE head = ? ORDER BY noted DESC LIMIT ?",
+                                             (head, limit))]
+
+    def forget_heads(self, lists) -> None:
+        """Forget the hints naming chunk lists that were just deleted."""
+        lists = list(lists)
+        if lists:
+            self._write(lambda db: db.executemany("DELETE FROM chunk_heads WHERE list = ?", [(d,) for d in lists]))
 
     def close(self) -> None:
         with self._lock:
