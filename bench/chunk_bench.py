@@ -6,7 +6,7 @@ Run by hand, one benchmark at a time on the machine:
     bash bench/setup_dvc.sh            # makes bench/.venv-dvc (optional: DVC rows need it)
     flock /tmp/canalis-bench.lock python bench/chunk_bench.py [--gib 2] [--reps 3] [--dir /tmp] \
         [--kinds random,csv] [--peer /path/to/other/venv/bin/canalis] [--no-checkout] \
-        [--policies later,put] [--profile]
+        [--append-only] [--policies later,put] [--profile]
 
 For each kind of content (random bytes: incompressible; CSV rows: compressible) a file of
 `--gib` GiB is made in `--dir` (deleted at the end). Every timed run is cold: before it,
@@ -29,8 +29,9 @@ so each contender reads it from the disk. Contenders, interleaved run by run:
   timed and its stored bytes reported.
 
 Then: the file with 1% appended is put into a store that holds the original (new stored
-bytes, time against a cold `cat FILE > /dev/null` taken in the same round; the peer too), and `dvc add` of it (DVC's cache
-growth); and a checkout of the chunked file against a checkout of the same content stored
+bytes, time against a cold `cat FILE > /dev/null` taken in the same round, CPU seconds of the
+process; the peer too), and `dvc add` of it (DVC's cache growth); `--append-only` measures
+only these rows; and a checkout of the chunked file against a checkout of the same content stored
 as one whole blob (how store format 2 stored it).
 """
 from __future__ import annotations
@@ -52,6 +53,8 @@ CANALIS = Path(sys.executable).with_name("canalis")
 #: another install's `canalis` (--peer), measured in the same run, alternating with this one
 PEER: Path | None = None
 CHECKOUT = True
+#: measure the cold ingest rows (--append-only skips them)
+COLD = True
 #: chunk compression policies of this install to measure; the first is "canalis store put"
 POLICIES = ["later"]
 PROFILE = False
@@ -66,8 +69,12 @@ def drop(path: Path) -> None:
         os.close(fd)
 
 
+#: CPU seconds (user + system) of the last process `timed` ran
+LAST_CPU = [0.0]
+
+
 def timed(argv, cwd=None, env=None) -> tuple[float, int]:
-    """(seconds, peak RSS bytes) of one process."""
+    """(seconds, peak RSS bytes) of one process; its CPU seconds are left in LAST_CPU."""
     t = time.perf_counter()
     p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(p.pid, 0)
@@ -77,6 +84,7 @@ def timed(argv, cwd=None, env=None) -> tuple[float, int]:
     p.stderr.close()
     if p.returncode != 0:
         raise SystemExit(f"{argv} failed ({p.returncode}): {err}")
+    LAST_CPU[0] = usage.ru_utime + usage.ru_stime
     return seconds, usage.ru_maxrss * 1024
 
 
@@ -145,7 +153,7 @@ def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: l
     res = {k: [] for k in ("cp", "cp + sync", *mine, "peer: canalis store put", "dvc add")}
     rss = {k: [] for k in (*mine, "peer: canalis store put")}
     gc_ws = None
-    for rep in range(reps):
+    for rep in range(reps if COLD else 0):
         for name in res:
             if name == "dvc add" and not DVC.exists():
                 continue
@@ -182,7 +190,7 @@ def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: l
                 drop(repo / "data.bin")
                 res[name].append(timed([str(DVC), "add", "-q", "data.bin"], cwd=repo)[0])
                 shutil.rmtree(repo)
-    cp, cps = med(res["cp"]), med(res["cp + sync"])
+    cp, cps = (med(res["cp"]), med(res["cp + sync"])) if COLD else (0, 0)
     for name, xs in res.items():
         if not xs:
             continue
@@ -220,6 +228,7 @@ def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: l
     if PEER is not None:
         puts["peer: canalis store put v2 (1% appended)"] = []
     new = {}
+    cpu: dict[str, list] = {}
     for rep in range(reps):  # alternating: a cold read, then each install's put into a store holding the original
         drop(v2)
         reads.append(timed(["sh", "-c", f"cat '{v2}' > /dev/null"])[0])
@@ -231,13 +240,14 @@ def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: l
             before = store_bytes(ws)
             drop(v2)
             puts[name].append(timed([str(exe), "store", "put", str(v2), "--workspace", str(ws)])[0])
+            cpu.setdefault(name, []).append(LAST_CPU[0])
             new[name] = store_bytes(ws) - before
     rows.append(f"| {kind} | cold: cat v2 > /dev/null (read it once) | {med(reads):.2f} | | | {', '.join(f'{x:.2f}' for x in reads)} |")
     for name, xs in puts.items():
         peer = puts.get("peer: canalis store put v2 (1% appended)")
         vs = f"; {med(xs) / med(peer):.2f}x peer" if peer and not name.startswith("peer") else ""
         rows.append(f"| {kind} | {name} | {med(xs):.2f} | | {med(xs) / med(reads):.2f}x the read{vs}; "
-                    f"new stored bytes {new[name] / 1e6:,.1f} MB = {100 * new[name] / size:.2f}% of the file | "
+                    f"CPU {med(cpu[name]):.2f} s (user + system); new stored bytes {new[name] / 1e6:,.1f} MB = {100 * new[name] / size:.2f}% of the file | "
                     f"{', '.join(f'{x:.2f}' for x in xs)} |")
     if DVC.exists():
         repo = work / "dvc"
@@ -316,15 +326,17 @@ def main() -> None:
     ap.add_argument("--out", default=str(HERE / "results-chunk.md"))
     ap.add_argument("--peer", help="another install's canalis executable, measured alternating with this one")
     ap.add_argument("--no-checkout", action="store_true", help="skip the checkout rows")
+    ap.add_argument("--append-only", action="store_true", help="only the 1%% appended rows (no cold ingest, no checkout)")
     ap.add_argument("--policies", default="later",
                     help="chunk compression policies of this install to measure, comma-separated (later,put)")
     ap.add_argument("--profile", action="store_true", help="add a per-stage profile of one put per policy")
     args = ap.parse_args()
-    global PEER, CHECKOUT, POLICIES, PROFILE
+    global PEER, CHECKOUT, POLICIES, PROFILE, COLD
     POLICIES = args.policies.split(",")
     PROFILE = args.profile
     PEER = Path(args.peer) if args.peer else None
-    CHECKOUT = not args.no_checkout
+    CHECKOUT = not (args.no_checkout or args.append_only)
+    COLD = not args.append_only
     size = int(args.gib * (1 << 30))
     work = Path(tempfile.mkdtemp(prefix="canalis-chunk-bench-", dir=args.dir))
     rows, notes = [], []
