@@ -197,6 +197,8 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
                               name="canalis-ingest-reader", daemon=True)
     total = 0
     followed = 0
+    at = 0  # the file offset of `pos`: where it was last cut
+    done = 0  # the file offset where the chunks collected so far end
     earlier = None  # an earlier version's chunk list, followed while it matches
     looked = getattr(store, "_index", None) is None  # whether the earlier version was looked for
     found = None
@@ -216,6 +218,8 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
             view[start: ring.head] = carry
             filled = ring.head + got
             pos = start
+            if earlier is None and found is not None and chunks and found.realign(at, chunks[-1][0], done):
+                earlier = found  # cutting gave an earlier chunk again: follow on from here
             while True:
                 if earlier is not None:
                     regions, going = earlier.regions(filled - pos, eof, max_chunk)
@@ -226,6 +230,7 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
                     for fut, (_, n) in zip(futs, earlier.chunks[first:first + ok]):
                         pending.append((fut, n))
                         pos += n
+                        at += n
                         followed += n
                     if going and (not regions or ok == len(regions) - 1):
                         break  # every candidate confirmed: follow on in the next buffer
@@ -235,6 +240,7 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
                     c = timed("cut", next, cuts)
                     pending.append((submit(i, c.data), c.length))
                     pos += c.length
+                    at += c.length
                     if not looked:  # the first chunk: is it the first of a file stored before?
                         looked = True
                         earlier = found = timed("earlier version", _earlier.find, store, _hex(c.data), c.length)
@@ -247,6 +253,7 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
             while pending and pending[0][0].done():
                 fut, n = pending.popleft()
                 chunks.append((fut.result(), n))
+                done += n
         while pending:
             fut, n = pending.popleft()
             chunks.append((fut.result(), n))

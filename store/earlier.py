@@ -22,10 +22,20 @@ the next earlier chunk's bytes hash to that one's digest too (so the byte after 
 the same); and both the earlier file and this one had at least MAX_CHUNK bytes left at o
 (this keeps the end of either file, where FastCDC shortens its look-ahead, out of the
 question; it costs following the last MAX_CHUNK bytes only).
+
+After a change in the middle (a rewritten region, bytes inserted or deleted), cutting
+soon gives the earlier chunks again, shifted. When a chunk just cut is an earlier chunk k,
+this file's offset o' at its end is earlier offset o(k + 1) shifted; if the offset this
+file is cut at now, less that shift, is an earlier cut point, following resumes there
+(`realign`). The same rules confirm every chunk, so a wrong guess costs one buffer's
+hashing, and after REALIGN_TRIES wrong guesses the file is cut to its end.
 """
 from __future__ import annotations
 
 from canalis.store.errors import StoreError
+
+#: wrong guesses `realign` may make for one file before it stops guessing
+REALIGN_TRIES = 8
 
 
 def find(store, head: str, first_size: int) -> "Earlier | None":
@@ -53,6 +63,9 @@ class Earlier:
             self.offsets.append(self.offsets[-1] + n)
         self.size = self.offsets[-1]
         self.next = 1  # the earlier chunk that starts where this file was last cut
+        self.tries = REALIGN_TRIES
+        self._by_digest: dict[str, int] | None = None
+        self._by_offset: dict[int, int] | None = None
 
     def regions(self, room: int, end: bool, max_chunk: int) -> tuple[list[tuple[int, int]], bool]:
         """The regions (offset, size) to hash next, given `room` bytes read from where this
@@ -79,6 +92,25 @@ class Earlier:
             out.append((sum(n for _, n in out), self.chunks[self.next + len(out)][1]))
         return out
 
+    def realign(self, at: int, last: str, last_end: int) -> bool:
+        """Whether following can resume at this file's offset `at` (a cut point), given that
+        the latest chunk stored was `last`, ending at offset `last_end`; if so, the earlier
+        chunk that starts there is the next candidate."""
+        if self.tries <= 0:
+            return False
+        if self._by_digest is None:
+            self._by_digest = {d: k for k, (d, _) in reversed(list(enumerate(self.chunks)))}
+            self._by_offset = {o: k for k, o in enumerate(self.offsets)}
+        k = self._by_digest.get(last)
+        if k is None:
+            return False
+        j = self._by_offset.get(at - last_end + self.offsets[k + 1])
+        if j is None or not 1 <= j < len(self.chunks) - 1:
+            return False
+        self.next = j
+        self.tries -= 1  # given back by a confirmed chunk
+        return True
+
     def confirm(self, digests: list[str]) -> int:
         """How many of the candidates whose regions hashed to `digests` (the candidates',
         then the follower's) are confirmed; following moves past them."""
@@ -89,4 +121,6 @@ class Earlier:
                 break
             ok += 1
         self.next += ok
+        if ok:
+            self.tries = min(REALIGN_TRIES, self.tries + 1)
         return ok

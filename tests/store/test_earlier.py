@@ -180,3 +180,20 @@ def test_a_snapshot_follows_the_earlier_version_of_a_changed_file(tmp_path):
         assert store.get_bytes(entry.digest, verify=True) == (folder / "rows.csv").read_bytes()
         assert store.stats()["stored_bytes"] - before < 3 * chunked.MAX_CHUNK
         assert os.listdir(store.root / "tmp") == []
+
+
+def test_after_a_change_in_the_middle_following_resumes(tmp_path):
+    """Two edits inside a file (bytes overwritten, bytes inserted): cutting finds the earlier
+    chunks again after each, and following resumes, so most of the file is not cut."""
+    with scaled():
+        store = LocalStore(tmp_path / "objects")
+        base = content(21, 200 * chunked.MAX_CHUNK, False)
+        (tmp_path / "v1").write_bytes(base)
+        d1, _ = put(store, tmp_path / "v1")
+        a, b = len(base) * 3 // 10, len(base) * 6 // 10
+        new = base[:a] + b"\x00" * 100 + base[a + 100:b] + b"inserted" * 125 + base[b:]
+        (tmp_path / "v2").write_bytes(new)
+        d2, stats = put(store, tmp_path / "v2")
+        assert stats["earlier"] == d1
+        assert stats["followed"] >= 0.75 * len(new), stats
+        assert check_round_trip(store, tmp_path / "v2", new, tmp_path) == d2
