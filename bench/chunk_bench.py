@@ -28,10 +28,11 @@ so each contender reads it from the disk. Contenders, interleaved run by run:
 - after the timed runs, `canalis gc` of the last "later" workspace (compressing its chunks) is
   timed and its stored bytes reported.
 
-Then: the file with 1% appended is put into a store that holds the original (new stored
-bytes, time against a cold `cat FILE > /dev/null` taken in the same round, CPU seconds of the
-process; the peer too), and `dvc add` of it (DVC's cache growth); `--append-only` measures
-only these rows; and a checkout of the chunked file against a checkout of the same content stored
+Then: the file with 1% appended, and the file with 1% rewritten in its middle, are each put
+into a store that holds the original (new stored bytes, time against a cold
+`cat FILE > /dev/null` taken in the same round, CPU seconds of the process; the peer too),
+and `dvc add` of the appended one (DVC's cache growth); `--append-only` measures only these
+rows; and a checkout of the chunked file against a checkout of the same content stored
 as one whole blob (how store format 2 stored it).
 """
 from __future__ import annotations
@@ -145,6 +146,39 @@ def med(xs):
     return statistics.median(xs)
 
 
+def new_version_rows(work: Path, kind: str, src: Path, path: Path, label: str, size: int, reps: int, rows: list) -> None:
+    """A new version of `src` at `path` put into a store holding `src`, against a cold read of
+    it; this install and the peer alternating."""
+    ws = work / "ws"
+    reads = []
+    puts: dict[str, list] = {f"canalis store put {label}": []}
+    if PEER is not None:
+        puts[f"peer: canalis store put {label}"] = []
+    new = {}
+    cpu: dict[str, list] = {}
+    for rep in range(reps):  # alternating: a cold read, then each install's put into a store holding the original
+        drop(path)
+        reads.append(timed(["sh", "-c", f"cat '{path}' > /dev/null"])[0])
+        for name in puts:
+            exe = PEER if name.startswith("peer") else CANALIS
+            shutil.rmtree(ws, ignore_errors=True)
+            subprocess.run([str(exe), "init", str(ws)], check=True, capture_output=True)
+            subprocess.run([str(exe), "store", "put", str(src), "--workspace", str(ws)], check=True, capture_output=True)
+            before = store_bytes(ws)
+            drop(path)
+            puts[name].append(timed([str(exe), "store", "put", str(path), "--workspace", str(ws)])[0])
+            cpu.setdefault(name, []).append(LAST_CPU[0])
+            new[name] = store_bytes(ws) - before
+    rows.append(f"| {kind} | cold: cat {label.split()[0]} > /dev/null (read it once) | {med(reads):.2f} | | | "
+                f"{', '.join(f'{x:.2f}' for x in reads)} |")
+    peer = puts.get(f"peer: canalis store put {label}")
+    for name, xs in puts.items():
+        vs = f"; {med(xs) / med(peer):.2f}x peer" if peer and not name.startswith("peer") else ""
+        rows.append(f"| {kind} | {name} | {med(xs):.2f} | | {med(xs) / med(reads):.2f}x the read{vs}; "
+                    f"CPU {med(cpu[name]):.2f} s (user + system); new stored bytes {new[name] / 1e6:,.1f} MB = "
+                    f"{100 * new[name] / size:.2f}% of the file | {', '.join(f'{x:.2f}' for x in xs)} |")
+
+
 def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: list) -> None:
     src = work / f"{kind}.bin"
     make(src, size, kind)
@@ -223,32 +257,17 @@ def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: l
         make(tail, size // 100, kind)
         f.write(tail.read_bytes())
         tail.unlink()
-    reads = []
-    puts: dict[str, list] = {"canalis store put v2 (1% appended)": []}
-    if PEER is not None:
-        puts["peer: canalis store put v2 (1% appended)"] = []
-    new = {}
-    cpu: dict[str, list] = {}
-    for rep in range(reps):  # alternating: a cold read, then each install's put into a store holding the original
-        drop(v2)
-        reads.append(timed(["sh", "-c", f"cat '{v2}' > /dev/null"])[0])
-        for name in puts:
-            exe = PEER if name.startswith("peer") else CANALIS
-            shutil.rmtree(ws)
-            subprocess.run([str(exe), "init", str(ws)], check=True, capture_output=True)
-            subprocess.run([str(exe), "store", "put", str(src), "--workspace", str(ws)], check=True, capture_output=True)
-            before = store_bytes(ws)
-            drop(v2)
-            puts[name].append(timed([str(exe), "store", "put", str(v2), "--workspace", str(ws)])[0])
-            cpu.setdefault(name, []).append(LAST_CPU[0])
-            new[name] = store_bytes(ws) - before
-    rows.append(f"| {kind} | cold: cat v2 > /dev/null (read it once) | {med(reads):.2f} | | | {', '.join(f'{x:.2f}' for x in reads)} |")
-    for name, xs in puts.items():
-        peer = puts.get("peer: canalis store put v2 (1% appended)")
-        vs = f"; {med(xs) / med(peer):.2f}x peer" if peer and not name.startswith("peer") else ""
-        rows.append(f"| {kind} | {name} | {med(xs):.2f} | | {med(xs) / med(reads):.2f}x the read{vs}; "
-                    f"CPU {med(cpu[name]):.2f} s (user + system); new stored bytes {new[name] / 1e6:,.1f} MB = {100 * new[name] / size:.2f}% of the file | "
-                    f"{', '.join(f'{x:.2f}' for x in xs)} |")
+    new_version_rows(work, kind, src, v2, "v2 (1% appended)", size, reps, rows)
+    v3 = work / f"{kind}-v3.bin"  # 1% of the file rewritten in its middle (a few row groups of a Parquet file)
+    shutil.copyfile(src, v3)
+    with open(v3, "r+b") as f:
+        mid = work / "mid.bin"
+        make(mid, size // 100, kind)
+        f.seek(size // 2)
+        f.write(mid.read_bytes()[::-1])
+        mid.unlink()
+    new_version_rows(work, kind, src, v3, "v3 (1% rewritten in the middle)", size, reps, rows)
+    v3.unlink()
     if DVC.exists():
         repo = work / "dvc"
         repo.mkdir()
