@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import blake3
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -197,3 +198,21 @@ def test_after_a_change_in_the_middle_following_resumes(tmp_path):
         assert stats["earlier"] == d1
         assert stats["followed"] >= 0.75 * len(new), stats
         assert check_round_trip(store, tmp_path / "v2", new, tmp_path) == d2
+
+
+def test_a_read_error_while_following_stores_nothing(tmp_path):
+    from test_chunked_parallel import FailingStream
+
+    with scaled():
+        store = LocalStore(tmp_path / "objects")
+        base = content(17, 40 * chunked.MAX_CHUNK, False)
+        (tmp_path / "v1").write_bytes(base)
+        put(store, tmp_path / "v1")
+        before = sorted(store.iter_objects())
+        new = base + content(18, 5 * chunked.MAX_CHUNK, False)
+        batch = store._batch()
+        with pytest.raises(OSError, match="Input/output error"):
+            chunked.ingest_stream(store, FailingStream(new, len(base) - 3 * chunked.MAX_CHUNK), batch, workers=2)
+        batch.discard()
+        assert sorted(store.iter_objects()) == before
+        assert os.listdir(store.root / "tmp") == []
