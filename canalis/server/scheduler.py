@@ -44,11 +44,31 @@ def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
+def listing_bytes(listing: dict) -> bytes:
+    """The listing as the document that is hashed (and stored): for each file, in sorted
+    order of its relative path, `path NUL size NUL mtime_ns LF` in UTF-8 (undecodable bytes
+    of a name as they were). A path holds no NUL, so the document reads back unambiguously."""
+    return b"".join(f"{rel}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape")
+                    for rel, (size, mtime) in sorted(listing.items()))
+
+
+def parse_listing(data: bytes) -> dict:
+    """The listing a `listing_bytes` document holds (relative path -> (size, mtime_ns))."""
+    listing, i = {}, 0
+    while i < len(data):
+        end_path = data.index(b"\0", i)
+        end_size = data.index(b"\0", end_path + 1)
+        end_line = data.index(b"\n", end_size + 1)
+        listing[data[i:end_path].decode("utf-8", "surrogateescape")] = (int(data[end_path + 1:end_size]),
+                                                                       int(data[end_size + 1:end_line]))
+        i = end_line + 1
+    return listing
+
+
 def _digest(listing: dict) -> str:
-    h = blake3()
-    for rel, (size, mtime) in sorted(listing.items()):
-        h.update(f"{rel}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
-    return h.hexdigest()
+    """The folder's state: the BLAKE3 of its listing document, which is also the document's
+    address in the store."""
+    return blake3(listing_bytes(listing)).hexdigest()
 
 
 def _as_created(listing: dict, created_at: str) -> tuple[str, dict]:
@@ -57,6 +77,13 @@ def _as_created(listing: dict, created_at: str) -> tuple[str, dict]:
     created = _parse(created_at).timestamp() * 1e9
     kept = {k: v for k, v in listing.items() if v[1] <= created}
     return _digest(kept), kept
+
+
+def watched_folder(workspace, datastore: str, path_on_datastore: str | None) -> Path:
+    """The folder a data-change schedule watches (raises when the datastore is unknown)."""
+    from canalis.core.datastore import Datastore
+
+    return (Datastore(workspace, datastore).root / (path_on_datastore or "")).resolve()
 
 
 def folder_state(folder: Path) -> tuple[str, dict]:
@@ -149,14 +176,11 @@ class Scheduler:
             self._submit(row, "recurrence", due_text)
 
     def _folder(self, row) -> Path | None:
-        from canalis.core.datastore import Datastore
-
         try:
-            root = Datastore(self.workspace, row.datastore).root
+            return watched_folder(self.workspace, row.datastore, row.path_on_datastore)
         except Exception as e:  # the datastore was removed from the workspace: say so on the schedule
             self._fail(row, f"datastore {row.datastore!r} cannot be used: {e}")
             return None
-        return (root / (row.path_on_datastore or "")).resolve()
 
     def _data_change(self, row) -> None:
         w = self._watches.get(row.schedule_id)
@@ -245,4 +269,4 @@ class Scheduler:
             self.workspace.session.schedule_failed(row.schedule_id, error, None)
 
 
-__all__ = ["Scheduler", "folder_state"]
+__all__ = ["Scheduler", "folder_state", "listing_bytes", "parse_listing", "watched_folder"]
