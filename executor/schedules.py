@@ -55,23 +55,30 @@ def _check_trigger(recur, datastore, path) -> None:
 
 def create(ledger, name: str, experiment: str, *, pipeline_id=None, endpoint_id=None, recur: dict | None = None,
            parameters: dict | None = None, datastore: str | None = None, path_on_datastore: str | None = None,
-           polling_interval=None, description=None, continue_on_step_failure=None) -> ScheduleRow:
+           polling_interval=None, description=None, continue_on_step_failure=None, store=None,
+           folder_listing: bytes | None = None) -> ScheduleRow:
     """Record `schedule.created` after checking its target exists, its parameters fit the
-    target's plan, and its recurrence (normalized, start time filled) or datastore settings."""
+    target's plan, and its recurrence (normalized, start time filled) or datastore settings.
+    A data-change schedule's `folder_listing` (the watched folder's listing document when it
+    is created, canalis/server/scheduler.py) is put in `store`; its digest is the folder's
+    state the event records. Without it the event records none."""
     published.check_name(name, "schedule name")
     plan = _target_plan(ledger, pipeline_id, endpoint_id)
     published.check_parameters(plan, parameters)
     _check_trigger(recur, datastore, path_on_datastore)
+    polling = _check_polling(polling_interval if polling_interval is not None else
+                             (5 if datastore is not None else None))
+    state = store.put_bytes(folder_listing) if datastore is not None and folder_listing is not None else None
     schedule_id = str(uuid.uuid4())
     ledger.append(ev.ScheduleCreated(
         schedule_id=schedule_id, name=name, pipeline_id=pipeline_id, pipeline_endpoint_id=endpoint_id,
         experiment=experiment, recurrence=recurrence.normalize(recur) if recur is not None else None,
         parameters=dict(parameters or {}), datastore=datastore,
         path_on_datastore=path_on_datastore if datastore is not None else None,
-        polling_interval=_check_polling(polling_interval if polling_interval is not None else
-                                        (5 if datastore is not None else None)),
+        polling_interval=polling,
         description=description,
-        continue_on_step_failure=None if continue_on_step_failure is None else bool(continue_on_step_failure)))
+        continue_on_step_failure=None if continue_on_step_failure is None else bool(continue_on_step_failure),
+        state=state))
     return ledger.schedule(schedule_id)
 
 

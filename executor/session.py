@@ -366,8 +366,10 @@ class Session:
                            tags=tags, description=description or row.description, vet=vet, trigger=trigger)
 
     def create_schedule(self, name: str, experiment: str, **settings):
+        """`folder_listing` (bytes) of a data-change schedule is stored and named by its event."""
         from canalis.executor import schedules
-        return schedules.create(self.ledger, name, experiment, **settings)
+        with self._writing():  # the folder listing and the event that names it
+            return schedules.create(self.ledger, name, experiment, store=self.store, **settings)
 
     def update_schedule(self, schedule_id: str, changes: dict):
         from canalis.executor import schedules

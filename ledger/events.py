@@ -657,12 +657,17 @@ class _ScheduleEvent(Event):
         return f"schedule:{self.schedule_id}"
 
 
-@event("schedule.created", version=2)
+@event("schedule.created", version=3)
 class ScheduleCreated(_ScheduleEvent):
     """A schedule of a published pipeline (or of a pipeline endpoint's default version) was
     created; it starts enabled. It fires on a `recurrence`, or when files change under
     `path_on_datastore` of `datastore` (a data-change schedule; `polling_interval` in minutes
-    is how often the folder is polled where file events are not available)."""
+    is how often the folder is polled where file events are not available). Since v3 `state`
+    is the folder's state when the schedule was created (the digest `schedule.triggered`
+    records after a fire), what it is compared with until it first fires; it is also the
+    digest of the folder's listing, stored by content in the store. Null for a recurrence,
+    and for schedules recorded without it (older rows: the scheduler infers the folder as it
+    was from the files' modification times)."""
 
     schedule_id: str
     name: str
@@ -676,6 +681,7 @@ class ScheduleCreated(_ScheduleEvent):
     path_on_datastore: str | None = None
     polling_interval: float | None = None
     continue_on_step_failure: bool | None = None
+    state: str | None = None
 
 
 @event("schedule.disabled")

@@ -1,4 +1,10 @@
-"""Projection `schedules`: pipeline schedules, whether they are enabled, and their last fire."""
+"""Projection `schedules`: pipeline schedules, whether they are enabled, and their last fire.
+
+`created_state` is the watched folder's state recorded when a data-change schedule was
+created (`schedule.created` v3): what the folder is compared with until the schedule first
+fires. It describes that folder only: an update that points the schedule at another datastore
+or folder clears it (the scheduler then infers the folder as it was from the files'
+modification times, as for schedules recorded before v3)."""
 from __future__ import annotations
 
 from canalis.ledger.tables import TableSpec
@@ -11,7 +17,7 @@ TABLE = TableSpec(
         ("updated_at", "text"), ("pipeline_endpoint_id", "text"), ("description", "text"), ("datastore", "text"),
         ("path_on_datastore", "text"), ("polling_interval", "float"), ("continue_on_step_failure", "bool"),
         ("last_triggered_at", "text"), ("last_due", "text"), ("last_state", "text"), ("trigger_count", "int"),
-        ("last_error", "text"),
+        ("last_error", "text"), ("created_state", "text"),
     ),
     pk=("schedule_id",),
 )
@@ -32,12 +38,15 @@ def apply(rec, tables) -> None:
             recurrence=p["recurrence"], parameters=p["parameters"], enabled=True, created_at=rec.time,
             pipeline_endpoint_id=p["pipeline_endpoint_id"], description=p["description"], datastore=p["datastore"],
             path_on_datastore=p["path_on_datastore"], polling_interval=p["polling_interval"],
-            continue_on_step_failure=p["continue_on_step_failure"], trigger_count=0,
+            continue_on_step_failure=p["continue_on_step_failure"], trigger_count=0, created_state=p["state"],
         )
     elif row is None:
         return
     elif t == "schedule.updated":
-        row.update({k: v for k, v in p["changes"].items() if k in SETTINGS})
+        changes = {k: v for k, v in p["changes"].items() if k in SETTINGS}
+        if any(k in changes and changes[k] != row[k] for k in ("datastore", "path_on_datastore")):
+            row["created_state"] = None  # recorded for the folder watched before
+        row.update(changes)
     elif t == "schedule.triggered":
         row.update(last_triggered_at=rec.time, last_due=p["due"] or row["last_due"],
                    last_state=p["state"] or row["last_state"], trigger_count=(row["trigger_count"] or 0) + 1,

@@ -200,7 +200,7 @@ class PipelineRow(Row):
 @_row_of(proj_schedules.TABLE)
 class ScheduleRow(Row):
     """A schedule, its settings, and its last fire (`last_due` of a recurrence, `last_state`
-    of a watched folder)."""
+    of a watched folder); `created_state`: the watched folder's state when it was created."""
 
     schedule_id: str
     name: str
@@ -222,6 +222,7 @@ class ScheduleRow(Row):
     last_state: str | None
     trigger_count: int | None
     last_error: str | None
+    created_state: str | None
 
 
 @_row_of(proj_endpoints.TABLE)

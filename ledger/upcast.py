@@ -161,3 +161,12 @@ def _schedule_created_v1_to_v2(p: dict) -> dict:
                  "continue_on_step_failure"):
         p.setdefault(name, None)
     return p
+
+
+@upcaster("schedule.created", 2)
+def _schedule_created_v2_to_v3(p: dict) -> dict:
+    """v3 records the watched folder's state at creation (`state`, also the digest of its
+    listing in the store); a v2 schedule did not (null: the scheduler infers it from the
+    files' modification times)."""
+    p.setdefault("state", None)
+    return p

@@ -15,9 +15,13 @@ changed, disabled or enabled from any process are followed without a restart.
   the last fire. A changed state fires when a look `settle` seconds later finds the same
   state again (no event since): many files landing at once make one run. Where watchdog
   cannot watch (no inotify, or CANALIS_SCHEDULER_WATCH=poll), and in any case every
-  `polling_interval` minutes, the folder's state is looked at directly, with the same rule. A schedule that never fired compares the folder
-  with what it held when the schedule was created (the files not modified since), so files
-  that land while no server runs still fire it once the server starts.
+  `polling_interval` minutes, the folder's state is looked at directly, with the same rule. A
+  schedule that never fired compares the folder with what it held when the schedule was
+  created: the listing `schedule.created` recorded (its `state`, the digest of the listing
+  stored in the store), so files that land while no server runs still fire it once the server
+  starts, whatever their modification times. A schedule recorded without it (by a canalis
+  before `schedule.created` v3, or pointed at another folder since) falls back to inferring
+  that listing from the files' modification times: the files not modified since its creation.
 
 A run a schedule starts names it in `run.submitted`'s trigger (`{"via": "schedule",
 "by": <schedule name>, "schedule_id", "reason", "due"}`); a fire whose run is refused (the pipeline was
@@ -73,7 +77,10 @@ def _digest(listing: dict) -> str:
 
 def _as_created(listing: dict, created_at: str) -> tuple[str, dict]:
     """The folder as it was when the schedule was created, as far as the files tell: those
-    not modified since. A schedule that never fired fires for the others."""
+    not modified since. The fallback for a schedule that never fired and whose creation
+    recorded no listing; it fires for the others. It cannot tell a file that landed with an
+    older modification time (`cp -p`, `rsync -a`, a clock with coarse steps) from one that
+    was there."""
     created = _parse(created_at).timestamp() * 1e9
     kept = {k: v for k, v in listing.items() if v[1] <= created}
     return _digest(kept), kept
@@ -182,6 +189,21 @@ class Scheduler:
             self._fail(row, f"datastore {row.datastore!r} cannot be used: {e}")
             return None
 
+    def _baseline(self, row, listing: dict) -> tuple[str, dict]:
+        """What the folder is compared with: its state at the last fire; before the first, the
+        listing recorded at creation; without one, the listing inferred from modification times."""
+        if row.last_state:
+            return row.last_state, listing
+        if row.created_state:
+            try:
+                stored = self.workspace.session.store.get_bytes(row.created_state, verify=True)
+                return row.created_state, parse_listing(stored)
+            except Exception as e:  # the state alone decides whether it fires; the listing names the changes
+                log.warning("scheduler: the folder listing of schedule %s cannot be read (%s); the files it "
+                            "reports as changed are inferred from their modification times", row.name, e)
+                return row.created_state, _as_created(listing, row.created_at)[1]
+        return _as_created(listing, row.created_at)
+
     def _data_change(self, row) -> None:
         w = self._watches.get(row.schedule_id)
         folder = self._folder(row)
@@ -193,7 +215,7 @@ class Scheduler:
             w = self._watches[row.schedule_id] = _Watch(folder)
             self._watch(w)
             state, listing = folder_state(folder)
-            w.baseline = (row.last_state, listing) if row.last_state else _as_created(listing, row.created_at)
+            w.baseline = self._baseline(row, listing)
             w.last_look = time.monotonic()
             if w.baseline[0] != state:  # changed while nobody watched: fires once settled
                 w.last_event = time.monotonic()

@@ -16,6 +16,8 @@ DICT = st.dictionaries(NAMES, JSONV, max_size=3)
 KEYS = st.sampled_from(["k1", "k2", "k3"])
 DIGEST = st.sampled_from(["d" * 64, "e" * 64, "f" * 64])
 DURATION = st.floats(0, 1e4, allow_nan=False)
+STORES = st.sampled_from(["landing", "archive"])
+FOLDERS = st.sampled_from([None, "incoming", "incoming/late"])
 
 
 @st.composite
@@ -153,9 +155,13 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
             if pipelines:
                 sid = f"sch{counter}"
                 schedules.append(sid)
+                if draw(st.booleans()):
+                    trigger = {"recurrence": draw(st.none() | st.just({"frequency": "Day"}))}
+                else:  # a data-change schedule, with the folder's state at creation or (as before v3) none
+                    trigger = {"datastore": draw(STORES), "path_on_datastore": draw(FOLDERS),
+                               "polling_interval": 5.0, "state": draw(st.none() | DIGEST)}
                 out.append(ev.ScheduleCreated(schedule_id=sid, name="nightly", pipeline_id=draw(st.sampled_from(pipelines)),
-                                              experiment="exp1", recurrence=draw(st.none() | st.just({"frequency": "Day"})),
-                                              parameters=draw(DICT)))
+                                              experiment="exp1", parameters=draw(DICT), **trigger))
         elif action == "schedule_fire":
             if schedules:
                 sid = draw(st.sampled_from(schedules))
@@ -169,7 +175,8 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
             if schedules:
                 out.append(ev.ScheduleUpdated(schedule_id=draw(st.sampled_from(schedules)), changes=draw(st.fixed_dictionaries(
                     {}, optional={"name": NAMES, "description": st.none() | TEXT, "parameters": DICT,
-                                  "polling_interval": st.floats(0.01, 60), "unknown_setting": TEXT}))))
+                                  "polling_interval": st.floats(0.01, 60), "datastore": STORES,
+                                  "path_on_datastore": FOLDERS, "unknown_setting": TEXT}))))
         elif action == "endpoint":
             if pipelines:
                 eid = f"ep{counter}"

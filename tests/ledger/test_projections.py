@@ -200,3 +200,44 @@ def test_datasets_models_experiments_pipelines_schedules(led):
     led.append(ev.ScheduleDisabled(schedule_id="sc1"))
     led.append(ev.ScheduleEnabled(schedule_id="sc1"))
     assert led.schedules()[0].enabled is True
+
+
+def _created_states(history) -> dict:
+    """A model of `schedules.created_state`: the state `schedule.created` recorded, until an
+    update points the schedule at another datastore or folder."""
+    model, watched = {}, {}
+    for e in history:
+        if isinstance(e, ev.ScheduleCreated):
+            model[e.schedule_id] = e.state
+            watched[e.schedule_id] = {"datastore": e.datastore, "path_on_datastore": e.path_on_datastore}
+        elif isinstance(e, ev.ScheduleUpdated) and e.schedule_id in model:
+            moved = {k: v for k, v in e.changes.items() if k in watched[e.schedule_id]}
+            if any(watched[e.schedule_id][k] != v for k, v in moved.items()):
+                model[e.schedule_id] = None
+            watched[e.schedule_id].update(moved)
+    return model
+
+
+@SETTINGS
+@given(history=histories(max_events=60), batches=st.lists(st.integers(1, 8), max_size=10))
+def test_a_schedule_keeps_its_folder_state_at_creation_until_it_watches_another_folder(tmp_path, history, batches):
+    led = _record(tmp_path, history, batches)
+    try:
+        assert {r.schedule_id: r.created_state for r in led.schedules()} == _created_states(history)
+        led.rebuild()
+        assert {r.schedule_id: r.created_state for r in led.schedules()} == _created_states(history)
+    finally:
+        led.close()
+
+
+def test_the_folder_state_at_creation_survives_settings_that_keep_the_folder(led):
+    led.append(ev.PipelinePublished(pipeline_id="p1", name="train", plan={}, snapshots=["s"]))
+    led.append(ev.ScheduleCreated(schedule_id="sc1", name="n", pipeline_id="p1", experiment="e1", datastore="landing",
+                                  path_on_datastore="in", polling_interval=5.0, state="a" * 64))
+    assert led.schedule("sc1").created_state == "a" * 64
+    led.append(ev.ScheduleUpdated(schedule_id="sc1", changes={"polling_interval": 1.0, "path_on_datastore": "in"}))
+    led.append(ev.ScheduleTriggered(schedule_id="sc1", reason="data-change", changes=["x"], state="b" * 64))
+    row = led.schedule("sc1")
+    assert (row.created_state, row.last_state, row.polling_interval) == ("a" * 64, "b" * 64, 1.0)
+    led.append(ev.ScheduleUpdated(schedule_id="sc1", changes={"path_on_datastore": "other"}))
+    assert led.schedule("sc1").created_state is None  # it described the folder watched before

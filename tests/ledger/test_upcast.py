@@ -129,3 +129,30 @@ def test_registrations_of_version_1_read_as_the_shared_registration_shape(led):
     assert (env.id, env.digest, env.definition) == ("env:1", "e" * 64, {"name": "env"})
     for type_ in ("dataset.registered", "model.registered", "environment.registered"):
         assert next(led.events(type=type_)).stored_version == 1
+
+
+def test_schedule_created_v2_row_reads_as_v3_without_a_folder_state(led):
+    """A data-change schedule recorded before v3 did not record its folder: `state` is null,
+    and so is the row's `created_state` (the scheduler infers the folder from modification times)."""
+    led.append(ev.PipelinePublished(pipeline_id="p1", name="train", plan={}, snapshots=["s"]))
+    seq, prev = led.head()
+    payload = {"schedule_id": "sc1", "name": "on-data", "pipeline_id": "p1", "experiment": "e", "recurrence": None,
+               "parameters": {}, "pipeline_endpoint_id": None, "description": None, "datastore": "landing",
+               "path_on_datastore": "in", "polling_interval": 5.0, "continue_on_step_failure": None}
+    row = (seq + 1, f"old-event-id-{seq + 1}", "2025-01-02T03:04:05.000006Z", "schedule.created", 2, "schedule:sc1",
+           canonical_json(payload), prev)
+    conn = sqlite3.connect(str(led.path))
+    insert_text_rows(conn, [(*row[:7], event_hash(*row))])
+    conn.commit()
+    conn.close()
+    rec = next(led.events(type="schedule.created"))
+    assert (rec.seq, rec.version, rec.stored_version) == (seq + 1, 3, 2)
+    assert rec.payload == {**payload, "state": None}
+    assert rec.event() == ev.ScheduleCreated(schedule_id="sc1", name="on-data", pipeline_id="p1", experiment="e",
+                                             datastore="landing", path_on_datastore="in", polling_interval=5.0)
+    assert led.verify().ok
+    led.rebuild()
+    sched = led.schedule("sc1")
+    assert (sched.datastore, sched.created_state, sched.created_at) == ("landing", None, "2025-01-02T03:04:05.000006Z")
+    export = [json.loads(line) for line in _export(led)]
+    assert [e["version"] for e in export if e["type"] == "schedule.created"] == [2]

@@ -1,14 +1,183 @@
-"""The listing of a watched folder as a document: it reads back as the listing, and its
-BLAKE3 (an ordinary blob's address in the store) is the folder's state."""
+"""What a data-change schedule that never fired compares its folder with: the listing
+`schedule.created` recorded (v3), kept in the store, so neither a file that lands with an old
+modification time nor a file that was there with a future one is misjudged. Schedules
+recorded before v3 infer it from modification times. The listing document reads back as the
+listing, and its BLAKE3 (an ordinary blob's address in the store) is the folder's state.
+
+Most tests drive the scheduler of `canalis serve` in this process (`Scheduler.look`, with no
+settle time, so three looks fire a change) on a workspace whose published pipeline is
+disabled: a fire is recorded (`schedule.triggered`, with the files that changed) and its run
+refused (`schedule.trigger_failed`), so no run's process is started."""
 from __future__ import annotations
 
+import os
+import sqlite3
 import string
+import time
+from datetime import datetime, timezone
 
 from blake3 import blake3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from canalis.server.scheduler import _digest, folder_state, listing_bytes, parse_listing
+from canalis.core.datastore import Datastore
+from canalis.ledger.canonical import canonical_json, event_hash
+from canalis.ledger.storage import insert_text_rows
+from canalis.pipeline.core.schedule import Schedule
+from canalis.server.scheduler import Scheduler, _digest, folder_state, listing_bytes, parse_listing
+from tests.server.conftest import Server, wait_for
+
+HOUR = 3600
+
+
+def _fires(ws, schedule_id):
+    return [e for e in ws.ledger.events(type="schedule.triggered") if e.payload["schedule_id"] == schedule_id]
+
+
+def _created(ws, schedule_id):
+    return next(e for e in ws.ledger.events(type="schedule.created") if e.payload["schedule_id"] == schedule_id)
+
+
+def _created_at(ws, schedule_id) -> float:
+    text = ws.ledger.schedule(schedule_id).created_at
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _set_mtime(path, seconds: float) -> None:
+    os.utime(path, ns=(int(seconds * 1e9), int(seconds * 1e9)))
+
+
+def _looks(scheduler, seconds: float = 1.0) -> None:
+    """Look at the schedules for a while (a file's watchdog event arrives from another thread)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        scheduler.look()
+        time.sleep(0.02)
+
+
+def _look_until_fired(scheduler, ws, schedule_id, timeout: float = 60.0):
+    return wait_for(lambda: scheduler.look() or _fires(ws, schedule_id), "the schedule fires", timeout=timeout)
+
+
+def _landing(ws, tmp_path, *files):
+    folder = tmp_path / "store"
+    folder.mkdir()
+    for name in files:
+        (folder / name).write_text(f"{name}\n")
+    Datastore.register_local(ws, "landing", str(folder))
+    return folder
+
+
+def test_a_file_that_lands_with_a_modification_time_before_the_creation_fires(ws, published, tmp_path):
+    """A file copied in with its old time kept (`cp -p`, `rsync -a`): its modification time
+    says it was there, the recorded listing says it was not. A real `canalis serve` fires."""
+    folder = _landing(ws, tmp_path, "old.csv")
+    schedule = Schedule.create(ws, "on-data", pipeline_id=published.id, experiment_name="data", datastore="landing")
+    created = _created(ws, schedule.id).payload
+    assert created["state"] == folder_state(folder)[0] == schedule._row.created_state
+    (folder / "new.csv").write_text("landed later, dated earlier\n")
+    _set_mtime(folder / "new.csv", _created_at(ws, schedule.id) - HOUR)
+    server = Server(ws.root, tmp_path / "server.log").start()
+    try:
+        fires = wait_for(lambda: _fires(ws, schedule.id), "the schedule fires for the file that landed", timeout=120)
+    finally:
+        server.stop()
+    assert fires[0].payload["changes"] == ["new.csv"]
+
+
+def test_a_file_there_at_creation_fires_only_once_it_changes(ws, published, tmp_path):
+    """Dated in the future (an archive unpacked, another machine's clock) and unchanged: no
+    fire, where the inference from modification times fired. Rewritten later, and dated
+    back to before the creation: a fire for that file alone."""
+    folder = _landing(ws, tmp_path, "future.csv", "kept.csv")
+    _set_mtime(folder / "future.csv", time.time() + HOUR)
+    published.disable()
+    schedule = Schedule.create(ws, "on-data", pipeline_id=published.id, experiment_name="data", datastore="landing")
+    scheduler = Scheduler(ws, settle=0)
+    try:
+        _looks(scheduler)
+        assert _fires(ws, schedule.id) == []
+        before = (folder / "kept.csv").stat().st_mtime_ns
+        (folder / "kept.csv").write_text("kept.csv, rewritten\n")
+        os.utime(folder / "kept.csv", ns=(before, before))
+        _look_until_fired(scheduler, ws, schedule.id)
+        _looks(scheduler)
+    finally:
+        scheduler.stop()
+    fires = _fires(ws, schedule.id)
+    assert [f.payload["changes"] for f in fires] == [["kept.csv"]]
+    assert fires[0].payload["state"] == folder_state(folder)[0]
+    assert "disabled" in ws.ledger.schedule(schedule.id).last_error  # the fire's run was refused
+
+
+def test_a_folder_that_does_not_exist_yet_is_watched_from_empty(ws, published, tmp_path):
+    folder = _landing(ws, tmp_path)
+    published.disable()
+    schedule = Schedule.create(ws, "on-data", pipeline_id=published.id, experiment_name="data", datastore="landing",
+                               path_on_datastore="incoming/today")
+    state = _created(ws, schedule.id).payload["state"]
+    assert state == blake3(b"").hexdigest() and ws.session.store.get_bytes(state) == b""
+    (folder / "incoming" / "today").mkdir(parents=True)
+    (folder / "incoming" / "today" / "a.csv").write_text("a\n")
+    _set_mtime(folder / "incoming" / "today" / "a.csv", _created_at(ws, schedule.id) - HOUR)
+    scheduler = Scheduler(ws, settle=0)
+    try:
+        _look_until_fired(scheduler, ws, schedule.id)
+        _looks(scheduler)
+    finally:
+        scheduler.stop()
+    assert [f.payload["changes"] for f in _fires(ws, schedule.id)] == [["a.csv"]]
+
+
+def test_a_missing_datastore_is_refused_as_before_and_records_nothing(ws, published, tmp_path):
+    import pytest
+
+    from canalis.exceptions import UserErrorException
+
+    seq = ws.ledger.head()[0]
+    with pytest.raises(UserErrorException, match="no datastore named 'nowhere'"):
+        Schedule.create(ws, "on-data", pipeline_id=published.id, experiment_name="data", datastore="nowhere")
+    assert ws.ledger.head()[0] == seq
+
+
+def _append_v2_created(ws, schedule_id: str, published_id: str, when: datetime) -> None:
+    """A `schedule.created` as a canalis before v3 wrote it, straight into SQLite, chained."""
+    led = ws.ledger
+    seq, prev = led.head()
+    payload = {"schedule_id": schedule_id, "name": "old-on-data", "pipeline_id": published_id, "experiment": "data",
+               "recurrence": None, "parameters": {}, "pipeline_endpoint_id": None, "description": None,
+               "datastore": "landing", "path_on_datastore": None, "polling_interval": 5.0,
+               "continue_on_step_failure": None}
+    row = (seq + 1, "0d5e2c1e-6f0e-4d8e-9a4c-2b0f0f3c8a11", when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+           "schedule.created", 2, f"schedule:{schedule_id}", canonical_json(payload), prev)
+    conn = sqlite3.connect(str(led.path))
+    insert_text_rows(conn, [(*row[:7], event_hash(*row))])
+    conn.commit()
+    conn.close()
+    led.rebuild()  # the row went in behind the ledger's back: fold it into the projections
+
+
+def test_a_schedule_recorded_before_v3_falls_back_to_modification_times(ws, published, tmp_path):
+    folder = _landing(ws, tmp_path, "old.csv")
+    now = time.time()
+    _set_mtime(folder / "old.csv", now - HOUR)
+    published.disable()
+    _append_v2_created(ws, "sc-old", published.id, datetime.fromtimestamp(now, timezone.utc))
+    rec = _created(ws, "sc-old")
+    assert (rec.version, rec.stored_version, rec.payload["state"]) == (3, 2, None)
+    assert ws.ledger.schedule("sc-old").created_state is None
+    scheduler = Scheduler(ws, settle=0)
+    try:
+        _looks(scheduler)
+        assert _fires(ws, "sc-old") == []  # old.csv was modified before the creation: there
+        (folder / "new.csv").write_text("new\n")
+        _set_mtime(folder / "new.csv", now + 1)
+        _look_until_fired(scheduler, ws, "sc-old")
+        _looks(scheduler)
+    finally:
+        scheduler.stop()
+    assert [f.payload["changes"] for f in _fires(ws, "sc-old")] == [["new.csv"]]
+    assert ws.ledger.verify().ok
 
 
 NAME = st.text(st.characters(blacklist_characters="\0/", blacklist_categories=("Cs",)) | st.sampled_from(

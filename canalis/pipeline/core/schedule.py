@@ -91,6 +91,18 @@ def _datastore_name(datastore):
     return name
 
 
+def _folder_listing(workspace, datastore, path_on_datastore) -> bytes | None:
+    """The listing of the folder a data-change schedule watches, as it is now: what the
+    schedule is compared with until it first fires (an empty listing when the folder does
+    not exist yet)."""
+    if datastore is None:
+        return None
+    from canalis.server.scheduler import folder_state, listing_bytes, watched_folder
+
+    _, listing = folder_state(watched_folder(workspace, datastore, path_on_datastore))
+    return listing_bytes(listing)
+
+
 class Schedule:
     def __init__(self, workspace, row):
         self._workspace = workspace
@@ -140,7 +152,8 @@ class Schedule:
                 name, experiment_name, pipeline_id=pipeline_id, endpoint_id=pipeline_endpoint_id,
                 recur=_recurrence(recurrence), parameters=pipeline_parameters, datastore=ds,
                 path_on_datastore=path_on_datastore, polling_interval=polling_interval, description=description,
-                continue_on_step_failure=continue_on_step_failure)
+                continue_on_step_failure=continue_on_step_failure,
+                folder_listing=_folder_listing(workspace, ds, path_on_datastore))
         return Schedule(workspace, row)
 
     @staticmethod
