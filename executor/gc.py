@@ -1,8 +1,9 @@
 """Garbage collection: mark from the roots the ledger names, sweep the rest of the store.
 
 Always kept (roots): every registered dataset version and model version, snapshots of
-published pipelines, everything a run still in progress (or orphaned, so that `resume`
-can finish it) refers to, and everything the runs kept by the policy refer to. Objects
+published pipelines, plans of recorded runs, the folder listings data-change schedules were
+created with, everything a run still in progress (or orphaned, so that `resume` can finish
+it) refers to, and everything the runs kept by the policy refer to. Objects
 that no event names at all are kept while they are younger than the grace period (a
 step may have written them and not yet reported them). Nothing written after the
 collection began is removed. Removals are recorded between `gc.started` and
@@ -39,7 +40,8 @@ from canalis.store.errors import StoreError
 BATCH = 5000
 # file times come from a coarse kernel clock that can trail time.time() by a tick
 MTIME_SLACK = 0.05
-ROOT_ORDER = ("dataset", "model", "published pipeline", "run in progress", "kept run", "plan of a recorded run")
+ROOT_ORDER = ("dataset", "model", "published pipeline", "run in progress", "kept run", "plan of a recorded run",
+              "schedule")
 
 
 @dataclass
@@ -108,6 +110,8 @@ def _reason(ref, kept: set, in_progress: set) -> str | None:
             return "published pipeline"
         if why.startswith("plan of run"):
             return "plan of a recorded run"
+        if why.startswith("folder listing of schedule"):
+            return "schedule"
         return "kept run"
     if ref.run_id in in_progress:
         return "run in progress"

@@ -2,7 +2,8 @@
 
 The ledger names blobs and trees in its events (snapshots and inputs in plans, outputs
 and logs of steps, key documents, artifacts, dataset and model versions, published
-pipelines). A tree's entries are named through the tree.
+pipelines, the folder listings of data-change schedules). A tree's entries are named
+through the tree.
 
 Garbage collection's own events say what left the store and when: `store.collected`
 (removed) and `store.collection_intended` (about to be removed; an intent no
@@ -120,6 +121,10 @@ def collect(ledger) -> References:
                 for path, d in s.get("hash_paths", []):
                     refs.add(d, "any", f"published pipeline {p['name']} step {s['name']} hash_path {path}", None, seq,
                              pipeline=p["name"])
+        elif t == "schedule.created":
+            # what a data-change schedule compares its folder with until it first fires
+            # (schedule.created v3); schedules are never removed, so neither is it
+            refs.add(p.get("state"), "blob", f"folder listing of schedule {p['name']}", None, seq)
         elif t == "store.collection_intended":
             refs.intents[(p["gc_id"], p["batch"])] = Intent(p["gc_id"], p["batch"], seq, rec.time, list(p["digests"]), p["bytes"])
         elif t == "store.collected":

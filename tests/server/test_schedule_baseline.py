@@ -2,7 +2,8 @@
 `schedule.created` recorded (v3), kept in the store, so neither a file that lands with an old
 modification time nor a file that was there with a future one is misjudged. Schedules
 recorded before v3 infer it from modification times. The listing document reads back as the
-listing, and its BLAKE3 (an ordinary blob's address in the store) is the folder's state.
+listing, and its BLAKE3 (an ordinary blob's address in the store) is the folder's state. The
+listing survives `canalis gc` and is checked by `canalis verify`.
 
 Most tests drive the scheduler of `canalis serve` in this process (`Scheduler.look`, with no
 settle time, so three looks fire a change) on a workspace whose published pipeline is
@@ -10,6 +11,7 @@ disabled: a fire is recorded (`schedule.triggered`, with the files that changed)
 refused (`schedule.trigger_failed`), so no run's process is started."""
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import string
@@ -25,7 +27,7 @@ from canalis.ledger.canonical import canonical_json, event_hash
 from canalis.ledger.storage import insert_text_rows
 from canalis.pipeline.core.schedule import Schedule
 from canalis.server.scheduler import Scheduler, _digest, folder_state, listing_bytes, parse_listing
-from tests.server.conftest import Server, wait_for
+from tests.server.conftest import Server, canalis, wait_for
 
 HOUR = 3600
 
@@ -178,6 +180,22 @@ def test_a_schedule_recorded_before_v3_falls_back_to_modification_times(ws, publ
         scheduler.stop()
     assert [f.payload["changes"] for f in _fires(ws, "sc-old")] == [["new.csv"]]
     assert ws.ledger.verify().ok
+
+
+def test_gc_keeps_the_listing_and_verify_checks_it(ws, published, tmp_path):
+    _landing(ws, tmp_path, *(f"part-{i}.csv" for i in range(50)))
+    schedule = Schedule.create(ws, "on-data", pipeline_id=published.id, experiment_name="data", datastore="landing")
+    state = schedule._row.created_state
+    store = ws.session.store
+    assert len(parse_listing(store.get_bytes(state))) == 50
+    report = json.loads(canalis(ws.root, "gc", "--keep-last", "0", "--grace", "0s", "--json").stdout)
+    assert report["kept"]["schedule"]["objects"] == 1
+    assert store.exists(state)
+    assert json.loads(canalis(ws.root, "verify", "--json").stdout)["ok"] is True
+    store.delete_many([state])  # what a damaged store looks like
+    result = json.loads(canalis(ws.root, "verify", "--json", check=False).stdout)
+    assert result["ok"] is False
+    assert {"digest": state, "why": "folder listing of schedule on-data"} in result["missing"]
 
 
 NAME = st.text(st.characters(blacklist_characters="\0/", blacklist_categories=("Cs",)) | st.sampled_from(
