@@ -75,6 +75,47 @@ _TAIL_SQL = ("SELECT seq, hash, (SELECT seq FROM sqlite_sequence WHERE name = 'e
 _HIGH_SQL = "SELECT seq FROM sqlite_sequence WHERE name = 'event_log'"
 
 
+#: how long a close waits for its turn (`close_in_turn`); another process's close takes milliseconds
+CLOSE_TURN_S = 10.0
+
+
+def close_in_turn(conn: sqlite3.Connection, path: Path) -> None:
+    """Close `conn`, a connection to the WAL database at `path`, in turn with the closes of other
+    processes, so that the last one to close removes the `-wal` and `-shm` files.
+
+    The last connection to a WAL database to close checkpoints it and removes both files. SQLite
+    takes a connection to be the last when it gets the file's exclusive lock, which it tries once,
+    without waiting. Two processes that close at the same moment (the `canalis` command and its
+    run's executor, both ending with the run) can each find the other still there, and both leave
+    the files behind until the next process that opens the database closes it. So the close holds
+    an exclusive `flock` on the database's folder: closes take turns, each ends whole (its locks
+    released) before the next tries, and the last finds no one else. A folder that cannot be
+    opened or locked (a file system without `flock`), or whose lock is not free within
+    CLOSE_TURN_S, is closed as before. store/sqlite_wal.py does the same for the store's files."""
+    import fcntl
+
+    try:
+        fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        conn.close()
+        return
+    try:
+        deadline = _time.monotonic() + CLOSE_TURN_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:  # another process is closing: it takes a few milliseconds
+                if _time.monotonic() > deadline:
+                    break
+                _time.sleep(0.001)
+            except OSError:
+                break
+        conn.close()
+    finally:
+        os.close(fd)  # gives the turn to the next
+
+
 def _is_busy(e: sqlite3.OperationalError) -> bool:
     msg = str(e).lower()
     return "locked" in msg or "busy" in msg
@@ -135,6 +176,7 @@ class Ledger:
             conn.close()
             conn = self._open_readonly(e)
         self._conn = conn
+        self._closed = False
         if not self.readonly:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA wal_autocheckpoint=10000")
@@ -288,8 +330,12 @@ class Ledger:
                 raise
 
     def close(self) -> None:
+        """Close the connection, in turn with other processes' closes (`close_in_turn`); the last
+        connection to close removes the `-wal` and `-shm` files. Closing again does nothing."""
         with self._lock:
-            self._conn.close()
+            if not self._closed:
+                self._closed = True
+                close_in_turn(self._conn, self.path)
 
     def __enter__(self):
         return self

@@ -118,6 +118,12 @@ class LocalStore:
     def __repr__(self) -> str:
         return f"LocalStore({self._root!r})"
 
+    def close(self) -> None:
+        """Close the pack index's database (`objects/packindex.db`), in turn with other processes
+        (store/sqlite_wal.py): the last to close removes its `-wal` and `-shm` files. A process
+        closes its store before it exits; a store used after closing opens the index again."""
+        self._index.close()
+
     # -- paths ----------------------------------------------------------------------
     def path_of(self, digest: str) -> str:
         """Where blob `digest` lies (whether or not it exists)."""

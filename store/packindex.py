@@ -25,7 +25,7 @@ import time
 
 from canalis.store.errors import CorruptPackError
 from canalis.store.pack import SUFFIX, Entry, is_pack_name, read_index
-from canalis.store.sqlite_wal import is_busy, set_wal
+from canalis.store.sqlite_wal import close_in_turn, is_busy, set_wal
 from canalis.store.statcache import trusted
 
 SCHEMA = """
@@ -314,7 +314,12 @@ class PackIndex:
             self._write(lambda db: db.executemany("DELETE FROM chunk_heads WHERE list = ?", [(d,) for d in lists]))
 
     def close(self) -> None:
+        """Close the database, in turn with other processes' closes (store/sqlite_wal.py), so that
+        the last to close removes its `-wal` and `-shm` files. A later lookup opens it again."""
         with self._lock:
             if self._db is not None:
-                self._db.close()
-                self._db = None
+                db, self._db = self._db, None
+                if self.db_path == ":memory:":
+                    db.close()
+                else:
+                    close_in_turn(db, self.db_path)

@@ -54,3 +54,7 @@ class Store(Protocol):
     def chunk_digests(self, digests: Iterable[str]) -> list[str]: ...  # chunks of those stored chunked
     def upgrade(self) -> list[str]: ...  # whole blobs over CHUNKED_MIN rewritten chunked, same digests
     def compress_packs(self) -> tuple[int, int]: ...  # raw packed chunks compressed: (records, bytes saved)
+
+    # a process closes its store before it exits: its databases closed in turn with other
+    # processes' (store/sqlite_wal.py); a store used afterwards opens them again
+    def close(self) -> None: ...

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from canalis.store.sqlite_wal import set_wal
+from canalis.store.sqlite_wal import close_in_turn, set_wal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stat_cache (
@@ -113,6 +113,7 @@ class StatCache:
         return n
 
     def close(self) -> None:
+        """Close the database, in turn with other processes' closes (store/sqlite_wal.py)."""
         if self._db is not None:
-            self._db.close()
-            self._db = None
+            db, self._db = self._db, None
+            close_in_turn(db, self.path)
