@@ -7,7 +7,8 @@ A submit, resume or reproduce records the run and starts this process detached, 
 of its own, with its output appended to `.canalis/runs/<run>/executor.log`
 (executor/launch.py). It opens the workspace through `canalis.layout` (format versions,
 permissions), executes the recorded run (`Session.execute`) and exits when the run has
-ended. It is the only process that writes the run's step events. It lives in the face
+ended, closing the workspace's ledger and store first (canalis/opened.py), also when it fails
+or is interrupted. It is the only process that writes the run's step events. It lives in the face
 because opening a workspace does; it imports only what executing needs (no CLI, no SDK).
 
 With `--standby` it is started before its run is recorded (executor/standby.py): it imports
@@ -72,6 +73,13 @@ def _say(text: str) -> None:
 
 def main(argv=None) -> int:
     args = _arguments(argv)
+    from canalis.opened import closed_after
+
+    with closed_after():  # the workspace's ledger and store are closed before the process exits, however it ends
+        return _execute(args)
+
+
+def _execute(args) -> int:
     from canalis import layout as _layout
     from canalis.errors import CanalisError
     from canalis.executor.errors import ExecutorError

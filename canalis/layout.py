@@ -2,7 +2,8 @@
 
 This module knows paths and the config file, nothing more. Opening the store and
 the ledger goes through here so that every entry point (SDK, CLI, server) checks the
-format versions the same way.
+format versions the same way, and so that the `canalis` command and a run's executor process
+close what they opened before they exit (canalis/opened.py).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from canalis.errors import WorkspaceError
 from canalis.executor.records import record  # a dataclass that compiles no methods
+from canalis.opened import keep
 from canalis.permissions import SETTING as PERMISSIONS
 from canalis.permissions import policy_of
 
@@ -152,7 +154,8 @@ class Layout:
                 f"{FORMAT_VERSION}. Use a canalis release that knows format {version!r}."
             )
         # a large file's chunks are stored raw and compressed by gc unless the workspace says "put"
-        return LocalStore(self.objects, chunk_compression=cfg.get("store", {}).get("chunk_compression", "later"))
+        store = LocalStore(self.objects, chunk_compression=cfg.get("store", {}).get("chunk_compression", "later"))
+        return keep(store)  # closed as the `canalis` command or executor process ends (canalis/opened.py)
 
     def open_ledger(self):
         from canalis.ledger import FORMAT_VERSION, Ledger
@@ -172,7 +175,7 @@ class Layout:
             cfg.setdefault("ledger", {})["format"] = FORMAT_VERSION
             self.write_config(cfg)
         ledger.documents = self._document_reader()  # plans stored by content (run.submitted v3)
-        return ledger
+        return keep(ledger)  # closed as the `canalis` command or executor process ends (canalis/opened.py)
 
     def _document_reader(self):
         """digest -> a blob's bytes from this workspace's store, which is opened on first use."""
@@ -250,6 +253,7 @@ def _create_databases(layout: Layout) -> None:
     workspace's databases read-only for the group; WAL and -shm files copy the database's mode."""
     store = layout.open_store()
     store.present(["0" * 64])  # objects/packindex.db
+    store.close()
     (layout.objects / "statcache.db").touch()  # an empty file is an empty SQLite database
     layout.open_ledger().close()  # ledger.db
     (layout.locks / "gc.lock").touch()  # taken by every writer: group-writable from the start when shared

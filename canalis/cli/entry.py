@@ -6,7 +6,9 @@ submit a fair share of its time, and such a submit is what one types again and a
 other command line, and a submit written any other way, goes unchanged to the click command
 group (canalis/cli/group.py), so its behaviour and messages are click's.
 
-Both ways run the same submit (canalis/cli/submitting.py) and write the same output. An error
+Both ways run the same submit (canalis/cli/submitting.py) and write the same output, and both
+close the ledgers and stores the command opened before the process exits, however it ends
+(canalis/opened.py). An error
 is reported as the click command reports it: it is handed to click's own handling (on that
 path importing click costs nothing that matters), through fail_on_canalis_errors and
 `reported` as on the click path; the same message and exit code, the traceback with --debug
@@ -51,13 +53,15 @@ def main(prog_name: str | None = None, complete_var: str | None = None):
     from canalis.cli import submitting
 
     freeze_imports(submitting.EVERY_SUBMIT_LOADS)  # before FILE runs: none of its objects are frozen
+    from canalis.opened import closed_after
 
-    try:
-        submitting.submit(**kwargs)
-    except SystemExit:
-        raise
-    except BaseException as e:  # noqa: BLE001 - reported exactly as the click command would
-        _report(e)
+    with closed_after():  # the ledgers and stores the submit opens are closed before the process exits
+        try:
+            submitting.submit(**kwargs)
+        except SystemExit:
+            raise
+        except BaseException as e:  # noqa: BLE001 - reported exactly as the click command would
+            _report(e)
     sys.exit(0)
 
 

@@ -92,7 +92,13 @@ class LazyGroup(click.Group):
             _prestart_executor(argv[1:])
         from canalis.cli.errors import reported
 
-        with reported():  # no traceback for a user error (canalis/cli/errors.py)
+        if args is not None:  # a caller's CliRunner: what the command opens stays the caller's to close
+            with reported():  # no traceback for a user error (canalis/cli/errors.py)
+                return super().main(args, *rest, **kwargs)
+        from canalis.opened import closed_after
+
+        # the ledgers and stores the command opens are closed before the process exits, however it ends
+        with closed_after(), reported():
             return super().main(args, *rest, **kwargs)
 
     def list_commands(self, ctx):

@@ -36,10 +36,12 @@ def freeze_imports(modules=()):
     it is simply left to the process's end.
 
     Only import-time objects are frozen, so call this before anything holds a resource.
-    Everything made afterwards (the ledger's and the store's connections, the objects of the
-    pipeline file a submit runs) is collected and finalized at exit as before: a connection
-    still checkpoints and removes its `-wal` and `-shm` files (tests/canalis/test_cli_startup.py).
-    Freezing at exit instead would save a few more milliseconds and leave those files behind."""
+    Everything made afterwards (the objects of the pipeline file a submit runs) is collected and
+    finalized at exit as before. The ledger's and the store's connections are not left to that:
+    the command closes them before it exits (canalis/opened.py), and the last connection
+    checkpoints and removes its `-wal` and `-shm` files (tests/canalis/test_cli_startup.py).
+    Freezing at exit instead would save a few more milliseconds and leave the objects made
+    afterwards unfinalized."""
     import gc
     import importlib
 

@@ -87,16 +87,17 @@ pipeline = Pipeline(ws, [PythonScriptStep(name="s", script_name="step.py", sourc
 
 @pytest.mark.parametrize("click_only", ["0", "1"], ids=["fast-path", "click"])
 def test_the_connections_a_command_opens_are_closed_at_its_exit(tmp_path, click_only):
-    """The ledger's and the store's connections are made after the freeze: the interpreter's last
-    collection still finalizes them, so each checkpoints and removes its `-wal` and `-shm`
-    files (a frozen connection would leave them, and a full disk could then not read the
-    ledger: tests/faults/test_disk_full.py). Checked after a reused submit, which the command
-    records alone. (After a first submit, the command and the run's executor process both hold
-    the ledger and exit in either order; neither closes it explicitly, so which one is last to
-    close it is left to timing, and is not what this test is about.)"""
+    """The ledger's and the store's connections are made after the freeze, and the command closes
+    them before it exits (canalis/opened.py), so the last connection checkpoints and removes its
+    `-wal` and `-shm` files (left behind, a full disk could not read the ledger:
+    tests/faults/test_disk_full.py). Checked after a first submit, where the command and the
+    run's executor process both hold the ledger and end together (each closes in turn, so
+    whichever is last removes the files: tests/canalis/test_closing_at_exit.py holds that moment
+    open), and after a reused submit, which the command records alone."""
     import os
 
     from tests.canalis.conftest import executor_pids, wait_for, write
+    from tests.closing_elsewhere import wal_files
 
     root = tmp_path / "proj"
     # made by a `canalis init` process: a store this test process opened would hold its files open
@@ -111,5 +112,4 @@ def test_the_connections_a_command_opens_are_closed_at_its_exit(tmp_path, click_
         assert out.stdout.split()[1] == "Completed", attempt
         # the run's executor process (the first submit's) exits just after recording the run's end
         wait_for(lambda: not executor_pids(root), "the run's executor process to exit")
-    left = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.name.endswith(("-wal", "-shm")))
-    assert left == []
+        assert wal_files(root) == [], attempt
