@@ -128,3 +128,57 @@ def test_an_executor_process_closes_the_ledger_in_turn_however_it_ends(ended, ho
                                                 *args])
     assert done.returncode == (1 if how == "unknown-run" else 0), done.stderr
     assert wal_files(root) == []
+
+
+# -- what is closed, and what is left to its caller ------------------------------------------------
+
+def test_closed_after_closes_what_is_opened_within_it_and_nothing_else(tmp_path):
+    import sqlite3
+
+    from canalis import layout
+    from canalis.opened import closed_after
+
+    lay = layout.init(tmp_path / "ws")
+    before = lay.open_ledger()
+    with closed_after():
+        inside, store = lay.open_ledger(), lay.open_store()
+        store.present(["0" * 64])  # opens objects/packindex.db
+        with closed_after():
+            nested = lay.open_ledger()
+        with pytest.raises(sqlite3.ProgrammingError):
+            nested.count()
+        assert inside.count() == 0
+    for closed in (inside, nested):
+        with pytest.raises(sqlite3.ProgrammingError):
+            closed.count()
+    assert wal_files(lay.objects) == []  # the store's pack index, closed by the only process that had it
+    assert before.count() == 0  # opened outside: its caller's to close
+    before.close()
+    assert wal_files(lay.root) == []
+
+
+def test_a_program_s_workspace_keeps_working_after_a_submit_and_a_command_it_runs(tmp_path, monkeypatch):
+    """A program or notebook using the Python API (this test's process) is not a `canalis`
+    command: a submit returning, or the command group called with CliRunner, closes nothing of it."""
+    import runpy
+
+    from click.testing import CliRunner
+
+    from canalis.cli import main
+    from canalis.core import Experiment
+
+    root = _project(tmp_path / "proj")
+    monkeypatch.chdir(root)
+    ns = runpy.run_path(str(root / "pipeline.py"))
+    ws = ns["ws"]
+    run = Experiment(ws, "exits").submit(ns["pipeline"])
+    assert run.wait_for_completion() == "Completed"
+    result = CliRunner().invoke(main, ["runs", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [r["run_id"] for r in json.loads(result.output)] == [run.id]
+    assert ws.ledger.run(run.id).status == "Completed"
+    assert [e for e in ws.experiments] == ["exits"]
+    assert ws.store.exists(ws.ledger.run_plan(run.id)["steps"][0]["source_tree"])
+    wait_for(lambda: not executor_pids(root), "the run's executor process to exit")
+    ws.ledger.close()
+    ws.store.close()
