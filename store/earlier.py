@@ -28,7 +28,8 @@ soon gives the earlier chunks again, shifted. When a chunk just cut is an earlie
 this file's offset o' at its end is earlier offset o(k + 1) shifted; if the offset this
 file is cut at now, less that shift, is an earlier cut point, following resumes there
 (`realign`). The same rules confirm every chunk, so a wrong guess costs one buffer's
-hashing, and after REALIGN_TRIES wrong guesses the file is cut to its end.
+hashing, and once wrong guesses outnumber right ones by REALIGN_TRIES, the rest of the
+file is cut.
 """
 from __future__ import annotations
 
