@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -92,6 +93,24 @@ def waiting_for_turn(pid: int, folders, steady_s: float = 0.05) -> bool:
         return False
     time.sleep(steady_s)
     return holding()
+
+
+def close_beside_another(close, path, folder) -> bool:
+    """Run `close` (this process's close of the database at `path`, in `folder`) while another
+    process is in the middle of closing it, let that one go, and wait for `close` to end.
+    Returns whether `close` waited for its turn."""
+    with ClosingElsewhere(path) as other:
+        closing = threading.Thread(target=close)
+        closing.start()
+        # this process holds the folder open only while its close waits for the turn
+        deadline = time.monotonic() + 30
+        while not (waiting_for_turn(os.getpid(), [folder]) or not closing.is_alive()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        waited = closing.is_alive()
+        other.let_go()
+        closing.join(timeout=30)
+        assert not closing.is_alive()
+    return waited
 
 
 def wal_files(root) -> list[str]:

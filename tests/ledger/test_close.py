@@ -2,33 +2,15 @@
 process closes at the same moment, because closes take turns (ledger/log.py, `close_in_turn`)."""
 from __future__ import annotations
 
-import os
-import threading
-import time
-
 from canalis.ledger import Ledger
 from canalis.ledger import events as ev
-from tests.closing_elsewhere import ClosingElsewhere, waiting_for_turn, wal_files
-
-
-def _wait(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.01)
+from tests.closing_elsewhere import close_beside_another, wal_files
 
 
 def test_a_close_waits_while_another_process_closes_and_then_removes_the_files(tmp_path):
     led = Ledger(tmp_path / "ledger.db")
     led.append(ev.RunTagged(run_id="r1", tags={"x": "y"}))
-    with ClosingElsewhere(led.path) as other:
-        closing = threading.Thread(target=led.close)
-        closing.start()
-        # this process holds the folder open only while its close waits for the turn
-        _wait(lambda: waiting_for_turn(os.getpid(), [tmp_path]) or not closing.is_alive())
-        waited = closing.is_alive()
-        other.let_go()
-        closing.join(timeout=30)
-        assert not closing.is_alive()
+    waited = close_beside_another(led.close, led.path, tmp_path)
     assert wal_files(tmp_path) == []  # this close was the last: checkpointed, files removed
     assert waited  # for the other process's close to end
     with Ledger(tmp_path / "ledger.db") as again:

@@ -36,6 +36,14 @@ def put(store: LocalStore, path: Path, workers: int | None = None) -> tuple[str,
     return digest, stats
 
 
+def stored(tmp_path: Path, seed: int, size: int) -> tuple[LocalStore, bytes, str]:
+    """A store holding a file of `size` bytes (v1): (the store, the file's bytes, its digest)."""
+    store = LocalStore(tmp_path / "objects")
+    base = content(seed, size, False)
+    (tmp_path / "v1").write_bytes(base)
+    return store, base, put(store, tmp_path / "v1")[0]
+
+
 def edited(base: bytes, edit: str, at: int, n: int, seed: int) -> bytes:
     other = content(seed + 1, n, False)
     if edit == "append":
@@ -108,10 +116,7 @@ def test_an_appended_file_is_followed_not_cut(tmp_path):
 
 def test_hints_that_name_a_deleted_or_unreadable_list_are_passed_over(tmp_path):
     with scaled():
-        store = LocalStore(tmp_path / "objects")
-        base = content(3, 6 * chunked.CHUNKED_MIN, False)
-        (tmp_path / "v1").write_bytes(base)
-        d1, _ = put(store, tmp_path / "v1")
+        store, base, d1 = stored(tmp_path, 3, 6 * chunked.CHUNKED_MIN)
         head = store.chunks(d1)[0][0]
         assert store._index.lists_headed_by(head) == [d1]
         store.delete(d1)  # garbage collection deletes the list: its hint goes with it
@@ -147,10 +152,7 @@ def test_a_followed_chunk_missing_from_the_store_is_stored_again(tmp_path):
     """An earlier list whose chunk was lost (a damaged store): the new version still gets
     every chunk it names."""
     with scaled():
-        store = LocalStore(tmp_path / "objects")
-        base = content(9, 6 * chunked.CHUNKED_MIN, False)
-        (tmp_path / "v1").write_bytes(base)
-        d1, _ = put(store, tmp_path / "v1")
+        store, base, d1 = stored(tmp_path, 9, 6 * chunked.CHUNKED_MIN)
         lost = store.chunks(d1)[3][0]
         store.delete(lost)
         assert not store.exists(lost)
@@ -187,10 +189,7 @@ def test_after_a_change_in_the_middle_following_resumes(tmp_path):
     """Two edits inside a file (bytes overwritten, bytes inserted): cutting finds the earlier
     chunks again after each, and following resumes, so most of the file is not cut."""
     with scaled():
-        store = LocalStore(tmp_path / "objects")
-        base = content(21, 200 * chunked.MAX_CHUNK, False)
-        (tmp_path / "v1").write_bytes(base)
-        d1, _ = put(store, tmp_path / "v1")
+        store, base, d1 = stored(tmp_path, 21, 200 * chunked.MAX_CHUNK)
         a, b = len(base) * 3 // 10, len(base) * 6 // 10
         new = base[:a] + b"\x00" * 100 + base[a + 100:b] + b"inserted" * 125 + base[b:]
         (tmp_path / "v2").write_bytes(new)
@@ -204,10 +203,7 @@ def test_a_read_error_while_following_stores_nothing(tmp_path):
     from test_chunked_parallel import FailingStream
 
     with scaled():
-        store = LocalStore(tmp_path / "objects")
-        base = content(17, 40 * chunked.MAX_CHUNK, False)
-        (tmp_path / "v1").write_bytes(base)
-        put(store, tmp_path / "v1")
+        store, base, _ = stored(tmp_path, 17, 40 * chunked.MAX_CHUNK)
         before = sorted(store.iter_objects())
         new = base + content(18, 5 * chunked.MAX_CHUNK, False)
         batch = store._batch()

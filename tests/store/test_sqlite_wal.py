@@ -8,7 +8,6 @@ Processes that close them at the same moment take turns, so that the last remove
 and `-shm` files (`close_in_turn`)."""
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -80,21 +79,13 @@ def test_a_lock_held_longer_than_the_wait_is_raised(tmp_path):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def _wait(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.01)
-
-
 @pytest.mark.parametrize("kind", ["store", "statcache"])
 def test_a_close_waits_while_another_process_closes_and_then_removes_the_files(tmp_path, kind):
     """The store's pack index (closed by `LocalStore.close`) and the stat cache: the other process
     holds the file open and its close is under way; this close waits for it, then is the last."""
-    import threading
-
     from canalis.store import LocalStore
     from canalis.store.statcache import StatCache
-    from tests.closing_elsewhere import ClosingElsewhere, waiting_for_turn, wal_files
+    from tests.closing_elsewhere import close_beside_another, wal_files
 
     objects = tmp_path / "objects"
     if kind == "store":
@@ -108,13 +99,6 @@ def test_a_close_waits_while_another_process_closes_and_then_removes_the_files(t
         opened = StatCache(objects / "statcache.db")
         opened.update([("/x", 1, 2, 3, "d" * 64, 4)])
         path = objects / "statcache.db"
-    with ClosingElsewhere(path) as other:
-        closing = threading.Thread(target=opened.close)
-        closing.start()
-        _wait(lambda: waiting_for_turn(os.getpid(), [objects]) or not closing.is_alive())
-        waited = closing.is_alive()
-        other.let_go()
-        closing.join(timeout=30)
-        assert not closing.is_alive()
+    waited = close_beside_another(opened.close, path, objects)
     assert wal_files(objects) == []  # this close was the last: checkpointed, files removed
     assert waited  # for the other process's close to end
