@@ -24,6 +24,8 @@ WEEK_DAYS = {"Monday": rrule.MO, "Tuesday": rrule.TU, "Wednesday": rrule.WE, "Th
 #: length of one unit of the frequencies whose period is fixed on the wall clock
 _UNIT = {"Minute": timedelta(minutes=1), "Hour": timedelta(hours=1), "Day": timedelta(days=1),
          "Week": timedelta(weeks=1)}
+#: more than any daylight saving change moves a wall clock (an hour; half an hour on Lord Howe Island)
+_MARGIN = timedelta(hours=2)
 
 
 def zone(name: str):
@@ -120,13 +122,26 @@ def next_due(rec: dict, after: datetime) -> datetime:
         # wall clock and the true order of times differ by up to an hour.
         period = _UNIT[rec["frequency"]] * rec["interval"]
         naive_start, naive_after = start.replace(tzinfo=None), local_after.replace(tzinfo=None)
-        margin = timedelta(hours=2) // period + 1
+        margin = (_MARGIN + _MARGIN) // period + 1
         whole = max(0, (naive_after - naive_start) // period - margin)
         start = (naive_start + whole * period).replace(tzinfo=tz)
-    found = _rule(rec, start).after(local_after, inc=False)
-    if found is None:
+    # The rule's times are wall-clock times, in wall-clock order; the due time is the first
+    # *instant* after `after`. Around a daylight saving change the two orders differ: a time in
+    # the hour the clocks skip (02:30 on the day they spring forward) is the instant an hour
+    # later than the wall clock says, after 03:00. So look from a margin before `after` on the
+    # wall clock, and take the earliest instant after it among the times up to a margin past
+    # the first one found.
+    best = best_wall = None
+    for found in _rule(rec, start).xafter(local_after - _MARGIN, inc=False):
+        wall = found.replace(tzinfo=None)
+        if best_wall is not None and wall > best_wall + _MARGIN:
+            break
+        instant = found.astimezone(timezone.utc)
+        if instant > after and (best is None or instant < best):
+            best, best_wall = instant, wall
+    if best is None:
         raise RecurrenceError(f"recurrence {rec} has no time after {after.isoformat()}")
-    return found.astimezone(timezone.utc)
+    return best
 
 
 __all__ = ["FREQUENCIES", "WEEK_DAYS", "next_due", "normalize", "zone"]

@@ -1,6 +1,7 @@
 """Recurrence due times (executor/recurrence.py): `next_due` counts from the last whole period
 before `after` instead of from `start_time`; it must give exactly what the calendar rule
-(dateutil's rrule from `start_time`) gives, in any time zone, across daylight saving changes."""
+(dateutil's rrule from `start_time`) gives, in any time zone, across daylight saving changes:
+the earliest instant after `after`, also where a time falls in the hour the clocks skip."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -31,10 +32,20 @@ def recurrences(draw):
 
 
 def _by_the_rule(rec, after):
+    """The earliest instant after `after` among all the rule's times, counted from start_time.
+    The rule's times are in wall-clock order, which is not the order of instants around a
+    daylight saving change (a time in the skipped hour is an hour later than it says), so
+    every time up to two hours past the first one found after `after` is looked at."""
     tz = recurrence.zone(rec["time_zone"])
     start = datetime.fromisoformat(rec["start_time"]).astimezone(tz)
-    found = recurrence._rule(rec, start).after(after.astimezone(tz), inc=False)
-    return found.astimezone(timezone.utc)
+    best = None
+    for found in recurrence._rule(rec, start):
+        instant = found.astimezone(timezone.utc)
+        if best is not None and found.replace(tzinfo=None) > best[1] + timedelta(hours=2):
+            return best[0]
+        if instant > after and (best is None or instant < best[0]):
+            best = (instant, found.replace(tzinfo=None))
+    return best[0]
 
 
 @settings(max_examples=200, deadline=None)
@@ -53,6 +64,17 @@ def test_due_times_follow_each_other(rec, offset):
     first = recurrence.next_due(rec, after)
     second = recurrence.next_due(rec, first)
     assert second > first and recurrence.next_due(rec, first - timedelta(microseconds=1)) == first
+
+
+def test_a_daily_time_in_the_skipped_hour_is_due_once_at_its_instant():
+    # 02:00:01 does not exist in Los Angeles on 10 March 2024 (clocks go from 02:00 to 03:00);
+    # it is due at 10:00:01 UTC (03:00:01 PDT), also when asked a moment before that instant
+    rec = recurrence.normalize({"frequency": "Day", "interval": 1, "time_zone": "America/Los_Angeles",
+                                "start_time": "2024-03-09T02:00:01"})
+    first = recurrence.next_due(rec, datetime(2024, 3, 9, 10, 0, 1, tzinfo=timezone.utc))
+    assert first == datetime(2024, 3, 10, 10, 0, 1, tzinfo=timezone.utc)
+    assert recurrence.next_due(rec, first - timedelta(microseconds=1)) == first
+    assert recurrence.next_due(rec, first) == datetime(2024, 3, 11, 9, 0, 1, tzinfo=timezone.utc)
 
 
 def test_an_hourly_schedule_keeps_its_wall_clock_times_across_daylight_saving():
