@@ -315,6 +315,10 @@ def test_a_script_run_config_submitted_twice_runs_twice(ws, src, counter):
 def test_a_dead_executor_is_reported_and_resume_finishes_the_run(project, counter, capsys):
     run = submit_here(project)
     wait_for(lambda: counter.lines() == ["gated.py"], "the first step to start")
+    # the executor writes the step's output to its log as it reads it: killed before that, the
+    # line would be lost with it, so it is killed once the log holds the line
+    wait_for(lambda: "first step says hello" in canalis("logs", run.id, cwd=project).stdout,
+             "the first step's line to reach its log")
     (executor,) = kill_executors(project)
     assert gone(executor)
     assert run.get_status() == "Orphaned"
