@@ -14,6 +14,10 @@ path importing click costs nothing that matters), through fail_on_canalis_errors
 `reported` as on the click path; the same message and exit code, the traceback with --debug
 or CANALIS_DEBUG=1.
 
+When the workspace has a warm process (`canalis warm start`, docs/warm.md), a plain submit is
+handed to it instead: a child it forks runs `run_submit`, with this process's arguments,
+folder, environment and terminal, and this process exits with the child's exit code.
+
 CANALIS_CLICK_ONLY=1 sends every command line to click (to compare the two ways).
 """
 from __future__ import annotations
@@ -47,12 +51,24 @@ def main(prog_name: str | None = None, complete_var: str | None = None):
 
         extra = {k: v for k, v in (("prog_name", prog_name), ("complete_var", complete_var)) if v is not None}
         return click_main(**extra)
+    from canalis.warm.client import hand_over
+
+    code = hand_over(kwargs)  # to the workspace's warm process, when one serves it (docs/warm.md)
+    if code is not None:
+        sys.exit(code)
     from canalis.cli.startup import collect_later, freeze_imports
 
     collect_later()  # as the click group does in the `canalis` process
     from canalis.cli import submitting
 
     freeze_imports(submitting.EVERY_SUBMIT_LOADS)  # before FILE runs: none of its objects are frozen
+    run_submit(kwargs)
+
+
+def run_submit(kwargs: dict):
+    """Run the plain submit `kwargs` (fast_submit_args) and exit with its exit code: in the
+    `canalis` process, or in a child of the warm process (canalis/warm/child.py)."""
+    from canalis.cli import submitting
     from canalis.opened import closed_after
 
     with closed_after():  # the ledgers and stores the submit opens are closed before the process exits

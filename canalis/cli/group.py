@@ -46,6 +46,7 @@ COMMANDS = {
     "compat": "canalis.cli.compat_cmds:compat",
     "env": "canalis.cli.env_cmds:env",
     "compute": "canalis.cli.compute_cmds:compute",
+    "warm": "canalis.cli.warm_cmds:warm",
 }
 
 
