@@ -11,7 +11,9 @@ an interpreter whose site-packages import modules at start (an editable install'
 Paired, alternating in every repeat: the no-op re-submit; `python -c "import canalis"`;
 the same plus opening the workspace's ledger with sqlite3 and reading one row; a bare
 `python -c pass`; and with --peer-python the no-op re-submit of another canalis install
-(in a workspace made by that install); with --executor-path also this install's no-op
+(in a workspace made by that install); with --warm also the no-op re-submit handed to the
+workspace's warm process (`canalis warm start`; the in-process case then runs with
+CANALIS_WARM=0); with --executor-path also this install's no-op
 re-submit with `CANALIS_ALWAYS_START_EXECUTOR=1` (the run recorded by an executor process,
 as before a fully reused run was recorded by the submitting process). Wall time and CPU time (user + system of the child)
 are reported as medians; the ratio is the median of the per-repeat ratios (also by CPU time, which
@@ -21,8 +23,10 @@ cached as an installed package has it (run once without PYTHONDONTWRITEBYTECODE)
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -47,12 +51,25 @@ def measure(cmd, cwd, env) -> tuple[float, float]:
     return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
+WARM = "no-op re-submit (this install, warm process)"
+
+
+def _reaped_cpu(pid) -> float:
+    """User + system seconds of the reaped children of `pid` (/proc/PID/stat cutime, cstime)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=21)
     ap.add_argument("--chain", type=int, default=20)
     ap.add_argument("--peer-python", default=None)
     ap.add_argument("--out", default=str(HERE / "results-noop.md"))
+    ap.add_argument("--warm", action="store_true",
+                    help="also measure this install's no-op re-submit handed to the workspace's warm process")
     ap.add_argument("--executor-path", action="store_true",
                     help="also measure this install with CANALIS_ALWAYS_START_EXECUTOR=1")
     args = ap.parse_args()
@@ -73,6 +90,13 @@ def main():
     if args.executor_path:
         cases.insert(1, ("no-op re-submit (this install, executor process)", [sys.executable, *submit], this,
                          dict(env, CANALIS_ALWAYS_START_EXECUTOR="1")))
+    warm_pid = None
+    if args.warm:
+        started = subprocess.run([sys.executable, "-m", "canalis", "warm", "start", "--json"], cwd=this, env=env,
+                                 capture_output=True, text=True, check=True)
+        warm_pid = json.loads(started.stdout)["pid"]
+        cases[0] = (cases[0][0], cases[0][1], cases[0][2], dict(env, CANALIS_WARM="0"))
+        cases.insert(1, (WARM, [sys.executable, *submit], this, env))
     if args.peer_python:
         peer = tmp / "peer"
         pipeline_bench.make_canalis_project(peer, args.chain)
@@ -88,11 +112,15 @@ def main():
             if label.startswith("no-op"):
                 measure(cmd, cwd, case_env)
     results = {label: ([], []) for label, _, _, _ in cases}
+    warm_cpu_before = _reaped_cpu(warm_pid)
     for _ in range(args.repeat):
         for label, cmd, cwd, case_env in cases:
             wall, cpu = measure(cmd, cwd, case_env)
             results[label][0].append(wall)
             results[label][1].append(cpu)
+    if warm_pid is not None:
+        children_cpu = (_reaped_cpu(warm_pid) - warm_cpu_before) / args.repeat
+        os.kill(warm_pid, signal.SIGTERM)
     noop = results[cases[0][0]][0]
     base = results["import canalis + sqlite3 open and read"][0]
     started = subprocess.run([sys.executable, "-c", "import sys; print(len(sys.modules))"], capture_output=True, text=True,
@@ -107,6 +135,13 @@ def main():
         lines.append(f"| {label} | {statistics.median(w):.3f} s | {min(w):.3f} s | {statistics.median(c):.3f} s |")
     lines += ["", f"no-op re-submit / (import canalis + SQLite open), paired median: "
               f"{statistics.median(a / b for a, b in zip(noop, base)):.2f}x (target at most 2x)"]
+    if warm_pid is not None:
+        warm = results[WARM][0]
+        lines.append(f"no-op re-submit handed to the warm process / (import canalis + SQLite open), paired median: "
+                     f"{statistics.median(a / b for a, b in zip(warm, base)):.2f}x; "
+                     f"warm / in-process, paired median: {statistics.median(a / b for a, b in zip(warm, noop)):.2f}x")
+        lines.append(f"(the warm case's CPU median is the client's alone; the children it is handed to used "
+                     f"{children_cpu:.3f} s each on average, from the warm process's reaped-children times)")
     if args.executor_path:
         by_executor = results["no-op re-submit (this install, executor process)"][0]
         lines.append(f"recorded in-process / by an executor process, no-op re-submit, paired median: "
