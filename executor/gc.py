@@ -1,9 +1,10 @@
 """Garbage collection: mark from the roots the ledger names, sweep the rest of the store.
 
 Always kept (roots): every registered dataset version and model version, snapshots of
-published pipelines, plans of recorded runs, the folder listings data-change schedules were
-created with, everything a run still in progress (or orphaned, so that `resume` can finish
-it) refers to, and everything the runs kept by the policy refer to. Objects
+published pipelines, plans of recorded runs, the folder listing each data-change schedule was
+created with and the one it stored at its last fire (not those of earlier fires), everything
+a run still in progress (or orphaned, so that `resume` can finish it) refers to, and
+everything the runs kept by the policy refer to. Objects
 that no event names at all are kept while they are younger than the grace period (a
 step may have written them and not yet reported them). Nothing written after the
 collection began is removed. Removals are recorded between `gc.started` and

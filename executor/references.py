@@ -2,8 +2,8 @@
 
 The ledger names blobs and trees in its events (snapshots and inputs in plans, outputs
 and logs of steps, key documents, artifacts, dataset and model versions, published
-pipelines, the folder listings of data-change schedules). A tree's entries are named
-through the tree.
+pipelines, the folder listings of data-change schedules: at creation, and at the last fire).
+A tree's entries are named through the tree.
 
 Garbage collection's own events say what left the store and when: `store.collected`
 (removed) and `store.collection_intended` (about to be removed; an intent no
@@ -80,6 +80,8 @@ class References:
 
 def collect(ledger) -> References:
     refs = References()
+    names: dict[str, str] = {}  # schedule_id -> its name
+    fired: dict[str, tuple] = {}  # schedule_id -> (listing digest or None, seq) of its last data-change fire
     for rec in ledger.events():
         p, t, seq = rec.payload, rec.type, rec.seq
         run = p.get("run_id")
@@ -125,12 +127,23 @@ def collect(ledger) -> References:
             # what a data-change schedule compares its folder with until it first fires
             # (schedule.created v3); schedules are never removed, so neither is it
             refs.add(p.get("state"), "blob", f"folder listing of schedule {p['name']}", None, seq)
+            names[p["schedule_id"]] = p["name"]
+        elif t == "schedule.updated":
+            if "name" in p["changes"]:
+                names[p["schedule_id"]] = p["changes"]["name"]
+        elif t == "schedule.triggered" and p.get("state"):
+            # what the folder is compared with after a restart: only the last fire's listing,
+            # and only when the fire says it stored it (schedule.triggered v2)
+            fired[p["schedule_id"]] = (p["state"] if p.get("listing_stored") else None, seq)
         elif t == "store.collection_intended":
             refs.intents[(p["gc_id"], p["batch"])] = Intent(p["gc_id"], p["batch"], seq, rec.time, list(p["digests"]), p["bytes"])
         elif t == "store.collected":
             for d in p["digests"]:
                 refs.collected[d] = seq
             refs.intents.pop((p["gc_id"], p.get("batch")), None)
+    for schedule_id, (listing, seq) in fired.items():
+        name = names.get(schedule_id, schedule_id)
+        refs.add(listing, "blob", f"folder listing of schedule {name} at its last fire", None, seq)
     return refs
 
 

@@ -115,10 +115,20 @@ def set_enabled(ledger, schedule_id: str, enabled: bool) -> ScheduleRow:
     return ledger.schedule(row.schedule_id)
 
 
-def claim(ledger, schedule_id: str, reason: str, *, due: str | None = None, changes=(), state: str | None = None):
+def claim(ledger, schedule_id: str, reason: str, *, due: str | None = None, changes=(), state: str | None = None,
+          store=None, listing: bytes | None = None):
     """Record that the schedule fires (`schedule.triggered`) unless it is disabled or this due
-    time / folder state was already fired; returns the recorded event or None."""
+    time / folder state was already fired; returns the recorded event or None. A data-change
+    fire's `listing` (the folder's listing document, canalis/server/scheduler.py) is put in
+    `store` first; its digest is the fire's `state`, and the event says it was stored."""
     changes = sorted(changes)[:100]
+    if listing is not None:
+        if reason != "data-change":
+            raise PublishError(f"a {reason} fire has no folder listing; only a data-change fire records one")
+        stored = store.put_bytes(listing)
+        if state is not None and state != stored:
+            raise PublishError(f"the folder listing given is not the one of state {state} (its digest is {stored})")
+        state = stored
 
     def compute():
         row = ledger.schedule(schedule_id)
@@ -129,7 +139,7 @@ def claim(ledger, schedule_id: str, reason: str, *, due: str | None = None, chan
         if reason == "data-change" and state is not None and row.last_state == state:
             return []
         return [ev.ScheduleTriggered(schedule_id=schedule_id, reason=reason, due=due, changes=changes, state=state,
-                                     host=socket.gethostname(), pid=os.getpid())]
+                                     host=socket.gethostname(), pid=os.getpid(), listing_stored=listing is not None)]
 
     recorded = ledger.append_computed(compute)
     return recorded[0] if recorded else None

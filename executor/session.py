@@ -27,7 +27,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -380,9 +380,11 @@ class Session:
         return schedules.set_enabled(self.ledger, schedule_id, enabled)
 
     def claim_schedule(self, schedule_id: str, reason: str, **fire):
-        """Record that a schedule fires, unless that fire is recorded already (executor/schedules.py)."""
+        """Record that a schedule fires, unless that fire is recorded already (executor/schedules.py).
+        A data-change fire's `listing` (bytes) is stored and named by its event."""
         from canalis.executor import schedules
-        return schedules.claim(self.ledger, schedule_id, reason, **fire)
+        with self._writing() if fire.get("listing") is not None else nullcontext():  # the listing and its event
+            return schedules.claim(self.ledger, schedule_id, reason, store=self.store, **fire)
 
     def schedule_failed(self, schedule_id: str, error: str, due: str | None = None) -> None:
         from canalis.executor import schedules

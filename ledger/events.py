@@ -708,13 +708,16 @@ class ScheduleUpdated(_ScheduleEvent):
     changes: dict = field(default_factory=dict)
 
 
-@event("schedule.triggered")
+@event("schedule.triggered", version=2)
 class ScheduleTriggered(_ScheduleEvent):
     """A schedule fired, recorded before its run is submitted (so a fire is never made twice):
     `reason` is "recurrence" (`due`: the time it was due, UTC ISO 8601) or "data-change"
     (`changes`: paths that changed under the watched folder, at most 100; `state`: the
-    digest of the folder's listing after the change). The run's `run.submitted` names the
-    schedule in its `trigger`; a submit that failed is `schedule.trigger_failed`."""
+    digest of the folder's listing after the change). Since v2 `listing_stored` says the
+    listing itself was put in the store under `state`, so a restarted scheduler can tell
+    which files changed since this fire (false for v1 rows and recurrences). The run's
+    `run.submitted` names the schedule in its `trigger`; a submit that failed is
+    `schedule.trigger_failed`."""
 
     schedule_id: str
     reason: Literal["recurrence", "data-change"]
@@ -723,6 +726,7 @@ class ScheduleTriggered(_ScheduleEvent):
     state: str | None = None
     host: str = ""
     pid: int = 0
+    listing_stored: bool = False
 
 
 @event("schedule.trigger_failed")

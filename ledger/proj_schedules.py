@@ -4,7 +4,9 @@
 created (`schedule.created` v3): what the folder is compared with until the schedule first
 fires. It describes that folder only: an update that points the schedule at another datastore
 or folder clears it (the scheduler then infers the folder as it was from the files'
-modification times, as for schedules recorded before v3)."""
+modification times, as for schedules recorded before v3). `last_state` is the folder's state
+at the last data-change fire, and `last_listing` the same digest when that fire stored the
+folder's listing (`schedule.triggered` v2), null when it did not."""
 from __future__ import annotations
 
 from canalis.ledger.tables import TableSpec
@@ -17,7 +19,7 @@ TABLE = TableSpec(
         ("updated_at", "text"), ("pipeline_endpoint_id", "text"), ("description", "text"), ("datastore", "text"),
         ("path_on_datastore", "text"), ("polling_interval", "float"), ("continue_on_step_failure", "bool"),
         ("last_triggered_at", "text"), ("last_due", "text"), ("last_state", "text"), ("trigger_count", "int"),
-        ("last_error", "text"), ("created_state", "text"),
+        ("last_error", "text"), ("created_state", "text"), ("last_listing", "text"),
     ),
     pk=("schedule_id",),
 )
@@ -48,9 +50,10 @@ def apply(rec, tables) -> None:
             row["created_state"] = None  # recorded for the folder watched before
         row.update(changes)
     elif t == "schedule.triggered":
+        if p["state"]:  # a data-change fire: the folder as it fired, and whether its listing is in the store
+            row.update(last_state=p["state"], last_listing=p["state"] if p["listing_stored"] else None)
         row.update(last_triggered_at=rec.time, last_due=p["due"] or row["last_due"],
-                   last_state=p["state"] or row["last_state"], trigger_count=(row["trigger_count"] or 0) + 1,
-                   last_error=None)
+                   trigger_count=(row["trigger_count"] or 0) + 1, last_error=None)
         tables.put("schedules", row)
         return  # a fire is not a change of the schedule's settings
     elif t == "schedule.trigger_failed":

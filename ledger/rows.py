@@ -200,7 +200,8 @@ class PipelineRow(Row):
 @_row_of(proj_schedules.TABLE)
 class ScheduleRow(Row):
     """A schedule, its settings, and its last fire (`last_due` of a recurrence, `last_state`
-    of a watched folder); `created_state`: the watched folder's state when it was created."""
+    of a watched folder, `last_listing` when that folder's listing is in the store);
+    `created_state`: the watched folder's state when it was created."""
 
     schedule_id: str
     name: str
@@ -223,6 +224,7 @@ class ScheduleRow(Row):
     trigger_count: int | None
     last_error: str | None
     created_state: str | None
+    last_listing: str | None
 
 
 @_row_of(proj_endpoints.TABLE)

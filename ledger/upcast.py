@@ -170,3 +170,11 @@ def _schedule_created_v2_to_v3(p: dict) -> dict:
     files' modification times)."""
     p.setdefault("state", None)
     return p
+
+
+@upcaster("schedule.triggered", 1)
+def _schedule_triggered_v1_to_v2(p: dict) -> dict:
+    """v2 says whether the fire's folder listing was stored (`listing_stored`); a v1 fire's
+    was not (false: a restarted scheduler cannot name the files that changed since it)."""
+    p.setdefault("listing_stored", False)
+    return p

@@ -13,8 +13,11 @@ changed, disabled or enabled from any process are followed without a restart.
   an event marks the folder changed, and once no event came for `settle` seconds its state
   (a digest of every file's path, size and modification time) is compared with the state of
   the last fire. A changed state fires when a look `settle` seconds later finds the same
-  state again (no event since): many files landing at once make one run. Where watchdog
-  cannot watch (no inotify, or CANALIS_SCHEDULER_WATCH=poll), and in any case every
+  state again (no event since): many files landing at once make one run. Each fire stores the
+  folder's listing (the document whose digest is the state) and says so in its
+  `schedule.triggered` (v2), so a restarted server names the files that changed since the
+  last fire; after a fire recorded without one, only those changed since it started. Where
+  watchdog cannot watch (no inotify, or CANALIS_SCHEDULER_WATCH=poll), and in any case every
   `polling_interval` minutes, the folder's state is looked at directly, with the same rule. A
   schedule that never fired compares the folder with what it held when the schedule was
   created: the listing `schedule.created` recorded (its `state`, the digest of the listing
@@ -190,19 +193,28 @@ class Scheduler:
             return None
 
     def _baseline(self, row, listing: dict) -> tuple[str, dict]:
-        """What the folder is compared with: its state at the last fire; before the first, the
-        listing recorded at creation; without one, the listing inferred from modification times."""
+        """What the folder (now `listing`) is compared with: its state at the last fire, with
+        the listing that fire stored; before the first fire, the listing recorded at creation;
+        without one, the listing inferred from modification times. A fire that stored no
+        listing (`schedule.triggered` v1) leaves only its state: whether the folder changed is
+        known, which files not, so they are counted from now."""
         if row.last_state:
-            return row.last_state, listing
+            if row.last_listing != row.last_state:
+                return row.last_state, listing
+            return row.last_state, self._stored_listing(row, row.last_state, lambda: listing)
         if row.created_state:
-            try:
-                stored = self.workspace.session.store.get_bytes(row.created_state, verify=True)
-                return row.created_state, parse_listing(stored)
-            except Exception as e:  # the state alone decides whether it fires; the listing names the changes
-                log.warning("scheduler: the folder listing of schedule %s cannot be read (%s); the files it "
-                            "reports as changed are inferred from their modification times", row.name, e)
-                return row.created_state, _as_created(listing, row.created_at)[1]
+            return row.created_state, self._stored_listing(row, row.created_state,
+                                                           lambda: _as_created(listing, row.created_at)[1])
         return _as_created(listing, row.created_at)
+
+    def _stored_listing(self, row, state: str, fallback) -> dict:
+        """The listing stored under `state`; `fallback()` when it cannot be read."""
+        try:
+            return parse_listing(self.workspace.session.store.get_bytes(state, verify=True))
+        except Exception as e:  # the state alone decides whether it fires; the listing names the changes
+            log.warning("scheduler: the folder listing %s of schedule %s cannot be read (%s); the files its next "
+                        "fire reports as changed are guessed without it", state, row.name, e)
+            return fallback()
 
     def _data_change(self, row) -> None:
         w = self._watches.get(row.schedule_id)
@@ -237,8 +249,8 @@ class Scheduler:
         before = w.baseline[1]
         changes = sorted(k for k in set(listing) | set(before) if listing.get(k) != before.get(k))
         w.baseline = (state, listing)
-        if self.workspace.session.claim_schedule(row.schedule_id, "data-change", changes=changes,
-                                                 state=state) is not None:
+        if self.workspace.session.claim_schedule(row.schedule_id, "data-change", changes=changes, state=state,
+                                                 listing=listing_bytes(listing)) is not None:
             self._submit(row, "data-change", None)
 
     def _watch(self, w: _Watch) -> None:

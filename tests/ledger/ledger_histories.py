@@ -168,7 +168,8 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
                 if draw(st.booleans()):
                     out.append(ev.ScheduleTriggered(schedule_id=sid, reason=draw(st.sampled_from(["recurrence", "data-change"])),
                                                     due=draw(st.none() | st.just("2030-01-01T00:00:00Z")),
-                                                    changes=draw(st.lists(NAMES, max_size=2)), state=draw(st.none() | DIGEST)))
+                                                    changes=draw(st.lists(NAMES, max_size=2)), state=draw(st.none() | DIGEST),
+                                                    listing_stored=draw(st.booleans())))
                 else:
                     out.append(ev.ScheduleTriggerFailed(schedule_id=sid, error=draw(TEXT), due=None))
         elif action == "schedule_update":

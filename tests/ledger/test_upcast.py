@@ -14,13 +14,14 @@ from canalis.ledger.errors import EventValidationError
 from canalis.ledger.upcast import UPCASTERS, upcast
 
 
-def _write_v1_metric(led: Ledger, payload: dict, type_: str = "metric.logged", version: int = 1) -> int:
+def _write_v1_metric(led: Ledger, payload: dict, type_: str = "metric.logged", version: int = 1,
+                     stream: str | None = None) -> int:
     """Append an old row (metric.logged v1 by default) straight into SQLite, chained correctly, as an old canalis did."""
     seq, prev = led.head()
     seq += 1
     text = canonical_json(payload)
-    row = (seq, f"old-event-id-{seq}", "2025-01-02T03:04:05.000006Z", type_, version, f"run:{payload['run_id']}", text,
-           prev)
+    row = (seq, f"old-event-id-{seq}", "2025-01-02T03:04:05.000006Z", type_, version,
+           stream or f"run:{payload['run_id']}", text, prev)
     h = event_hash(*row)
     conn = sqlite3.connect(str(led.path))
     insert_text_rows(conn, [(*row[:7], h)])
@@ -156,3 +157,25 @@ def test_schedule_created_v2_row_reads_as_v3_without_a_folder_state(led):
     assert (sched.datastore, sched.created_state, sched.created_at) == ("landing", None, "2025-01-02T03:04:05.000006Z")
     export = [json.loads(line) for line in _export(led)]
     assert [e["version"] for e in export if e["type"] == "schedule.created"] == [2]
+
+
+def test_schedule_triggered_v1_row_reads_as_v2_without_a_stored_listing(led):
+    """A fire recorded before v2 did not store its folder's listing: `listing_stored` is false,
+    and the row's `last_listing` is null even when an earlier fire stored one (it describes
+    another state)."""
+    led.append(ev.PipelinePublished(pipeline_id="p1", name="train", plan={}, snapshots=["s"]))
+    led.append(ev.ScheduleCreated(schedule_id="sc1", name="n", pipeline_id="p1", experiment="e", datastore="landing",
+                                  polling_interval=5.0, state="a" * 64))
+    led.append(ev.ScheduleTriggered(schedule_id="sc1", reason="data-change", changes=["x"], state="b" * 64,
+                                    listing_stored=True))
+    assert led.schedule("sc1").last_listing == "b" * 64
+    payload = {"schedule_id": "sc1", "reason": "data-change", "due": None, "changes": ["y"], "state": "c" * 64,
+               "host": "h", "pid": 7}
+    seq = _write_v1_metric(led, payload, "schedule.triggered", 1, "schedule:sc1")
+    rec = list(led.events(type="schedule.triggered"))[-1]
+    assert (rec.seq, rec.version, rec.stored_version) == (seq, 2, 1)
+    assert rec.payload == {**payload, "listing_stored": False}
+    assert led.verify().ok
+    led.rebuild()
+    row = led.schedule("sc1")
+    assert (row.created_state, row.last_state, row.last_listing, row.trigger_count) == ("a" * 64, "c" * 64, None, 2)

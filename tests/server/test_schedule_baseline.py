@@ -3,7 +3,9 @@
 modification time nor a file that was there with a future one is misjudged. Schedules
 recorded before v3 infer it from modification times. The listing document reads back as the
 listing, and its BLAKE3 (an ordinary blob's address in the store) is the folder's state. The
-listing survives `canalis gc` and is checked by `canalis verify`.
+listing survives `canalis gc` and is checked by `canalis verify`. After a fire, a restarted
+server compares the folder with the listing that fire stored (`schedule.triggered` v2): gc
+keeps the last fire's, verify checks it; a fire recorded without one leaves the old rule.
 
 Most tests drive the scheduler of `canalis serve` in this process (`Scheduler.look`, with no
 settle time, so three looks fire a change) on a workspace whose published pipeline is
@@ -23,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from canalis.core.datastore import Datastore
+from canalis.ledger import events as ev
 from canalis.ledger.canonical import canonical_json, event_hash
 from canalis.ledger.storage import insert_text_rows
 from canalis.pipeline.core.schedule import Schedule
@@ -223,3 +226,120 @@ def test_the_stored_listing_of_a_real_folder_is_the_one_the_scheduler_reads(tmp_
     state, listing = folder_state(folder)
     assert ws.session.store.put_bytes(listing_bytes(listing)) == state
     assert parse_listing(ws.session.store.get_bytes(state)) == listing
+
+
+def test_a_restarted_server_names_the_files_changed_since_the_last_fire(ws, published, tmp_path):
+    """A real `canalis serve` fires, is stopped, a file lands and another goes, and a new
+    server fires for exactly those two: it compares the folder with the listing the last
+    fire stored, not with the folder as it found it when it started."""
+    folder = _landing(ws, tmp_path, "kept.csv", "gone.csv")
+    published.disable()
+    schedule = Schedule.create(ws, "on-data", pipeline_id=published.id, experiment_name="data", datastore="landing")
+    server = Server(ws.root, tmp_path / "server.log")
+    server.start()
+    try:
+        (folder / "first.csv").write_text("first\n")
+        wait_for(lambda: _fires(ws, schedule.id), "the first fire", timeout=120)
+    finally:
+        server.stop()
+    (folder / "second.csv").write_text("landed while no server ran\n")
+    (folder / "gone.csv").unlink()
+    server.start()
+    try:
+        wait_for(lambda: len(_fires(ws, schedule.id)) >= 2, "the fire after the restart", timeout=120)
+    finally:
+        server.stop()
+    fires = _fires(ws, schedule.id)
+    assert [f.payload["changes"] for f in fires] == [["first.csv"], ["gone.csv", "second.csv"]]
+    assert all(f.payload["listing_stored"] for f in fires)
+    assert fires[1].payload["state"] == folder_state(folder)[0] == ws.ledger.schedule(schedule.id).last_listing
+
+
+def test_each_fire_stores_its_listing_and_the_schedule_row_names_the_last(ws, published, tmp_path):
+    folder = _landing(ws, tmp_path, "a.csv")
+    published.disable()
+    schedule = Schedule.create(ws, "on-data", pipeline_id=published.id, experiment_name="data", datastore="landing")
+    scheduler = Scheduler(ws, settle=0)
+    try:
+        (folder / "b.csv").write_text("b\n")
+        _look_until_fired(scheduler, ws, schedule.id)
+    finally:
+        scheduler.stop()
+    fire = _fires(ws, schedule.id)[0]
+    assert (fire.version, fire.stored_version, fire.payload["listing_stored"]) == (2, 2, True)
+    state, listing = folder_state(folder)
+    assert fire.payload["state"] == state
+    assert parse_listing(ws.session.store.get_bytes(state, verify=True)) == listing
+    row = ws.ledger.schedule(schedule.id)
+    assert row.last_state == row.last_listing == state
+
+
+def _fire_for(scheduler, ws, schedule_id, path, text):
+    """Write `path` and look until the schedule fires once more; the fire's state."""
+    count = len(_fires(ws, schedule_id))
+    path.write_text(text)
+    wait_for(lambda: scheduler.look() or len(_fires(ws, schedule_id)) > count, f"a fire for {path.name}", timeout=60)
+    return _fires(ws, schedule_id)[-1].payload["state"]
+
+
+def test_gc_keeps_the_last_fires_listing_only_and_verify_checks_it(ws, published, tmp_path):
+    folder = _landing(ws, tmp_path, "a.csv")
+    published.disable()
+    schedule = Schedule.create(ws, "on-data", pipeline_id=published.id, experiment_name="data", datastore="landing")
+    created = schedule._row.created_state
+    scheduler = Scheduler(ws, settle=0)
+    try:
+        first = _fire_for(scheduler, ws, schedule.id, folder / "b.csv", "b\n")
+        last = _fire_for(scheduler, ws, schedule.id, folder / "c.csv", "c\n")
+    finally:
+        scheduler.stop()
+    store = ws.session.store
+    assert len({created, first, last}) == 3 and all(store.exists(d) for d in (created, first, last))
+    report = json.loads(canalis(ws.root, "gc", "--keep-last", "0", "--grace", "0s", "--json").stdout)
+    assert report["kept"]["schedule"]["objects"] == 2
+    assert (store.exists(created), store.exists(first), store.exists(last)) == (True, False, True)
+    assert json.loads(canalis(ws.root, "verify", "--json").stdout)["ok"] is True
+    store.delete_many([last])
+    result = json.loads(canalis(ws.root, "verify", "--json", check=False).stdout)
+    assert result["ok"] is False
+    assert result["missing"] == [{"digest": last, "why": "folder listing of schedule on-data at its last fire"}]
+
+
+def test_a_fire_recorded_without_its_listing_keeps_the_old_rule(ws, published, tmp_path):
+    """A fire as a canalis before `schedule.triggered` v2 recorded it: its state only. verify
+    asks for no listing, and the next fire names the files changed since the scheduler started
+    looking (the listing behind that state is unknown)."""
+    folder = _landing(ws, tmp_path, "a.csv")
+    published.disable()
+    schedule = Schedule.create(ws, "on-data", pipeline_id=published.id, experiment_name="data", datastore="landing")
+    ws.ledger.append(ev.ScheduleTriggered(schedule_id=schedule.id, reason="data-change", changes=["x.csv"],
+                                          state="0" * 64))
+    row = ws.ledger.schedule(schedule.id)
+    assert (row.last_state, row.last_listing) == ("0" * 64, None)
+    assert json.loads(canalis(ws.root, "verify", "--json").stdout)["ok"] is True
+    (folder / "before.csv").write_text("there when the scheduler started\n")
+    scheduler = Scheduler(ws, settle=0)
+    try:
+        scheduler.look()  # starts watching: the folder as it is now is what the next fire is compared with
+        _fire_for(scheduler, ws, schedule.id, folder / "after.csv", "after\n")
+    finally:
+        scheduler.stop()
+    assert [f.payload["changes"] for f in _fires(ws, schedule.id)] == [["x.csv"], ["after.csv"]]
+
+
+def test_a_listing_that_is_not_the_fires_state_is_refused(ws, published, tmp_path):
+    import pytest
+
+    from canalis.executor.errors import PublishError
+
+    _landing(ws, tmp_path)
+    schedule = Schedule.create(ws, "on-data", pipeline_id=published.id, experiment_name="data", datastore="landing")
+    seq = ws.ledger.head()[0]
+    listing = listing_bytes({"a.csv": (2, 1)})
+    with pytest.raises(PublishError, match="is not the one of state"):
+        ws.session.claim_schedule(schedule.id, "data-change", changes=["a.csv"], state="0" * 64, listing=listing)
+    with pytest.raises(PublishError, match="a recurrence fire has no folder listing"):
+        ws.session.claim_schedule(schedule.id, "recurrence", due="2030-01-01T00:00:00+00:00", listing=listing)
+    assert ws.ledger.head()[0] == seq
+    fire = ws.session.claim_schedule(schedule.id, "data-change", changes=["a.csv"], listing=listing)
+    assert (fire.payload["state"], fire.payload["listing_stored"]) == (blake3(listing).hexdigest(), True)
