@@ -30,7 +30,7 @@ from canalis.ledger.record import recorded as make_recorded
 from canalis.ledger.redact import redact
 from canalis.ledger.rows import (
     DatasetRow, EndpointRow, ExperimentRow, MetricRow, ModelRow, PipelineRow, RegistrationRow, ReuseCandidate, RunRow, ScheduleRow,
-    StepRunRow, TokenRow,
+    ScheduleDatastoreRow, StepRunRow, TokenRow,
 )
 from canalis.ledger.storage import (
     FROM_STORED, SCHEMA, STORED_COLUMNS, VIEW, code_of, decode_hash, decode_row, decode_time, encode_id, encode_time,
@@ -712,6 +712,10 @@ class Ledger:
 
     def schedule(self, schedule_id: str) -> ScheduleRow | None:
         return self._read(queries.schedule, schedule_id)
+
+    def schedule_datastores(self) -> list[ScheduleDatastoreRow]:
+        """Each datastore the schedules know of: its last registered path, the schedules watching it."""
+        return self._read(queries.schedule_datastores)
 
     def endpoints(self) -> list[EndpointRow]:
         return self._read(queries.endpoints)

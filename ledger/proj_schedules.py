@@ -6,7 +6,13 @@ fires. It describes that folder only: an update that points the schedule at anot
 or folder clears it (the scheduler then infers the folder as it was from the files'
 modification times, as for schedules recorded before v3). `last_state` is the folder's state
 at the last data-change fire, and `last_listing` the same digest when that fire stored the
-folder's listing (`schedule.triggered` v2), null when it did not."""
+folder's listing (`schedule.triggered` v2), null when it did not.
+
+A datastore registered again at another path (`datastore.registered`) moves the folder of
+every schedule watching it: their `created_state`, `last_state` and `last_listing` described
+the old folder and are cleared. `schedule_datastores` is what finds them: for each datastore
+name, the path it was last registered at (null while no event registered it: the workspace's
+own datastores) and the schedules watching it."""
 from __future__ import annotations
 
 from canalis.ledger.tables import TableSpec
@@ -23,16 +29,51 @@ TABLE = TableSpec(
     ),
     pk=("schedule_id",),
 )
-TABLES = {TABLE.name: TABLE}
+WATCHERS = TableSpec("schedule_datastores", (("datastore", "text"), ("path", "text"), ("schedule_ids", "json")),
+                     pk=("datastore",))
+TABLES = {TABLE.name: TABLE, WATCHERS.name: WATCHERS}
 TYPES = frozenset({"schedule.created", "schedule.disabled", "schedule.enabled", "schedule.updated",
-                   "schedule.triggered", "schedule.trigger_failed"})
+                   "schedule.triggered", "schedule.trigger_failed", "datastore.registered"})
+#: what a schedule knows of the folder it watches, cleared when that folder is another one
+FOLDER_STATES = ("created_state", "last_state", "last_listing")
 #: settings `schedule.updated` may change (its `changes` keys), each a column
 SETTINGS = ("name", "description", "recurrence", "parameters", "datastore", "path_on_datastore", "polling_interval",
             "continue_on_step_failure")
 
 
+def _watchers(tables, datastore: str) -> dict:
+    return tables.get(WATCHERS.name, datastore) or WATCHERS.blank(datastore=datastore, schedule_ids=[])
+
+
+def _watch(tables, datastore: str | None, schedule_id: str, watching: bool) -> None:
+    """Add `schedule_id` to (or with `watching` false remove it from) the schedules watching `datastore`."""
+    if datastore is None:
+        return
+    w = _watchers(tables, datastore)
+    ids = set(w["schedule_ids"]) - {schedule_id}
+    w["schedule_ids"] = sorted(ids | {schedule_id} if watching else ids)
+    tables.put(WATCHERS.name, w)
+
+
+def _registered(p, tables) -> None:
+    """A datastore registered at a path other than the one known (or at all, when none is
+    known): the schedules watching it forget what they recorded of its old folder."""
+    w = _watchers(tables, p["name"])
+    if w["path"] != p["path"]:
+        for schedule_id in w["schedule_ids"]:
+            row = tables.get("schedules", schedule_id)
+            if row is not None and any(row[k] is not None for k in FOLDER_STATES):
+                row.update(dict.fromkeys(FOLDER_STATES))
+                tables.put("schedules", row)
+    w["path"] = p["path"]
+    tables.put(WATCHERS.name, w)
+
+
 def apply(rec, tables) -> None:
     p, t = rec.payload, rec.type
+    if t == "datastore.registered":
+        _registered(p, tables)
+        return
     row = tables.get("schedules", p["schedule_id"])
     if t == "schedule.created":
         row = TABLE.blank(
@@ -42,12 +83,16 @@ def apply(rec, tables) -> None:
             path_on_datastore=p["path_on_datastore"], polling_interval=p["polling_interval"],
             continue_on_step_failure=p["continue_on_step_failure"], trigger_count=0, created_state=p["state"],
         )
+        _watch(tables, row["datastore"], row["schedule_id"], True)
     elif row is None:
         return
     elif t == "schedule.updated":
         changes = {k: v for k, v in p["changes"].items() if k in SETTINGS}
         if any(k in changes and changes[k] != row[k] for k in ("datastore", "path_on_datastore")):
             row["created_state"] = None  # recorded for the folder watched before
+        if "datastore" in changes and changes["datastore"] != row["datastore"]:
+            _watch(tables, row["datastore"], row["schedule_id"], False)
+            _watch(tables, changes["datastore"], row["schedule_id"], True)
         row.update(changes)
     elif t == "schedule.triggered":
         if p["state"]:  # a data-change fire: the folder as it fired, and whether its listing is in the store

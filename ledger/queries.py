@@ -8,7 +8,7 @@ from __future__ import annotations
 from canalis.ledger.projections import SPECS
 from canalis.ledger.rows import (
     ROW_TYPES, DatasetRow, EndpointRow, ExperimentRow, TokenRow, MetricRow, ModelRow, PipelineRow, RegistrationRow, ReuseCandidate, Row,
-    RunRow, ScheduleRow, StepRunRow,
+    RunRow, ScheduleDatastoreRow, ScheduleRow, StepRunRow,
 )
 from canalis.ledger.status import StepStatus
 from canalis.ledger.tables import TableSpec, decode_value, encode_value, read_all
@@ -237,6 +237,10 @@ def schedules(conn) -> list[ScheduleRow]:
 
 def schedule(conn, schedule_id: str) -> ScheduleRow | None:
     return _one(_select(conn, SPECS["schedules"], "schedule_id = ?", (schedule_id,)))
+
+
+def schedule_datastores(conn) -> list[ScheduleDatastoreRow]:
+    return _select(conn, SPECS["schedule_datastores"], order="datastore")
 
 
 def endpoints(conn) -> list[EndpointRow]:

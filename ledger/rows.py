@@ -227,6 +227,16 @@ class ScheduleRow(Row):
     last_listing: str | None
 
 
+@_row_of(proj_schedules.WATCHERS)
+class ScheduleDatastoreRow(Row):
+    """A datastore the schedules know of: the `path` it was last registered at (None while no
+    event registered it) and the data-change schedules watching it."""
+
+    datastore: str
+    path: str | None
+    schedule_ids: list
+
+
 @_row_of(proj_endpoints.TABLE)
 class EndpointRow(Row):
     """A pipeline endpoint: its versions (`[{"version", "pipeline_id"}]`) and the default one."""
@@ -288,11 +298,11 @@ class ReuseCandidate(Row):
 ROW_TYPES: dict[str, type[Row]] = {
     "runs": RunRow, "step_runs": StepRunRow, "metrics": MetricRow, "datasets": DatasetRow, "models": ModelRow,
     "environments": EnvironmentRow, "pipelines": PipelineRow, "schedules": ScheduleRow,
-    "experiments": ExperimentRow, "reuse_index": ReuseCandidate, "pipeline_endpoints": EndpointRow,
+    "schedule_datastores": ScheduleDatastoreRow, "experiments": ExperimentRow, "reuse_index": ReuseCandidate, "pipeline_endpoints": EndpointRow,
     "tokens": TokenRow,
 }
 
 __all__ = [
     "ROW_TYPES", "DatasetRow", "EndpointRow", "EnvironmentRow", "ExperimentRow", "TokenRow", "MetricRow", "ModelRow", "PipelineRow",
-    "RegistrationRow", "ReuseCandidate", "Row", "RunRow", "ScheduleRow", "StepRunRow",
+    "RegistrationRow", "ReuseCandidate", "Row", "RunRow", "ScheduleDatastoreRow", "ScheduleRow", "StepRunRow",
 ]

@@ -20,8 +20,16 @@ STORES = st.sampled_from(["landing", "archive"])
 FOLDERS = st.sampled_from([None, "incoming", "incoming/late"])
 
 
+ACTIONS = ("submit", "start", "step", "step", "finish_step", "finish_step", "reuse", "skip", "metric", "metric",
+           "tag", "end_run", "dataset", "model", "environment", "pipeline", "pipeline_toggle", "schedule",
+           "schedule_toggle", "schedule_fire", "schedule_update", "datastore", "endpoint", "endpoint_change", "token",
+           "other")
+#: the actions that make schedules and move the folders they watch
+SCHEDULE_ACTIONS = ("pipeline", "schedule", "schedule_toggle", "schedule_fire", "schedule_update", "datastore")
+
+
 @st.composite
-def histories(draw, max_events: int = 40) -> list[ev.Event]:
+def histories(draw, max_events: int = 40, actions: tuple = ACTIONS) -> list[ev.Event]:
     runs: dict[str, dict] = {}  # run_id -> {"steps": {step_run_id: status}}
     completed: list[tuple[str, str, str, dict]] = []  # (run_id, step_run_id, key, outputs)
     datasets: dict[str, int] = {}
@@ -36,11 +44,7 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
     counter = 0
     while len(out) < n:
         counter += 1
-        action = draw(st.sampled_from([
-            "submit", "start", "step", "step", "finish_step", "finish_step", "reuse", "skip", "metric", "metric",
-            "tag", "end_run", "dataset", "model", "environment", "pipeline", "pipeline_toggle", "schedule", "schedule_toggle",
-            "schedule_fire", "schedule_update", "endpoint", "endpoint_change", "token", "other",
-        ]))
+        action = draw(st.sampled_from(actions))
         if action == "submit" or not runs:
             rid = f"run{counter}"
             runs[rid] = {"steps": {}}
@@ -178,6 +182,8 @@ def histories(draw, max_events: int = 40) -> list[ev.Event]:
                     {}, optional={"name": NAMES, "description": st.none() | TEXT, "parameters": DICT,
                                   "polling_interval": st.floats(0.01, 60), "datastore": STORES,
                                   "path_on_datastore": FOLDERS, "unknown_setting": TEXT}))))
+        elif action == "datastore":  # registered, or registered again at the same or another path
+            out.append(ev.DatastoreRegistered(name=draw(STORES), kind="local", path=draw(st.sampled_from(["/d/1", "/d/2"]))))
         elif action == "endpoint":
             if pipelines:
                 eid = f"ep{counter}"

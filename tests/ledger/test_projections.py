@@ -13,7 +13,7 @@ from canalis.ledger import Ledger
 from canalis.ledger import events as ev
 from canalis.ledger.projections import PROJECTIONS, SPECS
 from canalis.ledger.tables import MemoryTables, _sort_key
-from .ledger_histories import histories
+from .ledger_histories import SCHEDULE_ACTIONS, histories
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                           HealthCheck.function_scoped_fixture])
@@ -202,30 +202,44 @@ def test_datasets_models_experiments_pipelines_schedules(led):
     assert led.schedules()[0].enabled is True
 
 
-def _created_states(history) -> dict:
-    """A model of `schedules.created_state`: the state `schedule.created` recorded, until an
-    update points the schedule at another datastore or folder."""
-    model, watched = {}, {}
+def _folder_states(history) -> dict:
+    """A model of what `schedules` knows of a watched folder (`created_state`, `last_state`,
+    `last_listing`): the state `schedule.created` recorded, and the state of the last
+    data-change fire (its listing's digest when the fire stored it), until an update points the
+    schedule at another datastore or folder (which clears `created_state`), or its datastore is
+    registered at a path other than the one known (which clears all three)."""
+    model, watched, paths = {}, {}, {}
     for e in history:
         if isinstance(e, ev.ScheduleCreated):
-            model[e.schedule_id] = e.state
+            model[e.schedule_id] = [e.state, None, None]
             watched[e.schedule_id] = {"datastore": e.datastore, "path_on_datastore": e.path_on_datastore}
         elif isinstance(e, ev.ScheduleUpdated) and e.schedule_id in model:
             moved = {k: v for k, v in e.changes.items() if k in watched[e.schedule_id]}
             if any(watched[e.schedule_id][k] != v for k, v in moved.items()):
-                model[e.schedule_id] = None
+                model[e.schedule_id][0] = None
             watched[e.schedule_id].update(moved)
-    return model
+        elif isinstance(e, ev.ScheduleTriggered) and e.schedule_id in model and e.state:
+            model[e.schedule_id][1:] = [e.state, e.state if e.listing_stored else None]
+        elif isinstance(e, ev.DatastoreRegistered):
+            if paths.get(e.name) != e.path:
+                for sid in model:
+                    if watched[sid]["datastore"] == e.name:
+                        model[sid] = [None, None, None]
+            paths[e.name] = e.path
+    return {sid: tuple(states) for sid, states in model.items()}
 
 
 @SETTINGS
-@given(history=histories(max_events=60), batches=st.lists(st.integers(1, 8), max_size=10))
-def test_a_schedule_keeps_its_folder_state_at_creation_until_it_watches_another_folder(tmp_path, history, batches):
+@given(history=histories(max_events=60) | histories(max_events=30, actions=SCHEDULE_ACTIONS),
+       batches=st.lists(st.integers(1, 8), max_size=10))
+def test_a_schedule_keeps_its_folder_states_until_it_watches_another_folder(tmp_path, history, batches):
     led = _record(tmp_path, history, batches)
     try:
-        assert {r.schedule_id: r.created_state for r in led.schedules()} == _created_states(history)
+        states = lambda: {r.schedule_id: (r.created_state, r.last_state, r.last_listing)  # noqa: E731
+                          for r in led.schedules()}
+        assert states() == _folder_states(history)
         led.rebuild()
-        assert {r.schedule_id: r.created_state for r in led.schedules()} == _created_states(history)
+        assert states() == _folder_states(history)
     finally:
         led.close()
 
@@ -241,3 +255,27 @@ def test_the_folder_state_at_creation_survives_settings_that_keep_the_folder(led
     assert (row.created_state, row.last_state, row.polling_interval) == ("a" * 64, "b" * 64, 1.0)
     led.append(ev.ScheduleUpdated(schedule_id="sc1", changes={"path_on_datastore": "other"}))
     assert led.schedule("sc1").created_state is None  # it described the folder watched before
+
+
+def test_a_datastore_registered_at_another_path_clears_its_schedules_folder_states(led):
+    led.append(ev.PipelinePublished(pipeline_id="p1", name="train", plan={}, snapshots=["s"]))
+    led.append(ev.DatastoreRegistered(name="landing", kind="local", path="/data/landing"))
+    for sid, store in (("sc1", "landing"), ("sc2", "archive")):
+        led.append(ev.ScheduleCreated(schedule_id=sid, name=sid, pipeline_id="p1", experiment="e1", datastore=store,
+                                      polling_interval=5.0, state="a" * 64))
+        led.append(ev.ScheduleTriggered(schedule_id=sid, reason="data-change", changes=["x"], state="b" * 64,
+                                        listing_stored=True))
+    states = lambda sid: (lambda r: (r.created_state, r.last_state, r.last_listing))(led.schedule(sid))  # noqa: E731
+    led.append(ev.DatastoreRegistered(name="landing", kind="local", path="/data/landing"))  # the same folder
+    assert states("sc1") == ("a" * 64, "b" * 64, "b" * 64)
+    led.append(ev.DatastoreRegistered(name="landing", kind="local", path="/mnt/landing"))
+    assert states("sc1") == (None, None, None)
+    assert states("sc2") == ("a" * 64, "b" * 64, "b" * 64)  # another datastore
+    live = led.projection_rows()
+    led.rebuild()
+    assert led.projection_rows() == live
+    led.append(ev.ScheduleUpdated(schedule_id="sc2", changes={"datastore": "landing"}))
+    led.append(ev.DatastoreRegistered(name="archive", kind="local", path="/mnt/archive"))
+    assert states("sc2") == (None, "b" * 64, "b" * 64)  # it no longer watches archive
+    led.append(ev.DatastoreRegistered(name="landing", kind="local", path="/data/landing"))
+    assert states("sc2") == (None, None, None)

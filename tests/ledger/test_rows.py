@@ -78,7 +78,8 @@ def _every_typed_row(led) -> dict[str, list]:
     """Every row of every projection table, read through the query methods."""
     out = {"runs": led.runs(), "step_runs": led.all_step_runs(), "metrics": led.metrics(),
            "pipelines": led.pipelines(), "schedules": led.schedules(), "experiments": led.experiments(),
-           "pipeline_endpoints": led.endpoints(), "tokens": led.tokens()}
+           "pipeline_endpoints": led.endpoints(), "tokens": led.tokens(),
+           "schedule_datastores": led.schedule_datastores()}
     for kind in ("datasets", "models", "environments"):
         out[kind] = [v for latest in led.registrations(kind) for v in led.registrations(kind, latest.name)]
     keys = {r["reuse_key"] for r in led.projection_rows()["reuse_index"]}

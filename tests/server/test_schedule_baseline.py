@@ -343,3 +343,29 @@ def test_a_listing_that_is_not_the_fires_state_is_refused(ws, published, tmp_pat
     assert ws.ledger.head()[0] == seq
     fire = ws.session.claim_schedule(schedule.id, "data-change", changes=["a.csv"], listing=listing)
     assert (fire.payload["state"], fire.payload["listing_stored"]) == (blake3(listing).hexdigest(), True)
+
+
+def test_a_datastore_registered_at_another_folder_is_not_compared_with_the_old_one(ws, published, tmp_path):
+    """After a fire, `landing` is registered again at another folder: what the schedule
+    recorded of the old folder is forgotten, and the new folder is judged as a schedule
+    recorded without a listing is (files not modified since the creation were there)."""
+    folder = _landing(ws, tmp_path, "a.csv")
+    published.disable()
+    schedule = Schedule.create(ws, "on-data", pipeline_id=published.id, experiment_name="data", datastore="landing")
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    (moved / "old.csv").write_text("there before the schedule\n")
+    _set_mtime(moved / "old.csv", _created_at(ws, schedule.id) - HOUR)
+    scheduler = Scheduler(ws, settle=0)
+    try:
+        _fire_for(scheduler, ws, schedule.id, folder / "b.csv", "b\n")
+        Datastore.register_local(ws, "landing", str(moved), overwrite=True)
+        row = ws.ledger.schedule(schedule.id)
+        assert (row.created_state, row.last_state, row.last_listing) == (None, None, None)
+        _fire_for(scheduler, ws, schedule.id, moved / "new.csv", "new\n")
+    finally:
+        scheduler.stop()
+    assert [f.payload["changes"] for f in _fires(ws, schedule.id)] == [["b.csv"], ["new.csv"]]
+    live = ws.ledger.projection_rows()
+    ws.ledger.rebuild()
+    assert ws.ledger.projection_rows() == live
