@@ -2,17 +2,16 @@
 
 `created_state` is the watched folder's state recorded when a data-change schedule was
 created (`schedule.created` v3): what the folder is compared with until the schedule first
-fires. It describes that folder only: an update that points the schedule at another datastore
-or folder clears it (the scheduler then infers the folder as it was from the files'
-modification times, as for schedules recorded before v3). `last_state` is the folder's state
-at the last data-change fire, and `last_listing` the same digest when that fire stored the
-folder's listing (`schedule.triggered` v2), null when it did not.
+fires. `last_state` is the folder's state at the last data-change fire, and `last_listing`
+the same digest when that fire stored the folder's listing (`schedule.triggered` v2), null
+when it did not. The three describe that folder only: an update that points the schedule at
+another datastore or folder clears them (the scheduler then infers the folder as it was from
+the files' modification times, as for schedules recorded before v3), and so does a datastore
+registered again at another path (`datastore.registered`), for every schedule watching it.
 
-A datastore registered again at another path (`datastore.registered`) moves the folder of
-every schedule watching it: their `created_state`, `last_state` and `last_listing` described
-the old folder and are cleared. `schedule_datastores` is what finds them: for each datastore
-name, the path it was last registered at (null while no event registered it: the workspace's
-own datastores) and the schedules watching it."""
+`schedule_datastores` is how that fold finds them: for each datastore name, the path it was
+last registered at (null while no event registered it: the workspace's own datastores) and
+the schedules watching it."""
 from __future__ import annotations
 
 from canalis.ledger.tables import TableSpec
@@ -89,7 +88,7 @@ def apply(rec, tables) -> None:
     elif t == "schedule.updated":
         changes = {k: v for k, v in p["changes"].items() if k in SETTINGS}
         if any(k in changes and changes[k] != row[k] for k in ("datastore", "path_on_datastore")):
-            row["created_state"] = None  # recorded for the folder watched before
+            row.update(dict.fromkeys(FOLDER_STATES))  # recorded for the folder watched before
         if "datastore" in changes and changes["datastore"] != row["datastore"]:
             _watch(tables, row["datastore"], row["schedule_id"], False)
             _watch(tables, changes["datastore"], row["schedule_id"], True)

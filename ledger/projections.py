@@ -20,7 +20,9 @@ SPECS = {name: spec for m in PROJECTIONS for name, spec in m.TABLES.items()}
 
 # Raise when an `apply` changes what it writes without changing a table's columns: the
 # ledger then rebuilds every projection of an existing file when it opens it.
-RULES_VERSION = 3  # 2: step.canceled; 3: one registration shape (datasets, models, environments)
+# 2: step.canceled; 3: one registration shape (datasets, models, environments); 4: a schedule
+# pointed at another folder forgets its last fire's state too
+RULES_VERSION = 4
 
 
 def fingerprint() -> str:

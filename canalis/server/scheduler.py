@@ -23,8 +23,9 @@ changed, disabled or enabled from any process are followed without a restart.
   created: the listing `schedule.created` recorded (its `state`, the digest of the listing
   stored in the store), so files that land while no server runs still fire it once the server
   starts, whatever their modification times. A schedule recorded without it (by a canalis
-  before `schedule.created` v3, or pointed at another folder since) falls back to inferring
-  that listing from the files' modification times: the files not modified since its creation.
+  before `schedule.created` v3, or pointed at another folder since, its datastore included)
+  falls back to inferring that listing from the files' modification times: the files not
+  modified since its creation.
 
 A run a schedule starts names it in `run.submitted`'s trigger (`{"via": "schedule",
 "by": <schedule name>, "schedule_id", "reason", "due"}`); a fire whose run is refused (the pipeline was

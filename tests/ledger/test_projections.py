@@ -206,8 +206,8 @@ def _folder_states(history) -> dict:
     """A model of what `schedules` knows of a watched folder (`created_state`, `last_state`,
     `last_listing`): the state `schedule.created` recorded, and the state of the last
     data-change fire (its listing's digest when the fire stored it), until an update points the
-    schedule at another datastore or folder (which clears `created_state`), or its datastore is
-    registered at a path other than the one known (which clears all three)."""
+    schedule at another datastore or folder, or its datastore is registered at a path other than
+    the one known: either clears all three."""
     model, watched, paths = {}, {}, {}
     for e in history:
         if isinstance(e, ev.ScheduleCreated):
@@ -216,7 +216,7 @@ def _folder_states(history) -> dict:
         elif isinstance(e, ev.ScheduleUpdated) and e.schedule_id in model:
             moved = {k: v for k, v in e.changes.items() if k in watched[e.schedule_id]}
             if any(watched[e.schedule_id][k] != v for k, v in moved.items()):
-                model[e.schedule_id][0] = None
+                model[e.schedule_id] = [None, None, None]
             watched[e.schedule_id].update(moved)
         elif isinstance(e, ev.ScheduleTriggered) and e.schedule_id in model and e.state:
             model[e.schedule_id][1:] = [e.state, e.state if e.listing_stored else None]
@@ -254,7 +254,8 @@ def test_the_folder_state_at_creation_survives_settings_that_keep_the_folder(led
     row = led.schedule("sc1")
     assert (row.created_state, row.last_state, row.polling_interval) == ("a" * 64, "b" * 64, 1.0)
     led.append(ev.ScheduleUpdated(schedule_id="sc1", changes={"path_on_datastore": "other"}))
-    assert led.schedule("sc1").created_state is None  # it described the folder watched before
+    row = led.schedule("sc1")  # they described the folder watched before
+    assert (row.created_state, row.last_state, row.last_listing) == (None, None, None)
 
 
 def test_a_datastore_registered_at_another_path_clears_its_schedules_folder_states(led):
@@ -275,7 +276,9 @@ def test_a_datastore_registered_at_another_path_clears_its_schedules_folder_stat
     led.rebuild()
     assert led.projection_rows() == live
     led.append(ev.ScheduleUpdated(schedule_id="sc2", changes={"datastore": "landing"}))
+    led.append(ev.ScheduleTriggered(schedule_id="sc2", reason="data-change", changes=["x"], state="c" * 64,
+                                    listing_stored=True))
     led.append(ev.DatastoreRegistered(name="archive", kind="local", path="/mnt/archive"))
-    assert states("sc2") == (None, "b" * 64, "b" * 64)  # it no longer watches archive
+    assert states("sc2") == (None, "c" * 64, "c" * 64)  # it no longer watches archive
     led.append(ev.DatastoreRegistered(name="landing", kind="local", path="/data/landing"))
     assert states("sc2") == (None, None, None)
