@@ -2,10 +2,12 @@
 content), and every digest the ledger names: present in the store unless garbage collection
 removed it after the reference was recorded (a digest named again after its removal must be
 back in the store), every tree it names readable and its entries' sizes equal to their
-blobs' sizes. What registered datasets and models and published pipelines name is never
-collected, so it must always be there. A tree whose entries disagree with their blobs is
-traced through the ledger to the runs, step runs, datasets, models and published pipelines
-that used it.
+blobs' sizes. What no run names is never collected, so it must always be there: registered
+dataset and model versions, published pipelines' snapshots and `hash_paths` entries, the
+plan document of every recorded run, and the folder listings of data-change schedules (the
+one each was created with, and the one its last fire stored). A tree whose entries disagree
+with their blobs is traced through the ledger to the runs, step runs, datasets, models and
+published pipelines that used it.
 
 An unfinished collection (an intent with no completion: the collector was killed, or is
 still sweeping) explains the objects it meant to remove: they are not missing, and the
@@ -28,9 +30,9 @@ def verify_workspace(ledger, store, deep: bool = False, repair: bool = False) ->
     missing, seen, expanded = [], set(), {}
 
     def gone(digest: str, ref) -> bool:
-        """Is `digest` absent for a reason the ledger records (so not missing)? Registered
-        datasets and models and published pipelines (references of no run) are never
-        collected: whatever they name must be there."""
+        """Is `digest` absent for a reason the ledger records (so not missing)? References of
+        no run (registrations, published pipelines, plans of runs, schedules' folder listings)
+        are never collected: whatever they name must be there."""
         return ref.run_id is not None and refs.removed_after(digest, ref.seq, pending) is not None
 
     for ref in refs.items:
