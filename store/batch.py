@@ -12,12 +12,14 @@ import os
 import threading
 
 from canalis.store.blob import pack_header
-from canalis.store.durable import fsync_path, make_durable
+from canalis.store.durable import fsync_and_drop, fsync_path, make_durable, start_writeback
 from canalis.store.pack import PACK_TARGET, SUFFIX, PackWriter
 from canalis.store.stagetimes import timed
 
 #: with more files than this to sync, one syncfs(2) is cheaper than an fsync each
 FSYNC_EACH_MAX = 8
+#: the write-back of a pack's bytes is started each time this many more are written
+WRITEBACK_STEP = 8 << 20
 
 
 class Batch:
@@ -31,6 +33,8 @@ class Batch:
         self._lock = threading.Lock()
         self._syncing: dict[str, object] = {}  # temp path of a full pack -> its fsync, started early
         self._sync_pool = None
+        self._kicked = 0  # bytes of the open pack whose write-back was started
+        self._drop = False  # full packs leave the page cache once synced (`large_file`)
 
     def __contains__(self, digest: str) -> bool:
         return digest in self.loose or digest in self.packed
@@ -64,16 +68,37 @@ class Batch:
                 self._open.finish()
                 self._full.append(self._open)
                 self._sync_early(self._open.tmp_path)
-                self._open = None
+                self._open, self._kicked = None, 0
+            elif self._open.size - self._kicked >= WRITEBACK_STEP:
+                self._writeback_early(self._open)
 
-    def _sync_early(self, tmp: str) -> None:
-        """Start the fsync of a full pack now, in the background, so that the disk writes it
-        while the batch goes on (a large file fills many packs); `commit` waits for it."""
+    def large_file(self) -> None:
+        """This batch stores a large file's chunks: a full pack, once synced, leaves the page
+        cache (only a checkout reads those chunks again; they would push out what the
+        machine's other work caches)."""
+        self._drop = True
+
+    def _in_background(self, stage: str, fn, *args):
+        """Run fn(*args) in the batch's one background thread (in the order handed over)."""
         if self._sync_pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._sync_pool = ThreadPoolExecutor(1)
-        self._syncing[tmp] = self._sync_pool.submit(timed, "fsync (early)", fsync_path, tmp)
+        return self._sync_pool.submit(timed, stage, fn, *args)
+
+    def _writeback_early(self, w: PackWriter) -> None:
+        """Start the write-back of what was added to the open pack since the last time (left
+        alone, the kernel writes dirty pages some time later): the disk writes while the
+        batch goes on, and the fsync of the full pack finds little left to do."""
+        size = w.written()
+        self._in_background("write-back (early)", start_writeback, w.tmp_path, self._kicked, size - self._kicked)
+        self._kicked = size
+
+    def _sync_early(self, tmp: str) -> None:
+        """Start the fsync of a full pack now, in the background, so that the disk writes it
+        while the batch goes on (a large file fills many packs); `commit` waits for it. A
+        large file's pack then leaves the page cache (`large_file`)."""
+        self._syncing[tmp] = self._in_background("fsync (early)", fsync_and_drop if self._drop else fsync_path, tmp)
 
     def _wait_syncs(self) -> set:
         done = set()
@@ -96,7 +121,7 @@ class Batch:
         if self._open is not None:
             self._open.finish()
             self._full.append(self._open)
-            self._open = None
+            self._open, self._kicked = None, 0
         packs = self._full
         temps = [w.tmp_path for w in packs] + list(self.loose.values())
         heads, self.heads = self.heads, {}
@@ -135,3 +160,4 @@ class Batch:
             except FileNotFoundError:
                 pass
         self._open, self._full, self.loose, self.packed, self.heads = None, [], {}, set(), {}
+        self._kicked = 0

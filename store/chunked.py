@@ -68,7 +68,42 @@ def ingest(store, path: str, batch, expect: str | None = None, workers: int | No
             os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)  # a larger read-ahead
         except (AttributeError, OSError):
             pass
+        if not _cached(f.fileno()):
+            f = _DropBehind(f)
         return ingest_stream(store, f, batch, expect, path, workers=workers, stats=stats)
+
+
+def _cached(fd: int) -> bool:
+    """Whether the file's first page is in the page cache (a read that may not wait for the
+    disk succeeds); True where that cannot be asked."""
+    try:
+        os.preadv(fd, [bytearray(1)], 0, os.RWF_NOWAIT)
+    except BlockingIOError:
+        return False
+    except (AttributeError, OSError):
+        pass
+    return True
+
+
+class _DropBehind:
+    """`readinto` of a file that was not in the page cache: what was read leaves the cache
+    again (the bytes are in the ring), so that storing a large file does not push out what
+    the machine's other work caches, nor pay for growing the cache by the file's size."""
+
+    def __init__(self, f):
+        self._f = f
+        self._fd = f.fileno()
+        self._at = 0
+
+    def readinto(self, b) -> int:
+        n = self._f.readinto(b)
+        if n:
+            try:
+                os.posix_fadvise(self._fd, self._at, n, os.POSIX_FADV_DONTNEED)
+            except OSError:
+                pass
+            self._at += n
+        return n
 
 
 def _fill(f, view) -> int:
@@ -181,6 +216,7 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
         return d
 
     ring = _Ring(max_chunk)
+    batch.large_file()
 
     def submit(i: int, data, expect: str | None = None):
         """Hash (and store when new) a region of buffer i in a worker; the buffer is held until then."""

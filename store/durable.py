@@ -1,4 +1,6 @@
-"""Making writes durable: fsync of a file or folder, syncfs(2) of a whole filesystem."""
+"""Making writes durable: fsync of a file or folder, syncfs(2) of a whole filesystem; and
+starting the write-back of a file's bytes early (sync_file_range(2)), which makes nothing
+durable by itself."""
 from __future__ import annotations
 
 import os
@@ -9,6 +11,52 @@ def fsync_path(path: str) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_and_drop(path: str) -> None:
+    """fsync the file at `path`, then drop its pages from the page cache (they are clean now):
+    a large file's packs, read again only by a checkout, do not push out what others cache."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        except (AttributeError, OSError):
+            pass
+    finally:
+        os.close(fd)
+
+
+_SYNC_FILE_RANGE_WRITE = 2
+_sync_file_range = []  # [the libc function, or None where there is none], looked up once
+
+
+def start_writeback(path: str, offset: int, length: int) -> None:
+    """Start writing `length` bytes at `offset` of the file at `path` to the disk, without
+    waiting (Linux sync_file_range(2) with SYNC_FILE_RANGE_WRITE; elsewhere nothing). The
+    later `fsync` then has little left to write, and the disk works while the writer goes
+    on. It makes nothing durable: only `fsync` does (it also writes the file's metadata and
+    flushes the disk's cache)."""
+    if not _sync_file_range:
+        try:
+            import ctypes
+
+            fn = ctypes.CDLL(None, use_errno=True).sync_file_range
+            fn.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+            _sync_file_range.append(fn)
+        except (OSError, AttributeError):
+            _sync_file_range.append(None)
+    fn = _sync_file_range[0]
+    if fn is None:
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:  # the batch was discarded meanwhile
+        return
+    try:
+        fn(fd, offset, length, _SYNC_FILE_RANGE_WRITE)  # a failure here is met again by the fsync
     finally:
         os.close(fd)
 

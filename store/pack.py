@@ -93,6 +93,11 @@ class PackWriter:
         self.entries.append(Entry(digest, self.size, len(record)))
         self.size += len(record)
 
+    def written(self) -> int:
+        """Hand every byte added so far to the kernel (the buffer is flushed); returns the size."""
+        self._f.flush()
+        return self.size
+
     def finish(self) -> str:
         tail = encode_index(self.entries) + TRAILER.pack(len(self.entries), self.size, END)
         self._f.write(tail)

@@ -178,3 +178,37 @@ def test_ingest_reads_each_byte_once_with_bounded_memory(tmp_path):
     read, peak = int(out[0]), int(out[1])
     assert size <= read <= size + (8 << 20), read
     assert peak < 200 << 20, f"peak RSS {peak >> 20} MiB for a {size >> 20} MiB file"
+
+
+def test_a_file_not_in_the_page_cache_is_stored_the_same_in_many_packs(tmp_path, monkeypatch):
+    """A file that was not cached is read with drop-behind; its chunks fill several packs,
+    whose write-back is started as they grow and which leave the page cache once synced:
+    the same chunk list, the same bytes, and a store that verifies."""
+    from canalis.store import batch as batch_mod
+
+    monkeypatch.setattr(batch_mod, "PACK_TARGET", 256 << 10)
+    monkeypatch.setattr(batch_mod, "WRITEBACK_STEP", 48 << 10)
+    with scaled():
+        data = content(11, 3 << 20, False)
+        (tmp_path / "f").write_bytes(data)
+        cached = LocalStore(tmp_path / "cached")
+        digest = cached.put_file(tmp_path / "f")
+        monkeypatch.setattr(chunked, "_cached", lambda fd: False)
+        store = LocalStore(tmp_path / "objects")
+        assert check_round_trip(store, tmp_path / "f", data, tmp_path) == digest
+        assert store.chunks(digest) == cached.chunks(digest)
+        assert len(os.listdir(store.root / "packs")) > 3
+        assert os.listdir(store.root / "tmp") == []
+        assert store.verify(deep=True).ok
+
+
+def test_whether_a_file_is_cached_is_asked_without_reading_it(tmp_path):
+    f = tmp_path / "f"
+    f.write_bytes(b"x" * 10000)
+    fd = os.open(f, os.O_RDONLY)
+    try:
+        os.read(fd, 10000)
+        assert chunked._cached(fd)  # just read: cached (or the question cannot be asked)
+        assert os.lseek(fd, 0, os.SEEK_CUR) == 10000  # the file position is left alone
+    finally:
+        os.close(fd)
