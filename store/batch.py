@@ -12,7 +12,7 @@ import os
 import threading
 
 from canalis.store.blob import pack_header
-from canalis.store.durable import fsync_and_drop, fsync_path, make_durable, start_writeback
+from canalis.store.durable import fsync_path, make_durable, start_writeback
 from canalis.store.pack import PACK_TARGET, SUFFIX, PackWriter
 from canalis.store.stagetimes import timed
 
@@ -34,7 +34,6 @@ class Batch:
         self._syncing: dict[str, object] = {}  # temp path of a full pack -> its fsync, started early
         self._sync_pool = None
         self._kicked = 0  # bytes of the open pack whose write-back was started
-        self._drop = False  # full packs leave the page cache once synced (`large_file`)
 
     def __contains__(self, digest: str) -> bool:
         return digest in self.loose or digest in self.packed
@@ -72,12 +71,6 @@ class Batch:
             elif self._open.size - self._kicked >= WRITEBACK_STEP:
                 self._writeback_early(self._open)
 
-    def large_file(self) -> None:
-        """This batch stores a large file's chunks: a full pack, once synced, leaves the page
-        cache (only a checkout reads those chunks again; they would push out what the
-        machine's other work caches)."""
-        self._drop = True
-
     def _in_background(self, stage: str, fn, *args):
         """Run fn(*args) in the batch's one background thread (in the order handed over)."""
         if self._sync_pool is None:
@@ -96,9 +89,9 @@ class Batch:
 
     def _sync_early(self, tmp: str) -> None:
         """Start the fsync of a full pack now, in the background, so that the disk writes it
-        while the batch goes on (a large file fills many packs); `commit` waits for it. A
-        large file's pack then leaves the page cache (`large_file`)."""
-        self._syncing[tmp] = self._in_background("fsync (early)", fsync_and_drop if self._drop else fsync_path, tmp)
+        while the batch goes on (a large file fills many packs); `commit` waits for it. The
+        pack stays in the page cache: the next step of a pipeline often checks it out at once."""
+        self._syncing[tmp] = self._in_background("fsync (early)", fsync_path, tmp)
 
     def _wait_syncs(self) -> set:
         done = set()

@@ -216,7 +216,6 @@ def ingest_stream(store, f, batch, expect: str | None = None, path: str = "", re
         return d
 
     ring = _Ring(max_chunk)
-    batch.large_file()
 
     def submit(i: int, data, expect: str | None = None):
         """Hash (and store when new) a region of buffer i in a worker; the buffer is held until then."""

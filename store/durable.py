@@ -15,20 +15,6 @@ def fsync_path(path: str) -> None:
         os.close(fd)
 
 
-def fsync_and_drop(path: str) -> None:
-    """fsync the file at `path`, then drop its pages from the page cache (they are clean now):
-    a large file's packs, read again only by a checkout, do not push out what others cache."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-        try:
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        except (AttributeError, OSError):
-            pass
-    finally:
-        os.close(fd)
-
-
 _SYNC_FILE_RANGE_WRITE = 2
 _sync_file_range = []  # [the libc function, or None where there is none], looked up once
 

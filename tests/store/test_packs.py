@@ -229,12 +229,12 @@ def test_concurrent_snapshots_of_overlapping_folders(store, tmp_path):
 
 
 def test_starting_write_back_early_leaves_a_file_as_it_is(tmp_path):
-    from canalis.store.durable import fsync_and_drop, start_writeback
+    from canalis.store.durable import fsync_path, start_writeback
 
     f = tmp_path / "f"
     f.write_bytes(b"abc" * 100000)
     start_writeback(str(f), 0, 150000)
     start_writeback(str(f), 150000, 150000)
     start_writeback(str(tmp_path / "gone"), 0, 10)  # a discarded temp file: nothing to do
-    fsync_and_drop(str(f))
+    fsync_path(str(f))
     assert f.read_bytes() == b"abc" * 100000
