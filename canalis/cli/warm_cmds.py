@@ -116,7 +116,10 @@ def stop(layout):
     answer = server.ask(str(layout.dir), {"control": "stop"})
     if answer is None:
         return echo(f"no warm process serves {layout.root}")
-    pid = answer["stopped"]
+    pid, running = answer["stopped"], answer.get("running") or []
+    if running:
+        return echo(f"stopped warm process {pid}: no submit is handed to it any more; it ends once the "
+                    f"{len(running)} submits it runs have ended (processes {', '.join(map(str, running))})")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.02)

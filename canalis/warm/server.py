@@ -12,7 +12,8 @@ It opens no ledger, store or file of the workspace itself: each child opens its 
 
 It ends, removing its socket, on `canalis warm stop`, SIGTERM or SIGINT, after `--idle`
 seconds without a connection, or when its socket is removed or replaced (the workspace was
-deleted, or another warm process started). When a module it imported has changed on disk
+deleted, or another warm process started). It then waits for the submits it runs to end,
+to send their exit codes (a second SIGTERM ends it at once). When a module it imported has changed on disk
 (canalis or a library was upgraded), it declines the submit at hand and starts itself again
 (the same process id, `os.execv`), so that the next submit finds the new code.
 """
@@ -202,7 +203,7 @@ class Server:
             if control == "status":
                 return wire.send(conn, self.status())
             if control == "stop":
-                wire.send(conn, {"stopped": os.getpid()})
+                wire.send(conn, {"stopped": os.getpid(), "running": sorted(self.children)})
                 raise Stop("asked to stop")
             if not message.get("submit") or len(fds) != 3:
                 return wire.send(conn, {"declined": "not a submit with its stdin, stdout and stderr"})
@@ -226,18 +227,32 @@ class Server:
         stdout and stderr open, and whoever reads them would wait for it."""
         for attempt in (1, 2):
             spare, self.spare = self.spare, None
+            # held until the child is known here: a child that ended sooner would be taken for an unused spare
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
             try:
-                wire.send(spare.channel, message, fds=[conn.fileno(), *fds])
-            except OSError as e:
+                try:
+                    wire.send(spare.channel, message, fds=[conn.fileno(), *fds])
+                except OSError as e:
+                    spare.channel.close()
+                    if attempt == 2:
+                        raise Stop(f"no spare child could be given a submit: {e}") from None
+                    self.spare = self.fork_spare()
+                    continue
                 spare.channel.close()
-                if attempt == 2:
-                    raise Stop(f"no spare child could be given a submit: {e}") from None
-                self.spare = self.fork_spare()
-                continue
-            spare.channel.close()
-            self.children[spare.pid] = conn.dup()  # closed once the exit code is sent on it
-            self.served += 1
-            return
+                self.children[spare.pid] = conn.dup()  # closed once the exit code is sent on it
+                self.served += 1
+                return
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+
+    def drain(self) -> None:
+        """Wait until the children running submits have ended and their exit codes are sent
+        (`_reap`); a signal that ends this process meanwhile ends the wait."""
+        if self.children:
+            log(f"waiting for {len(self.children)} running submits to end")
+        while self.children:
+            time.sleep(TICK_S / 10)
+            self._reap()  # in case a SIGCHLD came before its child was known
 
     def declined_because(self, message: dict) -> str | None:
         """Why a child of this process would not behave as the client's own process; None
@@ -250,7 +265,7 @@ class Server:
                 return f"the client's {key} differs from this process's"
         path0 = message.get("path0") or ""
         for name in self.top_level:  # a module of the client's own folder would be imported instead
-            base = os.path.join(path0 or os.getcwd(), name)
+            base = os.path.join(path0 or str(message.get("cwd") or "."), name)  # '' is the client's folder
             if os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py")):
                 return f"{base} would shadow the module {name} this process has imported"
         changed = changed_code(self.code)
@@ -297,9 +312,11 @@ def changed_code(code: dict[str, tuple[int, int]]) -> str | None:
 
 
 def restart(server: Server, reason: str) -> None:
-    """Start this process again with the code now on disk (same process id and arguments)."""
+    """Start this process again with the code now on disk (same process id and arguments),
+    once the submits it runs have ended (their clients wait for their exit codes from it)."""
     log(f"starting again: {reason}")
     server.close()
+    server.drain()
     os.execv(sys.executable, [sys.executable, "-m", "canalis.warm.server", *sys.argv[1:]])
 
 
@@ -365,6 +382,10 @@ def main(argv=None) -> None:
         log(f"ending: {e}")
     finally:
         server.close()
+    try:
+        server.drain()  # no new submit reaches it now; those it runs still get their exit codes
+    except Stop as e:
+        log(f"ending without waiting: {e}")
 
 
 if __name__ == "__main__":

@@ -275,3 +275,41 @@ def test_changed_code_makes_the_warm_process_start_again(tmp_path):
         assert "starting again: code changed" in (root / ".canalis" / wire.LOG_NAME).read_text()
     finally:
         stop(pid)
+
+
+GATED = """
+import os, time
+open(os.environ["STEP_STARTED"], "w").close()
+while not os.path.exists(os.environ["GATE"]):
+    time.sleep(0.05)
+print("through the gate")
+"""
+
+
+@pytest.mark.slow
+def test_a_stopped_warm_process_still_gives_its_running_submits_their_exit_codes(tmp_path):
+    from canalis import layout
+
+    root, started, gate = tmp_path / "ws", tmp_path / "started", tmp_path / "gate"
+    layout.init(root)
+    write(root / "pipeline.py", SLOW_PIPELINE.replace("slow", "gated"))
+    write(root / "src" / "gated.py", GATED)
+    pid = start(root)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "canalis", "submit", "pipeline.py", "-e", "c", "--plain"],
+                                cwd=root, env={**os.environ, "STEP_STARTED": str(started), "GATE": str(gate)},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for(started.exists, "the gated step to start")
+        running = status(root)["running"]
+        out = canalis(root, "warm", "stop")
+        assert out.returncode == 0 and f"ends once the 1 submits it runs have ended (processes {running[0]})" in out.stdout
+        assert not (root / ".canalis" / wire.SOCKET_NAME).exists() and not gone(pid)
+        gate.touch()
+        stdout, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stdout + stderr
+        assert "through the gate" in stdout and "Completed" in stdout
+        wait_for(lambda: gone(pid), "the stopped warm process to end once its submit ended", 30)
+    finally:
+        gate.touch()
+        if not gone(pid):
+            stop(pid)
