@@ -50,21 +50,40 @@ def hand_over(kwargs: dict) -> int | None:
     folder = workspace_folder(kwargs)
     if folder is None or not os.path.exists(os.path.join(folder, wire.SOCKET_NAME)):
         return None
-    sock = None
+    sock, passed = None, []
     try:
         sock = wire.connected(folder)
+        # from now on a signal is passed on: one that comes before the child does waits in the
+        # connection for it; if the submit is declined, it is raised here instead
+        handled = {signum: _signal.getsignal(signum) for signum in PASSED_ON}
+        for signum in PASSED_ON:
+            _signal.signal(signum, _passing_on(sock, passed))
         wire.send(sock, request(), fds=[0, 1, 2])
         answer, _ = wire.receive(sock)
     except (OSError, wire.WireError):
+        answer = None
+    if answer is None or "declined" in answer:  # nothing of the submit ran: run it here
         if sock is not None:
             sock.close()
-        return None  # gone, stale socket, or not listening: run it here
-    if answer is None or "pid" not in answer:
-        sock.close()
+            for signum, handler in handled.items():
+                _signal.signal(signum, handler)
+        for signum in passed:
+            os.kill(os.getpid(), signum)
         if answer and os.environ.get("CANALIS_DEBUG", "").strip() not in ("", "0"):
-            print(f"canalis: the warm process declined this submit: {answer.get('declined')}", file=sys.stderr)
+            print(f"canalis: the warm process declined this submit: {answer['declined']}", file=sys.stderr)
         return None
-    return _wait(sock)
+    return _wait(sock, answer, passed)  # a child took it: {"pid"}, or {"exit"} when it ended before it could say so
+
+
+def _passing_on(sock, passed: list):
+    def pass_on(signum, _frame):
+        passed.append(signum)
+        try:
+            wire.send(sock, {"signal": signum})
+        except OSError:
+            pass
+
+    return pass_on
 
 
 def request() -> dict:
@@ -72,8 +91,8 @@ def request() -> dict:
     umask = os.umask(0o077)
     os.umask(umask)
     return {"version": wire.VERSION, "submit": True, "argv": sys.argv, "cwd": os.getcwd(), "environ": dict(os.environ),
-            "umask": umask, "executable": sys.executable, "path0": sys.path[0] if sys.path else "", "facts": wire.interpreter_facts(),
-            "stdio": {name: _stream(getattr(sys, name)) for name in ("stdin", "stdout", "stderr")}}
+            "umask": umask, "executable": sys.executable, "path0": sys.path[0] if sys.path else "",
+            "facts": wire.interpreter_facts(), "stdio": {name: _stream(getattr(sys, name)) for name in ("stdin", "stdout", "stderr")}}
 
 
 def _stream(stream) -> dict | None:
@@ -84,21 +103,10 @@ def _stream(stream) -> dict | None:
             "write_through": bool(getattr(stream, "write_through", False))}
 
 
-def _wait(sock) -> int:
-    """Pass on signals until the warm process reports the child's exit code; return it. A
-    child ended by a signal ends this process by the same signal."""
-    passed = []
-
-    def pass_on(signum, _frame):
-        passed.append(signum)
-        try:
-            wire.send(sock, {"signal": signum})
-        except OSError:
-            pass
-
-    for signum in PASSED_ON:
-        _signal.signal(signum, pass_on)
-    code = None
+def _wait(sock, first: dict, passed: list) -> int:
+    """Wait, passing signals on, until the warm process reports the child's exit code; return
+    it. A child ended by a signal ends this process by the same signal."""
+    code = first.get("exit")
     while code is None:
         try:
             message, _ = wire.receive(sock)
