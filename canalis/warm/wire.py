@@ -134,7 +134,7 @@ def interpreter_facts() -> dict:
     """What a fresh interpreter's start and imports depend on, besides its environment at run
     time: a child of the warm process stands in for a fresh `canalis` process only when the
     client's facts are the warm process's (sys.path[0], the command's own folder, is compared
-    apart: see server.py `_declined`)."""
+    apart: see server.py `Server.declined_because`)."""
     return {"executable": os.path.realpath(sys.executable), "prefix": sys.prefix, "version": sys.version, "path": sys.path[1:],
             "flags": list(sys.flags), "xoptions": {str(k): str(v) for k, v in sys._xoptions.items()},
             "warnoptions": list(sys.warnoptions),
