@@ -31,11 +31,14 @@ import sys
 import time
 
 from canalis.warm import wire
+from canalis.warm.watch import Watch
 
 #: what the warm process imports besides EVERY_SUBMIT_LOADS: the command's own submit path and
 #: the SDK modules pipeline files import
-PRELOAD = ("canalis.cli.entry", "canalis.cli.submitting", "canalis.cli.startup", "canalis.opened", "canalis.warm.child",
-           "canalis.core", "canalis.data", "canalis.pipeline.core", "canalis.pipeline.steps")
+PRELOAD = ("canalis.cli.entry", "canalis.cli.submit_args", "canalis.cli.submitting", "canalis.cli.startup",
+           "canalis.opened", "canalis.warm.child", "canalis.core", "canalis.data", "canalis.pipeline.core",
+           "canalis.pipeline.steps", "canalis.durations", "canalis.reports", "canalis.run_refs",
+           "canalis.step_states", "atexit", "pwd", "subprocess", "sysconfig")
 #: how often, without connections, it checks its socket and its idle time
 TICK_S = 1.0
 
@@ -63,7 +66,11 @@ class Server:
         self.children: dict[int, socket.socket] = {}  # pid -> a connection to send its exit code on
         self.facts = wire.interpreter_facts()
         self.top_level = sorted({name.partition(".")[0] for name in sys.modules if not name.startswith("_")})
+        self.watch = Watch(module_files())  # before the files' stats: a change after them is an event
         self.code = loaded_code()
+        #: the files no inotify watch covers: stat'ed for every submit
+        self.unwatched = {path: seen for path, seen in self.code.items() if path in self.watch.unwatched}
+        self.changed: str | None = None  # the first module file found changed
         self.listener: socket.socket | None = None
         self.spare: Spare | None = None
         self.restart_for: str | None = None  # why this process starts again (its code changed)
@@ -149,6 +156,7 @@ class Server:
                     signal.signal(signal.SIGINT, signal.default_int_handler)
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_WHILE_FORKING)
                     self.listener.close()
+                    self.watch.close()
                     ours.close()
                     for conn in self.children.values():
                         conn.close()
@@ -263,14 +271,20 @@ class Server:
         for key, mine in self.facts.items():
             if facts.get(key) != mine:
                 return f"the client's {key} differs from this process's"
-        path0 = message.get("path0") or ""
+        folder = message.get("path0") or str(message.get("cwd") or ".")  # '' is the client's folder
+        try:
+            names = set(os.listdir(folder))
+        except OSError:
+            names = set()
         for name in self.top_level:  # a module of the client's own folder would be imported instead
-            base = os.path.join(path0 or str(message.get("cwd") or "."), name)  # '' is the client's folder
-            if os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py")):
+            base = os.path.join(folder, name)
+            if (f"{name}.py" in names and os.path.isfile(base + ".py")) or (
+                    name in names and os.path.isfile(os.path.join(base, "__init__.py"))):
                 return f"{base} would shadow the module {name} this process has imported"
-        changed = changed_code(self.code)
-        if changed:
-            return f"{STALE}: {changed} changed since this process imported it"
+        if self.changed is None:  # once changed, always: the process starts again (`serve`)
+            self.changed = changed_code(self.unwatched if self.watch.quiet() else self.code)
+        if self.changed:
+            return f"{STALE}: {self.changed} changed since this process imported it"
         return None
 
     def status(self) -> dict:
@@ -285,17 +299,20 @@ STALE = "code changed"
 HELD_WHILE_FORKING = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
 
 
+def module_files() -> list[str]:
+    """The file of every module imported so far."""
+    return list(dict.fromkeys(p for p in (getattr(m, "__file__", None) for m in list(sys.modules.values())) if p))
+
+
 def loaded_code() -> dict[str, tuple[int, int]]:
     """(mtime_ns, size) of the file of every module imported so far."""
     out = {}
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None)
-        if path and path not in out:
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue
-            out[path] = (st.st_mtime_ns, st.st_size)
+    for path in module_files():
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        out[path] = (st.st_mtime_ns, st.st_size)
     return out
 
 
@@ -357,15 +374,20 @@ def log(text: str) -> None:
     print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} [{os.getpid()}] {text}", file=sys.stderr, flush=True)
 
 
+def preload() -> None:
+    """Import what a submit loads, so that a child imports nothing but the pipeline file (tests/canalis/test_warm_submit.py)."""
+    from canalis.cli.submitting import EVERY_SUBMIT_LOADS
+
+    for name in (*EVERY_SUBMIT_LOADS, *PRELOAD):
+        importlib.import_module(name)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m canalis.warm.server")
     ap.add_argument("folder", help="the workspace's .canalis/ folder")
     ap.add_argument("--idle", type=float, default=3600.0, help="seconds without a connection before it ends (0: never)")
     args = ap.parse_args(argv)
-    from canalis.cli.submitting import EVERY_SUBMIT_LOADS
-
-    for name in (*EVERY_SUBMIT_LOADS, *PRELOAD):
-        importlib.import_module(name)
+    preload()
     server = Server(args.folder, args.idle)
 
     def stop(signum, _frame):

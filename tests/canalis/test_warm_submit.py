@@ -5,6 +5,7 @@ client it cannot stand in for is declined and runs the submit itself; the proces
 told, when idle, when its socket goes, and starts again when its code changes."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -20,6 +21,8 @@ from canalis.core import Workspace
 from canalis.warm import wire
 from tests.canalis.conftest import gone, terminal_signals, wait_for, write
 from tests.canalis.test_fast_submit import CASES, _masked, _project
+from tests.canalis.test_submit_costs import _modules_of_a_reused_submit, _project_outside_git, project  # noqa: F401
+from tests.canalis.test_submit_costs import submit as _cost_submit
 
 
 def canalis(root, *args, env=None, **kw):
@@ -152,6 +155,24 @@ def test_a_client_the_warm_process_cannot_stand_in_for_runs_the_submit_itself(pa
     assert "canalis.executor.engine" in out.stderr  # imported here: the submit ran in this process
     after = status(warm)
     assert after["declined"] == before["declined"] + 1 and after["served"] == before["served"]
+
+
+@pytest.mark.parametrize("where", ["git", "outside git"])
+def test_a_child_imports_nothing_a_reused_submit_needs(project, tmp_path, where):
+    """What a fully reused submit loads is loaded by the warm process before it forks
+    (server.preload): a child pays for no import of canalis's, in or outside a repository."""
+    root = project if where == "git" else _project_outside_git(tmp_path)
+    if where != "git":
+        _cost_submit(root)
+    loaded = _modules_of_a_reused_submit(root, tmp_path)
+    out = subprocess.run([sys.executable, "-c", "import sys\nfrom canalis.warm.server import preload\npreload()\n"
+                          "print(' '.join(sys.modules))"], capture_output=True, text=True, check=True, cwd=tmp_path)
+    preloaded = set(out.stdout.split())
+    assert "canalis.executor.stepenv" in preloaded  # the record sees the preload
+    # the command's own (the client's) modules, and names looked for that this platform has not
+    client = {"canalis.__main__", "canalis.warm.client", "runpy"}
+    missing = {m for m in loaded - preloaded if importlib.util.find_spec(m) is None}
+    assert sorted(loaded - preloaded - client - missing) == []
 
 
 SLOW = """
