@@ -55,7 +55,9 @@ def main(prog_name: str | None = None, complete_var: str | None = None):
 
     code = hand_over(kwargs)  # to the workspace's warm process, when one serves it (docs/warm.md)
     if code is not None:
-        sys.exit(code)
+        from canalis.warm.client import exit_now
+
+        exit_now(code)
     from canalis.cli.startup import collect_later, freeze_imports
 
     collect_later()  # as the click group does in the `canalis` process

@@ -4,8 +4,9 @@ It becomes the client's process as far as the submit can tell: the client's stdi
 and stderr (set up with the client's encodings and buffering), folder, environment (and time
 zone), umask, sys.argv, sys.executable and sys.path[0], the default handlers of the signals the warm process
 handles itself. It sends its process id, then runs the submit as the `canalis` command would
-(canalis/cli/entry.py `run_submit`) and ends as the client's own interpreter would (`_end`).
-The warm process sends the exit code to the client when it reaps the child.
+(canalis/cli/entry.py `run_submit`) and ends as the client's own interpreter would (`_end`),
+sending the client its exit code on the way. When it ends by a signal, or dies before it could
+send it, the warm process sends the exit code when it reaps the child.
 
 A signal the client passes on is raised here (Ctrl-C is a KeyboardInterrupt, as in the
 client). When the client goes away before the child ends, the child gets SIGHUP, as a
@@ -55,7 +56,7 @@ def run(conn, fds: list[int], message: dict) -> None:
     except BaseException:  # noqa: BLE001 - whatever happens, the end below runs
         code = _uncaught()
     finally:
-        _end(code)
+        _end(code, conn)
 
 
 def submit() -> int:
@@ -99,12 +100,21 @@ def _uncaught() -> int:
     return -signal.SIGINT if isinstance(error, KeyboardInterrupt) else 1
 
 
-def _end(code: int) -> None:
+#: set once the exit code is on its way to the client: the client then closes the connection,
+#: which is no longer a sign that it went away (`_listen`)
+_told = threading.Event()
+
+
+def _end(code: int, conn=None) -> None:
     """End as an interpreter ends, short of tearing its objects down: join the non-daemon
     threads, run the atexit handlers, flush every file still open that this process opened
-    (the interpreter's teardown would), flush stdout and stderr. Then exit with `code`, or by
-    the signal -`code`. The teardown itself is skipped: it would free, and so copy, every page
-    of the warm process's objects."""
+    (the interpreter's teardown would), flush stdout and stderr. Then tell the client its exit
+    code on `conn` and exit with `code`, or (the warm process tells the client then) by the
+    signal -`code`. The teardown itself is skipped: it would free, and so copy, every page
+    of the warm process's objects. The client is told before this process is gone: unmapping
+    the pages it shares with the warm process, and the warm process's reaping, would add
+    milliseconds; everything of the submit (the ledger, the store, its output) is closed and
+    flushed by then, and the warm process still reaps it and keeps a stop waiting until it has."""
     try:
         shutdown = getattr(threading, "_shutdown", None)
         if shutdown is not None:
@@ -124,6 +134,12 @@ def _end(code: int) -> None:
                 stream.flush()
     except BaseException:  # noqa: BLE001 - the exit below must happen
         pass
+    if code >= 0 and conn is not None:
+        _told.set()
+        try:
+            wire.send(conn, {"exit": code})
+        except OSError:
+            pass  # the client is gone; the warm process's report reaches no one either
     if code < 0:
         signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
@@ -175,7 +191,8 @@ def _listen(conn) -> None:
         except (OSError, wire.WireError):
             message = None
         if message is None:
-            os.kill(os.getpid(), signal.SIGHUP)
+            if not _told.is_set():
+                os.kill(os.getpid(), signal.SIGHUP)
             return
         signum = message.get("signal")
         if isinstance(signum, int):
