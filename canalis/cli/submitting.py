@@ -23,8 +23,7 @@ EVERY_SUBMIT_LOADS = (
     "canalis.pipeline.core.compile", "canalis.executor.session", "canalis.executor.engine",
     "canalis.executor.noop", "canalis.ledger.log", "canalis.store.local", "canalis.store.snapshot",
     "canalis.core.environment", "canalis.core.conda_dependencies", "canalis.core.sdk_config",
-    "canalis.core.secret_values", "canalis.core.submit_capture", "canalis.executor.envspec",
-    "canalis.executor.freeze", "canalis.executor.installed_cache", "canalis.executor.stepenv",
+    "canalis.core.secret_values", "canalis.core.submit_capture",
 )
 
 

@@ -33,12 +33,14 @@ import time
 from canalis.warm import wire
 from canalis.warm.watch import Watch
 
-#: what the warm process imports besides EVERY_SUBMIT_LOADS: the command's own submit path and
-#: the SDK modules pipeline files import
+#: what the warm process imports besides EVERY_SUBMIT_LOADS: the command's own submit path, the
+#: SDK modules pipeline files import, and what a fully reused submit loads besides (a run with
+#: steps to run loads it in its executor process instead), down to the standard library
 PRELOAD = ("canalis.cli.entry", "canalis.cli.submit_args", "canalis.cli.submitting", "canalis.cli.startup",
            "canalis.opened", "canalis.warm.child", "canalis.core", "canalis.data", "canalis.pipeline.core",
            "canalis.pipeline.steps", "canalis.durations", "canalis.reports", "canalis.run_refs",
-           "canalis.step_states", "atexit", "pwd", "subprocess", "sysconfig")
+           "canalis.step_states", "canalis.executor.envspec", "canalis.executor.freeze",
+           "canalis.executor.installed_cache", "canalis.executor.stepenv", "atexit", "pwd", "subprocess", "sysconfig")
 #: how often, without connections, it checks its socket and its idle time
 TICK_S = 1.0
 
