@@ -21,7 +21,7 @@ import os
 import time
 
 from canalis.executor.engine import RunExecutor, new_step_run_id
-from canalis.executor.reuse import Candidates, find_reusable
+from canalis.executor.reuse import Candidates, Prefetched, find_reusable, first_candidates_trees
 from canalis.ledger import events as ev
 
 #: set (to anything but "" or "0") to give every run its executor process
@@ -43,12 +43,14 @@ def all_reused(executor: RunExecutor) -> list | None:
     # candidates are read in one query; a key among them none has is read alone (reuse.Candidates)
     candidates = Candidates(executor.ledger, executor.ledger.last_reuse_keys(executor.experiment)) \
         if len(steps) > 1 else None
+    # their newest candidates' output trees, and the blobs those name, are looked up together too
+    store = Prefetched(executor.store, first_candidates_trees(candidates)) if candidates is not None else executor.store
     for step in steps:
         if not step.allow_reuse:
             return None
         bound = executor.bind(step)
         trees = {}  # the output trees the reuse check reads: the next steps' binding needs no second read
-        found = find_reusable(executor.ledger, executor.store, bound.key, trees, candidates)
+        found = find_reusable(executor.ledger, store, bound.key, trees, candidates)
         if found is None:
             return None
         for name, tree in found.outputs.items():

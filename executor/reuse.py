@@ -47,6 +47,39 @@ class Candidates:
         return found if found is not None else self.ledger.reuse_candidates(key)
 
 
+class Prefetched:
+    """The store as `outputs_present` reads it, with the output trees of many candidates and
+    the blobs they name looked up together up front (`store.get_trees`, one `store.present`):
+    a run whose steps are all reused asks for each step's trees in turn, and would otherwise
+    query once per tree and once per tree's blobs. What was not found up front is asked of
+    the store when asked for, so every answer is the store's own. Made and used under
+    `writing`: garbage collection removes nothing in between."""
+
+    def __init__(self, store, trees):
+        self.store = store
+        get_trees = getattr(store, "get_trees", None)
+        self.trees = get_trees(trees) if get_trees is not None else {}
+        digests = list(dict.fromkeys(e.digest for entries in self.trees.values() for e in entries))
+        self.stored = store.present(digests) if digests else set()
+
+    def get_tree(self, digest: str):
+        found = self.trees.get(digest)
+        return found if found is not None else self.store.get_tree(digest)
+
+    def present(self, digests: list[str]) -> set[str]:
+        found = {d for d in digests if d in self.stored}
+        rest = [d for d in digests if d not in found]
+        return found | self.store.present(rest) if rest else found
+
+    def exists(self, digest: str) -> bool:
+        return self.store.exists(digest)
+
+
+def first_candidates_trees(candidates: Candidates) -> list[str]:
+    """The output trees of each likely key's newest candidate: those a reuse check reads first."""
+    return [tree for found in candidates.known.values() if found for tree in found[0].outputs.values()]
+
+
 def find_reusable(ledger, store, key: str, trees: dict | None = None,
                   candidates: Candidates | None = None) -> ReuseCandidate | None:
     """The newest completed step run with `key` whose outputs are all still stored (`trees`:

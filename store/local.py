@@ -409,6 +409,27 @@ class LocalStore:
             data = head + f.read()
         return decode_manifest(data, digest)
 
+    def get_trees(self, digests: Iterable[str]) -> dict[str, list[TreeEntry]]:
+        """The entries of the packed trees among `digests`, as `get_tree` reads them, located
+        in one query rather than one each (a run's reuse check reads every step's output trees).
+        A tree not read here is left out, for the caller to read with `get_tree`, which says
+        why (missing, not a tree ...) or finds it where this does not look (loose, or in a
+        pack another process wrote since the index was read)."""
+        # a loose copy is the one `get_tree` reads: such a tree is left to it
+        wanted = [d for d in dict.fromkeys(digests) if not os.path.exists(self.path_of(d))]
+        found: dict[str, list[TreeEntry]] = {}
+        if not wanted:
+            return found
+        for digest, (pack, offset, length) in self._index.locate_many(wanted).items():
+            path = self._index.path_of(pack)
+            try:
+                data = _blob.decode(_pack.read_record(path, offset, length), digest, False, path)
+                if data.startswith(TREE_MAGIC):
+                    found[digest] = decode_manifest(data, digest)
+            except (OSError, StoreError):  # a pack rewritten since, a damaged record: get_tree says
+                continue
+        return found
+
     # -- folders ----------------------------------------------------------------------
     def snapshot(self, folder, *, ignore: bool = True, progress: bool = False, stat_cache: bool = True,
                  workers: int | None = None) -> SnapshotResult:

@@ -241,6 +241,19 @@ class PackIndex:
             row = db.execute("SELECT pack, offset, length FROM blobs WHERE digest = ? LIMIT 1", (digest,)).fetchone()
         return row
 
+    def locate_many(self, digests: list[str]) -> dict[str, tuple[str, int, int]]:
+        """digest -> (pack name, offset, length) for each packed blob among `digests`, what
+        `locate` gives for it, in one query per _CHUNK digests; a blob not packed is left out."""
+        db = self._conn()
+        found: dict[str, tuple[str, int, int]] = {}
+        with self._lock:
+            for i in range(0, len(digests), _CHUNK):
+                part = digests[i : i + _CHUNK]
+                q = f"SELECT digest, pack, offset, length FROM blobs WHERE digest IN ({','.join('?' * len(part))})"
+                for digest, pack, offset, length in db.execute(q, part).fetchall():
+                    found.setdefault(digest, (pack, offset, length))
+        return found
+
     def present(self, digests: list[str]) -> set[str]:
         return {d for d, _ in self.packs_holding(digests)}
 

@@ -189,13 +189,19 @@ def tree_reads(monkeypatch) -> list:
     from canalis.store.local import LocalStore
 
     seen = []
-    real = LocalStore.get_tree
+    real, real_many = LocalStore.get_tree, LocalStore.get_trees
 
     def counting(self, digest, *args, **kwargs):
         seen.append(digest)
         return real(self, digest, *args, **kwargs)
 
+    def counting_many(self, digests, *args, **kwargs):  # several read together: each read counts
+        found = real_many(self, digests, *args, **kwargs)
+        seen.extend(found)
+        return found
+
     monkeypatch.setattr(LocalStore, "get_tree", counting)
+    monkeypatch.setattr(LocalStore, "get_trees", counting_many)
     return seen
 
 

@@ -100,3 +100,72 @@ def test_candidates_looked_up_together_are_those_looked_up_alone(completed, like
                 assert together(key) == led.reuse_candidates(key)
         finally:
             led.close()
+
+
+# -- several steps' output trees and blobs looked up together (reuse.Prefetched) ------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(st.integers(0, 5), min_size=1, max_size=4), data=st.data())
+def test_outputs_looked_up_together_are_present_exactly_when_looked_up_alone(sizes, data):
+    """Whatever was removed (trees, some of their blobs) and whichever trees were read up front
+    (some, none, digests of no tree, a digest that is not one), each output gets the decision
+    and the entries the store alone gives. (Both are asked under `writing`: nothing is removed
+    in between.)"""
+    from canalis.executor.reuse import Prefetched
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        store = LocalStore(root / "objects")
+        trees, blobs = [], []
+        for n, count in enumerate(sizes):
+            files = {}
+            for i in range(count):
+                path = root / f"files{n}" / f"f{i}.txt"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(f"content {n} {i}\n")
+                files[f"f{i}.txt"] = path
+            if n % 2:  # packed with its blobs, as a step's outputs are
+                with store.together() as together:
+                    tree = together.put_files(files).tree
+            else:  # loose
+                tree = store.put_files(files).tree
+            trees.append(tree)
+            blobs += [e.digest for e in store.get_tree(tree)]
+        removed = data.draw(st.lists(st.sampled_from(sorted(set(trees + blobs))), unique=True, max_size=4))
+        store.delete_many(removed)
+        ahead = data.draw(st.lists(st.sampled_from(trees + blobs + ["e" * 64, "not-a-digest"]), max_size=6))
+        together = Prefetched(store, ahead)
+        for tree in data.draw(st.lists(st.sampled_from(trees), min_size=1, max_size=4)):
+            alone_trees, together_trees = {}, {}
+            assert outputs_present(together, {"out": tree}, together_trees) == \
+                outputs_present(store, {"out": tree}, alone_trees)
+            assert together_trees == alone_trees
+
+
+def test_outputs_looked_up_together_cost_one_tree_read_and_one_blob_batch(tmp_path):
+    """Trees read up front are not read again, and their blobs are asked about in one batch."""
+    from canalis.executor.reuse import Prefetched
+
+    store = LocalStore(tmp_path / "objects")
+    files = {}
+    for i in range(8):
+        files[f"f{i}.txt"] = tmp_path / "files" / f"f{i}.txt"
+        files[f"f{i}.txt"].parent.mkdir(parents=True, exist_ok=True)
+        files[f"f{i}.txt"].write_text(f"content {i}\n")
+    with store.together() as written:  # packed, as a step's outputs are
+        tree = written.put_files(files).tree
+    together = Prefetched(store, [tree])
+    calls = {"exists": 0, "present": 0, "get_tree": 0}
+    for name in calls:
+        real = getattr(store, name)
+
+        def counted(*a, _real=real, _name=name):
+            calls[_name] += 1
+            return _real(*a)
+
+        setattr(store, name, counted)
+    trees = {}
+    assert outputs_present(together, {"out": tree}, trees) is True
+    assert calls == {"exists": 0, "present": 0, "get_tree": 0}
+    assert trees == {tree: store.get_tree(tree)}
