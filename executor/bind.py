@@ -201,10 +201,12 @@ def data_variables(spec: StepSpec, input_files: dict[str, str] | None = None) ->
     return found
 
 
-def bind(spec: StepSpec, params: dict, input_trees: dict[str, str], input_files: dict[str, str] | None = None) -> BoundStep:
+def bind(spec: StepSpec, params: dict, input_trees: dict[str, str], input_files: dict[str, str] | None = None,
+         env_spec=None) -> BoundStep:
     """Bind `spec` to parameter values (the run's resolved parameters) and the content
     digests of its inputs; returns the BoundStep with its key. `input_files` names the file of
-    each file-valued input (its path in the input's tree): the step gets that file's path."""
+    each file-valued input (its path in the input's tree): the step gets that file's path.
+    `env_spec`: `EnvSpec.of(spec.environment)`, when the caller has read it already."""
     files = dict(input_files or {})
     inputs = {i.name for i in spec.inputs}
     outputs = {o.name for o in spec.outputs}
@@ -267,7 +269,7 @@ def bind(spec: StepSpec, params: dict, input_trees: dict[str, str], input_files:
     )
     env_items = tuple(sorted(env.items()))
     unmade = sorted(o.name for o in spec.outputs if not o.folder)
-    interpreter = _interpreter_part(spec.environment)
+    interpreter = _interpreter_part(spec.environment, env_spec)
     document = canonical({
         **({"interpreter": interpreter} if interpreter else {}),
         "key_version": KEY_VERSION,
@@ -288,16 +290,16 @@ def bind(spec: StepSpec, params: dict, input_trees: dict[str, str], input_files:
                      parameters=tuple(used.items()), document=document, key=blake3.blake3(document).hexdigest())
 
 
-def _interpreter_part(environment: dict) -> dict | None:
+def _interpreter_part(environment: dict, env_spec=None) -> dict | None:
     """For a step on the current interpreter (executor/envspec.py), that interpreter's Python
     version and platform: the environment digest does not say which Python runs the step, so
     a new Python re-runs it. Its installed packages are not in the key (recorded with the step
     run instead, `step.environment`). None for a materialised environment, whose digest
-    already names what it installs."""
+    already names what it installs. `env_spec`: the environment as read already (EnvSpec.of)."""
     from canalis.executor.envspec import EnvSpec
     from canalis.executor.freeze import identity
 
-    if not EnvSpec.of(environment).current_interpreter:
+    if not (env_spec if env_spec is not None else EnvSpec.of(environment)).current_interpreter:
         return None
     found = identity()
     return {"python": found["python"], "platform": found["platform"]}

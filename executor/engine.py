@@ -137,6 +137,7 @@ class RunExecutor:
         self._cancel_reason = "canceled by the user"
         self._cancel_seen = 0  # seq of the last run.cancel_requested looked at
         self._file_outputs: dict[tuple[str, str], bool] = {}  # (tree, output name) -> read as one file?
+        self._env_specs: dict[str, tuple] = {}  # step name -> (its environment, EnvSpec of it): see env_spec
         self._sweeper = None  # the thread removing completed steps' working folders (discard_folder)
         self._sweeper_lock = threading.Lock()
         self._to_sweep: list[Path] = []  # folders waiting for a step process to run meanwhile
@@ -505,8 +506,18 @@ class RunExecutor:
         self.tree_of_output[name] = tree
         self._file_outputs[(tree, name)] = outputs.is_one_file(entries, name)
 
+    def env_spec(self, step: StepSpec):
+        """`EnvSpec.of(step.environment)`, read once per step: binding the step and recording
+        its reuse both ask."""
+        known = self._env_specs.get(step.name)
+        if known is None or known[0] is not step.environment:
+            from canalis.executor.envspec import EnvSpec
+
+            known = self._env_specs[step.name] = (step.environment, EnvSpec.of(step.environment))
+        return known[1]
+
     def bind(self, step: StepSpec) -> BoundStep:
-        return bind(step, self.params, self.input_trees(step), self.input_files(step))
+        return bind(step, self.params, self.input_trees(step), self.input_files(step), self.env_spec(step))
 
     def _step(self, step: StepSpec, step_run_id: str, clock: StepClock) -> StepResult:
         from canalis.executor.outcome import StepResult  # a step this process runs or reuses itself
@@ -534,7 +545,7 @@ class RunExecutor:
         self.store.put_bytes(bound.document)
         reused = ev.StepReused(run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=bound.key,
                                reused_from=found.step_run_id, reused_run_id=found.run_id, outputs=found.outputs)
-        environment = reused_environment(self, step.environment, step_run_id, step.name, stored)
+        environment = reused_environment(self, step.environment, step_run_id, step.name, stored, self.env_spec(step))
         return [reused] if environment is None else [reused, environment]
 
     def _execute_step(self, bound: BoundStep, step_run_id: str, clock: StepClock | None = None) -> StepResult:

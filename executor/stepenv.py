@@ -150,14 +150,17 @@ def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name
     return StepInterpreter(python, extra, spec, docker)
 
 
-def reused_environment(run, spec_environment: dict, step_run_id: str, step_name: str, stored: dict | None = None):
+def reused_environment(run, spec_environment: dict, step_run_id: str, step_name: str, stored: dict | None = None,
+                       spec: EnvSpec | None = None):
     """For a reused step on the current interpreter: `step.environment` with the packages it
     would have run with, so that `canalis why` can say they changed since the step run it
     reused (packages of the current interpreter are not in the key); None for other steps.
     Called under `writing` (the packages blob is stored here). `stored`, given by a caller
     that records several reused steps under one `writing` (executor/noop.py), keeps the blob
-    stored for the first of them (packages -> digest): the others name it without storing it again."""
-    spec = EnvSpec.of(spec_environment)
+    stored for the first of them (packages -> digest): the others name it without storing it again.
+    `spec`: `EnvSpec.of(spec_environment)`, when the caller has read it already."""
+    if spec is None:
+        spec = EnvSpec.of(spec_environment)
     if not spec.current_interpreter or spec.runner == "docker":
         return None
     packages, identity = current_interpreter(envs_dir(run.locks_dir))
