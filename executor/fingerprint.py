@@ -25,9 +25,13 @@ from canalis.executor.records import field, record
 KEY_VERSION = 2
 
 
+#: what `json.dumps` with these options makes for each call, made once (a key per step is written)
+_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def canonical(doc) -> bytes:
     """Sorted keys, no spaces, UTF-8, NaN refused."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return _encoder.encode(doc).encode()
 
 
 @record
