@@ -535,17 +535,17 @@ class RunExecutor:
             clock.mark("reuse_lookup")
             return self._execute_step(bound, step_run_id, clock)
 
-    def reused_events(self, step: StepSpec, bound: BoundStep, step_run_id: str, found, stored: dict | None = None) -> list:
+    def reused_events(self, step: StepSpec, bound: BoundStep, step_run_id: str, found, together=None) -> list:
         """What a reused step records: `step.reused`, then `step.environment` for a step on the
         current interpreter (executor/stepenv.py). Called under `writing`; the key document is
-        stored again (gc may have removed it with the run that first ran the step). `stored`:
+        stored again (gc may have removed it with the run that first ran the step). `together`:
         see `stepenv.reused_environment` (several reused steps recorded under one `writing`)."""
         from canalis.executor.stepenv import reused_environment
 
         self.store.put_bytes(bound.document)
         reused = ev.StepReused(run_id=self.run_id, step_run_id=step_run_id, step_name=step.name, reuse_key=bound.key,
                                reused_from=found.step_run_id, reused_run_id=found.run_id, outputs=found.outputs)
-        environment = reused_environment(self, step.environment, step_run_id, step.name, stored, self.env_spec(step))
+        environment = reused_environment(self, step.environment, step_run_id, step.name, together, self.env_spec(step))
         return [reused] if environment is None else [reused, environment]
 
     def _execute_step(self, bound: BoundStep, step_run_id: str, clock: StepClock | None = None) -> StepResult:

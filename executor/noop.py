@@ -65,10 +65,13 @@ def all_reused(executor: RunExecutor) -> list | None:
 def run_events(executor: RunExecutor, decided: list, started: float) -> list:
     """What the run's executor would record for it: `run.started` (this process as the
     executor), each step's reuse events, `run.completed`."""
+    from canalis.executor.stepenv import ReusedTogether
+
     events = [executor.started_event()]
-    stored: dict = {}  # the packages blob of the steps' `step.environment`: stored once (all under one `writing`)
+    # the interpreter the steps' `step.environment` name: read once, its packages blob stored once (one `writing`)
+    together = ReusedTogether()
     for step, bound, found in decided:
-        events += executor.reused_events(step, bound, new_step_run_id(), found, stored)
+        events += executor.reused_events(step, bound, new_step_run_id(), found, together)
     events.append(ev.RunCompleted(run_id=executor.run_id, duration_s=round(time.time() - started, 6)))
     return events
 

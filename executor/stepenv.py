@@ -150,26 +150,44 @@ def prepare_environment(run, spec_environment: dict, step_run_id: str, step_name
     return StepInterpreter(python, extra, spec, docker)
 
 
-def reused_environment(run, spec_environment: dict, step_run_id: str, step_name: str, stored: dict | None = None,
-                       spec: EnvSpec | None = None):
+class ReusedTogether:
+    """What the reused steps of one run, recorded together under one `writing` (executor/noop.py),
+    share: the current interpreter's packages and identity, read for the first of them, and the
+    packages blob, stored for the first of them (the others name it without storing it again)."""
+
+    def __init__(self):
+        self.interpreter: tuple | None = None  # (packages, identity), as current_interpreter gives them
+        self.blobs: dict = {}  # packages -> the digest of their blob
+
+    def current_interpreter(self, run) -> tuple[tuple, dict]:
+        if self.interpreter is None:
+            self.interpreter = current_interpreter(envs_dir(run.locks_dir))
+        return self.interpreter
+
+    def blob(self, run, packages) -> str:
+        if packages not in self.blobs:
+            self.blobs[packages] = _packages_blob(run.store, packages)
+        return self.blobs[packages]
+
+
+def reused_environment(run, spec_environment: dict, step_run_id: str, step_name: str,
+                       together: ReusedTogether | None = None, spec: EnvSpec | None = None):
     """For a reused step on the current interpreter: `step.environment` with the packages it
     would have run with, so that `canalis why` can say they changed since the step run it
     reused (packages of the current interpreter are not in the key); None for other steps.
-    Called under `writing` (the packages blob is stored here). `stored`, given by a caller
-    that records several reused steps under one `writing` (executor/noop.py), keeps the blob
-    stored for the first of them (packages -> digest): the others name it without storing it again.
+    Called under `writing` (the packages blob is stored here). `together`: given by a caller
+    that records several reused steps under one `writing` (executor/noop.py), see ReusedTogether.
     `spec`: `EnvSpec.of(spec_environment)`, when the caller has read it already."""
     if spec is None:
         spec = EnvSpec.of(spec_environment)
     if not spec.current_interpreter or spec.runner == "docker":
         return None
-    packages, identity = current_interpreter(envs_dir(run.locks_dir))
-    if stored is None:
+    if together is None:
+        packages, identity = current_interpreter(envs_dir(run.locks_dir))
         blob = _packages_blob(run.store, packages)
-    elif packages in stored:
-        blob = stored[packages]
     else:
-        blob = stored[packages] = _packages_blob(run.store, packages)
+        packages, identity = together.current_interpreter(run)
+        blob = together.blob(run, packages)
     return ev.StepEnvironmentRecorded(
         run_id=run.run_id, step_run_id=step_run_id, step_name=step_name, environment=spec.digest, runner="local",
         interpreter=dict(identity), packages=blob, package_count=len(packages))
