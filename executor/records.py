@@ -36,6 +36,7 @@ def record(cls=None, *, frozen: bool = True):
             cls.__doc__ = f"{cls.__name__}({', '.join(f'{name}: {_type_name(t)}' for name, t, _, _ in declared)})"
         cls.__record_types__ = tuple((name, t) for name, t, _, _ in declared)
         cls.__record_names__ = tuple(name for name, _, _, _ in declared)
+        cls.__record_name_set__ = frozenset(cls.__record_names__)
         cls.__record_fields__ = tuple((name, default, factory) for name, _, default, factory in declared)
         cls.__record_required__ = frozenset(name for name, _, default, factory in declared
                                             if default is MISSING and factory is MISSING)
@@ -164,8 +165,24 @@ def _type_name(annotation) -> str:
 
 def _init(self, *args, **kwargs):
     cls = type(self)
+    names = cls.__record_names__
+    # every field given, all by position or all by keyword (most records a submit makes): nothing
+    # to default, to refuse or to reorder beyond the fields' order; the general case below does the rest
+    if not kwargs and len(args) == len(names):
+        self.__dict__.update(zip(names, args))
+    elif not args and len(kwargs) == len(names) and kwargs.keys() == cls.__record_name_set__:
+        self.__dict__.update([(name, kwargs[name]) for name in names])
+    else:
+        _init_checked(self, cls, names, args, kwargs)
+    post = getattr(cls, "__post_init__", None)
+    if post is not None:
+        post(self)
+
+
+def _init_checked(self, cls, names, args, kwargs) -> None:
+    """`_init` for arguments that leave fields to their defaults, mix positions and keywords,
+    or are wrong (raising as a dataclass's `__init__` does)."""
     if args:
-        names = cls.__record_names__
         if len(args) > len(names):
             raise TypeError(f"{cls.__name__}() takes {len(names)} positional arguments but {len(args)} were given")
         for name, value in zip(names, args):
@@ -184,9 +201,6 @@ def _init(self, *args, **kwargs):
             values[name] = default if factory is MISSING else factory()
     if kwargs:
         raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {next(iter(kwargs))!r}")
-    post = getattr(cls, "__post_init__", None)
-    if post is not None:
-        post(self)
 
 
 def _values(self) -> tuple:
