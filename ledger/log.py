@@ -394,7 +394,7 @@ class Ledger:
             eid, now = new_event_id(), utc_now()
             digest = blake3(hash_message(seq, eid, now, type_, version, stream, text, prev)).digest()
             h = digest.hex()
-            rec = Recorded(seq, eid, now, type_, version, stream, payload, prev, h, version)
+            rec = make_recorded(seq, eid, now, type_, version, stream, payload, prev, h, version)
             stored, stored_code = text, None
             if compress is not None:
                 raw = text.encode("utf-8")
