@@ -187,6 +187,28 @@ class StepSpec:
         return d
 
 
+def _rounds(names: list[str], deps: dict[str, set[str]]) -> dict[str, int] | None:
+    """The round of each step when steps are taken in rounds, each round every step whose
+    dependencies all came in earlier rounds (`Plan.order`): 0 without dependencies, else one
+    more than its latest dependency's. Found once per step (not by scanning the steps left at
+    every round, which is quadratic in a chain); None when a cycle leaves steps without one."""
+    waiting = {n: len(deps[n]) for n in names}
+    dependents: dict[str, list[str]] = {}
+    for n in names:
+        for d in deps[n]:
+            dependents.setdefault(d, []).append(n)
+    rounds = {n: 0 for n in names if not waiting[n]}
+    ready = list(rounds)
+    while ready:
+        d = ready.pop()
+        for n in dependents.get(d, ()):
+            waiting[n] -= 1
+            if not waiting[n]:
+                rounds[n] = 1 + max(rounds[x] for x in deps[n])
+                ready.append(n)
+    return rounds if len(rounds) == len(names) else None
+
+
 @record(frozen=False)
 class Plan:
     steps: list  # [StepSpec], in the order the user gave them
@@ -210,14 +232,15 @@ class Plan:
     def order(self) -> list:
         """Steps in an order where every producer comes before its consumers (stable)."""
         names = [s.name for s in self.steps]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        seen: set[str] = set()
+        dupes = sorted({n for n in names if n in seen or seen.add(n)})
         if dupes:
             raise PlanError(f"step names must be unique; {dupes} appear more than once; rename the steps")
         producers = self.producers()
         deps: dict[str, set[str]] = {}
         for step in self.steps:
             deps[step.name] = set(step.after)
-            unknown = [a for a in step.after if a not in names]
+            unknown = [a for a in step.after if a not in seen]
             if unknown:
                 raise MissingProducerError(f"step {step.name!r} runs after {unknown}, which are not in the pipeline; add them")
             for out in step.consumed():
@@ -227,8 +250,11 @@ class Plan:
                         "add the producing step to the pipeline"
                     )
                 deps[step.name].add(producers[out])
-        ordered, done = [], set()
         by_name = {s.name: s for s in self.steps}
+        rounds = _rounds(names, deps)
+        if rounds is not None:  # every step has its round: in round order, plan order within a round
+            return [by_name[n] for _, _, n in sorted((rounds[n], i, n) for i, n in enumerate(names))]
+        ordered, done = [], set()  # a cycle: the rounds below stop where it is, and name it
         pending = list(names)
         while pending:
             ready = [n for n in pending if deps[n] <= done]

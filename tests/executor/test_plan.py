@@ -106,3 +106,42 @@ def test_arguments_are_typed_and_bad_ones_refused():
     assert s.arguments == (Lit("x"), Param("p")) and s.used_parameters() == ["p"]
     with pytest.raises(PlanError, match="not a step argument"):
         StepSpec(name="a", kind="python", source_tree="0" * 64, arguments=[{"weird": 1}])
+
+
+def _order_by_rounds(plan):
+    """Plan.order as it was first written: rounds, each taking every step whose dependencies all
+    came in earlier rounds, in plan order (quadratic in a chain); the reference for the test below."""
+    names = [s.name for s in plan.steps]
+    producers = plan.producers()
+    deps = {s.name: set(s.after) | {producers[o] for o in s.consumed()} for s in plan.steps}
+    ordered, done, pending = [], set(), list(names)
+    while pending:
+        ready = [n for n in pending if deps[n] <= done]
+        if not ready:
+            raise CycleError(f"steps {Plan._cycle(deps, pending)} depend on each other in a cycle; break the cycle")
+        ordered += ready
+        done |= set(ready)
+        pending = [n for n in pending if n not in done]
+    return ordered
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 9).flatmap(lambda n: st.tuples(
+    st.permutations(range(n)),
+    st.lists(st.lists(st.integers(0, n - 1), max_size=3), min_size=n, max_size=n),
+    st.lists(st.lists(st.integers(0, n - 1), max_size=2), min_size=n, max_size=n))))
+def test_the_order_is_the_one_rounds_give_and_a_cycle_is_named_as_they_name_it(graph):
+    """Any graph of data and `after` dependencies (cycles too), listed in any order: the same
+    order as taking the steps in rounds, or the same error naming the same cycle."""
+    listing, reads, after = graph
+    steps = [step(f"s{i}", reads=[f"o{r}" for r in reads[i]], writes=[f"o{i}"], after=[f"s{a}" for a in after[i]])
+             for i in listing]
+    plan = Plan(steps)
+    try:
+        expected = _order_by_rounds(plan)
+    except CycleError as e:
+        with pytest.raises(CycleError) as found:
+            plan.order()
+        assert str(found.value) == str(e)
+    else:
+        assert [s.name for s in plan.order()] == expected
