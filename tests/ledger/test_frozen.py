@@ -103,6 +103,21 @@ def test_every_event_type_s_field_checks_are_made_on_first_use():
     assert len(out) == 2 and "'duration_s'" in out[0] and "'run_id'" in out[1]
 
 
+def test_annotations_read_without_eval_are_what_eval_reads():
+    """The catalogue's plain annotations ("str", "dict | None" ...) are read without compiling
+    them: each is the very type `eval` gives, and every other text is left to `eval`."""
+    texts = {f.type for cls in ev.REGISTRY.values() for f in fields(cls) if isinstance(f.type, str)}
+    texts |= {"list | None", "float | None", "bool | None", "Literal['a']", "dict[str, str] | None", "str|None"}
+    read = 0
+    for text in sorted(texts):
+        plain = ev._plain(text)
+        if plain is not None:
+            read += 1
+            evaluated = eval(text, vars(ev))  # noqa: S307 - the catalogue's own annotation texts
+            assert plain == evaluated and type(plain) is type(evaluated)
+    assert read >= 6
+
+
 def test_a_positional_record_refuses_a_required_field_after_a_defaulted_one():
     ok = seal(type("_Ok", (Frozen,), {"__annotations__": {"a": "int", "b": "int", "c": "int"}, "b": 1, "c": 2}),
               kw_only=False)
