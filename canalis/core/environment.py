@@ -223,7 +223,11 @@ def definition_digest(definition: dict) -> str:
     """The digest of an environment's definition (`Environment.digest`)."""
     import blake3  # here, not at the top: a step that imports the SDK (in any interpreter) does not need it
 
-    return blake3.blake3(json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return blake3.blake3(_digest_encoder.encode(definition).encode()).hexdigest()
+
+
+#: what `json.dumps(definition, sort_keys=True, separators=(",", ":"))` makes for each call, made once
+_digest_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 def environment_of(runconfig) -> Environment:
