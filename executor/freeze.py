@@ -12,7 +12,6 @@ import os
 import platform
 import re
 import sys
-import sysconfig
 
 
 #: the folders a distribution leaves on the path (pip's, and setuptools' older form)
@@ -48,8 +47,22 @@ def identity() -> dict:
     """The interpreter's Python version, implementation and platform (a copy: read once per process)."""
     if not _identity:
         _identity.append({"python": platform.python_version(), "implementation": platform.python_implementation(),
-                          "platform": sysconfig.get_platform()})
+                          "platform": platform_name()})
     return dict(_identity[0])
+
+
+def platform_name() -> str:
+    """`sysconfig.get_platform()`. On Linux that is the kernel's name and the machine, read here
+    as sysconfig reads them: importing sysconfig was most of the cost of this module, which
+    every submit imports (a step's key names the platform)."""
+    if sys.platform == "linux" and "_PYTHON_HOST_PLATFORM" not in os.environ:
+        osname, _, _, _, machine = os.uname()
+        osname = osname.lower().replace("/", "")
+        if osname[:5] == "linux":
+            return "%s-%s" % (osname, machine.replace(" ", "_").replace("/", "-"))
+    import sysconfig
+
+    return sysconfig.get_platform()
 
 
 def parse(text: str):

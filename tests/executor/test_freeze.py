@@ -65,6 +65,34 @@ def test_identity_is_read_once_and_handed_out_as_a_copy():
     assert set(freeze.identity()) == {"python", "implementation", "platform"}
 
 
+@settings(max_examples=60, deadline=None)
+@given(sysname=st.sampled_from(["Linux", "linux", "Darwin", "FreeBSD", "Li/nux"]),
+       machine=st.text(st.sampled_from("x86_64 /armv7l-"), min_size=1, max_size=12),
+       host=st.sampled_from([None, "linux-custom", "macosx-11.0-arm64"]))
+def test_the_platform_is_what_sysconfig_says(sysname, machine, host):
+    """The platform read without sysconfig (on Linux) is sysconfig.get_platform(), whatever
+    the kernel reports and whether _PYTHON_HOST_PLATFORM is set."""
+    import sysconfig
+    from unittest import mock
+
+    uname = os.uname_result((sysname, "host", "6.1", "#1", machine))
+    env = dict(os.environ)
+    env.pop("_PYTHON_HOST_PLATFORM", None)
+    if host is not None:
+        env["_PYTHON_HOST_PLATFORM"] = host
+    with mock.patch.object(os, "uname", return_value=uname), mock.patch.dict(os.environ, env, clear=True):
+        try:
+            expected = sysconfig.get_platform()
+        except Exception as e:  # another system's answer may need more than its uname (macOS's version)
+            expected = type(e)
+        try:
+            found = freeze.platform_name()
+        except Exception as e:
+            found = type(e)
+        assert found == expected
+    assert freeze.platform_name() == sysconfig.get_platform()
+
+
 # -- kept between processes (executor/installed_cache.py) ---------------------------------------------------------
 
 def _counting_listing(calls):
