@@ -170,14 +170,26 @@ def _annotation(text):
 
 
 #: the annotations most fields have, read without `eval` (compiling each text is most of the cost
-#: of the first event of a type, which every process pays): a builtin type, or one or None
-_PLAIN = {"str": str, "int": int, "float": float, "bool": bool, "dict": dict, "list": list}
+#: of the first event of a type, which every process pays): a builtin type or JSON, a dict or list
+#: of those, or one of these or None
+_PLAIN = {"str": str, "int": int, "float": float, "bool": bool, "dict": dict, "list": list, "JSON": JSON}
+_GENERIC = {"dict": dict, "list": list}
 
 
 def _plain(text: str):
-    """`eval(text)` for "T" and "T | None" with T one of _PLAIN; None for any other text."""
+    """`eval(text)` for "T", "dict[T, T]", "list[T]" with T one of _PLAIN, and "Literal['a', ...]"
+    of plain quoted words, each also "... | None"; None for any other text."""
     base, none = (text[:-7], True) if text.endswith(" | None") else (text, False)
     tp = _PLAIN.get(base)
+    if tp is None and base.endswith("]"):
+        head, _, inner = base[:-1].partition("[")
+        words = [a.strip() for a in inner.split(",")]
+        if head == "Literal" and all(len(w) > 1 and w[0] == w[-1] == "'" and "'" not in w[1:-1] and "\\" not in w
+                                     for w in words):
+            tp = Literal[tuple(w[1:-1] for w in words)]
+        args = tuple(_PLAIN.get(w, None) for w in words)
+        if head in _GENERIC and None not in args and len(args) == (2 if head == "dict" else 1):
+            tp = _GENERIC[head][args if len(args) > 1 else args[0]]
     return None if tp is None else (tp | None if none else tp)
 
 

@@ -107,7 +107,10 @@ def test_annotations_read_without_eval_are_what_eval_reads():
     """The catalogue's plain annotations ("str", "dict | None" ...) are read without compiling
     them: each is the very type `eval` gives, and every other text is left to `eval`."""
     texts = {f.type for cls in ev.REGISTRY.values() for f in fields(cls) if isinstance(f.type, str)}
-    texts |= {"list | None", "float | None", "bool | None", "Literal['a']", "dict[str, str] | None", "str|None"}
+    texts |= {"list | None", "float | None", "bool | None", "Literal['a']", "dict[str, str] | None", "str|None",
+              "list[str]", "list[dict] | None", "dict[str, JSON]", "dict[str]", "list[str, str]", "tuple[str]",
+              "dict[str, list[str]]", "JSON | None", "Any",
+              "Literal['a', 'b'] | None", "Literal['a,b']", "Literal['it\\'s']", "Literal[\"a\"]", "Literal['a', 1]"}
     read = 0
     for text in sorted(texts):
         plain = ev._plain(text)
