@@ -192,3 +192,15 @@ def test_masking_leaves_no_secret_value_behind(values, text):
     for v in values:
         assert v not in masked.replace(MASK, "\0")
     assert mask_values(joined.encode(), values) == masked.encode()
+
+
+@given(st.text(alphabet="ab_z09Ký-. \tÉ", max_size=12) | st.from_regex(r"[a-z0-9_]{0,12}", fullmatch=True))
+def test_the_words_of_a_key_are_those_the_patterns_find(key):
+    """snake_case keys are split without the regular expressions: into the same words."""
+    import re
+
+    from canalis.ledger.redact import words_of
+
+    by_patterns = [w.lower() for part in re.split(r"[_\-.\s]+", key)
+                   for w in re.split(r"(?<=[a-z0-9])(?=[A-Z])", part) if w]
+    assert words_of(key) == by_patterns
