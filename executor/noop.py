@@ -41,8 +41,7 @@ def all_reused(executor: RunExecutor) -> list | None:
     steps = executor.plan.order()
     # the keys of the experiment's latest run are this run's when the pipeline is the same: their
     # candidates are read in one query; a key among them none has is read alone (reuse.Candidates)
-    candidates = Candidates(executor.ledger, executor.ledger.last_reuse_keys(executor.experiment)) \
-        if len(steps) > 1 else None
+    candidates = Candidates.of_latest_run(executor.ledger, executor.experiment) if len(steps) > 1 else None
     # their newest candidates' output trees, and the blobs those name, are looked up together too
     store = Prefetched(executor.store, first_candidates_trees(candidates)) if candidates is not None else executor.store
     for step in steps:

@@ -42,6 +42,15 @@ class Candidates:
         self.ledger = ledger
         self.known = ledger.reuse_candidates_many(likely) if likely else {}
 
+    @classmethod
+    def of_latest_run(cls, ledger, experiment: str) -> "Candidates":
+        """The candidates of the keys the experiment's latest run had, read in one query: those
+        a re-submit of the same pipeline most likely asks for. A key none has is not among them
+        (asked, it is read alone, and has none)."""
+        found = cls.__new__(cls)
+        found.ledger, found.known = ledger, ledger.last_run_candidates(experiment)
+        return found
+
     def __call__(self, key: str) -> list[ReuseCandidate]:
         found = self.known.get(key)
         return found if found is not None else self.ledger.reuse_candidates(key)

@@ -677,6 +677,11 @@ class Ledger:
     def last_reuse_keys(self, experiment: str) -> list[str]:
         return self._read(queries.last_reuse_keys, experiment)
 
+    def last_run_candidates(self, experiment: str) -> dict[str, list[ReuseCandidate]]:
+        """The candidates of the keys of the experiment's latest run, in one query
+        (queries.last_run_candidates): a key with none is left out."""
+        return self._read(queries.last_run_candidates, experiment)
+
     def datasets(self) -> list[DatasetRow]:
         return self._read(queries.datasets)
 

@@ -169,3 +169,41 @@ def test_outputs_looked_up_together_cost_one_tree_read_and_one_blob_batch(tmp_pa
     assert outputs_present(together, {"out": tree}, trees) is True
     assert calls == {"exists": 0, "present": 0, "get_tree": 0}
     assert trees == {tree: store.get_tree(tree)}
+
+
+@settings(max_examples=40, deadline=None)
+@given(runs=st.lists(st.tuples(st.sampled_from(["e0", "e1"]),
+                               st.lists(st.tuples(st.sampled_from(_KEYS[:-1]), st.booleans()), max_size=4)),
+                     max_size=5),
+       experiment=st.sampled_from(["e0", "e1", "e2"]), asked=st.lists(st.sampled_from(_KEYS), max_size=8))
+def test_the_latest_runs_candidates_read_in_one_query_are_those_looked_up_alone(runs, experiment, asked):
+    """Whatever runs each experiment had (steps completed or failed with each key), the
+    candidates read for the experiment's latest run are, for each key asked, the list (and
+    order) the one-key lookup gives."""
+    import uuid
+
+    from canalis.executor.reuse import Candidates
+    from canalis.ledger import Ledger
+    from canalis.ledger import events as ev
+
+    with tempfile.TemporaryDirectory() as tmp:
+        led = Ledger(Path(tmp) / "ledger.db")
+        try:
+            for i, (exp, steps) in enumerate(runs):
+                led.append(ev.RunSubmitted(run_id=f"r{i}", experiment=exp))
+                for n, (key, completed) in enumerate(steps):
+                    sid = str(uuid.uuid4())
+                    led.append(ev.StepStarted(run_id=f"r{i}", step_run_id=sid, step_name=f"s{n}", reuse_key=key))
+                    if completed:
+                        led.append(ev.StepCompleted(run_id=f"r{i}", step_run_id=sid, step_name=f"s{n}",
+                                                    reuse_key=key, outputs={"o": "d" * 64}))
+                    else:
+                        led.append(ev.StepFailed(run_id=f"r{i}", step_run_id=sid, step_name=f"s{n}",
+                                                 reuse_key=key, error="boom"))
+            latest = Candidates.of_latest_run(led, experiment)
+            alone = Candidates(led, led.last_reuse_keys(experiment))
+            assert set(latest.known) <= set(led.last_reuse_keys(experiment))
+            for key in asked:
+                assert latest(key) == alone(key) == led.reuse_candidates(key)
+        finally:
+            led.close()
