@@ -21,7 +21,9 @@ TABLE = TableSpec(
         ("error", "text"), ("failed_steps", "json"), ("submitted_seq", "int"), ("trigger", "json"),
     ),
     pk=("run_id",),
-    indexes=(("experiment",), ("submitted_seq",)),
+    # (experiment, submitted_seq): an experiment's latest run (a re-submit's reuse candidates) is
+    # found without reading its other runs
+    indexes=(("experiment", "submitted_seq"), ("submitted_seq",)),
 )
 TABLES = {TABLE.name: TABLE}
 TYPES = frozenset({

@@ -159,15 +159,15 @@ def last_run_candidates(conn, experiment: str) -> dict[str, list[ReuseCandidate]
     return out
 
 
-#: the run id of an experiment's latest run (the experiment as the one SQL parameter)
+#: the run id of an experiment's latest run (the experiment as the one SQL parameter), read from
+#: the index on runs (experiment, submitted_seq): no other run of the experiment is read
 _LATEST_RUN = "SELECT run_id FROM runs WHERE experiment = ? ORDER BY submitted_seq DESC LIMIT 1"
 
 
 def last_reuse_keys(conn, experiment: str) -> list[str]:
     """The reuse keys of the step runs of the experiment's latest run (in plan order): the keys a
     re-submit of the same pipeline most likely has."""
-    sql = ("SELECT reuse_key FROM step_runs WHERE run_id = (SELECT run_id FROM runs WHERE experiment = ? "
-           "ORDER BY submitted_seq DESC LIMIT 1) AND reuse_key IS NOT NULL ORDER BY plan_order")
+    sql = f"SELECT reuse_key FROM step_runs WHERE run_id = ({_LATEST_RUN}) AND reuse_key IS NOT NULL ORDER BY plan_order"
     return [decode_value("digest", k) for (k,) in conn.execute(sql, (experiment,))]
 
 
