@@ -11,7 +11,8 @@ an interpreter whose site-packages import modules at start (an editable install'
 Paired, alternating in every repeat: the no-op re-submit; `python -c "import canalis"`;
 the same plus opening the workspace's ledger with sqlite3 and reading one row; a bare
 `python -c pass`; and with --peer-python the no-op re-submit of another canalis install
-(in a workspace made by that install); with --warm also the no-op re-submit handed to the
+(in a workspace made by that install); with --history N, after N earlier runs of the same experiment (recorded
+through the ledger API, by each install's own code); with --warm also the no-op re-submit handed to the
 workspace's warm process (`canalis warm start`; the in-process case then runs with
 CANALIS_WARM=0); with --executor-path also this install's no-op
 re-submit with `CANALIS_ALWAYS_START_EXECUTOR=1` (the run recorded by an executor process,
@@ -62,6 +63,26 @@ def _reaped_cpu(pid) -> float:
     return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
 
 
+HISTORY = """
+import sys
+from canalis.ledger import Ledger
+from canalis.ledger import events as ev
+led = Ledger(sys.argv[1])
+n = int(sys.argv[2])
+for start in range(0, n, 500):
+    led.append_many([e for i in range(start, min(n, start + 500))
+                     for e in (ev.RunSubmitted(run_id=f"earlier_{i}", experiment="chain"),
+                               ev.RunCompleted(run_id=f"earlier_{i}", duration_s=1.0))])
+led.close()
+"""
+
+
+def add_history(python, root: Path, runs: int, cwd: Path) -> None:
+    """`runs` earlier runs of the experiment the benchmark submits to (no steps: the reuse
+    lookup finds its keys in the benchmark's own first run), recorded by `python`'s canalis."""
+    subprocess.run([python, "-c", HISTORY, str(root / ".canalis" / "ledger.db"), str(runs)], check=True, cwd=cwd)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=21)
@@ -70,6 +91,8 @@ def main():
     ap.add_argument("--out", default=str(HERE / "results-noop.md"))
     ap.add_argument("--warm", action="store_true",
                     help="also measure this install's no-op re-submit handed to the workspace's warm process")
+    ap.add_argument("--history", type=int, default=0,
+                    help="record this many earlier runs of the same experiment first (each install with its own code)")
     ap.add_argument("--executor-path", action="store_true",
                     help="also measure this install with CANALIS_ALWAYS_START_EXECUTOR=1")
     args = ap.parse_args()
@@ -79,6 +102,8 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="canalis-noop-bench-"))
     this = tmp / "this"
     pipeline_bench.make_canalis_project(this, args.chain)
+    if args.history:
+        add_history(sys.executable, this, args.history, tmp)
     submit = ["-m", "canalis", "submit", "pipeline.py", "-e", "chain", "-q"]
     db = this / ".canalis" / "ledger.db"
     cases = [("no-op re-submit (this install)", [sys.executable, *submit], this),
@@ -106,6 +131,8 @@ def main():
         # not in this checkout's folder, whose canalis/ would shadow the peer's installed package
         subprocess.run([args.peer_python, "-c", f"from canalis import layout; layout.init({str(peer)!r})"], check=True,
                        cwd=tmp)
+        if args.history:
+            add_history(args.peer_python, peer, args.history, tmp)
         cases.insert(1, ("no-op re-submit (peer install)", [args.peer_python, *submit], peer, env))
     for _ in range(2):  # first run, and a warm-up no-op
         for label, cmd, cwd, case_env in cases:
@@ -127,7 +154,8 @@ def main():
                              env=env, cwd=tmp).stdout.strip()
     lines = [f"Interpreter {sys.executable}: {started} modules loaded before any program runs (a fresh venv has "
              "about 33; .pth files in site-packages add their imports to the floor and flatter the ratio).",
-             f"Median of {args.repeat} alternating repeats; {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
+             (f"{args.history} earlier runs of the experiment recorded first (`--history`). " if args.history else "")
+             + f"Median of {args.repeat} alternating repeats; {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
              f"load average at the start {', '.join(f'{x:.2f}' for x in load_before)}, "
              f"at the end {', '.join(f'{x:.2f}' for x in os.getloadavg())}.", "",
              "| what | wall median | wall fastest | CPU median |", "|---|---:|---:|---:|"]
