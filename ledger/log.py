@@ -308,6 +308,8 @@ class Ledger:
         current = projection_fingerprint()
         with self._lock:
             stale = self._retry(built_under) != current
+        if stale and not missing and self.count():
+            stale = not self._write(lambda conn: self._indexes_only(conn, built_under(), current))
         if (missing or stale) and self.count():
             # projections added or changed since the file was written: fold the history into them
             self.rebuild()
@@ -598,6 +600,21 @@ class Ledger:
             self._mark_projections(conn)
 
         self._write(body)
+
+    def _indexes_only(self, conn, built: str | None, current: str) -> bool:
+        """When the projections were built under the current layout but for their indexes,
+        give them the current indexes in place (creating an index takes a fraction of a replay)
+        and mark them current; whether they are current now. Inside the write transaction, so
+        that a process that did it first is seen."""
+        if built == current:
+            return True
+        from canalis.ledger.projections import file_indexes, sync_indexes
+
+        if built is None or projection_fingerprint(file_indexes(conn)) != built:
+            return False
+        sync_indexes(conn)
+        self._mark_projections(conn)
+        return True
 
     @staticmethod
     def _mark_projections(conn) -> None:

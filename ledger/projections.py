@@ -25,15 +25,44 @@ SPECS = {name: spec for m in PROJECTIONS for name, spec in m.TABLES.items()}
 RULES_VERSION = 4
 
 
-def fingerprint() -> str:
+def fingerprint(indexes: dict[str, list[tuple[str, ...]]] | None = None) -> str:
     """Digest of the projection tables' layout and RULES_VERSION, kept in `ledger_meta`.
-    A file whose projections were built under another fingerprint is rebuilt on open."""
+    A file whose projections were built under another fingerprint is rebuilt on open, unless
+    only their indexes differ (`Ledger._ensure_schema`). `indexes`: table -> the indexes to
+    digest instead of the spec's (those a file has, `file_indexes`)."""
     import json
 
     from blake3 import blake3
 
-    layout = [[n, [list(c) for c in s.columns], list(s.pk), [list(i) for i in s.indexes]] for n, s in sorted(SPECS.items())]
+    layout = [[n, [list(c) for c in s.columns], list(s.pk),
+               [list(i) for i in (s.indexes if indexes is None else indexes.get(n, ()))]] for n, s in sorted(SPECS.items())]
     return blake3(json.dumps([RULES_VERSION, layout]).encode()).hexdigest()
+
+
+def file_indexes(conn) -> dict[str, list[tuple[str, ...]]]:
+    """table -> the column lists of the projection indexes a ledger file has (TableSpec.create_indexes
+    names them idx_TABLE_COLUMNS), in the order they were created."""
+    out: dict[str, list[tuple[str, ...]]] = {name: [] for name in SPECS}
+    rows = conn.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx\\_%' ESCAPE '\\' "
+                        "ORDER BY rowid").fetchall()
+    for name, table in rows:
+        if table in out:
+            out[table].append(tuple(r[2] for r in conn.execute(f"PRAGMA index_info([{name}])").fetchall()))
+    return out
+
+
+def sync_indexes(conn) -> None:
+    """Give a file's projection tables exactly the spec's indexes, in place (without replaying
+    the events). A table whose indexes differ has them all made again, in the spec's order, so
+    that the file's indexes read back (`file_indexes`) are the spec's, as the next release
+    compares them."""
+    have = file_indexes(conn)
+    for name, spec in SPECS.items():
+        if have[name] == list(spec.indexes):
+            continue
+        for cols in have[name]:
+            conn.execute(f"DROP INDEX IF EXISTS [idx_{name}_{'_'.join(cols)}]")
+        spec.create_indexes(conn)
 
 _DISPATCH: dict[str, tuple] = {}
 for _m in PROJECTIONS:
