@@ -9,6 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from canalis.executor.reuse import outputs_present
 from canalis.store.local import LocalStore
+from tests.store.store_helpers import numbered_files
 
 
 def _store_with_files(root: Path, count: int) -> tuple[LocalStore, str, list[str]]:
@@ -119,12 +120,7 @@ def test_outputs_looked_up_together_are_present_exactly_when_looked_up_alone(siz
         store = LocalStore(root / "objects")
         trees, blobs = [], []
         for n, count in enumerate(sizes):
-            files = {}
-            for i in range(count):
-                path = root / f"files{n}" / f"f{i}.txt"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(f"content {n} {i}\n")
-                files[f"f{i}.txt"] = path
+            files = numbered_files(root, n, count)
             if n % 2:  # packed with its blobs, as a step's outputs are
                 with store.together() as together:
                     tree = together.put_files(files).tree

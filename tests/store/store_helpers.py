@@ -18,6 +18,18 @@ def write(root: Path, files: dict[str, bytes | str]) -> Path:
     return root
 
 
+def numbered_files(root: Path, n: int, count: int) -> dict[str, Path]:
+    """`count` small files of distinct contents in root/files{n}/: {"f{i}.txt": path}, as a
+    store's put_files takes them."""
+    files = {}
+    for i in range(count):
+        path = root / f"files{n}" / f"f{i}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"content {n} {i}\n")
+        files[f"f{i}.txt"] = path
+    return files
+
+
 def age(path: Path, seconds: float = 10) -> None:
     """Move a file's mtime into the past, so the stat cache trusts it (no racy mtime)."""
     st = os.stat(path, follow_symlinks=False)

@@ -9,6 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from canalis.store.errors import StoreError
 from canalis.store.local import LocalStore
+from tests.store.store_helpers import numbered_files
 
 
 @settings(max_examples=40, deadline=None)
@@ -19,12 +20,7 @@ def test_trees_read_together_are_those_read_one_by_one(sizes, data):
         store = LocalStore(root / "objects")
         packed, loose, blobs = [], [], []
         for n, count in enumerate(sizes):
-            files = {}
-            for i in range(count):
-                path = root / f"files{n}" / f"f{i}.txt"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(f"content {n} {i}\n")
-                files[f"f{i}.txt"] = path
+            files = numbered_files(root, n, count)
             if files:
                 with store.together() as together:  # packed with its blobs
                     tree = together.put_files(files).tree
