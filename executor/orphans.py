@@ -29,15 +29,19 @@ def executor_alive(run_row: RunRow) -> bool:
     pid, host = run_row.pid, run_row.host
     if host and host != socket.gethostname():
         return True
-    if not pid:
-        return False
+    return bool(pid) and process_alive(int(pid))
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` exists and has not exited (a zombie waiting to be reaped has);
+    a process of another user counts as alive."""
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return not _zombie(int(pid))
+    return not _zombie(pid)
 
 
 def _zombie(pid: int) -> bool:

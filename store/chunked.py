@@ -100,7 +100,7 @@ class _DropBehind:
         if n:
             try:
                 os.posix_fadvise(self._fd, self._at, n, os.POSIX_FADV_DONTNEED)
-            except OSError:
+            except OSError:  # advice only: a file system that refuses it is read as before
                 pass
             self._at += n
         return n

@@ -92,6 +92,13 @@ def _write_all(f, data) -> None:
 CHUNK_COMPRESSION = ("put", "later")
 
 
+def _packed_tree(record: bytes, digest: str, path: str) -> list[TreeEntry]:
+    """The entries of the tree a pack record holds (NotATreeError when it holds another blob)."""
+    data = _blob.decode(record, digest, False, path)
+    if not data.startswith(TREE_MAGIC):
+        raise NotATreeError(digest)
+    return decode_manifest(data, digest)
+
 class LocalStore:
     """Blobs and trees in `objects_dir` (created if missing). Safe for several threads and
     processes at once: every blob or pack is written to a temp file and renamed into place.
@@ -398,10 +405,7 @@ class LocalStore:
     def get_tree(self, digest: str) -> list[TreeEntry]:
         where, record = self._record(digest)
         if record is not None:  # a packed manifest is small: decoded whole, without a stream reader
-            data = _blob.decode(record, digest, False, where.path)
-            if not data.startswith(TREE_MAGIC):
-                raise NotATreeError(digest)
-            return decode_manifest(data, digest)
+            return _packed_tree(record, digest, where.path)
         with self.open(digest) as f:
             head = f.read(15)
             if head != b"canalis-tree 1\n":
@@ -423,10 +427,8 @@ class LocalStore:
         for digest, (pack, offset, length) in self._index.locate_many(wanted).items():
             path = self._index.path_of(pack)
             try:
-                data = _blob.decode(_pack.read_record(path, offset, length), digest, False, path)
-                if data.startswith(TREE_MAGIC):
-                    found[digest] = decode_manifest(data, digest)
-            except (OSError, StoreError):  # a pack rewritten since, a damaged record: get_tree says
+                found[digest] = _packed_tree(_pack.read_record(path, offset, length), digest, path)
+            except (OSError, StoreError):  # a pack rewritten since, a damaged record, not a tree: get_tree says
                 continue
         return found
 

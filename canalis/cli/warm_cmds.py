@@ -18,7 +18,7 @@ START_TIMEOUT_S = 60.0
 
 
 class WarmError(CanalisError):
-    pass
+    """The warm process could not be started, asked or stopped."""
 
 
 @click.group()
@@ -121,16 +121,9 @@ def stop(layout):
         return echo(f"stopped warm process {pid}: no submit is handed to it any more; it ends once the "
                     f"{len(running)} submits it runs have ended (processes {', '.join(map(str, running))})")
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _alive(pid):
+    from canalis.executor.orphans import process_alive
+
+    while time.monotonic() < deadline and process_alive(pid):
         time.sleep(0.02)
     echo(f"stopped warm process {pid}")
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

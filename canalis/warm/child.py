@@ -95,7 +95,7 @@ def _uncaught() -> int:
     kind, error, tb = sys.exc_info()
     try:
         sys.excepthook(kind, error, tb)
-    except BaseException:  # noqa: BLE001
+    except BaseException:  # noqa: BLE001 - a hook that fails (stderr closed) reports nothing, as in the interpreter
         pass
     return -signal.SIGINT if isinstance(error, KeyboardInterrupt) else 1
 
@@ -116,12 +116,7 @@ def _end(code: int, conn=None) -> None:
     milliseconds; everything of the submit (the ledger, the store, its output) is closed and
     flushed by then, and the warm process still reaps it and keeps a stop waiting until it has."""
     try:
-        shutdown = getattr(threading, "_shutdown", None)
-        if shutdown is not None:
-            shutdown()
-        import atexit
-
-        atexit._run_exitfuncs()
+        wire.exit_work()
         for obj in gc.get_objects():  # what this process made: the warm process's objects are frozen
             if isinstance(obj, io.IOBase) and obj not in (sys.stdout, sys.stderr):
                 try:
@@ -129,9 +124,7 @@ def _end(code: int, conn=None) -> None:
                         obj.flush()
                 except BaseException:  # noqa: BLE001 - as a finalizer's error, it ends nothing
                     pass
-        for stream in (sys.stdout, sys.stderr):
-            if stream is not None:
-                stream.flush()
+        wire.flush_stdio()  # a closed pipe: the submit's own exit code stands (docs/warm.md)
     except BaseException:  # noqa: BLE001 - the exit below must happen
         pass
     if code >= 0 and conn is not None:

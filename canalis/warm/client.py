@@ -80,7 +80,7 @@ def _passing_on(sock, passed: list):
         passed.append(signum)
         try:
             wire.send(sock, {"signal": signum})
-        except OSError:
+        except OSError:  # the warm process is gone: `_wait` reports what became of the submit
             pass
 
     return pass_on
@@ -134,16 +134,5 @@ def exit_now(code: int):
     the teardown of its objects (a few milliseconds; this process made nothing that needs it):
     non-daemon threads are joined and the atexit handlers run (a site's own, say), stdout and
     stderr are flushed; a flush that fails gives exit code 120, as the interpreter does."""
-    threading = sys.modules.get("threading")
-    if threading is not None and hasattr(threading, "_shutdown"):
-        threading._shutdown()
-    import atexit
-
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except (OSError, ValueError):
-            code = 120
-    os._exit(code)
+    wire.exit_work()
+    os._exit(code if wire.flush_stdio() else 120)

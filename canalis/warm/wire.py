@@ -139,3 +139,28 @@ def interpreter_facts() -> dict:
             "flags": list(sys.flags), "xoptions": {str(k): str(v) for k, v in sys._xoptions.items()},
             "warnoptions": list(sys.warnoptions),
             "env": {k: os.environ.get(k) for k in IMPORT_TIME_ENV}}
+
+
+def exit_work() -> None:
+    """What an interpreter does at exit before it tears its objects down: join the non-daemon
+    threads, run the atexit handlers. Both ends of a handed-over submit skip the teardown
+    (client.exit_now, child._end) and do this first."""
+    threading = sys.modules.get("threading")
+    if threading is not None and hasattr(threading, "_shutdown"):
+        threading._shutdown()
+    import atexit
+
+    atexit._run_exitfuncs()
+
+
+def flush_stdio() -> bool:
+    """Flush stdout and stderr; whether both could be (a closed pipe cannot: the interpreter
+    then exits with code 120)."""
+    flushed = True
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            flushed = False
+    return flushed
