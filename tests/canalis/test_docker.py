@@ -66,7 +66,10 @@ def submit(ws, steps, expect="Completed"):
 
 def containers_of(engine, ws) -> list:
     root = str(Path(ws.root).resolve())
-    return [c for c in engine.containers.list(all=True, filters={"label": "canalis.step"})
+    # ignore_removed: a container that goes between the listing and its inspection
+    # (another test's, being removed) is not an error here
+    return [c for c in engine.containers.list(all=True, filters={"label": "canalis.step"},
+                                              ignore_removed=True)
             if c.labels.get("canalis.step", "").startswith(root)]
 
 
