@@ -294,8 +294,7 @@ def bench_kind(work: Path, kind: str, size: int, reps: int, rows: list, notes: l
     # store this install wrote
     shutil.rmtree(ws)
     subprocess.run([str(CANALIS), "init", str(ws)], check=True, capture_output=True)
-    sys.path.insert(0, str(HERE.parent))
-    from canalis.store import LocalStore
+    from canalis.store import LocalStore  # the interpreter's own install (the checkout's folders are laid out otherwise)
     from canalis.store.blob import RAW, ZSTD, compressor, pays
 
     store = LocalStore(ws / ".canalis" / "objects")

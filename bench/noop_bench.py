@@ -16,7 +16,10 @@ through the ledger API, by each install's own code); with --warm also the no-op 
 workspace's warm process (`canalis warm start`; the in-process case then runs with
 CANALIS_WARM=0); with --executor-path also this install's no-op
 re-submit with `CANALIS_ALWAYS_START_EXECUTOR=1` (the run recorded by an executor process,
-as before a fully reused run was recorded by the submitting process). Wall time and CPU time (user + system of the child)
+as before a fully reused run was recorded by the submitting process); with --import-floor also the floor
+plus every module other than canalis's own that the no-op re-submit imports (found with `-X importtime`):
+what a submit in its own process pays for the standard library and the compiled packages it uses, before
+any of canalis's own modules or work. Wall time and CPU time (user + system of the child)
 are reported as medians; the ratio is the median of the per-repeat ratios (also by CPU time, which
 a loaded machine disturbs less than wall time). Bytecode must be
 cached as an installed package has it (run once without PYTHONDONTWRITEBYTECODE).
@@ -53,6 +56,29 @@ def measure(cmd, cwd, env) -> tuple[float, float]:
 
 
 WARM = "no-op re-submit (this install, warm process)"
+FLOOR = "import canalis + sqlite3 open and read"
+OTHERS = "the same + the {n} other modules a reused submit imports"
+
+
+def modules_a_submit_imports(submit: list, cwd: Path, env: dict) -> list[str]:
+    """The modules a no-op re-submit imports that are not canalis's own, in import order, from
+    `-X importtime` of one such submit in its own process."""
+    out = subprocess.run([sys.executable, "-X", "importtime", *submit], cwd=cwd, env=env, capture_output=True, text=True,
+                         check=True)
+    names = []
+    for line in out.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name.split(".")[0] != "canalis" and name not in names:
+                names.append(name)
+    return names
+
+
+def importing(names: list[str]) -> str:
+    """Python source that imports each of `names` (one that cannot be imported here, such as
+    a module another system has, is passed over as the submit passed over it)."""
+    return (f"import importlib\nfor m in {names!r}:\n    try:\n        importlib.import_module(m)\n"
+            "    except ImportError:\n        pass\n")
 
 
 def _reaped_cpu(pid) -> float:
@@ -95,6 +121,8 @@ def main():
                     help="record this many earlier runs of the same experiment first (each install with its own code)")
     ap.add_argument("--executor-path", action="store_true",
                     help="also measure this install with CANALIS_ALWAYS_START_EXECUTOR=1")
+    ap.add_argument("--import-floor", action="store_true",
+                    help="also measure the floor plus every module other than canalis's own that a reused submit imports")
     args = ap.parse_args()
     load_before = os.getloadavg()
     env = dict(os.environ, CHAIN=str(args.chain))
@@ -108,7 +136,7 @@ def main():
     db = this / ".canalis" / "ledger.db"
     cases = [("no-op re-submit (this install)", [sys.executable, *submit], this),
              ('python -c "import canalis"', [sys.executable, "-c", "import canalis"], tmp),
-             ("import canalis + sqlite3 open and read", [sys.executable, "-c",
+             (FLOOR, [sys.executable, "-c",
               f"import canalis, sqlite3; sqlite3.connect({str(db)!r}).execute('SELECT seq FROM events LIMIT 1').fetchone()"], tmp),
              ("python -c pass", [sys.executable, "-c", "pass"], tmp)]
     cases = [(label, cmd, cwd, env) for label, cmd, cwd in cases]
@@ -138,6 +166,10 @@ def main():
         for label, cmd, cwd, case_env in cases:
             if label.startswith("no-op"):
                 measure(cmd, cwd, case_env)
+    if args.import_floor:
+        others = modules_a_submit_imports(submit, this, dict(env, CANALIS_WARM="0"))
+        floor_cmd = next(cmd for label, cmd, _, _ in cases if label == FLOOR)
+        cases.append((OTHERS.format(n=len(others)), [sys.executable, "-c", importing(others) + floor_cmd[-1]], tmp, env))
     results = {label: ([], []) for label, _, _, _ in cases}
     warm_cpu_before = _reaped_cpu(warm_pid)
     for _ in range(args.repeat):
@@ -149,7 +181,7 @@ def main():
         children_cpu = (_reaped_cpu(warm_pid) - warm_cpu_before) / args.repeat
         os.kill(warm_pid, signal.SIGTERM)
     noop = results[cases[0][0]][0]
-    base = results["import canalis + sqlite3 open and read"][0]
+    base = results[FLOOR][0]
     started = subprocess.run([sys.executable, "-c", "import sys; print(len(sys.modules))"], capture_output=True, text=True,
                              env=env, cwd=tmp).stdout.strip()
     lines = [f"Interpreter {sys.executable}: {started} modules loaded before any program runs (a fresh venv has "
@@ -174,13 +206,17 @@ def main():
         by_executor = results["no-op re-submit (this install, executor process)"][0]
         lines.append(f"recorded in-process / by an executor process, no-op re-submit, paired median: "
                      f"{statistics.median(a / b for a, b in zip(noop, by_executor)):.2f}x")
+    if args.import_floor:
+        label = cases[-1][0]
+        lines.append(f"{label} / (import canalis + SQLite open), paired median: "
+                     f"{statistics.median(a / b for a, b in zip(results[label][0], base)):.2f}x")
     if args.peer_python:
         peer_noop = results["no-op re-submit (peer install)"][0]
         lines.append(f"this install / peer install, no-op re-submit, paired median: "
                      f"{statistics.median(a / b for a, b in zip(noop, peer_noop)):.2f}x")
     # CPU time (user + system of the child) moves less than wall time when other processes share
     # the cores: the same ratios by CPU, for a machine that cannot be made quiet
-    noop_cpu, base_cpu = results[cases[0][0]][1], results["import canalis + sqlite3 open and read"][1]
+    noop_cpu, base_cpu = results[cases[0][0]][1], results[FLOOR][1]
     lines.append(f"by CPU time, paired medians: no-op re-submit / (import canalis + SQLite open) "
                  f"{statistics.median(a / b for a, b in zip(noop_cpu, base_cpu)):.2f}x"
                  + (f"; this install / peer install "
