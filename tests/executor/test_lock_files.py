@@ -47,8 +47,12 @@ def test_a_held_lock_is_kept_and_an_unused_one_removed(tmp_path):
     assert sorted(p.name for p in locks.iterdir()) == ["gc.lock", "secrets.lock"]
 
 
-def _opened(pid: int, path: Path) -> bool:
+def _opened(pid: int, path: Path, inherited: int) -> bool:
+    """Whether process `pid` has opened `path` itself: the descriptor it inherited at fork,
+    number `inherited`, names the path from the start and is not counted."""
     for fd in Path(f"/proc/{pid}/fd").iterdir():
+        if fd.name == str(inherited):
+            continue
         try:
             if os.readlink(fd) == str(path):
                 return True
@@ -76,7 +80,7 @@ def test_a_waiter_on_a_removed_file_takes_the_current_one(tmp_path):
     p = ctx.Process(target=take)
     p.start()
     deadline = time.monotonic() + 30
-    while not _opened(p.pid, path):  # the waiter has the old file open and waits for its lock
+    while not _opened(p.pid, path, old):  # the waiter has the old file open and waits for its lock
         assert time.monotonic() < deadline and p.is_alive()
         time.sleep(0.01)
     os.unlink(path)  # the holder releases as single_flight does: remove, then unlock...
