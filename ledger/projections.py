@@ -40,8 +40,8 @@ def fingerprint(indexes: dict[str, list[tuple[str, ...]]] | None = None) -> str:
 
 
 def file_indexes(conn) -> dict[str, list[tuple[str, ...]]]:
-    """table -> the column lists of the projection indexes a ledger file has (TableSpec.create_indexes
-    names them idx_TABLE_COLUMNS), in the order they were created."""
+    """table -> the column lists of the projection indexes a ledger file has (named by
+    TableSpec.index_name: idx_TABLE_COLUMNS), in the order they were created."""
     out: dict[str, list[tuple[str, ...]]] = {name: [] for name in SPECS}
     rows = conn.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx\\_%' ESCAPE '\\' "
                         "ORDER BY rowid").fetchall()
@@ -61,7 +61,7 @@ def sync_indexes(conn) -> None:
         if have[name] == list(spec.indexes):
             continue
         for cols in have[name]:
-            conn.execute(f"DROP INDEX IF EXISTS [idx_{name}_{'_'.join(cols)}]")
+            conn.execute(f"DROP INDEX IF EXISTS [{spec.index_name(cols)}]")
         spec.create_indexes(conn)
 
 _DISPATCH: dict[str, tuple] = {}

@@ -136,9 +136,13 @@ class TableSpec(Frozen):
         if indexes:
             self.create_indexes(db)
 
+    def index_name(self, cols) -> str:
+        """The name of this table's index on `cols` (projections.file_indexes finds them by it)."""
+        return f"idx_{self.name}_{'_'.join(cols)}"
+
     def create_indexes(self, db) -> None:
         for cols_ in self.indexes:
-            db.execute(f"CREATE INDEX IF NOT EXISTS [idx_{self.name}_{'_'.join(cols_)}] "
+            db.execute(f"CREATE INDEX IF NOT EXISTS [{self.index_name(cols_)}] "
                        f"ON [{self.name}] ({', '.join(f'[{c}]' for c in cols_)})")
 
 

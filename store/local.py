@@ -99,6 +99,7 @@ def _packed_tree(record: bytes, digest: str, path: str) -> list[TreeEntry]:
         raise NotATreeError(digest)
     return decode_manifest(data, digest)
 
+
 class LocalStore:
     """Blobs and trees in `objects_dir` (created if missing). Safe for several threads and
     processes at once: every blob or pack is written to a temp file and renamed into place.

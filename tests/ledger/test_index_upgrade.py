@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +14,6 @@ from hypothesis import strategies as st
 
 from canalis.ledger import Ledger
 from canalis.ledger import events as ev
-from canalis.ledger.log import Ledger as LedgerClass
 from canalis.ledger.projections import SPECS, file_indexes, fingerprint
 
 TABLES = sorted(SPECS)
@@ -48,7 +48,7 @@ def _build_with(path: Path, indexes: dict[str, list[tuple[str, ...]]], meta: str
             conn.execute(f"DROP INDEX [{name}]")
         for table, cols_list in indexes.items():
             for cols in cols_list:
-                conn.execute(f"CREATE INDEX [idx_{table}_{'_'.join(cols)}] ON [{table}] ({', '.join(cols)})")
+                conn.execute(f"CREATE INDEX [{SPECS[table].index_name(cols)}] ON [{table}] ({', '.join(cols)})")
         conn.execute("UPDATE ledger_meta SET value = ? WHERE key = 'projections'", (meta,))
     finally:
         conn.close()
@@ -57,7 +57,7 @@ def _build_with(path: Path, indexes: dict[str, list[tuple[str, ...]]], meta: str
 @pytest.fixture
 def no_rebuild(monkeypatch):
     calls = []
-    monkeypatch.setattr(LedgerClass, "rebuild", lambda self, *a, **k: calls.append(1))
+    monkeypatch.setattr(Ledger, "rebuild", lambda self, *a, **k: calls.append(1))
     return calls
 
 
@@ -76,14 +76,9 @@ def test_an_index_only_change_is_made_in_place(data):
             pool = list(dict.fromkeys([*SPECS[table].indexes, *((c,) for c in _columns(table))]))
             older[table] = data.draw(st.lists(st.sampled_from(pool), unique=True, max_size=4), label=table)
         _build_with(path, older, fingerprint(older))
-        calls = []
-        original = LedgerClass.rebuild
-        LedgerClass.rebuild = lambda self, *a, **k: calls.append(1)
-        try:
-            led = Ledger(path)
-            led.close()
-        finally:
-            LedgerClass.rebuild = original
+        calls = []  # (a fixture would last for every example: the patch is made per example)
+        with mock.patch.object(Ledger, "rebuild", lambda self, *a, **k: calls.append(1)):
+            Ledger(path).close()
         assert calls == []  # no replay
         conn = sqlite3.connect(path)
         try:
